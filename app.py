@@ -1,0 +1,113 @@
+"""Mailroom: webmail, self-service portal and admin for a real mail server.
+
+`create_app(config)` builds the Flask app; `python app.py` serves it with waitress.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from datetime import timedelta
+
+from flask import Flask
+
+from core.config import ConfigError, check_secret_key, load_config
+from core.extensions import csrf, db, limiter, login_manager
+
+log = logging.getLogger("mailroom")
+
+SECURITY_HEADERS = {
+    # The app's own pages: no inline script or style, nothing from elsewhere.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from defaults, MAILROOM_* variables and CONFIG overrides."""
+    app = Flask(__name__, static_folder="static", template_folder="templates")
+    settings = load_config(config)
+    _require_secret_key(settings)
+    app.config.update(settings)
+    app.config.update(
+        TESTING=settings["ENV"] == "testing",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings["COOKIE_SECURE"],
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings["SESSION_IDLE_MINUTES"]),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        MAX_CONTENT_LENGTH=30 * 1024 * 1024,
+    )
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def _require_secret_key(settings: dict) -> None:
+    """Refuse a weak key, except for `flask` commands, which serve no sessions.
+
+    `flask --app app stack up` is what generates the local stack's key, so the
+    command line must work before a key exists; it gets a throw-away one.
+    """
+    try:
+        check_secret_key(settings)
+    except ConfigError:
+        if not os.environ.get("FLASK_RUN_FROM_CLI"):
+            raise
+        settings["SECRET_KEY"] = secrets.token_urlsafe(48)
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal import bp as portal_bp
+    from portal.admin import bp as admin_bp
+    from portal.auth import bp as auth_bp
+    from portal.errors import bp as errors_bp
+    from webmail import bp as webmail_bp
+
+    for blueprint in (errors_bp, auth_bp, webmail_bp, portal_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_cli(app: Flask) -> None:
+    from core.cli import commands
+    from stack.cli import stack_cli
+
+    for command in (*commands, stack_cli):
+        app.cli.add_command(command)
+
+
+def _security_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def main() -> None:
+    """Serve with waitress on MAILROOM_HOST:MAILROOM_PORT."""
+    from waitress import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app()
+    host, port = app.config["HOST"], app.config["PORT"]
+    log.info("Mailroom serving on http://%s:%s/", host, port)
+    serve(app, host=host, port=port, threads=app.config["THREADS"], ident="Mailroom")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Mailroom's core: configuration, models, mail stores and services (no Flask requests here)."""

@@ -1,0 +1,122 @@
+"""Configuration: defaults, then MAILROOM_* environment variables, then *_FILE secrets.
+
+Every key documented here is also listed in the README's table. Values from the
+environment are converted to the type of their default.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "MAILROOM_"
+
+# key -> (default, help). A default of None with an int-typed key is listed in INT_KEYS.
+DEFAULTS: dict[str, object] = {
+    "ENV": "production",  # production | development | testing
+    "DATA_DIR": str(ROOT / "var"),
+    "STACK_DIR": "",  # default: DATA_DIR/stack
+    "DATABASE_URL": "",  # default: sqlite:///DATA_DIR/mailroom.db
+    "SECRET_KEY": "",  # or SECRET_KEY_FILE; default file DATA_DIR/secrets/secret_key
+    "HOST": "127.0.0.1",
+    "PORT": 8000,
+    "THREADS": 8,
+    "MAIL_HOSTNAME": "mail.example.test",
+    "LISTEN_ADDRESS": "127.0.0.1",
+    "IMAP_HOST": "127.0.0.1",
+    "IMAP_PORT": 10143,
+    "IMAP_TLS": "none",  # none | starttls | ssl
+    "POP3_PORT": 10110,
+    "SIEVE_HOST": "127.0.0.1",
+    "SIEVE_PORT": 14190,
+    "SMTP_PORT": 10025,
+    "SUBMISSION_HOST": "127.0.0.1",
+    "SUBMISSION_PORT": 10587,
+    "SUBMISSION_TLS": "starttls",  # none | starttls | ssl
+    "TLS_CA_FILE": "",  # default: the local stack's certificate
+    "RSPAMD_HOST": "127.0.0.1",
+    "RSPAMD_PROXY_PORT": 11632,
+    "RSPAMD_NORMAL_PORT": 11633,
+    "RSPAMD_CONTROLLER_PORT": 11634,
+    "RSPAMD_PASSWORD": "",  # or RSPAMD_PASSWORD_FILE; default file DATA_DIR/secrets/rspamd_password
+    "REDIS_PORT": 16379,
+    "DEFAULT_QUOTA_MB": 1024,
+    "SESSION_IDLE_MINUTES": 30,
+    "LOGIN_LIMIT_ADDRESS": "5 per minute",
+    "LOGIN_LIMIT_IP": "20 per minute",
+    "MAIL_TIMEOUT": 10,
+    "COOKIE_SECURE": False,
+}
+
+SECRET_KEYS = ("SECRET_KEY", "RSPAMD_PASSWORD")
+MIN_SECRET_LENGTH = 32
+WEAK_SECRETS = {"changeme", "secret", "dev", "development", "mailroom"}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to set."""
+
+
+def _convert(raw: str, default: object) -> object:
+    if isinstance(default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ConfigError(f"expected a whole number, got {raw!r}") from exc
+    return raw
+
+
+def _read_secret_file(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def load_config(overrides: dict | None = None, environ: dict | None = None) -> dict:
+    """Return the settings as a dict of upper-case keys (without the MAILROOM_ prefix).
+
+    >>> load_config({"PORT": 9000})["PORT"]
+    9000
+    """
+    env = os.environ if environ is None else environ
+    cfg: dict[str, object] = dict(DEFAULTS)
+    for key, default in DEFAULTS.items():
+        if PREFIX + key in env:
+            try:
+                cfg[key] = _convert(env[PREFIX + key], default)
+            except ConfigError as exc:
+                raise ConfigError(f"{PREFIX}{key}: {exc}") from exc
+    cfg.update(overrides or {})
+    _derive_paths(cfg)
+    for key in SECRET_KEYS:
+        file_var = env.get(f"{PREFIX}{key}_FILE") or (overrides or {}).get(f"{key}_FILE")
+        if not cfg[key]:
+            path = file_var or str(Path(cfg["DATA_DIR"]) / "secrets" / key.lower())
+            cfg[key] = _read_secret_file(path)
+    return cfg
+
+
+def _derive_paths(cfg: dict) -> None:
+    data = Path(cfg["DATA_DIR"])
+    if not cfg["STACK_DIR"]:
+        cfg["STACK_DIR"] = str(data / "stack")
+    if not cfg["DATABASE_URL"]:
+        cfg["DATABASE_URL"] = f"sqlite:///{data / 'mailroom.db'}"
+    if not cfg["TLS_CA_FILE"]:
+        cfg["TLS_CA_FILE"] = str(Path(cfg["STACK_DIR"]) / "tls" / "cert.pem")
+
+
+def check_secret_key(cfg: dict) -> None:
+    """Refuse to run in production with a missing or weak SECRET_KEY."""
+    key = str(cfg.get("SECRET_KEY") or "")
+    if cfg.get("ENV") != "production":
+        return
+    if len(key) < MIN_SECRET_LENGTH or key.lower() in WEAK_SECRETS or len(set(key)) < 8:
+        raise ConfigError(
+            "MAILROOM_SECRET_KEY (or MAILROOM_SECRET_KEY_FILE) is missing or weak: "
+            f"set a random value of at least {MIN_SECRET_LENGTH} characters, "
+            "or run `flask --app app stack up`, which generates one for the local stack."
+        )

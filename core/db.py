@@ -1,0 +1,106 @@
+"""Database engine and sessions, and schema upgrades through Alembic."""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite gets foreign keys and a busy timeout.
+
+    The SQLite file is read live by Postfix and Dovecot, so it stays in the default
+    rollback-journal mode: WAL would need every reader to write the -shm file.
+    """
+    kwargs: dict = {}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"timeout": 15, "check_same_thread": False}
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class Database:
+    """The app's database: one engine, one session factory (a Flask extension)."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self.factory: sessionmaker[Session] | None = None
+
+    def init_app(self, app) -> None:
+        """Bind to the app's DATABASE_URL and close the request session at teardown."""
+        self.configure(app.config["DATABASE_URL"])
+        app.extensions["mailroom_db"] = self
+        app.teardown_appcontext(self._teardown)
+
+    def configure(self, url: str) -> None:
+        """Point this database at URL (used by init_app and by scripts)."""
+        self.engine = make_engine(url)
+        self.factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def session(self) -> Session:
+        """The session of the current app context, opened on first use."""
+        from flask import g
+
+        if "db_session" not in g:
+            g.db_session = self.factory()
+        return g.db_session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session outside any request: commit on success, roll back on error."""
+        with self.factory() as session, session.begin():
+            yield session
+
+    @staticmethod
+    def _teardown(exc) -> None:
+        from flask import g
+
+        session = g.pop("db_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+
+
+db = Database()
+
+
+def alembic_config(url: str):
+    """An Alembic Config for our migrations folder and URL."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url)
+    cfg.attributes["configure_logger"] = False
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the schema at URL up to REVISION, creating the SQLite file if needed."""
+    from alembic import command
+
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(url), revision)
+    if url.startswith("sqlite:///"):
+        # Postfix (user postfix) and Dovecot read this file live.
+        path.chmod(0o644)

@@ -1,0 +1,15 @@
+"""Flask extensions, created unbound; app.py calls init_app on each."""
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from core.db import db
+from core.mail.pool import ConnectionPool
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", default_limits=[])
+imap_pool = ConnectionPool()
+
+__all__ = ["csrf", "db", "imap_pool", "limiter", "login_manager"]

@@ -1,0 +1,1 @@
+"""Thin, context-managed stores over the mail protocols."""

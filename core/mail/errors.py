@@ -1,0 +1,35 @@
+"""The typed errors every mail store raises."""
+from __future__ import annotations
+
+
+class MailError(Exception):
+    """Something went wrong talking to the mail system."""
+
+
+class ServiceUnavailable(MailError):
+    """A daemon does not answer; `service` names it for the error page."""
+
+    def __init__(self, service: str, detail: str = "") -> None:
+        super().__init__(f"{service} is unreachable{': ' + detail if detail else ''}")
+        self.service = service
+        self.detail = detail
+
+
+class AuthenticationFailed(MailError):
+    """The mail server refused the address and password."""
+
+
+class ImapError(MailError):
+    """The IMAP server answered NO or BAD."""
+
+
+class SmtpError(MailError):
+    """The SMTP server refused the message."""
+
+
+class SieveError(MailError):
+    """ManageSieve refused a script or a command."""
+
+
+class SpamFilterError(MailError):
+    """Rspamd's controller refused a request."""

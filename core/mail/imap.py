@@ -1,0 +1,141 @@
+"""IMAP store over imapclient: connecting, signing in, and the reads the pages need."""
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+from dataclasses import dataclass
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from .errors import AuthenticationFailed, ImapError, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+SERVICE = "IMAP server (Dovecot)"
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """Where and how to reach the IMAP server."""
+
+    host: str
+    port: int
+    tls: str = "none"  # none | starttls | ssl
+    ca_file: str = ""
+    timeout: float = 10.0
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> "ImapSettings":
+        """Build from the app's configuration keys IMAP_*, TLS_CA_FILE, MAIL_TIMEOUT."""
+        return cls(
+            cfg["IMAP_HOST"], int(cfg["IMAP_PORT"]), cfg["IMAP_TLS"],
+            cfg["TLS_CA_FILE"], float(cfg["MAIL_TIMEOUT"]),
+        )
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A verifying context, trusting ca_file when one is configured."""
+        ctx = ssl.create_default_context()
+        if self.ca_file:
+            ctx.load_verify_locations(self.ca_file)
+        return ctx
+
+
+@dataclass(frozen=True)
+class FolderCounts:
+    """Message counts of one folder, e.g. FolderCounts(messages=12, unseen=3)."""
+
+    messages: int
+    unseen: int
+
+
+@dataclass(frozen=True)
+class QuotaUsage:
+    """One quota resource, e.g. QuotaUsage('STORAGE', used=1200, limit=1048576) in KiB."""
+
+    resource: str
+    used: int
+    limit: int
+
+    @property
+    def percent(self) -> float:
+        """Usage as a percentage of the limit (0 when unlimited)."""
+        return 100.0 * self.used / self.limit if self.limit else 0.0
+
+
+def connect(settings: ImapSettings) -> IMAPClient:
+    """Open a connection (TLS as configured); ServiceUnavailable when nobody answers."""
+    try:
+        client = IMAPClient(
+            settings.host, port=settings.port, ssl=settings.tls == "ssl",
+            ssl_context=settings.ssl_context() if settings.tls == "ssl" else None,
+            timeout=settings.timeout,
+        )
+        if settings.tls == "starttls":
+            client.starttls(settings.ssl_context())
+    except (OSError, socket.timeout, IMAPClientError) as exc:
+        raise ServiceUnavailable(SERVICE, str(exc)) from exc
+    return client
+
+
+def login(settings: ImapSettings, address: str, password: str,
+          client_ip: str | None = None) -> IMAPClient:
+    """Connect and log in as ADDRESS; AuthenticationFailed on a wrong password.
+
+    The browser's address goes to Dovecot with IMAP ID (RFC 2971) so that its
+    failed-login penalty falls on that client, not on the web server's address.
+    """
+    client = connect(settings)
+    try:
+        if client_ip:
+            client.id_({"name": "Mailroom", "x-originating-ip": client_ip})
+        client.login(address, password)
+    except LoginError as exc:
+        _close_quietly(client)
+        raise AuthenticationFailed("wrong address or password") from exc
+    except (OSError, IMAPClientError) as exc:
+        _close_quietly(client)
+        raise ServiceUnavailable(SERVICE, str(exc)) from exc
+    return client
+
+
+def _close_quietly(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except (OSError, IMAPClientError):
+        try:
+            client.shutdown()
+        except OSError:
+            pass
+
+
+def close(client: IMAPClient) -> None:
+    """Log out, ignoring a connection that is already gone."""
+    _close_quietly(client)
+
+
+def is_alive(client: IMAPClient) -> bool:
+    """True when a NOOP still gets an answer."""
+    try:
+        client.noop()
+        return True
+    except (OSError, IMAPClientError):
+        return False
+
+
+def folder_counts(client: IMAPClient, folder: str = "INBOX") -> FolderCounts:
+    """Total and unseen messages of FOLDER by STATUS (no SELECT needed)."""
+    try:
+        status = client.folder_status(folder, [b"MESSAGES", b"UNSEEN"])
+    except IMAPClientError as exc:
+        raise ImapError(str(exc)) from exc
+    return FolderCounts(int(status[b"MESSAGES"]), int(status[b"UNSEEN"]))
+
+
+def quota(client: IMAPClient, folder: str = "INBOX") -> list[QuotaUsage]:
+    """Quota resources of FOLDER's quota root (RFC 2087); empty when there is none."""
+    try:
+        _roots, quotas = client.get_quota_root(folder)
+    except IMAPClientError as exc:
+        raise ImapError(str(exc)) from exc
+    return [QuotaUsage(q.resource.upper(), int(q.usage), int(q.limit)) for q in quotas]

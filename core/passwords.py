@@ -1,0 +1,33 @@
+"""Password hashing in a scheme Dovecot verifies, and the rules a new password must meet."""
+from __future__ import annotations
+
+import bcrypt
+
+# Dovecot 2.3 verifies bcrypt hashes ($2b$) under the BLF-CRYPT scheme name.
+SCHEME = "{BLF-CRYPT}"
+ROUNDS = 11
+MIN_LENGTH = 10
+
+RULES = (
+    f"At least {MIN_LENGTH} characters.",
+    "Not the same as your e-mail address or its local part.",
+)
+
+
+class WeakPassword(ValueError):
+    """The password breaks one of RULES; the message says which."""
+
+
+def hash_password(password: str, rounds: int = ROUNDS) -> str:
+    """Return a `{BLF-CRYPT}$2b$...` hash of PASSWORD for Dovecot's passdb."""
+    digest = bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds))
+    return SCHEME + digest.decode("ascii")
+
+
+def check_rules(password: str, address: str = "") -> None:
+    """Raise WeakPassword when PASSWORD breaks a rule."""
+    if len(password) < MIN_LENGTH:
+        raise WeakPassword(RULES[0])
+    lowered = password.lower()
+    if address and lowered in (address.lower(), address.split("@")[0].lower()):
+        raise WeakPassword(RULES[1])

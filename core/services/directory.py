@@ -1,0 +1,128 @@
+"""Domains, mailboxes and aliases: the directory Postfix and Dovecot read live."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import passwords
+from core.models import (
+    DELIVER, TO_EXTERNAL, TO_MAILBOX, TO_SHARED, Alias, AliasDestination, Domain,
+    InvalidName, Mailbox, SharedMailbox, normalize_address, normalize_domain,
+)
+
+from .errors import AlreadyExists, InvalidInput, NotFound
+
+
+def _address(text: str) -> str:
+    try:
+        return normalize_address(text)
+    except InvalidName as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+def get_domain(db: Session, name: str) -> Domain:
+    """The domain called NAME (any spelling, IDNA or not); NotFound otherwise."""
+    try:
+        ascii_name = normalize_domain(name)
+    except InvalidName as exc:
+        raise InvalidInput(str(exc)) from exc
+    domain = db.scalar(select(Domain).where(Domain.name == ascii_name))
+    if domain is None:
+        raise NotFound(f"There is no domain {name}.")
+    return domain
+
+
+def add_domain(db: Session, name: str) -> Domain:
+    """Create a domain that delivers to local mailboxes."""
+    try:
+        ascii_name = normalize_domain(name)
+    except InvalidName as exc:
+        raise InvalidInput(str(exc)) from exc
+    if db.scalar(select(Domain.id).where(Domain.name == ascii_name)):
+        raise AlreadyExists(f"The domain {ascii_name} exists already.")
+    domain = Domain(name=ascii_name, mode=DELIVER)
+    db.add(domain)
+    db.flush()
+    return domain
+
+
+def address_in_use(db: Session, address: str) -> bool:
+    """True when ADDRESS is taken by a mailbox, a shared mailbox or an alias."""
+    local, _, domain_name = address.partition("@")
+    if db.scalar(select(Mailbox.id).where(Mailbox.address == address)):
+        return True
+    if db.scalar(select(SharedMailbox.id).where(SharedMailbox.address == address)):
+        return True
+    domain_id = db.scalar(select(Domain.id).where(Domain.name == domain_name))
+    return bool(db.scalar(select(Alias.id).where(
+        Alias.local_part == local,
+        (Alias.domain_id == domain_id) | Alias.domain_id.is_(None),
+    )))
+
+
+def add_mailbox(db: Session, address: str, password: str, display_name: str = "") -> Mailbox:
+    """Create a mailbox on an existing domain; the password is hashed for Dovecot."""
+    address = _address(address)
+    local, _, domain_name = address.partition("@")
+    domain = get_domain(db, domain_name)
+    if address_in_use(db, address):
+        raise AlreadyExists(f"The address {address} is in use already.")
+    try:
+        passwords.check_rules(password, address)
+    except passwords.WeakPassword as exc:
+        raise InvalidInput(f"Password refused: {exc}") from exc
+    mailbox = Mailbox(
+        domain_id=domain.id, local_part=local, address=address,
+        password_hash=passwords.hash_password(password), display_name=display_name,
+    )
+    db.add(mailbox)
+    db.flush()
+    return mailbox
+
+
+def get_mailbox(db: Session, address: str) -> Mailbox:
+    """The mailbox at ADDRESS; NotFound otherwise."""
+    mailbox = db.scalar(select(Mailbox).where(Mailbox.address == _address(address)))
+    if mailbox is None:
+        raise NotFound(f"There is no mailbox {address}.")
+    return mailbox
+
+
+def set_mail_access(db: Session, address: str, enabled: bool) -> Mailbox:
+    """Allow or refuse IMAP, POP3 and SMTP AUTH for a mailbox (mail is still delivered)."""
+    mailbox = get_mailbox(db, address)
+    mailbox.enabled = enabled
+    db.flush()
+    return mailbox
+
+
+def add_alias(db: Session, address: str, destinations: list[str]) -> Alias:
+    """Create ALIAS (`local@domain`, or `local@*` for every domain) delivering to DESTINATIONS."""
+    if not destinations:
+        raise InvalidInput("An alias needs at least one destination.")
+    local, sep, domain_name = address.strip().lower().rpartition("@")
+    if not sep or not local:
+        raise InvalidInput(f"{address!r} is not an alias address (local@domain or local@*).")
+    domain = None if domain_name == "*" else get_domain(db, domain_name)
+    full = _address(f"{local}@{domain.name if domain else 'every.example'}")
+    if domain and address_in_use(db, full):
+        raise AlreadyExists(f"The address {full} is in use already.")
+    alias = Alias(local_part=full.partition("@")[0], domain_id=domain.id if domain else None)
+    for text in destinations:
+        target = _address(text)
+        if domain and target == full:
+            raise InvalidInput(f"The alias {full} cannot deliver to itself.")
+        alias.destinations.append(_destination(db, target))
+    db.add(alias)
+    db.flush()
+    return alias
+
+
+def _destination(db: Session, target: str) -> AliasDestination:
+    mailbox = db.scalar(select(Mailbox).where(Mailbox.address == target))
+    if mailbox:
+        return AliasDestination(kind=TO_MAILBOX, mailbox=mailbox)
+    shared = db.scalar(select(SharedMailbox).where(SharedMailbox.address == target))
+    if shared:
+        return AliasDestination(kind=TO_SHARED, shared_mailbox=shared)
+    return AliasDestination(kind=TO_EXTERNAL, address=target)

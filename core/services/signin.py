@@ -1,0 +1,109 @@
+"""Signing in and out: IMAP LOGIN is the check, the credential is sealed server-side."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from imapclient import IMAPClient
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from core import vault
+from core.mail import imap
+from core.mail.errors import AuthenticationFailed
+from core.models import InvalidName, WebSession, normalize_address
+from core.models.base import utcnow
+
+GENERIC_FAILURE = "Wrong address or password."
+# Writing last_seen_at on every request would serialise all requests on SQLite.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass
+class SignedIn:
+    """The outcome of a sign-in: the session id, the cookie's key and a live connection."""
+
+    session_id: str
+    key: str
+    address: str
+    client: IMAPClient
+
+
+def sign_in(db: Session, settings: imap.ImapSettings, address: str, password: str,
+            client_ip: str | None) -> SignedIn:
+    """Check ADDRESS/PASSWORD by IMAP LOGIN and open a web session.
+
+    Raises AuthenticationFailed with one generic message for an unknown address
+    and a wrong password alike.
+    """
+    try:
+        address = normalize_address(address)
+    except InvalidName as exc:
+        raise AuthenticationFailed(GENERIC_FAILURE) from exc
+    if not password:
+        raise AuthenticationFailed(GENERIC_FAILURE)
+    try:
+        client = imap.login(settings, address, password, client_ip)
+    except AuthenticationFailed as exc:
+        raise AuthenticationFailed(GENERIC_FAILURE) from exc
+    key = vault.new_key()
+    session = WebSession(
+        id=secrets.token_urlsafe(32), address=address,
+        sealed_credential=vault.seal(key, password), last_seen_at=utcnow(),
+    )
+    db.add(session)
+    db.commit()
+    return SignedIn(session.id, key, address, client)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were stored as UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def active_session(db: Session, session_id: str, idle: timedelta) -> WebSession | None:
+    """The web session SESSION_ID if it has not been idle longer than IDLE."""
+    session = db.get(WebSession, session_id)
+    if session is None:
+        return None
+    now = utcnow()
+    if now - _aware(session.last_seen_at) > idle:
+        db.delete(session)
+        db.commit()
+        return None
+    if now - _aware(session.last_seen_at) > TOUCH_EVERY:
+        session.last_seen_at = now
+        db.commit()
+    return session
+
+
+def credential(db: Session, session_id: str, key: str) -> str:
+    """The password sealed in web session SESSION_ID, opened with the cookie's KEY."""
+    session = db.get(WebSession, session_id)
+    if session is None:
+        raise vault.VaultError("the web session has ended")
+    return vault.unseal(key, session.sealed_credential)
+
+
+def sign_out(db: Session, session_id: str) -> None:
+    """Forget the web session (its sealed credential goes with it)."""
+    db.execute(delete(WebSession).where(WebSession.id == session_id))
+    db.commit()
+
+
+def end_sessions(db: Session, address: str, keep: str | None = None) -> list[str]:
+    """End every web session of ADDRESS except KEEP; return the ids ended."""
+    ids = list(db.scalars(select(WebSession.id).where(WebSession.address == address)))
+    ended = [i for i in ids if i != keep]
+    if ended:
+        db.execute(delete(WebSession).where(WebSession.id.in_(ended)))
+        db.commit()
+    return ended
+
+
+def purge_idle(db: Session, idle: timedelta) -> int:
+    """Delete sessions idle longer than IDLE; return how many."""
+    result = db.execute(delete(WebSession).where(WebSession.last_seen_at < utcnow() - idle))
+    db.commit()
+    return result.rowcount or 0

@@ -1,0 +1,68 @@
+"""The signed-in person: flask-login's user, their roles and their mail connection."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+from functools import cached_property
+from typing import Iterator
+
+from flask import current_app, request, session
+from flask_login import UserMixin, current_user
+from imapclient import IMAPClient
+
+from core.extensions import db, imap_pool, login_manager
+from core.mail import imap
+from core.services import roles, signin
+
+VAULT_KEY = "vault"
+
+
+class User(UserMixin):
+    """A signed-in web session; get_id() is the server-side session id."""
+
+    def __init__(self, session_id: str, address: str) -> None:
+        self.id = session_id
+        self.address = address
+
+    @cached_property
+    def roles(self) -> roles.Roles:
+        """This person's admin roles, read once per request."""
+        return roles.roles_of(db.session, self.address)
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    """Resume the web session if it is not idle too long and the cookie holds its key."""
+    if not session.get(VAULT_KEY):
+        return None
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    web_session = signin.active_session(db.session, session_id, idle)
+    if web_session is None:
+        imap_pool.discard(session_id)
+        return None
+    return User(web_session.id, web_session.address)
+
+
+def client_ip() -> str:
+    """The browser's address, as the WSGI server reports it."""
+    return request.remote_addr or ""
+
+
+def imap_settings() -> imap.ImapSettings:
+    """IMAP settings from the app's configuration."""
+    return imap.ImapSettings.from_config(current_app.config)
+
+
+def password() -> str:
+    """The signed-in person's mail password, unsealed with the cookie's key."""
+    return signin.credential(db.session, current_user.id, session[VAULT_KEY])
+
+
+@contextmanager
+def mail_connection() -> Iterator[IMAPClient]:
+    """A logged-in IMAP connection for this request, reused across requests."""
+    def opener() -> IMAPClient:
+        return imap.login(imap_settings(), current_user.address, password(), client_ip())
+
+    with imap_pool.connection(current_user.id, opener) as client:
+        yield client

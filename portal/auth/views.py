@@ -1,0 +1,74 @@
+"""Sign-in and sign-out pages."""
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from core.extensions import db, imap_pool, limiter
+from core.mail.errors import AuthenticationFailed
+from core.services import signin
+
+from . import bp
+from .current import VAULT_KEY, User, client_ip, imap_settings
+
+
+def _address_key() -> str:
+    return "address:" + request.form.get("address", "").strip().lower()
+
+
+def _failed(response) -> bool:
+    # Only failed attempts count against the limits; a redirect is a success.
+    return response.status_code != 302
+
+
+def _safe_next(target: str | None) -> str:
+    """TARGET when it is a path on this site, else the mail page."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") \
+                and not target.startswith("//"):
+            return target
+    return url_for("webmail.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_IP"], methods=["POST"],
+               deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ADDRESS"], methods=["POST"],
+               key_func=_address_key, deduct_when=_failed)
+def login():
+    """Show the sign-in form; on POST check the password with the IMAP server."""
+    if current_user.is_authenticated:
+        return redirect(url_for("webmail.index"))
+    if request.method == "GET":
+        return render_template("auth/login.html", next=request.args.get("next", ""))
+    address = request.form.get("address", "")
+    try:
+        result = signin.sign_in(db.session, imap_settings(), address,
+                                request.form.get("password", ""), client_ip())
+    except AuthenticationFailed as exc:
+        return render_template("auth/login.html", error=str(exc), address=address,
+                               next=request.form.get("next", "")), 401
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    signin.purge_idle(db.session, idle)
+    session.clear()  # a fresh cookie: no fixation of an earlier session
+    session.permanent = True
+    session[VAULT_KEY] = result.key
+    login_user(User(result.session_id, result.address))
+    imap_pool.put(result.session_id, result.client)
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """End the session (POST with a CSRF token only)."""
+    signin.sign_out(db.session, current_user.id)
+    imap_pool.discard(current_user.id)
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "info")
+    return redirect(url_for("auth.login"))

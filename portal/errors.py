@@ -1,0 +1,87 @@
+"""Error pages: plain words, a way back, never a stack trace."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, render_template, request
+from flask_wtf.csrf import CSRFError
+
+from core.extensions import db
+from core.mail.errors import ServiceUnavailable
+from core.vault import VaultError
+
+bp = Blueprint("errors", __name__)
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood."),
+    403: ("Not allowed", "You do not have permission to open this page."),
+    404: ("Not found", "There is nothing at this address."),
+    405: ("Not allowed", "This page cannot be used that way."),
+    413: ("Too large", "What you sent is larger than the server accepts."),
+    500: ("Something went wrong", "The error has been logged. Please try again."),
+}
+
+
+def _page(code: int, **extra):
+    title, text = MESSAGES.get(code, MESSAGES[500])
+    return render_template("errors/error.html", code=code, title=title, text=text, **extra), code
+
+
+@bp.app_errorhandler(400)
+@bp.app_errorhandler(403)
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+@bp.app_errorhandler(413)
+def http_error(error):
+    """The standard pages for client errors."""
+    return _page(error.code)
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_error(error):
+    """A form without a valid token: say so and offer a fresh form."""
+    return render_template(
+        "errors/error.html", code=400, title="Form expired",
+        text="The form was missing its security token or it has expired. "
+             "Go back, reload the page and try again.",
+    ), 400
+
+
+@bp.app_errorhandler(429)
+def too_many(error):
+    """Too many attempts (sign-in rate limit)."""
+    if request.endpoint == "auth.login":
+        return render_template(
+            "auth/login.html", address=request.form.get("address", ""),
+            error="Too many sign-in attempts. Wait a minute, then try again.",
+        ), 429
+    return render_template("errors/error.html", code=429, title="Slow down",
+                           text="Too many requests. Wait a minute, then try again."), 429
+
+
+@bp.app_errorhandler(ServiceUnavailable)
+def service_unavailable(error: ServiceUnavailable):
+    """A daemon is down: name it and offer a retry."""
+    log.warning("%s", error)
+    return render_template(
+        "errors/error.html", code=503, title="Mail server unreachable",
+        text=f"The {error.service} does not answer right now. "
+             "Your data is safe; try again in a moment.",
+        retry=request.url,
+    ), 503
+
+
+@bp.app_errorhandler(VaultError)
+def vault_error(error):
+    """The cookie no longer opens the stored credential: sign in again."""
+    return render_template("errors/error.html", code=401, title="Please sign in again",
+                           text="Your session can no longer reach your mail.",
+                           signin=True), 401
+
+
+@bp.app_errorhandler(500)
+def server_error(error):
+    """Anything unexpected: roll back, log, and say so plainly."""
+    db.session.rollback()
+    return _page(500)

@@ -1,0 +1,41 @@
+import pytest
+
+from core.config import ConfigError, check_secret_key, load_config
+
+
+def test_environment_overrides_defaults_and_converts_types(tmp_path):
+    cfg = load_config(environ={"MAILROOM_PORT": "9001", "MAILROOM_DATA_DIR": str(tmp_path),
+                               "MAILROOM_COOKIE_SECURE": "yes"})
+    assert cfg["PORT"] == 9001
+    assert cfg["COOKIE_SECURE"] is True
+    assert cfg["DATABASE_URL"] == f"sqlite:///{tmp_path / 'mailroom.db'}"
+    assert cfg["STACK_DIR"] == str(tmp_path / "stack")
+
+
+def test_bad_number_names_the_variable():
+    with pytest.raises(ConfigError, match="MAILROOM_PORT"):
+        load_config(environ={"MAILROOM_PORT": "eighty"})
+
+
+def test_secret_comes_from_file(tmp_path):
+    secret = tmp_path / "key"
+    secret.write_text("s3cr3t-from-a-file-0123456789abcdefghij\n")
+    cfg = load_config(environ={"MAILROOM_SECRET_KEY_FILE": str(secret),
+                               "MAILROOM_DATA_DIR": str(tmp_path)})
+    assert cfg["SECRET_KEY"] == "s3cr3t-from-a-file-0123456789abcdefghij"
+
+
+def test_default_secret_file_in_data_dir(tmp_path):
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "secret_key").write_text("k" * 10 + "0123456789abcdefghijklmnop")
+    assert load_config(environ={"MAILROOM_DATA_DIR": str(tmp_path)})["SECRET_KEY"].startswith("k")
+
+
+@pytest.mark.parametrize("key", ["", "changeme", "short", "a" * 40])
+def test_production_refuses_missing_or_weak_secret(key):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        check_secret_key({"ENV": "production", "SECRET_KEY": key})
+
+
+def test_production_accepts_strong_secret():
+    check_secret_key({"ENV": "production", "SECRET_KEY": "Zq8vN2xR5tLp0wYc7bHj4kMs9dFg3aEu"})

@@ -1,0 +1,27 @@
+import pytest
+
+from core import vault
+from core.passwords import WeakPassword, check_rules, hash_password
+
+
+def test_vault_round_trip_and_wrong_key():
+    key = vault.new_key()
+    sealed = vault.seal(key, "pässword")
+    assert b"p\xc3\xa4ssword" not in sealed
+    assert vault.unseal(key, sealed) == "pässword"
+    with pytest.raises(vault.VaultError):
+        vault.unseal(vault.new_key(), sealed)
+    with pytest.raises(vault.VaultError):
+        vault.unseal("not-a-key", sealed)
+
+
+def test_password_rules():
+    with pytest.raises(WeakPassword):
+        check_rules("short")
+    with pytest.raises(WeakPassword):
+        check_rules("anna@example.test", "anna@example.test")
+    check_rules("a long enough passphrase", "anna@example.test")
+
+
+def test_hash_is_salted():
+    assert hash_password("same password", rounds=4) != hash_password("same password", rounds=4)
