@@ -1,20 +1,59 @@
-"""Webmail pages."""
+"""The mail page: folders, the message list, search, and polling for new mail."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import jsonify, render_template, request
 from flask_login import login_required
 
-from core.mail import imap
+from core.mail import imap, listing
+from core.mail.search import QueryError
+from core.services import mailbox
 from portal.auth.current import mail_connection
 
 from . import bp
+from .context import list_options, owner, per_page, sort_cache
 
 
 @bp.route("/")
+@bp.route("/mail")
 @login_required
 def index():
-    """The first page after sign-in: the INBOX's counts and the quota."""
+    """Folders, the list of the chosen folder (or search results), an empty reading pane."""
+    options = list_options()
     with mail_connection() as client:
-        counts = imap.folder_counts(client, "INBOX")
+        tree = mailbox.folder_tree(client)
+        page, results, error = _list_or_search(client, tree, options)
         quota = imap.quota(client)
-    return render_template("webmail/index.html", counts=counts, quota=quota)
+    current = next((f for f in tree if f.name == options.folder), None)
+    return render_template("webmail/mail.html", tree=tree, page=page, results=results,
+                           options=options, quota=quota, current=current, search_error=error,
+                           message=None)
+
+
+def _list_or_search(client, tree, options):
+    try:
+        if options.query and options.everywhere:
+            return None, mailbox.search_everywhere(
+                client, sort_cache, owner(), options.query, tree, options.page, per_page()), ""
+        return mailbox.message_list(
+            client, sort_cache, owner(), options.folder, sort=options.sort,
+            reverse=options.reverse, page=options.page, per_page=per_page(),
+            query=options.query), None, ""
+    except QueryError as exc:
+        page = mailbox.message_list(client, sort_cache, owner(), options.folder,
+                                    per_page=per_page())
+        return page, None, str(exc)
+
+
+@bp.route("/mail/changes")
+@login_required
+def changes():
+    """Cheap polling: has the folder changed since the page was drawn? (JSON)"""
+    options = list_options()
+    since_uidnext = request.args.get("uidnext", 0, type=int)
+    with mail_connection() as client:
+        info, fresh = listing.arrived_since(client, options.folder, since_uidnext)
+        counts = {f.name: f.unseen for f in mailbox.folder_tree(client)}
+    rows = render_template("webmail/_rows.html", messages=fresh,
+                           options=options, selected=None) if fresh else ""
+    return jsonify(uidnext=int(info.get(b"UIDNEXT", 0)), modseq=int(info.get(b"HIGHESTMODSEQ", 0)),
+                   new=len(fresh), rows=rows, unseen=counts)

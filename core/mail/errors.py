@@ -33,3 +33,7 @@ class SieveError(MailError):
 
 class SpamFilterError(MailError):
     """Rspamd's controller refused a request."""
+
+
+class NotFoundError(MailError):
+    """The folder or message asked for does not exist."""

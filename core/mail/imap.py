@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
+from .tls import client_context
 from .errors import AuthenticationFailed, ImapError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,8 @@ class ImapSettings:
         )
 
     def ssl_context(self) -> ssl.SSLContext:
-        """A verifying context, trusting ca_file when one is configured."""
-        ctx = ssl.create_default_context()
-        if self.ca_file:
-            ctx.load_verify_locations(self.ca_file)
-        return ctx
+        """A verifying context trusting ca_file."""
+        return client_context(self.ca_file)
 
 
 @dataclass(frozen=True)
@@ -90,6 +88,9 @@ def login(settings: ImapSettings, address: str, password: str,
         if client_ip:
             client.id_({"name": "Mailroom", "x-originating-ip": client_ip})
         client.login(address, password)
+        if client.has_capability("CONDSTORE"):
+            # RFC 7162: makes SELECT report HIGHESTMODSEQ, which the list cache keys on.
+            client.enable("CONDSTORE")
     except LoginError as exc:
         _close_quietly(client)
         raise AuthenticationFailed("wrong address or password") from exc

@@ -7,6 +7,7 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from .tls import client_context
 from .errors import AuthenticationFailed, ServiceUnavailable, SmtpError
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,8 @@ class SmtpSettings:
                    cfg["TLS_CA_FILE"], float(cfg["MAIL_TIMEOUT"]))
 
     def ssl_context(self) -> ssl.SSLContext:
-        """A verifying context, trusting ca_file when one is configured."""
-        ctx = ssl.create_default_context()
-        if self.ca_file:
-            ctx.load_verify_locations(self.ca_file)
-        return ctx
+        """A verifying context trusting ca_file."""
+        return client_context(self.ca_file)
 
 
 def _open(settings: SmtpSettings) -> smtplib.SMTP:

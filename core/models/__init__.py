@@ -5,12 +5,13 @@ from .base import Base, InvalidName, normalize_address, normalize_domain
 from .domains import DELIVER, RELAY, Domain
 from .groups import Group, group_members
 from .mailboxes import Mailbox
+from .preferences import TrustedSender
 from .sessions import WebSession
 from .shared import SharedMailbox, shared_mailbox_owners
 
 __all__ = [
     "AdminRole", "Alias", "AliasDestination", "Base", "DELIVER", "DOMAIN_ADMIN", "Domain",
     "Group", "InvalidName", "Mailbox", "RELAY", "SERVER_ADMIN", "Setting", "SharedMailbox",
-    "TO_EXTERNAL", "TO_MAILBOX", "TO_SHARED", "WebSession", "group_members",
+    "TO_EXTERNAL", "TO_MAILBOX", "TO_SHARED", "TrustedSender", "WebSession", "group_members",
     "normalize_address", "normalize_domain", "shared_mailbox_owners",
 ]

@@ -4,11 +4,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import cached_property
-from typing import Iterator
+from typing import Any, Iterator
 
 from flask import current_app, request, session
 from flask_login import UserMixin, current_user
-from imapclient import IMAPClient
 
 from core.extensions import db, imap_pool, login_manager
 from core.mail import imap
@@ -59,9 +58,9 @@ def password() -> str:
 
 
 @contextmanager
-def mail_connection() -> Iterator[IMAPClient]:
+def mail_connection() -> Iterator[Any]:
     """A logged-in IMAP connection for this request, reused across requests."""
-    def opener() -> IMAPClient:
+    def opener():
         return imap.login(imap_settings(), current_user.address, password(), client_ip())
 
     with imap_pool.connection(current_user.id, opener) as client:

@@ -1,0 +1,68 @@
+"""Turning imapclient's ENVELOPE and BODYSTRUCTURE answers into plain values."""
+from __future__ import annotations
+
+import email.header
+from datetime import datetime
+
+ATTACHMENT_TYPES = {b"application", b"audio", b"video", b"model", b"font"}
+
+
+def decode_words(value) -> str:
+    """Decode RFC 2047 encoded words in a header value given as bytes or str."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    try:
+        parts = email.header.decode_header(value)
+    except (ValueError, LookupError):  # hostile or broken encoded words: show the raw text
+        return value
+    out = []
+    for chunk, charset in parts:
+        if isinstance(chunk, bytes):
+            try:
+                out.append(chunk.decode(charset or "utf-8", errors="replace"))
+            except LookupError:  # an unknown charset name
+                out.append(chunk.decode("utf-8", errors="replace"))
+        else:
+            out.append(chunk)
+    return "".join(out).replace("\r", "").replace("\n", " ").strip()
+
+
+def address_of(addr) -> tuple[str, str]:
+    """(display name, mailbox@host) of one imapclient Address."""
+    mailbox = (addr.mailbox or b"").decode("utf-8", errors="replace")
+    host = (addr.host or b"").decode("utf-8", errors="replace")
+    return decode_words(addr.name), f"{mailbox}@{host}" if host else mailbox
+
+
+def addresses(values) -> list[tuple[str, str]]:
+    """Every (name, address) of an envelope address list (groups flattened)."""
+    return [address_of(a) for a in (values or ()) if a.mailbox or a.host]
+
+
+def has_attachment(structure) -> bool:
+    """True when BODYSTRUCTURE shows a part people would call an attachment."""
+    if structure is None:
+        return False
+    if structure.is_multipart:
+        parts, subtype = structure[0], structure[1]
+        if subtype.lower() == b"mixed" and len(parts) > 1:
+            return True
+        return any(has_attachment(p) for p in parts)
+    main = (structure[0] or b"").lower()
+    disposition = _disposition(structure)
+    return disposition == b"attachment" or main in ATTACHMENT_TYPES
+
+
+def _disposition(part) -> bytes | None:
+    # A non-multipart BODYSTRUCTURE carries its disposition at index 8 (text: 9).
+    for item in part[7:11] if len(part) > 7 else ():
+        if isinstance(item, tuple) and item and isinstance(item[0], bytes):
+            return item[0].lower()
+    return None
+
+
+def envelope_date(envelope, internal: datetime | None) -> datetime | None:
+    """The Date header's time, or the arrival time when it is missing."""
+    return envelope.date if envelope and envelope.date else internal

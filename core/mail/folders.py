@@ -1,0 +1,141 @@
+"""Folders over IMAP: the tree with counts and special uses, and changes to it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from .errors import ImapError
+
+# RFC 6154 special uses, in the order people expect them under the INBOX.
+SPECIAL_ORDER = ("\\Drafts", "\\Sent", "\\Archive", "\\Junk", "\\Trash")
+SPECIAL_NAMES = {"\\Drafts": "Drafts", "\\Sent": "Sent", "\\Archive": "Archive",
+                 "\\Junk": "Junk", "\\Trash": "Trash"}
+SHARED_PREFIX = "shared"
+
+
+@dataclass
+class Folder:
+    """One folder, e.g. Folder('Projects/Web', 'Web', '/', None, 12, 3, True, 1, False)."""
+
+    name: str
+    label: str
+    delimiter: str
+    special: str | None
+    messages: int
+    unseen: int
+    subscribed: bool
+    depth: int
+    shared: bool
+    selectable: bool = True
+
+    @property
+    def kind(self) -> str:
+        """'inbox', a special use without backslash ('sent', 'junk', …) or 'folder'."""
+        if self.name.upper() == "INBOX":
+            return "inbox"
+        return self.special.lstrip("\\").lower() if self.special else "folder"
+
+
+def _flag_text(flag) -> str:
+    return flag.decode() if isinstance(flag, bytes) else str(flag)
+
+
+def _special(flags: list[str]) -> str | None:
+    return next((f for f in flags if f in SPECIAL_ORDER), None)
+
+
+def list_folders(client: IMAPClient, counts: bool = True) -> list[Folder]:
+    """Every folder with unread counts, INBOX and special-use folders first, then the tree.
+
+    Counts come from one STATUS per selectable folder: its cost grows with the
+    number of folders, never with the number of messages.
+    """
+    try:
+        listed = client.list_folders()
+        subscribed = {name for _, _, name in client.list_sub_folders()}
+    except IMAPClientError as exc:
+        raise ImapError(str(exc)) from exc
+    folders = []
+    for raw_flags, delim, name in listed:
+        flags = [_flag_text(f) for f in raw_flags]
+        delimiter = _flag_text(delim) if delim else "/"
+        selectable = "\\Noselect" not in flags and "\\NonExistent" not in flags
+        status = _status(client, name) if counts and selectable else (0, 0)
+        parts = name.split(delimiter)
+        shared = parts[0] == SHARED_PREFIX and len(parts) > 1
+        folders.append(Folder(
+            name=name, label="Inbox" if name.upper() == "INBOX" else parts[-1],
+            delimiter=delimiter, special=_special(flags), messages=status[0],
+            unseen=status[1], subscribed=name in subscribed or name.upper() == "INBOX",
+            depth=len(parts) - 1, shared=shared, selectable=selectable,
+        ))
+    return sorted(folders, key=_order)
+
+
+def _status(client: IMAPClient, name: str) -> tuple[int, int]:
+    try:
+        status = client.folder_status(name, [b"MESSAGES", b"UNSEEN"])
+    except IMAPClientError:
+        return (0, 0)  # a folder we may list but not read (ACL): show it without counts
+    return int(status[b"MESSAGES"]), int(status[b"UNSEEN"])
+
+
+def _order(folder: Folder) -> tuple:
+    if folder.shared:
+        return (3, folder.name.lower())
+    if folder.name.upper() == "INBOX":
+        return (0, 0, "")
+    if folder.special and folder.depth == 0:
+        return (1, SPECIAL_ORDER.index(folder.special), "")
+    return (2, folder.name.lower())
+
+
+def find_special(folders: list[Folder], special: str) -> str:
+    """The name of the folder with SPECIAL use ('\\\\Trash'), or its usual name."""
+    for folder in folders:
+        if folder.special == special:
+            return folder.name
+    return SPECIAL_NAMES[special]
+
+
+def ensure_special_folders(client: IMAPClient, folders: list[Folder]) -> bool:
+    """Create any missing special-use folder (servers that do not auto-create them).
+
+    Returns True when something was created. Dovecot on the local stack creates
+    them itself (`auto = subscribe`), so this is for other servers.
+    """
+    present = {f.special for f in folders} | {f.name for f in folders}
+    created = False
+    for special in SPECIAL_ORDER:
+        name = SPECIAL_NAMES[special]
+        if special not in present and name not in present:
+            change(client, "create", name)
+            created = True
+    return created
+
+
+def change(client: IMAPClient, action: str, name: str, new_name: str = "") -> None:
+    """Create, rename, delete, subscribe or unsubscribe a folder; ImapError with the reason."""
+    try:
+        if action == "create":
+            client.create_folder(name)
+            client.subscribe_folder(name)
+        elif action == "rename":
+            client.rename_folder(name, new_name)
+        elif action == "delete":
+            client.delete_folder(name)
+        elif action == "subscribe":
+            client.subscribe_folder(name)
+        elif action == "unsubscribe":
+            client.unsubscribe_folder(name)
+        else:
+            raise ValueError(f"unknown folder action {action!r}")
+    except IMAPClientError as exc:
+        raise ImapError(_server_text(exc)) from exc
+
+
+def _server_text(exc: Exception) -> str:
+    text = str(exc)
+    return text.split("failed: ", 1)[-1].strip("[]' ") or text

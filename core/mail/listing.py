@@ -1,0 +1,186 @@
+"""The message list: sorted on the server, only the shown page fetched.
+
+The sorted UID list of a folder is cached per connection owner and reused while
+UIDVALIDITY, UIDNEXT and EXISTS say no message came or went, so paging through
+a 100,000-message folder costs one SELECT and one FETCH of 50 UIDs.
+"""
+from __future__ import annotations
+
+import threading
+from array import array
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from . import envelope as env
+from .errors import ImapError, NotFoundError
+
+SORT_KEYS = {"date": "DATE", "arrival": "ARRIVAL", "from": "FROM", "subject": "SUBJECT",
+             "size": "SIZE"}
+FETCH_ITEMS = [b"ENVELOPE", b"FLAGS", b"RFC822.SIZE", b"BODYSTRUCTURE", b"INTERNALDATE"]
+
+
+@dataclass
+class Summary:
+    """One row of the list."""
+
+    uid: int
+    subject: str
+    sender: tuple[str, str]
+    to: list[tuple[str, str]]
+    date: datetime | None
+    size: int
+    flags: frozenset[str]
+    attachment: bool
+    preview: str = ""
+
+    seen = property(lambda self: "\\Seen" in self.flags)
+    flagged = property(lambda self: "\\Flagged" in self.flags)
+    answered = property(lambda self: "\\Answered" in self.flags)
+    forwarded = property(lambda self: "$Forwarded" in self.flags)
+
+
+@dataclass
+class Page:
+    """A page of a folder's list, with what is needed to poll for changes."""
+
+    folder: str
+    total: int
+    page: int
+    per_page: int
+    messages: list[Summary]
+    uidnext: int
+    modseq: int
+    uids: list[int] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        """How many pages the list has (at least one)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+class SortCache:
+    """Sorted UID lists keyed by (owner, folder, sort, criteria), bounded in entries."""
+
+    def __init__(self, max_entries: int = 64) -> None:
+        self.max_entries = max_entries
+        self._items: OrderedDict[tuple, tuple[tuple, array]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, state: tuple) -> array | None:
+        """The cached UIDs for KEY if the folder's STATE is unchanged."""
+        with self._lock:
+            item = self._items.get(key)
+            if item and item[0] == state:
+                self._items.move_to_end(key)
+                return item[1]
+        return None
+
+    def put(self, key: tuple, state: tuple, uids: array) -> None:
+        """Remember UIDS for KEY at STATE."""
+        with self._lock:
+            self._items[key] = (state, uids)
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+
+    def forget(self, owner: str) -> None:
+        """Drop every entry of OWNER (sign-out)."""
+        with self._lock:
+            for key in [k for k in self._items if k[0] == owner]:
+                del self._items[key]
+
+
+def select(client: IMAPClient, folder: str, readonly: bool = False) -> dict:
+    """SELECT FOLDER; NotFoundError when it does not exist."""
+    try:
+        return client.select_folder(folder, readonly=readonly)
+    except IMAPClientError as exc:
+        raise NotFoundError(f"There is no folder {folder!r}.") from exc
+
+
+def sorted_uids(client: IMAPClient, cache: SortCache, owner: str, folder: str,
+                sort: str, reverse: bool, criteria: list | None = None) -> tuple[array, dict]:
+    """SELECT FOLDER and return all UIDs matching CRITERIA in order, cached."""
+    info = select(client, folder)
+    state = (info.get(b"UIDVALIDITY"), info.get(b"UIDNEXT"), info.get(b"EXISTS"),
+             info.get(b"HIGHESTMODSEQ") if criteria and _flag_dependent(criteria) else None)
+    key = (owner, folder, sort, reverse, repr(criteria))
+    uids = cache.get(key, state)
+    if uids is None:
+        order = ("REVERSE " if reverse else "") + SORT_KEYS.get(sort, "DATE")
+        try:
+            found = client.sort([order], criteria or ["ALL"])
+        except IMAPClientError as exc:
+            raise ImapError(str(exc)) from exc
+        uids = array("I", found)
+        cache.put(key, state, uids)
+    return uids, info
+
+
+def _flag_dependent(criteria: list) -> bool:
+    words = {str(c).upper() for c in criteria if isinstance(c, (str, bytes))}
+    return bool(words & {"SEEN", "UNSEEN", "FLAGGED", "UNFLAGGED", "ANSWERED", "DRAFT"})
+
+
+def fetch_summaries(client: IMAPClient, uids: list[int], preview: bool = True) -> list[Summary]:
+    """ENVELOPE, FLAGS, size, structure (and a preview line) of exactly UIDS, in that order."""
+    if not uids:
+        return []
+    items = list(FETCH_ITEMS)
+    if preview and client.has_capability("PREVIEW"):
+        items.append(b"PREVIEW")
+    try:
+        data = client.fetch(uids, items)
+    except IMAPClientError as exc:
+        raise ImapError(str(exc)) from exc
+    return [_summary(uid, data[uid]) for uid in uids if uid in data]
+
+
+def _summary(uid: int, item: dict) -> Summary:
+    envelope = item.get(b"ENVELOPE")
+    senders = env.addresses(envelope.from_) if envelope else []
+    flags = frozenset(f.decode() if isinstance(f, bytes) else str(f) for f in item.get(b"FLAGS", ()))
+    preview = item.get(b"PREVIEW") or b""
+    if isinstance(preview, tuple):  # (algorithm, text) in the draft form of RFC 8970
+        preview = preview[-1] or b""
+    return Summary(
+        uid=uid,
+        subject=env.decode_words(envelope.subject) if envelope else "",
+        sender=senders[0] if senders else ("", ""),
+        to=env.addresses(envelope.to) if envelope else [],
+        date=env.envelope_date(envelope, item.get(b"INTERNALDATE")),
+        size=int(item.get(b"RFC822.SIZE", 0)),
+        flags=flags,
+        attachment=env.has_attachment(item.get(b"BODYSTRUCTURE")),
+        preview=preview.decode("utf-8", errors="replace") if isinstance(preview, bytes) else str(preview),
+    )
+
+
+def list_page(client: IMAPClient, cache: SortCache, owner: str, folder: str, *,
+              sort: str = "date", reverse: bool = True, page: int = 1, per_page: int = 50,
+              criteria: list | None = None) -> Page:
+    """Page PAGE of FOLDER sorted by SORT; fetches only that page's messages."""
+    uids, info = sorted_uids(client, cache, owner, folder, sort, reverse, criteria)
+    pages = max(1, -(-len(uids) // per_page))
+    page = min(max(1, page), pages)
+    shown = list(uids[(page - 1) * per_page: page * per_page])
+    return Page(folder, len(uids), page, per_page, fetch_summaries(client, shown),
+                int(info.get(b"UIDNEXT", 0)), int(info.get(b"HIGHESTMODSEQ", 0)), shown)
+
+
+def arrived_since(client: IMAPClient, folder: str, uidnext: int) -> tuple[dict, list[Summary]]:
+    """EXAMINE FOLDER and fetch the messages whose UID is at least UIDNEXT (newest first)."""
+    info = select(client, folder, readonly=True)
+    fresh: list[int] = []
+    if uidnext and int(info.get(b"UIDNEXT", 0)) > uidnext:
+        try:
+            # "n:*" always includes the highest UID, even below n (RFC 3501 6.4.8).
+            fresh = sorted((u for u in client.search(["UID", f"{uidnext}:*"]) if u >= uidnext),
+                           reverse=True)
+        except IMAPClientError as exc:
+            raise ImapError(str(exc)) from exc
+    return info, fetch_summaries(client, fresh)

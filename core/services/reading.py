@@ -1,0 +1,174 @@
+"""Reading one message: fetch once, parse, sanitise, and serve its parts safely."""
+from __future__ import annotations
+
+import base64
+import io
+import threading
+import zipfile
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import magic
+from imapclient import IMAPClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.mail import actions, listing, mime, sanitize
+from core.mail.errors import NotFoundError
+from core.models import TrustedSender, normalize_address
+from core.models.base import InvalidName
+
+# Raster types a browser may show from our origin; everything else is a download.
+INLINE_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+INLINE_SAFE = INLINE_IMAGES | {"application/pdf", "text/plain"}
+
+
+class RawCache:
+    """Recently read messages' bytes, so the body frame and parts need no second FETCH."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        """The bytes cached under KEY, if any."""
+        with self._lock:
+            raw = self._items.get(key)
+            if raw is not None:
+                self._items.move_to_end(key)
+            return raw
+
+    def put(self, key: tuple, raw: bytes) -> None:
+        """Cache RAW under KEY, evicting the oldest entries beyond max_bytes."""
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = raw
+            self._size += len(raw)
+            while self._size > self.max_bytes and len(self._items) > 1:
+                _, old = self._items.popitem(last=False)
+                self._size -= len(old)
+
+
+raw_cache = RawCache()
+
+
+@dataclass
+class Opened:
+    """A message ready to show."""
+
+    folder: str
+    uid: int
+    raw: bytes
+    parsed: "mime.ParsedMessage"
+    flags: frozenset[str]
+    sender: str = ""
+    neighbours: tuple[int | None, int | None] = (None, None)
+    attachments: list = field(default_factory=list)
+
+
+def fetch_raw(client: IMAPClient, owner: str, folder: str, uid: int) -> bytes:
+    """The message's bytes, from the cache or by one FETCH (SELECTs the folder)."""
+    info = listing.select(client, folder)
+    key = (owner, folder, info.get(b"UIDVALIDITY"), uid)
+    raw = raw_cache.get(key)
+    if raw is None:
+        raw = actions.raw_message(client, uid)
+        raw_cache.put(key, raw)
+    return raw
+
+
+def open_message(client: IMAPClient, owner: str, folder: str, uid: int,
+                 order: list[int] | None = None) -> Opened:
+    """Fetch, parse and mark UID as read; NotFoundError when it is not there."""
+    raw = fetch_raw(client, owner, folder, uid)
+    flags = actions.message_flags(client, uid)
+    if "\\Seen" not in flags:
+        actions.set_flag(client, [uid], "seen", True)
+    parsed = mime.parse_message(raw)
+    opened = Opened(folder, uid, raw, parsed, flags | {"\\Seen"}, _sender(parsed))
+    opened.attachments = [a for a in parsed.attachments if a.disposition == "attachment"
+                          or not a.content_id]
+    if order:
+        opened.neighbours = _neighbours(order, uid)
+    return opened
+
+
+def _sender(parsed) -> str:
+    try:
+        return normalize_address(parsed.from_[0][1]) if parsed.from_ else ""
+    except (InvalidName, IndexError):
+        return ""
+
+
+def _neighbours(order: list[int], uid: int) -> tuple[int | None, int | None]:
+    try:
+        i = order.index(uid)
+    except ValueError:
+        return (None, None)
+    return (order[i - 1] if i > 0 else None, order[i + 1] if i + 1 < len(order) else None)
+
+
+def is_trusted(db: Session, address: str, sender: str) -> bool:
+    """True when ADDRESS chose to always show remote content from SENDER."""
+    return bool(sender) and db.scalar(select(TrustedSender.id).where(
+        TrustedSender.address == address, TrustedSender.sender == sender)) is not None
+
+
+def trust_sender(db: Session, address: str, sender: str) -> None:
+    """Always show remote content from SENDER to ADDRESS."""
+    sender = normalize_address(sender)
+    if not is_trusted(db, address, sender):
+        db.add(TrustedSender(address=address, sender=sender))
+        db.commit()
+
+
+def body_html(parsed, allow_remote: bool) -> "sanitize.SanitizedHtml | None":
+    """The sanitised HTML body (cid: images inlined as data: URLs), or None for text mail."""
+    if not parsed.html:
+        return None
+    cid_map = {cid: _data_url(part) for cid, part in parsed.inline_images.items()
+               if part.content_type in INLINE_IMAGES}
+    return sanitize.sanitize_html(parsed.html, allow_remote=allow_remote, cid_map=cid_map)
+
+
+def _data_url(part) -> str:
+    # Inline images travel inside the sandboxed frame as data: URLs: the frame's
+    # opaque origin would not send our cookies to fetch them from us.
+    return f"data:{part.content_type};base64,{base64.b64encode(part.payload).decode('ascii')}"
+
+
+def part(raw: bytes, part_id: str) -> tuple[bytes, str, str]:
+    """(bytes, content type, safe filename) of one part; NotFoundError when absent."""
+    try:
+        return mime.part_payload(raw, part_id)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise NotFoundError(f"There is no part {part_id} in this message.") from exc
+
+
+def zip_attachments(raw: bytes, parsed) -> bytes:
+    """Every attachment of the message in one zip, names made unique."""
+    buffer = io.BytesIO()
+    seen: set[str] = set()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for attachment in parsed.attachments:
+            payload, _, name = part(raw, attachment.part_id)
+            stem, dot, ext = name.rpartition(".")
+            candidate, n = name, 1
+            while candidate in seen:
+                n += 1
+                candidate = f"{stem} ({n}).{ext}" if dot else f"{name} ({n})"
+            seen.add(candidate)
+            archive.writestr(candidate, payload)
+    return buffer.getvalue()
+
+
+def sniffed_safe(payload: bytes, declared: str) -> bool:
+    """True when PAYLOAD may be shown inline: a safe declared type its bytes confirm."""
+    if declared == "text/plain":
+        return True  # served as text/plain with nosniff: shown as text whatever it holds
+    if declared not in INLINE_SAFE:
+        return False
+    return magic.from_buffer(payload[:8192], mime=True) == declared

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Run the whole test suite on a fresh Debian 12 machine (as root): installs the mail
+# daemons and Chromium when missing; the tests start their own stack on free ports.
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+
+python -m stack install --browser
+exec python -m pytest "$@"

@@ -1,0 +1,92 @@
+// The mail page: selection, keyboard shortcuts and polling for new messages.
+"use strict";
+
+(() => {
+  const list = document.getElementById("message-list");
+  const rows = () => Array.from(document.querySelectorAll("#message-list .row"));
+  let cursor = rows().findIndex((r) => r.classList.contains("selected"));
+
+  function focusRow(index) {
+    const all = rows();
+    if (!all.length) { return; }
+    cursor = Math.max(0, Math.min(index, all.length - 1));
+    all.forEach((r, i) => r.classList.toggle("cursor", i === cursor));
+    const link = all[cursor].querySelector(".rowlink");
+    link.focus();
+  }
+
+  function go(key) {
+    const target = document.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    if (!target) { return false; }
+    if (target.tagName === "A") { window.location.href = target.href; } else { target.click(); }
+    return true;
+  }
+
+  function typing(event) {
+    const el = event.target;
+    return el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName);
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) { return; }
+    const dialog = document.getElementById("shortcuts");
+    const key = event.key;
+    if (key === "?") { dialog.showModal(); event.preventDefault(); return; }
+    if (key === "/") { document.getElementById("q").focus(); event.preventDefault(); return; }
+    if (key === "c") { window.location.href = document.querySelector(".fab").href; return; }
+    if ((key === "j" || key === "k") && !document.body.classList.contains("has-message")) {
+      focusRow(cursor + (key === "j" ? 1 : -1));
+      event.preventDefault();
+      return;
+    }
+    if ((key === "o" || key === "Enter") && cursor >= 0 && !document.activeElement.closest(".message")) {
+      rows()[cursor].querySelector(".rowlink").click();
+      event.preventDefault();
+      return;
+    }
+    if (go(key)) { event.preventDefault(); }
+  });
+
+  const selectAll = document.getElementById("select-all");
+  if (selectAll) {
+    selectAll.addEventListener("change", () => {
+      for (const box of document.querySelectorAll("#message-list .rowcheck")) { box.checked = selectAll.checked; }
+    });
+  }
+
+  // New mail without reloading: ask the server what arrived since UIDNEXT.
+  const pane = document.querySelector(".listpane[data-poll]");
+  if (!pane || !list) { return; }
+  const firstPage = !new URLSearchParams(window.location.search).get("q") &&
+    (new URLSearchParams(window.location.search).get("page") || "1") === "1";
+  async function poll() {
+    const url = `${pane.dataset.poll}&uidnext=${pane.dataset.uidnext}`;
+    try {
+      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok) { return; }
+      const data = await response.json();
+      if (data.new && firstPage) {
+        list.querySelector(".empty-list")?.remove();
+        list.insertAdjacentHTML("afterbegin", data.rows);
+        const total = document.querySelector('[data-count="messages"]');
+        if (total) { total.textContent = String(Number(total.textContent) + data.new); }
+      }
+      pane.dataset.uidnext = data.uidnext;
+      for (const [folder, unseen] of Object.entries(data.unseen)) {
+        const pill = document.querySelector(`[data-unseen="${CSS.escape(folder)}"]`);
+        if (!pill) { continue; }
+        pill.textContent = unseen ? String(unseen) : "";
+        pill.hidden = !unseen;
+      }
+      const current = document.querySelector('.folder[aria-current="page"]');
+      const unseenCount = document.querySelector('[data-count="unseen"]');
+      if (current && unseenCount && current.dataset.folder in data.unseen) {
+        unseenCount.textContent = String(data.unseen[current.dataset.folder]);
+      }
+    } catch (error) {
+      // The network or server is away for a moment; the next poll tries again.
+    }
+  }
+  window.setInterval(poll, 15000);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) { poll(); } });
+})();

@@ -1,0 +1,108 @@
+"""A person writes a message in Chromium: labels, keyboard, suggestions, attachments, drafts, send."""
+import email
+import uuid
+from email import policy
+
+import pytest
+
+from tests.helpers import PASSWORD, imap_login, new_address, wait_for_subject
+
+pytestmark = pytest.mark.browser
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
+
+
+def sign_in(page, live_url, address):
+    page.goto(live_url + "/login")
+    page.get_by_label("E-mail address").fill(address)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def count(cfg, address, folder):
+    client = imap_login(cfg, address)
+    try:
+        client.select_folder(folder, readonly=True)
+        return len(client.search(["ALL"]))
+    finally:
+        client.logout()
+
+
+def test_compose_attach_save_and_send_with_keyboard_and_labels(page, live_url, mail_stack,
+                                                               stack_db, domain):
+    sender = new_address(stack_db, domain, "bwriter")
+    rcpt = new_address(stack_db, domain, "breader")
+    sign_in(page, live_url, sender)
+    page.get_by_role("link", name="Compose").click()
+    page.get_by_role("heading", name="New message").wait_for()
+
+    # The To field has the focus; typing part of a local address offers it.
+    to = page.get_by_label("To", exact=True)
+    assert page.evaluate("document.activeElement.id") == "c-to"
+    page.keyboard.type(rcpt.split("@")[0][:12])
+    page.get_by_role("option", name=rcpt).wait_for()
+    page.keyboard.press("Enter")
+    assert to.input_value() == f"{rcpt}, "
+    page.keyboard.press("Enter")  # Enter in a one-line field moves on, it never sends
+    subject = f"browser compose {uuid.uuid4().hex}"
+    page.get_by_label("Subject").focus()
+    page.keyboard.type(subject)
+    page.get_by_label("Message", exact=True).focus()
+    page.keyboard.type("Hello from Chromium.\nTwo files attached.")
+
+    page.get_by_label("Attach files").set_input_files(
+        files=[{"name": "chart.png", "mimeType": "image/png", "buffer": PNG}])
+    page.get_by_role("button", name="Remove chart.png").wait_for()
+    attached = page.get_by_role("list", name="Attached files")
+    assert "Attached" in attached.inner_text()
+    dropped = page.evaluate_handle(
+        "() => { const dt = new DataTransfer();"
+        " dt.items.add(new File(['dropped text'], 'dropped.txt', {type: 'text/plain'}));"
+        " return dt; }")
+    page.dispatch_event("#compose", "drop", {"dataTransfer": dropped})
+    page.get_by_role("button", name="Remove dropped.txt").wait_for()
+    assert page.get_by_title("Has attachments").is_visible()
+
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_role("status").filter(has_text="Draft saved").wait_for()
+    assert count(mail_stack, sender, "Drafts") == 1
+
+    page.get_by_role("button", name="Send").click()
+    page.get_by_text("Message sent to").wait_for()
+    arrived = email.message_from_bytes(wait_for_subject(mail_stack, rcpt, subject),
+                                       policy=policy.default)
+    files = {p.get_filename(): p.get_payload(decode=True) for p in arrived.iter_attachments()}
+    assert files == {"chart.png": PNG, "dropped.txt": b"dropped text"}
+    assert "Hello from Chromium." in arrived.get_body(("plain",)).get_content()
+    page.wait_for_timeout(500)  # time for a page-hide beacon to land, if one were sent
+    assert count(mail_stack, sender, "Drafts") == 0
+    assert count(mail_stack, sender, "Sent") == 1
+
+
+def test_too_large_file_is_refused_in_the_list(page, live_url, mail_stack, stack_db, domain):
+    sender = new_address(stack_db, domain, "bbig")
+    sign_in(page, live_url, sender)
+    page.goto(live_url + "/compose")
+    page.get_by_label("Attach files").set_input_files(
+        files=[{"name": "huge.iso", "mimeType": "application/octet-stream",
+                "buffer": b"\0" * (20 * 1024 * 1024)}])
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert "25 MB" in alert.inner_text()
+    assert page.get_by_role("button", name="Remove huge.iso").is_visible()
+
+
+def test_phone_width_keeps_fields_stacked_and_send_reachable(page, live_url, mail_stack,
+                                                             stack_db, domain):
+    sender = new_address(stack_db, domain, "bphone")
+    page.set_viewport_size({"width": 375, "height": 700})
+    sign_in(page, live_url, sender)
+    page.goto(live_url + "/compose")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"compose is {width}px wide on a 375px screen"
+    to_box = page.get_by_label("To", exact=True).bounding_box()
+    subject_box = page.get_by_label("Subject").bounding_box()
+    assert subject_box["y"] > to_box["y"] and to_box["width"] > 300  # stacked, full width
+    for name in ("Send", "Save draft"):
+        box = page.get_by_role("button", name=name).bounding_box()
+        assert 0 <= box["y"] and box["y"] + box["height"] <= 700, f"{name} is off screen"

@@ -1,0 +1,64 @@
+"""Small helpers shared by integration and browser tests (real daemons, no fakes)."""
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from email.message import EmailMessage
+
+from imapclient import IMAPClient
+
+from core.db import Database
+from core.mail import imap, smtp
+from core.services import directory
+
+PASSWORD = "integration-pass-1"
+
+
+def new_address(db: Database, domain: str, prefix: str = "user") -> str:
+    """Create a mailbox with PASSWORD on DOMAIN through the service layer; return its address."""
+    address = f"{prefix}-{uuid.uuid4().hex[:8]}@{domain}"
+    with db.transaction() as session:
+        directory.add_mailbox(session, address, PASSWORD)
+    return address
+
+
+def message(sender: str, to: str, subject: str, body: str = "Hello from the tests.") -> EmailMessage:
+    """A plain text message."""
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, to, subject
+    msg.set_content(body)
+    return msg
+
+
+def submit(cfg: dict, sender: str, to: str, subject: str, password: str = PASSWORD) -> None:
+    """Send a message over submission, authenticated as SENDER."""
+    smtp.send(smtp.SmtpSettings.submission(cfg), message(sender, to, subject),
+              login=(sender, password))
+
+
+def imap_login(cfg: dict, address: str, password: str = PASSWORD) -> IMAPClient:
+    """A logged-in imapclient connection."""
+    return imap.login(imap.ImapSettings.from_config(cfg), address, password)
+
+
+def wait_for_subject(cfg: dict, address: str, subject: str, folder: str = "INBOX",
+                     timeout: float = 20.0) -> bytes:
+    """Poll FOLDER of ADDRESS until a message with SUBJECT arrives; return its raw bytes."""
+    client = imap_login(cfg, address)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            client.select_folder(folder, readonly=True)
+            uids = client.search(["SUBJECT", subject])
+            if uids:
+                return client.fetch(uids[:1], ["RFC822"])[uids[0]][b"RFC822"]
+            time.sleep(0.2)
+    finally:
+        client.logout()
+    raise AssertionError(f"no message {subject!r} in {address}/{folder} after {timeout}s")
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form in HTML."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)

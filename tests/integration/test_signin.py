@@ -1,0 +1,138 @@
+"""Sign-in, sessions and the first page against the real stack."""
+import uuid
+
+import pytest
+
+from core.mail.errors import AuthenticationFailed
+from core.models import WebSession
+from core.services import directory
+from tests.helpers import PASSWORD, csrf_token, imap_login, new_address, submit, wait_for_subject
+
+
+def sign_in(client, address, password=PASSWORD, ip="127.0.0.1"):
+    page = client.get("/login", environ_base={"REMOTE_ADDR": ip})
+    return client.post("/login", data={"address": address, "password": password,
+                                       "csrf_token": csrf_token(page.get_data(as_text=True))},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+def test_service_made_mailbox_receives_mail_sent_through_submission(mail_stack, stack_db, domain):
+    sender = new_address(stack_db, domain, "sender")
+    recipient = new_address(stack_db, domain, "rcpt")
+    subject = f"submission {uuid.uuid4().hex}"
+    submit(mail_stack, sender, recipient, subject)
+    raw = wait_for_subject(mail_stack, recipient, subject)
+    assert f"From: {sender}".encode() in raw
+
+
+def test_alias_added_by_service_delivers_on_the_next_message(mail_stack, stack_db, domain):
+    sender = new_address(stack_db, domain, "sender")
+    target = new_address(stack_db, domain, "target")
+    alias = f"team-{uuid.uuid4().hex[:6]}@{domain}"
+    with stack_db.transaction() as session:
+        directory.add_alias(session, alias, [target])
+    subject = f"alias {uuid.uuid4().hex}"
+    submit(mail_stack, sender, alias, subject)
+    wait_for_subject(mail_stack, target, subject)
+
+
+def test_disabled_mailbox_is_refused_at_imap_and_smtp_auth(mail_stack, stack_db, domain):
+    address = new_address(stack_db, domain, "disabled")
+    imap_login(mail_stack, address).logout()
+    with stack_db.transaction() as session:
+        directory.set_mail_access(session, address, False)
+    with pytest.raises(AuthenticationFailed):
+        imap_login(mail_stack, address)
+    with pytest.raises(AuthenticationFailed):
+        submit(mail_stack, address, address, "should not be sent")
+
+
+def test_sign_in_shows_inbox_counts_and_quota(app, mail_stack, stack_db, domain):
+    address = new_address(stack_db, domain, "web")
+    subject = f"first page {uuid.uuid4().hex}"
+    submit(mail_stack, address, address, subject)
+    wait_for_subject(mail_stack, address, subject)
+    client = app.test_client()
+    response = sign_in(client, address.upper())
+    assert response.status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    assert 'data-count="messages">1<' in page and 'data-count="unseen">1<' in page
+    assert "<meter" in page and "Storage" in page
+    assert "Admin" not in page  # not an admin: no link
+
+
+def test_credential_is_sealed_not_stored(app, mail_stack, stack_db, domain):
+    address = new_address(stack_db, domain, "sealed")
+    client = app.test_client()
+    sign_in(client, address)
+    with stack_db.factory() as session:
+        stored = session.query(WebSession).filter_by(address=address).one()
+    assert PASSWORD.encode() not in stored.sealed_credential
+    with client.session_transaction() as cookie_session:
+        assert PASSWORD not in repr(dict(cookie_session))
+
+
+def test_logout_needs_csrf_and_ends_the_session(app, mail_stack, stack_db, domain):
+    address = new_address(stack_db, domain, "logout")
+    client = app.test_client()
+    sign_in(client, address)
+    assert client.post("/logout").status_code == 400
+    page = client.get("/")
+    assert page.status_code == 200  # the refused logout changed nothing
+    client.post("/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    assert client.get("/").status_code == 302
+    with stack_db.factory() as session:
+        assert session.query(WebSession).filter_by(address=address).count() == 0
+
+
+def test_idle_session_expires(app, mail_stack, stack_db, domain):
+    from datetime import timedelta
+
+    from core.models.base import utcnow
+
+    address = new_address(stack_db, domain, "idle")
+    client = app.test_client()
+    sign_in(client, address)
+    with stack_db.transaction() as session:
+        for row in session.query(WebSession).filter_by(address=address):
+            row.last_seen_at = utcnow() - timedelta(hours=3)
+    assert client.get("/").status_code == 302
+
+
+def test_admin_sees_admin_link_and_page(app, mail_stack, stack_db, domain):
+    from core.services import roles
+
+    address = new_address(stack_db, domain, "boss")
+    with stack_db.transaction() as session:
+        roles.grant_server_admin(session, address)
+    client = app.test_client()
+    sign_in(client, address)
+    assert ">Admin</a>" in client.get("/").get_data(as_text=True)
+    page = client.get("/admin/").get_data(as_text=True)
+    assert domain in page
+
+
+def test_non_admin_gets_403_on_admin(app, mail_stack, stack_db, domain):
+    address = new_address(stack_db, domain, "plain")
+    client = app.test_client()
+    sign_in(client, address)
+    assert client.get("/admin/").status_code == 403
+
+
+# Wrong-password tests run last and from their own client address: Dovecot's
+# auth penalty slows later logins from the address that failed.
+def test_wrong_password_and_unknown_address_get_the_same_message_and_the_limit_trips(
+        app, mail_stack, stack_db, domain):
+    address = new_address(stack_db, domain, "victim")
+    client = app.test_client()
+    wrong = sign_in(client, address, "not-the-password", ip="127.0.0.9")
+    unknown = sign_in(client, f"nobody-{uuid.uuid4().hex[:6]}@{domain}", "x", ip="127.0.0.9")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Wrong address or password." in wrong.get_data(as_text=True)
+    assert "Wrong address or password." in unknown.get_data(as_text=True)
+    statuses = [sign_in(client, address, f"wrong-{i}", ip="127.0.0.9").status_code
+                for i in range(3)]
+    assert statuses[-1] == 429
+    limited = sign_in(client, address, PASSWORD, ip="127.0.0.10")
+    assert limited.status_code == 429  # per address, whatever the client address
+    assert "Too many sign-in attempts" in limited.get_data(as_text=True)

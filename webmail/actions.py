@@ -1,0 +1,83 @@
+"""Changing mail: bulk actions on the list, emptying Trash/Junk, managing folders."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from core.mail.errors import ImapError
+from core.services import mailbox
+from portal.auth.current import mail_connection
+
+from . import bp
+
+FOLDER_ACTIONS = ("create", "rename", "delete", "subscribe", "unsubscribe")
+
+
+def _back(default: str) -> str:
+    target = request.form.get("back", "")
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
+        return target
+    return default
+
+
+def _uids() -> list[int]:
+    return [int(u) for u in request.form.getlist("uid") if u.isdigit()]
+
+
+@bp.route("/mail/bulk", methods=["POST"])
+@login_required
+def bulk():
+    """Mark, flag, move or delete the selected messages, then go back to the list."""
+    folder = request.form.get("folder", "INBOX")
+    action = request.form.get("action", "")
+    with mail_connection() as client:
+        tree = mailbox.folder_tree(client)
+        try:
+            flash(mailbox.bulk(client, tree, folder, _uids(), action,
+                               request.form.get("target", "")), "info")
+        except ImapError as exc:
+            flash(f"That did not work: {exc}", "error")
+    return redirect(_back(url_for("webmail.index", folder=folder)))
+
+
+@bp.route("/mail/empty", methods=["POST"])
+@login_required
+def empty():
+    """Empty Trash or Junk for good (the page asks for confirmation first)."""
+    folder = request.form.get("folder", "")
+    with mail_connection() as client:
+        try:
+            flash(mailbox.empty_folder(client, mailbox.folder_tree(client), folder), "info")
+        except ImapError as exc:
+            flash(str(exc), "error")
+    return redirect(url_for("webmail.index", folder=folder))
+
+
+@bp.route("/folders", methods=["GET", "POST"])
+@login_required
+def folders():
+    """Create, rename, delete and (un)subscribe folders."""
+    with mail_connection() as client:
+        if request.method == "POST":
+            _change_folder(client)
+            return redirect(url_for("webmail.folders"))
+        tree = mailbox.folder_tree(client)
+    return render_template("webmail/folders.html", tree=tree)
+
+
+def _change_folder(client) -> None:
+    action = request.form.get("action", "")
+    name = request.form.get("name", "").strip()
+    new_name = request.form.get("new_name", "").strip()
+    parent = request.form.get("parent", "").strip()
+    if action == "create" and parent:
+        name = f"{parent}/{name}"
+    try:
+        mailbox.change_folder(client, action, name, new_name)
+    except (ImapError, ValueError) as exc:
+        flash(f"Could not {action} “{name}”: {exc}", "error")
+        return
+    flash(f"Folder “{new_name or name}”: {action} done.", "info")

@@ -1,0 +1,57 @@
+"""What every webmail page needs: the connection owner, the folder tree, list options."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort, current_app, request, url_for
+from flask_login import current_user
+
+from core.mail.listing import SORT_KEYS, SortCache
+
+sort_cache = SortCache()
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    """Where the person is in the list: folder, page, sort, order, search."""
+
+    folder: str
+    page: int
+    sort: str
+    reverse: bool
+    query: str
+    everywhere: bool
+
+    def url(self, endpoint: str = "webmail.index", **changes) -> str:
+        """A URL for ENDPOINT keeping these options, with CHANGES applied."""
+        args = {"folder": self.folder, "page": self.page, "sort": self.sort,
+                "order": "desc" if self.reverse else "asc", "q": self.query or None,
+                "scope": "all" if self.everywhere else None}
+        args.update(changes)
+        return url_for(endpoint, **{k: v for k, v in args.items() if v not in (None, "")})
+
+
+def list_options() -> ListOptions:
+    """Read the list options from the query string (bad values fall back to defaults)."""
+    folder = request.values.get("folder", "INBOX") or "INBOX"
+    if len(folder) > 500 or any(ord(c) < 32 for c in folder):
+        abort(404)
+    sort = request.args.get("sort", "date")
+    return ListOptions(
+        folder=folder,
+        page=max(1, request.args.get("page", 1, type=int) or 1),
+        sort=sort if sort in SORT_KEYS else "date",
+        reverse=request.args.get("order", "desc") != "asc",
+        query=request.args.get("q", "").strip()[:500],
+        everywhere=request.args.get("scope") == "all",
+    )
+
+
+def owner() -> str:
+    """The key that this web session's cached lists and connections are filed under."""
+    return current_user.id
+
+
+def per_page() -> int:
+    """Messages per list page."""
+    return int(current_app.config.get("PAGE_SIZE", 50))

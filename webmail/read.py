@@ -1,0 +1,123 @@
+"""Reading a message: the page, the sandboxed body frame, parts, zip, source."""
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from core.extensions import db
+from core.mail import imap, listing, mime, sanitize
+from core.mail.errors import NotFoundError
+from core.services import mailbox, reading
+from portal.auth.current import mail_connection
+
+from . import bp
+from .context import list_options, owner, per_page, sort_cache
+
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+# Served parts must never run anything, even when opened directly in a tab.
+PART_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
+
+
+@bp.errorhandler(NotFoundError)
+def not_found(error):
+    """An unknown folder or message: a 404 page with a way back."""
+    return render_template("errors/error.html", code=404, title="Not found",
+                           text=str(error)), 404
+
+
+@bp.route("/mail/<int:uid>")
+@login_required
+def message(uid: int):
+    """The list with one message open in the reading pane (alone on a phone)."""
+    options = list_options()
+    with mail_connection() as client:
+        tree = mailbox.folder_tree(client)
+        page = mailbox.message_list(client, sort_cache, owner(), options.folder,
+                                    sort=options.sort, reverse=options.reverse,
+                                    page=options.page, per_page=per_page(), query=options.query)
+        order, _ = listing.sorted_uids(client, sort_cache, owner(), options.folder,
+                                       options.sort, options.reverse, None)
+        opened = reading.open_message(client, owner(), options.folder, uid, list(order))
+        quota = imap.quota(client)
+    html = reading.body_html(opened.parsed, allow_remote=False)
+    trusted = reading.is_trusted(db.session, current_user.address, opened.sender)
+    current = next((f for f in tree if f.name == options.folder), None)
+    return render_template(
+        "webmail/mail.html", tree=tree, page=page, results=None, options=options, quota=quota,
+        current=current, search_error="", message=opened, html=html, trusted=trusted,
+        remote=trusted or request.args.get("remote") == "1",
+        text_html=sanitize.text_to_html(opened.parsed.text or "") if not html else "",
+    )
+
+
+@bp.route("/mail/<int:uid>/body")
+@login_required
+def body(uid: int):
+    """The sanitised HTML body as its own document, for a sandboxed iframe."""
+    options = list_options()
+    allow_remote = request.args.get("remote") == "1"
+    with mail_connection() as client:
+        raw = reading.fetch_raw(client, owner(), options.folder, uid)
+    html = reading.body_html(mime.parse_message(raw), allow_remote=allow_remote)
+    document = render_template("webmail/body.html", html=html.html if html else "")
+    csp = sanitize.mail_csp(allow_remote)
+    return Response(document, mimetype="text/html",
+                    headers={**NOSNIFF, "Content-Security-Policy": csp,
+                             "Cache-Control": "private, no-store"})
+
+
+@bp.route("/mail/<int:uid>/part/<part_id>")
+@login_required
+def attachment(uid: int, part_id: str):
+    """One attachment: a download, or inline for raster images, PDF and plain text."""
+    options = list_options()
+    with mail_connection() as client:
+        raw = reading.fetch_raw(client, owner(), options.folder, uid)
+    payload, content_type, filename = reading.part(raw, part_id)
+    inline = request.args.get("inline") == "1" and reading.sniffed_safe(payload, content_type)
+    if not inline:
+        content_type = content_type if content_type in reading.INLINE_SAFE else "application/octet-stream"
+    if content_type == "text/plain":
+        content_type = "text/plain; charset=utf-8"
+    return Response(payload, content_type=content_type, headers={
+        **NOSNIFF, "Content-Security-Policy": PART_CSP,
+        "Content-Disposition": mime.content_disposition(filename, inline=inline),
+        "Cache-Control": "private, max-age=300"})
+
+
+@bp.route("/mail/<int:uid>/attachments.zip")
+@login_required
+def attachments_zip(uid: int):
+    """Every attachment of the message in one zip file."""
+    options = list_options()
+    with mail_connection() as client:
+        raw = reading.fetch_raw(client, owner(), options.folder, uid)
+    data = reading.zip_attachments(raw, mime.parse_message(raw))
+    return Response(data, content_type="application/zip", headers={
+        **NOSNIFF, "Content-Disposition": mime.content_disposition(f"message-{uid}-attachments.zip")})
+
+
+@bp.route("/mail/<int:uid>/source")
+@login_required
+def source(uid: int):
+    """The raw message as plain text, never interpreted by the browser."""
+    options = list_options()
+    with mail_connection() as client:
+        raw = reading.fetch_raw(client, owner(), options.folder, uid)
+    return Response(raw.decode("utf-8", errors="replace"), content_type="text/plain; charset=utf-8",
+                    headers={**NOSNIFF, "Content-Security-Policy": PART_CSP,
+                             "Content-Disposition": "inline"})
+
+
+@bp.route("/mail/trust", methods=["POST"])
+@login_required
+def trust():
+    """Always show remote content from this message's sender."""
+    sender = request.form.get("sender", "")
+    if not sender:
+        abort(400)
+    reading.trust_sender(db.session, current_user.address, sender)
+    flash(f"Remote content from {sender} will always be shown.", "info")
+    options = list_options()
+    return redirect(url_for("webmail.message", uid=request.form.get("uid", type=int),
+                            folder=options.folder))
