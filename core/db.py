@@ -93,7 +93,7 @@ def alembic_config(url: str):
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     """Bring the schema at URL up to REVISION, creating the SQLite file if needed."""
     from alembic import command
 

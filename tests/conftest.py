@@ -5,10 +5,13 @@ project's own stack code, and stopped at the end.
 """
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import socket
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,9 +19,14 @@ import pytest
 from core.config import load_config
 from core.db import Database
 
+log = logging.getLogger(__name__)
 PORT_KEYS = ("IMAP_PORT", "POP3_PORT", "SIEVE_PORT", "SMTP_PORT", "SUBMISSION_PORT",
              "RSPAMD_PROXY_PORT", "RSPAMD_NORMAL_PORT", "RSPAMD_CONTROLLER_PORT", "REDIS_PORT")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# Rspamd compiles ~45 MB of hyperscan databases (~9 s of CPU) into a fresh DBDIR; sessions
+# share them through this cache (files are named by a hash of what they compile).
+HS_CACHE = Path(os.environ.get("MAILROOM_TEST_RSPAMD_CACHE", "/var/tmp/mailroom-test-rspamd-cache"))
+HS_PATTERNS = ("*.hs", "*.hsmp", "*.hsmc")
 
 
 def free_ports(count: int) -> list[int]:
@@ -35,23 +43,72 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-@pytest.fixture(scope="session")
-def mail_stack():
-    """A running Postfix + Dovecot + Rspamd + Redis on free ports; yields the config."""
-    from stack import manager
+def copy_hyperscan(source: Path, target: Path) -> None:
+    """Copy Rspamd's hyperscan cache files that TARGET does not have yet."""
+    if not source.is_dir():
+        return
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for pattern in HS_PATTERNS:
+        for path in source.glob(pattern):
+            if not (target / path.name).exists():
+                # Via a temporary name: a parallel session never reads half a file.
+                partial = target / f".{path.name}.{os.getpid()}"
+                shutil.copyfile(path, partial)
+                partial.chmod(0o644)
+                os.replace(partial, target / path.name)
 
-    # Short, traversable path: Unix socket paths are limited to 108 bytes and the
-    # mail user must reach the Maildirs.
-    root = Path(tempfile.mkdtemp(prefix="mr-", dir="/tmp"))
-    root.chmod(0o755)
-    overrides = {"ENV": "testing", "DATA_DIR": str(root), **dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))}
-    cfg = load_config(overrides)
-    manager.up(cfg)
-    cfg = load_config(overrides)  # now with the secrets `up` generated
+
+def our_processes(cfg: dict) -> list:
+    """Every live process of the stack (masters and their children), from its pid records."""
+    from stack import procs
+    from stack.layout import DAEMONS, Layout
+
+    layout = Layout.from_config(cfg)
+    found = []
+    for name in DAEMONS:
+        record = procs.read_record(layout.record(name))
+        if record and record.alive():
+            found.extend(procs.tree(record.pid))
+    return found
+
+
+@pytest.fixture(scope="session")
+def stack_overrides():
+    """Config overrides of the session's stack: a fresh 0755 temp dir and free ports.
+
+    The path stays short: Unix socket paths are limited to 108 bytes, and the mail
+    user must be able to reach the Maildirs.
+    """
+    base = Path(tempfile.mkdtemp(prefix="mr-", dir="/tmp"))
+    base.chmod(0o755)
+    overrides = {"DATA_DIR": str(base / "data"), "ENV": "testing"}
+    overrides.update(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))
+    yield overrides
+    if not os.environ.get("MAILROOM_KEEP_TEST_STACK"):
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def mail_stack(stack_overrides):
+    """A running Postfix + Dovecot + Rspamd + Redis on free ports; yields the config."""
+    from stack import down, up
+    from stack.layout import Layout
+
+    dbdir = Layout.from_config(load_config(stack_overrides, environ={})).lib / "rspamd"
+    copy_hyperscan(HS_CACHE, dbdir)
+    began = time.monotonic()
+    for line in up(load_config(stack_overrides, environ={})):
+        log.info("%s", line)
+    log.info("stack up in %.1f s", time.monotonic() - began)
+    cfg = load_config(stack_overrides, environ={})  # now with the secrets `up` generated
     try:
         yield cfg
     finally:
-        manager.down(cfg)
+        family = our_processes(cfg)
+        down(cfg)
+        copy_hyperscan(dbdir, HS_CACHE)  # after the run: hs_helper compiles some lazily
+        left = [r.pid for r in family if r.alive()]
+        assert not left, f"processes left after down: {left}"
 
 
 @pytest.fixture(scope="session")
@@ -67,8 +124,13 @@ def domain(stack_db) -> str:
     """A local delivery domain on the stack."""
     from core.services import directory
 
+    from core.services.errors import NotFound
+
     with stack_db.transaction() as session:
-        directory.add_domain(session, "example.test")
+        try:
+            directory.get_domain(session, "example.test")
+        except NotFound:
+            directory.add_domain(session, "example.test")
     return "example.test"
 
 

@@ -119,20 +119,20 @@ def test_non_admin_gets_403_on_admin(app, mail_stack, stack_db, domain):
     assert client.get("/admin/").status_code == 403
 
 
-# Wrong-password tests run last and from their own client address: Dovecot's
-# auth penalty slows later logins from the address that failed.
+# Wrong-password tests run last and from their own client addresses (127.0.0.2x; test_stack
+# uses 127.0.0.9-11): Dovecot's auth penalty slows later logins from an address that failed.
 def test_wrong_password_and_unknown_address_get_the_same_message_and_the_limit_trips(
         app, mail_stack, stack_db, domain):
     address = new_address(stack_db, domain, "victim")
     client = app.test_client()
-    wrong = sign_in(client, address, "not-the-password", ip="127.0.0.9")
-    unknown = sign_in(client, f"nobody-{uuid.uuid4().hex[:6]}@{domain}", "x", ip="127.0.0.9")
+    wrong = sign_in(client, address, "not-the-password", ip="127.0.0.20")
+    unknown = sign_in(client, f"nobody-{uuid.uuid4().hex[:6]}@{domain}", "x", ip="127.0.0.20")
     assert wrong.status_code == unknown.status_code == 401
     assert "Wrong address or password." in wrong.get_data(as_text=True)
     assert "Wrong address or password." in unknown.get_data(as_text=True)
-    statuses = [sign_in(client, address, f"wrong-{i}", ip="127.0.0.9").status_code
+    statuses = [sign_in(client, address, f"wrong-{i}", ip="127.0.0.20").status_code
                 for i in range(3)]
     assert statuses[-1] == 429
-    limited = sign_in(client, address, PASSWORD, ip="127.0.0.10")
+    limited = sign_in(client, address, PASSWORD, ip="127.0.0.21")
     assert limited.status_code == 429  # per address, whatever the client address
     assert "Too many sign-in attempts" in limited.get_data(as_text=True)

@@ -1,0 +1,14 @@
+"""The local mail server: Postfix, Dovecot/Pigeonhole, Rspamd and Redis on loopback.
+
+It reads the app's SQLite database live; `up(cfg)`, `down(cfg)` and `status(cfg)`
+take a dict from core.config.load_config(). Everything it writes lives in STACK_DIR.
+"""
+from .errors import StackError
+from .install import ensure_packages
+from .manager import down, reload, up
+from .status import ServiceStatus, status, status_json
+
+__all__ = [
+    "ServiceStatus", "StackError", "down", "ensure_packages", "reload", "status",
+    "status_json", "up",
+]

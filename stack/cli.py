@@ -1,0 +1,64 @@
+"""`flask stack up|down|status`: the local mail stack from the app's configuration."""
+from __future__ import annotations
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .errors import StackError
+
+stack_cli = AppGroup("stack", help="Run the local mail server (Postfix, Dovecot, Rspamd, Redis).")
+
+
+def _config() -> dict:
+    """The stack-relevant settings: the app copies load_config() into app.config."""
+    return dict(current_app.config)
+
+
+def _fail(exc: StackError) -> None:
+    """Print a StackError's message without a traceback and exit non-zero."""
+    raise click.ClickException(str(exc))
+
+
+@stack_cli.command("up")
+def up_command() -> None:
+    """Install what is missing, render configs, start the daemons and wait for them."""
+    from .manager import up
+
+    try:
+        for line in up(_config()):
+            click.echo(line)
+    except StackError as exc:
+        _fail(exc)
+
+
+@stack_cli.command("down")
+def down_command() -> None:
+    """Stop the daemons this stack started."""
+    from .manager import down
+
+    try:
+        for line in down(_config()):
+            click.echo(line)
+    except StackError as exc:
+        _fail(exc)
+
+
+@stack_cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document.")
+def status_command(as_json: bool) -> None:
+    """Show whether each service answers on its port."""
+    from .status import status, status_json
+
+    try:
+        if as_json:
+            click.echo(json.dumps(status_json(_config()), indent=2))
+            return
+        for s in status(_config()):
+            state = "answers" if s.answers else "DOWN"
+            pid = f"pid {s.pid}" if s.pid else "not started by us"
+            click.echo(f"{s.name:<12} {s.host}:{s.port:<6} {state:<8} {pid}")
+    except StackError as exc:
+        _fail(exc)

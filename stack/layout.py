@@ -1,0 +1,116 @@
+"""Where the local stack keeps its files, and which port belongs to which service."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import StackError
+
+# Paths are written into four config syntaxes and a few socket addresses; keeping them
+# to these characters means no syntax ever needs to interpret them.
+SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+@-]*$")
+# sockaddr_un.sun_path holds 108 bytes; Dovecot adds names of up to ~25 characters.
+MAX_SOCKET_DIR = 80
+
+# service name -> (config key, daemon): what `status` reports, in order.
+SERVICES = {
+    "imap": ("IMAP_PORT", "dovecot"),
+    "pop3": ("POP3_PORT", "dovecot"),
+    "managesieve": ("SIEVE_PORT", "dovecot"),
+    "smtp": ("SMTP_PORT", "postfix"),
+    "submission": ("SUBMISSION_PORT", "postfix"),
+    "rspamd": ("RSPAMD_CONTROLLER_PORT", "rspamd"),
+    "redis": ("REDIS_PORT", "redis"),
+}
+# Ports a daemon needs besides those in SERVICES.
+EXTRA_PORTS = {"rspamd": ("RSPAMD_PROXY_PORT", "RSPAMD_NORMAL_PORT")}
+# Start order: Postfix needs Dovecot's sockets and the Rspamd milter; Rspamd uses Redis.
+DAEMONS = ("redis", "rspamd", "dovecot", "postfix")
+
+
+def _safe_path(value: str, what: str) -> Path:
+    """VALUE as an absolute path with no characters a config syntax would interpret."""
+    if not SAFE_PATH.match(value):
+        raise StackError(
+            f"{what} must be an absolute path of letters, digits and . _ / + @ - only: {value!r}"
+        )
+    return Path(value)
+
+
+def database_path(url: str) -> Path:
+    """The SQLite file of a sqlite:/// DATABASE_URL (the only kind the daemons read)."""
+    if not url.startswith("sqlite:///"):
+        raise StackError(
+            "the local stack reads an SQLite database: set MAILROOM_DATABASE_URL to sqlite:////path"
+        )
+    return _safe_path(url.removeprefix("sqlite:///"), "the SQLite path in MAILROOM_DATABASE_URL")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Every path under STACK_DIR that the stack renders, runs or logs in."""
+
+    root: Path
+    data_dir: Path
+    database: Path
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> "Layout":
+        """Build the layout from a load_config() dict, checking the paths are usable."""
+        root = _safe_path(str(cfg["STACK_DIR"]), "MAILROOM_STACK_DIR")
+        layout = cls(
+            root=root,
+            data_dir=_safe_path(str(cfg["DATA_DIR"]), "MAILROOM_DATA_DIR"),
+            database=database_path(str(cfg["DATABASE_URL"])),
+        )
+        if len(str(layout.dovecot_run)) > MAX_SOCKET_DIR:
+            raise StackError(
+                f"MAILROOM_STACK_DIR is too long for Unix socket paths ({layout.dovecot_run}); "
+                f"use a directory whose path is under {MAX_SOCKET_DIR - 12} characters"
+            )
+        return layout
+
+    etc = property(lambda self: self.root / "etc")
+    dovecot_etc = property(lambda self: self.etc / "dovecot")
+    postfix_etc = property(lambda self: self.etc / "postfix")
+    rspamd_etc = property(lambda self: self.etc / "rspamd")
+    redis_etc = property(lambda self: self.etc / "redis")
+    run = property(lambda self: self.root / "run")
+    records = property(lambda self: self.run / "mailroom")
+    dovecot_run = property(lambda self: self.run / "dovecot")
+    rspamd_run = property(lambda self: self.run / "rspamd")
+    redis_run = property(lambda self: self.run / "redis")
+    lib = property(lambda self: self.root / "lib")
+    log = property(lambda self: self.root / "log")
+    mail = property(lambda self: self.root / "mail")
+    sieve = property(lambda self: self.root / "sieve")
+    tls = property(lambda self: self.root / "tls")
+    queue = property(lambda self: self.root / "spool" / "postfix")
+    secrets = property(lambda self: self.data_dir / "secrets")
+    cert = property(lambda self: self.tls / "cert.pem")
+    key = property(lambda self: self.tls / "key.pem")
+    dovecot_conf = property(lambda self: self.dovecot_etc / "dovecot.conf")
+    lmtp_socket = property(lambda self: self.dovecot_run / "lmtp")
+    auth_socket = property(lambda self: self.dovecot_run / "auth-postfix")
+
+    def log_file(self, daemon: str) -> Path:
+        """The log file a daemon (and its start command's output) writes to."""
+        return self.log / f"{daemon}.log"
+
+    def record(self, daemon: str) -> Path:
+        """Our own pid record for a daemon we started (pid and start time)."""
+        return self.records / f"{daemon}.pid"
+
+    @property
+    def instance_name(self) -> str:
+        """A Dovecot instance name unique to this STACK_DIR (shown in process titles)."""
+        return "mailroom-" + hashlib.sha256(str(self.root).encode()).hexdigest()[:8]
+
+
+def daemon_ports(cfg: dict, daemon: str) -> list[tuple[str, int]]:
+    """The (config key, port) pairs a daemon listens on."""
+    keys = [key for key, owner in SERVICES.values() if owner == daemon]
+    keys += list(EXTRA_PORTS.get(daemon, ()))
+    return [(key, int(cfg[key])) for key in keys]

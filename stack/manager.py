@@ -1,0 +1,180 @@
+"""Bring the local mail stack up and down: install, prepare, render, start, wait, stop."""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import time
+from contextlib import contextmanager
+
+from . import daemons, prepare, secretfiles, tls
+from .daemons import Daemon
+from .errors import StackError
+from .install import ensure_packages
+from .layout import DAEMONS, Layout, daemon_ports
+from .render import render_all
+
+log = logging.getLogger(__name__)
+READY_TIMEOUT = 90.0  # per `up`; the slowest part is Rspamd (see daemons.LAUNCH_TIMEOUT)
+
+
+def up(cfg: dict) -> list[str]:
+    """Start every daemon of the stack that is not running; return lines to show.
+
+    Safe to call on a running stack: running daemons are left alone, or reloaded
+    when the files they read (configuration, certificate) changed since they started.
+    """
+    began = time.monotonic()
+    _require_root()
+    ensure_packages()
+    layout = Layout.from_config(cfg)
+    _check_distinct_ports(cfg)
+    prepare.prepare_tree(layout)
+    with _locked(layout):
+        lines = _start_or_keep(cfg, layout)
+    lines.append(f"stack ready in {time.monotonic() - began:.1f} s; files and logs in {layout.root}")
+    return lines
+
+
+@contextmanager
+def _locked(layout: Layout):
+    """Serialize `up` and `down` of one STACK_DIR (say, a CLI call while tests run)."""
+    with open(layout.records / "lock", "w", encoding="ascii") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _start_or_keep(cfg: dict, layout: Layout) -> list[str]:
+    """Render, then start what is not running and reload what runs on stale files."""
+    lines = _prepare(cfg, layout)
+    render_all(cfg, layout, secretfiles.rspamd_password(cfg, layout))
+    prepare.compile_sieve_before(layout)
+    specs = daemons.specs(layout)
+    to_start = [name for name in DAEMONS if not daemons.running(layout, name)]
+    _check_free_ports(cfg, to_start)
+    reloaded = [name for name in DAEMONS if name not in to_start and daemons.stale(layout, name)]
+    for name in DAEMONS:
+        if name not in to_start:
+            lines.append(_keep_running(layout, specs[name], name in reloaded))
+    lines += _start_all(cfg, layout, [specs[name] for name in to_start])
+    _wait_ready(cfg, layout, reloaded)
+    return lines
+
+
+def _keep_running(layout: Layout, spec: Daemon, stale: bool) -> str:
+    """Leave a running daemon alone, or make it read its changed configuration."""
+    if not stale:
+        return f"{spec.name}: already running (pid {daemons.running(layout, spec.name).pid})"
+    return f"{spec.name}: already running; configuration changed, {daemons.reload(layout, spec)}"
+
+
+def _require_root() -> None:
+    """Dovecot's and Postfix's masters must start as root (they drop privileges per service)."""
+    if os.geteuid() != 0:
+        raise StackError("the local mail stack must be started as root (Dovecot and Postfix need it)")
+
+
+def _prepare(cfg: dict, layout: Layout) -> list[str]:
+    """Directories, secrets, database schema and certificate; return notes worth showing."""
+    lines = []
+    for name in secretfiles.ensure_secrets(layout):
+        lines.append(f"generated {layout.secrets / name}")
+    from core.db import upgrade  # imported late: the rest of stack/ needs no SQLAlchemy
+
+    upgrade(str(cfg["DATABASE_URL"]))
+    prepare.check_database(layout)
+    if tls.ensure_certificate(cfg, layout):
+        lines.append(f"created TLS certificate {layout.cert}")
+    return lines
+
+
+def _check_distinct_ports(cfg: dict) -> None:
+    """Every service needs its own port."""
+    seen: dict[int, str] = {}
+    for name in DAEMONS:
+        for key, port in daemon_ports(cfg, name):
+            if not 0 < port < 65536:
+                raise StackError(f"MAILROOM_{key} must be a port number, not {port}")
+            if port in seen:
+                raise StackError(f"MAILROOM_{key} and MAILROOM_{seen[port]} are both {port}")
+            seen[port] = key
+
+
+def _check_free_ports(cfg: dict, names: list[str]) -> None:
+    """Refuse to start NAMES if a port they need is taken by something else, naming the variable."""
+    host = str(cfg["LISTEN_ADDRESS"])
+    for name in names:
+        for key, port in daemon_ports(cfg, name):
+            if not daemons.port_free(host, port):
+                raise StackError(
+                    f"port {host}:{port} ({name}) is already in use by another program: "
+                    f"stop it or set MAILROOM_{key} to a free port"
+                )
+
+
+def _start_all(cfg: dict, layout: Layout, specs: list[Daemon]) -> list[str]:
+    """Start SPECS in order, then wait for all their ports; undo our starts on failure."""
+    started: list[str] = []
+    try:
+        for spec in specs:
+            record = daemons.start(layout, spec)
+            started.append(spec.name)
+            log.info("%s started (pid %s)", spec.name, record.pid)
+        _wait_ready(cfg, layout, started)
+    except BaseException:
+        for name in reversed(started):
+            daemons.stop(layout, name)
+        raise
+    host = cfg["LISTEN_ADDRESS"]
+    return [
+        f"{name}: started (pid {daemons.running(layout, name).pid}) on "
+        + ", ".join(f"{host}:{port}" for _, port in daemon_ports(cfg, name))
+        for name in started
+    ]
+
+
+def _wait_ready(cfg: dict, layout: Layout, names: list[str]) -> None:
+    """Wait until every port of NAMES answers; fail early if a daemon dies."""
+    host = str(cfg["LISTEN_ADDRESS"])
+    pending = {(name, key, port) for name in names for key, port in daemon_ports(cfg, name)}
+    deadline = time.monotonic() + READY_TIMEOUT
+    while pending:
+        pending = {item for item in pending if not daemons.answers(host, item[2], 0.2)}
+        for name, key, port in sorted(pending):
+            if not daemons.running(layout, name):
+                raise _not_ready(layout, name, f"exited before it opened port {port}")
+            if time.monotonic() > deadline:
+                raise _not_ready(
+                    layout, name, f"did not open port {host}:{port} (MAILROOM_{key}) "
+                    f"within {READY_TIMEOUT:.0f} s"
+                )
+        if pending:
+            time.sleep(0.1)
+
+
+def _not_ready(layout: Layout, name: str, what: str) -> StackError:
+    """The error for a daemon that did not come up, with the end of its log."""
+    logfile = layout.log_file(name)
+    return StackError(f"{name} {what}; see {logfile}:\n{daemons.log_tail(logfile)}")
+
+
+def down(cfg: dict) -> list[str]:
+    """Stop the daemons this stack started (only ours, found by our pid records)."""
+    layout = Layout.from_config(cfg)
+    if not layout.records.is_dir():
+        return [f"{name}: not running" for name in reversed(DAEMONS)]
+    with _locked(layout):
+        return [
+            f"{name}: {'stopped' if daemons.stop(layout, name) else 'not running'}"
+            for name in reversed(DAEMONS)
+        ]
+
+
+def reload(cfg: dict, name: str) -> str:
+    """Re-render every config file and make daemon NAME use its own; say what was done."""
+    layout = Layout.from_config(cfg)
+    with _locked(layout):
+        render_all(cfg, layout, secretfiles.rspamd_password(cfg, layout))
+        done = daemons.reload(layout, daemons.specs(layout)[name])
+        _wait_ready(cfg, layout, [name] if daemons.running(layout, name) else [])
+    return f"{name}: {done}"

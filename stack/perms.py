@@ -1,0 +1,94 @@
+"""Directories, owners and modes: what each daemon's user may read, write or traverse."""
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import stat
+from pathlib import Path
+
+from .errors import StackError
+
+# Users that must reach files under STACK_DIR, and those that may read the database
+# (Postfix's lookup tables as postfix; Dovecot's SQL passdb runs in its root auth worker).
+DAEMON_USERS = ("mail", "postfix", "_rspamd", "redis", "dovecot")
+DATABASE_READERS = ("mail", "postfix", "_rspamd", "dovecot")
+
+
+def ids(user: str | None, group: str | None) -> tuple[int, int]:
+    """(uid, gid) for a user and group name: no user is root, no group the user's own."""
+    try:
+        entry = pwd.getpwnam(user) if user else pwd.getpwuid(0)
+        gid = grp.getgrnam(group).gr_gid if group else entry.pw_gid
+    except KeyError as exc:
+        raise StackError(
+            f"system user or group missing: {exc.args[0]} (are the packages installed?)"
+        ) from exc
+    return entry.pw_uid, gid
+
+
+def ensure_dir(path: Path, mode: int, user: str | None = None, group: str | None = None) -> None:
+    """Create PATH if needed and give it exactly this owner and mode."""
+    path.mkdir(parents=True, exist_ok=True)
+    set_owner(path, mode, user, group)
+
+
+def set_owner(path: Path, mode: int, user: str | None = None, group: str | None = None) -> None:
+    """chown and chmod PATH (no-op when they already match)."""
+    uid, gid = ids(user, group)
+    st = path.stat()
+    if (st.st_uid, st.st_gid) != (uid, gid):
+        os.chown(path, uid, gid)
+    if stat.S_IMODE(st.st_mode) != mode:
+        path.chmod(mode)
+
+
+def ensure_file(path: Path, mode: int, user: str | None = None, group: str | None = None) -> None:
+    """Create an empty file if missing (a log a daemon appends to) with this owner and mode."""
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, mode)
+        os.close(fd)
+    set_owner(path, mode, user, group)
+
+
+def can_access(path: Path, user: str, bits: int) -> bool:
+    """Whether USER has permission BITS (os.R_OK/W_OK/X_OK as 4/2/1) on PATH by its mode."""
+    entry = pwd.getpwnam(user)
+    st = path.stat()
+    if entry.pw_uid == 0:
+        return True
+    if st.st_uid == entry.pw_uid:
+        return (st.st_mode >> 6) & bits == bits
+    if st.st_gid in os.getgrouplist(user, entry.pw_gid):
+        return (st.st_mode >> 3) & bits == bits
+    return st.st_mode & bits == bits
+
+
+def check_reachable(path: Path, users=DAEMON_USERS, read: bool = False) -> None:
+    """Raise StackError unless every existing ancestor of PATH is traversable by USERS.
+
+    With READ, PATH itself must also be readable by them.
+    """
+    missing = [user for user in users if _user_exists(user)]
+    for parent in reversed(path.parents):
+        if not parent.exists():
+            break
+        for user in missing:
+            if not can_access(parent, user, os.X_OK):
+                raise StackError(
+                    f"{parent} is not traversable by user {user!r}, which needs to reach {path}: "
+                    f"run `chmod o+x {parent}` or choose another MAILROOM_DATA_DIR/STACK_DIR"
+                )
+    if read and path.exists():
+        for user in missing:
+            if not can_access(path, user, os.R_OK):
+                raise StackError(f"{path} is not readable by user {user!r}: run `chmod o+r {path}`")
+
+
+def _user_exists(user: str) -> bool:
+    """Whether the system knows USER (a package that creates it may not be installed yet)."""
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        return False
+    return True

@@ -1,0 +1,82 @@
+"""The directory tree under STACK_DIR, its owners and modes, and the files daemons append to."""
+from __future__ import annotations
+
+import logging
+import subprocess
+from pathlib import Path
+
+from . import perms
+from .errors import StackError
+from .layout import Layout
+
+log = logging.getLogger(__name__)
+
+
+def tree(layout: Layout) -> list[tuple[Path, int, str | None]]:
+    """(directory, mode, owner) for everything under STACK_DIR, parents first."""
+    lib, run = layout.lib, layout.run
+    return [
+        (layout.root, 0o755, None),
+        (layout.etc, 0o755, None),
+        (layout.dovecot_etc, 0o755, None),
+        (layout.postfix_etc, 0o755, None),
+        (layout.postfix_etc / "sqlite", 0o755, None),
+        (layout.rspamd_etc, 0o755, None),
+        (layout.rspamd_etc / "local.d", 0o755, None),
+        (layout.rspamd_etc / "override.d", 0o755, None),
+        (layout.redis_etc, 0o755, None),
+        (run, 0o755, None),
+        (layout.records, 0o755, None),  # our pid records: `status` may run unprivileged
+        (layout.dovecot_run, 0o755, None),
+        (layout.rspamd_run, 0o755, "_rspamd"),
+        (layout.redis_run, 0o755, "redis"),
+        (lib, 0o755, None),
+        (lib / "dovecot", 0o750, None),
+        (lib / "shared", 0o750, "mail"),  # acl_shared_dict, written by the mail uid
+        (lib / "postfix", 0o700, "postfix"),
+        (lib / "rspamd", 0o750, "_rspamd"),  # DBDIR: kept between runs (hyperscan cache)
+        (lib / "redis", 0o750, "redis"),
+        (layout.log, 0o755, None),
+        (layout.mail, 0o750, "mail"),
+        (layout.sieve, 0o755, None),
+        (layout.sieve / "before.d", 0o755, None),
+        (layout.sieve / "bin", 0o755, None),
+        (layout.root / "spool", 0o755, None),
+        (layout.queue, 0o755, None),
+    ]
+
+
+# Log files, pre-created so a daemon that opens its log after dropping privileges can.
+LOG_OWNERS = {"dovecot": None, "postfix": None, "rspamd": "_rspamd", "redis": "redis"}
+
+
+def prepare_tree(layout: Layout) -> None:
+    """Create STACK_DIR's directories and log files with their owners and modes."""
+    if not layout.data_dir.exists():
+        perms.ensure_dir(layout.data_dir, 0o755)
+    perms.check_reachable(layout.root)
+    for path, mode, owner in tree(layout):
+        perms.ensure_dir(path, mode, owner)
+    for name, owner in LOG_OWNERS.items():
+        perms.ensure_file(layout.log_file(name), 0o640, owner)
+
+
+def check_database(layout: Layout) -> None:
+    """The database must be reachable and readable by the daemons that query it."""
+    if not layout.database.exists():
+        raise StackError(f"the database {layout.database} does not exist")
+    perms.check_reachable(layout.database, perms.DATABASE_READERS, read=True)
+
+
+def compile_sieve_before(layout: Layout) -> None:
+    """Compile the global before-scripts: the mail uid cannot write their binaries there."""
+    folder = layout.sieve / "before.d"
+    if not any(folder.glob("*.sieve")):
+        return
+    result = subprocess.run(
+        ["sievec", "-c", str(layout.dovecot_conf), str(folder)],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise StackError(f"sievec could not compile {folder}: {result.stderr.strip()}")
+    log.info("compiled Sieve scripts in %s", folder)

@@ -1,0 +1,167 @@
+"""Render the daemons' configuration files from stack/templates into STACK_DIR."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import perms
+from .layout import Layout
+from .quoting import render_text
+
+log = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+DOVECOT_DH = "/usr/share/dovecot/dh.pem"
+# Rspamd's resolver is pointed here; nothing listens, so lookups fail at once.
+CLOSED_DNS = "127.0.0.1:1"
+LOCAL_ONLY_REJECT = "REJECT This address accepts mail from the local network only"
+POSTFIX_MAPS = (
+    "virtual_mailbox_domains", "virtual_mailbox_maps", "identity", "aliases", "catchall",
+    "relay_domains", "transport", "recipient_bcc", "local_only",
+)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One rendered file: template, target, quoting syntax, daemon, owner and mode."""
+
+    template: str
+    target: Path
+    syntax: str
+    daemon: str
+    mode: int = 0o644
+    group: str | None = None
+
+
+# Files that hold a secret: readable by their daemon's group only.
+PRIVATE = {"rspamd/override.d/worker-controller.inc": "_rspamd", "redis/redis.conf": "redis"}
+
+
+def outputs(layout: Layout) -> list[Output]:
+    """Every file the stack renders.
+
+    Dovecot's conf.d/*.conf and Rspamd's local.d/override.d are rendered whole, so a
+    feature adds its settings as a file of its own (dovecot.conf includes conf.d).
+    """
+    dov, pfx, rsp = layout.dovecot_etc, layout.postfix_etc, layout.rspamd_etc
+    files = [
+        Output("dovecot/dovecot.conf", dov / "dovecot.conf", "dovecot", "dovecot"),
+        Output("dovecot/dovecot-sql.conf.ext", dov / "dovecot-sql.conf.ext", "bare", "dovecot"),
+        Output("postfix/main.cf", pfx / "main.cf", "postfix", "postfix"),
+        Output("postfix/master.cf", pfx / "master.cf", "bare", "postfix"),
+        Output("redis/redis.conf", layout.redis_etc / "redis.conf", "redis", "redis", 0o640, "redis"),
+    ]
+    files += [_output(t, dov / "conf.d" / t.name, "dovecot", "dovecot")
+              for t in sorted((TEMPLATES / "dovecot/conf.d").glob("*.conf"))]
+    for sub in ("local.d", "override.d"):
+        files += [_output(t, rsp / sub / t.name, "ucl", "rspamd")
+                  for t in sorted((TEMPLATES / "rspamd" / sub).glob("*")) if t.is_file()]
+    files += [
+        Output(f"postfix/sqlite/{name}.cf", pfx / "sqlite" / f"{name}.cf", "bare", "postfix")
+        for name in POSTFIX_MAPS
+    ]
+    return files
+
+
+def _output(template: Path, target: Path, syntax: str, daemon: str) -> Output:
+    name = template.relative_to(TEMPLATES).as_posix()
+    group = PRIVATE.get(name)
+    return Output(name, target, syntax, daemon, 0o640 if group else 0o644, group)
+
+
+def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
+    """The values the templates refer to; each is quoted by the template's syntax."""
+    return {**_paths(layout), **_settings(cfg, rspamd_password)}
+
+
+def _paths(layout: Layout) -> dict:
+    """Paths under STACK_DIR (and the database) that the configs name."""
+    return {
+        "instance_name": layout.instance_name,
+        "base_dir": layout.dovecot_run,
+        "state_dir": layout.lib / "dovecot",
+        "dovecot_log": layout.log_file("dovecot"),
+        "postfix_log": layout.log_file("postfix"),
+        "redis_log": layout.log_file("redis"),
+        "log_dir": layout.log,
+        "cert": layout.cert,
+        "key": layout.key,
+        "dh_file": DOVECOT_DH,
+        "sql_conf": layout.dovecot_etc / "dovecot-sql.conf.ext",
+        "conf_d": layout.dovecot_etc / "conf.d",
+        "shared_dict": layout.lib / "shared" / "shared-mailboxes.db",
+        "sieve_before": layout.sieve / "before.d",
+        "sieve_bin": layout.sieve / "bin",
+        "database": layout.database,
+        "mail_root": layout.mail,
+        "queue_dir": layout.queue,
+        "data_dir": layout.lib / "postfix",
+        "maps": layout.postfix_etc / "sqlite",
+        "lmtp_socket": layout.lmtp_socket,
+        "auth_socket": layout.auth_socket,
+        "redis_pidfile": layout.redis_run / "redis.pid",
+        "redis_dir": layout.lib / "redis",
+    }
+
+
+def _settings(cfg: dict, rspamd_password: str) -> dict:
+    """Host name, addresses, ports, quota and the Rspamd password from the config."""
+    listen = cfg["LISTEN_ADDRESS"]
+    ports = {key: cfg[key.upper()] for key in (
+        "imap_port", "pop3_port", "sieve_port", "smtp_port", "submission_port", "redis_port",
+    )}
+    return {
+        **ports,
+        "listen": listen,
+        "hostname": cfg["MAIL_HOSTNAME"],
+        "default_quota_mb": cfg["DEFAULT_QUOTA_MB"],
+        "milter_port": cfg["RSPAMD_PROXY_PORT"],
+        "reject_text": LOCAL_ONLY_REJECT,
+        "normal_bind": f"{listen}:{cfg['RSPAMD_NORMAL_PORT']}",
+        "proxy_bind": f"{listen}:{cfg['RSPAMD_PROXY_PORT']}",
+        "controller_bind": f"{listen}:{cfg['RSPAMD_CONTROLLER_PORT']}",
+        "password": rspamd_password,
+        "dns_server": CLOSED_DNS,
+        "redis_server": f"{listen}:{cfg['REDIS_PORT']}",
+    }
+
+
+def render_all(cfg: dict, layout: Layout, rspamd_password: str) -> None:
+    """Write every config file whose content changed."""
+    values = template_values(cfg, layout, rspamd_password)
+    for out in outputs(layout):
+        text = render_text((TEMPLATES / out.template).read_text(encoding="utf-8"), values, out.syntax)
+        if write_file(out.target, text, out.mode, out.group):
+            log.info("rendered %s", out.target)
+
+
+def digest(layout: Layout, daemon: str) -> str:
+    """A hash of the files DAEMON reads at start, to tell whether a running one is stale."""
+    files = [out.target for out in outputs(layout) if out.daemon == daemon]
+    if daemon in ("dovecot", "postfix"):
+        files += [layout.cert, layout.key]
+    sha = hashlib.sha256()
+    for path in files:
+        sha.update(str(path).encode() + b"\0")
+        sha.update(path.read_bytes() if path.exists() else b"")
+    return sha.hexdigest()
+
+
+def write_file(path: Path, text: str, mode: int, group: str | None = None) -> bool:
+    """Atomically replace PATH with TEXT (root-owned, MODE, GROUP) if it differs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            perms.set_owner(path, mode, None, group)
+            return False
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    perms.set_owner(tmp, mode, None, group)
+    os.replace(tmp, path)
+    return True

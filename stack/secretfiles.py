@@ -1,0 +1,51 @@
+"""Secrets of the local stack, generated once into DATA_DIR/secrets (dir 0700, files 0600)."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from . import perms
+from .errors import StackError
+from .layout import Layout
+
+log = logging.getLogger(__name__)
+# token_urlsafe(48) is 64 characters of [A-Za-z0-9_-].
+SECRET_BYTES = 48
+NAMES = ("secret_key", "rspamd_password")
+
+
+def ensure_secrets(layout: Layout) -> list[str]:
+    """Create each missing secret file; return the names created."""
+    perms.ensure_dir(layout.secrets, 0o700)
+    created = []
+    for name in NAMES:
+        if _create(layout.secrets / name):
+            created.append(name)
+            log.info("generated %s", layout.secrets / name)
+    return created
+
+
+def _create(path: Path) -> bool:
+    """Write a new random secret to PATH unless it exists (O_EXCL: never overwritten)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_urlsafe(SECRET_BYTES) + "\n")
+    return True
+
+
+def rspamd_password(cfg: dict, layout: Layout) -> str:
+    """The Rspamd controller password: the configured one, else the generated file's."""
+    value = str(cfg.get("RSPAMD_PASSWORD") or "")
+    if not value:
+        try:
+            value = (layout.secrets / "rspamd_password").read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise StackError(f"cannot read the Rspamd password: {exc}") from exc
+    if len(value) < 16:
+        raise StackError("MAILROOM_RSPAMD_PASSWORD is too short: use at least 16 characters")
+    return value

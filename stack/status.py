@@ -1,0 +1,41 @@
+"""What `stack status` reports: each service's address, whether it answers, its daemon's pid."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .daemons import answers, running
+from .layout import SERVICES, Layout
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One service of the stack, e.g. ServiceStatus("imap", "127.0.0.1", 10143, True, 4711)."""
+
+    name: str
+    host: str
+    port: int
+    answers: bool
+    pid: int | None
+
+
+def status(cfg: dict) -> list[ServiceStatus]:
+    """Probe every service of the stack described by CFG (nothing is started or changed)."""
+    layout = Layout.from_config(cfg)
+    host = str(cfg["LISTEN_ADDRESS"])
+    result = []
+    for name, (key, daemon) in SERVICES.items():
+        port = int(cfg[key])
+        record = running(layout, daemon)
+        result.append(ServiceStatus(name, host, port, answers(host, port), record.pid if record else None))
+    return result
+
+
+def status_json(cfg: dict) -> dict:
+    """The status as the JSON document `stack status --json` prints."""
+    return {
+        "run_dir": str(cfg["STACK_DIR"]),
+        "services": {
+            s.name: {key: value for key, value in asdict(s).items() if key != "name"}
+            for s in status(cfg)
+        },
+    }

@@ -1,0 +1,428 @@
+"""The real local mail stack: Dovecot, Postfix, Rspamd and Redis reading the app's database.
+
+Each test changes the database the way the app would (plain SQL here) and checks the
+effect through the daemons' own protocols. Logins that must fail come last and from
+their own loopback addresses: Dovecot slows later logins from an IP that failed.
+"""
+from __future__ import annotations
+
+import imaplib
+import json
+import shutil
+import smtplib
+import socket
+import sqlite3
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+import warnings
+from contextlib import closing
+from email.message import EmailMessage
+from pathlib import Path
+
+import bcrypt
+import pytest
+from flask import Flask
+from imapclient import IMAPClient
+from sievelib.managesieve import Client as SieveClient
+
+from core.config import load_config
+from stack import StackError, status, up
+from stack.cli import stack_cli
+from stack.daemons import running
+from stack.layout import DAEMONS, Layout
+
+DOMAIN = "example.test"
+PASSWORD = "correct horse battery"
+# Addresses that are not loopback-trusted nor in mynetworks; failed logins get their own
+# (Dovecot's auth penalty is per client IP).
+OUTSIDE, OUTSIDE_IMAP_FAIL, OUTSIDE_SMTP_FAIL = "127.0.0.9", "127.0.0.10", "127.0.0.11"
+SPECIAL = {"Drafts": b"\\Drafts", "Sent": b"\\Sent", "Trash": b"\\Trash",
+           "Junk": b"\\Junk", "Archive": b"\\Archive"}
+
+
+# --- helpers -------------------------------------------------------------------------
+
+def db(cfg):
+    """A connection to the stack's SQLite database (autocommit), closed after the block."""
+    path = cfg["DATABASE_URL"].removeprefix("sqlite:///")
+    return closing(sqlite3.connect(path, isolation_level=None))
+
+
+def domain_id(cfg, name=DOMAIN, **columns) -> int:
+    """The id of domain NAME, inserted (with COLUMNS) if missing."""
+    with db(cfg) as conn:
+        row = conn.execute("SELECT id FROM domains WHERE name = ?", (name,)).fetchone()
+        if row:
+            return row[0]
+        cols = {"name": name, "mode": "deliver", **columns}
+        sql = f"INSERT INTO domains ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        return conn.execute(sql, tuple(cols.values())).lastrowid
+
+
+def add_mailbox(cfg, local_part, enabled=True, quota_mb=None, domain=DOMAIN) -> str:
+    """Insert a mailbox row as the app would; return its address."""
+    address = f"{local_part}@{domain}"
+    hashed = "{BLF-CRYPT}" + bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(10)).decode()
+    with db(cfg) as conn:
+        conn.execute(
+            "INSERT INTO mailboxes (domain_id, local_part, address, password_hash, enabled, quota_mb)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (domain_id(cfg, domain), local_part, address, hashed, int(enabled), quota_mb),
+        )
+    return address
+
+
+def add_alias(cfg, local_part, destinations, domain=DOMAIN, local_only=False) -> None:
+    """Insert an alias (domain None: every domain) with external-address destinations."""
+    dom = domain_id(cfg, domain) if domain else None
+    with db(cfg) as conn:
+        alias = conn.execute(
+            "INSERT INTO aliases (local_part, domain_id, local_only) VALUES (?, ?, ?)",
+            (local_part, dom, int(local_only)),
+        ).lastrowid
+        for address in destinations:
+            conn.execute(
+                "INSERT INTO alias_destinations (alias_id, kind, address) VALUES (?, 'external', ?)",
+                (alias, address),
+            )
+
+
+def tls_context(cfg) -> ssl.SSLContext:
+    """A client context that trusts only the stack's self-signed certificate."""
+    ctx = ssl.create_default_context(cafile=cfg["TLS_CA_FILE"])
+    ctx.verify_flags |= ssl.VERIFY_X509_STRICT
+    return ctx
+
+
+def message(sender, recipient, token) -> EmailMessage:
+    """A small message whose subject carries TOKEN."""
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, recipient, f"test {token}"
+    msg.set_content(f"Hello, this is message {token}.\n")
+    return msg
+
+
+def send_inbound(cfg, recipient, token, source="127.0.0.1") -> None:
+    """Deliver a message through the inbound SMTP port, as another server would."""
+    with smtplib.SMTP(cfg["LISTEN_ADDRESS"], cfg["SMTP_PORT"], local_hostname="localhost",
+                      timeout=15, source_address=(source, 0)) as smtp:
+        smtp.send_message(message("someone@sender.test", recipient, token))
+
+
+def maildir_has(cfg, address, token, timeout=15.0) -> bool:
+    """Wait until a message containing TOKEN is in ADDRESS's INBOX Maildir."""
+    local, domain = address.split("@")
+    inbox = Path(cfg["STACK_DIR"]) / "mail" / domain / local / "Maildir"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in list(inbox.glob("new/*")) + list(inbox.glob("cur/*")):
+            try:
+                if token in path.read_text(errors="replace"):
+                    return True
+            except FileNotFoundError:  # moved from new/ to cur/ meanwhile
+                continue
+        time.sleep(0.1)
+    return False
+
+
+def rspamd_stat(cfg) -> dict:
+    """The Rspamd controller's /stat document (with the generated password)."""
+    url = f"http://{cfg['LISTEN_ADDRESS']}:{cfg['RSPAMD_CONTROLLER_PORT']}/stat"
+    request = urllib.request.Request(url, headers={"Password": cfg["RSPAMD_PASSWORD"]})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.load(answer)
+
+
+def postmap(cfg, table, key) -> str | None:
+    """What Postfix's own sqlite client answers for KEY in one of our lookup tables."""
+    etc = Path(cfg["STACK_DIR"]) / "etc" / "postfix"
+    result = subprocess.run(
+        ["postmap", "-c", str(etc), "-q", key, f"sqlite:{etc / 'sqlite' / table}.cf"],
+        capture_output=True, text=True, check=False,
+    )
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def imap(cfg, address) -> IMAPClient:
+    """A logged-in IMAP client (plaintext on loopback, which Dovecot treats as secured)."""
+    client = IMAPClient(cfg["LISTEN_ADDRESS"], port=cfg["IMAP_PORT"], ssl=False, timeout=10)
+    client.login(address, PASSWORD)
+    return client
+
+
+class OutsideIMAP(imaplib.IMAP4):
+    """imaplib from another loopback address (which Dovecot does not treat as secured)."""
+
+    def __init__(self, host, port, source):
+        self._source = source
+        super().__init__(host, port, timeout=10)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout, source_address=(self._source, 0))
+
+
+# --- tests ---------------------------------------------------------------------------
+
+def test_every_service_answers(mail_stack):
+    services = {s.name: s for s in status(mail_stack)}
+    assert set(services) == {"imap", "pop3", "managesieve", "smtp", "submission", "rspamd", "redis"}
+    assert all(s.answers and s.pid for s in services.values()), services
+    assert services["imap"].port == mail_stack["IMAP_PORT"]
+
+
+def test_new_mailbox_logs_in_with_quota_and_special_folders(mail_stack):
+    address = add_mailbox(mail_stack, "alice", quota_mb=50)
+    with imap(mail_stack, address) as client:
+        _roots, quotas = client.get_quota_root("INBOX")
+        client.create_folder("Projects/v1.2")  # "." in a name, "/" as the separator
+        folders = {name: flags for flags, _sep, name in client.list_folders()}
+        subscribed = {name for _f, _s, name in client.list_sub_folders()}
+    assert "Projects/v1.2" in folders
+    assert quotas and quotas[0].resource == "STORAGE" and quotas[0].limit == 50 * 1024
+    for name, flag in SPECIAL.items():
+        assert flag in folders[name], folders
+        assert name in subscribed
+
+
+def test_default_quota_applies_without_override(mail_stack):
+    address = add_mailbox(mail_stack, "dora")
+    with imap(mail_stack, address) as client:
+        _roots, quotas = client.get_quota_root("INBOX")
+    assert quotas[0].limit == mail_stack["DEFAULT_QUOTA_MB"] * 1024
+
+
+def test_folder_shared_by_acl_appears_in_the_shared_namespace(mail_stack):
+    owner, reader = add_mailbox(mail_stack, "fay"), add_mailbox(mail_stack, "gus")
+    with imap(mail_stack, owner) as client:
+        client.create_folder("Team.2024")
+        client.append("Team.2024", b"Subject: shared\r\n\r\nhello\r\n")
+        client.setacl("Team.2024", reader, "lr")
+    with imap(mail_stack, reader) as client:
+        shared = f"shared/{owner}/Team.2024"
+        assert shared in {name for _f, _s, name in client.list_folders("shared/")}
+        assert client.select_folder(shared, readonly=True)[b"EXISTS"] == 1
+
+
+def test_submission_delivers_to_another_mailbox_through_rspamd(mail_stack):
+    sender = "alice@example.test"
+    recipient = add_mailbox(mail_stack, "bob")
+    token = uuid.uuid4().hex
+    scanned = rspamd_stat(mail_stack)["scanned"]
+    with smtplib.SMTP(mail_stack["LISTEN_ADDRESS"], mail_stack["SUBMISSION_PORT"],
+                      local_hostname="localhost", timeout=15) as smtp:
+        smtp.starttls(context=tls_context(mail_stack))
+        smtp.login(sender, PASSWORD)
+        smtp.send_message(message(sender, recipient, token))
+    assert maildir_has(mail_stack, recipient, token)
+    with imap(mail_stack, recipient) as client:
+        client.select_folder("INBOX", readonly=True)
+        assert client.search(["SUBJECT", token])
+    assert rspamd_stat(mail_stack)["scanned"] > scanned  # the milter really scanned it
+
+
+def test_submission_refuses_mail_without_login(mail_stack):
+    with smtplib.SMTP(mail_stack["LISTEN_ADDRESS"], mail_stack["SUBMISSION_PORT"],
+                      local_hostname="localhost", timeout=15) as smtp:
+        smtp.starttls(context=tls_context(mail_stack))
+        smtp.mail("alice@example.test")
+        code, _ = smtp.rcpt("bob@example.test")
+    assert code >= 500
+
+
+def test_alias_inserted_while_running_delivers_next_message(mail_stack):
+    add_alias(mail_stack, "team", ["bob@example.test", "alice@example.test"])
+    token = uuid.uuid4().hex
+    send_inbound(mail_stack, "team@example.test", token)
+    assert maildir_has(mail_stack, "bob@example.test", token)
+    assert maildir_has(mail_stack, "alice@example.test", token)
+
+
+def test_catchall_global_alias_and_local_only(mail_stack):
+    domain_id(mail_stack, "other.test", catchall_address="bob@example.test")
+    add_mailbox(mail_stack, "erin", domain="other.test")
+    add_alias(mail_stack, "postmaster", ["alice@example.test"], domain=None)
+    add_alias(mail_stack, "staff", ["alice@example.test"], local_only=True)
+    tokens = {key: uuid.uuid4().hex for key in ("real", "catch", "global", "local")}
+    send_inbound(mail_stack, "erin@other.test", tokens["real"])
+    send_inbound(mail_stack, "nobody@other.test", tokens["catch"])
+    send_inbound(mail_stack, "postmaster@other.test", tokens["global"])
+    send_inbound(mail_stack, "staff@example.test", tokens["local"])
+    assert maildir_has(mail_stack, "erin@other.test", tokens["real"])
+    assert maildir_has(mail_stack, "bob@example.test", tokens["catch"])
+    assert not maildir_has(mail_stack, "bob@example.test", tokens["real"], timeout=0.5)
+    assert maildir_has(mail_stack, "alice@example.test", tokens["global"])
+    assert maildir_has(mail_stack, "alice@example.test", tokens["local"])
+    with smtplib.SMTP(mail_stack["LISTEN_ADDRESS"], mail_stack["SMTP_PORT"], local_hostname="localhost",
+                      timeout=15, source_address=(OUTSIDE, 0)) as smtp:
+        smtp.mail("someone@sender.test")
+        assert smtp.rcpt("bob@example.test")[0] == 250  # outside mail is welcome in general
+        code, text = smtp.rcpt("staff@example.test")
+    assert code == 554 and b"local network only" in text
+
+
+def test_relay_domain_and_bcc_tables(mail_stack):
+    domain_id(mail_stack, "relay.test", mode="relay", relay_host="127.0.0.1", relay_port=2525)
+    domain_id(mail_stack, "bcc.test", bcc_address="archive@example.test")
+    assert postmap(mail_stack, "relay_domains", "relay.test") == "relay.test"
+    assert postmap(mail_stack, "transport", "relay.test") == "smtp:[127.0.0.1]:2525"
+    assert postmap(mail_stack, "virtual_mailbox_domains", "relay.test") is None
+    assert postmap(mail_stack, "recipient_bcc", "@bcc.test") == "archive@example.test"
+    assert postmap(mail_stack, "recipient_bcc", "@example.test") is None
+
+
+def test_managesieve_answers_with_vacation(mail_stack):
+    client = SieveClient(mail_stack["LISTEN_ADDRESS"], mail_stack["SIEVE_PORT"])
+    with warnings.catch_warnings():
+        # Plaintext on loopback is by design (Dovecot treats it as secured).
+        warnings.simplefilter("ignore", UserWarning)
+        assert client.connect("alice@example.test", PASSWORD, authmech="PLAIN")
+    try:
+        assert "vacation" in client.get_sieve_capabilities()
+        assert "vacation-seconds" in client.get_sieve_capabilities()
+        assert client.listscripts() == (None, [])
+    finally:
+        client.logout()
+
+
+def test_rspamd_controller_needs_its_password(mail_stack):
+    base = f"http://{mail_stack['LISTEN_ADDRESS']}:{mail_stack['RSPAMD_CONTROLLER_PORT']}"
+    spam = message("a@sender.test", "bob@example.test", "spam").as_bytes()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(f"{base}/learnspam", data=spam), timeout=10)
+    assert refused.value.code in (401, 403)
+    assert "version" in rspamd_stat(mail_stack)
+    secrets = Path(mail_stack["DATA_DIR"]) / "secrets"
+    assert secrets.stat().st_mode & 0o777 == 0o700
+    assert (secrets / "rspamd_password").stat().st_mode & 0o777 == 0o600
+    assert len((secrets / "secret_key").read_text().strip()) == 64
+
+
+def test_flask_cli_status_json_and_error_exit(mail_stack):
+    app = Flask(__name__)
+    app.config.update(mail_stack)
+    app.cli.add_command(stack_cli)
+    result = app.test_cli_runner().invoke(args=["stack", "status", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["run_dir"] == mail_stack["STACK_DIR"]
+    assert document["services"]["smtp"]["answers"] is True
+    assert document["services"]["redis"]["port"] == mail_stack["REDIS_PORT"]
+    app.config["STACK_DIR"] = "/no such/dir"
+    result = app.test_cli_runner().invoke(args=["stack", "status"])
+    assert result.exit_code != 0 and "MAILROOM_STACK_DIR" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_up_again_is_harmless(mail_stack):
+    layout = Layout.from_config(mail_stack)
+    before = {name: running(layout, name) for name in DAEMONS}
+    lines = up(mail_stack)
+    assert all(any(line.startswith(f"{name}: already running") for line in lines) for name in DAEMONS), lines
+    assert before == {name: running(layout, name) for name in DAEMONS}
+    assert all(s.answers for s in status(mail_stack))
+
+
+def test_changed_setting_reloads_the_daemons_that_read_it(mail_stack):
+    layout = Layout.from_config(mail_stack)
+    before = {name: running(layout, name) for name in DAEMONS}
+    try:
+        lines = up({**mail_stack, "MAIL_HOSTNAME": "mx.changed.test"})
+        assert any(line.startswith("postfix: already running; configuration changed") for line in lines)
+        assert any(line.startswith("dovecot: already running; configuration changed") for line in lines)
+        assert any(line.startswith("redis: already running (pid") for line in lines)
+        assert ehlo_name_becomes(mail_stack, "mx.changed.test")
+    finally:
+        up(mail_stack)
+    assert before == {name: running(layout, name) for name in DAEMONS}
+    assert ehlo_name_becomes(mail_stack, mail_stack["MAIL_HOSTNAME"])
+
+
+def ehlo_name_becomes(cfg, expected, timeout=5.0) -> bool:
+    """Whether Postfix's EHLO reply names EXPECTED soon (old smtpd processes finish first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with smtplib.SMTP(cfg["LISTEN_ADDRESS"], cfg["SMTP_PORT"], local_hostname="localhost",
+                          timeout=15) as smtp:
+            if smtp.ehlo()[1].decode().splitlines()[0] == expected:
+                return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def other_dir():
+    """A second, empty temporary directory (mode 0700, as mkdtemp makes it)."""
+    path = Path(tempfile.mkdtemp(prefix="mailroom-other-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_taken_port_is_named_with_its_variable(mail_stack, other_dir):
+    other_dir.chmod(0o755)
+    cfg = load_config({**_ports(mail_stack), "DATA_DIR": str(other_dir / "data")}, environ={})
+    with pytest.raises(StackError, match=rf"port 127.0.0.1:{mail_stack['REDIS_PORT']} .*MAILROOM_REDIS_PORT"):
+        up(cfg)
+    assert not list((other_dir / "data" / "stack" / "run" / "mailroom").glob("*.pid"))
+
+
+def test_untraversable_parent_is_refused(mail_stack, other_dir):
+    cfg = load_config({**_ports(mail_stack), "DATA_DIR": str(other_dir / "data")}, environ={})
+    with pytest.raises(StackError, match=f"{other_dir} is not traversable by user"):
+        up(cfg)
+
+
+def _ports(cfg) -> dict:
+    return {key: cfg[key] for key in cfg if key.endswith("_PORT")}
+
+
+# Failing logins last, and from their own address (Dovecot's auth penalty is per IP).
+
+def test_outside_address_needs_starttls_before_login(mail_stack):
+    conn = OutsideIMAP(mail_stack["LISTEN_ADDRESS"], mail_stack["IMAP_PORT"], OUTSIDE)
+    try:
+        assert "LOGINDISABLED" in conn.capabilities
+        conn.starttls(ssl_context=tls_context(mail_stack))
+        assert conn.login("alice@example.test", PASSWORD)[0] == "OK"
+    finally:
+        conn.shutdown()
+
+
+def test_disabled_mailbox_cannot_log_in_but_still_receives(mail_stack):
+    address = add_mailbox(mail_stack, "carol", enabled=False)
+    conn = OutsideIMAP(mail_stack["LISTEN_ADDRESS"], mail_stack["IMAP_PORT"], OUTSIDE_IMAP_FAIL)
+    try:
+        conn.starttls(ssl_context=tls_context(mail_stack))
+        with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
+            conn.login(address, PASSWORD)
+    finally:
+        conn.shutdown()
+    with smtplib.SMTP(mail_stack["LISTEN_ADDRESS"], mail_stack["SUBMISSION_PORT"], local_hostname="localhost",
+                      timeout=30, source_address=(OUTSIDE_SMTP_FAIL, 0)) as smtp:
+        smtp.starttls(context=tls_context(mail_stack))
+        smtp.ehlo()
+        smtp.user, smtp.password = address, PASSWORD
+        with pytest.raises(smtplib.SMTPAuthenticationError):
+            smtp.auth("PLAIN", smtp.auth_plain)  # one attempt (login() would try LOGIN too)
+    token = uuid.uuid4().hex
+    send_inbound(mail_stack, address, token)
+    assert maildir_has(mail_stack, address, token)
+
+
+def test_config_values_are_quoted_or_refused():
+    """Pure check of the one escaping function (no daemons needed)."""
+    from stack.quoting import quote
+
+    assert quote("it's", "sql") == "'it''s'"
+    assert quote("50%", "sql_expand") == "'50%%'"
+    assert quote('a"b\\c', "dovecot") == '"a\\"b\\\\c"'
+    assert quote("pa$$word", "postfix") == "pa$$$$word"
+    assert quote("it's $HOME", "ucl") == "'it\\'s $HOME'"
+    for value, syntax in (("a\nb", "postfix"), ("x\\y", "ucl"), ("$x", "dovecot"),
+                          ("a b", "bare"), ("-bad-.test", "hostname")):
+        with pytest.raises(StackError):
+            quote(value, syntax)
