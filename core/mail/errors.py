@@ -27,6 +27,14 @@ class SmtpError(MailError):
     """The SMTP server refused the message."""
 
 
+class PartiallyRefused(SmtpError):
+    """The server took the message for some recipients and refused the others."""
+
+    def __init__(self, message: str, refused: list[str]) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
 class SieveError(MailError):
     """ManageSieve refused a script or a command."""
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from .tls import client_context
-from .errors import AuthenticationFailed, ServiceUnavailable, SmtpError
+from .errors import AuthenticationFailed, PartiallyRefused, ServiceUnavailable, SmtpError
 
 log = logging.getLogger(__name__)
 SERVICE = "SMTP server (Postfix)"
@@ -79,7 +79,8 @@ def send(settings: SmtpSettings, message: EmailMessage,
         except (OSError, smtplib.SMTPException):
             conn.close()
     if refused:
-        raise SmtpError(_refusals(refused))
+        # RFC 5321 §3.3: the message went to everyone else; only these were refused.
+        raise PartiallyRefused(_refusals(refused), list(refused))
 
 
 def _refusals(recipients: dict) -> str:

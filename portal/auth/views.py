@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from core.extensions import db, imap_pool, limiter
 from core.mail.errors import AuthenticationFailed
-from core.services import signin
+from core.services import signin, uploads
 
 from . import bp
 from .current import VAULT_KEY, User, client_ip, imap_settings
@@ -68,6 +68,7 @@ def logout():
     """End the session (POST with a CSRF token only)."""
     signin.sign_out(db.session, current_user.id)
     imap_pool.discard(current_user.id)
+    uploads.discard_session(current_app.config["DATA_DIR"], current_user.id)
     logout_user()
     session.clear()
     flash("You have signed out.", "info")

@@ -79,6 +79,31 @@ def test_compose_attach_save_and_send_with_keyboard_and_labels(page, live_url, m
     assert count(mail_stack, sender, "Sent") == 1
 
 
+def test_leaving_the_page_keeps_a_draft_that_reopens(page, live_url, mail_stack, stack_db,
+                                                    domain):
+    sender = new_address(stack_db, domain, "bleave")
+    sign_in(page, live_url, sender)
+    page.goto(live_url + "/compose")
+    page.get_by_label("To", exact=True).fill("someone@example.test")
+    page.get_by_label("Subject").fill("Half written")
+    page.get_by_label("Message", exact=True).fill("Do not lose me.")
+    page.goto(live_url + "/")  # pagehide sends the draft with navigator.sendBeacon
+    for _ in range(50):
+        if count(mail_stack, sender, "Drafts") == 1:
+            break
+        page.wait_for_timeout(200)
+    client = imap_login(mail_stack, sender)
+    try:
+        client.select_folder("Drafts", readonly=True)
+        uid = client.search(["ALL"])[0]
+    finally:
+        client.logout()
+    page.goto(f"{live_url}/compose?draft={uid}")
+    assert page.get_by_label("Subject").input_value() == "Half written"
+    assert page.get_by_label("Message", exact=True).input_value() == "Do not lose me.\n"
+    assert page.get_by_label("To", exact=True).input_value() == "someone@example.test"
+
+
 def test_too_large_file_is_refused_in_the_list(page, live_url, mail_stack, stack_db, domain):
     sender = new_address(stack_db, domain, "bbig")
     sign_in(page, live_url, sender)

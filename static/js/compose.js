@@ -1,0 +1,359 @@
+// Compose: uploads with progress, drag and drop, address suggestions, draft autosave.
+// No inline scripts: the Content-Security-Policy forbids them.
+"use strict";
+
+(() => {
+  const form = document.getElementById("compose");
+  if (!form) return;
+  const AUTOSAVE_MS = 30000;
+  const el = form.elements;
+  const list = document.getElementById("att-list");
+  const status = document.getElementById("draft-status");
+  const fileInput = document.getElementById("c-files");
+  const state = { sending: false, discarding: false, saving: false, uploading: false, queue: [] };
+
+  const say = (text) => { status.textContent = text; };
+  const sizeText = (n) => n < 1024 ? `${n} B` : n < 1048576 ? `${Math.round(n / 1024)} KB`
+    : `${(n / 1048576).toFixed(1)} MB`;
+
+  // ---- what the form holds, to tell whether it changed since the last save
+  function snapshot() {
+    const fields = [];
+    for (const [name, value] of new FormData(form)) {
+      if (typeof value === "string" && !["csrf_token", "draft_uid", "message_id"].includes(name)) {
+        fields.push([name, value]);
+      }
+    }
+    const files = [...list.querySelectorAll(".att.is-done")].map((li) => li.dataset.id);
+    return JSON.stringify([fields, files]);
+  }
+  let lastSaved = snapshot();
+  const changed = () => snapshot() !== lastSaved;
+
+  // ---- attachments: one upload at a time, the file as the raw request body
+  fileInput.removeAttribute("name"); // files go up by script, never a second time with the form
+  fileInput.addEventListener("change", () => { enqueue(fileInput.files); fileInput.value = ""; });
+
+  function storedTotal() {
+    return [...list.querySelectorAll(".att.is-done")].reduce((sum, li) => sum + Number(li.dataset.size || 0), 0);
+  }
+
+  function enqueue(files) {
+    for (const file of files) state.queue.push({ file, item: pendingItem(file) });
+    next();
+  }
+
+  function next() {
+    if (state.uploading) return;
+    const job = state.queue.shift();
+    updateClip();
+    if (!job) return;
+    state.uploading = true;
+    upload(job).then(() => { state.uploading = false; next(); });
+  }
+
+  function pendingItem(file) {
+    const li = document.createElement("li");
+    li.className = "att is-uploading";
+    li.innerHTML = '<span class="att-name"></span><span class="att-size"></span>' +
+      '<span class="att-state">Uploading…</span><progress max="100" value="0"></progress>';
+    li.querySelector(".att-name").textContent = file.name;
+    li.querySelector(".att-size").textContent = sizeText(file.size);
+    li.querySelector("progress").setAttribute("aria-label", `Uploading ${file.name}`);
+    list.append(li);
+    return li;
+  }
+
+  function upload({ file, item }) {
+    const budget = Number(form.dataset.budget || 0);
+    if (budget && storedTotal() + file.size > budget) {
+      failed(item, file.name, form.dataset.tooLarge);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      const query = `?compose=${encodeURIComponent(el.compose_id.value)}&name=${encodeURIComponent(file.name)}`;
+      xhr.open("POST", form.dataset.uploadUrl + query);
+      xhr.setRequestHeader("X-CSRFToken", el.csrf_token.value);
+      xhr.setRequestHeader("Content-Type", "application/octet-stream");
+      xhr.setRequestHeader("Accept", "application/json");
+      const bar = item.querySelector("progress");
+      xhr.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable) { bar.max = event.total; bar.value = event.loaded; }
+      });
+      xhr.addEventListener("load", () => {
+        let data = {};
+        try { data = JSON.parse(xhr.responseText); } catch (err) { data = {}; }
+        if (xhr.status === 200) attached(item, data);
+        else failed(item, file.name, data.error || `The upload failed (${xhr.status}).`);
+        resolve();
+      });
+      xhr.addEventListener("error", () => {
+        failed(item, file.name, "The upload was interrupted. Check the connection and try again.");
+        resolve();
+      });
+      xhr.send(file);
+    });
+  }
+
+  function removeButton(id, name) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "link";
+    button.textContent = "Remove";
+    button.setAttribute("aria-label", `Remove ${name}`);
+    if (id) button.dataset.remove = id; else button.dataset.dismiss = "";
+    return button;
+  }
+
+  function attached(item, data) {
+    item.className = "att is-done";
+    item.dataset.id = data.id;
+    item.dataset.size = data.size;
+    item.querySelector(".att-name").textContent = data.filename;
+    item.querySelector(".att-state").textContent = "Attached";
+    item.querySelector("progress").remove();
+    item.append(removeButton(data.id, data.filename));
+  }
+
+  function failed(item, name, message) {
+    item.className = "att is-failed";
+    const bar = item.querySelector("progress");
+    if (bar) bar.remove();
+    const text = item.querySelector(".att-state");
+    text.textContent = message;
+    text.setAttribute("role", "alert");
+    item.append(removeButton("", name));
+  }
+
+  list.addEventListener("click", async (event) => {
+    const button = event.target.closest("button");
+    if (!button) return;
+    const item = button.closest(".att");
+    if (button.dataset.remove) {
+      const body = new FormData();
+      body.append("csrf_token", el.csrf_token.value);
+      body.append("compose_id", el.compose_id.value);
+      body.append("remove", button.dataset.remove);
+      const response = await fetch(form.dataset.removeUrl, {
+        method: "POST", body, headers: { Accept: "application/json" }, credentials: "same-origin",
+      });
+      if (!response.ok) { say("The attachment could not be removed."); return; }
+    }
+    item.remove();
+    updateClip();
+    fileInput.focus();
+  });
+
+  function updateClip() {
+    document.getElementById("clip").hidden = !list.querySelector(".att.is-done");
+  }
+
+  // ---- drag and drop: anywhere on the page, so a near miss never makes the browser
+  // leave the form to show the dropped file
+  const carriesFiles = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
+  document.addEventListener("dragover", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    form.classList.add("dropping");
+  });
+  document.addEventListener("dragleave", (event) => {
+    if (!event.relatedTarget) form.classList.remove("dropping");
+  });
+  document.addEventListener("drop", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    form.classList.remove("dropping");
+    enqueue(event.dataTransfer.files);
+  });
+
+  // ---- drafts: every 30 s when something changed, on "Save draft", and when the page is left
+  async function saveDraft(force) {
+    if (state.saving || state.sending || state.discarding || (!force && !changed())) return;
+    state.saving = true;
+    const taken = snapshot();
+    try {
+      const response = await fetch(form.dataset.draftUrl, {
+        method: "POST", body: new FormData(form), headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      const data = await response.json();
+      if (response.ok && data.saved) {
+        el.draft_uid.value = data.draft_uid || "";
+        if (data.message_id) el.message_id.value = data.message_id;
+        lastSaved = taken;
+        say(`Draft saved at ${data.saved_at}.`);
+      } else {
+        say(data.error || "The draft could not be saved.");
+      }
+    } catch (err) {
+      say("The draft could not be saved: the server did not answer.");
+    } finally {
+      state.saving = false;
+    }
+  }
+
+  function beacon() {
+    if (state.sending || state.discarding || !changed() || !navigator.sendBeacon) return;
+    // The form data carries csrf_token; the server keeps track of the draft's UID itself.
+    if (navigator.sendBeacon(form.dataset.draftUrl, new FormData(form))) lastSaved = snapshot();
+  }
+
+  window.setInterval(() => saveDraft(false), AUTOSAVE_MS);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") beacon();
+  });
+  window.addEventListener("pagehide", beacon);
+
+  // This runs before app.js's document-level listener (which disables the buttons),
+  // so a submit handled here stops there and leaves the buttons usable.
+  form.addEventListener("submit", (event) => {
+    const by = event.submitter;
+    if (by && by.id === "c-save") {
+      event.preventDefault();
+      event.stopPropagation();
+      saveDraft(true);
+      return;
+    }
+    if (by && by.id === "c-discard") {
+      if (!window.confirm("Discard this message and its saved draft?")) {
+        event.preventDefault();
+        event.stopPropagation();
+        return;
+      }
+      state.discarding = true;
+      return;
+    }
+    if (state.uploading || state.queue.length) {
+      event.preventDefault();
+      event.stopPropagation();
+      say("Wait until the attachments are uploaded, then send.");
+      return;
+    }
+    state.sending = true;
+    say("Sending…");
+  });
+
+  // ---- keyboard: Ctrl+Enter sends; Enter in a one-line field moves on instead of sending
+  form.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.defaultPrevented) return;
+    if (event.ctrlKey || event.metaKey) {
+      event.preventDefault();
+      form.requestSubmit(document.getElementById("c-send"));
+      return;
+    }
+    const field = event.target;
+    if (field.matches("input[type=text]")) {
+      event.preventDefault();
+      const order = [...form.querySelectorAll("input[type=text], textarea")].filter((f) => f.offsetParent);
+      const after = order[order.indexOf(field) + 1];
+      if (after) after.focus();
+    }
+  });
+
+  // ---- address suggestions: a combobox on the last comma-separated part of the field
+  const cache = new Map();
+  for (const input of form.querySelectorAll("input[data-suggest]")) suggestions(input);
+
+  // ---- focus (after the fields were wrapped, which drops it): To when empty, else the
+  // text, with the caret below the quote for replies (Roundcube's default too)
+  if (!document.getElementById("compose-error")) {
+    if (!el.to.value) {
+      el.to.focus();
+    } else {
+      const at = form.dataset.caret === "end" ? el.body.value.length : 0;
+      el.body.focus();
+      el.body.setSelectionRange(at, at);
+    }
+  }
+
+  function suggestions(input) {
+    const box = document.createElement("ul");
+    box.id = `${input.id}-suggestions`;
+    box.className = "suggestions";
+    box.setAttribute("role", "listbox");
+    box.setAttribute("aria-label", `Suggestions for ${input.labels[0].textContent}`);
+    box.hidden = true;
+    const combo = document.createElement("div"); // the list is placed under the field
+    combo.className = "combo";
+    input.replaceWith(combo);
+    combo.append(input, box);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", box.id);
+    let timer = 0;
+    let active = -1;
+
+    const options = () => [...box.children];
+    const close = () => {
+      box.hidden = true; active = -1;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    };
+    const mark = (index) => {
+      active = index;
+      options().forEach((li, i) => li.setAttribute("aria-selected", String(i === index)));
+      if (index >= 0) input.setAttribute("aria-activedescendant", options()[index].id);
+    };
+    const lastPart = () => input.value.split(",").pop().trim();
+    const choose = (label) => {
+      const parts = input.value.split(",");
+      parts.pop();
+      const kept = parts.map((p) => p.trim()).filter(Boolean);
+      input.value = [...kept, label].join(", ") + ", ";
+      close();
+      input.focus();
+    };
+    const show = (found) => {
+      box.replaceChildren();
+      found.forEach((contact, i) => {
+        const li = document.createElement("li");
+        li.id = `${box.id}-${i}`;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", "false");
+        li.dataset.label = contact.label;
+        li.textContent = contact.name ? `${contact.name} ` : "";
+        const addr = document.createElement("span");
+        addr.className = "addr";
+        addr.textContent = contact.name ? `<${contact.address}>` : contact.address;
+        li.append(addr);
+        box.append(li);
+      });
+      box.hidden = !found.length;
+      input.setAttribute("aria-expanded", String(!!found.length));
+      mark(found.length ? 0 : -1);
+    };
+    const lookup = async () => {
+      const query = lastPart();
+      if (!query) { close(); return; }
+      if (!cache.has(query)) {
+        try {
+          const response = await fetch(`${form.dataset.contactsUrl}?q=${encodeURIComponent(query)}`,
+            { headers: { Accept: "application/json" }, credentials: "same-origin" });
+          cache.set(query, response.ok ? await response.json() : []);
+        } catch (err) { cache.set(query, []); }
+      }
+      if (lastPart() === query && document.activeElement === input) show(cache.get(query));
+    };
+
+    input.addEventListener("input", () => { window.clearTimeout(timer); timer = window.setTimeout(lookup, 150); });
+    input.addEventListener("blur", () => window.setTimeout(close, 150));
+    box.addEventListener("mousedown", (event) => event.preventDefault()); // keep the focus
+    box.addEventListener("click", (event) => {
+      const li = event.target.closest("li");
+      if (li) choose(li.dataset.label);
+    });
+    input.addEventListener("keydown", (event) => {
+      if (box.hidden) return;
+      const count = options().length;
+      if (event.key === "ArrowDown") { event.preventDefault(); mark((active + 1) % count); }
+      else if (event.key === "ArrowUp") { event.preventDefault(); mark((active - 1 + count) % count); }
+      else if (event.key === "Escape") { event.preventDefault(); close(); }
+      else if ((event.key === "Enter" || event.key === "Tab") && active >= 0) {
+        event.preventDefault();
+        choose(options()[active].dataset.label);
+      }
+    });
+  }
+})();

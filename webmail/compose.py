@@ -1,0 +1,242 @@
+"""Compose: new messages, replies, forwards, drafts, attachments and address suggestions."""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from core.extensions import db
+from core.mail.compose import REPLY_MODES, Draft, new_message_id, one_line, valid_message_id
+from core.mail.errors import NotFoundError
+from core.services import compose as service
+from core.services import contacts, uploads
+from core.services.errors import InvalidInput, NotFound
+from portal.auth.current import mail_connection, password
+
+from . import bp
+
+log = logging.getLogger(__name__)
+PURGE_EVERY = 3600.0
+TITLES = {"reply": "Reply", "all": "Reply to all", "forward": "Forward",
+          "forward-attachment": "Forward"}
+_last_purge = [0.0]
+
+
+def _data_dir() -> str:
+    return current_app.config["DATA_DIR"]
+
+
+def _limit_mb() -> int:
+    return int(current_app.config.get("MESSAGE_SIZE_LIMIT_MB", 25))
+
+
+def _workspace(compose_id: str) -> uploads.Workspace:
+    try:
+        return uploads.Workspace(_data_dir(), current_user.id, compose_id)
+    except NotFound:
+        abort(400)
+
+
+def _number(value: str | None) -> int | None:
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 12 else None
+
+
+def _folder(value: str | None) -> str:
+    value = value or ""
+    return "" if len(value) > 500 or any(ord(c) < 32 for c in value) else value
+
+
+def _identities() -> list[service.Identity]:
+    return service.identities(db.session, current_user.address)
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"],
+                                               default="application/json")
+    return best == "application/json"
+
+
+def _form_draft() -> Draft:
+    """The compose form's values as a Draft (ids checked, not trusted)."""
+    form = request.form
+    mode = form.get("reply_mode", "")
+    message_id = form.get("message_id", "")
+    return Draft(
+        sender=form.get("from", ""), to=form.get("to", ""), cc=form.get("cc", ""),
+        bcc=form.get("bcc", ""), subject=one_line(form.get("subject", ""))[:998],
+        body=form.get("body", "").replace("\r\n", "\n"), markdown=form.get("markdown") == "on",
+        message_id=message_id if valid_message_id(message_id) else "",
+        in_reply_to=one_line(form.get("in_reply_to", "")),
+        references=one_line(form.get("references", "")),
+        reply_mode=mode if mode in REPLY_MODES else "",
+        reply_folder=_folder(form.get("reply_folder")),
+        reply_uid=_number(form.get("reply_uid")), draft_uid=_number(form.get("draft_uid")),
+    )
+
+
+def _page(draft: Draft, workspace: uploads.Workspace, choices, *, error: str = "",
+          notice: str = "", status: int = 200):
+    title = "Draft" if draft.draft_uid and not draft.reply_mode else \
+        TITLES.get(draft.reply_mode, "New message")
+    return render_template(
+        "webmail/compose.html", draft=draft, compose_id=workspace.compose_id,
+        attachments=workspace.uploads(), identities=choices, error=error, notice=notice,
+        title=title, budget=uploads.attachment_budget(_limit_mb()),
+        too_large=uploads.too_large_text(_limit_mb()),
+    ), status
+
+
+def _purge_now_and_then() -> None:
+    if time.monotonic() - _last_purge[0] > PURGE_EVERY:
+        _last_purge[0] = time.monotonic()
+        removed = uploads.purge_stale(_data_dir())
+        if removed:
+            log.info("removed %d abandoned compose workspaces", removed)
+
+
+def _start(client, workspace: uploads.Workspace, choices) -> Draft:
+    args = request.args
+    draft_uid, reply_uid = _number(args.get("draft")), _number(args.get("reply"))
+    if draft_uid:
+        return service.open_draft(client, draft_uid, workspace)
+    mode = args.get("mode", "reply")
+    if reply_uid and mode in REPLY_MODES:
+        folder = _folder(args.get("folder")) or "INBOX"
+        return service.prefill(client, folder, reply_uid, mode, choices, workspace)
+    sender = choices[0].address
+    return Draft(sender=sender, to=one_line(args.get("to", ""))[:2000],
+                 subject=one_line(args.get("subject", ""))[:998],
+                 message_id=new_message_id(sender))
+
+
+@bp.route("/compose")
+@login_required
+def compose():
+    """The compose form: new, reply (?reply=UID&folder=F&mode=…) or a draft (?draft=UID)."""
+    _purge_now_and_then()
+    workspace = _workspace(uploads.new_compose_id())
+    choices = _identities()
+    try:
+        with mail_connection() as client:
+            draft = _start(client, workspace, choices)
+    except NotFoundError:
+        flash("That message is no longer there.", "error")
+        return redirect(url_for("webmail.index"))
+    return _page(draft, workspace, choices)
+
+
+def _take_files(workspace: uploads.Workspace) -> None:
+    """Files sent with the form itself (browsers without JavaScript)."""
+    for item in request.files.getlist("files"):
+        if item.filename:
+            workspace.add_stream(item.stream, item.filename, _limit_mb())
+
+
+@bp.route("/compose/send", methods=["POST"])
+@login_required
+def send():
+    """Send the message; on any refusal show the form again, with the reason."""
+    workspace = _workspace(request.form.get("compose_id", ""))
+    draft, choices = _form_draft(), _identities()
+    try:
+        _take_files(workspace)
+        identity = service.pick_identity(choices, draft.sender)
+        with mail_connection() as client:
+            report = _send_or_fail(client, draft, workspace, identity)
+    except InvalidInput as exc:
+        return _page(draft, workspace, choices, error=str(exc), status=422)
+    except service.AlreadySent as exc:
+        flash(str(exc), "info")
+        return redirect(url_for("webmail.index"))
+    if isinstance(report, service.SendFailed):
+        saved = " It is saved in Drafts, so nothing is lost." if report.draft_uid else ""
+        draft.draft_uid = report.draft_uid or draft.draft_uid
+        return _page(draft, workspace, choices, error=f"{report}{saved}", status=502)
+    flash(f"Message sent to {', '.join(report.recipients)}.", "info")
+    if report.warning:
+        flash(report.warning, "error")
+    return redirect(url_for("webmail.index"))
+
+
+def _send_or_fail(client, draft, workspace, identity):
+    # The refusal is returned, not raised, so the pooled IMAP connection is kept.
+    try:
+        return service.send(client, draft, workspace, identity, current_app.config,
+                            (current_user.address, password()))
+    except service.SendFailed as exc:
+        return exc
+
+
+@bp.route("/compose/draft", methods=["POST"])
+@login_required
+def save_draft():
+    """Save the form to Drafts, replacing its last version (JSON for scripts, else the form)."""
+    workspace = _workspace(request.form.get("compose_id", ""))
+    draft, choices = _form_draft(), _identities()
+    identity = service.pick_identity(choices, draft.sender, strict=False)
+    draft.sender = identity.address
+    try:
+        _take_files(workspace)
+        with mail_connection() as client:
+            uid = service.save_draft(client, draft, workspace, identity)
+    except service.AlreadySent as exc:
+        if _wants_json():
+            return jsonify(saved=False, error=str(exc)), 409
+        flash(str(exc), "info")
+        return redirect(url_for("webmail.index"))
+    except InvalidInput as exc:
+        if _wants_json():
+            return jsonify(saved=False, error=str(exc)), 422
+        return _page(draft, workspace, choices, error=str(exc), status=422)
+    if _wants_json():
+        return jsonify(saved=True, draft_uid=uid, message_id=draft.message_id,
+                       saved_at=time.strftime("%H:%M"))
+    return _page(draft, workspace, choices, notice="Draft saved.")
+
+
+@bp.route("/compose/upload", methods=["POST"])
+@login_required
+def upload():
+    """Store one attachment sent as the raw request body (?compose=ID&name=FILE); JSON."""
+    workspace = _workspace(request.args.get("compose", ""))
+    try:
+        # Checked before request.stream is touched: Flask would refuse > 30 MB itself.
+        workspace.check_room(request.content_length or 0, _limit_mb())
+        item = workspace.add_stream(request.stream, request.args.get("name", ""), _limit_mb(),
+                                    request.content_length)
+    except uploads.TooLarge as exc:
+        return jsonify(error=str(exc)), 413
+    return jsonify(id=item.id, filename=item.filename, content_type=item.content_type,
+                   size=item.size, total=workspace.total())
+
+
+@bp.route("/compose/remove", methods=["POST"])
+@login_required
+def remove_attachment():
+    """Remove one attachment (form fields compose_id, remove); JSON."""
+    workspace = _workspace(request.form.get("compose_id", ""))
+    removed = workspace.remove(request.form.get("remove", ""))
+    return jsonify(removed=removed, total=workspace.total())
+
+
+@bp.route("/compose/discard", methods=["POST"])
+@login_required
+def discard():
+    """Throw the message away, with its saved draft."""
+    workspace = _workspace(request.form.get("compose_id", ""))
+    with mail_connection() as client:
+        service.discard(client, _number(request.form.get("draft_uid")), workspace)
+    flash("The message was discarded.", "info")
+    return redirect(url_for("webmail.index"))
+
+
+@bp.route("/compose/contacts")
+@login_required
+def contact_suggestions():
+    """Up to eight address suggestions for ?q= (JSON)."""
+    query = request.args.get("q", "")
+    with mail_connection() as client:
+        found = contacts.suggest(client, db.session, current_user.id, query)
+    return jsonify([{"name": c.name, "address": c.address, "label": c.label} for c in found])
