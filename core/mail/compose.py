@@ -17,12 +17,12 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from html.parser import HTMLParser
 
-import bleach
 import markdown
 
 from core.models import InvalidName, normalize_address
 
 from . import mime
+from .sanitize import clean_fragment
 
 # 7bit: non-ASCII text goes out quoted-printable or base64, so no hop needs 8BITMIME.
 OUTGOING = policy.default.clone(cte_type="7bit", linesep="\r\n")
@@ -167,13 +167,12 @@ def markdown_html(text: str) -> str:
     """Markdown TEXT as a small HTML document that is safe to send.
 
     Raw HTML in the source is shown as text (the HTML preprocessors are switched
-    off), and bleach then keeps only the tags Markdown itself produces.
+    off), and clean_fragment then keeps only the tags Markdown itself produces.
     """
     md = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists", "nl2br"])
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
-    fragment = bleach.clean(md.convert(text), tags=HTML_TAGS, attributes=HTML_ATTRIBUTES,
-                            protocols={"http", "https", "mailto"}, strip=True)
+    fragment = clean_fragment(md.convert(text), HTML_TAGS, HTML_ATTRIBUTES)
     return ("<!doctype html>\n<html><head><meta charset=\"utf-8\"></head>\n"
             f"<body>\n{fragment}\n</body></html>\n")
 

@@ -1,0 +1,51 @@
+"""Plain-text mail bodies as HTML for the reading view: escaped, linked, quotes folded."""
+from __future__ import annotations
+
+import re
+from html import escape
+
+_TEXT_LINK_RE = re.compile(
+    r"(?P<url>\b(?:https?://|mailto:)[^\s<>\"]+)"
+    r"|(?P<mail>\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b)", re.I)
+_QUOTE_RE = re.compile(r"^((?:>[ \t]?)+)")
+
+
+def text_to_html(text: str) -> str:
+    """Escape a plain-text body, link URLs, fold '>' quotes into <blockquote>s.
+
+    The result keeps newlines, so show it with CSS `white-space: pre-wrap`.
+
+    >>> text_to_html("Hi <b>\\n> see https://example.org.")
+    '<div class="mail-text">Hi &lt;b&gt;<blockquote class="quoted">see <a href=...'
+    """
+    out, depth, pending = ['<div class="mail-text">'], 0, []
+    for line in (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        match = _QUOTE_RE.match(line)
+        level = match.group(1).count(">") if match else 0
+        if level != depth:
+            out.append("\n".join(pending))
+            pending = []
+            out.append('<blockquote class="quoted">' * (level - depth) if level > depth
+                       else "</blockquote>" * (depth - level))
+            depth = level
+        pending.append(_linkify(line[match.end():] if match else line))
+    out.append("\n".join(pending))
+    out.append("</blockquote>" * depth + "</div>")
+    return "".join(out)
+
+
+def _linkify(line: str) -> str:
+    """LINE escaped, with http/https/mailto URLs and addresses as safe links."""
+    parts, last = [], 0
+    for match in _TEXT_LINK_RE.finditer(line):
+        target = match.group(0)
+        trimmed = target.rstrip(".,;:!?'\")]}")
+        if target.count("(") > trimmed.count(")") and target[len(trimmed):].startswith(")"):
+            trimmed += ")"  # keep a closing paren that belongs to the URL (Wikipedia)
+        href = trimmed if match.group("url") else "mailto:" + trimmed
+        parts.append(escape(line[last:match.start()]))
+        parts.append(f'<a href="{escape(href)}" target="_blank" '
+                     f'rel="noopener noreferrer">{escape(trimmed)}</a>')
+        last = match.start() + len(trimmed)
+    parts.append(escape(line[last:]))
+    return "".join(parts)
