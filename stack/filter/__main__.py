@@ -1,0 +1,147 @@
+"""`python -m stack.filter CONFIG`: start the disclaimer filter in the background.
+
+Run by `stack up` as root (stack/daemons.py): it binds its port, moves to the
+background, writes its pidfile, then runs as an unprivileged system user of its own,
+as Postfix's FILTER_README advises for anything that parses mail content.
+"""
+from __future__ import annotations
+
+import asyncio
+import configparser
+import logging
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from aiosmtpd.smtp import SMTP
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.db import Database
+from core.mail.disclaimer import attach, has_disclaimer, render
+from core.services.disclaimers import active_disclaimer
+
+from . import FilterConfig, read_config
+from .handler import HELO_NAME, DisclaimerHandler
+
+log = logging.getLogger("mailroom.filter")
+# Postfix's message_size_limit is 25 MiB; leave room for the part we add.
+DATA_SIZE_LIMIT = 64 * 1024 * 1024
+# Postfix's smtp client waits up to 600 s for the reply to DATA (smtp_data_done_timeout).
+SESSION_TIMEOUT = 600
+USERADD = ("useradd", "--system", "--user-group", "--no-create-home",
+           "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin")
+
+
+def main(argv: list[str]) -> int:
+    """Start the filter from its config file; 0 once it runs in the background."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s disclaimer[%(process)d] %(levelname)s %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command chatter
+    if len(argv) != 1:
+        log.error("usage: python -m stack.filter CONFIG")
+        return 2
+    try:
+        config = read_config(Path(argv[0]))
+        uid, gid = system_user(config.user)
+        warm_up(config)
+        listener = bind(config)
+    except (OSError, KeyError, ValueError, configparser.Error, SQLAlchemyError) as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    if os.fork() > 0:
+        os._exit(0)  # noqa: SLF001 - the parent only tells `stack up` the start went well
+    config.pidfile.write_text(f"{os.getpid()}\n", encoding="ascii")
+    drop_privileges(uid, gid)
+    database = Database()
+    database.configure(config.database_url)
+    handler = DisclaimerHandler(config, database)
+    try:
+        handler.disclaimer_for("check@mailroom.invalid")
+    except SQLAlchemyError as exc:
+        log.error("user %s cannot read the database %s: %s", config.user, config.database, exc)
+        return 1
+    # Only now does the port accept connections, so `stack up` waits for a working filter.
+    listener.listen(64)
+    log.info("listening on %s:%s, handing mail back to %s:%s, reading %s",
+             config.listen, config.port, config.listen, config.reinject_port, config.database)
+    serve(listener, config, handler)
+    return 0
+
+
+def system_user(name: str) -> tuple[int, int]:
+    """(uid, gid) of the filter's own system user, created the first time."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        result = subprocess.run([*USERADD, name], stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, check=False)
+        try:  # a stack starting in parallel may have created it meanwhile
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            raise OSError(f"could not create system user {name}: {result.stderr.strip()}") from None
+        log.info("created system user %s", name)
+    return entry.pw_uid, entry.pw_gid
+
+
+def bind(config: FilterConfig) -> socket.socket:
+    """The server socket, bound before the fork so a taken port fails the start."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((config.listen, config.port))
+    return listener
+
+
+def warm_up(config: FilterConfig) -> None:
+    """Do the work of one message once, so every module it loads lazily is imported now.
+
+    Python may live under a directory only root can read (/root/.pyenv); once we run as
+    the filter's user, a module not imported yet could no longer be found. This also
+    proves the database readable before `stack up` is told the filter runs.
+    """
+    database = Database()
+    database.configure(config.database_url)
+    try:
+        with database.transaction() as session:
+            active_disclaimer(session, "bücher.mailroom.invalid")
+    finally:
+        database.engine.dispose()  # no SQLite connection may cross the fork
+    sample = render("mailroom.invalid", "**warm-up** [link](https://mailroom.invalid/)")
+    has_disclaimer(attach(b"Subject: warm-up\r\n\r\nwarm-up\r\n", sample), sample.domain)
+
+
+def drop_privileges(uid: int, gid: int) -> None:
+    """Run as the filter's user from now on (groups first: setuid removes the right)."""
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+
+
+def serve(listener: socket.socket, config: FilterConfig, handler: DisclaimerHandler) -> None:
+    """Run the SMTP server until SIGTERM; a message in flight is retried by Postfix."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+
+    def factory() -> SMTP:
+        """One SMTP protocol instance per connection from Postfix."""
+        return SMTP(handler, hostname=HELO_NAME, decode_data=False, enable_SMTPUTF8=True,
+                    data_size_limit=DATA_SIZE_LIMIT, timeout=SESSION_TIMEOUT,
+                    ident="Mailroom disclaimer filter")
+
+    server = loop.run_until_complete(loop.create_server(factory, sock=listener))
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, loop.stop)
+    try:
+        loop.run_forever()
+    finally:
+        server.close()
+        handler.executor.shutdown(wait=False, cancel_futures=True)
+        log.info("stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
