@@ -1,0 +1,75 @@
+"""Admin: Rspamd's own web interface under /admin/rspamd/, for server admins only.
+
+The app forwards each request to Rspamd's controller and adds the controller password
+itself; the browser never sees it (whatever the interface's login box sends is
+dropped). The interface is served from our origin, so two guards apply: its data
+requests must come from its own scripts (jQuery marks them X-Requested-With, which a
+page elsewhere cannot send across origins), and its page gets a strict policy that
+allows only its own inline script, by hash.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+from flask import Response, abort, jsonify, request
+
+from core.extensions import csrf
+from core.mail import rspamd
+
+from . import bp
+from .access import server_admin_required
+from .common import config
+
+# Files of the interface itself (the controller serves /usr/share/rspamd/www).
+ASSET = re.compile(r"^(?:index\.html|(?:css|js|img|fonts)/[\w./-]+|[\w-]+\.(?:png|ico|xml|svg))?$")
+INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
+PASSED_HEADERS = ("Content-Type", "Cache-Control", "Last-Modified", "ETag")
+# The thresholds live in Mailroom's database and are rendered into Rspamd's config;
+# Rspamd's own editor would override them behind the admin page's back.
+MANAGED_HERE = {"saveactions": "Set the thresholds on Mailroom's Spam filter page (Admin, Spam filter)."}
+MAX_BODY = 50 * 1024 * 1024  # the interface's Scan/Learn tab uploads whole messages
+
+
+@bp.route("/rspamd/", defaults={"path": ""}, methods=["GET", "POST"])
+@bp.route("/rspamd/<path:path>", methods=["GET", "POST"])
+@csrf.exempt  # the X-Requested-With check below stands in for the token
+@server_admin_required
+def rspamd_ui(path: str):
+    """Forward one request of Rspamd's interface to its controller."""
+    if ".." in path.split("/"):
+        abort(404)
+    if not ASSET.match(path) and request.headers.get("X-Requested-With") != "XMLHttpRequest":
+        abort(403)
+    if path in MANAGED_HERE:
+        return jsonify(error=MANAGED_HERE[path]), 403
+    origin = request.headers.get("Origin")
+    if origin and origin.rstrip("/") != request.host_url.rstrip("/"):
+        abort(403)
+    body = request.get_data(cache=False) if request.method == "POST" else b""
+    if len(body) > MAX_BODY:
+        abort(413)
+    target = "/" + path + (f"?{request.query_string.decode('latin-1')}" if request.query_string else "")
+    answer = rspamd.forward(rspamd.RspamdSettings.from_config(config()), request.method, target,
+                            body, request.headers.get("Content-Type", ""))
+    response = Response(answer.body, status=answer.status)
+    for name, value in answer.headers:
+        if name.title() in PASSED_HEADERS:
+            response.headers[name] = value
+    page = answer.body if path in ("", "index.html") else b""
+    response.headers["Content-Security-Policy"] = _policy(page)
+    return response
+
+
+def _policy(page: bytes) -> str:
+    """The interface's policy: its files, its inline script by hash, inline styles."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
+        for script in INLINE_SCRIPT.findall(page)
+    )
+    return (
+        f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )

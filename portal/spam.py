@@ -1,0 +1,45 @@
+"""Settings: the spam filter as one person sees it (Bayes readiness, whether they train)."""
+from __future__ import annotations
+
+import time
+
+from flask import current_app, render_template
+from flask_login import current_user, login_required
+
+from core.extensions import db
+from core.services import spam
+
+from . import bp
+
+
+@bp.route("/spam")
+@login_required
+def spam_page():
+    """Two progress bars towards min_learns, the queue, and this person's training."""
+    result = spam.status(current_app.config)
+    return render_template(
+        "portal/spam.html", status=result,
+        trainer=spam.trainer_status(db.session, current_user.address),
+        mine=spam.recent_for(result.queue, current_user.address),
+    )
+
+
+OUTCOMES = {
+    "learned": "Learned",
+    "already learned": "Already learned before (no change)",
+    "already known": "Not needed: the filter already rates it this way",
+    spam.SKIPPED: "Not learned: only the spamtrainers group trains",
+    "refused": "Not learned: too little text to learn from",
+}
+
+
+@bp.app_template_filter("spam_outcome")
+def spam_outcome(outcome: str) -> str:
+    """A training outcome in words."""
+    return OUTCOMES.get(outcome, outcome)
+
+
+@bp.app_template_filter("spam_time")
+def spam_time(stamp: float | None) -> str:
+    """A time of the queue worker's report, in the server's local time."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "—"

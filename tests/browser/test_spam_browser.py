@@ -1,0 +1,79 @@
+"""The spam filter pages in Chromium: readiness bars, a threshold change that Rspamd
+obeys, an address rule, and Rspamd's own interface opening without a password prompt."""
+from __future__ import annotations
+
+import pytest
+
+from core.mail import rspamd
+from core.models import SpamRule
+from core.services import roles, spam_filter
+from stack import spam as stack_spam
+from stack.layout import Layout
+from tests.helpers import PASSWORD, new_address
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page, live_url, address):
+    page.goto(live_url + "/login")
+    page.get_by_label("E-mail address").fill(address)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+@pytest.fixture
+def server_admin(stack_db, domain, mail_stack):
+    """A server admin; the filter's defaults are put back afterwards."""
+    address = new_address(stack_db, domain, "browseradmin")
+    with stack_db.transaction() as session:
+        roles.grant_server_admin(session, address)
+    yield address
+    with stack_db.transaction() as session:
+        session.query(SpamRule).delete()
+        spam_filter.save_settings(session, spam_filter.FilterSettings())
+    with stack_db.transaction() as session:
+        spam_filter.publish_rules(session, mail_stack)
+    spam_filter.apply_settings(mail_stack, spam_filter.FilterSettings())
+
+
+def test_readiness_bars_threshold_rule_and_rspamds_interface(page, live_url, mail_stack, server_admin):
+    server = rspamd.RspamdSettings.from_config(mail_stack)
+    spam_count, ham_count = rspamd.bayes_counts(server)
+    sign_in(page, live_url, server_admin)
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(live_url + "/settings/spam")
+    bar = page.get_by_role("progressbar", name="Spam learned")
+    assert bar.get_attribute("max") == "200" and bar.get_attribute("value") == str(min(spam_count, 200))
+    ham_bar = page.get_by_role("progressbar", name="Ham (good mail) learned")
+    assert ham_bar.get_attribute("value") == str(min(ham_count, 200))
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    page.set_viewport_size({"width": 1200, "height": 900})
+    page.goto(live_url + "/admin/")
+    page.get_by_role("navigation", name="Administration").get_by_role("link", name="Spam filter").click()
+    page.get_by_role("heading", name="Spam filter", level=1).wait_for()
+    page.get_by_label("Mark as spam at score").fill("7.5")
+    page.get_by_label("Subject prefix for spam (optional)").fill("[SPAM]")
+    page.get_by_role("button", name="Save thresholds").click()
+    page.get_by_text("Saved. Rspamd uses the new thresholds for the next message.").wait_for()
+    assert rspamd.actions(server)["rewrite subject"] == 7.5
+
+    page.get_by_label("Add to list").select_option(label="Block From")
+    page.get_by_label("Address or domain").fill("Spammer.Example")
+    page.get_by_role("button", name="Add rule").click()
+    page.get_by_text("Added spammer.example to Block From. It applies to the next message.").wait_for()
+    maps = stack_spam.maps_dir(Layout.from_config(mail_stack))
+    assert (maps / "block_from_domain.map").read_text() == "spammer.example\n"
+    page.get_by_role("button", name="Remove spammer.example from Block From").click()
+    page.get_by_text("Removed spammer.example from Block From.").wait_for()
+    assert (maps / "block_from_domain.map").read_text() == ""
+
+    blocked = []
+    page.on("console", lambda msg: blocked.append(msg.text)
+            if "Content Security Policy" in msg.text else None)
+    page.get_by_role("link", name="Open Rspamd's own web interface").click()
+    page.wait_for_url("**/admin/rspamd/")
+    page.locator("#statWidgets").wait_for(state="visible")  # shown once /stat answered
+    assert not page.locator("#connectDialog").is_visible()
+    assert not blocked, blocked
