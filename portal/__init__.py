@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("portal", __name__, url_prefix="/settings")
 
-from . import views  # noqa: E402,F401  (routes register on bp)
+from . import filters, password, personal, spam, tester, views  # noqa: E402,F401  (routes register on bp)

@@ -8,6 +8,7 @@ from pathlib import Path
 from . import perms
 from .errors import StackError
 from .layout import Layout
+from .sieve import install_before_scripts
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,8 @@ def check_database(layout: Layout) -> None:
 
 
 def compile_sieve_before(layout: Layout) -> None:
-    """Compile the global before-scripts: the mail uid cannot write their binaries there."""
+    """Install and compile the global before-scripts: the mail uid cannot write binaries there."""
+    install_before_scripts(layout)
     folder = layout.sieve / "before.d"
     if not any(folder.glob("*.sieve")):
         return
