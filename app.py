@@ -41,7 +41,9 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings["COOKIE_SECURE"],
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings["SESSION_IDLE_MINUTES"]),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
-        MAX_CONTENT_LENGTH=30 * 1024 * 1024,
+        # Uploads are refused from Content-Length before being read (compose checks
+        # the message limit itself; this bounds every other request).
+        MAX_CONTENT_LENGTH=(settings["MESSAGE_SIZE_LIMIT_MB"] + 5) * 1024 * 1024,
     )
     _init_extensions(app)
     _register_blueprints(app)
@@ -76,19 +78,21 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal import bp as portal_bp
     from portal.admin import bp as admin_bp
+    from portal.admin.onboarding import bp as welcome_bp
     from portal.auth import bp as auth_bp
     from portal.errors import bp as errors_bp
     from webmail import bp as webmail_bp
 
-    for blueprint in (errors_bp, auth_bp, webmail_bp, portal_bp, admin_bp):
+    for blueprint in (errors_bp, auth_bp, webmail_bp, portal_bp, admin_bp, welcome_bp):
         app.register_blueprint(blueprint)
 
 
 def _register_cli(app: Flask) -> None:
     from core.cli import commands
+    from core.spam_cli import spam_cli
     from stack.cli import stack_cli
 
-    for command in (*commands, stack_cli):
+    for command in (*commands, stack_cli, spam_cli):
         app.cli.add_command(command)
 
 
@@ -106,7 +110,9 @@ def main() -> None:
     app = create_app()
     host, port = app.config["HOST"], app.config["PORT"]
     log.info("Mailroom serving on http://%s:%s/", host, port)
-    serve(app, host=host, port=port, threads=app.config["THREADS"], ident="Mailroom")
+    # waitress buffers a body before the app sees it: cap it at what the app accepts.
+    serve(app, host=host, port=port, threads=app.config["THREADS"], ident="Mailroom",
+          max_request_body_size=app.config["MAX_CONTENT_LENGTH"])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,12 @@
-"""`flask --app app ...` commands for scripting the server (part of the product's interface)."""
+"""`flask --app app ...` commands for scripting the server (part of the product's interface).
+
+Every change goes through the same services as the admin pages, in one transaction,
+and is written to the audit log as `cli:USER`. Passwords are read from standard input,
+never from the command line; `--json` prints machine-readable output.
+"""
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 
@@ -9,19 +15,45 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from core.db import db, upgrade
-from core.services import demo, directory
+from core.services import admin_roles, demo, directory, domains, links, mailboxes, mailstore
 from core.services.errors import ServiceError
+from core.services.roles import Roles
+
+ALL = Roles(server=True)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-def _emit(as_json: bool, data: dict, text: str) -> None:
+def actor() -> str:
+    """Who the audit log names for a command-line change."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def emit(as_json: bool, data, text: str) -> None:
+    """Print DATA as JSON, or TEXT for people."""
     click.echo(json.dumps(data, sort_keys=True) if as_json else text)
 
 
-def _fail(exc: Exception) -> None:
+def fail(exc: Exception) -> None:
+    """Exit non-zero with the service's message (no traceback)."""
     raise click.ClickException(str(exc))
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def change(work):
+    """Run WORK(session) in one transaction; a ServiceError becomes a clean exit."""
+    try:
+        with db.transaction() as session:
+            return work(session)
+    except ServiceError as exc:
+        fail(exc)
+
+
+def read_password() -> str:
+    """One line of standard input (the password), without its line ending."""
+    return sys.stdin.readline().rstrip("\r\n")
+
 
 db_cli = AppGroup("db", help="The app's database.")
 
@@ -36,58 +68,211 @@ def db_upgrade() -> None:
 domain_cli = AppGroup("domain", help="Mail domains.")
 
 
+def domain_data(domain) -> dict:
+    """A domain as the --json output shows it."""
+    return {"domain": domain.name, "mode": domain.mode, "relay": domains.relay_text(domain),
+            "bcc": domain.bcc_address, "catch_all": domain.catchall_address}
+
+
 @domain_cli.command("add")
 @click.argument("name")
 @json_option
 def domain_add(name: str, as_json: bool) -> None:
     """Add a domain whose mail is delivered to local mailboxes."""
-    try:
-        with db.transaction() as session:
-            domain = directory.add_domain(session, name)
-    except ServiceError as exc:
-        _fail(exc)
-    _emit(as_json, {"domain": domain.name, "mode": domain.mode}, f"Added domain {domain.name}.")
+    data = change(lambda s: domain_data(domains.create_domain(s, actor(), name)))
+    emit(as_json, data, f"Added domain {data['domain']}.")
+
+
+@domain_cli.command("set")
+@click.argument("name")
+@click.option("--relay", metavar="HOST:PORT", help="Relay the domain's mail to this server.")
+@click.option("--local", "deliver", is_flag=True, help="Deliver to mailboxes here (no relay).")
+@click.option("--bcc", metavar="ADDRESS", help="Always send a copy of its mail here ('' for none).")
+@click.option("--catch-all", "catch_all", metavar="DESTINATION",
+              help="Take mail for unknown addresses into this mailbox ('' to refuse it).")
+@click.option("--add-admin", multiple=True, metavar="ADDRESS", help="Make a mailbox domain admin.")
+@click.option("--remove-admin", multiple=True, metavar="ADDRESS", help="Remove a domain admin.")
+@json_option
+def domain_set(name, relay, deliver, bcc, catch_all, add_admin, remove_admin, as_json) -> None:
+    """Change a domain's delivery, relay host, always-Bcc, catch-all or admins."""
+    if relay and deliver:
+        fail(click.UsageError("Use either --relay or --local."))
+
+    def work(session):
+        domain = directory.get_domain(session, name)
+        mode = "relay" if relay else "deliver" if deliver else domain.mode
+        domains.update_domain(
+            session, actor(), domain, mode=mode,
+            relay=relay if relay is not None else domains.relay_text(domain) or "",
+            bcc=bcc if bcc is not None else domain.bcc_address or "",
+            catch_all=catch_all if catch_all is not None else domain.catchall_address or "")
+        for address in add_admin:
+            admin_roles.add_domain_admin(session, actor(), domain, address)
+        for address in remove_admin:
+            admin_roles.remove_domain_admin(session, actor(), domain, address)
+        return {**domain_data(domain), "admins": admin_roles.admins_of(session, domain)}
+
+    data = change(work)
+    emit(as_json, data, f"Saved domain {data['domain']}.")
+
+
+@domain_cli.command("list")
+@json_option
+def domain_list(as_json: bool) -> None:
+    """List the domains with their settings and counts."""
+    def work(session):
+        return [{**domain_data(r.domain), "mailboxes": r.mailboxes, "aliases": r.aliases,
+                 "shared": r.shared} for r in domains.list_domains(session, ALL)]
+
+    rows = change(work)
+    emit(as_json, rows, "\n".join(
+        f"{r['domain']:<30} {r['mode']:<8} {r['relay'] or '':<24} mailboxes {r['mailboxes']}"
+        for r in rows) or "No domains.")
+
+
+@domain_cli.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, required=True,
+              help="Confirm: its mailboxes, aliases and shared mailboxes leave the directory.")
+@json_option
+def domain_remove(name: str, yes: bool, as_json: bool) -> None:
+    """Remove a domain from the directory; stored mail stays on disk."""
+    def work(session):
+        found = domains.delete_domain(session, actor(), directory.get_domain(session, name))
+        return {"domain": name, **found.__dict__}
+
+    data = change(work)
+    emit(as_json, data, f"Removed {name} ({len(data['mailboxes'])} mailboxes); "
+                        "its stored mail is still on disk.")
 
 
 mailbox_cli = AppGroup("mailbox", help="User mailboxes.")
 
 
+def mailbox_data(mailbox) -> dict:
+    """A mailbox as the --json output shows it."""
+    return {"address": mailbox.address, **mailboxes.snapshot(mailbox)}
+
+
 @mailbox_cli.command("add")
 @click.argument("address")
-@click.option("--password-stdin", is_flag=True, required=True,
+@click.option("--password-stdin", is_flag=True,
               help="Read the password from standard input (never from the command line).")
+@click.option("--link", is_flag=True, help="No password: print a one-time set-password link path.")
 @click.option("--name", "display_name", default="", help="Display name.")
+@click.option("--quota", metavar="SIZE", default="", help="Quota such as 500M or 2G.")
 @json_option
-def mailbox_add(address: str, password_stdin: bool, display_name: str, as_json: bool) -> None:
-    """Add a mailbox; its password is read from standard input."""
-    password = sys.stdin.readline().rstrip("\r\n")
-    try:
-        with db.transaction() as session:
-            mailbox = directory.add_mailbox(session, address, password, display_name)
-    except ServiceError as exc:
-        _fail(exc)
-    _emit(as_json, {"address": mailbox.address, "enabled": mailbox.enabled},
-          f"Added mailbox {mailbox.address}.")
+def mailbox_add(address, password_stdin, link, display_name, quota, as_json) -> None:
+    """Add a mailbox; its password is read from standard input, or a link is made."""
+    if password_stdin == link:
+        fail(click.UsageError("Give exactly one of --password-stdin and --link."))
+    password = read_password() if password_stdin else None
+
+    def work(session):
+        created = mailboxes.create_mailbox(session, actor(), address, display_name, password,
+                                           mailboxes.parse_size_mb(quota))
+        data = mailbox_data(created.mailbox)
+        if created.link_token:
+            data["link_path"] = f"/set-password/{created.link_token}"
+        return data
+
+    data = change(work)
+    extra = f"\nSet-password link (append to the app's URL): {data['link_path']}" \
+        if "link_path" in data else ""
+    emit(as_json, data, f"Added mailbox {data['address']}.{extra}")
 
 
-alias_cli = AppGroup("alias", help="Aliases.")
+UNCHANGED = object()
 
 
-@alias_cli.command("add")
+def _optional(text: str | None, parse):
+    """UNCHANGED for an option not given; else the parsed value (None for 'default')."""
+    return UNCHANGED if text is None else parse("" if text.lower() == "default" else text)
+
+
+@mailbox_cli.command("set")
 @click.argument("address")
-@click.argument("destinations", nargs=-1, required=True)
+@click.option("--name", "display_name", help="Display name.")
+@click.option("--enable/--disable", "enabled", default=None,
+              help="Allow or refuse IMAP, POP3 and SMTP login (mail is delivered either way).")
+@click.option("--quota", metavar="SIZE", help="Quota such as 500M or 2G, or 'default'.")
+@click.option("--junk-days", metavar="N", help="Days before Junk is deleted (0 keeps), or 'default'.")
+@click.option("--forward", metavar="ADDRESS", help="Forward all mail here ('' stops forwarding).")
+@click.option("--keep-copy/--no-keep-copy", default=None, help="Keep a copy when forwarding.")
+@click.option("--password-stdin", is_flag=True, help="Read a new password from standard input.")
+@click.option("--server-admin/--no-server-admin", default=None, help="Grant or drop the server admin role.")
 @json_option
-def alias_add(address: str, destinations: tuple[str, ...], as_json: bool) -> None:
-    """Add an alias (local@domain, or local@* for every domain) to one or more destinations."""
-    try:
-        with db.transaction() as session:
-            alias = directory.add_alias(session, address, list(destinations))
-            targets = [d.target for d in alias.destinations]
-            shown = alias.address
-    except ServiceError as exc:
-        _fail(exc)
-    _emit(as_json, {"alias": shown, "destinations": targets},
-          f"Added alias {shown} -> {', '.join(targets)}.")
+def mailbox_set(address, display_name, enabled, quota, junk_days, forward, keep_copy,
+                password_stdin, server_admin, as_json) -> None:
+    """Change a mailbox: access, quota, Junk retention, forwarding, password, role."""
+    password = read_password() if password_stdin else None
+
+    def work(session):
+        mailbox = directory.get_mailbox(session, address)
+        quota_mb = _optional(quota, mailboxes.parse_size_mb)
+        days = _optional(junk_days, mailboxes.parse_days)
+        mailboxes.update_mailbox(
+            session, actor(), mailbox,
+            display_name=mailbox.display_name if display_name is None else display_name,
+            enabled=mailbox.enabled if enabled is None else enabled,
+            quota_mb=mailbox.quota_mb if quota_mb is UNCHANGED else quota_mb,
+            junk_days=mailbox.junk_days if days is UNCHANGED else days,
+            forward_address=(mailbox.forward_address or "") if forward is None else forward,
+            forward_keep_copy=mailbox.forward_keep_copy if keep_copy is None else keep_copy)
+        if password is not None:
+            mailboxes.set_password(session, actor(), mailbox, password)
+        if server_admin is not None:
+            admin_roles.set_server_admin(session, actor(), mailbox, server_admin)
+        return {**mailbox_data(mailbox),
+                "server_admin": admin_roles.is_server_admin(session, mailbox)}
+
+    data = change(work)
+    if enabled is False or password is not None:
+        mailstore.kick(current_app.config, data["address"])
+    emit(as_json, data, f"Saved mailbox {data['address']}.")
+
+
+@mailbox_cli.command("list")
+@click.option("--domain", default="", help="Only this domain.")
+@json_option
+def mailbox_list(domain: str, as_json: bool) -> None:
+    """List mailboxes with their settings."""
+    rows = change(lambda s: [mailbox_data(m) for m in mailboxes.list_mailboxes(
+        s, ALL, directory.valid_domain_name(domain) if domain else "")])
+    emit(as_json, rows, "\n".join(
+        f"{r['address']:<40} {'enabled' if r['enabled'] else 'DISABLED':<9} "
+        f"quota {r['quota_mb'] or 'default'}" for r in rows) or "No mailboxes.")
+
+
+@mailbox_cli.command("remove")
+@click.argument("address")
+@click.option("--erase-mail", is_flag=True,
+              help="Also erase its stored mail (a queued job); without it the mail stays on disk.")
+@json_option
+def mailbox_remove(address: str, erase_mail: bool, as_json: bool) -> None:
+    """Remove a mailbox from the directory; its mail stays unless --erase-mail."""
+    def work(session):
+        mailbox = directory.get_mailbox(session, address)
+        home = mailstore.mail_home(current_app.config, mailbox.address)
+        job = mailboxes.delete_mailbox(session, actor(), mailbox, erase_mail, home)
+        return {"address": mailbox.address, "erase_job": job.id if job else None,
+                "mail": str(home)}
+
+    data = change(work)
+    mailstore.kick(current_app.config, data["address"])
+    emit(as_json, data, f"Removed {data['address']}; " + (
+        f"its mail is being erased (job {data['erase_job']})." if data["erase_job"]
+        else f"its mail stays in {data['mail']}."))
+
+
+@mailbox_cli.command("link")
+@click.argument("address")
+@json_option
+def mailbox_link(address: str, as_json: bool) -> None:
+    """Print a new one-time set-password link path (earlier links stop working)."""
+    token = change(lambda s: links.new_link(s, actor(), directory.get_mailbox(s, address)))
+    emit(as_json, {"address": address, "link_path": f"/set-password/{token}"},
+         f"Set-password link (append to the app's URL): /set-password/{token}")
 
 
 @click.command("demo")
@@ -97,10 +282,12 @@ def demo_command(as_json: bool) -> None:
     try:
         logins = demo.ensure_demo(current_app.config)
     except ServiceError as exc:
-        _fail(exc)
-    _emit(as_json, {"logins": logins},
-          "\n".join(f"  {l['role']:<6} {l['address']:<24} password: {l['password']}"
-                    for l in logins))
+        fail(exc)
+    emit(as_json, {"logins": logins},
+         "\n".join(f"  {l['role']:<6} {l['address']:<24} password: {l['password']}"
+                   for l in logins))
 
 
-commands = (db_cli, domain_cli, mailbox_cli, alias_cli, demo_command)
+from core.cli_groups import alias_cli, group_cli, shared_cli  # noqa: E402  (uses the helpers above)
+
+commands = (db_cli, domain_cli, mailbox_cli, group_cli, shared_cli, alias_cli, demo_command)

@@ -7,11 +7,13 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import procs
+from . import filter as disclaimer_filter, procs, worker
+from . import learnd
 from .errors import StackError
 from .layout import Layout
 from .render import digest
@@ -33,6 +35,7 @@ class Daemon:
     pidfile: Path
     user: str | None = None  # run the start command as this user (Redis)
     reload_signal: int | None = signal.SIGHUP  # None: restart to apply new config
+    env: tuple[tuple[str, str], ...] = ()  # added to ENV for the start command
 
 
 def specs(layout: Layout) -> dict[str, Daemon]:
@@ -52,12 +55,31 @@ def specs(layout: Layout) -> dict[str, Daemon]:
              "-u", "_rspamd", "-g", "_rspamd"),
             layout.rspamd_run / "rspamd.pid",
         ),
+        # Junk training: teaches Rspamd what Dovecot's IMAPSieve scripts queued; it drops
+        # root itself once it has read the controller password.
+        "learnd": Daemon(
+            "learnd", (sys.executable, "-m", "stack.learnd", str(learnd.config_file(layout))),
+            learnd.pidfile(layout), reload_signal=None,
+            env=(("PYTHONPATH", str(learnd.PROJECT_ROOT)),),
+        ),
         "dovecot": Daemon(
             "dovecot", ("dovecot", "-c", str(layout.dovecot_conf)), layout.dovecot_run / "master.pid",
+        ),
+        # Our own after-queue content filter; it drops root itself once its port is bound.
+        "disclaimer": Daemon(
+            "disclaimer",
+            (sys.executable, "-m", "stack.filter", str(disclaimer_filter.config_file(layout))),
+            disclaimer_filter.pidfile(layout), reload_signal=None,
+            env=(("PYTHONPATH", str(disclaimer_filter.PROJECT_ROOT)),),
         ),
         "postfix": Daemon(
             "postfix", ("postfix", "-c", str(layout.postfix_etc), "start"),
             layout.queue / "pid" / "master.pid",
+        ),
+        # Erases deleted mailboxes' mail when an admin asks for it (queued jobs).
+        "worker": Daemon(
+            "worker", worker.argv(layout), worker.pidfile(layout), reload_signal=None,
+            env=(("PYTHONPATH", str(worker.PROJECT_ROOT)),),
         ),
     }
 
@@ -92,7 +114,8 @@ def start(layout: Layout, daemon: Daemon) -> procs.Record:
         try:
             result = subprocess.run(
                 daemon.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env=ENV, start_new_session=True, user=daemon.user, group=daemon.user,
+                env={**ENV, **dict(daemon.env)}, start_new_session=True,
+                user=daemon.user, group=daemon.user,
                 extra_groups=[] if daemon.user else None,
                 cwd="/", timeout=LAUNCH_TIMEOUT, check=False,
             )

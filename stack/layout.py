@@ -23,11 +23,13 @@ SERVICES = {
     "submission": ("SUBMISSION_PORT", "postfix"),
     "rspamd": ("RSPAMD_CONTROLLER_PORT", "rspamd"),
     "redis": ("REDIS_PORT", "redis"),
+    "disclaimer": ("FILTER_PORT", "disclaimer"),
 }
 # Ports a daemon needs besides those in SERVICES.
-EXTRA_PORTS = {"rspamd": ("RSPAMD_PROXY_PORT", "RSPAMD_NORMAL_PORT")}
-# Start order: Postfix needs Dovecot's sockets and the Rspamd milter; Rspamd uses Redis.
-DAEMONS = ("redis", "rspamd", "dovecot", "postfix")
+EXTRA_PORTS = {"rspamd": ("RSPAMD_PROXY_PORT", "RSPAMD_NORMAL_PORT"), "postfix": ("REINJECT_PORT",)}
+# Start order: Postfix needs Dovecot's sockets, the Rspamd milter and the disclaimer
+# filter (its content_filter); Rspamd uses Redis. The admin's job worker comes last.
+DAEMONS = ("redis", "rspamd", "learnd", "dovecot", "disclaimer", "postfix", "worker")
 
 
 def _safe_path(value: str, what: str) -> Path:

@@ -7,7 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import perms
+from . import filter as disclaimer_filter, perms
+from . import learnd, spam
 from .layout import Layout
 from .quoting import render_text
 
@@ -19,7 +20,7 @@ CLOSED_DNS = "127.0.0.1:1"
 LOCAL_ONLY_REJECT = "REJECT This address accepts mail from the local network only"
 POSTFIX_MAPS = (
     "virtual_mailbox_domains", "virtual_mailbox_maps", "identity", "aliases", "catchall",
-    "relay_domains", "transport", "recipient_bcc", "local_only",
+    "relay_domains", "transport", "recipient_bcc", "local_only", "sender_login",
 )
 
 
@@ -52,6 +53,7 @@ def outputs(layout: Layout) -> list[Output]:
         Output("postfix/main.cf", pfx / "main.cf", "postfix", "postfix"),
         Output("postfix/master.cf", pfx / "master.cf", "bare", "postfix"),
         Output("redis/redis.conf", layout.redis_etc / "redis.conf", "redis", "redis", 0o640, "redis"),
+        Output("disclaimer/filter.conf", disclaimer_filter.config_file(layout), "bare", "disclaimer"),
     ]
     files += [_output(t, dov / "conf.d" / t.name, "dovecot", "dovecot")
               for t in sorted((TEMPLATES / "dovecot/conf.d").glob("*.conf"))]
@@ -61,6 +63,14 @@ def outputs(layout: Layout) -> list[Output]:
     files += [
         Output(f"postfix/sqlite/{name}.cf", pfx / "sqlite" / f"{name}.cf", "bare", "postfix")
         for name in POSTFIX_MAPS
+    ]
+    sieve = spam.imapsieve_dir(layout)
+    files += [  # Junk training: IMAPSieve scripts, their pipe program, the queue worker
+        Output("dovecot/imapsieve/report-spam.sieve", sieve / "report-spam.sieve", "bare", "dovecot"),
+        Output("dovecot/imapsieve/report-ham.sieve", sieve / "report-ham.sieve", "bare", "dovecot"),
+        Output("dovecot/imapsieve/mailroom-learn", layout.sieve / "bin" / "mailroom-learn",
+               "bare", "dovecot", 0o755),
+        Output("learnd/learnd.conf", learnd.config_file(layout), "bare", "learnd"),
     ]
     return files
 
@@ -73,7 +83,7 @@ def _output(template: Path, target: Path, syntax: str, daemon: str) -> Output:
 
 def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
     """The values the templates refer to; each is quoted by the template's syntax."""
-    return {**_paths(layout), **_settings(cfg, rspamd_password)}
+    return {**_paths(layout), **_settings(cfg, rspamd_password), **spam.template_values(layout)}
 
 
 def _paths(layout: Layout) -> dict:
@@ -103,6 +113,7 @@ def _paths(layout: Layout) -> dict:
         "auth_socket": layout.auth_socket,
         "redis_pidfile": layout.redis_run / "redis.pid",
         "redis_dir": layout.lib / "redis",
+        "filter_pidfile": disclaimer_filter.pidfile(layout),
     }
 
 
@@ -111,12 +122,14 @@ def _settings(cfg: dict, rspamd_password: str) -> dict:
     listen = cfg["LISTEN_ADDRESS"]
     ports = {key: cfg[key.upper()] for key in (
         "imap_port", "pop3_port", "sieve_port", "smtp_port", "submission_port", "redis_port",
+        "filter_port", "reinject_port",
     )}
     return {
         **ports,
         "listen": listen,
         "hostname": cfg["MAIL_HOSTNAME"],
         "default_quota_mb": cfg["DEFAULT_QUOTA_MB"],
+        "message_size_limit": int(cfg["MESSAGE_SIZE_LIMIT_MB"]) * 1024 * 1024,
         "milter_port": cfg["RSPAMD_PROXY_PORT"],
         "reject_text": LOCAL_ONLY_REJECT,
         "normal_bind": f"{listen}:{cfg['RSPAMD_NORMAL_PORT']}",
@@ -135,6 +148,7 @@ def render_all(cfg: dict, layout: Layout, rspamd_password: str) -> None:
         text = render_text((TEMPLATES / out.template).read_text(encoding="utf-8"), values, out.syntax)
         if write_file(out.target, text, out.mode, out.group):
             log.info("rendered %s", out.target)
+    spam.after_render(layout, rspamd_password)  # rule maps, training queue, Sieve binaries
 
 
 def digest(layout: Layout, daemon: str) -> str:

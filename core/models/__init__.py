@@ -1,12 +1,16 @@
 """The data model, one module per concern; import models from here."""
 from .admin import DOMAIN_ADMIN, SERVER_ADMIN, AdminRole, Setting
 from .aliases import TO_EXTERNAL, TO_MAILBOX, TO_SHARED, Alias, AliasDestination
+from .audit import AuditEntry
 from .base import Base, InvalidName, normalize_address, normalize_domain
 from .domains import DELIVER, RELAY, Domain
 from .groups import Group, group_members
+from .jobs import AdminJob
+from .links import PasswordLink
 from .mailboxes import Mailbox
 from .preferences import TrustedSender
 from .sessions import WebSession
+from .spam import ALLOW_FROM, ALLOW_TO, BLOCK_FROM, RULE_KINDS, SpamRule
 from .shared import SharedMailbox, shared_mailbox_owners
 
 __all__ = [
@@ -14,4 +18,6 @@ __all__ = [
     "Group", "InvalidName", "Mailbox", "RELAY", "SERVER_ADMIN", "Setting", "SharedMailbox",
     "TO_EXTERNAL", "TO_MAILBOX", "TO_SHARED", "TrustedSender", "WebSession", "group_members",
     "normalize_address", "normalize_domain", "shared_mailbox_owners",
+    "AdminJob", "AuditEntry", "PasswordLink",
+    "ALLOW_FROM", "ALLOW_TO", "BLOCK_FROM", "RULE_KINDS", "SpamRule",
 ]

@@ -25,5 +25,7 @@ class Mailbox(Timestamped, Base):
     junk_days: Mapped[int | None] = mapped_column(Integer)
     forward_address: Mapped[str | None] = mapped_column(Address)
     forward_keep_copy: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Read by Dovecot's userdb: a global before-script files `X-Spam: Yes` into Junk.
+    spam_to_junk: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
     domain: Mapped[Domain] = relationship()

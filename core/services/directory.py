@@ -6,26 +6,36 @@ from sqlalchemy.orm import Session
 
 from core import passwords
 from core.models import (
-    DELIVER, TO_EXTERNAL, TO_MAILBOX, TO_SHARED, Alias, AliasDestination, Domain,
-    InvalidName, Mailbox, SharedMailbox, normalize_address, normalize_domain,
+    DELIVER, Alias, Domain, InvalidName, Mailbox, SharedMailbox, normalize_address,
+    normalize_domain,
 )
 
 from .errors import AlreadyExists, InvalidInput, NotFound
 
+# Who the audit log names for changes made by scripts rather than a signed-in admin.
+SYSTEM_ACTOR = "system"
 
-def _address(text: str) -> str:
+
+def valid_address(text: str) -> str:
+    """TEXT as a normalised address; InvalidInput with the reason otherwise."""
     try:
         return normalize_address(text)
     except InvalidName as exc:
         raise InvalidInput(str(exc)) from exc
 
 
+def valid_domain_name(name: str) -> str:
+    """NAME lower-cased and IDNA-encoded; InvalidInput with the reason otherwise."""
+    try:
+        return normalize_domain(name)
+    except InvalidName as exc:
+        raise InvalidInput(f"{exc}: write a name such as example.org (letters in any "
+                           "language are fine).") from exc
+
+
 def get_domain(db: Session, name: str) -> Domain:
     """The domain called NAME (any spelling, IDNA or not); NotFound otherwise."""
-    try:
-        ascii_name = normalize_domain(name)
-    except InvalidName as exc:
-        raise InvalidInput(str(exc)) from exc
+    ascii_name = valid_domain_name(name)
     domain = db.scalar(select(Domain).where(Domain.name == ascii_name))
     if domain is None:
         raise NotFound(f"There is no domain {name}.")
@@ -34,10 +44,7 @@ def get_domain(db: Session, name: str) -> Domain:
 
 def add_domain(db: Session, name: str) -> Domain:
     """Create a domain that delivers to local mailboxes."""
-    try:
-        ascii_name = normalize_domain(name)
-    except InvalidName as exc:
-        raise InvalidInput(str(exc)) from exc
+    ascii_name = valid_domain_name(name)
     if db.scalar(select(Domain.id).where(Domain.name == ascii_name)):
         raise AlreadyExists(f"The domain {ascii_name} exists already.")
     domain = Domain(name=ascii_name, mode=DELIVER)
@@ -62,7 +69,7 @@ def address_in_use(db: Session, address: str) -> bool:
 
 def add_mailbox(db: Session, address: str, password: str, display_name: str = "") -> Mailbox:
     """Create a mailbox on an existing domain; the password is hashed for Dovecot."""
-    address = _address(address)
+    address = valid_address(address)
     local, _, domain_name = address.partition("@")
     domain = get_domain(db, domain_name)
     if address_in_use(db, address):
@@ -82,7 +89,7 @@ def add_mailbox(db: Session, address: str, password: str, display_name: str = ""
 
 def get_mailbox(db: Session, address: str) -> Mailbox:
     """The mailbox at ADDRESS; NotFound otherwise."""
-    mailbox = db.scalar(select(Mailbox).where(Mailbox.address == _address(address)))
+    mailbox = db.scalar(select(Mailbox).where(Mailbox.address == valid_address(address)))
     if mailbox is None:
         raise NotFound(f"There is no mailbox {address}.")
     return mailbox
@@ -96,33 +103,14 @@ def set_mail_access(db: Session, address: str, enabled: bool) -> Mailbox:
     return mailbox
 
 
+def address_is_mailbox(db: Session, address: str) -> bool:
+    """True when ADDRESS is a user mailbox or a shared mailbox (delivered, never aliased)."""
+    return bool(db.scalar(select(Mailbox.id).where(Mailbox.address == address))
+                or db.scalar(select(SharedMailbox.id).where(SharedMailbox.address == address)))
+
+
 def add_alias(db: Session, address: str, destinations: list[str]) -> Alias:
     """Create ALIAS (`local@domain`, or `local@*` for every domain) delivering to DESTINATIONS."""
-    if not destinations:
-        raise InvalidInput("An alias needs at least one destination.")
-    local, sep, domain_name = address.strip().lower().rpartition("@")
-    if not sep or not local:
-        raise InvalidInput(f"{address!r} is not an alias address (local@domain or local@*).")
-    domain = None if domain_name == "*" else get_domain(db, domain_name)
-    full = _address(f"{local}@{domain.name if domain else 'every.example'}")
-    if domain and address_in_use(db, full):
-        raise AlreadyExists(f"The address {full} is in use already.")
-    alias = Alias(local_part=full.partition("@")[0], domain_id=domain.id if domain else None)
-    for text in destinations:
-        target = _address(text)
-        if domain and target == full:
-            raise InvalidInput(f"The alias {full} cannot deliver to itself.")
-        alias.destinations.append(_destination(db, target))
-    db.add(alias)
-    db.flush()
-    return alias
+    from .aliases import create_alias  # aliases builds on this module
 
-
-def _destination(db: Session, target: str) -> AliasDestination:
-    mailbox = db.scalar(select(Mailbox).where(Mailbox.address == target))
-    if mailbox:
-        return AliasDestination(kind=TO_MAILBOX, mailbox=mailbox)
-    shared = db.scalar(select(SharedMailbox).where(SharedMailbox.address == target))
-    if shared:
-        return AliasDestination(kind=TO_SHARED, shared_mailbox=shared)
-    return AliasDestination(kind=TO_EXTERNAL, address=target)
+    return create_alias(db, SYSTEM_ACTOR, address, destinations)

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import heapq
+import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from imapclient import IMAPClient
 
 from core.mail import actions, folders, listing
 from core.mail.errors import ImapError
 from core.mail.search import parse
+
+if TYPE_CHECKING:
+    from .spam import Training
 
 BULK_ACTIONS = ("read", "unread", "flag", "unflag", "delete", "move", "spam", "notspam",
                 "archive")
@@ -87,8 +92,12 @@ def _newest(client: IMAPClient, candidates: list[tuple[str, int]], limit: int) -
 
 
 def bulk(client: IMAPClient, tree: list[folders.Folder], folder: str, uids: list[int],
-         action: str, target: str = "") -> str:
-    """Apply ACTION to UIDS of FOLDER; returns a sentence saying what happened."""
+         action: str, target: str = "", training: Training | None = None) -> str:
+    """Apply ACTION to UIDS of FOLDER; returns a sentence saying what happened.
+
+    With TRAINING, "spam" / "notspam" also say whether the move trained the spam filter
+    (Dovecot's IMAPSieve queues moves into and out of Junk for Rspamd).
+    """
     if action not in BULK_ACTIONS:
         raise ImapError(f"Unknown action {action!r}.")
     if not uids:
@@ -112,8 +121,14 @@ def bulk(client: IMAPClient, tree: list[folders.Folder], folder: str, uids: list
     }.get(action, target)
     if not destination or destination == folder:
         return "The messages are already there."
+    folders.check_name(destination)
+    moved_at = time.time()
     actions.move(client, uids, destination)
-    return f"{count} moved to {destination}."
+    done = f"{count} moved to {destination}."
+    junk = folders.find_special(tree, "\\Junk")
+    if training and (action == "spam" or (action == "notspam" and folder == junk)):
+        done += " " + training.after_move(action, len(uids), moved_at)
+    return done
 
 
 def empty_folder(client: IMAPClient, tree: list[folders.Folder], folder: str) -> str:

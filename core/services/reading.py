@@ -7,6 +7,7 @@ import threading
 import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from email.utils import getaddresses
 
 import magic
 from imapclient import IMAPClient
@@ -65,6 +66,9 @@ class Opened:
     parsed: "mime.ParsedMessage"
     flags: frozenset[str]
     sender: str = ""
+    from_: list[tuple[str, str]] = field(default_factory=list)
+    to: list[tuple[str, str]] = field(default_factory=list)
+    cc: list[tuple[str, str]] = field(default_factory=list)
     neighbours: tuple[int | None, int | None] = (None, None)
     attachments: list = field(default_factory=list)
 
@@ -88,7 +92,9 @@ def open_message(client: IMAPClient, owner: str, folder: str, uid: int,
     if "\\Seen" not in flags:
         actions.set_flag(client, [uid], "seen", True)
     parsed = mime.parse_message(raw)
-    opened = Opened(folder, uid, raw, parsed, flags | {"\\Seen"}, _sender(parsed))
+    from_ = people(parsed.from_)
+    opened = Opened(folder, uid, raw, parsed, flags | {"\\Seen"}, _sender(from_), from_,
+                    people(parsed.to), people(parsed.cc))
     opened.attachments = [a for a in parsed.attachments if a.disposition == "attachment"
                           or not a.content_id]
     if order:
@@ -96,10 +102,15 @@ def open_message(client: IMAPClient, owner: str, folder: str, uid: int,
     return opened
 
 
-def _sender(parsed) -> str:
+def people(header: str) -> list[tuple[str, str]]:
+    """(name, address) pairs of an address header's decoded text."""
+    return [(name, addr) for name, addr in getaddresses([header or ""]) if name or addr]
+
+
+def _sender(from_: list[tuple[str, str]]) -> str:
     try:
-        return normalize_address(parsed.from_[0][1]) if parsed.from_ else ""
-    except (InvalidName, IndexError):
+        return normalize_address(from_[0][1]) if from_ else ""
+    except InvalidName:
         return ""
 
 
@@ -125,26 +136,27 @@ def trust_sender(db: Session, address: str, sender: str) -> None:
         db.commit()
 
 
-def body_html(parsed, allow_remote: bool) -> "sanitize.SanitizedHtml | None":
+def body_html(raw: bytes, parsed, allow_remote: bool) -> "sanitize.SanitizedHtml | None":
     """The sanitised HTML body (cid: images inlined as data: URLs), or None for text mail."""
     if not parsed.html:
         return None
-    cid_map = {cid: _data_url(part) for cid, part in parsed.inline_images.items()
-               if part.content_type in INLINE_IMAGES}
+    cid_map = {cid: _data_url(raw, image) for cid, image in parsed.inline_images.items()
+               if image.content_type in INLINE_IMAGES}
     return sanitize.sanitize_html(parsed.html, allow_remote=allow_remote, cid_map=cid_map)
 
 
-def _data_url(part) -> str:
+def _data_url(raw: bytes, image) -> str:
     # Inline images travel inside the sandboxed frame as data: URLs: the frame's
     # opaque origin would not send our cookies to fetch them from us.
-    return f"data:{part.content_type};base64,{base64.b64encode(part.payload).decode('ascii')}"
+    payload, content_type, _ = part(raw, image.part_id)
+    return f"data:{content_type};base64,{base64.b64encode(payload).decode('ascii')}"
 
 
 def part(raw: bytes, part_id: str) -> tuple[bytes, str, str]:
     """(bytes, content type, safe filename) of one part; NotFoundError when absent."""
     try:
         return mime.part_payload(raw, part_id)
-    except (KeyError, IndexError, ValueError) as exc:
+    except mime.PartNotFound as exc:
         raise NotFoundError(f"There is no part {part_id} in this message.") from exc
 
 

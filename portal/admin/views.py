@@ -1,19 +1,78 @@
-"""Admin overview."""
+"""Admin dashboard (quota table, counts, queue) and the audit log."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, render_template, request
 from flask_login import current_user
 
 from core.extensions import db
-from core.services import overview
+from core.services import audit, dashboard, domains, jobs, mailboxes
 
 from . import bp
-from .access import admin_required
+from .access import domain_filter
+from .common import config, wanted_domain
+
+# Links the admin navigation shows when another part of the admin area provides them.
+OPTIONAL_LINKS = (
+    (("admin.spam_index",), "Spam filter", True),
+    (("admin.disclaimers_index",), "Disclaimers", False),
+)
+
+
+@bp.context_processor
+def admin_navigation():
+    """The optional entries of templates/admin/_nav.html that exist in this app."""
+    views = current_app.view_functions
+    links = []
+    for endpoints, label, server_only in OPTIONAL_LINKS:
+        found = next((e for e in endpoints if e in views), None)
+        if found and (current_user.roles.server or not server_only):
+            links.append((found, label))
+    return {"optional_admin_links": links}
 
 
 @bp.route("/")
-@admin_required
+@domain_filter
 def index():
-    """Counts and the domains the caller administers."""
-    summary = overview.directory_summary(db.session, current_user.roles)
-    return render_template("admin/index.html", summary=summary, roles=current_user.roles)
+    """Counts, Postfix's queue and every visible mailbox's quota use (sortable, by domain)."""
+    roles = current_user.roles
+    domain = wanted_domain()
+    sort = request.args.get("sort", "address")
+    sort = sort if sort in dashboard.SORT_KEYS else "address"
+    descending = request.args.get("order") == "desc"
+    rows = dashboard.quota_rows(config(), mailboxes.list_mailboxes(db.session, roles, domain),
+                                sort, descending)
+    return render_template(
+        "admin/dashboard.html", rows=rows, counts=dashboard.counts(db.session, roles),
+        queue=dashboard.queue_length(config()) if roles.server else None,
+        domains=domains.visible_names(db.session, roles), domain=domain, sort=sort,
+        descending=descending, jobs=jobs.recent(db.session, 5) if roles.server else [],
+    )
+
+
+def _filters() -> audit.Filters:
+    args = request.args
+    try:
+        days = int(args.get("days", "0"))
+    except ValueError:
+        days = 0
+    return audit.Filters(actor=args.get("actor", ""), kind=args.get("kind", ""),
+                         action=args.get("action", ""), domain=args.get("domain", ""),
+                         text=args.get("q", ""), days=days)
+
+
+@bp.route("/audit")
+@domain_filter
+def audit_log():
+    """Every admin change, newest first, filtered by who, what, domain, text and age."""
+    roles = current_user.roles
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        page = 1
+    filters = _filters()
+    return render_template(
+        "admin/audit.html", result=audit.entries(db.session, roles, filters, page),
+        filters=filters, actors=audit.actors(db.session, roles), kinds=audit.KINDS,
+        actions=audit.ACTIONS, domains=domains.visible_names(db.session, roles),
+        pager_args={k: v for k, v in request.args.items() if k != "page"},
+    )

@@ -1,0 +1,216 @@
+"""`flask --app app group|shared|alias ...`: groups, shared mailboxes and aliases (see core/cli.py)."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from core.cli import ALL, actor, change, emit, json_option
+from core.services import aliases, directory, groups, mailstore, shared
+
+group_cli = AppGroup("group", help="Groups of mailboxes (owners of shared mailboxes; spamtrainers).")
+
+
+@group_cli.command("add")
+@click.argument("name")
+@json_option
+def group_add(name: str, as_json: bool) -> None:
+    """Create an empty group."""
+    data = change(lambda s: groups.snapshot(groups.create_group(s, actor(), name)))
+    emit(as_json, data, f"Added group {data['name']}.")
+
+
+@group_cli.command("list")
+@json_option
+def group_list(as_json: bool) -> None:
+    """List groups with their members and the shared mailboxes they own."""
+    rows = change(lambda s: [{**groups.snapshot(r.group), "owns": r.owns}
+                             for r in groups.list_groups(s)])
+    emit(as_json, rows, "\n".join(
+        f"{r['name']:<24} members: {', '.join(r['members']) or '-'}" for r in rows) or "No groups.")
+
+
+@group_cli.command("rename")
+@click.argument("name")
+@click.argument("new_name")
+@json_option
+def group_rename(name: str, new_name: str, as_json: bool) -> None:
+    """Rename a group (the shared mailboxes it owns keep it as owner)."""
+    def work(session):
+        group = groups.get_group(session, name)
+        return groups.rename_group(session, actor(), group, new_name), group.name
+
+    old, new = change(work)
+    change(lambda s: shared.after_rename(current_app.config, s, groups.get_group(s, new), old))
+    emit(as_json, {"name": new, "was": old}, f"Renamed group {old} to {new}.")
+
+
+@group_cli.command("remove")
+@click.argument("name")
+@json_option
+def group_remove(name: str, as_json: bool) -> None:
+    """Delete a group (refused while it owns a shared mailbox)."""
+    change(lambda s: groups.delete_group(s, actor(), groups.get_group(s, name)))
+    emit(as_json, {"removed": name}, f"Removed group {name}.")
+
+
+member_cli = AppGroup("member", help="Members of a group.")
+
+
+def _after_membership(group: str, address: str) -> None:
+    """Subscribe or unsubscribe the member to the group's shared mailboxes (committed)."""
+    change(lambda s: shared.after_membership(current_app.config, s, groups.get_group(s, group),
+                                             directory.valid_address(address)))
+group_cli.add_command(member_cli)
+
+
+@member_cli.command("add")
+@click.argument("group")
+@click.argument("address")
+@json_option
+def member_add(group: str, address: str, as_json: bool) -> None:
+    """Add a mailbox to a group."""
+    def work(session):
+        found = groups.get_group(session, group)
+        groups.add_member(session, actor(), found, address)
+        return groups.snapshot(found)
+
+    data = change(work)
+    _after_membership(group, address)
+    emit(as_json, data, f"Added {directory.valid_address(address)} to {data['name']}.")
+
+
+@member_cli.command("remove")
+@click.argument("group")
+@click.argument("address")
+@json_option
+def member_remove(group: str, address: str, as_json: bool) -> None:
+    """Take a mailbox out of a group."""
+    def work(session):
+        found = groups.get_group(session, group)
+        groups.remove_member(session, actor(), found, address)
+        return groups.snapshot(found)
+
+    data = change(work)
+    _after_membership(group, address)
+    emit(as_json, data, f"Removed {directory.valid_address(address)} from {data['name']}.")
+
+
+shared_cli = AppGroup("shared", help="Shared mailboxes owned by groups.")
+
+
+@shared_cli.command("add")
+@click.argument("address")
+@click.option("--owner", "owners", multiple=True, required=True, metavar="GROUP",
+              help="An owning group (repeat for several); its members get full rights.")
+@click.option("--name", "display_name", default="", help="Display name.")
+@json_option
+def shared_add(address: str, owners: tuple[str, ...], display_name: str, as_json: bool) -> None:
+    """Create a shared mailbox and give its owners' members full IMAP rights."""
+    data = change(lambda s: shared.snapshot(
+        shared.create_shared(s, actor(), ALL, address, display_name, list(owners))))
+    change(lambda s: shared.after_create(current_app.config, shared.get_shared(s, data["address"])))
+    emit(as_json, data, f"Added shared mailbox {data['address']} owned by {', '.join(data['owners'])}.")
+
+
+@shared_cli.command("set")
+@click.argument("address")
+@click.option("--owner", "owners", multiple=True, metavar="GROUP",
+              help="The owning groups (replace the current ones; repeat for several).")
+@click.option("--name", "display_name", default=None, help="Display name.")
+@json_option
+def shared_set(address: str, owners: tuple[str, ...], display_name: str | None, as_json: bool) -> None:
+    """Change a shared mailbox's name or owners."""
+    def work(session):
+        found = shared.get_shared(session, address)
+        former = shared.update_shared(
+            session, actor(), ALL, found,
+            found.display_name if display_name is None else display_name,
+            list(owners) or shared.owner_names(found))
+        return shared.snapshot(found), former
+
+    data, former = change(work)
+    change(lambda s: shared.after_update(current_app.config, shared.get_shared(s, address), former))
+    emit(as_json, data, f"Saved shared mailbox {data['address']}.")
+
+
+@shared_cli.command("list")
+@json_option
+def shared_list(as_json: bool) -> None:
+    """List shared mailboxes and their owning groups."""
+    rows = change(lambda s: [shared.snapshot(m) for m in shared.list_shared(s, ALL)])
+    emit(as_json, rows, "\n".join(
+        f"{r['address']:<40} owners: {', '.join(r['owners'])}" for r in rows) or "No shared mailboxes.")
+
+
+@shared_cli.command("remove")
+@click.argument("address")
+@click.option("--erase-mail", is_flag=True, help="Also erase its stored mail (a queued job).")
+@json_option
+def shared_remove(address: str, erase_mail: bool, as_json: bool) -> None:
+    """Remove a shared mailbox; its mail stays on disk unless --erase-mail."""
+    cfg = current_app.config
+
+    def work(session):
+        found = shared.get_shared(session, address)
+        shared.revoke_access(cfg, found)
+        home = mailstore.mail_home(cfg, found.address)
+        job = shared.delete_shared(session, actor(), found, erase_mail, home)
+        return {"address": found.address, "erase_job": job.id if job else None}
+
+    data = change(work)
+    emit(as_json, data, f"Removed shared mailbox {data['address']}.")
+
+
+alias_cli = AppGroup("alias", help="Aliases.")
+
+
+def alias_data(alias) -> dict:
+    """An alias as the --json output shows it."""
+    return {"alias": alias.address, "local_only": alias.local_only,
+            "destinations": [d.target for d in alias.destinations],
+            "kinds": [d.kind for d in alias.destinations]}
+
+
+@alias_cli.command("add")
+@click.argument("address")
+@click.argument("destinations", nargs=-1, required=True)
+@click.option("--local-only", is_flag=True,
+              help="Accept mail only from this server's users and trusted networks.")
+@json_option
+def alias_add(address: str, destinations: tuple[str, ...], local_only: bool, as_json: bool) -> None:
+    """Add an alias (local@domain, or local@* for every domain) to one or more destinations."""
+    data = change(lambda s: alias_data(
+        aliases.create_alias(s, actor(), address, list(destinations), local_only)))
+    emit(as_json, data, f"Added alias {data['alias']} -> {', '.join(data['destinations'])}.")
+
+
+@alias_cli.command("list")
+@click.option("--domain", default="", help="Only this domain ('*' for aliases on every domain).")
+@json_option
+def alias_list(domain: str, as_json: bool) -> None:
+    """List aliases and their destinations."""
+    def work(session):
+        wanted = domain if domain in ("", aliases.EVERY_DOMAIN) else \
+            directory.valid_domain_name(domain)
+        return [alias_data(a) for a in aliases.list_aliases(session, ALL, wanted)]
+
+    rows = change(work)
+    emit(as_json, rows, "\n".join(
+        f"{r['alias']:<36} -> {', '.join(r['destinations'])}{' (local only)' if r['local_only'] else ''}"
+        for r in rows) or "No aliases.")
+
+
+@alias_cli.command("remove")
+@click.argument("address")
+@json_option
+def alias_remove(address: str, as_json: bool) -> None:
+    """Remove an alias."""
+    def work(session):
+        alias = aliases.find_alias(session, address)
+        shown = alias.address
+        aliases.delete_alias(session, actor(), alias)
+        return shown
+
+    shown = change(work)
+    emit(as_json, {"removed": shown}, f"Removed alias {shown}.")

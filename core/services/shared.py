@@ -1,0 +1,245 @@
+"""Shared mailboxes: owned by groups whose members get full rights through IMAP ACLs.
+
+A shared mailbox is a userdb user nobody logs in as (Postfix delivers to it like to any
+mailbox). Its folders carry vfile ACL entries `group=NAME` with every RFC 4314 right;
+members learn their groups from the userdb's acl_groups, and Dovecot's shared
+dictionary lists the mailbox under `shared/ADDRESS/` in their folder list. ACL changes
+go through doveadm once the directory change is committed, because Dovecot reads the
+database from its own processes.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from core.mail.doveadm import Doveadm, DoveadmError, rows
+from core.mail.folders import SHARED_PREFIX
+from core.models import DELIVER, Domain, SharedMailbox
+
+from . import aliases, audit, directory, groups, jobs, mailstore
+from .errors import AlreadyExists, InvalidInput, NotFound
+from .roles import Roles
+
+# Every right of RFC 4314 in Dovecot's names (l r w s t i p e k x a).
+FULL_RIGHTS = ("lookup", "read", "write", "write-seen", "write-deleted", "insert", "post",
+               "expunge", "create", "delete", "admin")
+DICT_PREFIX = "shared/shared-boxes/"
+log = logging.getLogger(__name__)
+
+
+def snapshot(shared: SharedMailbox) -> dict:
+    """What the audit log keeps of a shared mailbox."""
+    return {"address": shared.address, "display_name": shared.display_name,
+            "owners": owner_names(shared)}
+
+
+def owner_names(shared: SharedMailbox) -> list[str]:
+    """The names of the groups owning SHARED."""
+    return sorted(g.name for g in shared.owners)
+
+
+def get_shared(db: Session, address: str) -> SharedMailbox:
+    """The shared mailbox at ADDRESS; NotFound otherwise."""
+    shared = db.scalar(select(SharedMailbox).where(
+        SharedMailbox.address == directory.valid_address(address)))
+    if shared is None:
+        raise NotFound(f"There is no shared mailbox {address}.")
+    return shared
+
+
+def list_shared(db: Session, roles: Roles, domain: str = "") -> list[SharedMailbox]:
+    """Shared mailboxes visible under ROLES, by address."""
+    query = (select(SharedMailbox).join(Domain, SharedMailbox.domain_id == Domain.id)
+             .options(selectinload(SharedMailbox.owners)).order_by(SharedMailbox.address))
+    if not roles.server:
+        query = query.where(Domain.name.in_(roles.domains))
+    if domain:
+        query = query.where(Domain.name == domain)
+    return list(db.scalars(query))
+
+
+def create_shared(db: Session, actor: str, roles: Roles, address: str, display_name: str,
+                  owners: list[str]) -> SharedMailbox:
+    """Create a shared mailbox owned by the groups OWNERS (call after_create once committed)."""
+    address = directory.valid_address(address)
+    local, _, domain_name = address.partition("@")
+    domain = directory.get_domain(db, domain_name)
+    if domain.mode != DELIVER:
+        raise InvalidInput(f"{domain.name} relays its mail elsewhere: a shared mailbox needs "
+                           "a domain delivered here.")
+    if directory.address_in_use(db, address):
+        raise AlreadyExists(f"The address {address} is in use already: choose another one.")
+    shared = SharedMailbox(domain_id=domain.id, local_part=local, address=address,
+                           display_name=display_name.strip())
+    shared.owners = _owners(db, roles, owners)
+    db.add(shared)
+    db.flush()
+    audit.record(db, actor, "create", "shared", address, domain=domain.name, after=snapshot(shared))
+    return shared
+
+
+@dataclass(frozen=True)
+class Before:
+    """A shared mailbox's owners and readers before a change (to revoke what went)."""
+
+    owners: list[str]
+    readers: set[str]
+
+
+def update_shared(db: Session, actor: str, roles: Roles, shared: SharedMailbox,
+                  display_name: str, owners: list[str]) -> Before:
+    """Change the name and owners; call after_update with the result once committed."""
+    before = snapshot(shared)
+    former = Before(before["owners"], readers(shared))
+    shared.display_name = display_name.strip()
+    shared.owners = _owners(db, roles, owners)
+    db.flush()
+    audit.record(db, actor, "update", "shared", shared.address, domain=shared.domain.name,
+                 before=before, after=snapshot(shared))
+    return former
+
+
+def _owners(db: Session, roles: Roles, names: list[str]):
+    names = [n for n in dict.fromkeys(n.strip().lower() for n in names) if n]
+    if not names:
+        raise InvalidInput("A shared mailbox needs at least one owning group: its members "
+                           "are the people who can read it.")
+    chosen = groups.names_of(db, names)
+    allowed = {g.id for g in groups.usable_by(db, roles)}
+    for group in chosen:
+        if group.id not in allowed:
+            raise InvalidInput(f"The group {group.name} has members outside your domains: "
+                               "ask a server admin to make it an owner.")
+    return chosen
+
+
+def delete_shared(db: Session, actor: str, shared: SharedMailbox, erase_mail: bool,
+                  home: Path):
+    """Remove SHARED from the directory (call revoke_access first); the mail stays unless erased."""
+    address, domain = shared.address, shared.domain.name
+    before = snapshot(shared)
+    db.delete(shared)
+    db.flush()
+    aliases.drop_empty(db, actor)
+    audit.record(db, actor, "delete", "shared", address, domain=domain, before=before,
+                 after={"mail": "erase queued" if erase_mail else "kept on disk"})
+    return jobs.queue_erase(db, actor, address, domain, home) if erase_mail else None
+
+
+def own_folders(adm: Doveadm, address: str) -> list[str]:
+    """ADDRESS's own folders (not those others share with it under `shared/`)."""
+    return [f for f in adm.run(address, "mailbox", "list")
+            if f != SHARED_PREFIX and not f.startswith(SHARED_PREFIX + "/")]
+
+
+def readers(shared: SharedMailbox) -> set[str]:
+    """Addresses of everyone in one of SHARED's owning groups."""
+    return {m.address for group in shared.owners for m in group.members}
+
+
+def apply_access(cfg: dict, address: str, owners: list[str], dropped=(), subscribe=(),
+                 unsubscribe=()) -> None:
+    """Give OWNERS full rights on every folder of ADDRESS and take them from DROPPED.
+
+    People in SUBSCRIBE get its folders in their subscriptions (so the webmail and
+    most IMAP clients show them under "Shared" at once); UNSUBSCRIBE lose them.
+    """
+    with mailstore.doveadm(cfg) as adm:
+        folders = own_folders(adm, address)
+        for folder in folders:
+            for name in owners:
+                adm.run(address, "acl", "set", "--", folder, f"group={name}", *FULL_RIGHTS)
+            for name in set(dropped) - set(owners):
+                _forget(adm, address, folder, name)
+        names = [f"{SHARED_PREFIX}/{address}" + ("" if f == "INBOX" else f"/{f}") for f in folders]
+        for person in subscribe:
+            adm.run(person, "mailbox", "subscribe", "--", *names)
+        for person in set(unsubscribe) - set(subscribe):
+            _unsubscribe(adm, person, names)
+
+
+def after_create(cfg: dict, shared: SharedMailbox) -> None:
+    """Grant the owners' rights and subscribe their members (after the commit)."""
+    apply_access(cfg, shared.address, owner_names(shared), subscribe=readers(shared))
+
+
+def after_update(cfg: dict, shared: SharedMailbox, former: Before) -> None:
+    """Make the ACLs and subscriptions follow a change of owners (after the commit)."""
+    now = readers(shared)
+    apply_access(cfg, shared.address, owner_names(shared), former.owners, subscribe=now,
+                 unsubscribe=former.readers - now)
+
+
+def after_membership(cfg: dict, db: Session, group, address: str) -> None:
+    """Subscribe or unsubscribe ADDRESS after joining or leaving GROUP (after the commit)."""
+    for box in groups.owned_by(db, group):
+        inside = address in readers(box)
+        apply_access(cfg, box.address, owner_names(box), subscribe=[address] if inside else [],
+                     unsubscribe=[] if inside else [address])
+
+
+def after_rename(cfg: dict, db: Session, group, old_name: str) -> None:
+    """Rewrite the ACL entries of GROUP's shared mailboxes under its new name."""
+    for box in groups.owned_by(db, group):
+        apply_access(cfg, box.address, owner_names(box), {old_name})
+
+
+def revoke_access(cfg: dict, shared: SharedMailbox) -> None:
+    """Take every owner's rights away (before the shared mailbox is deleted)."""
+    apply_access(cfg, shared.address, [], owner_names(shared), unsubscribe=readers(shared))
+
+
+def _unsubscribe(adm: Doveadm, person: str, names: list[str]) -> None:
+    try:
+        adm.run(person, "mailbox", "unsubscribe", "--", *names)
+    except DoveadmError as exc:
+        log.info("could not unsubscribe %s from a shared mailbox: %s", person, exc)
+
+
+def _forget(adm: Doveadm, address: str, folder: str, group: str) -> None:
+    try:
+        adm.run(address, "acl", "delete", "--", folder, f"group={group}")
+    except DoveadmError as exc:
+        if exc.code != "NOTFOUND":
+            raise
+
+
+@dataclass(frozen=True)
+class SharedFolder:
+    """A folder a user shared from an IMAP client, e.g. ('ann@x', 'Projects', ['user=bob@x lr'])."""
+
+    owner: str
+    folder: str
+    grants: list[str]
+
+
+def shared_by_users(cfg: dict, db: Session, roles: Roles) -> list[SharedFolder]:
+    """Folders that users shared with SETACL from any IMAP client (not the ones above)."""
+    known = set(db.scalars(select(SharedMailbox.address)))
+    with mailstore.doveadm(cfg) as adm:
+        entries = adm.run("", "dict", "iter", "-R", mailstore.shared_dict_uri(cfg), DICT_PREFIX)
+    owners = sorted({key.rsplit("/", 1)[-1] for key, _value in rows(entries, 2)} - known)
+    owners = [o for o in owners if roles.may_manage(o.partition("@")[2])]
+    found: list[SharedFolder] = []
+    with mailstore.doveadm(cfg) as adm:
+        for owner in owners:
+            found += _folders_of(adm, owner)
+    return found
+
+
+def _folders_of(adm: Doveadm, owner: str) -> list[SharedFolder]:
+    found = []
+    try:
+        for folder in own_folders(adm, owner):
+            grants = [f"{ident} {rights}" for ident, _glob, rights in
+                      rows(adm.run(owner, "acl", "get", "--", folder), 3) if ident != "owner"]
+            if grants:
+                found.append(SharedFolder(owner, folder, grants))
+    except DoveadmError as exc:
+        # The owner was deleted, or a folder went meanwhile: the dictionary lags behind.
+        log.info("cannot list what %s shares: %s", owner, exc)
+    return found

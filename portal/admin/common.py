@@ -1,0 +1,54 @@
+"""Small helpers shared by the admin views: who acts, one transaction per change."""
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+from flask import current_app, request
+from flask_login import current_user
+
+from core.extensions import db
+from core.services import directory
+from core.services.errors import ServiceError
+
+T = TypeVar("T")
+
+
+def actor() -> str:
+    """The address the audit log names for this request's changes."""
+    return current_user.address
+
+
+def config() -> dict:
+    """The app's settings, for services that reach the mail system."""
+    return current_app.config
+
+
+def attempt(change: Callable[[], T]) -> tuple[T | None, str | None]:
+    """Run CHANGE and commit; on a ServiceError roll back and return its message.
+
+    Services flush but never commit, so a change is one transaction: nothing is
+    half-written when they refuse.
+    """
+    try:
+        result = change()
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        return None, str(exc)
+    return result, None
+
+
+def checked(name: str) -> bool:
+    """Whether the checkbox NAME was ticked in the submitted form."""
+    return request.form.get(name) in ("on", "1", "yes", "true")
+
+
+def wanted_domain() -> str:
+    """The `?domain=` of a list page as stored (IDNA), '*' for every domain, or ''."""
+    text = request.args.get("domain", "").strip().lower()
+    if text in ("", "*"):
+        return text
+    try:
+        return directory.valid_domain_name(text)
+    except ServiceError:
+        return text  # matches nothing; the decorator has already refused foreign names

@@ -1,0 +1,106 @@
+"""Admin: domains (add, edit, delete) and their domain admins."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from core.extensions import db
+from core.models import Domain
+from core.services import admin_roles, domains
+
+from . import bp
+from .access import admin_required, owns, server_admin_required
+from .common import actor, attempt
+
+
+@bp.route("/domains")
+@admin_required
+def domain_list():
+    """The caller's domains with counts; server admins also get the form for a new one."""
+    return render_template("admin/domains.html",
+                           rows=domains.list_domains(db.session, current_user.roles))
+
+
+@bp.route("/domains", methods=["POST"])
+@server_admin_required
+def domain_create():
+    """Add a domain (server admins only); it delivers locally until changed."""
+    name = request.form.get("name", "")
+    domain, error = attempt(lambda: domains.create_domain(db.session, actor(), name))
+    if error:
+        rows = domains.list_domains(db.session, current_user.roles)
+        return render_template("admin/domains.html", rows=rows, error=error, name=name), 400
+    flash(f"Added {domain.unicode_name}. Mail for it is accepted from now on.", "ok")
+    return redirect(url_for("admin.domain_edit", name=domain.name))
+
+
+def _edit_page(domain: Domain, error: str = "", form=None, status: int = 200):
+    values = form or {
+        "mode": domain.mode, "relay": domains.relay_text(domain) or "",
+        "bcc": domain.bcc_address or "", "catch_all": domain.catchall_address or "",
+    }
+    page = render_template("admin/domain.html", domain=domain, values=values, error=error,
+                           modes=domains.MODES, admins=admin_roles.admins_of(db.session, domain))
+    return page, status
+
+
+@bp.route("/domains/<name>", methods=["GET", "POST"])
+@owns("domain")
+def domain_edit(domain: Domain):
+    """Delivery mode, relay host, always-Bcc and catch-all of one domain."""
+    if request.method == "GET":
+        return _edit_page(domain)
+    form = {key: request.form.get(key, "") for key in ("mode", "relay", "bcc", "catch_all")}
+    _, error = attempt(lambda: domains.update_domain(db.session, actor(), domain, **form))
+    if error:
+        return _edit_page(domain, error, form, 400)
+    flash(f"Saved. Postfix uses the new settings of {domain.unicode_name} from the next "
+          "message on.", "ok")
+    return redirect(url_for("admin.domain_edit", name=domain.name))
+
+
+@bp.route("/domains/<name>/admins", methods=["POST"])
+@server_admin_required
+@owns("domain")
+def domain_admin_add(domain: Domain):
+    """Let a mailbox administer this domain."""
+    address = request.form.get("address", "")
+    _, error = attempt(lambda: admin_roles.add_domain_admin(db.session, actor(), domain, address))
+    if error:
+        return _edit_page(domain, error, status=400)
+    flash(f"{address.strip()} now administers {domain.unicode_name}.", "ok")
+    return redirect(url_for("admin.domain_edit", name=domain.name))
+
+
+@bp.route("/domains/<name>/admins/remove", methods=["POST"])
+@server_admin_required
+@owns("domain")
+def domain_admin_remove(domain: Domain):
+    """Take this domain away from one of its domain admins."""
+    address = request.form.get("address", "")
+    _, error = attempt(lambda: admin_roles.remove_domain_admin(db.session, actor(), domain, address))
+    if error:
+        return _edit_page(domain, error, status=400)
+    flash(f"{address.strip()} no longer administers {domain.unicode_name}.", "ok")
+    return redirect(url_for("admin.domain_edit", name=domain.name))
+
+
+@bp.route("/domains/<name>/delete", methods=["GET", "POST"])
+@server_admin_required
+@owns("domain")
+def domain_delete(domain: Domain):
+    """Confirm, then remove the domain from the directory; its stored mail stays on disk."""
+    found = domains.contents(db.session, domain)
+    if request.method == "GET":
+        return render_template("admin/domain_delete.html", domain=domain, contents=found)
+    if request.form.get("confirm_name", "").strip().lower() not in (domain.name, domain.unicode_name):
+        return render_template(
+            "admin/domain_delete.html", domain=domain, contents=found,
+            error=f"Type the domain name {domain.unicode_name} to confirm the deletion."), 400
+    name = domain.unicode_name
+    _, error = attempt(lambda: domains.delete_domain(db.session, actor(), domain))
+    if error:
+        return render_template("admin/domain_delete.html", domain=domain, contents=found,
+                               error=error), 400
+    flash(f"Deleted {name} from the directory. Its stored mail is still on disk.", "ok")
+    return redirect(url_for("admin.domain_list"))

@@ -1,0 +1,167 @@
+"""Admin: mailboxes (create, edit, passwords and set-password links, delete)."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from core.extensions import db
+from core.models import Mailbox
+from core.services import admin_roles, domains, links, mailboxes, mailstore
+
+from . import bp
+from .access import domain_filter, domain_of_field, owns, server_admin_required
+from .common import actor, attempt, checked, config, wanted_domain
+
+EDIT_FIELDS = ("display_name", "quota", "junk_days", "forward_address")
+
+
+@bp.route("/mailboxes")
+@domain_filter
+def mailbox_list():
+    """Mailboxes of the caller's domains, optionally of one domain or matching a search."""
+    domain, text = wanted_domain(), request.args.get("q", "")
+    found = mailboxes.list_mailboxes(db.session, current_user.roles, domain, text)
+    return render_template("admin/mailboxes.html", mailboxes=found, domain=domain, q=text,
+                           domains=domains.visible_names(db.session, current_user.roles))
+
+
+def _new_page(error: str = "", status: int = 200):
+    names = domains.visible_names(db.session, current_user.roles)
+    return render_template("admin/mailbox_new.html", error=error, form=request.form,
+                           domains=names), status
+
+
+@bp.route("/mailboxes/new", methods=["GET", "POST"])
+@domain_of_field("address")
+def mailbox_create():
+    """A new mailbox with a password, or with a one-time link for its owner to set one."""
+    if request.method == "GET":
+        return _new_page()
+    form = request.form
+    use_link = form.get("password_mode") == "link"
+
+    def create():
+        quota = mailboxes.parse_size_mb(form.get("quota", ""))
+        password = None if use_link else form.get("password", "")
+        return mailboxes.create_mailbox(db.session, actor(), form.get("address", ""),
+                                        form.get("display_name", ""), password, quota)
+
+    created, error = attempt(create)
+    if error:
+        return _new_page(error, 400)
+    if created.link_token:
+        return _link_page(created.mailbox, created.link_token)
+    flash(f"Created {created.mailbox.address}. It can sign in and receive mail now.", "ok")
+    return redirect(url_for("admin.mailbox_edit", address=created.mailbox.address))
+
+
+def _link_page(mailbox: Mailbox, token: str):
+    url = url_for("welcome.set_password", token=token, _external=True)
+    return render_template("admin/mailbox_link.html", mailbox=mailbox, url=url,
+                           days=links.VALID_FOR.days)
+
+
+def _edit_page(mailbox: Mailbox, error: str = "", form=None, status: int = 200):
+    values = form or {
+        "display_name": mailbox.display_name, "enabled": mailbox.enabled,
+        "quota": mailbox.quota_mb or "", "junk_days": "" if mailbox.junk_days is None
+        else mailbox.junk_days, "forward_address": mailbox.forward_address or "",
+        "forward_keep_copy": mailbox.forward_keep_copy,
+    }
+    return render_template(
+        "admin/mailbox.html", mailbox=mailbox, values=values, error=error,
+        is_server_admin=admin_roles.is_server_admin(db.session, mailbox),
+        default_quota=config()["DEFAULT_QUOTA_MB"],
+    ), status
+
+
+@bp.route("/mailboxes/<path:address>", methods=["GET", "POST"])
+@owns("mailbox")
+def mailbox_edit(mailbox: Mailbox):
+    """Name, mail access, quota, Junk retention and forwarding of one mailbox."""
+    if request.method == "GET":
+        return _edit_page(mailbox)
+    form = {key: request.form.get(key, "") for key in EDIT_FIELDS}
+    form.update(enabled=checked("enabled"), forward_keep_copy=checked("forward_keep_copy"))
+
+    def update():
+        return mailboxes.update_mailbox(
+            db.session, actor(), mailbox, display_name=form["display_name"],
+            enabled=form["enabled"], quota_mb=mailboxes.parse_size_mb(form["quota"]),
+            junk_days=mailboxes.parse_days(form["junk_days"]),
+            forward_address=form["forward_address"],
+            forward_keep_copy=form["forward_keep_copy"])
+
+    was_enabled = mailbox.enabled
+    _, error = attempt(update)
+    if error:
+        return _edit_page(mailbox, error, form, 400)
+    if was_enabled and not mailbox.enabled:
+        mailstore.kick(config(), mailbox.address)
+    flash(f"Saved {mailbox.address}. Dovecot and Postfix use it from the next login or "
+          "message on.", "ok")
+    return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
+
+
+@bp.route("/mailboxes/<path:address>/password", methods=["POST"])
+@owns("mailbox")
+def mailbox_password(mailbox: Mailbox):
+    """Set a new password (the mailbox's web sessions end)."""
+    password = request.form.get("password", "")
+    if password != request.form.get("password_again", ""):
+        return _edit_page(mailbox, "The two passwords differ: type the same one twice.",
+                          status=400)
+    _, error = attempt(lambda: mailboxes.set_password(db.session, actor(), mailbox, password))
+    if error:
+        return _edit_page(mailbox, error, status=400)
+    mailstore.kick(config(), mailbox.address)
+    flash(f"New password set for {mailbox.address}; it works for IMAP and SMTP at once.", "ok")
+    return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
+
+
+@bp.route("/mailboxes/<path:address>/link", methods=["POST"])
+@owns("mailbox")
+def mailbox_link(mailbox: Mailbox):
+    """A fresh one-time set-password link (earlier links stop working)."""
+    token, error = attempt(lambda: links.new_link(db.session, actor(), mailbox))
+    if error:
+        return _edit_page(mailbox, error, status=400)
+    return _link_page(mailbox, token)
+
+
+@bp.route("/mailboxes/<path:address>/server-admin", methods=["POST"])
+@server_admin_required
+@owns("mailbox")
+def mailbox_server_admin(mailbox: Mailbox):
+    """Make the mailbox a server admin, or take that role away."""
+    grant = checked("server_admin")
+    _, error = attempt(lambda: admin_roles.set_server_admin(db.session, actor(), mailbox, grant))
+    if error:
+        return _edit_page(mailbox, error, status=400)
+    flash(f"{mailbox.address} is {'now' if grant else 'no longer'} a server admin.", "ok")
+    return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
+
+
+@bp.route("/mailboxes/<path:address>/delete", methods=["GET", "POST"])
+@owns("mailbox")
+def mailbox_delete(mailbox: Mailbox):
+    """Delete in two steps; erasing the stored mail needs its own confirmation."""
+    refs = mailboxes.references(db.session, mailbox.address)
+    page = {"mailbox": mailbox, "refs": refs, "home": mailstore.mail_home(config(), mailbox.address)}
+    if request.method == "GET":
+        return render_template("admin/mailbox_delete.html", **page)
+    erase = request.form.get("mail") == "erase"
+    if erase and request.form.get("confirm_erase", "").strip().lower() != mailbox.address:
+        status = 400 if "confirm_erase" in request.form else 200
+        error = f"Type {mailbox.address} to confirm that its mail is erased." if status == 400 else ""
+        return render_template("admin/mailbox_erase.html", error=error, **page), status
+    address = mailbox.address
+    job, error = attempt(lambda: mailboxes.delete_mailbox(db.session, actor(), mailbox, erase,
+                                                          page["home"]))
+    if error:
+        return render_template("admin/mailbox_delete.html", error=error, **page), 400
+    mailstore.kick(config(), address)
+    flash(f"Deleted {address}. " + ("Its mail is being erased in the background (job "
+          f"{job.id})." if job else "Its mail stays on disk."), "ok")
+    return redirect(url_for("admin.mailbox_list"))
+

@@ -1,0 +1,89 @@
+"""`python -m stack.worker DATABASE MAIL_ROOT PIDFILE`: the admin's job worker.
+
+Started by `stack up` like the mail daemons (stack/daemons.py). It erases the mail
+directories of deleted mailboxes when an admin asked for it: privileged work on the
+mail store that the web request only queues (core/services/jobs.py).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+POLL_SECONDS = 1.0
+log = logging.getLogger("mailroom.worker")
+
+
+def pidfile(layout) -> Path:
+    """Where the worker writes its pid once it runs in the background."""
+    return layout.run / "worker.pid"
+
+
+def argv(layout) -> tuple[str, ...]:
+    """The start command `stack up` runs (paths of the stack only, no user data)."""
+    return (sys.executable, "-m", "stack.worker", str(layout.database), str(layout.mail),
+            str(pidfile(layout)))
+
+
+def work(database, mail_root: Path) -> bool:
+    """Run the oldest queued job, if any; True when one ran."""
+    from core.models import AdminJob
+    from core.services import jobs
+
+    with database.transaction() as session:
+        job = jobs.claim(session)
+        job_id = job.id if job else None
+    if job_id is None:
+        return False
+    with database.transaction() as session:
+        jobs.run(session, session.get(AdminJob, job_id), mail_root)
+    return True
+
+
+def serve(database, mail_root: Path) -> None:
+    """Poll for jobs until SIGTERM."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.services import jobs
+
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    with database.transaction() as session:
+        jobs.requeue_interrupted(session)
+    while not stopping:
+        try:
+            if work(database, mail_root):
+                continue
+        except SQLAlchemyError as exc:
+            log.warning("database unavailable: %s", exc)
+        time.sleep(POLL_SECONDS)
+
+
+def main(args: list[str]) -> int:
+    """Check the arguments, move to the background, write the pidfile and serve."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s")
+    if len(args) != 3:
+        log.error("usage: python -m stack.worker DATABASE MAIL_ROOT PIDFILE")
+        return 2
+    database_path, mail_root, pid_path = (Path(a) for a in args)
+    if not database_path.is_file():
+        log.error("no database at %s", database_path)
+        return 1
+    if os.fork() > 0:
+        os._exit(0)  # the parent only tells `stack up` the start went well
+    Path(pid_path).write_text(f"{os.getpid()}\n", encoding="ascii")
+    from core.db import Database
+
+    database = Database()
+    database.configure(f"sqlite:///{database_path}")
+    serve(database, mail_root)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,23 @@
+// Admin pages: small conveniences; every form works without them.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  // A domain chooser shows its list at once.
+  for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+    select.addEventListener("change", () => select.form.requestSubmit());
+  }
+  // The one-time link is selected when focused, ready to copy.
+  for (const input of document.querySelectorAll("input[data-select-all]")) {
+    input.addEventListener("focus", () => input.select());
+  }
+  // "Mailboxes you can choose" adds the address as a new destination line.
+  for (const button of document.querySelectorAll("button[data-append-to]")) {
+    button.addEventListener("click", () => {
+      const area = document.getElementById(button.dataset.appendTo);
+      const lines = area.value.split("\n").map((l) => l.trim()).filter(Boolean);
+      if (!lines.includes(button.dataset.value)) { lines.push(button.dataset.value); }
+      area.value = lines.join("\n");
+      area.focus();
+    });
+  }
+});

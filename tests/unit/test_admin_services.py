@@ -1,0 +1,247 @@
+"""The admin use-cases on a real (migrated SQLite) database, without daemons.
+
+Bad input is refused with a message that says what to fix, and a refused change leaves
+nothing behind: each test runs the change in one transaction, as the views and CLI do.
+"""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from core.models import AdminJob, Alias, AuditEntry, Mailbox, PasswordLink, SharedMailbox
+from core.services import (
+    admin_roles, aliases, audit, directory, domains, groups, jobs, links, mailboxes, shared,
+)
+from core.services.errors import AlreadyExists, InvalidInput, NotFound
+from core.services.roles import Roles
+
+PASSWORD = "correct horse battery"
+ALL = Roles(server=True)
+ME = "boss@example.test"
+
+
+@pytest.fixture
+def db(database):
+    """A session with example.test, other.test and mailboxes ann and bob."""
+    with database.transaction() as s:
+        for name in ("example.test", "other.test"):
+            directory.add_domain(s, name)
+        for who in ("ann", "bob"):
+            directory.add_mailbox(s, f"{who}@example.test", PASSWORD)
+    with database.factory() as session:
+        yield session
+
+
+def count(db, model) -> int:
+    return db.query(model).count()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("mail.example.org", ("mail.example.org", 25)), ("MX.Example.org:2525", ("mx.example.org", 2525)),
+    ("127.0.0.1:10025", ("127.0.0.1", 10025)), ("[192.0.2.1]:26", ("192.0.2.1", 26)),
+])
+def test_relay_host_is_parsed(text, expected):
+    assert domains.parse_relay(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "bad host", "host:0", "host:70000", "h]:25", "a..b:25"])
+def test_bad_relay_host_is_refused_with_an_example(text):
+    with pytest.raises(InvalidInput, match="mail.example.org:25"):
+        domains.parse_relay(text)
+
+
+@pytest.mark.parametrize("text, megabytes", [("500", 500), ("500M", 500), ("2G", 2048),
+                                             ("1.5 GB", 1536), ("", None)])
+def test_quota_sizes(text, megabytes):
+    assert mailboxes.parse_size_mb(text) == megabytes
+
+
+@pytest.mark.parametrize("text", ["lots", "-5", "0", "99T"])
+def test_bad_quota_is_refused(text):
+    with pytest.raises(InvalidInput):
+        mailboxes.parse_size_mb(text)
+
+
+def test_alias_kinds_duplicates_and_idna(db):
+    directory.add_domain(db, "Bücher.Example")
+    alias = aliases.create_alias(db, ME, "Info@BÜCHER.example",
+                                 [("mailbox", "ann@example.test"), ("external", "bob@example.test"),
+                                  "someone@elsewhere.test"])
+    assert alias.address == "info@xn--bcher-kva.example"
+    assert [d.kind for d in alias.destinations] == ["mailbox", "external", "external"]
+    with pytest.raises(AlreadyExists, match="edit it instead"):
+        aliases.create_alias(db, ME, "info@xn--bcher-kva.example", ["ann@example.test"])
+    with pytest.raises(AlreadyExists, match="is a mailbox already"):
+        aliases.create_alias(db, ME, "ann@example.test", ["bob@example.test"])
+    with pytest.raises(InvalidInput, match="not a mailbox here"):
+        aliases.create_alias(db, ME, "x@example.test", [("mailbox", "ghost@example.test")])
+    with pytest.raises(InvalidInput, match="not an e-mail address"):
+        aliases.create_alias(db, ME, "y@example.test", ["not an address"])
+    with pytest.raises(NotFound):
+        aliases.create_alias(db, ME, "z@nowhere.test", ["ann@example.test"])
+
+
+def test_alias_without_destination_is_refused_and_leaves_nothing(database, db):
+    with pytest.raises(InvalidInput, match="at least one destination"):
+        with database.transaction() as s:
+            aliases.create_alias(s, ME, "empty@example.test", ["", "  "])
+    assert count(db, Alias) == 0 and count(db, AuditEntry) == 0
+
+
+def test_loops_are_refused_with_the_chain(database, db):
+    with database.transaction() as s:
+        aliases.create_alias(s, ME, "a@example.test", ["b@example.test"])
+    with pytest.raises(InvalidInput, match="b@example.test → a@example.test → b@example.test"):
+        with database.transaction() as s:
+            aliases.create_alias(s, ME, "b@example.test", ["a@example.test"])
+    assert [a.address for a in db.query(Alias)] == ["a@example.test"]
+    with pytest.raises(InvalidInput, match="loop"):
+        with database.transaction() as s:  # through an alias valid on every domain
+            aliases.create_alias(s, ME, "c@*", ["d@other.test"])
+            aliases.create_alias(s, ME, "d@other.test", ["c@example.test"])
+    with pytest.raises(InvalidInput, match="loop"):
+        with database.transaction() as s:
+            aliases.create_alias(s, ME, "self@example.test", ["self@example.test"])
+
+
+def test_catch_all_must_exist_and_must_not_loop(database, db):
+    domain = directory.get_domain(db, "other.test")
+    with pytest.raises(InvalidInput, match="does not exist here"):
+        domains.update_domain(db, ME, domain, mode="deliver", catch_all="nobody@other.test")
+    db.rollback()
+    domain = directory.get_domain(db, "other.test")
+    aliases.create_alias(db, ME, "hop@example.test", ["x@other.test"])
+    with pytest.raises(InvalidInput, match="loop"):
+        domains.update_domain(db, ME, domain, mode="deliver", catch_all="hop@example.test")
+    db.rollback()
+    domain = directory.get_domain(db, "other.test")
+    domains.update_domain(db, ME, domain, mode="deliver", catch_all="ann@example.test",
+                          bcc="archive@elsewhere.test")
+    assert (domain.catchall_address, domain.bcc_address) == ("ann@example.test", "archive@elsewhere.test")
+    with pytest.raises(InvalidInput, match="needs the host"):
+        domains.update_domain(db, ME, domain, mode="relay")
+
+
+def test_domain_deletion_removes_directory_rows_and_empty_aliases(db):
+    directory.add_mailbox(db, "carl@other.test", PASSWORD)
+    group = groups.create_group(db, ME, "desk")
+    shared.create_shared(db, ME, ALL, "desk@other.test", "", ["desk"])
+    aliases.create_alias(db, ME, "only-carl@example.test", ["carl@other.test"])
+    aliases.create_alias(db, ME, "both@example.test", ["carl@other.test", "ann@example.test"])
+    found = domains.delete_domain(db, ME, directory.get_domain(db, "other.test"))
+    db.expire_all()
+    assert found.mailboxes == ["carl@other.test"] and found.shared == ["desk@other.test"]
+    assert [a.address for a in db.query(Alias)] == ["both@example.test"]
+    assert count(db, SharedMailbox) == 0 and group in db.query(groups.Group).all()
+    entry = db.query(AuditEntry).filter_by(kind="domain", action="delete").one()
+    assert "carl@other.test" in entry.before
+
+
+def test_groups_names_members_and_ownership(db):
+    with pytest.raises(InvalidInput, match="cannot be a group name"):
+        groups.create_group(db, ME, "Sales Team")
+    group = groups.create_group(db, ME, "Sales")
+    assert group.name == "sales"
+    with pytest.raises(AlreadyExists):
+        groups.create_group(db, ME, "sales")
+    groups.add_member(db, ME, group, "ann@example.test")
+    with pytest.raises(AlreadyExists):
+        groups.add_member(db, ME, group, "ann@example.test")
+    shared.create_shared(db, ME, ALL, "team@example.test", "Team", ["sales"])
+    with pytest.raises(InvalidInput, match="owns team@example.test"):
+        groups.delete_group(db, ME, group)
+    assert groups.rename_group(db, ME, group, "sellers") == "sales"
+    assert shared.owner_names(shared.get_shared(db, "team@example.test")) == ["sellers"]
+
+
+def test_shared_mailbox_needs_an_owner_and_domain_admins_only_their_groups(db):
+    with pytest.raises(InvalidInput, match="at least one owning group"):
+        shared.create_shared(db, ME, ALL, "team@example.test", "", [])
+    with pytest.raises(NotFound, match="create it first"):
+        shared.create_shared(db, ME, ALL, "team@example.test", "", ["ghosts"])
+    mixed = groups.create_group(db, ME, "mixed")
+    groups.add_member(db, ME, mixed, "ann@example.test")
+    groups.add_member(db, ME, mixed, directory.add_mailbox(db, "eve@other.test", PASSWORD).address)
+    admin_of_example = Roles(domains=frozenset({"example.test"}))
+    with pytest.raises(InvalidInput, match="members outside your domains"):
+        shared.create_shared(db, ME, admin_of_example, "team@example.test", "", ["mixed"])
+    with pytest.raises(AlreadyExists):
+        shared.create_shared(db, ME, ALL, "ann@example.test", "", ["mixed"])
+
+
+def test_audit_records_before_and_after_and_scopes_by_domain(db):
+    ann = directory.get_mailbox(db, "ann@example.test")
+    mailboxes.update_mailbox(db, ME, ann, display_name="Ann", enabled=False, quota_mb=2048,
+                             junk_days=None)
+    mailboxes.update_mailbox(db, ME, ann, display_name="Ann", enabled=False, quota_mb=2048,
+                             junk_days=None)  # nothing changed: not logged again
+    groups.create_group(db, ME, "nobodys")
+    db.flush()
+    rows = audit.entries(db, ALL, audit.Filters(kind="mailbox")).rows
+    assert len(rows) == 1
+    changed = {c.field: (c.before, c.after) for c in rows[0].changes}
+    assert changed["quota_mb"] == (None, 2048) and changed["enabled"] == (True, False)
+    other_admin = Roles(domains=frozenset({"other.test"}))
+    assert audit.entries(db, other_admin, audit.Filters()).total == 0
+    mine = audit.entries(db, Roles(domains=frozenset({"example.test"})), audit.Filters())
+    assert [r.entry.kind for r in mine.rows] == ["mailbox"]  # groups are server-wide
+    assert audit.entries(db, ALL, audit.Filters(text="nobodys")).total == 1
+
+
+def test_forwarding_back_to_the_mailbox_is_refused(db):
+    ann = directory.get_mailbox(db, "ann@example.test")
+    aliases.create_alias(db, ME, "back@example.test", ["ann@example.test"])
+    for target in ("ann@example.test", "back@example.test"):
+        with pytest.raises(InvalidInput, match="would loop"):
+            mailboxes.update_mailbox(db, ME, ann, display_name="", enabled=True, quota_mb=None,
+                                     junk_days=None, forward_address=target)
+    with pytest.raises(InvalidInput, match="not an e-mail address"):
+        mailboxes.update_mailbox(db, ME, ann, display_name="", enabled=True, quota_mb=None,
+                                 junk_days=None, forward_address="nope")
+
+
+def test_set_password_link_works_once_and_expires(db):
+    created = mailboxes.create_mailbox(db, ME, "new@example.test", "New", password=None)
+    token = created.link_token
+    assert links.mailbox_for(db, token).address == "new@example.test"
+    assert db.query(PasswordLink).one().token_hash != token
+    with pytest.raises(InvalidInput, match="At least 10"):
+        links.redeem(db, token, "short")
+    links.redeem(db, token, PASSWORD)
+    with pytest.raises(NotFound, match="expired or has been used"):
+        links.mailbox_for(db, token)
+    late = links.new_link(db, ME, created.mailbox)
+    db.query(PasswordLink).one().expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    with pytest.raises(NotFound):
+        links.redeem(db, late, PASSWORD)
+
+
+def test_last_server_admin_stays(db):
+    ann = directory.get_mailbox(db, "ann@example.test")
+    admin_roles.set_server_admin(db, ME, ann, True)
+    with pytest.raises(InvalidInput, match="only server admin"):
+        admin_roles.set_server_admin(db, ME, ann, False)
+
+
+def test_erase_job_removes_only_an_unused_mail_directory(db, tmp_path):
+    root = tmp_path / "mail"
+    home = root / "example.test" / "gone"
+    (home / "Maildir" / "cur").mkdir(parents=True)
+    (home / "Maildir" / "cur" / "1.msg").write_text("hello")
+    ann = directory.get_mailbox(db, "ann@example.test")
+    job = mailboxes.delete_mailbox(db, ME, ann, True, root / "example.test" / "ann")
+    jobs.run(db, job, root)
+    assert job.state == "done"  # nothing there: fine
+    db.add(AdminJob(kind="erase_mail", target="gone@example.test", path=str(home),
+                    requested_by=ME))
+    db.add(AdminJob(kind="erase_mail", target="bob@example.test",
+                    path=str(root / "example.test" / "bob"), requested_by=ME))
+    db.add(AdminJob(kind="erase_mail", target="x@example.test", path=str(tmp_path),
+                    requested_by=ME))
+    db.flush()
+    ran = [jobs.claim(db) for _ in range(3)]
+    for job in ran:
+        jobs.run(db, job, root)
+    assert [j.state for j in ran] == ["done", "failed", "failed"]
+    assert "exists again" in ran[1].error and "not a mail directory" in ran[2].error
+    assert not home.exists() and tmp_path.exists()
+    assert db.query(Mailbox).filter_by(address="ann@example.test").count() == 0
