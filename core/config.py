@@ -39,8 +39,13 @@ DEFAULTS: dict[str, object] = {
     "RSPAMD_NORMAL_PORT": 11633,
     "RSPAMD_CONTROLLER_PORT": 11634,
     "RSPAMD_PASSWORD": "",  # or RSPAMD_PASSWORD_FILE; default file DATA_DIR/secrets/rspamd_password
+    "REDIS_HOST": "127.0.0.1",  # Rspamd's Redis: Bayes learn counters are read there
     "REDIS_PORT": 16379,
+    "FILTER_PORT": 10026,  # the disclaimer filter (stack/filter), after Postfix's queue
+    "REINJECT_PORT": 10027,  # Postfix takes filtered mail back here
     "DEFAULT_QUOTA_MB": 1024,
+    "MESSAGE_SIZE_LIMIT_MB": 25,
+    "PAGE_SIZE": 50,  # messages per page of the list
     "SESSION_IDLE_MINUTES": 30,
     "LOGIN_LIMIT_ADDRESS": "5 per minute",
     "LOGIN_LIMIT_IP": "20 per minute",

@@ -62,3 +62,34 @@ def wait_for_subject(cfg: dict, address: str, subject: str, folder: str = "INBOX
 def csrf_token(html: str) -> str:
     """The CSRF token of the first form in HTML."""
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def deliver_raw(cfg: dict, to: str, raw: bytes, sender: str = "sender@outside.test") -> None:
+    """Hand RAW bytes to Postfix's inbound port, as another mail server would."""
+    import smtplib
+
+    with smtplib.SMTP(cfg["LISTEN_ADDRESS"], cfg["SMTP_PORT"], local_hostname="localhost",
+                      timeout=30) as conn:
+        conn.sendmail(sender, [to], raw)
+
+
+def signed_in_client(app, address: str, password: str = PASSWORD, ip: str = "127.0.0.1"):
+    """A Flask test client signed in as ADDRESS."""
+    client = app.test_client()
+    page = client.get("/login", environ_base={"REMOTE_ADDR": ip})
+    response = client.post("/login", data={"address": address, "password": password,
+                                           "csrf_token": csrf_token(page.get_data(as_text=True))},
+                           environ_base={"REMOTE_ADDR": ip})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def uid_of(cfg: dict, address: str, subject: str, folder: str = "INBOX") -> int:
+    """The UID of the message with SUBJECT in FOLDER (after waiting for it)."""
+    wait_for_subject(cfg, address, subject, folder)
+    client = imap_login(cfg, address)
+    try:
+        client.select_folder(folder, readonly=True)
+        return client.search(["SUBJECT", subject])[0]
+    finally:
+        client.logout()

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
+from core.extensions import db
 from core.mail.errors import ImapError
-from core.services import mailbox
+from core.services import mailbox, spam
 from portal.auth.current import mail_connection
 
 from . import bp
@@ -33,11 +34,13 @@ def bulk():
     """Mark, flag, move or delete the selected messages, then go back to the list."""
     folder = request.form.get("folder", "INBOX")
     action = request.form.get("action", "")
+    training = (spam.training_for(db.session, current_app.config, current_user.address)
+                if action in ("spam", "notspam") else None)
     with mail_connection() as client:
         tree = mailbox.folder_tree(client)
         try:
             flash(mailbox.bulk(client, tree, folder, _uids(), action,
-                               request.form.get("target", "")), "info")
+                               request.form.get("target", ""), training=training), "info")
         except ImapError as exc:
             flash(f"That did not work: {exc}", "error")
     return redirect(_back(url_for("webmail.index", folder=folder)))

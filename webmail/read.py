@@ -11,7 +11,7 @@ from core.services import mailbox, reading
 from portal.auth.current import mail_connection
 
 from . import bp
-from .context import list_options, owner, per_page, sort_cache
+from .context import list_options, outgoing, owner, per_page, sort_cache
 
 NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 # Served parts must never run anything, even when opened directly in a tab.
@@ -39,7 +39,7 @@ def message(uid: int):
                                        options.sort, options.reverse, None)
         opened = reading.open_message(client, owner(), options.folder, uid, list(order))
         quota = imap.quota(client)
-    html = reading.body_html(opened.parsed, allow_remote=False)
+    html = reading.body_html(opened.raw, opened.parsed, allow_remote=False)
     trusted = reading.is_trusted(db.session, current_user.address, opened.sender)
     current = next((f for f in tree if f.name == options.folder), None)
     return render_template(
@@ -47,6 +47,7 @@ def message(uid: int):
         current=current, search_error="", message=opened, html=html, trusted=trusted,
         remote=trusted or request.args.get("remote") == "1",
         text_html=sanitize.text_to_html(opened.parsed.text or "") if not html else "",
+        **outgoing(tree),
     )
 
 
@@ -58,7 +59,7 @@ def body(uid: int):
     allow_remote = request.args.get("remote") == "1"
     with mail_connection() as client:
         raw = reading.fetch_raw(client, owner(), options.folder, uid)
-    html = reading.body_html(mime.parse_message(raw), allow_remote=allow_remote)
+    html = reading.body_html(raw, mime.parse_message(raw), allow_remote=allow_remote)
     document = render_template("webmail/body.html", html=html.html if html else "")
     csp = sanitize.mail_csp(allow_remote)
     return Response(document, mimetype="text/html",

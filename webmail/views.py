@@ -10,7 +10,7 @@ from core.services import mailbox
 from portal.auth.current import mail_connection
 
 from . import bp
-from .context import list_options, owner, per_page, sort_cache
+from .context import list_options, outgoing, owner, per_page, sort_cache
 
 
 @bp.route("/")
@@ -26,7 +26,7 @@ def index():
     current = next((f for f in tree if f.name == options.folder), None)
     return render_template("webmail/mail.html", tree=tree, page=page, results=results,
                            options=options, quota=quota, current=current, search_error=error,
-                           message=None)
+                           message=None, **outgoing(tree))
 
 
 def _list_or_search(client, tree, options):
@@ -52,8 +52,9 @@ def changes():
     since_uidnext = request.args.get("uidnext", 0, type=int)
     with mail_connection() as client:
         info, fresh = listing.arrived_since(client, options.folder, since_uidnext)
-        counts = {f.name: f.unseen for f in mailbox.folder_tree(client)}
-    rows = render_template("webmail/_rows.html", messages=fresh,
-                           options=options, selected=None) if fresh else ""
+        tree = mailbox.folder_tree(client)
+    counts = {f.name: f.unseen for f in tree}
+    rows = render_template("webmail/_rows.html", messages=fresh, options=options,
+                           selected=None, **outgoing(tree)) if fresh else ""
     return jsonify(uidnext=int(info.get(b"UIDNEXT", 0)), modseq=int(info.get(b"HIGHESTMODSEQ", 0)),
                    new=len(fresh), rows=rows, unseen=counts)

@@ -1,32 +1,21 @@
 """Turning imapclient's ENVELOPE and BODYSTRUCTURE answers into plain values."""
 from __future__ import annotations
 
-import email.header
 from datetime import datetime
+
+from .mime_text import decode_header_value
 
 ATTACHMENT_TYPES = {b"application", b"audio", b"video", b"model", b"font"}
 
 
 def decode_words(value) -> str:
-    """Decode RFC 2047 encoded words in a header value given as bytes or str."""
+    """Decode an ENVELOPE string (bytes, RFC 2047 words, raw 8-bit) for display."""
     if value is None:
         return ""
     if isinstance(value, bytes):
-        value = value.decode("utf-8", errors="replace")
-    try:
-        parts = email.header.decode_header(value)
-    except (ValueError, LookupError):  # hostile or broken encoded words: show the raw text
-        return value
-    out = []
-    for chunk, charset in parts:
-        if isinstance(chunk, bytes):
-            try:
-                out.append(chunk.decode(charset or "utf-8", errors="replace"))
-            except LookupError:  # an unknown charset name
-                out.append(chunk.decode("utf-8", errors="replace"))
-        else:
-            out.append(chunk)
-    return "".join(out).replace("\r", "").replace("\n", " ").strip()
+        # Raw 8-bit bytes travel as surrogates; decode_header_value recovers them.
+        value = value.decode("utf-8", errors="surrogateescape")
+    return decode_header_value(value)
 
 
 def address_of(addr) -> tuple[str, str]:

@@ -116,8 +116,22 @@ def ensure_special_folders(client: IMAPClient, folders: list[Folder]) -> bool:
     return created
 
 
+def check_name(name: str) -> str:
+    """NAME if it can be a folder name; ImapError otherwise.
+
+    imapclient quotes folder names but passes control characters through, and a
+    CR LF inside a quoted string would end the command early.
+    """
+    if not name or len(name) > 500 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ImapError("A folder name must be 1 to 500 characters, without control characters.")
+    return name
+
+
 def change(client: IMAPClient, action: str, name: str, new_name: str = "") -> None:
     """Create, rename, delete, subscribe or unsubscribe a folder; ImapError with the reason."""
+    check_name(name)
+    if new_name:
+        check_name(new_name)
     try:
         if action == "create":
             client.create_folder(name)

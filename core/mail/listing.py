@@ -16,6 +16,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from . import envelope as env
+from .folders import check_name
 from .errors import ImapError, NotFoundError
 
 SORT_KEYS = {"date": "DATE", "arrival": "ARRIVAL", "from": "FROM", "subject": "SUBJECT",
@@ -97,8 +98,9 @@ class SortCache:
 def select(client: IMAPClient, folder: str, readonly: bool = False) -> dict:
     """SELECT FOLDER; NotFoundError when it does not exist."""
     try:
+        check_name(folder)
         return client.select_folder(folder, readonly=readonly)
-    except IMAPClientError as exc:
+    except (IMAPClientError, ImapError) as exc:
         raise NotFoundError(f"There is no folder {folder!r}.") from exc
 
 

@@ -7,6 +7,7 @@ a command string.
 """
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -14,7 +15,14 @@ from datetime import date, timedelta
 FIELDS = {"from": "FROM", "to": "TO", "cc": "CC", "subject": "SUBJECT", "body": "BODY"}
 IS_WORDS = {"unread": ["UNSEEN"], "read": ["SEEN"], "flagged": ["FLAGGED"],
             "unflagged": ["UNFLAGGED"], "answered": ["ANSWERED"]}
-DATE_WORDS = {"before": "BEFORE", "after": "SINCE", "since": "SINCE", "on": "ON"}
+# The SENT* keys compare the Date header (what people see), not the arrival time.
+DATE_WORDS = {"before": "SENTBEFORE", "after": "SENTSINCE", "since": "SENTSINCE", "on": "SENTON"}
+
+
+# imapclient quotes a value only when it holds a space, a quote or a backslash; these
+# would otherwise reach the server raw and change the command (a "{5}" literal, a
+# ")" closing the criteria, CR LF starting a new command). Values are split at them.
+UNSAFE = re.compile(r"[(){}%*\[\]\x00-\x1f\x7f]+")
 
 
 class QueryError(ValueError):
@@ -33,7 +41,16 @@ def _tokens(text: str) -> list[str]:
     try:
         return shlex.split(text)
     except ValueError:  # an unclosed quote: take the words as they are
-        return text.replace('"', " ").split()
+        return text.replace('"', "").split()
+
+
+def _values(key: str, value: str) -> list:
+    """KEY with each safe fragment of VALUE: `subject:f(x)` searches SUBJECT f and SUBJECT x."""
+    out: list = []
+    for fragment in UNSAFE.split(value):
+        if fragment.strip():
+            out += [key, fragment]
+    return out
 
 
 def _date(value: str, word: str) -> date:
@@ -50,7 +67,7 @@ def parse(text: str) -> Query:
         word, sep, value = token.partition(":")
         key = word.lower()
         if sep and value and key in FIELDS:
-            criteria += [FIELDS[key], value]
+            criteria += _values(FIELDS[key], value)
         elif sep and key == "is" and value.lower() in IS_WORDS:
             criteria += IS_WORDS[value.lower()]
         elif sep and key == "has" and value.lower() == "attachment":
@@ -58,9 +75,9 @@ def parse(text: str) -> Query:
             criteria += ["HEADER", "Content-Type", "multipart/mixed"]
         elif sep and key in DATE_WORDS:
             day = _date(value, key)
-            if key == "after":  # SINCE is inclusive; "after" the day means from the next one
+            if key == "after":  # SENTSINCE is inclusive; "after" a day starts the next one
                 day += timedelta(days=1)
             criteria += [DATE_WORDS[key], day]
         else:
-            criteria += ["TEXT", token]
+            criteria += _values("TEXT", token)
     return Query(criteria or ["ALL"], text.strip())

@@ -9,7 +9,25 @@
   }
 })();
 
+// The theme button cycles Auto → Light → Dark; the choice lives in a cookie so the
+// server draws the next page in it straight away.
+function setupThemeToggle() {
+  const button = document.getElementById("theme-toggle");
+  if (!button) { return; }
+  const order = ["auto", "light", "dark"];
+  const names = { auto: "Auto", light: "Light", dark: "Dark" };
+  button.addEventListener("click", () => {
+    const next = order[(order.indexOf(button.dataset.theme) + 1) % order.length];
+    button.dataset.theme = next;
+    button.textContent = names[next];
+    button.setAttribute("aria-label", `Colour theme: ${next}. Change`);
+    document.documentElement.dataset.theme = next;
+    document.cookie = `theme=${next}; path=/; max-age=31536000; samesite=lax`;
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  setupThemeToggle();
   // Ask before anything marked data-confirm (deleting a folder, emptying Trash).
   document.addEventListener("submit", (event) => {
     const form = event.target;

@@ -47,11 +47,78 @@
     if (go(key)) { event.preventDefault(); }
   });
 
+  // Sorting applies as soon as it is chosen; the Apply button is for no-script browsers.
+  const sortForm = document.querySelector(".sortform");
+  if (sortForm) {
+    sortForm.classList.add("auto");
+    sortForm.addEventListener("change", () => sortForm.requestSubmit());
+  }
+
+  // The bulk toolbar shows its actions once something is selected.
+  const toolbar = document.querySelector(".toolbar");
+  const syncToolbar = () => {
+    const any = document.querySelector("#message-list .rowcheck:checked") !== null;
+    if (toolbar) { toolbar.classList.toggle("idle", !any); }
+  };
+  document.addEventListener("change", (event) => {
+    if (event.target.matches(".rowcheck, #select-all")) { syncToolbar(); }
+  });
+  syncToolbar();
+
   const selectAll = document.getElementById("select-all");
   if (selectAll) {
     selectAll.addEventListener("change", () => {
       for (const box of document.querySelectorAll("#message-list .rowcheck")) { box.checked = selectAll.checked; }
+      syncToolbar();
     });
+  }
+
+  // Quoted text in plain-text mail starts folded, with a button to unfold it.
+  for (const quote of document.querySelectorAll(".plainbody .mail-text > blockquote.quoted")) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "unfold";
+    button.textContent = "Show quoted text";
+    button.setAttribute("aria-expanded", "false");
+    quote.hidden = true;
+    button.addEventListener("click", () => {
+      quote.hidden = !quote.hidden;
+      button.setAttribute("aria-expanded", String(!quote.hidden));
+      button.textContent = quote.hidden ? "Show quoted text" : "Hide quoted text";
+    });
+    quote.before(button);
+  }
+
+  // Drag messages onto a folder to move them (the selected ones, or the one dragged).
+  const bulkForm = document.getElementById("bulk-form");
+  if (bulkForm) {
+    for (const row of rows()) { row.draggable = true; }
+    document.addEventListener("dragstart", (event) => {
+      const row = event.target.closest && event.target.closest("#message-list .row");
+      if (!row) { return; }
+      const box = row.querySelector(".rowcheck");
+      if (!box.checked) {
+        for (const other of document.querySelectorAll("#message-list .rowcheck")) { other.checked = false; }
+        box.checked = true;
+      }
+      event.dataTransfer.setData("text/plain", "mailroom-move");
+      event.dataTransfer.effectAllowed = "move";
+    });
+    for (const folder of document.querySelectorAll(".folderpane .folder[data-folder]")) {
+      folder.addEventListener("dragover", (event) => { event.preventDefault(); folder.classList.add("droptarget"); });
+      folder.addEventListener("dragleave", () => folder.classList.remove("droptarget"));
+      folder.addEventListener("drop", (event) => {
+        event.preventDefault();
+        const target = bulkForm.querySelector("#move-target");
+        target.value = folder.dataset.folder;
+        const submit = document.createElement("input");
+        submit.type = "hidden";
+        submit.name = "action";
+        submit.value = "move";
+        bulkForm.append(submit);
+        bulkForm.submit();
+      });
+    }
   }
 
   // New mail without reloading: ask the server what arrived since UIDNEXT.

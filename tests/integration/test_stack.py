@@ -170,7 +170,8 @@ class OutsideIMAP(imaplib.IMAP4):
 
 def test_every_service_answers(mail_stack):
     services = {s.name: s for s in status(mail_stack)}
-    assert set(services) == {"imap", "pop3", "managesieve", "smtp", "submission", "rspamd", "redis"}
+    assert set(services) == {"imap", "pop3", "managesieve", "smtp", "submission", "rspamd", "redis",
+                             "disclaimer"}
     assert all(s.answers and s.pid for s in services.values()), services
     assert services["imap"].port == mail_stack["IMAP_PORT"]
 
