@@ -24,3 +24,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
+# The Debian packages the app and the stack need (a no-op when all are there); this
+# runs before anything imports the app, which needs libmagic.
+python -m stack install ${MAILROOM_INSTALL_BROWSER:+--browser}

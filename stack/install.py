@@ -15,6 +15,8 @@ DAEMON_PACKAGES = (
     "dovecot-imapd", "dovecot-pop3d", "dovecot-managesieved", "dovecot-sieve",
     "dovecot-lmtpd", "dovecot-sqlite", "postfix", "postfix-sqlite", "rspamd",
     "redis-server", "openssl", "sqlite3", "ca-certificates",
+    # Not a daemon: libmagic for the web app's attachment type checks (python-magic).
+    "libmagic1",
 )
 BROWSER_PACKAGES = ("chromium", "fonts-dejavu-core")
 # Without this answer Postfix's installer asks which kind of mail server to set up.

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Run the whole test suite on a fresh Debian 12 machine (as root): installs the mail
 # daemons and Chromium when missing; the tests start their own stack on free ports.
-source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+MAILROOM_INSTALL_BROWSER=1 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
-python -m stack install --browser
 exec python -m pytest "$@"

@@ -10,16 +10,22 @@ from imapclient import IMAPClient
 
 from core.db import Database
 from core.mail import imap, smtp
-from core.services import directory
+from core.services import directory, junk
 
 PASSWORD = "integration-pass-1"
 
 
-def new_address(db: Database, domain: str, prefix: str = "user") -> str:
-    """Create a mailbox with PASSWORD on DOMAIN through the service layer; return its address."""
+def new_address(db: Database, domain: str, prefix: str = "user", spam_to_junk: bool = True) -> str:
+    """Create a mailbox with PASSWORD on DOMAIN through the service layer; return its address.
+
+    With SPAM_TO_JUNK off, mail Rspamd scores as spam (odd test messages often are)
+    stays in the INBOX, for tests that are not about spam.
+    """
     address = f"{prefix}-{uuid.uuid4().hex[:8]}@{domain}"
     with db.transaction() as session:
         directory.add_mailbox(session, address, PASSWORD)
+        if not spam_to_junk:
+            junk.set_junk(session, address, False, None)
     return address
 
 

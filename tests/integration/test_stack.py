@@ -244,16 +244,17 @@ def test_alias_inserted_while_running_delivers_next_message(mail_stack):
 
 
 def test_catchall_global_alias_and_local_only(mail_stack):
-    domain_id(mail_stack, "other.test", catchall_address="bob@example.test")
-    add_mailbox(mail_stack, "erin", domain="other.test")
+    other = f"catchall-{uuid.uuid4().hex[:8]}.test"  # a domain no other test has touched
+    domain_id(mail_stack, other, catchall_address="bob@example.test")
+    add_mailbox(mail_stack, "erin", domain=other)
     add_alias(mail_stack, "postmaster", ["alice@example.test"], domain=None)
     add_alias(mail_stack, "staff", ["alice@example.test"], local_only=True)
     tokens = {key: uuid.uuid4().hex for key in ("real", "catch", "global", "local")}
-    send_inbound(mail_stack, "erin@other.test", tokens["real"])
-    send_inbound(mail_stack, "nobody@other.test", tokens["catch"])
-    send_inbound(mail_stack, "postmaster@other.test", tokens["global"])
+    send_inbound(mail_stack, f"erin@{other}", tokens["real"])
+    send_inbound(mail_stack, f"nobody@{other}", tokens["catch"])
+    send_inbound(mail_stack, f"postmaster@{other}", tokens["global"])
     send_inbound(mail_stack, "staff@example.test", tokens["local"])
-    assert maildir_has(mail_stack, "erin@other.test", tokens["real"])
+    assert maildir_has(mail_stack, f"erin@{other}", tokens["real"])
     assert maildir_has(mail_stack, "bob@example.test", tokens["catch"])
     assert not maildir_has(mail_stack, "bob@example.test", tokens["real"], timeout=0.5)
     assert maildir_has(mail_stack, "alice@example.test", tokens["global"])

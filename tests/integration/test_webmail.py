@@ -13,7 +13,7 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
 
 @pytest.fixture
 def person(stack_db, domain):
-    return new_address(stack_db, domain, "reader")
+    return new_address(stack_db, domain, "reader", spam_to_junk=False)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ real filter between real Postfix services.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import socket
 from pathlib import Path
 from types import SimpleNamespace
@@ -123,15 +124,25 @@ def test_database_unreadable_defers(tmp_path, sink):
     assert reply == TEMPFAIL and not sink[0].received
 
 
+def _run(coroutine):
+    """Run COROUTINE to completion in a thread of its own.
+
+    The browser tests' Playwright keeps an event loop in the main thread for the
+    whole session, and asyncio.run refuses to start a second one there.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def test_only_postfix_on_the_listen_address_may_send(acme, sink):
     handler = make_handler(acme, sink[1])
     envelope = SimpleNamespace(mail_from=None, mail_options=[])
     outside = SimpleNamespace(peer=("127.0.0.61", 4000))
     inside = SimpleNamespace(peer=("127.0.0.1", 4000))
-    refused = asyncio.run(handler.handle_MAIL(None, outside, envelope, "a@acme.test", []))
+    refused = _run(handler.handle_MAIL(None, outside, envelope, "a@acme.test", []))
     assert refused.startswith("550") and envelope.mail_from is None
-    accepted = asyncio.run(handler.handle_MAIL(None, inside, envelope, "a@acme.test",
-                                               ["BODY=8BITMIME"]))
+    accepted = _run(handler.handle_MAIL(None, inside, envelope, "a@acme.test",
+                                        ["BODY=8BITMIME"]))
     assert accepted == "250 OK"
     assert envelope.mail_from == "a@acme.test" and envelope.mail_options == ["BODY=8BITMIME"]
 
