@@ -40,8 +40,8 @@ def password_page():
         db.session.rollback()
         return render_template("portal/password.html", rules=RULES,
                                errors=outcome.errors), outcome.status
-    for session_id in ended:
-        imap_pool.discard(session_id)
+    # Connections opened with the old password: the next request logs in anew.
+    imap_pool.discard(current_user.address)
     flash("Your password was changed. Use the new one in your mail programs too"
           + (f"; {len(ended)} other sign-in{'s' if len(ended) != 1 else ''} ended." if ended
              else "."), "ok")

@@ -125,12 +125,14 @@ def _start_all(cfg: dict, layout: Layout, specs: list[Daemon]) -> list[str]:
         for name in reversed(started):
             daemons.stop(layout, name)
         raise
-    host = cfg["LISTEN_ADDRESS"]
-    return [
-        f"{name}: started (pid {daemons.running(layout, name).pid}) on "
-        + ", ".join(f"{host}:{port}" for _, port in daemon_ports(cfg, name))
-        for name in started
-    ]
+    return [f"{name}: started (pid {daemons.running(layout, name).pid}){_where(cfg, name)}"
+            for name in started]
+
+
+def _where(cfg: dict, name: str) -> str:
+    """' on host:port, …' for a daemon that listens; nothing for a background worker."""
+    ports = [f"{cfg['LISTEN_ADDRESS']}:{port}" for _, port in daemon_ports(cfg, name)]
+    return f" on {', '.join(ports)}" if ports else ""
 
 
 def _wait_ready(cfg: dict, layout: Layout, names: list[str]) -> None:

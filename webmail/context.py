@@ -53,8 +53,12 @@ def outgoing(tree) -> dict:
 
 
 def owner() -> str:
-    """The key that this web session's cached lists and connections are filed under."""
-    return current_user.id
+    """The key a person's cached lists are filed under: their address.
+
+    Every session of the same person shares the sorted lists; each entry is still
+    checked against the folder's UIDVALIDITY/UIDNEXT/EXISTS before it is used.
+    """
+    return current_user.address
 
 
 def per_page() -> int:

@@ -61,10 +61,38 @@ class QuotaUsage:
         return 100.0 * self.used / self.limit if self.limit else 0.0
 
 
+class Client(IMAPClient):
+    """IMAPClient that remembers the folder it has selected, e.g. ('INBOX', False).
+
+    Every SELECT/EXAMINE goes through select_folder, so the list can skip re-selecting
+    the folder a pooled connection already has open (with Maildir a SELECT re-reads
+    the whole uidlist once another folder was opened: 55-160 ms at 100k messages).
+    """
+
+    selected: tuple[str, bool] | None = None
+
+    def select_folder(self, folder, readonly=False):
+        """SELECT (or EXAMINE) FOLDER and remember it."""
+        self.selected = None
+        info = super().select_folder(folder, readonly=readonly)
+        self.selected = (folder, readonly)
+        return info
+
+    def unselect_folder(self):
+        """UNSELECT and forget the folder."""
+        self.selected = None
+        return super().unselect_folder()
+
+    def close_folder(self):
+        """CLOSE and forget the folder."""
+        self.selected = None
+        return super().close_folder()
+
+
 def connect(settings: ImapSettings) -> IMAPClient:
     """Open a connection (TLS as configured); ServiceUnavailable when nobody answers."""
     try:
-        client = IMAPClient(
+        client = Client(
             settings.host, port=settings.port, ssl=settings.tls == "ssl",
             ssl_context=settings.ssl_context() if settings.tls == "ssl" else None,
             timeout=settings.timeout,
@@ -93,6 +121,8 @@ def login(settings: ImapSettings, address: str, password: str,
             client.enable("CONDSTORE")
     except LoginError as exc:
         _close_quietly(client)
+        if "[UNAVAILABLE]" in str(exc):  # e.g. Dovecot's per-user connection limit
+            raise ServiceUnavailable(SERVICE, str(exc)) from exc
         raise AuthenticationFailed("wrong address or password") from exc
     except (OSError, IMAPClientError) as exc:
         _close_quietly(client)

@@ -88,17 +88,22 @@ class SortCache:
             while len(self._items) > self.max_entries:
                 self._items.popitem(last=False)
 
-    def forget(self, owner: str) -> None:
-        """Drop every entry of OWNER (sign-out)."""
-        with self._lock:
-            for key in [k for k in self._items if k[0] == owner]:
-                del self._items[key]
+
+STATE_ITEMS = [b"MESSAGES", b"UIDNEXT", b"UIDVALIDITY", b"HIGHESTMODSEQ"]
 
 
 def select(client: IMAPClient, folder: str, readonly: bool = False) -> dict:
-    """SELECT FOLDER; NotFoundError when it does not exist."""
+    """SELECT FOLDER, or keep it when this connection has it open already.
+
+    Returns the folder's state as SELECT reports it (UIDVALIDITY, UIDNEXT, EXISTS,
+    HIGHESTMODSEQ); NotFoundError when the folder does not exist.
+    """
     try:
         check_name(folder)
+        if getattr(client, "selected", None) in ((folder, readonly), (folder, False)):
+            # The pool's NOOP has synced this session; STATUS is enough for the state.
+            status = client.folder_status(folder, STATE_ITEMS)
+            return {b"EXISTS": status[b"MESSAGES"], **status}
         return client.select_folder(folder, readonly=readonly)
     except (IMAPClientError, ImapError) as exc:
         raise NotFoundError(f"There is no folder {folder!r}.") from exc

@@ -1,7 +1,7 @@
-"""Reusing IMAP connections across the requests of one web session.
+"""Reusing IMAP connections across requests, per signed-in address.
 
 imapclient is not thread-safe: a connection is checked out by one request at a
-time. Each web session keeps at most MAX_IDLE idle connections; connections idle
+time. Each address keeps at most MAX_IDLE idle connections; connections idle
 longer than IDLE_SECONDS are closed, so Dovecot's per-user limit is respected.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 class ConnectionPool:
-    """Idle, logged-in IMAP connections keyed by web session id."""
+    """Idle, logged-in IMAP connections keyed by address."""
 
     def __init__(self, idle_seconds: float = 120.0, max_idle: int = 2) -> None:
         self.idle_seconds = idle_seconds
@@ -49,7 +49,7 @@ class ConnectionPool:
         imap.close(client)
 
     def discard(self, key: str) -> None:
-        """Close every idle connection of KEY (sign-out, password change)."""
+        """Close every idle connection of KEY (sign-out, password change, access removed)."""
         with self._lock:
             idle = self._idle.pop(key, [])
         for _, client in idle:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import threading
 import zipfile
@@ -24,36 +25,40 @@ INLINE_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 INLINE_SAFE = INLINE_IMAGES | {"application/pdf", "text/plain"}
 
 
-class RawCache:
-    """Recently read messages' bytes, so the body frame and parts need no second FETCH."""
+class SizedCache:
+    """A least-recently-used cache bounded by the total size of what it holds."""
 
-    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple, bytes] = OrderedDict()
+        self._items: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> bytes | None:
-        """The bytes cached under KEY, if any."""
+    def get(self, key: tuple):
+        """The value cached under KEY, or None."""
         with self._lock:
-            raw = self._items.get(key)
-            if raw is not None:
-                self._items.move_to_end(key)
-            return raw
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
 
-    def put(self, key: tuple, raw: bytes) -> None:
-        """Cache RAW under KEY, evicting the oldest entries beyond max_bytes."""
+    def put(self, key: tuple, value, size: int) -> None:
+        """Cache VALUE (SIZE bytes) under KEY, evicting the oldest entries beyond max_bytes."""
         with self._lock:
             if key in self._items:
                 return
-            self._items[key] = raw
-            self._size += len(raw)
+            self._items[key] = (value, size)
+            self._size += size
             while self._size > self.max_bytes and len(self._items) > 1:
-                _, old = self._items.popitem(last=False)
-                self._size -= len(old)
+                _, (_, old) = self._items.popitem(last=False)
+                self._size -= old
 
 
-raw_cache = RawCache()
+# Recently read messages' bytes, so the body frame and parts need no second FETCH, and
+# their sanitised HTML, so the page and its frame sanitise once (~200 ms per 200 KB).
+raw_cache = SizedCache(64 * 1024 * 1024)
+html_cache = SizedCache(32 * 1024 * 1024)
 
 
 @dataclass
@@ -80,7 +85,7 @@ def fetch_raw(client: IMAPClient, owner: str, folder: str, uid: int) -> bytes:
     raw = raw_cache.get(key)
     if raw is None:
         raw = actions.raw_message(client, uid)
-        raw_cache.put(key, raw)
+        raw_cache.put(key, raw, len(raw))
     return raw
 
 
@@ -140,9 +145,14 @@ def body_html(raw: bytes, parsed, allow_remote: bool) -> "sanitize.SanitizedHtml
     """The sanitised HTML body (cid: images inlined as data: URLs), or None for text mail."""
     if not parsed.html:
         return None
-    cid_map = {cid: _data_url(raw, image) for cid, image in parsed.inline_images.items()
-               if image.content_type in INLINE_IMAGES}
-    return sanitize.sanitize_html(parsed.html, allow_remote=allow_remote, cid_map=cid_map)
+    key = (hashlib.sha256(raw).digest(), allow_remote)
+    cached = html_cache.get(key)
+    if cached is None:
+        cid_map = {cid: _data_url(raw, image) for cid, image in parsed.inline_images.items()
+                   if image.content_type in INLINE_IMAGES}
+        cached = sanitize.sanitize_html(parsed.html, allow_remote=allow_remote, cid_map=cid_map)
+        html_cache.put(key, cached, len(cached.html))
+    return cached
 
 
 def _data_url(raw: bytes, image) -> str:

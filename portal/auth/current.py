@@ -37,7 +37,6 @@ def load_user(session_id: str) -> User | None:
     idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     web_session = signin.active_session(db.session, session_id, idle)
     if web_session is None:
-        imap_pool.discard(session_id)
         return None
     return User(web_session.id, web_session.address)
 
@@ -59,9 +58,13 @@ def password() -> str:
 
 @contextmanager
 def mail_connection() -> Iterator[Any]:
-    """A logged-in IMAP connection for this request, reused across requests."""
+    """A logged-in IMAP connection for this request, reused across requests.
+
+    Connections are pooled per address, not per browser: signing in again (or from a
+    second device) reuses them instead of piling up against Dovecot's per-user limit.
+    """
     def opener():
         return imap.login(imap_settings(), current_user.address, password(), client_ip())
 
-    with imap_pool.connection(current_user.id, opener) as client:
+    with imap_pool.connection(current_user.address, opener) as client:
         yield client

@@ -58,7 +58,7 @@ def login():
     session.permanent = True
     session[VAULT_KEY] = result.key
     login_user(User(result.session_id, result.address))
-    imap_pool.put(result.session_id, result.client)
+    imap_pool.put(result.address, result.client)
     return redirect(_safe_next(request.form.get("next")))
 
 
@@ -67,7 +67,7 @@ def login():
 def logout():
     """End the session (POST with a CSRF token only)."""
     signin.sign_out(db.session, current_user.id)
-    imap_pool.discard(current_user.id)
+    imap_pool.discard(current_user.address)
     uploads.discard_session(current_app.config["DATA_DIR"], current_user.id)
     logout_user()
     session.clear()
