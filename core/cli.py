@@ -36,6 +36,11 @@ def emit(as_json: bool, data, text: str) -> None:
     click.echo(json.dumps(data, sort_keys=True) if as_json else text)
 
 
+def emit_rows(as_json: bool, rows: list[dict], line, empty: str) -> None:
+    """Print ROWS as JSON, or LINE(row) for each row for people (EMPTY when there is none)."""
+    emit(as_json, rows, "\n".join(line(r) for r in rows) or empty)
+
+
 def fail(exc: Exception) -> None:
     """Exit non-zero with the service's message (no traceback)."""
     raise click.ClickException(str(exc))
@@ -124,10 +129,9 @@ def domain_list(as_json: bool) -> None:
         return [{**domain_data(r.domain), "mailboxes": r.mailboxes, "aliases": r.aliases,
                  "shared": r.shared} for r in domains.list_domains(session, ALL)]
 
-    rows = change(work)
-    emit(as_json, rows, "\n".join(
-        f"{r['domain']:<30} {r['mode']:<8} {r['relay'] or '':<24} mailboxes {r['mailboxes']}"
-        for r in rows) or "No domains.")
+    emit_rows(as_json, change(work), lambda r: (
+        f"{r['domain']:<30} {r['mode']:<8} {r['relay'] or '':<24} mailboxes {r['mailboxes']}"),
+        "No domains.")
 
 
 @domain_cli.command("remove")
@@ -239,9 +243,9 @@ def mailbox_list(domain: str, as_json: bool) -> None:
     """List mailboxes with their settings."""
     rows = change(lambda s: [mailbox_data(m) for m in mailboxes.list_mailboxes(
         s, ALL, directory.valid_domain_name(domain) if domain else "")])
-    emit(as_json, rows, "\n".join(
+    emit_rows(as_json, rows, lambda r: (
         f"{r['address']:<40} {'enabled' if r['enabled'] else 'DISABLED':<9} "
-        f"quota {r['quota_mb'] or 'default'}" for r in rows) or "No mailboxes.")
+        f"quota {r['quota_mb'] or 'default'}"), "No mailboxes.")
 
 
 @mailbox_cli.command("remove")

@@ -5,7 +5,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from core.cli import ALL, actor, change, emit, json_option
+from core.cli import ALL, actor, change, emit, emit_rows, json_option
 from core.services import aliases, directory, groups, mailstore, shared
 
 group_cli = AppGroup("group", help="Groups of mailboxes (owners of shared mailboxes; spamtrainers).")
@@ -26,8 +26,8 @@ def group_list(as_json: bool) -> None:
     """List groups with their members and the shared mailboxes they own."""
     rows = change(lambda s: [{**groups.snapshot(r.group), "owns": r.owns}
                              for r in groups.list_groups(s)])
-    emit(as_json, rows, "\n".join(
-        f"{r['name']:<24} members: {', '.join(r['members']) or '-'}" for r in rows) or "No groups.")
+    emit_rows(as_json, rows, lambda r: f"{r['name']:<24} members: {', '.join(r['members']) or '-'}",
+              "No groups.")
 
 
 @group_cli.command("rename")
@@ -55,13 +55,20 @@ def group_remove(name: str, as_json: bool) -> None:
 
 
 member_cli = AppGroup("member", help="Members of a group.")
+group_cli.add_command(member_cli)
 
 
-def _after_membership(group: str, address: str) -> None:
-    """Subscribe or unsubscribe the member to the group's shared mailboxes (committed)."""
+def _membership(step, group: str, address: str) -> dict:
+    """Run STEP (add_member or remove_member), then subscribe or unsubscribe the member."""
+    def work(session):
+        found = groups.get_group(session, group)
+        step(session, actor(), found, address)
+        return groups.snapshot(found)
+
+    data = change(work)
     change(lambda s: shared.after_membership(current_app.config, s, groups.get_group(s, group),
                                              directory.valid_address(address)))
-group_cli.add_command(member_cli)
+    return data
 
 
 @member_cli.command("add")
@@ -70,13 +77,7 @@ group_cli.add_command(member_cli)
 @json_option
 def member_add(group: str, address: str, as_json: bool) -> None:
     """Add a mailbox to a group."""
-    def work(session):
-        found = groups.get_group(session, group)
-        groups.add_member(session, actor(), found, address)
-        return groups.snapshot(found)
-
-    data = change(work)
-    _after_membership(group, address)
+    data = _membership(groups.add_member, group, address)
     emit(as_json, data, f"Added {directory.valid_address(address)} to {data['name']}.")
 
 
@@ -86,13 +87,7 @@ def member_add(group: str, address: str, as_json: bool) -> None:
 @json_option
 def member_remove(group: str, address: str, as_json: bool) -> None:
     """Take a mailbox out of a group."""
-    def work(session):
-        found = groups.get_group(session, group)
-        groups.remove_member(session, actor(), found, address)
-        return groups.snapshot(found)
-
-    data = change(work)
-    _after_membership(group, address)
+    data = _membership(groups.remove_member, group, address)
     emit(as_json, data, f"Removed {directory.valid_address(address)} from {data['name']}.")
 
 
@@ -139,8 +134,8 @@ def shared_set(address: str, owners: tuple[str, ...], display_name: str | None, 
 def shared_list(as_json: bool) -> None:
     """List shared mailboxes and their owning groups."""
     rows = change(lambda s: [shared.snapshot(m) for m in shared.list_shared(s, ALL)])
-    emit(as_json, rows, "\n".join(
-        f"{r['address']:<40} owners: {', '.join(r['owners'])}" for r in rows) or "No shared mailboxes.")
+    emit_rows(as_json, rows, lambda r: f"{r['address']:<40} owners: {', '.join(r['owners'])}",
+              "No shared mailboxes.")
 
 
 @shared_cli.command("remove")
@@ -195,10 +190,9 @@ def alias_list(domain: str, as_json: bool) -> None:
             directory.valid_domain_name(domain)
         return [alias_data(a) for a in aliases.list_aliases(session, ALL, wanted)]
 
-    rows = change(work)
-    emit(as_json, rows, "\n".join(
-        f"{r['alias']:<36} -> {', '.join(r['destinations'])}{' (local only)' if r['local_only'] else ''}"
-        for r in rows) or "No aliases.")
+    emit_rows(as_json, change(work), lambda r: (
+        f"{r['alias']:<36} -> {', '.join(r['destinations'])}{' (local only)' if r['local_only'] else ''}"),
+        "No aliases.")
 
 
 @alias_cli.command("remove")

@@ -54,6 +54,9 @@ DEFAULTS: dict[str, object] = {
 }
 
 SECRET_KEYS = ("SECRET_KEY", "RSPAMD_PASSWORD")
+# Every port of the mail stack (not the web app's own PORT): tests and benchmarks move
+# them all to free ports.
+STACK_PORT_KEYS = tuple(key for key in DEFAULTS if key.endswith("_PORT"))
 MIN_SECRET_LENGTH = 32
 WEAK_SECRETS = {"changeme", "secret", "dev", "development", "mailroom"}
 

@@ -82,6 +82,21 @@ class Database:
 db = Database()
 
 
+@contextmanager
+def transaction_at(url: str) -> Iterator[Session]:
+    """One transaction on an engine of its own, disposed afterwards.
+
+    For scripts and daemons before they fork: no SQLite connection may cross the fork.
+    """
+    database = Database()
+    database.configure(url)
+    try:
+        with database.transaction() as session:
+            yield session
+    finally:
+        database.engine.dispose()
+
+
 def alembic_config(url: str):
     """An Alembic Config for our migrations folder and URL."""
     from alembic.config import Config

@@ -22,16 +22,21 @@ def _fail(exc: StackError) -> None:
     raise click.ClickException(str(exc))
 
 
+def _echo(step) -> None:
+    """Print each line STEP(config) yields as it comes; a StackError ends the command."""
+    try:
+        for line in step(_config()):
+            click.echo(line)
+    except StackError as exc:
+        _fail(exc)
+
+
 @stack_cli.command("up")
 def up_command() -> None:
     """Install what is missing, render configs, start the daemons and wait for them."""
     from .manager import up
 
-    try:
-        for line in up(_config()):
-            click.echo(line)
-    except StackError as exc:
-        _fail(exc)
+    _echo(up)
 
 
 @stack_cli.command("down")
@@ -39,11 +44,7 @@ def down_command() -> None:
     """Stop the daemons this stack started."""
     from .manager import down
 
-    try:
-        for line in down(_config()):
-            click.echo(line)
-    except StackError as exc:
-        _fail(exc)
+    _echo(down)
 
 
 @stack_cli.command("status")

@@ -1,16 +1,12 @@
 """The directory tree under STACK_DIR, its owners and modes, and the files daemons append to."""
 from __future__ import annotations
 
-import logging
-import subprocess
 from pathlib import Path
 
 from . import perms
 from .errors import StackError
 from .layout import Layout
-from .sieve import install_before_scripts
-
-log = logging.getLogger(__name__)
+from .sieve import compile_folder, install_before_scripts
 
 
 def tree(layout: Layout) -> list[tuple[Path, int, str | None]]:
@@ -70,15 +66,8 @@ def check_database(layout: Layout) -> None:
 
 
 def compile_sieve_before(layout: Layout) -> None:
-    """Install and compile the global before-scripts: the mail uid cannot write binaries there."""
+    """Install and compile the global before-scripts."""
     install_before_scripts(layout)
     folder = layout.sieve / "before.d"
-    if not any(folder.glob("*.sieve")):
-        return
-    result = subprocess.run(
-        ["sievec", "-c", str(layout.dovecot_conf), str(folder)],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
-    )
-    if result.returncode != 0:
-        raise StackError(f"sievec could not compile {folder}: {result.stderr.strip()}")
-    log.info("compiled Sieve scripts in %s", folder)
+    if any(folder.glob("*.sieve")):
+        compile_folder(layout, folder)

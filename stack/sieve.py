@@ -86,6 +86,17 @@ def install_before_scripts(layout: Layout) -> list[Path]:
     return changed
 
 
+def compile_folder(layout: Layout, folder: Path) -> None:
+    """Compile the scripts in FOLDER with sievec: the mail uid cannot write binaries there."""
+    result = subprocess.run(
+        ["sievec", "-c", str(layout.dovecot_conf), str(folder)],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise StackError(f"sievec could not compile {folder}: {result.stderr.strip()}")
+    log.info("compiled the Sieve scripts in %s", folder)
+
+
 def dry_run(layout: Layout, address: str, script: str, message: bytes,
             with_before: bool = True) -> DryRun:
     """Evaluate SCRIPT for ADDRESS against MESSAGE with sieve-test; nothing is executed.

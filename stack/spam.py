@@ -8,7 +8,6 @@ the rest of stack/.
 from __future__ import annotations
 
 import logging
-import subprocess
 import time
 from pathlib import Path
 
@@ -44,37 +43,23 @@ def paths(layout: Layout) -> dict:
     return values
 
 
-def _database(layout: Layout):
-    from core.db import Database
-
-    database = Database()
-    database.configure(f"sqlite:///{layout.database}")
-    return database
-
-
 def template_values(layout: Layout) -> dict:
     """Rspamd's action thresholds and subject as the admin stored them."""
+    from core.db import transaction_at
     from core.services import spam_filter
 
-    database = _database(layout)
-    try:
-        with database.transaction() as session:
-            settings = spam_filter.get_settings(session)
-    finally:
-        database.engine.dispose()
+    with transaction_at(f"sqlite:///{layout.database}") as session:
+        settings = spam_filter.get_settings(session)
     return {**settings.template_values(), **paths(layout)}
 
 
 def after_render(layout: Layout, rspamd_password: str) -> None:
     """Maps from the database, the queue directories, the worker's password, Sieve binaries."""
+    from core.db import transaction_at
     from core.services import spam_filter
 
-    database = _database(layout)
-    try:
-        with database.transaction() as session:
-            write_maps(layout, spam_filter.map_contents(session))
-    finally:
-        database.engine.dispose()
+    with transaction_at(f"sqlite:///{layout.database}") as session:
+        write_maps(layout, spam_filter.map_contents(session))
     prepare_queue(layout)
     _write(learnd.password_file(layout), rspamd_password + "\n", 0o600)
     compile_scripts(layout)
@@ -103,19 +88,14 @@ def prepare_queue(layout: Layout) -> None:
 
 def compile_scripts(layout: Layout) -> None:
     """Compile the IMAPSieve scripts whose binary is missing or older than the script."""
+    from .sieve import compile_folder  # late: sieve imports render, which imports this module
+
     folder = imapsieve_dir(layout)
     stale = [s for s in folder.glob("*.sieve")
              if not s.with_suffix(".svbin").exists()
              or s.with_suffix(".svbin").stat().st_mtime < s.stat().st_mtime]
-    if not stale:
-        return
-    result = subprocess.run(
-        ["sievec", "-c", str(layout.dovecot_conf), str(folder)],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
-    )
-    if result.returncode != 0:
-        raise StackError(f"sievec could not compile {folder}: {result.stderr.strip()}")
-    log.info("compiled the Junk-training Sieve scripts in %s", folder)
+    if stale:
+        compile_folder(layout, folder)
 
 
 def reload_rspamd(cfg: dict, timeout: float = 30.0) -> None:

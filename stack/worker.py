@@ -7,11 +7,12 @@ mail store that the web request only queues (core/services/jobs.py).
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import time
 from pathlib import Path
+
+from .background import detach, log_to_stderr
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 POLL_SECONDS = 1.0
@@ -65,8 +66,7 @@ def serve(database, mail_root: Path) -> None:
 
 def main(args: list[str]) -> int:
     """Check the arguments, move to the background, write the pidfile and serve."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s worker[%(process)d] %(levelname)s %(message)s")
+    log_to_stderr("worker")
     if len(args) != 3:
         log.error("usage: python -m stack.worker DATABASE MAIL_ROOT PIDFILE")
         return 2
@@ -74,9 +74,7 @@ def main(args: list[str]) -> int:
     if not database_path.is_file():
         log.error("no database at %s", database_path)
         return 1
-    if os.fork() > 0:
-        os._exit(0)  # the parent only tells `stack up` the start went well
-    Path(pid_path).write_text(f"{os.getpid()}\n", encoding="ascii")
+    detach(pid_path)
     from core.db import Database
 
     database = Database()

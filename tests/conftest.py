@@ -16,13 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
+from core.config import STACK_PORT_KEYS, load_config
 from core.db import Database
 
 log = logging.getLogger(__name__)
-PORT_KEYS = ("IMAP_PORT", "POP3_PORT", "SIEVE_PORT", "SMTP_PORT", "SUBMISSION_PORT",
-             "RSPAMD_PROXY_PORT", "RSPAMD_NORMAL_PORT", "RSPAMD_CONTROLLER_PORT", "REDIS_PORT",
-             "FILTER_PORT", "REINJECT_PORT")
+PORT_KEYS = STACK_PORT_KEYS
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # Rspamd compiles ~45 MB of hyperscan databases (~9 s of CPU) into a fresh DBDIR; sessions
 # share them through this cache (files are named by a hash of what they compile).

@@ -10,7 +10,8 @@ from imapclient import IMAPClient
 
 from core.db import Database
 from core.mail import imap, smtp
-from core.services import directory, junk
+from core.models import DOMAIN_ADMIN, AdminRole
+from core.services import directory, junk, roles
 
 PASSWORD = "integration-pass-1"
 
@@ -26,6 +27,24 @@ def new_address(db: Database, domain: str, prefix: str = "user", spam_to_junk: b
         directory.add_mailbox(session, address, PASSWORD)
         if not spam_to_junk:
             junk.set_junk(session, address, False, None)
+    return address
+
+
+def new_server_admin(db: Database, domain: str, prefix: str = "admin") -> str:
+    """A new mailbox (see new_address) with the server admin role; return its address."""
+    address = new_address(db, domain, prefix)
+    with db.transaction() as session:
+        roles.grant_server_admin(session, address)
+    return address
+
+
+def new_domain_admin(db: Database, domain: str, of: str, prefix: str = "dadmin") -> str:
+    """A new mailbox on DOMAIN (see new_address) made admin of the domain OF; return its address."""
+    address = new_address(db, domain, prefix)
+    with db.transaction() as session:
+        mailbox = directory.get_mailbox(session, address)
+        session.add(AdminRole(mailbox_id=mailbox.id, role=DOMAIN_ADMIN,
+                              domain_id=directory.get_domain(session, of).id))
     return address
 
 
@@ -79,15 +98,30 @@ def deliver_raw(cfg: dict, to: str, raw: bytes, sender: str = "sender@outside.te
         conn.sendmail(sender, [to], raw)
 
 
+def post_login(client, address: str, password: str = PASSWORD, ip: str = "127.0.0.1"):
+    """Fill in the sign-in form of a Flask test client from IP; return the answer (302: signed in)."""
+    page = client.get("/login", environ_base={"REMOTE_ADDR": ip})
+    return client.post("/login", data={"address": address, "password": password,
+                                       "csrf_token": csrf_token(page.get_data(as_text=True))},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
 def signed_in_client(app, address: str, password: str = PASSWORD, ip: str = "127.0.0.1"):
     """A Flask test client signed in as ADDRESS."""
     client = app.test_client()
-    page = client.get("/login", environ_base={"REMOTE_ADDR": ip})
-    response = client.post("/login", data={"address": address, "password": password,
-                                           "csrf_token": csrf_token(page.get_data(as_text=True))},
-                           environ_base={"REMOTE_ADDR": ip})
+    response = post_login(client, address, password, ip)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
+
+
+def sign_in(page, live_url: str, address: str, password: str = PASSWORD) -> None:
+    """Sign in with the browser's login form; returns once the Inbox has loaded."""
+    page.goto(live_url + "/login")
+    page.get_by_label("E-mail address").fill(address)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Inbox").wait_for()
+    page.wait_for_load_state()  # the page's scripts have run (keyboard shortcuts)
 
 
 def uid_of(cfg: dict, address: str, subject: str, folder: str = "INBOX") -> int:

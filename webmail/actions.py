@@ -1,8 +1,6 @@
 """Changing mail: bulk actions on the list, emptying Trash/Junk, managing folders."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -10,6 +8,7 @@ from core.extensions import db
 from core.mail.errors import ImapError
 from core.services import mailbox, spam
 from portal.auth.current import mail_connection
+from portal.navigation import local_path
 
 from . import bp
 
@@ -17,11 +16,7 @@ FOLDER_ACTIONS = ("create", "rename", "delete", "subscribe", "unsubscribe")
 
 
 def _back(default: str) -> str:
-    target = request.form.get("back", "")
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
-        return target
-    return default
+    return local_path(request.form.get("back"), default)
 
 
 def _uids() -> list[int]:
@@ -36,7 +31,7 @@ def bulk():
     action = request.form.get("action", "")
     training = (spam.training_for(db.session, current_app.config, current_user.address)
                 if action in ("spam", "notspam") else None)
-    with mail_connection() as client:
+    with mail_connection(folder) as client:
         tree = mailbox.folder_tree(client)
         try:
             flash(mailbox.bulk(client, tree, folder, _uids(), action,

@@ -25,12 +25,19 @@ def not_found(error):
                            text=str(error)), 404
 
 
+def _raw(uid: int) -> bytes:
+    """The raw message UID of the folder the list shows."""
+    folder = list_options().folder
+    with mail_connection(folder) as client:
+        return reading.fetch_raw(client, owner(), folder, uid)
+
+
 @bp.route("/mail/<int:uid>")
 @login_required
 def message(uid: int):
     """The list with one message open in the reading pane (alone on a phone)."""
     options = list_options()
-    with mail_connection() as client:
+    with mail_connection(options.folder) as client:
         tree = mailbox.folder_tree(client)
         page = mailbox.message_list(client, sort_cache, owner(), options.folder,
                                     sort=options.sort, reverse=options.reverse,
@@ -55,10 +62,8 @@ def message(uid: int):
 @login_required
 def body(uid: int):
     """The sanitised HTML body as its own document, for a sandboxed iframe."""
-    options = list_options()
     allow_remote = request.args.get("remote") == "1"
-    with mail_connection() as client:
-        raw = reading.fetch_raw(client, owner(), options.folder, uid)
+    raw = _raw(uid)
     html = reading.body_html(raw, mime.parse_message(raw), allow_remote=allow_remote)
     document = render_template("webmail/body.html", html=html.html if html else "")
     csp = sanitize.mail_csp(allow_remote)
@@ -71,9 +76,7 @@ def body(uid: int):
 @login_required
 def attachment(uid: int, part_id: str):
     """One attachment: a download, or inline for raster images, PDF and plain text."""
-    options = list_options()
-    with mail_connection() as client:
-        raw = reading.fetch_raw(client, owner(), options.folder, uid)
+    raw = _raw(uid)
     payload, content_type, filename = reading.part(raw, part_id)
     inline = request.args.get("inline") == "1" and reading.sniffed_safe(payload, content_type)
     if not inline:
@@ -90,9 +93,7 @@ def attachment(uid: int, part_id: str):
 @login_required
 def attachments_zip(uid: int):
     """Every attachment of the message in one zip file."""
-    options = list_options()
-    with mail_connection() as client:
-        raw = reading.fetch_raw(client, owner(), options.folder, uid)
+    raw = _raw(uid)
     data = reading.zip_attachments(raw, mime.parse_message(raw))
     return Response(data, content_type="application/zip", headers={
         **NOSNIFF, "Content-Disposition": mime.content_disposition(f"message-{uid}-attachments.zip")})
@@ -102,9 +103,7 @@ def attachments_zip(uid: int):
 @login_required
 def source(uid: int):
     """The raw message as plain text, never interpreted by the browser."""
-    options = list_options()
-    with mail_connection() as client:
-        raw = reading.fetch_raw(client, owner(), options.folder, uid)
+    raw = _raw(uid)
     return Response(raw.decode("utf-8", errors="replace"), content_type="text/plain; charset=utf-8",
                     headers={**NOSNIFF, "Content-Security-Policy": PART_CSP,
                              "Content-Disposition": "inline"})

@@ -19,7 +19,7 @@ from .context import list_options, outgoing, owner, per_page, sort_cache
 def index():
     """Folders, the list of the chosen folder (or search results), an empty reading pane."""
     options = list_options()
-    with mail_connection() as client:
+    with mail_connection(options.folder) as client:
         tree = mailbox.folder_tree(client)
         page, results, error = _list_or_search(client, tree, options)
         quota = imap.quota(client)
@@ -50,7 +50,7 @@ def changes():
     """Cheap polling: has the folder changed since the page was drawn? (JSON)"""
     options = list_options()
     since_uidnext = request.args.get("uidnext", 0, type=int)
-    with mail_connection() as client:
+    with mail_connection(options.folder) as client:
         info, fresh = listing.arrived_since(client, options.folder, since_uidnext)
         tree = mailbox.folder_tree(client)
     counts = {f.name: f.unseen for f in tree}

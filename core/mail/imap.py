@@ -70,12 +70,14 @@ class Client(IMAPClient):
     """
 
     selected: tuple[str, bool] | None = None
+    selected_exists: int = 0
 
     def select_folder(self, folder, readonly=False):
-        """SELECT (or EXAMINE) FOLDER and remember it."""
+        """SELECT (or EXAMINE) FOLDER and remember it and its size."""
         self.selected = None
         info = super().select_folder(folder, readonly=readonly)
         self.selected = (folder, readonly)
+        self.selected_exists = int(info.get(b"EXISTS", 0))
         return info
 
     def unselect_folder(self):

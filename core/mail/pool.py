@@ -3,6 +3,10 @@
 imapclient is not thread-safe: a connection is checked out by one request at a
 time. Each address keeps at most MAX_IDLE idle connections; connections idle
 longer than IDLE_SECONDS are closed, so Dovecot's per-user limit is respected.
+
+A big folder keeps a connection of its own: on Maildir, switching a connection
+into a folder of 100,000 messages re-reads its whole uidlist (55-160 ms), while
+a connection that still has it selected answers at once (bench/webmail.py).
 """
 from __future__ import annotations
 
@@ -15,57 +19,97 @@ from typing import Callable, Iterator
 from imapclient import IMAPClient
 
 from . import imap
+from .errors import MailError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
+# Folders with more messages than this get a connection that stays selected in them.
+BIG_FOLDER = 5000
 
 
 class ConnectionPool:
     """Idle, logged-in IMAP connections keyed by address."""
 
-    def __init__(self, idle_seconds: float = 120.0, max_idle: int = 2) -> None:
+    def __init__(self, idle_seconds: float = 120.0, max_idle: int = 4) -> None:
         self.idle_seconds = idle_seconds
         self.max_idle = max_idle
         self._idle: dict[str, list[tuple[float, IMAPClient]]] = {}
+        self._big: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
     @contextmanager
-    def connection(self, key: str, opener: Callable[[], IMAPClient]) -> Iterator[IMAPClient]:
-        """Lend a connection for KEY, opening one with OPENER when none is idle."""
-        client = self._take(key) or opener()
+    def connection(self, key: str, opener: Callable[[], IMAPClient],
+                   folder: str | None = None) -> Iterator[IMAPClient]:
+        """Lend a connection for KEY (preferably one with FOLDER open), or open one."""
+        client = self._take(key, folder) or opener()
         try:
             yield client
-        except BaseException:
-            imap.close(client)  # its state is unknown after an error
+        except BaseException as exc:
+            # A refusal the server answered (NO/BAD) leaves the session usable; anything
+            # else leaves it in an unknown state.
+            if isinstance(exc, MailError) and not isinstance(exc, ServiceUnavailable):
+                self.put(key, client)
+            else:
+                imap.close(client)
             raise
         self.put(key, client)
 
     def put(self, key: str, client: IMAPClient) -> None:
-        """Give a logged-in connection back (or hand over a fresh one) for reuse."""
+        """Give a logged-in connection back (or hand over a fresh one) for reuse.
+
+        When the address has MAX_IDLE idle connections already, the one idle longest
+        is closed, so the connections of the folders in use stay.
+        """
+        selected = getattr(client, "selected", None)
+        evicted = None
         with self._lock:
+            if selected and getattr(client, "selected_exists", 0) > BIG_FOLDER:
+                self._big.setdefault(key, set()).add(selected[0])
             idle = self._idle.setdefault(key, [])
-            if len(idle) < self.max_idle:
-                idle.append((time.monotonic(), client))
-                return
-        imap.close(client)
+            idle.append((time.monotonic(), client))
+            if len(idle) > self.max_idle:
+                evicted = idle.pop(0)[1]
+        if evicted is not None:
+            imap.close(evicted)
 
     def discard(self, key: str) -> None:
         """Close every idle connection of KEY (sign-out, password change, access removed)."""
         with self._lock:
             idle = self._idle.pop(key, [])
+            self._big.pop(key, None)
         for _, client in idle:
             imap.close(client)
 
-    def _take(self, key: str) -> IMAPClient | None:
+    def _take(self, key: str, folder: str | None) -> IMAPClient | None:
         self._reap()
         while True:
             with self._lock:
                 idle = self._idle.get(key)
-                if not idle:
+                index = self._pick(idle or [], folder, self._big.get(key, set()))
+                if index is None:
                     return None
-                _, client = idle.pop()
+                _, client = idle.pop(index)
             if imap.is_alive(client):
                 return client
             imap.close(client)
+
+    def _pick(self, idle: list[tuple[float, IMAPClient]], folder: str | None,
+              big_folders: set[str]) -> int | None:
+        """The idle connection to lend (None: open a new one).
+
+        One that has FOLDER selected; else the newest that holds no big folder; else,
+        below MAX_IDLE, a new one; else the one idle longest.
+        """
+        names = [getattr(c, "selected", None) for _, c in idle]
+        names = [n[0] if n else None for n in names]
+        for index in range(len(idle) - 1, -1, -1):
+            if folder and names[index] == folder:
+                return index
+        for index in range(len(idle) - 1, -1, -1):
+            if names[index] not in big_folders:
+                return index
+        if len(idle) < self.max_idle:
+            return None
+        return 0 if idle else None
 
     def _reap(self) -> None:
         cutoff = time.monotonic() - self.idle_seconds

@@ -6,7 +6,9 @@ from html import escape
 
 _TEXT_LINK_RE = re.compile(
     r"(?P<url>\b(?:https?://|mailto:)[^\s<>\"]+)"
-    r"|(?P<mail>\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b)", re.I)
+    # Bounded parts: an unbounded local part made linking a long line quadratic
+    # (10 s for 64 KB of "a.a.a."), enough to tie up a server thread.
+    r"|(?P<mail>\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}\b)", re.I)
 _QUOTE_RE = re.compile(r"^((?:>[ \t]?)+)")
 
 

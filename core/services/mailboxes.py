@@ -166,12 +166,18 @@ def references(db: Session, address: str) -> References:
 def delete_mailbox(db: Session, actor: str, mailbox: Mailbox, erase_mail: bool,
                    home: Path) -> AdminJob | None:
     """Remove MAILBOX from the directory; its Maildir stays unless ERASE_MAIL queues its erasure."""
-    address, domain = mailbox.address, mailbox.domain.name
-    before = {**snapshot(mailbox), "references": references(db, address).__dict__}
-    db.execute(delete(WebSession).where(WebSession.address == address))
-    db.delete(mailbox)
+    before = {**snapshot(mailbox), "references": references(db, mailbox.address).__dict__}
+    db.execute(delete(WebSession).where(WebSession.address == mailbox.address))
+    return remove_from_directory(db, actor, "mailbox", mailbox, before, erase_mail, home)
+
+
+def remove_from_directory(db: Session, actor: str, kind: str, row, before: dict,
+                          erase_mail: bool, home: Path) -> AdminJob | None:
+    """Delete ROW (KIND "mailbox" or "shared") and aliases left empty; erase HOME if ERASE_MAIL."""
+    address, domain = row.address, row.domain.name
+    db.delete(row)
     db.flush()
     aliases.drop_empty(db, actor)
-    audit.record(db, actor, "delete", "mailbox", address, domain=domain, before=before,
+    audit.record(db, actor, "delete", kind, address, domain=domain, before=before,
                  after={"mail": "erase queued" if erase_mail else "kept on disk"})
     return jobs.queue_erase(db, actor, address, domain, home) if erase_mail else None

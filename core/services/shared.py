@@ -20,7 +20,7 @@ from core.mail.doveadm import Doveadm, DoveadmError, rows
 from core.mail.folders import SHARED_PREFIX
 from core.models import DELIVER, Domain, SharedMailbox
 
-from . import aliases, audit, directory, groups, jobs, mailstore
+from . import audit, directory, groups, mailboxes, mailstore
 from .errors import AlreadyExists, InvalidInput, NotFound
 from .roles import Roles
 
@@ -120,14 +120,8 @@ def _owners(db: Session, roles: Roles, names: list[str]):
 def delete_shared(db: Session, actor: str, shared: SharedMailbox, erase_mail: bool,
                   home: Path):
     """Remove SHARED from the directory (call revoke_access first); the mail stays unless erased."""
-    address, domain = shared.address, shared.domain.name
-    before = snapshot(shared)
-    db.delete(shared)
-    db.flush()
-    aliases.drop_empty(db, actor)
-    audit.record(db, actor, "delete", "shared", address, domain=domain, before=before,
-                 after={"mail": "erase queued" if erase_mail else "kept on disk"})
-    return jobs.queue_erase(db, actor, address, domain, home) if erase_mail else None
+    return mailboxes.remove_from_directory(db, actor, "shared", shared, snapshot(shared),
+                                           erase_mail, home)
 
 
 def own_folders(adm: Doveadm, address: str) -> list[str]:

@@ -10,7 +10,7 @@ from core.services import aliases, domains, mailboxes, shared
 
 from . import bp
 from .access import domain_filter, domain_of_field, owns
-from .common import actor, attempt, checked, wanted_domain
+from .common import actor, attempt, checked, save, wanted_domain
 
 
 FIELDS = ((TO_MAILBOX, "mailboxes"), (TO_SHARED, "shared"), (TO_EXTERNAL, "external"))
@@ -84,21 +84,16 @@ def alias_edit(alias: Alias):
     if request.method == "GET":
         return _form_page(alias)
     form = _form()
-    _, error = attempt(lambda: aliases.update_alias(
-        db.session, actor(), alias, _destinations(), form["local_only"]))
-    if error:
-        return _form_page(alias, error, 400, form)
-    flash(f"Saved {alias.address}.", "ok")
-    return redirect(url_for("admin.alias_list"))
+    return save(lambda: aliases.update_alias(db.session, actor(), alias, _destinations(),
+                                             form["local_only"]),
+                lambda error: _form_page(alias, error, 400, form),
+                f"Saved {alias.address}.", "admin.alias_list")
 
 
 @bp.route("/aliases/<int:alias_id>/delete", methods=["POST"])
 @owns("alias")
 def alias_delete(alias: Alias):
     """Remove an alias; mail to it is refused (or taken by a catch-all) from then on."""
-    address = alias.address
-    _, error = attempt(lambda: aliases.delete_alias(db.session, actor(), alias))
-    if error:
-        return _form_page(alias, error, 400)
-    flash(f"Deleted {address}.", "ok")
-    return redirect(url_for("admin.alias_list"))
+    return save(lambda: aliases.delete_alias(db.session, actor(), alias),
+                lambda error: _form_page(alias, error, 400),
+                f"Deleted {alias.address}.", "admin.alias_list")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from flask import current_app, request
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from core.extensions import db
@@ -36,6 +36,16 @@ def attempt(change: Callable[[], T]) -> tuple[T | None, str | None]:
         db.session.rollback()
         return None, str(exc)
     return result, None
+
+
+def save(change: Callable[[], object], refused: Callable[[str], object], done: str,
+         endpoint: str, **values):
+    """Run CHANGE as attempt(); REFUSED(message) answers a refusal, else flash DONE, go to ENDPOINT."""
+    _, error = attempt(change)
+    if error:
+        return refused(error)
+    flash(done, "ok")
+    return redirect(url_for(endpoint, **values))
 
 
 def checked(name: str) -> bool:

@@ -10,7 +10,7 @@ from core.services import admin_roles, domains
 
 from . import bp
 from .access import admin_required, owns, server_admin_required
-from .common import actor, attempt
+from .common import actor, attempt, save
 
 
 @bp.route("/domains")
@@ -51,12 +51,10 @@ def domain_edit(domain: Domain):
     if request.method == "GET":
         return _edit_page(domain)
     form = {key: request.form.get(key, "") for key in ("mode", "relay", "bcc", "catch_all")}
-    _, error = attempt(lambda: domains.update_domain(db.session, actor(), domain, **form))
-    if error:
-        return _edit_page(domain, error, form, 400)
-    flash(f"Saved. Postfix uses the new settings of {domain.unicode_name} from the next "
-          "message on.", "ok")
-    return redirect(url_for("admin.domain_edit", name=domain.name))
+    return save(lambda: domains.update_domain(db.session, actor(), domain, **form),
+                lambda error: _edit_page(domain, error, form, 400),
+                f"Saved. Postfix uses the new settings of {domain.unicode_name} from the next "
+                "message on.", "admin.domain_edit", name=domain.name)
 
 
 @bp.route("/domains/<name>/admins", methods=["POST"])
@@ -64,12 +62,8 @@ def domain_edit(domain: Domain):
 @owns("domain")
 def domain_admin_add(domain: Domain):
     """Let a mailbox administer this domain."""
-    address = request.form.get("address", "")
-    _, error = attempt(lambda: admin_roles.add_domain_admin(db.session, actor(), domain, address))
-    if error:
-        return _edit_page(domain, error, status=400)
-    flash(f"{address.strip()} now administers {domain.unicode_name}.", "ok")
-    return redirect(url_for("admin.domain_edit", name=domain.name))
+    return _change_admins(domain, admin_roles.add_domain_admin,
+                          "{address} now administers {domain}.")
 
 
 @bp.route("/domains/<name>/admins/remove", methods=["POST"])
@@ -77,12 +71,17 @@ def domain_admin_add(domain: Domain):
 @owns("domain")
 def domain_admin_remove(domain: Domain):
     """Take this domain away from one of its domain admins."""
+    return _change_admins(domain, admin_roles.remove_domain_admin,
+                          "{address} no longer administers {domain}.")
+
+
+def _change_admins(domain: Domain, step, done: str):
+    """Run STEP (add or remove a domain admin) for the address in the form; DONE is the notice."""
     address = request.form.get("address", "")
-    _, error = attempt(lambda: admin_roles.remove_domain_admin(db.session, actor(), domain, address))
-    if error:
-        return _edit_page(domain, error, status=400)
-    flash(f"{address.strip()} no longer administers {domain.unicode_name}.", "ok")
-    return redirect(url_for("admin.domain_edit", name=domain.name))
+    return save(lambda: step(db.session, actor(), domain, address),
+                lambda error: _edit_page(domain, error, status=400),
+                done.format(address=address.strip(), domain=domain.unicode_name),
+                "admin.domain_edit", name=domain.name)
 
 
 @bp.route("/domains/<name>/delete", methods=["GET", "POST"])
@@ -97,10 +96,8 @@ def domain_delete(domain: Domain):
         return render_template(
             "admin/domain_delete.html", domain=domain, contents=found,
             error=f"Type the domain name {domain.unicode_name} to confirm the deletion."), 400
-    name = domain.unicode_name
-    _, error = attempt(lambda: domains.delete_domain(db.session, actor(), domain))
-    if error:
-        return render_template("admin/domain_delete.html", domain=domain, contents=found,
-                               error=error), 400
-    flash(f"Deleted {name} from the directory. Its stored mail is still on disk.", "ok")
-    return redirect(url_for("admin.domain_list"))
+    return save(lambda: domains.delete_domain(db.session, actor(), domain),
+                lambda error: (render_template("admin/domain_delete.html", domain=domain,
+                                               contents=found, error=error), 400),
+                f"Deleted {domain.unicode_name} from the directory. Its stored mail is still "
+                "on disk.", "admin.domain_list")

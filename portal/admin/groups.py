@@ -9,7 +9,7 @@ from core.services import groups, shared
 
 from . import bp
 from .access import owns, server_admin_required
-from .common import actor, attempt, config
+from .common import actor, attempt, config, save
 
 
 @bp.route("/groups", methods=["GET", "POST"])
@@ -78,9 +78,6 @@ def group_member_remove(group: Group):
 @owns("group")
 def group_delete(group: Group):
     """Delete a group that owns no shared mailbox."""
-    name = group.name
-    _, error = attempt(lambda: groups.delete_group(db.session, actor(), group))
-    if error:
-        return _page(group, error, 400)
-    flash(f"Deleted the group {name}.", "ok")
-    return redirect(url_for("admin.group_list"))
+    return save(lambda: groups.delete_group(db.session, actor(), group),
+                lambda error: _page(group, error, 400),
+                f"Deleted the group {group.name}.", "admin.group_list")

@@ -10,7 +10,7 @@ from core.services import admin_roles, domains, links, mailboxes, mailstore
 
 from . import bp
 from .access import domain_filter, domain_of_field, owns, server_admin_required
-from .common import actor, attempt, checked, config, wanted_domain
+from .common import actor, attempt, checked, config, save, wanted_domain
 
 EDIT_FIELDS = ("display_name", "quota", "junk_days", "forward_address")
 
@@ -135,11 +135,10 @@ def mailbox_link(mailbox: Mailbox):
 def mailbox_server_admin(mailbox: Mailbox):
     """Make the mailbox a server admin, or take that role away."""
     grant = checked("server_admin")
-    _, error = attempt(lambda: admin_roles.set_server_admin(db.session, actor(), mailbox, grant))
-    if error:
-        return _edit_page(mailbox, error, status=400)
-    flash(f"{mailbox.address} is {'now' if grant else 'no longer'} a server admin.", "ok")
-    return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
+    return save(lambda: admin_roles.set_server_admin(db.session, actor(), mailbox, grant),
+                lambda error: _edit_page(mailbox, error, status=400),
+                f"{mailbox.address} is {'now' if grant else 'no longer'} a server admin.",
+                "admin.mailbox_edit", address=mailbox.address)
 
 
 @bp.route("/mailboxes/<path:address>/delete", methods=["GET", "POST"])

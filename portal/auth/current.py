@@ -57,8 +57,10 @@ def password() -> str:
 
 
 @contextmanager
-def mail_connection() -> Iterator[Any]:
+def mail_connection(folder: str | None = None) -> Iterator[Any]:
     """A logged-in IMAP connection for this request, reused across requests.
+
+    FOLDER, when the request works in one, picks a connection that has it open.
 
     Connections are pooled per address, not per browser: signing in again (or from a
     second device) reuses them instead of piling up against Dovecot's per-user limit.
@@ -66,5 +68,5 @@ def mail_connection() -> Iterator[Any]:
     def opener():
         return imap.login(imap_settings(), current_user.address, password(), client_ip())
 
-    with imap_pool.connection(current_user.address, opener) as client:
+    with imap_pool.connection(current_user.address, opener, folder) as client:
         yield client

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -11,6 +10,7 @@ from core.extensions import db, imap_pool, limiter
 from core.mail.errors import AuthenticationFailed
 from core.services import signin, uploads
 
+from ..navigation import local_path
 from . import bp
 from .current import VAULT_KEY, User, client_ip, imap_settings
 
@@ -22,16 +22,6 @@ def _address_key() -> str:
 def _failed(response) -> bool:
     # Only failed attempts count against the limits; a redirect is a success.
     return response.status_code != 302
-
-
-def _safe_next(target: str | None) -> str:
-    """TARGET when it is a path on this site, else the mail page."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") \
-                and not target.startswith("//"):
-            return target
-    return url_for("webmail.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -59,7 +49,7 @@ def login():
     session[VAULT_KEY] = result.key
     login_user(User(result.session_id, result.address))
     imap_pool.put(result.address, result.client)
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(local_path(request.form.get("next"), url_for("webmail.index")))
 
 
 @bp.route("/logout", methods=["POST"])

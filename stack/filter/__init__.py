@@ -11,9 +11,10 @@ This module is imported by the stack's renderer and daemon list: no heavy import
 """
 from __future__ import annotations
 
-import configparser
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..background import read_section
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -46,11 +47,8 @@ class FilterConfig:
 
 
 def read_config(path: Path) -> FilterConfig:
-    """Parse the rendered filter.conf (no interpolation: values are taken as written)."""
-    parser = configparser.ConfigParser(interpolation=None)
-    with open(path, encoding="utf-8") as handle:
-        parser.read_file(handle)
-    section = parser["filter"]
+    """Parse the rendered filter.conf."""
+    section = read_section(path, "filter")
     return FilterConfig(
         listen=section["listen"], port=section.getint("port"),
         reinject_port=section.getint("reinject_port"), database=Path(section["database"]),

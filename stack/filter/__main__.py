@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import configparser
 import logging
-import os
 import pwd
 import signal
 import socket
@@ -21,10 +20,11 @@ from aiosmtpd.smtp import SMTP
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.db import Database
+from core.db import Database, transaction_at
 from core.mail.disclaimer import attach, has_disclaimer, render
 from core.services.disclaimers import active_disclaimer
 
+from ..background import detach, drop_privileges, log_to_stderr
 from . import FilterConfig, read_config
 from .handler import HELO_NAME, DisclaimerHandler
 
@@ -39,8 +39,7 @@ USERADD = ("useradd", "--system", "--user-group", "--no-create-home",
 
 def main(argv: list[str]) -> int:
     """Start the filter from its config file; 0 once it runs in the background."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s disclaimer[%(process)d] %(levelname)s %(message)s")
+    log_to_stderr("disclaimer")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command chatter
     if len(argv) != 1:
         log.error("usage: python -m stack.filter CONFIG")
@@ -53,9 +52,7 @@ def main(argv: list[str]) -> int:
     except (OSError, KeyError, ValueError, configparser.Error, SQLAlchemyError) as exc:
         log.error("cannot start: %s", exc)
         return 1
-    if os.fork() > 0:
-        os._exit(0)  # noqa: SLF001 - the parent only tells `stack up` the start went well
-    config.pidfile.write_text(f"{os.getpid()}\n", encoding="ascii")
+    detach(config.pidfile)
     drop_privileges(uid, gid)
     database = Database()
     database.configure(config.database_url)
@@ -103,22 +100,10 @@ def warm_up(config: FilterConfig) -> None:
     the filter's user, a module not imported yet could no longer be found. This also
     proves the database readable before `stack up` is told the filter runs.
     """
-    database = Database()
-    database.configure(config.database_url)
-    try:
-        with database.transaction() as session:
-            active_disclaimer(session, "bücher.mailroom.invalid")
-    finally:
-        database.engine.dispose()  # no SQLite connection may cross the fork
+    with transaction_at(config.database_url) as session:
+        active_disclaimer(session, "bücher.mailroom.invalid")
     sample = render("mailroom.invalid", "**warm-up** [link](https://mailroom.invalid/)")
     has_disclaimer(attach(b"Subject: warm-up\r\n\r\nwarm-up\r\n", sample), sample.domain)
-
-
-def drop_privileges(uid: int, gid: int) -> None:
-    """Run as the filter's user from now on (groups first: setuid removes the right)."""
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
 
 
 def serve(listener: socket.socket, config: FilterConfig, handler: DisclaimerHandler) -> None:

@@ -11,9 +11,10 @@ This module is imported by the stack's renderer and daemon list: no heavy import
 """
 from __future__ import annotations
 
-import configparser
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..background import read_section
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -57,11 +58,8 @@ class LearnConfig:
 
 
 def read_config(path: Path) -> LearnConfig:
-    """Parse the rendered learnd.conf (no interpolation: values are taken as written)."""
-    parser = configparser.ConfigParser(interpolation=None)
-    with open(path, encoding="utf-8") as handle:
-        parser.read_file(handle)
-    section = parser["learnd"]
+    """Parse the rendered learnd.conf."""
+    section = read_section(path, "learnd")
     host, _, port = section["controller"].rpartition(":")
     return LearnConfig(
         spool=Path(section["spool"]), database=Path(section["database"]),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import configparser
 import logging
-import os
 import pwd
 import signal
 import sys
@@ -17,12 +16,13 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.db import Database
+from core.db import Database, transaction_at
 from core.mail import rspamd
 from core.mail.errors import MailError, ServiceUnavailable
 from core.mail.learnspool import BadEntry, Spool
 from core.services.spam import SKIPPED, may_train
 
+from ..background import detach, drop_privileges, log_to_stderr
 from . import LearnConfig, read_config
 
 log = logging.getLogger("mailroom.learnd")
@@ -109,8 +109,7 @@ class Worker:
 
 def main(argv: list[str]) -> int:
     """Start the worker from its config file; 0 once it runs in the background."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s learnd[%(process)d] %(levelname)s %(message)s")
+    log_to_stderr("learnd")
     if len(argv) != 1:
         log.error("usage: python -m stack.learnd CONFIG")
         return 2
@@ -122,12 +121,8 @@ def main(argv: list[str]) -> int:
     except (OSError, KeyError, ValueError, configparser.Error, SQLAlchemyError) as exc:
         log.error("cannot start: %s", exc)
         return 1
-    if os.fork() > 0:
-        os._exit(0)  # noqa: SLF001 - the parent only tells `stack up` the start went well
-    config.pidfile.write_text(f"{os.getpid()}\n", encoding="ascii")
-    os.setgroups([])
-    os.setgid(user.pw_gid)
-    os.setuid(user.pw_uid)
+    detach(config.pidfile)
+    drop_privileges(user.pw_uid, user.pw_gid)
     database = Database()
     database.configure(config.database_url)
     worker = Worker(Spool(config.spool), settings, database, user.pw_uid)
@@ -154,13 +149,8 @@ def warm_up(config: LearnConfig, settings: rspamd.RspamdSettings) -> None:
     the mail uid, a module not imported yet could no longer be found. This also proves
     the database readable and removes half-written entries a crash left behind.
     """
-    database = Database()
-    database.configure(config.database_url)
-    try:
-        with database.transaction() as session:
-            may_train(session, "warm-up@mailroom.invalid")
-    finally:
-        database.engine.dispose()  # no SQLite connection may cross the fork
+    with transaction_at(config.database_url) as session:
+        may_train(session, "warm-up@mailroom.invalid")
     probe = rspamd.RspamdSettings(settings.host, settings.controller_port, 0, settings.password,
                                   settings.host, 0, 2.0)
     try:

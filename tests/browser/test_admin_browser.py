@@ -1,26 +1,10 @@
 """An admin works the admin pages in Chromium; the members see the result in their webmail."""
 import pytest
 
-from core.services import roles
-from tests.helpers import PASSWORD, new_address, wait_for_subject
+from tests.helpers import new_address, new_server_admin, sign_in, wait_for_subject
 from tests.integration.admin_support import maildir, send_inbound, unique, wait_until
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, live_url, address):
-    page.goto(live_url + "/login")
-    page.get_by_label("E-mail address").fill(address)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Inbox").wait_for()
-
-
-def new_admin(stack_db, domain) -> str:
-    address = new_address(stack_db, domain, "boss")
-    with stack_db.transaction() as session:
-        roles.grant_server_admin(session, address)
-    return address
 
 
 def admin_section(page, name):
@@ -30,7 +14,7 @@ def admin_section(page, name):
 def test_shared_mailbox_and_alias_made_in_the_browser_reach_the_members_webmail(
         page, browser, live_url, mail_stack, stack_db, domain):
     member = new_address(stack_db, domain, "member")
-    sign_in(page, live_url, new_admin(stack_db, domain))
+    sign_in(page, live_url, new_server_admin(stack_db, domain, "boss"))
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
 
     admin_section(page, "Groups")
@@ -78,7 +62,7 @@ def test_dashboard_on_a_phone_sorts_by_keyboard_and_erases_only_after_confirmati
     send_inbound(mail_stack, victim, subject)
     wait_for_subject(mail_stack, victim, subject)
     page.set_viewport_size({"width": 375, "height": 740})
-    sign_in(page, live_url, new_admin(stack_db, domain))
+    sign_in(page, live_url, new_server_admin(stack_db, domain, "boss"))
     page.goto(live_url + "/admin/")
     page.get_by_role("heading", name="Mail storage by mailbox").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375

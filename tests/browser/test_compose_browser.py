@@ -5,18 +5,10 @@ from email import policy
 
 import pytest
 
-from tests.helpers import PASSWORD, imap_login, new_address, wait_for_subject
+from tests.helpers import imap_login, new_address, sign_in, wait_for_subject
 
 pytestmark = pytest.mark.browser
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
-
-
-def sign_in(page, live_url, address):
-    page.goto(live_url + "/login")
-    page.get_by_label("E-mail address").fill(address)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def count(cfg, address, folder):

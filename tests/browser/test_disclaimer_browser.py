@@ -5,12 +5,10 @@ import uuid
 from email import policy
 
 import pytest
-from sqlalchemy import select
 
 from core.mail.disclaimer import MARKER
-from core.models import DOMAIN_ADMIN, AdminRole, Domain, Mailbox
 from core.services import directory
-from tests.helpers import PASSWORD, new_address, wait_for_subject
+from tests.helpers import new_address, new_domain_admin, sign_in, wait_for_subject
 
 pytestmark = pytest.mark.browser
 
@@ -21,20 +19,7 @@ def domain_admin(stack_db) -> tuple[str, str]:
     name = f"browser-{uuid.uuid4().hex[:6]}.test"
     with stack_db.transaction() as session:
         directory.add_domain(session, name)
-    address = new_address(stack_db, name, "boss")
-    with stack_db.transaction() as session:
-        mailbox = session.scalar(select(Mailbox).where(Mailbox.address == address))
-        domain_id = session.scalar(select(Domain.id).where(Domain.name == name))
-        session.add(AdminRole(mailbox_id=mailbox.id, role=DOMAIN_ADMIN, domain_id=domain_id))
-    return name, address
-
-
-def sign_in(page, live_url, address):
-    page.goto(live_url + "/login")
-    page.get_by_label("E-mail address").fill(address)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
+    return name, new_domain_admin(stack_db, name, name, "boss")
 
 
 def test_edit_with_live_preview_save_then_webmail_mail_carries_it(page, live_url, mail_stack,

@@ -1,18 +1,10 @@
 """The settings forms in Chromium: rule builder, vacation, forwarding, proved with real mail."""
 import pytest
 
-from tests.helpers import PASSWORD, new_address, wait_for_subject
+from tests.helpers import new_address, sign_in, wait_for_subject
 from tests.integration.portal_support import create_folders, ensure_domain, send, settle, subjects, unique
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, live_url, address):
-    page.goto(live_url + "/login")
-    page.get_by_label("E-mail address").fill(address)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Inbox").wait_for()
 
 
 def test_sentence_builder_makes_a_rule_that_files_mail(page, live_url, mail_stack, stack_db, domain):

@@ -5,36 +5,19 @@ from __future__ import annotations
 import pytest
 
 from core.mail import rspamd
-from core.models import SpamRule
-from core.services import roles, spam_filter
 from stack import spam as stack_spam
 from stack.layout import Layout
-from tests.helpers import PASSWORD, new_address
+from tests.helpers import new_server_admin, sign_in
+from tests.integration.spam_support import restore_filter_defaults
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, live_url, address):
-    page.goto(live_url + "/login")
-    page.get_by_label("E-mail address").fill(address)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 @pytest.fixture
 def server_admin(stack_db, domain, mail_stack):
     """A server admin; the filter's defaults are put back afterwards."""
-    address = new_address(stack_db, domain, "browseradmin")
-    with stack_db.transaction() as session:
-        roles.grant_server_admin(session, address)
-    yield address
-    with stack_db.transaction() as session:
-        session.query(SpamRule).delete()
-        spam_filter.save_settings(session, spam_filter.FilterSettings())
-    with stack_db.transaction() as session:
-        spam_filter.publish_rules(session, mail_stack)
-    spam_filter.apply_settings(mail_stack, spam_filter.FilterSettings())
+    yield new_server_admin(stack_db, domain, "browseradmin")
+    restore_filter_defaults(mail_stack, stack_db)
 
 
 def test_readiness_bars_threshold_rule_and_rspamds_interface(page, live_url, mail_stack, server_admin):

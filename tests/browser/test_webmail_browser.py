@@ -4,18 +4,9 @@ from email.message import EmailMessage
 
 import pytest
 
-from tests.helpers import PASSWORD, deliver_raw, imap_login, new_address, submit, wait_for_subject
+from tests.helpers import deliver_raw, imap_login, new_address, sign_in, submit, wait_for_subject
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, live_url, address):
-    page.goto(live_url + "/login")
-    page.get_by_label("E-mail address").fill(address)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Inbox").wait_for()
-    page.wait_for_load_state()  # the shortcuts script has run
 
 
 def fill(cfg, address, count):

@@ -6,9 +6,7 @@ import time
 import uuid
 from pathlib import Path
 
-from core.models import DOMAIN_ADMIN, AdminRole
-from core.services import directory, roles
-from tests.helpers import PASSWORD, csrf_token, message, new_address
+from tests.helpers import csrf_token, message, new_domain_admin, new_server_admin, signed_in_client
 
 # Issue 6's own loopback addresses (Dovecot's auth penalty and mynetworks are per IP).
 OUTSIDE = "127.0.0.50"
@@ -27,14 +25,8 @@ class AdminClient:
 
     def __init__(self, app, address: str, ip: str = WEB_IP) -> None:
         self.address = address
-        self.client = app.test_client()
+        self.client = signed_in_client(app, address, ip=ip)
         self.ip = ip
-        page = self.client.get("/login", environ_base={"REMOTE_ADDR": ip})
-        response = self.client.post(
-            "/login", data={"address": address, "password": PASSWORD,
-                            "csrf_token": csrf_token(page.get_data(as_text=True))},
-            environ_base={"REMOTE_ADDR": ip})
-        assert response.status_code == 302, response.get_data(as_text=True)
         # Every signed-in page (a 403 page too) carries the sign-out form and its token.
         self.token = csrf_token(self.get("/admin/domains").get_data(as_text=True))
 
@@ -56,20 +48,12 @@ class AdminClient:
 
 def server_admin(app, stack_db, domain: str) -> AdminClient:
     """A new mailbox made server admin, signed in."""
-    address = new_address(stack_db, domain, "root")
-    with stack_db.transaction() as session:
-        roles.grant_server_admin(session, address)
-    return AdminClient(app, address)
+    return AdminClient(app, new_server_admin(stack_db, domain, "root"))
 
 
 def domain_admin(app, stack_db, domain: str, of: str) -> AdminClient:
     """A new mailbox on DOMAIN made admin of the domain OF, signed in."""
-    address = new_address(stack_db, domain, "dadmin")
-    with stack_db.transaction() as session:
-        mailbox = directory.get_mailbox(session, address)
-        session.add(AdminRole(mailbox_id=mailbox.id, role=DOMAIN_ADMIN,
-                              domain_id=directory.get_domain(session, of).id))
-    return AdminClient(app, address)
+    return AdminClient(app, new_domain_admin(stack_db, domain, of))
 
 
 def smtp_from(cfg: dict, source: str = "127.0.0.1") -> smtplib.SMTP:

@@ -18,7 +18,7 @@ from core.mail import imap, sieve
 from core.services import directory
 from core.services.errors import NotFound
 from stack.layout import Layout
-from tests.helpers import PASSWORD, csrf_token, imap_login, wait_for_subject
+from tests.helpers import PASSWORD, csrf_token, imap_login, new_address, signed_in_client, wait_for_subject
 
 OTHER_DOMAIN = "other.test"
 
@@ -33,12 +33,10 @@ def ensure_domain(db, name: str = OTHER_DOMAIN) -> str:
     return name
 
 
-def sign_in(client, address: str, password: str = PASSWORD, ip: str = "127.0.0.1"):
-    """Sign a Flask test client in; returns the login response."""
-    page = client.get("/login", environ_base={"REMOTE_ADDR": ip})
-    return client.post("/login", data={"address": address, "password": password,
-                                       "csrf_token": csrf_token(page.get_data(as_text=True))},
-                       environ_base={"REMOTE_ADDR": ip})
+def signed_in_person(app, db, domain: str, prefix: str) -> tuple:
+    """A fresh mailbox on DOMAIN and a Flask test client signed in as it: (address, client)."""
+    address = new_address(db, domain, prefix)
+    return address, signed_in_client(app, address)
 
 
 def post(client, form_url: str, data: dict, url: str | None = None, ip: str = "127.0.0.1"):

@@ -12,7 +12,8 @@ from typing import Callable
 
 from core.mail import rspamd
 from core.mail.learnspool import Spool
-from core.services import spam
+from core.models import SpamRule
+from core.services import spam, spam_filter
 from tests.helpers import PASSWORD
 
 # Issue 5's own loopback addresses: another mail server "outside" (not in mynetworks).
@@ -38,6 +39,16 @@ DOMAINS = "mailer.example post.example inbox.example letters.example news.exampl
 def settings(cfg: dict) -> rspamd.RspamdSettings:
     """How the tests reach Rspamd's controller and Redis."""
     return rspamd.RspamdSettings.from_config(cfg)
+
+
+def restore_filter_defaults(cfg: dict, db) -> None:
+    """Put the filter's default settings and an empty rule list back: the session's stack is shared."""
+    with db.transaction() as session:
+        session.query(SpamRule).delete()
+        spam_filter.save_settings(session, spam_filter.FilterSettings())
+    with db.transaction() as session:
+        spam_filter.publish_rules(session, cfg)
+    spam_filter.apply_settings(cfg, spam_filter.FilterSettings())
 
 
 def wait_until(check: Callable[[], object], what: str, timeout: float = 20.0):

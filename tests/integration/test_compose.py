@@ -10,16 +10,9 @@ import pytest
 
 from core.mail import smtp
 from core.services import directory
-from tests.helpers import PASSWORD, csrf_token, imap_login, message, new_address, wait_for_subject
+from tests.helpers import PASSWORD, imap_login, message, new_address, signed_in_client, wait_for_subject
 
 MB = 1024 * 1024
-
-
-def sign_in(client, address):
-    page = client.get("/login")
-    response = client.post("/login", data={"address": address, "password": PASSWORD,
-                                           "csrf_token": csrf_token(page.get_data(as_text=True))})
-    assert response.status_code == 302, "sign-in failed"
 
 
 def hidden_fields(page: str) -> dict:
@@ -92,8 +85,7 @@ def people(mail_stack, stack_db, domain):
 
 def test_two_attachments_arrive_byte_identical_and_a_copy_is_in_sent(app, mail_stack, people):
     sender, rcpt = people
-    client = app.test_client()
-    sign_in(client, sender)
+    client = signed_in_client(app, sender)
     page, fields = open_form(client)
     assert 'name="from"' in page and sender in page
     binary, text = os.urandom(300_000) + bytes(range(256)), "Grüße\nzwei Zeilen\n".encode()
@@ -124,8 +116,7 @@ def test_reply_keeps_threading_headers_and_marks_the_original_answered(app, mail
     smtp.send(smtp.SmtpSettings.submission(mail_stack), original, login=(sender, PASSWORD))
     uid, _ = inbox_uid(mail_stack, rcpt, subject)
 
-    client = app.test_client()
-    sign_in(client, rcpt)
+    client = signed_in_client(app, rcpt)
     page, fields = open_form(client, reply=uid, folder="INBOX", mode="reply")
     assert field_value(page, "c-to") == sender
     assert field_value(page, "c-subject") == f"Re: {subject}"
@@ -149,8 +140,7 @@ def test_forward_as_attachment_sets_forwarded(app, mail_stack, stack_db, domain,
               login=(sender, PASSWORD))
     uid, original = inbox_uid(mail_stack, rcpt, subject)
 
-    client = app.test_client()
-    sign_in(client, rcpt)
+    client = signed_in_client(app, rcpt)
     page, fields = open_form(client, reply=uid, folder="INBOX", mode="forward-attachment")
     assert field_value(page, "c-subject") == f"Fwd: {subject}"
     assert f"forward me" in page and ".eml" in page
@@ -174,8 +164,7 @@ def test_inline_forward_carries_the_text_and_the_attachments(app, mail_stack, st
     original.add_attachment(b"a,b\n1,2\n", maintype="text", subtype="csv", filename="numbers.csv")
     smtp.send(smtp.SmtpSettings.submission(mail_stack), original, login=(sender, PASSWORD))
     uid, _ = inbox_uid(mail_stack, rcpt, subject)
-    client = app.test_client()
-    sign_in(client, rcpt)
+    client = signed_in_client(app, rcpt)
     page, fields = open_form(client, reply=uid, folder="INBOX", mode="forward")
     assert "---------- Forwarded message ----------" in page
     assert "The numbers are attached." in page and "numbers.csv" in page
@@ -189,8 +178,7 @@ def test_inline_forward_carries_the_text_and_the_attachments(app, mail_stack, st
 
 def test_autosaved_twice_then_sent_leaves_one_sent_and_no_draft(app, mail_stack, people):
     sender, rcpt = people
-    client = app.test_client()
-    sign_in(client, sender)
+    client = signed_in_client(app, sender)
     _, fields = open_form(client)
     subject = f"drafted {uuid.uuid4().hex}"
     uids = []
@@ -215,8 +203,7 @@ def test_autosaved_twice_then_sent_leaves_one_sent_and_no_draft(app, mail_stack,
 
 def test_discard_deletes_the_saved_draft_for_good(app, mail_stack, people):
     sender, rcpt = people
-    client = app.test_client()
-    sign_in(client, sender)
+    client = signed_in_client(app, sender)
     _, fields = open_form(client)
     saved = post(client, "/compose/draft", fields, **{"from": sender}, to=rcpt,
                  subject="never mind", body="x", accept="application/json").json
@@ -230,8 +217,7 @@ def test_discard_deletes_the_saved_draft_for_good(app, mail_stack, people):
 
 def test_refused_recipient_keeps_everything_and_says_why(app, mail_stack, domain, people):
     sender, _ = people
-    client = app.test_client()
-    sign_in(client, sender)
+    client = signed_in_client(app, sender)
     _, fields = open_form(client)
     assert upload(client, fields, "plan.txt", b"the plan\n").status_code == 200
     nobody = f"nobody-{uuid.uuid4().hex[:8]}@{domain}"
@@ -260,8 +246,7 @@ def test_refused_recipient_keeps_everything_and_says_why(app, mail_stack, domain
 
 def test_reopened_draft_brings_back_text_and_attachments(app, mail_stack, people):
     sender, rcpt = people
-    client = app.test_client()
-    sign_in(client, sender)
+    client = signed_in_client(app, sender)
     _, fields = open_form(client)
     upload(client, fields, "photo.png", b"\x89PNG\r\n\x1a\n" + os.urandom(1000))
     subject = f"reopen {uuid.uuid4().hex}"
@@ -283,8 +268,7 @@ def test_reopened_draft_brings_back_text_and_attachments(app, mail_stack, people
 
 def test_oversized_upload_is_refused_with_the_limit_named(app, people):
     sender, _ = people
-    client = app.test_client()
-    sign_in(client, sender)
+    client = signed_in_client(app, sender)
     _, fields = open_form(client)
     response = upload(client, fields, "huge.bin", b"\0" * (20 * MB))
     assert response.status_code == 413
@@ -295,8 +279,7 @@ def test_oversized_upload_is_refused_with_the_limit_named(app, people):
 
 def test_bad_addresses_and_foreign_senders_are_refused_with_the_form_kept(app, people):
     sender, rcpt = people
-    client = app.test_client()
-    sign_in(client, sender)
+    client = signed_in_client(app, sender)
     _, fields = open_form(client)
     response = post(client, "/compose/send", fields, **{"from": sender}, to=f"{rcpt}, bob",
                     cc="Carl <carl@>", subject="typo", body="Keep me")
@@ -316,8 +299,7 @@ def test_alias_is_an_identity_and_contacts_suggest_recent_and_local(app, mail_st
     with stack_db.transaction() as session:
         directory.add_alias(session, alias, [sender])
         directory.get_mailbox(session, sender).display_name = name
-    client = app.test_client()
-    sign_in(client, sender)
+    client = signed_in_client(app, sender)
     page, fields = open_form(client)
     assert f'<option value="{alias}"' in page
     subject = f"as alias {uuid.uuid4().hex}"

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from core.mail.disclaimer import MARKER
-from core.models import DOMAIN_ADMIN, AdminRole, AuditEntry, Domain, Mailbox
-from core.services import directory, disclaimers, roles
-from tests.helpers import PASSWORD, csrf_token, new_address, submit, wait_for_subject
+from core.models import AuditEntry
+from core.services import directory, disclaimers
+from tests.helpers import (csrf_token, new_address, new_domain_admin, new_server_admin,
+                           signed_in_client, submit, wait_for_subject)
 
 IPS = {"server": "127.0.0.62", "domain": "127.0.0.63", "user": "127.0.0.64"}
 
@@ -34,25 +35,15 @@ def two_domains(stack_db) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def accounts(stack_db, two_domains, domain) -> dict[str, str]:
     """A server admin, a domain admin of A, and a plain user."""
-    server = new_address(stack_db, domain, "srvadmin")
-    domain_admin = new_address(stack_db, two_domains[0], "domadmin")
-    user = new_address(stack_db, two_domains[0], "user")
-    with stack_db.transaction() as session:
-        roles.grant_server_admin(session, server)
-        mailbox = session.scalar(select(Mailbox).where(Mailbox.address == domain_admin))
-        domain_id = session.scalar(select(Domain.id).where(Domain.name == two_domains[0]))
-        session.add(AdminRole(mailbox_id=mailbox.id, role=DOMAIN_ADMIN, domain_id=domain_id))
-    return {"server": server, "domain": domain_admin, "user": user}
+    return {"server": new_server_admin(stack_db, domain, "srvadmin"),
+            "domain": new_domain_admin(stack_db, two_domains[0], two_domains[0], "domadmin"),
+            "user": new_address(stack_db, two_domains[0], "user")}
 
 
 def signed_in(app, address: str, ip: str):
     """A test client signed in as ADDRESS from IP."""
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = ip
-    page = client.get("/login")
-    response = client.post("/login", data={"address": address, "password": PASSWORD,
-                                           "csrf_token": csrf_token(page.get_data(as_text=True))})
-    assert response.status_code == 302, response.get_data(as_text=True)
+    client = signed_in_client(app, address, ip=ip)
+    client.environ_base["REMOTE_ADDR"] = ip  # every later request comes from IP too
     return client
 
 

@@ -12,10 +12,10 @@ import pytest
 from app import create_app
 from core.mail.sieve_rules import read
 from tests.conftest import free_ports
-from tests.helpers import new_address, wait_for_subject
+from tests.helpers import new_address, signed_in_client, wait_for_subject
 from tests.integration.portal_support import (
     create_folders, ensure_domain, flags_of, managesieve, post, rule_form, send, settle,
-    sign_in, subjects, unique,
+    signed_in_person, subjects, unique,
 )
 
 NEW = "/settings/filters/new"
@@ -24,10 +24,7 @@ NEW = "/settings/filters/new"
 @pytest.fixture
 def person(app, stack_db, domain):
     """A fresh mailbox, signed in: (address, client)."""
-    address = new_address(stack_db, domain, "filters")
-    client = app.test_client()
-    assert sign_in(client, address).status_code == 302
-    return address, client
+    return signed_in_person(app, stack_db, domain, "filters")
 
 
 def save_rule(client, data, expect=302):
@@ -238,8 +235,7 @@ def test_managesieve_down_gives_a_clear_page_and_loses_nothing(mail_stack, perso
     save_rule(client, rule_form("Existing", [("subject", "contains", "x")], [("flag",)]))
     before = stored(mail_stack, address)
     broken = create_app({**mail_stack, "ENV": "testing", "SIEVE_PORT": free_ports(1)[0]})
-    other = broken.test_client()
-    assert sign_in(other, address).status_code == 302
+    other = signed_in_client(broken, address)
     page = other.get("/settings/filters")
     assert page.status_code == 503 and "ManageSieve server (Dovecot)" in page.get_data(as_text=True)
     response = post(other, NEW, rule_form("Typed rule", [("subject", "contains", "kept-value")],

@@ -2,9 +2,9 @@
 import pytest
 
 from core.services import forwarding
-from tests.helpers import new_address, wait_for_subject
+from tests.helpers import new_address, signed_in_client, wait_for_subject
 from tests.integration.portal_support import (
-    ensure_domain, post, send, settle, sign_in, subjects, unique, userdb,
+    ensure_domain, post, send, settle, subjects, unique, userdb,
 )
 
 PAGE = "/settings/forwarding"
@@ -15,8 +15,7 @@ def mover(app, stack_db, domain):
     """A signed-in person and a mailbox on a second local domain to forward to."""
     address = new_address(stack_db, domain, "mover")
     target = new_address(stack_db, ensure_domain(stack_db), "newhome")
-    client = app.test_client()
-    assert sign_in(client, address).status_code == 302
+    client = signed_in_client(app, address)
     return address, target, client
 
 

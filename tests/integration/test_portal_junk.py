@@ -5,9 +5,9 @@ from contextlib import closing
 
 import pytest
 
-from tests.helpers import imap_login, new_address, wait_for_subject
+from tests.helpers import imap_login, wait_for_subject
 from tests.integration.portal_support import (
-    lmtp_deliver, post, rule_form, send, sign_in, subjects, unique, userdb,
+    lmtp_deliver, post, rule_form, send, signed_in_person, subjects, unique, userdb,
 )
 
 PAGE = "/settings/junk"
@@ -15,10 +15,7 @@ PAGE = "/settings/junk"
 
 @pytest.fixture
 def person(app, stack_db, domain):
-    address = new_address(stack_db, domain, "junk")
-    client = app.test_client()
-    assert sign_in(client, address).status_code == 302
-    return address, client
+    return signed_in_person(app, stack_db, domain, "junk")
 
 
 def raw(subject: str, spam: str | None) -> bytes:

@@ -11,8 +11,8 @@ import pytest
 
 from core.mail import imap
 from core.mail.errors import AuthenticationFailed
-from tests.helpers import PASSWORD, imap_login, new_address, submit
-from tests.integration.portal_support import imap_settings, post, sign_in, unique
+from tests.helpers import PASSWORD, imap_login, signed_in_client, submit
+from tests.integration.portal_support import imap_settings, post, signed_in_person, unique
 
 PAGE = "/settings/password"
 NEW_PASSWORD = "a brand new secret 42"
@@ -49,10 +49,7 @@ def arrived(cfg, address, subject, timeout=20.0):
 
 @pytest.fixture
 def person(app, stack_db, domain):
-    address = new_address(stack_db, domain, "pw")
-    client = app.test_client()
-    assert sign_in(client, address).status_code == 302
-    return address, client
+    return signed_in_person(app, stack_db, domain, "pw")
 
 
 def test_rules_are_shown_before_typing(person):
@@ -63,8 +60,7 @@ def test_rules_are_shown_before_typing(person):
 
 def test_change_works_at_once_and_ends_other_sessions(app, mail_stack, person):
     address, client = person
-    other = app.test_client()
-    assert sign_in(other, address).status_code == 302
+    other = signed_in_client(app, address)
     assert other.get("/settings/").status_code == 200
     response = post(client, PAGE, {"current": PASSWORD, "new": NEW_PASSWORD, "repeat": NEW_PASSWORD})
     assert response.status_code == 302

@@ -4,8 +4,8 @@ import re
 import pytest
 
 from core.services import directory
-from tests.helpers import imap_login, new_address
-from tests.integration.portal_support import create_folders, sign_in
+from tests.helpers import imap_login, new_address, signed_in_client
+from tests.integration.portal_support import create_folders, signed_in_person
 
 PAGE = "/settings/storage"
 
@@ -23,10 +23,7 @@ def append(cfg, address, folder, kib):
 
 @pytest.fixture
 def person(app, stack_db, domain):
-    address = new_address(stack_db, domain, "storage")
-    client = app.test_client()
-    assert sign_in(client, address).status_code == 302
-    return address, client
+    return signed_in_person(app, stack_db, domain, "storage")
 
 
 def test_folders_are_listed_by_size_with_figures(mail_stack, person):
@@ -46,8 +43,7 @@ def test_quota_above_ninety_percent_turns_the_bar_to_a_warning(app, mail_stack, 
     with stack_db.transaction() as session:
         directory.get_mailbox(session, address).quota_mb = 1  # read by the userdb at login
     append(mail_stack, address, "INBOX", 950)
-    client = app.test_client()
-    assert sign_in(client, address).status_code == 302
+    client = signed_in_client(app, address)
     page = client.get(PAGE).get_data(as_text=True)
     assert "quota-warn" in page and "You are above 90 %" in page
     assert re.search(r"9\d\d(\.\d)? KB of 1\.0 MB \(9\d %\)", page)

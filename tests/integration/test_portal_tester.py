@@ -6,7 +6,8 @@ import pytest
 from core.services import forwarding
 from tests.helpers import new_address, wait_for_subject
 from tests.integration.portal_support import (
-    create_folders, ensure_domain, managesieve, post, rule_form, send, sign_in, subjects, unique,
+    create_folders, ensure_domain, managesieve, post, rule_form, send, signed_in_person, subjects,
+    unique,
 )
 
 TESTER = "/settings/filters/test"
@@ -14,9 +15,7 @@ TESTER = "/settings/filters/test"
 
 @pytest.fixture
 def person(app, stack_db, domain, mail_stack):
-    address = new_address(stack_db, domain, "tester")
-    client = app.test_client()
-    assert sign_in(client, address).status_code == 302
+    address, client = signed_in_person(app, stack_db, domain, "tester")
     create_folders(mail_stack, address, "Bills", "News")
     for data in (rule_form("Bills", [("subject", "contains", "invoice")], [("read",), ("move", "Bills"), ("stop",)]),
                  rule_form("News", [("header", "contains", "example", "List-Id")], [("move", "News")]),

@@ -7,8 +7,8 @@ import pytest
 from app import create_app
 from core.mail.sieve_rules import read
 from tests.conftest import free_ports
-from tests.helpers import new_address, wait_for_subject
-from tests.integration.portal_support import managesieve, post, send, settle, sign_in, subjects, unique
+from tests.helpers import new_address, signed_in_client, wait_for_subject
+from tests.integration.portal_support import managesieve, post, send, settle, subjects, unique
 
 PAGE = "/settings/vacation"
 
@@ -18,8 +18,7 @@ def away(app, stack_db, domain):
     """A signed-in person and a local sender who can receive replies."""
     address = new_address(stack_db, domain, "away")
     sender = new_address(stack_db, domain, "writer")
-    client = app.test_client()
-    assert sign_in(client, address).status_code == 302
+    client = signed_in_client(app, address)
     return address, sender, client
 
 
@@ -102,8 +101,7 @@ def test_vacation_answers_for_chosen_aliases(mail_stack, stack_db, domain, away)
 def test_managesieve_down_keeps_the_typed_reply(mail_stack, away):
     address, _, _ = away
     broken = create_app({**mail_stack, "ENV": "testing", "SIEVE_PORT": free_ports(1)[0]})
-    client = broken.test_client()
-    assert sign_in(client, address).status_code == 302
+    client = signed_in_client(broken, address)
     assert client.get(PAGE).status_code == 503
     response = post(client, "/settings/password", form("Typed subject", message="Typed words."), PAGE)
     page = response.get_data(as_text=True)

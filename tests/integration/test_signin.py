@@ -6,14 +6,8 @@ import pytest
 from core.mail.errors import AuthenticationFailed
 from core.models import WebSession
 from core.services import directory
-from tests.helpers import PASSWORD, csrf_token, imap_login, new_address, submit, wait_for_subject
-
-
-def sign_in(client, address, password=PASSWORD, ip="127.0.0.1"):
-    page = client.get("/login", environ_base={"REMOTE_ADDR": ip})
-    return client.post("/login", data={"address": address, "password": password,
-                                       "csrf_token": csrf_token(page.get_data(as_text=True))},
-                       environ_base={"REMOTE_ADDR": ip})
+from tests.helpers import (PASSWORD, csrf_token, imap_login, new_address, new_server_admin,
+                           post_login, submit, wait_for_subject)
 
 
 def test_service_made_mailbox_receives_mail_sent_through_submission(mail_stack, stack_db, domain):
@@ -53,7 +47,7 @@ def test_sign_in_shows_inbox_counts_and_quota(app, mail_stack, stack_db, domain)
     submit(mail_stack, address, address, subject)
     wait_for_subject(mail_stack, address, subject)
     client = app.test_client()
-    response = sign_in(client, address.upper())
+    response = post_login(client, address.upper())
     assert response.status_code == 302
     page = client.get("/").get_data(as_text=True)
     assert 'data-count="messages">1<' in page and 'data-count="unseen">1<' in page
@@ -64,7 +58,7 @@ def test_sign_in_shows_inbox_counts_and_quota(app, mail_stack, stack_db, domain)
 def test_credential_is_sealed_not_stored(app, mail_stack, stack_db, domain):
     address = new_address(stack_db, domain, "sealed")
     client = app.test_client()
-    sign_in(client, address)
+    post_login(client, address)
     with stack_db.factory() as session:
         stored = session.query(WebSession).filter_by(address=address).one()
     assert PASSWORD.encode() not in stored.sealed_credential
@@ -75,7 +69,7 @@ def test_credential_is_sealed_not_stored(app, mail_stack, stack_db, domain):
 def test_logout_needs_csrf_and_ends_the_session(app, mail_stack, stack_db, domain):
     address = new_address(stack_db, domain, "logout")
     client = app.test_client()
-    sign_in(client, address)
+    post_login(client, address)
     assert client.post("/logout").status_code == 400
     page = client.get("/")
     assert page.status_code == 200  # the refused logout changed nothing
@@ -92,7 +86,7 @@ def test_idle_session_expires(app, mail_stack, stack_db, domain):
 
     address = new_address(stack_db, domain, "idle")
     client = app.test_client()
-    sign_in(client, address)
+    post_login(client, address)
     with stack_db.transaction() as session:
         for row in session.query(WebSession).filter_by(address=address):
             row.last_seen_at = utcnow() - timedelta(hours=3)
@@ -100,13 +94,9 @@ def test_idle_session_expires(app, mail_stack, stack_db, domain):
 
 
 def test_admin_sees_admin_link_and_page(app, mail_stack, stack_db, domain):
-    from core.services import roles
-
-    address = new_address(stack_db, domain, "boss")
-    with stack_db.transaction() as session:
-        roles.grant_server_admin(session, address)
+    address = new_server_admin(stack_db, domain, "boss")
     client = app.test_client()
-    sign_in(client, address)
+    post_login(client, address)
     assert ">Admin</a>" in client.get("/").get_data(as_text=True)
     page = client.get("/admin/").get_data(as_text=True)
     assert domain in page
@@ -115,7 +105,7 @@ def test_admin_sees_admin_link_and_page(app, mail_stack, stack_db, domain):
 def test_non_admin_gets_403_on_admin(app, mail_stack, stack_db, domain):
     address = new_address(stack_db, domain, "plain")
     client = app.test_client()
-    sign_in(client, address)
+    post_login(client, address)
     assert client.get("/admin/").status_code == 403
 
 
@@ -125,14 +115,14 @@ def test_wrong_password_and_unknown_address_get_the_same_message_and_the_limit_t
         app, mail_stack, stack_db, domain):
     address = new_address(stack_db, domain, "victim")
     client = app.test_client()
-    wrong = sign_in(client, address, "not-the-password", ip="127.0.0.20")
-    unknown = sign_in(client, f"nobody-{uuid.uuid4().hex[:6]}@{domain}", "x", ip="127.0.0.20")
+    wrong = post_login(client, address, "not-the-password", ip="127.0.0.20")
+    unknown = post_login(client, f"nobody-{uuid.uuid4().hex[:6]}@{domain}", "x", ip="127.0.0.20")
     assert wrong.status_code == unknown.status_code == 401
     assert "Wrong address or password." in wrong.get_data(as_text=True)
     assert "Wrong address or password." in unknown.get_data(as_text=True)
-    statuses = [sign_in(client, address, f"wrong-{i}", ip="127.0.0.20").status_code
+    statuses = [post_login(client, address, f"wrong-{i}", ip="127.0.0.20").status_code
                 for i in range(3)]
     assert statuses[-1] == 429
-    limited = sign_in(client, address, PASSWORD, ip="127.0.0.21")
+    limited = post_login(client, address, PASSWORD, ip="127.0.0.21")
     assert limited.status_code == 429  # per address, whatever the client address
     assert "Too many sign-in attempts" in limited.get_data(as_text=True)

@@ -14,10 +14,9 @@ import pytest
 
 from core.mail import rspamd
 from core.models import SpamRule
-from core.services import roles, spam_filter
-from tests.helpers import csrf_token, new_address, signed_in_client, wait_for_subject
+from tests.helpers import csrf_token, new_address, new_server_admin, signed_in_client, wait_for_subject
 
-from .spam_support import OUTSIDE, settings, smtp_in
+from .spam_support import OUTSIDE, restore_filter_defaults, settings, smtp_in
 
 log = logging.getLogger(__name__)
 
@@ -44,22 +43,14 @@ def subject(label: str) -> str:
 @pytest.fixture
 def admin(app, stack_db, domain):
     """A Flask test client signed in as a server admin."""
-    address = new_address(stack_db, domain, "spamadmin")
-    with stack_db.transaction() as session:
-        roles.grant_server_admin(session, address)
-    return signed_in_client(app, address, ip="127.0.0.41")
+    return signed_in_client(app, new_server_admin(stack_db, domain, "spamadmin"), ip="127.0.0.41")
 
 
 @pytest.fixture
 def restore_filter(mail_stack, stack_db):
     """Put the defaults and an empty rule list back: the session's stack is shared."""
     yield
-    with stack_db.transaction() as session:
-        session.query(SpamRule).delete()
-        spam_filter.save_settings(session, spam_filter.FilterSettings())
-    with stack_db.transaction() as session:
-        spam_filter.publish_rules(session, mail_stack)
-    spam_filter.apply_settings(mail_stack, spam_filter.FilterSettings())
+    restore_filter_defaults(mail_stack, stack_db)
 
 
 def post(client, url: str, **form) -> None:

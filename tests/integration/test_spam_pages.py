@@ -5,8 +5,7 @@ import json
 
 import pytest
 
-from core.services import roles
-from tests.helpers import new_address, signed_in_client
+from tests.helpers import new_address, new_server_admin, signed_in_client
 
 from .spam_support import counts
 
@@ -20,10 +19,7 @@ def user(app, stack_db, domain):
 @pytest.fixture
 def admin(app, stack_db, domain):
     """A signed-in server admin."""
-    address = new_address(stack_db, domain, "uiadmin")
-    with stack_db.transaction() as session:
-        roles.grant_server_admin(session, address)
-    return signed_in_client(app, address, ip="127.0.0.43")
+    return signed_in_client(app, new_server_admin(stack_db, domain, "uiadmin"), ip="127.0.0.43")
 
 
 def test_pages_show_the_figures_spam_status_prints(app, mail_stack, user, admin):

@@ -39,3 +39,13 @@ def test_production_refuses_missing_or_weak_secret(key):
 
 def test_production_accepts_strong_secret():
     check_secret_key({"ENV": "production", "SECRET_KEY": "Zq8vN2xR5tLp0wYc7bHj4kMs9dFg3aEu"})
+
+
+def test_readme_documents_every_setting():
+    """Every MAILROOM_* variable the app reads has a row in the README's table."""
+    from pathlib import Path
+
+    from core.config import DEFAULTS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert [key for key in DEFAULTS if f"MAILROOM_{key}" not in readme] == []
