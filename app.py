@@ -44,6 +44,8 @@ def create_app(config: dict | None = None) -> Flask:
         # Uploads are refused from Content-Length before being read (compose checks
         # the message limit itself; this bounds every other request).
         MAX_CONTENT_LENGTH=(settings["MESSAGE_SIZE_LIMIT_MB"] + 5) * 1024 * 1024,
+        # A composed body may be as large as a message (Flask's default is 500 kB).
+        MAX_FORM_MEMORY_SIZE=settings["MESSAGE_SIZE_LIMIT_MB"] * 1024 * 1024,
     )
     _init_extensions(app)
     _register_blueprints(app)

@@ -108,14 +108,10 @@ def alembic_config(url: str):
     return cfg
 
 
-def upgrade(url: str, revision: str = "heads") -> None:
+def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema at URL up to REVISION, creating the SQLite file if needed."""
     from alembic import command
 
     if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), revision)
-    if url.startswith("sqlite:///"):
-        # Postfix (user postfix) and Dovecot read this file live.
-        path.chmod(0o644)

@@ -8,9 +8,12 @@ SCHEME = "{BLF-CRYPT}"
 ROUNDS = 11
 MIN_LENGTH = 10
 
+MAX_BYTES = 72  # bcrypt reads no further (and bcrypt 5 refuses longer input)
+
 RULES = (
     f"At least {MIN_LENGTH} characters.",
     "Not the same as your e-mail address or its local part.",
+    f"At most {MAX_BYTES} bytes (about {MAX_BYTES} letters without accents).",
 )
 
 
@@ -28,6 +31,8 @@ def check_rules(password: str, address: str = "") -> None:
     """Raise WeakPassword when PASSWORD breaks a rule."""
     if len(password) < MIN_LENGTH:
         raise WeakPassword(RULES[0])
+    if len(password.encode("utf-8")) > MAX_BYTES:
+        raise WeakPassword(RULES[2])
     lowered = password.lower()
     if address and lowered in (address.lower(), address.split("@")[0].lower()):
         raise WeakPassword(RULES[1])

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, session
+from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 
 from core.extensions import db
-from core.mail.errors import ServiceUnavailable
+from core.mail.errors import AuthenticationFailed, ImapError, NotFoundError, ServiceUnavailable
+from core.services import signin
 from core.vault import VaultError
 
 bp = Blueprint("errors", __name__)
@@ -68,16 +70,37 @@ def service_unavailable(error: ServiceUnavailable):
         "errors/error.html", code=503, title="Mail server unreachable",
         text=f"The {error.service} does not answer right now. "
              "Your data is safe; try again in a moment.",
-        retry=request.url,
+        retry=request.url if request.method == "GET" else request.referrer,
     ), 503
 
 
+@bp.app_errorhandler(NotFoundError)
+def mail_not_found(error: NotFoundError):
+    """An unknown folder or message: a 404 page with a way back."""
+    return render_template("errors/error.html", code=404, title="Not found",
+                           text=str(error)), 404
+
+
+@bp.app_errorhandler(ImapError)
+def mail_refused(error: ImapError):
+    """The mail server said no to what was asked: say what it answered."""
+    log.info("IMAP refused: %s", error)
+    return render_template("errors/error.html", code=422, title="The mail server refused",
+                           text=f"The mail server answered: {error}"), 422
+
+
 @bp.app_errorhandler(VaultError)
-def vault_error(error):
-    """The cookie no longer opens the stored credential: sign in again."""
+@bp.app_errorhandler(AuthenticationFailed)
+def signed_out(error):
+    """The stored credential no longer works (password changed, access removed, or the
+    cookie cannot open it): end this session so that signing in again works."""
+    if current_user.is_authenticated:
+        signin.sign_out(db.session, current_user.id)
+    logout_user()
+    session.clear()
     return render_template("errors/error.html", code=401, title="Please sign in again",
-                           text="Your session can no longer reach your mail.",
-                           signin=True), 401
+                           text="Your session can no longer reach your mail: its password may "
+                                "have changed.", signin=True), 401
 
 
 @bp.app_errorhandler(500)

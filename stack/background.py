@@ -6,10 +6,13 @@ those): no heavy imports here.
 from __future__ import annotations
 
 import configparser
+import grp
 import logging
 import os
 import sys
 from pathlib import Path
+
+from .perms import DATABASE_GROUP
 
 
 def read_section(path: Path, name: str) -> configparser.SectionProxy:
@@ -34,7 +37,8 @@ def detach(pidfile: Path) -> None:
 
 
 def drop_privileges(uid: int, gid: int) -> None:
-    """Run as UID and GID from now on (groups first: setuid removes the right)."""
-    os.setgroups([])
+    """Run as UID and GID from now on, in the database's reader group too (groups
+    first: setuid removes the right to change them)."""
+    os.setgroups([grp.getgrnam(DATABASE_GROUP).gr_gid])
     os.setgid(gid)
     os.setuid(uid)

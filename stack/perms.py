@@ -9,10 +9,14 @@ from pathlib import Path
 
 from .errors import StackError
 
-# Users that must reach files under STACK_DIR, and those that may read the database
-# (Postfix's lookup tables as postfix; Dovecot's SQL passdb runs in its root auth worker).
+# Users that must reach files under STACK_DIR.
 DAEMON_USERS = ("mail", "postfix", "_rspamd", "redis", "dovecot")
-DATABASE_READERS = ("mail", "postfix", "_rspamd", "dovecot")
+# The database holds password hashes: root:postfix 0640. Postfix's lookup tables read
+# it as postfix (whose primary group only counts), Dovecot's SQL passdb from its root
+# auth worker; learnd and the disclaimer filter join this group when they drop root.
+DATABASE_GROUP = "postfix"
+DATABASE_MODE = 0o640
+DATABASE_READERS = ("postfix",)
 
 
 def ids(user: str | None, group: str | None) -> tuple[int, int]:

@@ -62,6 +62,7 @@ def check_database(layout: Layout) -> None:
     """The database must be reachable and readable by the daemons that query it."""
     if not layout.database.exists():
         raise StackError(f"the database {layout.database} does not exist")
+    perms.set_owner(layout.database, perms.DATABASE_MODE, None, perms.DATABASE_GROUP)
     perms.check_reachable(layout.database, perms.DATABASE_READERS, read=True)
 
 

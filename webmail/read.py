@@ -6,7 +6,6 @@ from flask_login import current_user, login_required
 
 from core.extensions import db
 from core.mail import imap, listing, mime, sanitize
-from core.mail.errors import NotFoundError
 from core.services import mailbox, reading
 from portal.auth.current import mail_connection
 
@@ -18,13 +17,6 @@ NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 PART_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
 
 
-@bp.errorhandler(NotFoundError)
-def not_found(error):
-    """An unknown folder or message: a 404 page with a way back."""
-    return render_template("errors/error.html", code=404, title="Not found",
-                           text=str(error)), 404
-
-
 def _raw(uid: int) -> bytes:
     """The raw message UID of the folder the list shows."""
     folder = list_options().folder
@@ -32,7 +24,7 @@ def _raw(uid: int) -> bytes:
         return reading.fetch_raw(client, owner(), folder, uid)
 
 
-@bp.route("/mail/<int:uid>")
+@bp.route("/mail/<int(min=1, max=4294967295):uid>")
 @login_required
 def message(uid: int):
     """The list with one message open in the reading pane (alone on a phone)."""
@@ -58,7 +50,7 @@ def message(uid: int):
     )
 
 
-@bp.route("/mail/<int:uid>/body")
+@bp.route("/mail/<int(min=1, max=4294967295):uid>/body")
 @login_required
 def body(uid: int):
     """The sanitised HTML body as its own document, for a sandboxed iframe."""
@@ -69,10 +61,11 @@ def body(uid: int):
     csp = sanitize.mail_csp(allow_remote)
     return Response(document, mimetype="text/html",
                     headers={**NOSNIFF, "Content-Security-Policy": csp,
+                             "X-Frame-Options": "SAMEORIGIN",  # framed by our own page
                              "Cache-Control": "private, no-store"})
 
 
-@bp.route("/mail/<int:uid>/part/<part_id>")
+@bp.route("/mail/<int(min=1, max=4294967295):uid>/part/<part_id>")
 @login_required
 def attachment(uid: int, part_id: str):
     """One attachment: a download, or inline for raster images, PDF and plain text."""
@@ -89,7 +82,7 @@ def attachment(uid: int, part_id: str):
         "Cache-Control": "private, max-age=300"})
 
 
-@bp.route("/mail/<int:uid>/attachments.zip")
+@bp.route("/mail/<int(min=1, max=4294967295):uid>/attachments.zip")
 @login_required
 def attachments_zip(uid: int):
     """Every attachment of the message in one zip file."""
@@ -99,7 +92,7 @@ def attachments_zip(uid: int):
         **NOSNIFF, "Content-Disposition": mime.content_disposition(f"message-{uid}-attachments.zip")})
 
 
-@bp.route("/mail/<int:uid>/source")
+@bp.route("/mail/<int(min=1, max=4294967295):uid>/source")
 @login_required
 def source(uid: int):
     """The raw message as plain text, never interpreted by the browser."""

@@ -56,5 +56,5 @@ def changes():
     counts = {f.name: f.unseen for f in tree}
     rows = render_template("webmail/_rows.html", messages=fresh, options=options,
                            selected=None, **outgoing(tree)) if fresh else ""
-    return jsonify(uidnext=int(info.get(b"UIDNEXT", 0)), modseq=int(info.get(b"HIGHESTMODSEQ", 0)),
+    return jsonify(uidnext=int(info.get(b"UIDNEXT", 0)),
                    new=len(fresh), rows=rows, unseen=counts)

@@ -106,8 +106,10 @@ def valid_message_id(value: str) -> bool:
 
 
 def one_line(text: str) -> str:
-    """TEXT without CR/LF, which would start a new header line."""
-    return " ".join((text or "").replace("\r", " ").split("\n")).strip()
+    """TEXT on one line and printable: any line break (CR, LF, VT, U+2028…) would start
+    a new header line, and the email package refuses other control characters."""
+    joined = " ".join((text or "").splitlines())
+    return "".join(c for c in joined if c.isprintable()).strip()
 
 
 def split_typed(text: str) -> list[str]:

@@ -132,6 +132,8 @@ def change(client: IMAPClient, action: str, name: str, new_name: str = "") -> No
     check_name(name)
     if new_name:
         check_name(new_name)
+    if getattr(client, "selected", None) and action in ("rename", "delete"):
+        client.unselect_folder()  # the name it remembers may soon mean another folder
     try:
         if action == "create":
             client.create_folder(name)

@@ -40,14 +40,6 @@ class ImapSettings:
 
 
 @dataclass(frozen=True)
-class FolderCounts:
-    """Message counts of one folder, e.g. FolderCounts(messages=12, unseen=3)."""
-
-    messages: int
-    unseen: int
-
-
-@dataclass(frozen=True)
 class QuotaUsage:
     """One quota resource, e.g. QuotaUsage('STORAGE', used=1200, limit=1048576) in KiB."""
 
@@ -71,13 +63,15 @@ class Client(IMAPClient):
 
     selected: tuple[str, bool] | None = None
     selected_exists: int = 0
+    selected_uidvalidity: int = 0
 
     def select_folder(self, folder, readonly=False):
-        """SELECT (or EXAMINE) FOLDER and remember it and its size."""
+        """SELECT (or EXAMINE) FOLDER and remember it, its size and UIDVALIDITY."""
         self.selected = None
         info = super().select_folder(folder, readonly=readonly)
         self.selected = (folder, readonly)
         self.selected_exists = int(info.get(b"EXISTS", 0))
+        self.selected_uidvalidity = int(info.get(b"UIDVALIDITY", 0))
         return info
 
     def unselect_folder(self):
@@ -156,17 +150,10 @@ def is_alive(client: IMAPClient) -> bool:
         return False
 
 
-def folder_counts(client: IMAPClient, folder: str = "INBOX") -> FolderCounts:
-    """Total and unseen messages of FOLDER by STATUS (no SELECT needed)."""
-    try:
-        status = client.folder_status(folder, [b"MESSAGES", b"UNSEEN"])
-    except IMAPClientError as exc:
-        raise ImapError(str(exc)) from exc
-    return FolderCounts(int(status[b"MESSAGES"]), int(status[b"UNSEEN"]))
-
-
 def quota(client: IMAPClient, folder: str = "INBOX") -> list[QuotaUsage]:
     """Quota resources of FOLDER's quota root (RFC 2087); empty when there is none."""
+    if not client.has_capability("QUOTA"):
+        return []
     try:
         _roots, quotas = client.get_quota_root(folder)
     except IMAPClientError as exc:

@@ -9,15 +9,16 @@ from __future__ import annotations
 import threading
 from array import array
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from . import envelope as env
+from . import imap
+from .errors import ImapError, NotFoundError, ServiceUnavailable
 from .folders import check_name
-from .errors import ImapError, NotFoundError
 
 SORT_KEYS = {"date": "DATE", "arrival": "ARRIVAL", "from": "FROM", "subject": "SUBJECT",
              "size": "SIZE"}
@@ -54,8 +55,6 @@ class Page:
     per_page: int
     messages: list[Summary]
     uidnext: int
-    modseq: int
-    uids: list[int] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -89,23 +88,33 @@ class SortCache:
                 self._items.popitem(last=False)
 
 
-STATE_ITEMS = [b"MESSAGES", b"UIDNEXT", b"UIDVALIDITY", b"HIGHESTMODSEQ"]
+def _state_items(client: IMAPClient) -> list[bytes]:
+    items = [b"MESSAGES", b"UIDNEXT", b"UIDVALIDITY"]
+    return items + [b"HIGHESTMODSEQ"] if client.has_capability("CONDSTORE") else items
 
 
 def select(client: IMAPClient, folder: str, readonly: bool = False) -> dict:
     """SELECT FOLDER, or keep it when this connection has it open already.
 
     Returns the folder's state as SELECT reports it (UIDVALIDITY, UIDNEXT, EXISTS,
-    HIGHESTMODSEQ); NotFoundError when the folder does not exist.
+    HIGHESTMODSEQ); NotFoundError when the folder does not exist (a NO answer),
+    ServiceUnavailable when the connection broke.
     """
     try:
         check_name(folder)
+    except ImapError as exc:
+        raise NotFoundError(f"There is no folder {folder!r}.") from exc
+    try:
         if getattr(client, "selected", None) in ((folder, readonly), (folder, False)):
-            # The pool's NOOP has synced this session; STATUS is enough for the state.
-            status = client.folder_status(folder, STATE_ITEMS)
-            return {b"EXISTS": status[b"MESSAGES"], **status}
+            # The pool's NOOP has synced this session; STATUS is enough for the state,
+            # unless the folder was replaced meanwhile (another UIDVALIDITY).
+            status = client.folder_status(folder, _state_items(client))
+            if int(status[b"UIDVALIDITY"]) == client.selected_uidvalidity:
+                return {b"EXISTS": status[b"MESSAGES"], **status}
         return client.select_folder(folder, readonly=readonly)
-    except (IMAPClientError, ImapError) as exc:
+    except IMAPClientAbortError as exc:
+        raise ServiceUnavailable(imap.SERVICE, str(exc)) from exc
+    except IMAPClientError as exc:
         raise NotFoundError(f"There is no folder {folder!r}.") from exc
 
 
@@ -176,12 +185,16 @@ def list_page(client: IMAPClient, cache: SortCache, owner: str, folder: str, *,
     page = min(max(1, page), pages)
     shown = list(uids[(page - 1) * per_page: page * per_page])
     return Page(folder, len(uids), page, per_page, fetch_summaries(client, shown),
-                int(info.get(b"UIDNEXT", 0)), int(info.get(b"HIGHESTMODSEQ", 0)), shown)
+                int(info.get(b"UIDNEXT", 0)))
 
 
 def arrived_since(client: IMAPClient, folder: str, uidnext: int) -> tuple[dict, list[Summary]]:
-    """EXAMINE FOLDER and fetch the messages whose UID is at least UIDNEXT (newest first)."""
-    info = select(client, folder, readonly=True)
+    """The messages of FOLDER whose UID is at least UIDNEXT (newest first).
+
+    A read-write SELECT, as the list uses, so polling keeps the connection's folder
+    open for the next page; fetching ENVELOPE and FLAGS sets no \\Seen.
+    """
+    info = select(client, folder)
     fresh: list[int] = []
     if uidnext and int(info.get(b"UIDNEXT", 0)) > uidnext:
         try:

@@ -38,7 +38,10 @@ __all__ = ["ALLOWED_CSS", "ALLOWED_TAGS", "BLOCKED_ATTR", "DROP_WITH_CONTENT", "
            "MAIL_CSP_REMOTE", "MAX_HTML_DEPTH", "MAX_HTML_ELEMENTS", "TOO_COMPLEX_HTML",
            "SanitizedHtml", "clean_fragment", "mail_csp", "sanitize_html", "text_to_html"]
 
-_CSP_COMMON = ("default-src 'none'; script-src 'none'; object-src 'none'; "
+# `sandbox` too: opened directly rather than in the page's iframe, the body still gets
+# an opaque origin and no scripts.
+_CSP_COMMON = ("sandbox allow-popups allow-popups-to-escape-sandbox; "
+               "default-src 'none'; script-src 'none'; object-src 'none'; "
                "frame-src 'none'; child-src 'none'; connect-src 'none'; font-src 'none'; "
                "media-src 'none'; form-action 'none'; base-uri 'none'; "
                "frame-ancestors 'self'; style-src 'unsafe-inline'; ")

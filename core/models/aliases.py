@@ -1,7 +1,7 @@
 """Aliases: an address on one domain (or on every domain) with one or more destinations."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Address, Base, Timestamped

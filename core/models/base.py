@@ -1,6 +1,7 @@
 """Declarative base and column types that normalise on the way in."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, String, TypeDecorator, func
@@ -10,6 +11,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(timezone.utc)
+
+
+# A dot-atom (RFC 5322 3.2.3) in ASCII, without "/", "%", "{", "}" and "$": local
+# parts become Maildir paths and Dovecot/Postfix lookup keys.
+LOCAL_PART = re.compile(r"^[A-Za-z0-9!#&'*+=?^_`|~-]+(?:\.[A-Za-z0-9!#&'*+=?^_`|~-]+)*$")
+LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 class InvalidName(ValueError):
@@ -30,7 +37,7 @@ def normalize_domain(name: str) -> str:
     except UnicodeError as exc:
         raise InvalidName(f"{name!r} is not a valid domain name") from exc
     labels = ascii_name.split(".")
-    if len(labels) < 2 or any(not lab or len(lab) > 63 for lab in labels):
+    if len(labels) < 2 or not all(LABEL.match(label) for label in labels):
         raise InvalidName(f"{name!r} is not a valid domain name")
     return ascii_name
 
@@ -43,7 +50,7 @@ def normalize_address(address: str) -> str:
     """
     address = (address or "").strip()
     local, sep, domain = address.rpartition("@")
-    if not sep or not local or any(c in local for c in ' <>(),;:\\"[]\r\n\t'):
+    if not sep or not LOCAL_PART.match(local):
         raise InvalidName(f"{address!r} is not an e-mail address")
     return f"{local.lower()}@{normalize_domain(domain)}"
 

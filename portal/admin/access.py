@@ -13,7 +13,7 @@ from flask import abort, request
 from flask_login import current_user, login_required
 
 from core.extensions import db
-from core.services import aliases, directory, groups, shared
+from core.services import aliases, directory, groups, roles, shared
 from core.services.errors import ServiceError
 
 EVERY_DOMAIN = "*"
@@ -47,10 +47,20 @@ def _may_manage(domain: str | None) -> bool:
     return roles.server if domain is None else roles.may_manage(domain)
 
 
+def _mailbox_scope(mailbox) -> str | None:
+    """The domain a mailbox counts under, or None (server admins only) when it holds an
+    admin role beyond the caller's domains: a domain admin must not take over the
+    account of a server admin, or of another domain's admin, living on their domain."""
+    held = roles.roles_of(db.session, mailbox.address)
+    if held.server or not held.domains <= current_user.roles.domains:
+        return None
+    return mailbox.domain.name
+
+
 # kind -> (URL parameter, loader, the domain an object belongs to or None if server-wide)
 LOADERS = {
     "domain": ("name", directory.get_domain, lambda d: d.name),
-    "mailbox": ("address", directory.get_mailbox, lambda m: m.domain.name),
+    "mailbox": ("address", directory.get_mailbox, _mailbox_scope),
     "alias": ("alias_id", aliases.get_alias, lambda a: a.domain.name if a.domain else None),
     "shared": ("address", shared.get_shared, lambda s: s.domain.name),
     "group": ("name", groups.get_group, lambda g: None),

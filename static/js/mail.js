@@ -39,7 +39,8 @@
       event.preventDefault();
       return;
     }
-    if ((key === "o" || key === "Enter") && cursor >= 0 && !document.activeElement.closest(".message")) {
+    const onRow = document.activeElement.classList.contains("rowlink") || document.activeElement === document.body;
+    if ((key === "o" || key === "Enter") && cursor >= 0 && onRow) {
       rows()[cursor].querySelector(".rowlink").click();
       event.preventDefault();
       return;

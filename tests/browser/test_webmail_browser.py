@@ -20,7 +20,7 @@ def fill(cfg, address, count):
 
 def test_keyboard_moves_opens_and_deletes(page, live_url, mail_stack, stack_db, domain):
     address = new_address(stack_db, domain, "keys")
-    subjects = fill(mail_stack, address, 3)
+    fill(mail_stack, address, 3)
     sign_in(page, live_url, address)
     page.keyboard.press("j")
     page.keyboard.press("j")

@@ -158,3 +158,21 @@ def test_unknown_objects_are_404_not_403(app, stack_db, domain, realms):
     for url in ("/admin/domains/nowhere.test", "/admin/mailboxes/ghost@nowhere.test",
                 "/admin/aliases/999999", "/admin/shared/ghost@nowhere.test", "/admin/groups/ghost"):
         assert root.get(url).status_code == 404, url
+
+
+def test_a_domain_admin_cannot_touch_a_server_admins_mailbox_on_their_domain(
+        app, mail_stack, stack_db, domain):
+    """Resetting the server admin's password would hand over the whole server."""
+    from tests.helpers import csrf_token, new_domain_admin, new_server_admin, signed_in_client
+
+    boss = new_server_admin(stack_db, domain, "boss")
+    local_admin = new_domain_admin(stack_db, domain, of=domain, prefix="local")
+    web = signed_in_client(app, local_admin)
+    token = csrf_token(web.get("/admin/mailboxes").get_data(as_text=True))
+    assert web.get(f"/admin/mailboxes/{boss}").status_code == 403
+    for action in ("password", "link", "delete"):
+        response = web.post(f"/admin/mailboxes/{boss}/{action}",
+                            data={"csrf_token": token, "password": "taken-over-password-1"})
+        assert response.status_code == 403, action
+    from tests.helpers import imap_login
+    imap_login(mail_stack, boss).logout()  # the boss's password still works

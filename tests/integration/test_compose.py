@@ -143,7 +143,7 @@ def test_forward_as_attachment_sets_forwarded(app, mail_stack, stack_db, domain,
     client = signed_in_client(app, rcpt)
     page, fields = open_form(client, reply=uid, folder="INBOX", mode="forward-attachment")
     assert field_value(page, "c-subject") == f"Fwd: {subject}"
-    assert f"forward me" in page and ".eml" in page
+    assert "forward me" in page and ".eml" in page
     response = post(client, "/compose/send", fields, **{"from": rcpt}, to=third,
                     subject=f"Fwd: {subject}", body="See below.")
     assert response.status_code == 302

@@ -285,7 +285,7 @@ def test_managesieve_answers_with_vacation(mail_stack):
         assert client.connect("alice@example.test", PASSWORD, authmech="PLAIN")
     try:
         assert "vacation" in client.get_sieve_capabilities()
-        assert "vacation-seconds" in client.get_sieve_capabilities()
+        assert "vacation-seconds" not in client.get_sieve_capabilities()
         assert client.listscripts() == (None, [])
     finally:
         client.logout()
@@ -428,3 +428,13 @@ def test_config_values_are_quoted_or_refused():
                           ("a b", "bare"), ("-bad-.test", "hostname")):
         with pytest.raises(StackError):
             quote(value, syntax)
+
+
+def test_database_with_password_hashes_is_not_world_readable(mail_stack):
+    import grp
+    import os
+    import stat
+
+    info = os.stat(Layout.from_config(mail_stack).database)
+    assert stat.S_IMODE(info.st_mode) == 0o640
+    assert grp.getgrgid(info.st_gid).gr_name == "postfix"

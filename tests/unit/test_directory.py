@@ -21,7 +21,9 @@ def test_invalid_domains_are_refused(bad):
         normalize_domain(bad)
 
 
-@pytest.mark.parametrize("bad", ["plain", "@example.test", "a b@example.test", "a<b@example.test"])
+@pytest.mark.parametrize("bad", ["plain", "@example.test", "a b@example.test", "a<b@example.test",
+                                 "../x@example.test", "x@b.test@example.test", "a/b@example.test",
+                                 "j\u00f6rg@example.test", "a..b@example.test", "a@-x.test"])
 def test_invalid_addresses_are_refused(bad):
     with pytest.raises(InvalidName):
         normalize_address(bad)

@@ -50,7 +50,7 @@ def test_at_the_limit_the_longest_idle_big_folder_gives_way():
 
 
 def test_the_longest_idle_connection_is_closed_beyond_the_limit():
-    pool, opened = ConnectionPool(max_idle=1), []
+    pool = ConnectionPool(max_idle=1)
     clients = [FakeClient("a"), FakeClient("b")]
     pool.put("k", clients[0])
     pool.put("k", clients[1])

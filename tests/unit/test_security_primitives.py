@@ -25,3 +25,9 @@ def test_password_rules():
 
 def test_hash_is_salted():
     assert hash_password("same password", rounds=4) != hash_password("same password", rounds=4)
+
+
+def test_passwords_longer_than_bcrypt_reads_are_refused():
+    with pytest.raises(WeakPassword, match="At most 72 bytes"):
+        check_rules("ü" * 37)
+    check_rules("a" * 72)
