@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core import passwords
 from core.models import Mailbox, PasswordLink
 
-from . import audit
+from . import audit, signin
 from .errors import InvalidInput, NotFound
 
 VALID_FOR = timedelta(days=7)
@@ -62,6 +62,8 @@ def redeem(db: Session, token: str, password: str) -> Mailbox:
     mailbox.password_hash = passwords.hash_password(password)
     db.delete(link)
     db.flush()
+    # A reset link is how an admin recovers a compromised account: sign everyone out.
+    signin.end_sessions(db, mailbox.address)
     audit.record(db, mailbox.address, "update", "mailbox", mailbox.address,
                  domain=mailbox.domain.name, before={"password": "(not set)"},
                  after={"password": "(set through the one-time link)"})

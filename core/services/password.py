@@ -41,5 +41,6 @@ def change_password(db: Session, settings: imap.ImapSettings, owner: str, curren
     web_session = db.get(WebSession, session_id)
     if web_session is not None:
         web_session.sealed_credential = vault.seal(key, new)
-    db.commit()
-    return signin.end_sessions(db, owner, keep=session_id)
+    ended = signin.end_sessions(db, owner, keep=session_id)
+    db.commit()  # the new password and the ended sessions in one transaction
+    return ended

@@ -93,12 +93,13 @@ def sign_out(db: Session, session_id: str) -> None:
 
 
 def end_sessions(db: Session, address: str, keep: str | None = None) -> list[str]:
-    """End every web session of ADDRESS except KEEP; return the ids ended."""
+    """End every web session of ADDRESS except KEEP, in the caller's transaction;
+    return the ids ended."""
     ids = list(db.scalars(select(WebSession.id).where(WebSession.address == address)))
     ended = [i for i in ids if i != keep]
     if ended:
         db.execute(delete(WebSession).where(WebSession.id.in_(ended)))
-        db.commit()
+        db.flush()
     return ended
 
 

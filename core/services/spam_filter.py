@@ -25,6 +25,7 @@ from core.models import (
     normalize_address, normalize_domain,
 )
 
+from . import audit
 from .errors import InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
@@ -106,12 +107,16 @@ def _threshold(label: str, text: str) -> float | None:
     return round(value, 2)
 
 
-def save_settings(db: Session, settings: FilterSettings) -> None:
-    """Store SETTINGS (the caller commits, then applies them)."""
+def save_settings(db: Session, settings: FilterSettings, actor: str = "") -> None:
+    """Store SETTINGS (the caller commits, then applies them); audited as ACTOR's change."""
+    before = asdict(get_settings(db))
     row = db.get(Setting, SETTINGS_KEY) or Setting(key=SETTINGS_KEY, value="")
     row.value = json.dumps(asdict(settings))
     db.add(row)
     db.flush()
+    if actor:
+        audit.record(db, actor, "update", "spam", "thresholds", before=before,
+                     after=asdict(settings))
 
 
 def apply_settings(cfg: dict, settings: FilterSettings) -> None:
@@ -152,7 +157,7 @@ def list_rules(db: Session) -> dict[str, list[SpamRule]]:
     return rules
 
 
-def add_rule(db: Session, kind: str, text: str) -> SpamRule:
+def add_rule(db: Session, kind: str, text: str, actor: str = "") -> SpamRule:
     """Add an address or domain to the KIND list."""
     if kind not in RULE_KINDS:
         raise InvalidInput("Choose Block From, Allow From or Allow To.")
@@ -162,16 +167,20 @@ def add_rule(db: Session, kind: str, text: str) -> SpamRule:
     rule = SpamRule(kind=kind, value=value)
     db.add(rule)
     db.flush()
+    if actor:
+        audit.record(db, actor, "create", "spam", f"{RULE_LABELS[kind]}: {value}")
     return rule
 
 
-def remove_rule(db: Session, rule_id: int) -> SpamRule:
+def remove_rule(db: Session, rule_id: int, actor: str = "") -> SpamRule:
     """Remove one rule; NotFound if it is gone."""
     rule = db.get(SpamRule, rule_id)
     if rule is None:
         raise NotFound("That rule does not exist (any more).")
     db.delete(rule)
     db.flush()
+    if actor:
+        audit.record(db, actor, "delete", "spam", f"{RULE_LABELS[rule.kind]}: {rule.value}")
     return rule
 
 

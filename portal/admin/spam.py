@@ -3,6 +3,7 @@ the three thresholds and the Block From / Allow From / Allow To rules."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from core.extensions import db
 from core.mail import rspamd
@@ -63,7 +64,7 @@ def spam_thresholds():
         settings = spam_filter.parse_settings(**form)
     except InvalidInput as exc:
         return _page(error=str(exc), status=400, form=form)
-    spam_filter.save_settings(db.session, settings)
+    spam_filter.save_settings(db.session, settings, current_user.address)
     db.session.commit()
     try:
         spam_filter.apply_settings(config(), settings)
@@ -79,7 +80,7 @@ def spam_thresholds():
 def spam_rule_add():
     """Put an address or a whole domain on one of the three lists."""
     kind, value = request.form.get("kind", ""), request.form.get("value", "")
-    rule, error = attempt(lambda: spam_filter.add_rule(db.session, kind, value))
+    rule, error = attempt(lambda: spam_filter.add_rule(db.session, kind, value, current_user.address))
     if error:
         return _page(error=error, status=400, rule_form={"kind": kind, "value": value})
     _publish(f"Added {rule.value} to {spam_filter.RULE_LABELS[rule.kind]}.")
@@ -90,7 +91,7 @@ def spam_rule_add():
 @server_admin_required
 def spam_rule_delete(rule_id: int):
     """Take one address or domain off its list."""
-    rule, error = attempt(lambda: spam_filter.remove_rule(db.session, rule_id))
+    rule, error = attempt(lambda: spam_filter.remove_rule(db.session, rule_id, current_user.address))
     if error:
         flash(error, "error")
         return redirect(url_for("admin.spam_index"))

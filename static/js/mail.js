@@ -92,7 +92,7 @@
 
   // Drag messages onto a folder to move them (the selected ones, or the one dragged).
   const bulkForm = document.getElementById("bulk-form");
-  if (bulkForm) {
+  if (bulkForm && bulkForm.querySelector("#move-target")) {
     for (const row of rows()) { row.draggable = true; }
     document.addEventListener("dragstart", (event) => {
       const row = event.target.closest && event.target.closest("#message-list .row");
@@ -125,8 +125,10 @@
   // New mail without reloading: ask the server what arrived since UIDNEXT.
   const pane = document.querySelector(".listpane[data-poll]");
   if (!pane || !list) { return; }
-  const firstPage = !new URLSearchParams(window.location.search).get("q") &&
-    (new URLSearchParams(window.location.search).get("page") || "1") === "1";
+  // New rows go on top only where the newest come first: page 1 by date, no search.
+  const params = new URLSearchParams(window.location.search);
+  const firstPage = !params.get("q") && (params.get("page") || "1") === "1" &&
+    (params.get("sort") || "date") === "date" && (params.get("order") || "desc") === "desc";
   async function poll() {
     const url = `${pane.dataset.poll}&uidnext=${pane.dataset.uidnext}`;
     try {

@@ -119,6 +119,11 @@ def test_a_threshold_change_changes_the_action_on_the_next_message(
     smtp_in(mail_stack, sender, rcpt, spammy(sender, rcpt, let_through))
     assert b"X-Spam: Yes" not in wait_for_subject(mail_stack, rcpt, let_through, "INBOX")
 
+    from core.models.audit import AuditEntry  # every admin change is in the audit log
+    with stack_db.factory() as session:
+        targets = {e.target for e in session.query(AuditEntry).filter_by(kind="spam")}
+    assert "thresholds" in targets and f"Allow From: {sender}" in targets
+
 
 def test_bad_thresholds_are_refused_and_keep_what_was_typed(admin, restore_filter):
     token = csrf_token(admin.get("/admin/spam").get_data(as_text=True))
