@@ -109,11 +109,18 @@ def _from_envelopes(client: IMAPClient, exists: int) -> list[Contact]:
     return list(seen.values())
 
 
-def directory_matches(db: Session, query: str, limit: int = MAX_RESULTS) -> list[Contact]:
-    """Enabled mailboxes of this server whose address or display name contains QUERY."""
+def directory_matches(db: Session, query: str, owner: str,
+                      limit: int = MAX_RESULTS) -> list[Contact]:
+    """Enabled mailboxes of OWNER's domain whose address or display name contains QUERY.
+
+    Only the person's own domain: the server may host other organisations, whose
+    staff lists are not theirs to browse.
+    """
+    domain = owner.rpartition("@")[2]
     rows = db.execute(
         select(Mailbox.display_name, Mailbox.address)
         .where(Mailbox.enabled.is_(True))
+        .where(type_coerce(Mailbox.address, String).endswith("@" + domain, autoescape=True))
         # type_coerce: the Address column type would normalise the pattern as an address.
         .where(or_(type_coerce(Mailbox.address, String).icontains(query, autoescape=True),
                    Mailbox.display_name.icontains(query, autoescape=True)))
@@ -132,7 +139,7 @@ def suggest(client: IMAPClient, db: Session, owner: str, query: str,
     for contact in recent_correspondents(client, owner):
         if contact.matches(query):
             found.setdefault(contact.address, contact)
-    for contact in directory_matches(db, query, limit):
+    for contact in directory_matches(db, query, owner, limit):
         known = found.get(contact.address)
         if known is None or (not known.name and contact.name):
             found[contact.address] = contact

@@ -283,9 +283,14 @@ def test_identities_are_own_address_and_aliases_delivering_to_it(session):
     assert compose.pick_identity(found, "Sales@Example.test").address == "sales@example.test"
     with pytest.raises(compose.InvalidInput):
         compose.pick_identity(found, "lee@example.test")
-    matches = contacts.directory_matches(session, "rivera")
+    matches = contacts.directory_matches(session, "rivera", "lee@example.test")
     assert matches == [contacts.Contact("Sam Rivera", "sam@example.test")]
-    assert contacts.directory_matches(session, "%") == []
+    assert contacts.directory_matches(session, "%", "lee@example.test") == []
+    directory.add_domain(session, "elsewhere.test")
+    directory.add_mailbox(session, "rivera@elsewhere.test", "long-enough-pass-1")
+    assert contacts.directory_matches(session, "rivera", "lee@example.test") == matches
+    assert [c.address for c in contacts.directory_matches(session, "rivera", "x@elsewhere.test")] \
+        == ["rivera@elsewhere.test"]
 
 
 def test_contact_label_quotes_names_that_need_it():
