@@ -238,5 +238,5 @@ def contact_suggestions():
     """Up to eight address suggestions for ?q= (JSON)."""
     query = request.args.get("q", "")
     with mail_connection() as client:
-        found = contacts.suggest(client, db.session, current_user.id, query)
+        found = contacts.suggest(client, db.session, current_user.address, query)
     return jsonify([{"name": c.name, "address": c.address, "label": c.label} for c in found])
