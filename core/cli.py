@@ -15,7 +15,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from core.db import db, upgrade
-from core.services import admin_roles, demo, directory, domains, links, mailboxes, mailstore
+from core.services import admin_roles, demo, directory, domains, junk, links, mailboxes, mailstore
 from core.services.errors import ServiceError
 from core.services.roles import Roles
 
@@ -292,6 +292,23 @@ def demo_command(as_json: bool) -> None:
                    for l in logins))
 
 
+junk_cli = AppGroup("junk", help="The server's Junk folder policy.")
+
+
+@junk_cli.command("default")
+@click.argument("days", type=int, required=False)
+@json_option
+def junk_default(days: int | None, as_json: bool) -> None:
+    """Show or set how many days Junk keeps mail (0: keep); mailboxes may override it."""
+    if days is None:
+        days = change(junk.server_days)
+    else:
+        days = change(lambda session: junk.set_server_days(session, days))
+    emit(as_json, {"junk_days": days},
+         f"Junk is emptied after {days} days." if days else "Junk is kept.")
+
+
 from core.cli_groups import alias_cli, group_cli, shared_cli  # noqa: E402  (uses the helpers above)
 
-commands = (db_cli, domain_cli, mailbox_cli, group_cli, shared_cli, alias_cli, demo_command)
+commands = (db_cli, domain_cli, mailbox_cli, group_cli, shared_cli, alias_cli, junk_cli,
+            demo_command)

@@ -1,11 +1,10 @@
-"""`python -m stack install [--browser] | up | down | status [--json]`, for shell scripts.
+"""`python -m stack install [--browser]`: the Debian packages, before the app can be imported.
 
-`install` needs no app configuration; the other commands read it with load_config()
-(MAILROOM_* environment variables), as the app does.
+`flask --app app stack up|down|status` runs the stack; this module exists because
+installing must work before the app's own dependencies (libmagic) are there.
 """
 from __future__ import annotations
 
-import json
 import logging
 
 import click
@@ -18,13 +17,6 @@ from .errors import StackError
 def main(verbose: bool) -> None:
     """The local mail stack of Mailroom."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
-
-
-def _config() -> dict:
-    """The settings, as the app reads them (MAILROOM_* variables, secret files)."""
-    from core.config import load_config
-
-    return load_config()
 
 
 def _run(action) -> None:
@@ -48,35 +40,6 @@ def install(browser: bool) -> None:
         return [f"installed: {' '.join(installed)}"] if installed else ["all packages are installed"]
 
     _run(action)
-
-
-@main.command()
-def up() -> None:
-    """Start the stack."""
-    from .manager import up as stack_up
-
-    _run(lambda: stack_up(_config()))
-
-
-@main.command()
-def down() -> None:
-    """Stop the stack."""
-    from .manager import down as stack_down
-
-    _run(lambda: stack_down(_config()))
-
-
-@main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON document.")
-def status(as_json: bool) -> None:
-    """Show whether each service answers."""
-    from .status import status as stack_status, status_json
-
-    if as_json:
-        _run(lambda: [json.dumps(status_json(_config()), indent=2)])
-    else:
-        _run(lambda: [f"{s.name:<12} {s.host}:{s.port:<6} {'answers' if s.answers else 'DOWN'}"
-                      for s in stack_status(_config())])
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from .errors import StackError
 
+# The user that owns the Maildirs (Debian's `mail`, uid 8) and runs Sieve programs.
+MAIL_USER = "mail"
 # Users that must reach files under STACK_DIR.
 DAEMON_USERS = ("mail", "postfix", "_rspamd", "redis", "dovecot")
 # The database holds password hashes: root:postfix 0640. Postfix's lookup tables read

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import StackError
+from .perms import MAIL_USER
 from .layout import Layout
 from .render import TEMPLATES, write_file
 
@@ -25,7 +26,6 @@ log = logging.getLogger(__name__)
 BEFORE_TEMPLATES = TEMPLATES / "sieve" / "before.d"
 MAIN_SCRIPT = "mailroom"  # the file name the tested script gets, so its errors say "mailroom:"
 # dovecot.conf's mail_uid: sieve-test drops to it when it runs for a user (-u).
-MAIL_USER = "mail"
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 TIMEOUT = 20.0
 # "   7: fileinto action" / "  10: stop command; end all script execution"
@@ -122,7 +122,7 @@ def dry_run(layout: Layout, address: str, script: str, message: bytes,
         raise _failure(result.stderr)
     # The trace goes to stdout with the report: nothing is read back from the directory
     # the mail uid owned by then.
-    return _parse(result.stdout, result.stdout)
+    return _parse(result.stdout)
 
 
 def _hand_to_mail_user(work: Path, *files: Path) -> None:
@@ -159,9 +159,10 @@ def _failure(stderr: str) -> DryRunFailed:
     return DryRunFailed(text, unavailable="auth" in text.lower())
 
 
-def _parse(stdout: str, trace: str) -> DryRun:
-    """Read sieve-test's report (a section per script when there are several) and trace."""
-    run = DryRun(trace=trace)
+def _parse(stdout: str) -> DryRun:
+    """Read sieve-test's report (a section per script when there are several) and the
+    trace that comes with it on stdout."""
+    run = DryRun(trace=stdout)
     section: list[str] | None = None
     current = run.script(MAIN_SCRIPT) if "## Executing script:" not in stdout else None
     in_message = False
@@ -182,7 +183,7 @@ def _parse(stdout: str, trace: str) -> DryRun:
                 section[-1] += f" ({text})"
             else:
                 section.append(text)
-    _read_trace(run, trace)
+    _read_trace(run, stdout)
     return run
 
 

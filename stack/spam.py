@@ -18,7 +18,6 @@ from .layout import Layout
 log = logging.getLogger(__name__)
 MAP_NAMES = tuple(f"{kind}{suffix}" for kind in ("block_from", "allow_from", "allow_to")
                   for suffix in ("", "_domain"))
-MAIL_USER = "mail"
 
 
 def maps_dir(layout: Layout) -> Path:
@@ -83,7 +82,7 @@ def prepare_queue(layout: Layout) -> None:
     """The spool the mail uid writes into: listable by all (the pages count it)."""
     root = learnd.spool_dir(layout)
     for path in (root, root / "tmp", root / "new"):
-        perms.ensure_dir(path, 0o755, MAIL_USER, MAIL_USER)
+        perms.ensure_dir(path, 0o755, perms.MAIL_USER, perms.MAIL_USER)
 
 
 def compile_scripts(layout: Layout) -> None:

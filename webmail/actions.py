@@ -32,7 +32,7 @@ def bulk():
     training = (spam.training_for(db.session, current_app.config, current_user.address)
                 if action in ("spam", "notspam") else None)
     with mail_connection(folder) as client:
-        tree = mailbox.folder_tree(client)
+        tree = mailbox.folder_tree(client, counts=False)  # names are enough
         try:
             flash(mailbox.bulk(client, tree, folder, _uids(), action,
                                request.form.get("target", ""), training=training), "info")
@@ -48,7 +48,8 @@ def empty():
     folder = request.form.get("folder", "")
     with mail_connection() as client:
         try:
-            flash(mailbox.empty_folder(client, mailbox.folder_tree(client), folder), "info")
+            tree = mailbox.folder_tree(client, counts=False)
+            flash(mailbox.empty_folder(client, tree, folder), "info")
         except ImapError as exc:
             flash(str(exc), "error")
     return redirect(url_for("webmail.index", folder=folder))

@@ -5,7 +5,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user, login_required
 
 from core.extensions import db
-from core.mail import imap, listing, mime, sanitize
+from core.mail import imap, mime, sanitize
 from core.services import mailbox, reading
 from portal.auth.current import mail_connection
 
@@ -34,9 +34,8 @@ def message(uid: int):
         page = mailbox.message_list(client, sort_cache, owner(), options.folder,
                                     sort=options.sort, reverse=options.reverse,
                                     page=options.page, per_page=per_page(), query=options.query)
-        order, _ = listing.sorted_uids(client, sort_cache, owner(), options.folder,
-                                       options.sort, options.reverse, None)
-        opened = reading.open_message(client, owner(), options.folder, uid, list(order))
+        # Previous/next follow the list as shown: its sort and its search.
+        opened = reading.open_message(client, owner(), options.folder, uid, page.order)
         quota = imap.quota(client)
     html = reading.body_html(opened.raw, opened.parsed, allow_remote=False)
     trusted = reading.is_trusted(db.session, current_user.address, opened.sender)

@@ -6,7 +6,8 @@ from datetime import datetime
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from .errors import ImapError, NotFoundError
+from . import imap
+from .errors import NotFoundError
 
 FLAG_NAMES = {"seen": "\\Seen", "flagged": "\\Flagged", "answered": "\\Answered",
               "forwarded": "$Forwarded", "junk": "$Junk", "notjunk": "$NotJunk"}
@@ -16,7 +17,7 @@ def _run(call, *args):
     try:
         return call(*args)
     except IMAPClientError as exc:
-        raise ImapError(str(exc).split("failed: ", 1)[-1]) from exc
+        raise imap.refused(exc) from exc
 
 
 def set_flag(client: IMAPClient, uids: list[int], flag: str, on: bool) -> None:

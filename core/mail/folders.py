@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from . import imap
 from .errors import ImapError
 
 # RFC 6154 special uses, in the order people expect them under the INBOX.
@@ -56,7 +57,7 @@ def list_folders(client: IMAPClient, counts: bool = True) -> list[Folder]:
         listed = client.list_folders()
         subscribed = {name for _, _, name in client.list_sub_folders()}
     except IMAPClientError as exc:
-        raise ImapError(str(exc)) from exc
+        raise imap.refused(exc) from exc
     folders = []
     for raw_flags, delim, name in listed:
         flags = [_flag_text(f) for f in raw_flags]
@@ -149,9 +150,4 @@ def change(client: IMAPClient, action: str, name: str, new_name: str = "") -> No
         else:
             raise ValueError(f"unknown folder action {action!r}")
     except IMAPClientError as exc:
-        raise ImapError(_server_text(exc)) from exc
-
-
-def _server_text(exc: Exception) -> str:
-    text = str(exc)
-    return text.split("failed: ", 1)[-1].strip("[]' ") or text
+        raise imap.refused(exc) from exc

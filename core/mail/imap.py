@@ -126,6 +126,16 @@ def login(settings: ImapSettings, address: str, password: str,
     return client
 
 
+def refused(exc: Exception) -> ImapError:
+    """An ImapError carrying what the server answered, without imapclient's prefix.
+
+    >>> str(refused(IMAPClientError("create failed: [ALREADYEXISTS] Mailbox exists.")))
+    'ALREADYEXISTS] Mailbox exists.'
+    """
+    text = str(exc)
+    return ImapError(text.split("failed: ", 1)[-1].strip("[]' ") or text)
+
+
 def _close_quietly(client: IMAPClient) -> None:
     try:
         client.logout()
@@ -157,5 +167,5 @@ def quota(client: IMAPClient, folder: str = "INBOX") -> list[QuotaUsage]:
     try:
         _roots, quotas = client.get_quota_root(folder)
     except IMAPClientError as exc:
-        raise ImapError(str(exc)) from exc
+        raise refused(exc) from exc
     return [QuotaUsage(q.resource.upper(), int(q.usage), int(q.limit)) for q in quotas]

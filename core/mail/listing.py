@@ -6,14 +6,15 @@ a 100,000-message folder costs one SELECT and one FETCH of 50 UIDs.
 """
 from __future__ import annotations
 
-import threading
 from array import array
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Sequence
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+
+from core.cache import LruCache
 
 from . import envelope as env
 from . import imap
@@ -55,37 +56,17 @@ class Page:
     per_page: int
     messages: list[Summary]
     uidnext: int
+    order: Sequence[int] = ()  # every UID of the list in order (the cached array, not a copy)
 
     @property
     def pages(self) -> int:
         """How many pages the list has (at least one)."""
-        return max(1, -(-self.total // self.per_page))
+        return page_count(self.total, self.per_page)
 
 
-class SortCache:
-    """Sorted UID lists keyed by (owner, folder, sort, criteria), bounded in entries."""
-
-    def __init__(self, max_entries: int = 64) -> None:
-        self.max_entries = max_entries
-        self._items: OrderedDict[tuple, tuple[tuple, array]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, state: tuple) -> array | None:
-        """The cached UIDs for KEY if the folder's STATE is unchanged."""
-        with self._lock:
-            item = self._items.get(key)
-            if item and item[0] == state:
-                self._items.move_to_end(key)
-                return item[1]
-        return None
-
-    def put(self, key: tuple, state: tuple, uids: array) -> None:
-        """Remember UIDS for KEY at STATE."""
-        with self._lock:
-            self._items[key] = (state, uids)
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
+def page_count(total: int, per_page: int) -> int:
+    """How many pages TOTAL items fill (at least one)."""
+    return max(1, -(-total // per_page))
 
 
 def _state_items(client: IMAPClient) -> list[bytes]:
@@ -118,7 +99,7 @@ def select(client: IMAPClient, folder: str, readonly: bool = False) -> dict:
         raise NotFoundError(f"There is no folder {folder!r}.") from exc
 
 
-def sorted_uids(client: IMAPClient, cache: SortCache, owner: str, folder: str,
+def sorted_uids(client: IMAPClient, cache: LruCache, owner: str, folder: str,
                 sort: str, reverse: bool, criteria: list | None = None) -> tuple[array, dict]:
     """SELECT FOLDER and return all UIDs matching CRITERIA in order, cached."""
     info = select(client, folder)
@@ -131,9 +112,9 @@ def sorted_uids(client: IMAPClient, cache: SortCache, owner: str, folder: str,
         try:
             found = client.sort([order], criteria or ["ALL"])
         except IMAPClientError as exc:
-            raise ImapError(str(exc)) from exc
+            raise imap.refused(exc) from exc
         uids = array("I", found)
-        cache.put(key, state, uids)
+        cache.put(key, uids, state, uids.itemsize * len(uids))
     return uids, info
 
 
@@ -152,7 +133,7 @@ def fetch_summaries(client: IMAPClient, uids: list[int], preview: bool = True) -
     try:
         data = client.fetch(uids, items)
     except IMAPClientError as exc:
-        raise ImapError(str(exc)) from exc
+        raise imap.refused(exc) from exc
     return [_summary(uid, data[uid]) for uid in uids if uid in data]
 
 
@@ -176,16 +157,16 @@ def _summary(uid: int, item: dict) -> Summary:
     )
 
 
-def list_page(client: IMAPClient, cache: SortCache, owner: str, folder: str, *,
+def list_page(client: IMAPClient, cache: LruCache, owner: str, folder: str, *,
               sort: str = "date", reverse: bool = True, page: int = 1, per_page: int = 50,
               criteria: list | None = None) -> Page:
     """Page PAGE of FOLDER sorted by SORT; fetches only that page's messages."""
     uids, info = sorted_uids(client, cache, owner, folder, sort, reverse, criteria)
-    pages = max(1, -(-len(uids) // per_page))
+    pages = page_count(len(uids), per_page)
     page = min(max(1, page), pages)
     shown = list(uids[(page - 1) * per_page: page * per_page])
     return Page(folder, len(uids), page, per_page, fetch_summaries(client, shown),
-                int(info.get(b"UIDNEXT", 0)))
+                int(info.get(b"UIDNEXT", 0)), uids)
 
 
 def arrived_since(client: IMAPClient, folder: str, uidnext: int) -> tuple[dict, list[Summary]]:
@@ -202,5 +183,5 @@ def arrived_since(client: IMAPClient, folder: str, uidnext: int) -> tuple[dict, 
             fresh = sorted((u for u in client.search(["UID", f"{uidnext}:*"]) if u >= uidnext),
                            reverse=True)
         except IMAPClientError as exc:
-            raise ImapError(str(exc)) from exc
+            raise imap.refused(exc) from exc
     return info, fetch_summaries(client, fresh)

@@ -1,8 +1,6 @@
 """Address suggestions for the compose form: people you wrote to, and this server's mailboxes."""
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
@@ -10,6 +8,7 @@ from imapclient.exceptions import IMAPClientError
 from sqlalchemy import String, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
+from core.cache import LruCache
 from core.mail import envelope, folders, listing
 from core.mail.errors import ImapError, NotFoundError
 from core.models import Mailbox
@@ -38,34 +37,12 @@ class Contact:
         return query in self.name.lower() or query in self.address.lower()
 
 
-class RecentCache:
-    """Recent correspondents per web session, reused while Sent has not changed."""
-
-    def __init__(self, max_entries: int = 256) -> None:
-        self.max_entries = max_entries
-        self._items: OrderedDict[str, tuple[tuple, list[Contact]]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, owner: str, state: tuple) -> list[Contact] | None:
-        """The cached list of OWNER if Sent's STATE is unchanged."""
-        with self._lock:
-            item = self._items.get(owner)
-            return item[1] if item and item[0] == state else None
-
-    def put(self, owner: str, state: tuple, contacts: list[Contact]) -> None:
-        """Remember CONTACTS of OWNER at STATE."""
-        with self._lock:
-            self._items[owner] = (state, contacts)
-            self._items.move_to_end(owner)
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
-
-
-recent_cache = RecentCache()
+# Recent correspondents per person, reused while Sent has not changed.
+recent_cache = LruCache(256)
 
 
 def recent_correspondents(client: IMAPClient, owner: str,
-                          cache: RecentCache = recent_cache) -> list[Contact]:
+                          cache: LruCache = recent_cache) -> list[Contact]:
     """Recipients of the newest ~200 messages in Sent, most recent first, without repeats.
 
     One EXAMINE of Sent; the envelopes are fetched again only when its
@@ -81,7 +58,7 @@ def recent_correspondents(client: IMAPClient, owner: str,
     if cached is not None:
         return cached
     contacts = _from_envelopes(client, int(info.get(b"EXISTS", 0)))
-    cache.put(owner, state, contacts)
+    cache.put(owner, contacts, state)
     return contacts
 
 

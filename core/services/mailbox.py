@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from imapclient import IMAPClient
 
+from core.cache import LruCache
+
 from core.mail import actions, folders, listing
 from core.mail.errors import ImapError
 from core.mail.search import parse
@@ -39,18 +41,18 @@ class SearchPage:
     @property
     def pages(self) -> int:
         """How many pages the results have."""
-        return max(1, -(-self.total // self.per_page))
+        return listing.page_count(self.total, self.per_page)
 
 
-def folder_tree(client: IMAPClient) -> list[folders.Folder]:
-    """All folders with counts, creating missing special-use folders first."""
-    tree = folders.list_folders(client)
+def folder_tree(client: IMAPClient, counts: bool = True) -> list[folders.Folder]:
+    """All folders (with counts unless COUNTS is off), creating missing special-use ones."""
+    tree = folders.list_folders(client, counts)
     if folders.ensure_special_folders(client, tree):
-        tree = folders.list_folders(client)
+        tree = folders.list_folders(client, counts)
     return tree
 
 
-def message_list(client: IMAPClient, cache: listing.SortCache, owner: str, folder: str, *,
+def message_list(client: IMAPClient, cache: LruCache, owner: str, folder: str, *,
                  sort: str = "date", reverse: bool = True, page: int = 1, per_page: int = 50,
                  query: str = "") -> listing.Page:
     """One page of FOLDER, filtered by the search box's QUERY when given."""
@@ -59,7 +61,7 @@ def message_list(client: IMAPClient, cache: listing.SortCache, owner: str, folde
                              page=page, per_page=per_page, criteria=criteria)
 
 
-def search_everywhere(client: IMAPClient, cache: listing.SortCache, owner: str, query: str,
+def search_everywhere(client: IMAPClient, cache: LruCache, owner: str, query: str,
                       tree: list[folders.Folder], page: int = 1,
                       per_page: int = 50) -> SearchPage:
     """QUERY in every selectable folder, newest first; only one page is fetched.

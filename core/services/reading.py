@@ -4,17 +4,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import threading
 import zipfile
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from email.utils import getaddresses
+from typing import Sequence
 
 import magic
 from imapclient import IMAPClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.cache import LruCache
 from core.mail import actions, listing, mime, sanitize
 from core.mail.errors import NotFoundError
 from core.models import TrustedSender, normalize_address
@@ -25,40 +25,10 @@ INLINE_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 INLINE_SAFE = INLINE_IMAGES | {"application/pdf", "text/plain"}
 
 
-class SizedCache:
-    """A least-recently-used cache bounded by the total size of what it holds."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple):
-        """The value cached under KEY, or None."""
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            self._items.move_to_end(key)
-            return item[0]
-
-    def put(self, key: tuple, value, size: int) -> None:
-        """Cache VALUE (SIZE bytes) under KEY, evicting the oldest entries beyond max_bytes."""
-        with self._lock:
-            if key in self._items:
-                return
-            self._items[key] = (value, size)
-            self._size += size
-            while self._size > self.max_bytes and len(self._items) > 1:
-                _, (_, old) = self._items.popitem(last=False)
-                self._size -= old
-
-
 # Recently read messages' bytes, so the body frame and parts need no second FETCH, and
 # their sanitised HTML, so the page and its frame sanitise once (~200 ms per 200 KB).
-raw_cache = SizedCache(64 * 1024 * 1024)
-html_cache = SizedCache(32 * 1024 * 1024)
+raw_cache = LruCache(64 * 1024 * 1024)
+html_cache = LruCache(32 * 1024 * 1024)
 
 
 @dataclass
@@ -85,12 +55,12 @@ def fetch_raw(client: IMAPClient, owner: str, folder: str, uid: int) -> bytes:
     raw = raw_cache.get(key)
     if raw is None:
         raw = actions.raw_message(client, uid)
-        raw_cache.put(key, raw, len(raw))
+        raw_cache.put(key, raw, size=len(raw))
     return raw
 
 
 def open_message(client: IMAPClient, owner: str, folder: str, uid: int,
-                 order: list[int] | None = None) -> Opened:
+                 order: Sequence[int] = ()) -> Opened:
     """Fetch, parse and mark UID as read; NotFoundError when it is not there."""
     raw = fetch_raw(client, owner, folder, uid)
     flags = actions.message_flags(client, uid)
@@ -119,7 +89,7 @@ def _sender(from_: list[tuple[str, str]]) -> str:
         return ""
 
 
-def _neighbours(order: list[int], uid: int) -> tuple[int | None, int | None]:
+def _neighbours(order: Sequence[int], uid: int) -> tuple[int | None, int | None]:
     try:
         i = order.index(uid)
     except ValueError:
@@ -151,7 +121,7 @@ def body_html(raw: bytes, parsed, allow_remote: bool) -> "sanitize.SanitizedHtml
         cid_map = {cid: _data_url(raw, image) for cid, image in parsed.inline_images.items()
                    if image.content_type in INLINE_IMAGES}
         cached = sanitize.sanitize_html(parsed.html, allow_remote=allow_remote, cid_map=cid_map)
-        html_cache.put(key, cached, len(cached.html))
+        html_cache.put(key, cached, size=len(cached.html))
     return cached
 
 

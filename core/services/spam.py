@@ -16,7 +16,9 @@ from core.mail.errors import ServiceUnavailable, SpamFilterError
 from core.mail.learnspool import Spool
 from core.models import Group, Mailbox, group_members
 
-TRAINERS_GROUP = "spamtrainers"
+from .groups import SPAMTRAINERS
+
+TRAINERS_GROUP = SPAMTRAINERS
 # Rspamd's Bayes acts only after this many spam and this many ham messages; the same
 # number is in stack/templates/rspamd/local.d/classifier-bayes.conf (a test keeps them equal).
 MIN_LEARNS = 200

@@ -14,9 +14,9 @@ from flask_login import current_user, login_required
 
 from core.extensions import db
 from core.services import aliases, directory, groups, roles, shared
+from core.services.aliases import EVERY_DOMAIN
 from core.services.errors import ServiceError
 
-EVERY_DOMAIN = "*"
 
 
 def admin_required(view):

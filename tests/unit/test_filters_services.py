@@ -134,7 +134,7 @@ def test_sieve_test_report_is_read_script_by_script():
                Rule("Later", [Condition("subject", "contains", "x")], [Action("delete")]),
                Rule("Off", [Condition("subject", "contains", "y")], [Action("delete")], enabled=False)],
         vacation=Vacation(True, "Away", "I am away", 7)))
-    run = _parse(REPORT, TRACE)
+    run = _parse(REPORT + TRACE)  # sieve-test prints the trace on stdout with the report
     assert [s.name for s in run.scripts] == ["10-mailroom-junk", "mailroom"]
     assert run.script("mailroom").actions == ["send vacation message",
                                               "store message in folder: Bills (add IMAP flags: \\seen)"]

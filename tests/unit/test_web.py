@@ -84,3 +84,20 @@ def test_production_app_refuses_weak_key(tmp_path, monkeypatch):
     monkeypatch.delenv("FLASK_RUN_FROM_CLI", raising=False)
     with pytest.raises(ConfigError):
         create_app({"ENV": "production", "SECRET_KEY": "changeme", "DATA_DIR": str(tmp_path)})
+
+
+def test_junk_default_command_sets_the_server_retention(app):
+    """The server-wide Junk retention that mailboxes follow unless they override it."""
+    import json
+
+    from core.db import db
+    from core.services import junk
+
+    runner = app.test_cli_runner()
+    assert "after 30 days" in runner.invoke(args=["junk", "default"]).output
+    result = runner.invoke(args=["junk", "default", "14", "--json"])
+    assert json.loads(result.output) == {"junk_days": 14}
+    with app.app_context():
+        assert junk.server_days(db.session) == 14
+    refused = runner.invoke(args=["junk", "default", "-1"])
+    assert refused.exit_code != 0 and "Traceback" not in refused.output
