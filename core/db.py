@@ -15,10 +15,13 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets foreign keys and a busy timeout.
+    """Create an engine; SQLite gets foreign keys, a busy timeout and WAL mode.
 
-    The SQLite file is read live by Postfix and Dovecot, so it stays in the default
-    rollback-journal mode: WAL would need every reader to write the -shm file.
+    Postfix and Dovecot read the SQLite file live, and Postfix's sqlite dictionary has
+    no busy handler: in the default rollback-journal mode a lookup that meets any
+    commit fails, fatally for that Postfix process. In WAL mode readers never wait for
+    a writer (nor a writer for readers); the stack lets the daemons' group use the WAL
+    index and its worker keeps the database open (stack/worker.py).
     """
     kwargs: dict = {}
     if url.startswith("sqlite"):
@@ -32,6 +35,7 @@ def make_engine(url: str) -> Engine:
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")  # persistent in the file; a no-op once set
     cur.close()
 
 

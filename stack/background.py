@@ -11,8 +11,11 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from .perms import DATABASE_GROUP
+
+T = TypeVar("T")
 
 
 def read_section(path: Path, name: str) -> configparser.SectionProxy:
@@ -29,11 +32,17 @@ def log_to_stderr(name: str) -> None:
                         format=f"%(asctime)s {name}[%(process)d] %(levelname)s %(message)s")
 
 
-def detach(pidfile: Path) -> None:
-    """Move to the background and write PIDFILE; the parent exits here with status 0."""
+def detach(pidfile: Path, setup: Callable[[], T] = lambda: None) -> T:
+    """Move to the background, run SETUP there, then write PIDFILE; return SETUP's result.
+
+    The parent exits here with status 0; `stack up` waits for the pidfile, so what
+    SETUP does is in place before the next daemon starts.
+    """
     if os.fork() > 0:
         os._exit(0)  # noqa: SLF001 - the parent only tells `stack up` the start went well
+    result = setup()
     pidfile.write_text(f"{os.getpid()}\n", encoding="ascii")
+    return result
 
 
 def drop_privileges(uid: int, gid: int) -> None:

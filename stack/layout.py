@@ -28,8 +28,9 @@ SERVICES = {
 # Ports a daemon needs besides those in SERVICES.
 EXTRA_PORTS = {"rspamd": ("RSPAMD_PROXY_PORT", "RSPAMD_NORMAL_PORT"), "postfix": ("REINJECT_PORT",)}
 # Start order: Postfix needs Dovecot's sockets, the Rspamd milter and the disclaimer
-# filter (its content_filter); Rspamd uses Redis. The admin's job worker comes last.
-DAEMONS = ("redis", "rspamd", "learnd", "dovecot", "disclaimer", "postfix", "worker")
+# filter (its content_filter); Rspamd uses Redis. The job worker holds the database's
+# WAL index open for the daemons that read it (stack/worker.py), so it comes first.
+DAEMONS = ("worker", "redis", "rspamd", "learnd", "dovecot", "disclaimer", "postfix")
 
 
 def _safe_path(value: str, what: str) -> Path:

@@ -19,6 +19,12 @@ DAEMON_USERS = ("mail", "postfix", "_rspamd", "redis", "dovecot")
 DATABASE_GROUP = "postfix"
 DATABASE_MODE = 0o640
 DATABASE_READERS = ("postfix",)
+# The database runs in WAL mode (core/db.py), so readers never wait for a writer. A WAL
+# reader must be able to write the shared-memory index (-shm): one that can only read it
+# falls back to a mode in which opening the database fails now and then while a writer
+# checkpoints, and for Postfix any failed lookup is fatal. SQLite gives both files the
+# database's own mode when it creates them; the -shm file then gets this one.
+WAL_INDEX_MODE = 0o660
 
 
 def ids(user: str | None, group: str | None) -> tuple[int, int]:
@@ -55,6 +61,16 @@ def ensure_file(path: Path, mode: int, user: str | None = None, group: str | Non
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, mode)
         os.close(fd)
     set_owner(path, mode, user, group)
+
+
+def share_wal_index(database: Path) -> None:
+    """Let the database's group write its WAL index and read its log (owner kept)."""
+    st = database.stat()
+    for suffix, mode in (("-wal", DATABASE_MODE), ("-shm", WAL_INDEX_MODE)):
+        path = database.with_name(database.name + suffix)
+        if path.exists():
+            os.chown(path, st.st_uid, st.st_gid)
+            path.chmod(mode)
 
 
 def can_access(path: Path, user: str, bits: int) -> bool:

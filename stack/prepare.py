@@ -63,6 +63,7 @@ def check_database(layout: Layout) -> None:
     if not layout.database.exists():
         raise StackError(f"the database {layout.database} does not exist")
     perms.set_owner(layout.database, perms.DATABASE_MODE, None, perms.DATABASE_GROUP)
+    perms.share_wal_index(layout.database)
     perms.check_reachable(layout.database, perms.DATABASE_READERS, read=True)
 
 

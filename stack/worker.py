@@ -1,17 +1,26 @@
 """`python -m stack.worker DATABASE MAIL_ROOT PIDFILE`: the admin's job worker.
 
-Started by `stack up` like the mail daemons (stack/daemons.py). It erases the mail
-directories of deleted mailboxes when an admin asked for it: privileged work on the
-mail store that the web request only queues (core/services/jobs.py).
+Started by `stack up` like the mail daemons (stack/daemons.py), before Dovecot and
+Postfix. It erases the mail directories of deleted mailboxes when an admin asked for
+it: privileged work on the mail store that the web request only queues
+(core/services/jobs.py).
+
+It also holds the database open for as long as it runs. The database is in WAL mode,
+and SQLite removes the WAL index (-shm) when the last connection closes; Postfix opens
+it read-only and can neither create that index nor recover it, so with no connection
+open its next lookup would fail. One connection held here keeps the index in place,
+writable by the daemons' group (stack/perms.py).
 """
 from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 import sys
 import time
 from pathlib import Path
 
+from . import perms
 from .background import detach, log_to_stderr
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +37,14 @@ def argv(layout) -> tuple[str, ...]:
     """The start command `stack up` runs (paths of the stack only, no user data)."""
     return (sys.executable, "-m", "stack.worker", str(layout.database), str(layout.mail),
             str(pidfile(layout)))
+
+
+def hold_open(database_path: Path) -> sqlite3.Connection:
+    """A connection to the database in WAL mode, its index shared with the daemons' group."""
+    connection = sqlite3.connect(database_path, timeout=30)
+    connection.execute("PRAGMA journal_mode=WAL").fetchone()  # creates -wal and -shm
+    perms.share_wal_index(database_path)
+    return connection
 
 
 def work(database, mail_root: Path) -> bool:
@@ -74,12 +91,15 @@ def main(args: list[str]) -> int:
     if not database_path.is_file():
         log.error("no database at %s", database_path)
         return 1
-    detach(pid_path)
+    keeper = detach(pid_path, lambda: hold_open(database_path))
     from core.db import Database
 
     database = Database()
     database.configure(f"sqlite:///{database_path}")
-    serve(database, mail_root)
+    try:
+        serve(database, mail_root)
+    finally:
+        keeper.close()
     return 0
 
 
