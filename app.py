@@ -13,6 +13,7 @@ from flask import Flask
 
 from core.config import ConfigError, check_secret_key, load_config
 from core.extensions import csrf, db, limiter, login_manager
+from portal import https
 
 log = logging.getLogger("mailroom")
 
@@ -48,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
         MAX_FORM_MEMORY_SIZE=settings["MESSAGE_SIZE_LIMIT_MB"] * 1024 * 1024,
     )
     _init_extensions(app)
+    https.init_app(app)
     _register_blueprints(app)
     _register_cli(app)
     app.after_request(_security_headers)
@@ -83,9 +85,10 @@ def _register_blueprints(app: Flask) -> None:
     from portal.admin.onboarding import bp as welcome_bp
     from portal.auth import bp as auth_bp
     from portal.errors import bp as errors_bp
+    from portal.health import bp as health_bp
     from webmail import bp as webmail_bp
 
-    for blueprint in (errors_bp, auth_bp, webmail_bp, portal_bp, admin_bp, welcome_bp):
+    for blueprint in (errors_bp, health_bp, auth_bp, webmail_bp, portal_bp, admin_bp, welcome_bp):
         app.register_blueprint(blueprint)
 
 

@@ -50,7 +50,10 @@ DEFAULTS: dict[str, object] = {
     "LOGIN_LIMIT_ADDRESS": "5 per minute",
     "LOGIN_LIMIT_IP": "20 per minute",
     "MAIL_TIMEOUT": 10,
-    "COOKIE_SECURE": False,
+    "COOKIE_SECURE": False,  # always Secure; it is anyway for requests that came over HTTPS
+    "PROXY_FIX": 0,  # reverse proxies in front: X-Forwarded-* hops to believe
+    "TRUSTED_PROXIES": "127.0.0.1,::1",  # peers whose X-Forwarded-* count (PROXY_FIX > 0)
+    "HSTS_SECONDS": 0,  # Strict-Transport-Security max-age on HTTPS responses; 0: none
 }
 
 SECRET_KEYS = ("SECRET_KEY", "RSPAMD_PASSWORD")

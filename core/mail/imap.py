@@ -100,6 +100,11 @@ def connect(settings: ImapSettings) -> IMAPClient:
     return client
 
 
+def probe(settings: ImapSettings) -> None:
+    """Connect (TLS as configured) and log out again; ServiceUnavailable if nobody answers."""
+    _close_quietly(connect(settings))
+
+
 def login(settings: ImapSettings, address: str, password: str,
           client_ip: str | None = None) -> IMAPClient:
     """Connect and log in as ADDRESS; AuthenticationFailed on a wrong password.

@@ -57,6 +57,15 @@ def _open(settings: SmtpSettings) -> smtplib.SMTP:
         raise ServiceUnavailable(SERVICE, str(exc)) from exc
 
 
+def probe(settings: SmtpSettings) -> None:
+    """Greet the server (and start TLS as configured), then quit; ServiceUnavailable if it cannot."""
+    conn = _open(settings)
+    try:
+        conn.quit()
+    except (OSError, smtplib.SMTPException) as exc:
+        raise ServiceUnavailable(SERVICE, str(exc)) from exc
+
+
 def send(settings: SmtpSettings, message: EmailMessage,
          login: tuple[str, str] | None = None) -> None:
     """Send MESSAGE, authenticating with LOGIN (address, password) when given."""

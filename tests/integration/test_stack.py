@@ -438,3 +438,9 @@ def test_database_with_password_hashes_is_not_world_readable(mail_stack):
     info = os.stat(Layout.from_config(mail_stack).database)
     assert stat.S_IMODE(info.st_mode) == 0o640
     assert grp.getgrgid(info.st_gid).gr_name == "postfix"
+
+
+def test_healthz_says_every_part_answers(app):
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok", "imap": "ok", "submission": "ok"}
