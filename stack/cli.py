@@ -58,8 +58,9 @@ def status_command(as_json: bool) -> None:
             click.echo(json.dumps(status_json(_config()), indent=2))
             return
         for s in status(_config()):
-            state = "answers" if s.answers else "DOWN"
+            state = ("answers" if s.port else "runs") if s.answers else "DOWN"
             pid = f"pid {s.pid}" if s.pid else "not started by us"
-            click.echo(f"{s.name:<12} {s.host}:{s.port:<6} {state:<8} {pid}")
+            where = f"{s.host}:{s.port}" if s.port else "(no port)"
+            click.echo(f"{s.name:<12} {where:<22} {state:<8} {pid}")
     except StackError as exc:
         _fail(exc)

@@ -4,16 +4,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .daemons import answers, running
-from .layout import SERVICES, Layout
+from .layout import DAEMONS, SERVICES, Layout
 
 
 @dataclass(frozen=True)
 class ServiceStatus:
-    """One service of the stack, e.g. ServiceStatus("imap", "127.0.0.1", 10143, True, 4711)."""
+    """One service of the stack, e.g. ServiceStatus("imap", "127.0.0.1", 10143, True, 4711).
+
+    A background daemon with no port (learnd, the worker) has host "" and port None;
+    it "answers" while its process runs.
+    """
 
     name: str
     host: str
-    port: int
+    port: int | None
     answers: bool
     pid: int | None
 
@@ -27,6 +31,11 @@ def status(cfg: dict) -> list[ServiceStatus]:
         port = int(cfg[key])
         record = running(layout, daemon)
         result.append(ServiceStatus(name, host, port, answers(host, port), record.pid if record else None))
+    with_ports = {daemon for _, daemon in SERVICES.values()}
+    for name in DAEMONS:
+        if name not in with_ports:
+            record = running(layout, name)
+            result.append(ServiceStatus(name, "", None, record is not None, record.pid if record else None))
     return result
 
 

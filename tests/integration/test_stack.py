@@ -171,9 +171,10 @@ class OutsideIMAP(imaplib.IMAP4):
 def test_every_service_answers(mail_stack):
     services = {s.name: s for s in status(mail_stack)}
     assert set(services) == {"imap", "pop3", "managesieve", "smtp", "submission", "rspamd", "redis",
-                             "disclaimer"}
+                             "disclaimer", "learnd", "worker"}
     assert all(s.answers and s.pid for s in services.values()), services
     assert services["imap"].port == mail_stack["IMAP_PORT"]
+    assert services["worker"].port is None and services["learnd"].host == ""
 
 
 def test_new_mailbox_logs_in_with_quota_and_special_folders(mail_stack):
@@ -314,6 +315,7 @@ def test_flask_cli_status_json_and_error_exit(mail_stack):
     assert document["run_dir"] == mail_stack["STACK_DIR"]
     assert document["services"]["smtp"]["answers"] is True
     assert document["services"]["redis"]["port"] == mail_stack["REDIS_PORT"]
+    assert document["services"]["worker"]["answers"] is True
     app.config["STACK_DIR"] = "/no such/dir"
     result = app.test_cli_runner().invoke(args=["stack", "status"])
     assert result.exit_code != 0 and "MAILROOM_STACK_DIR" in result.output
