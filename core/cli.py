@@ -12,7 +12,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from core.db import db, upgrade
 from core.services import admin_roles, demo, directory, domains, junk, links, mailboxes, mailstore
@@ -280,6 +280,7 @@ def mailbox_link(address: str, as_json: bool) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @json_option
 def demo_command(as_json: bool) -> None:
     """Create the demo domain and logins once, and print the logins."""
@@ -287,9 +288,10 @@ def demo_command(as_json: bool) -> None:
         logins = demo.ensure_demo(current_app.config)
     except ServiceError as exc:
         fail(exc)
-    emit(as_json, {"logins": logins},
+    where = str(demo.logins_file(current_app.config))
+    emit(as_json, {"logins": logins, "file": where},
          "\n".join(f"  {l['role']:<6} {l['address']:<24} password: {l['password']}"
-                   for l in logins))
+                   for l in logins) + f"\n(kept in {where})")
 
 
 junk_cli = AppGroup("junk", help="The server's Junk folder policy.")

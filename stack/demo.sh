@@ -6,7 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
 flask --app app stack up
 echo
-echo "Demo logins (also in var/secrets/demo-logins.json):"
+echo "Demo logins:"
 flask --app app demo
 echo
 echo "Mailroom: http://${MAILROOM_HOST:-127.0.0.1}:${MAILROOM_PORT:-8000}/"

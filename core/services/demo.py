@@ -29,13 +29,14 @@ Try writing to the other demo users: {others}.
 """
 
 
-def _logins_file(cfg: dict) -> Path:
+def logins_file(cfg: dict) -> Path:
+    """Where the demo logins are kept (root-only), e.g. /srv/mailroom/var/secrets/demo-logins.json."""
     return Path(cfg["DATA_DIR"]) / "secrets" / "demo-logins.json"
 
 
 def ensure_demo(cfg: dict) -> list[dict]:
     """Create the demo domain, mailboxes and admin role once; return the logins."""
-    path = _logins_file(cfg)
+    path = logins_file(cfg)
     logins = json.loads(path.read_text()) if path.exists() else []
     created = []
     with db.transaction() as session:

@@ -109,3 +109,18 @@ def test_removing_a_mailbox_with_erase_queues_the_job(cli, mail_stack, stack_db,
     code, data = cli("mailbox", "remove", address, "--erase-mail", "--json")
     assert code == 0 and data["erase_job"]
     assert rcpt(mail_stack, address, "127.0.0.1")[0] == 550
+
+
+def test_demo_prints_its_logins_and_where_they_are_kept(cli, mail_stack):
+    import os
+    import stat
+    from pathlib import Path
+
+    code, data = cli("demo", "--json")
+    where = Path(mail_stack["DATA_DIR"]) / "secrets" / "demo-logins.json"
+    assert code == 0 and data["file"] == str(where)
+    assert {login["role"] for login in data["logins"]} >= {"admin"}
+    assert stat.S_IMODE(os.stat(where).st_mode) == 0o600
+    code, text = cli("demo")
+    assert f"(kept in {where})" in text
+    imap_login(mail_stack, data["logins"][0]["address"], data["logins"][0]["password"]).logout()
