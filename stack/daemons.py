@@ -76,9 +76,9 @@ def specs(layout: Layout) -> dict[str, Daemon]:
             "postfix", ("postfix", "-c", str(layout.postfix_etc), "start"),
             layout.queue / "pid" / "master.pid",
         ),
-        # Erases deleted mailboxes' mail when an admin asks for it (queued jobs).
+        # The privileged helper, the admin's job queue and the database keeper (stack/worker.py).
         "worker": Daemon(
-            "worker", worker.argv(layout), worker.pidfile(layout), reload_signal=None,
+            "worker", worker.argv(layout), worker.pidfile(layout),
             env=(("PYTHONPATH", str(worker.PROJECT_ROOT)),),
         ),
     }

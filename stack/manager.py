@@ -7,7 +7,7 @@ import os
 import time
 from contextlib import contextmanager
 
-from . import daemons, prepare, secretfiles, tls
+from . import daemons, prepare, secretfiles, tls, worker
 from .daemons import Daemon
 from .errors import StackError
 from .install import ensure_packages
@@ -48,6 +48,7 @@ def _start_or_keep(cfg: dict, layout: Layout) -> list[str]:
     """Render, then start what is not running and reload what runs on stale files."""
     lines = _prepare(cfg, layout)
     render_all(cfg, layout, secretfiles.rspamd_password(cfg, layout))
+    worker.write_settings(layout, cfg)
     prepare.compile_sieve_before(layout)
     specs = daemons.specs(layout)
     to_start = [name for name in DAEMONS if not daemons.running(layout, name)]

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from .errors import StackError
 
+# The unprivileged user the web app runs as; the privileged helper's socket is its group's.
+APP_USER = "mailroom"
 # The user that owns the Maildirs (Debian's `mail`, uid 8) and runs Sieve programs.
 MAIL_USER = "mail"
 # Users that must reach files under STACK_DIR.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import filter as disclaimer_filter, perms
-from . import learnd, spam
+from . import learnd, spam, worker
 from .layout import Layout
 from .quoting import render_text
 
@@ -156,6 +156,8 @@ def digest(layout: Layout, daemon: str) -> str:
     files = [out.target for out in outputs(layout) if out.daemon == daemon]
     if daemon in ("dovecot", "postfix"):
         files += [layout.cert, layout.key]
+    if daemon == "worker":  # the privileged helper renders and reloads with these settings
+        files.append(worker.settings_file(layout))
     sha = hashlib.sha256()
     for path in files:
         sha.update(str(path).encode() + b"\0")
