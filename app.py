@@ -107,10 +107,25 @@ def _security_headers(response):
     return response
 
 
+def refuse_root(environ=os.environ) -> None:
+    """Stop here when started as root: the web process parses hostile mail all day.
+
+    MAILROOM_ALLOW_ROOT=1 lets a developer do it anyway on a machine of their own.
+    """
+    if os.geteuid() == 0 and environ.get("MAILROOM_ALLOW_ROOT") != "1":
+        raise SystemExit(
+            "Mailroom's web app does not run as root. Start it as the mailroom user "
+            "(bash stack/demo.sh does: runuser -u mailroom -- .venv/bin/python app.py); "
+            "what needs root goes through the stack's privileged helper. "
+            "For development only, MAILROOM_ALLOW_ROOT=1 overrides this."
+        )
+
+
 def main() -> None:
     """Serve with waitress on MAILROOM_HOST:MAILROOM_PORT."""
     from waitress import serve
 
+    refuse_root()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app()
     host, port = app.config["HOST"], app.config["PORT"]

@@ -16,7 +16,7 @@ DEFAULTS: dict[str, object] = {
     "ENV": "production",  # production | development | testing
     "DATA_DIR": str(ROOT / "var"),
     "STACK_DIR": "",  # default: DATA_DIR/stack
-    "DATABASE_URL": "",  # default: sqlite:///DATA_DIR/mailroom.db
+    "DATABASE_URL": "",  # default: sqlite:///DATA_DIR/db/mailroom.db
     "SECRET_KEY": "",  # or SECRET_KEY_FILE; default file DATA_DIR/secrets/secret_key
     "HOST": "127.0.0.1",
     "PORT": 8000,
@@ -115,7 +115,7 @@ def _derive_paths(cfg: dict) -> None:
     if not cfg["STACK_DIR"]:
         cfg["STACK_DIR"] = str(data / "stack")
     if not cfg["DATABASE_URL"]:
-        cfg["DATABASE_URL"] = f"sqlite:///{data / 'mailroom.db'}"
+        cfg["DATABASE_URL"] = f"sqlite:///{data / 'db' / 'mailroom.db'}"
     if not cfg["TLS_CA_FILE"]:
         cfg["TLS_CA_FILE"] = str(Path(cfg["STACK_DIR"]) / "tls" / "cert.pem")
 

@@ -4,7 +4,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+# Debian's own interpreter: the web app runs as the unprivileged `mailroom` user, who
+# must be able to run the virtualenv's python (a pyenv under /root would be unreadable).
+PY=/usr/bin/python3
+if ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     echo "Mailroom needs python3 with venv: run as root on Debian 12, or install python3-venv." >&2
     exit 1
@@ -13,8 +16,12 @@ if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
 fi
 
+if [ -f .venv/pyvenv.cfg ] && ! grep -qx 'home = /usr/bin' .venv/pyvenv.cfg; then
+  echo "Rebuilding .venv on Debian's $PY (it was made with another interpreter)." >&2
+  rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+  "$PY" -m venv .venv
 fi
 # Reinstall only when requirements.txt changed since the last install.
 stamp=".venv/.requirements.sha256"

@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import grp
+import logging
 import os
 import pwd
 import stat
+import subprocess
 from pathlib import Path
 
 from .errors import StackError
+
+log = logging.getLogger(__name__)
+USERADD = ("useradd", "--system", "--user-group", "--no-create-home",
+           "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin")
 
 # The unprivileged user the web app runs as; the privileged helper's socket is its group's.
 APP_USER = "mailroom"
@@ -15,10 +21,13 @@ APP_USER = "mailroom"
 MAIL_USER = "mail"
 # Users that must reach files under STACK_DIR.
 DAEMON_USERS = ("mail", "postfix", "_rspamd", "redis", "dovecot")
-# The database holds password hashes: root:postfix 0640. Postfix's lookup tables read
-# it as postfix (whose primary group only counts), Dovecot's SQL passdb from its root
-# auth worker; learnd and the disclaimer filter join this group when they drop root.
+# The database holds password hashes: mailroom:postfix 0640, in a folder of its own
+# (mailroom:postfix 0750) where SQLite can create its WAL files. The web app owns it;
+# Postfix's lookup tables read it as postfix (whose primary group only counts),
+# Dovecot's SQL passdb from its root auth worker; learnd and the disclaimer filter
+# join this group when they drop root.
 DATABASE_GROUP = "postfix"
+DATABASE_DIR_MODE = 0o750
 DATABASE_MODE = 0o640
 DATABASE_READERS = ("postfix",)
 # The database runs in WAL mode (core/db.py), so readers never wait for a writer. A WAL
@@ -27,6 +36,21 @@ DATABASE_READERS = ("postfix",)
 # checkpoints, and for Postfix any failed lookup is fatal. SQLite gives both files the
 # database's own mode when it creates them; the -shm file then gets this one.
 WAL_INDEX_MODE = 0o660
+
+
+def system_user(name: str) -> tuple[int, int]:
+    """(uid, gid) of one of our system users (no home, no shell), created the first time."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        result = subprocess.run([*USERADD, name], stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, check=False)
+        try:  # a stack starting in parallel may have created it meanwhile
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            raise StackError(f"could not create system user {name}: {result.stderr.strip()}") from None
+        log.info("created system user %s", name)
+    return entry.pw_uid, entry.pw_gid
 
 
 def ids(user: str | None, group: str | None) -> tuple[int, int]:
@@ -66,7 +90,7 @@ def ensure_file(path: Path, mode: int, user: str | None = None, group: str | Non
 
 
 def share_wal_index(database: Path) -> None:
-    """Let the database's group write its WAL index and read its log (owner kept)."""
+    """Let the database's group write its WAL index and read its log (the database's owner)."""
     st = database.stat()
     for suffix, mode in (("-wal", DATABASE_MODE), ("-shm", WAL_INDEX_MODE)):
         path = database.with_name(database.name + suffix)

@@ -1,6 +1,7 @@
 """The directory tree under STACK_DIR, its owners and modes, and the files daemons append to."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from . import perms
@@ -51,6 +52,8 @@ def prepare_tree(layout: Layout) -> None:
     """Create STACK_DIR's directories and log files with their owners and modes."""
     if not layout.data_dir.exists():
         perms.ensure_dir(layout.data_dir, 0o755)
+    perms.system_user(perms.APP_USER)
+    prepare_app_dirs(layout)
     perms.check_reachable(layout.root)
     for path, mode, owner in tree(layout):
         perms.ensure_dir(path, mode, owner)
@@ -58,11 +61,26 @@ def prepare_tree(layout: Layout) -> None:
         perms.ensure_file(layout.log_file(name), 0o640, owner)
 
 
+def prepare_app_dirs(layout: Layout) -> None:
+    """The folders the unprivileged web app writes: the database's and the uploads'.
+
+    A database left at DATA_DIR/mailroom.db by an earlier version moves into its folder.
+    """
+    folder = layout.database.parent
+    perms.ensure_dir(folder, perms.DATABASE_DIR_MODE, perms.APP_USER, perms.DATABASE_GROUP)
+    old = layout.data_dir / "mailroom.db"
+    if folder == layout.data_dir / "db" and old.exists() and not layout.database.exists():
+        for suffix in ("", "-wal", "-shm"):
+            if Path(f"{old}{suffix}").exists():
+                os.replace(f"{old}{suffix}", f"{layout.database}{suffix}")
+    perms.ensure_dir(layout.data_dir / "uploads", 0o700, perms.APP_USER)
+
+
 def check_database(layout: Layout) -> None:
     """The database must be reachable and readable by the daemons that query it."""
     if not layout.database.exists():
         raise StackError(f"the database {layout.database} does not exist")
-    perms.set_owner(layout.database, perms.DATABASE_MODE, None, perms.DATABASE_GROUP)
+    perms.set_owner(layout.database, perms.DATABASE_MODE, perms.APP_USER, perms.DATABASE_GROUP)
     perms.share_wal_index(layout.database)
     perms.check_reachable(layout.database, perms.DATABASE_READERS, read=True)
 

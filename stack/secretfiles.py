@@ -1,4 +1,9 @@
-"""Secrets of the local stack, generated once into DATA_DIR/secrets (dir 0700, files 0600)."""
+"""Secrets of the local stack, generated once into DATA_DIR/secrets.
+
+The folder and the files are root's, readable by the web app's group only (0750 and
+0640): the app signs its cookies with the secret key and talks to Rspamd's controller
+with its password. Nobody else on the machine reads them.
+"""
 from __future__ import annotations
 
 import logging
@@ -18,12 +23,13 @@ NAMES = ("secret_key", "rspamd_password")
 
 def ensure_secrets(layout: Layout) -> list[str]:
     """Create each missing secret file; return the names created."""
-    perms.ensure_dir(layout.secrets, 0o700)
+    perms.ensure_dir(layout.secrets, 0o750, None, perms.APP_USER)
     created = []
     for name in NAMES:
         if _create(layout.secrets / name):
             created.append(name)
             log.info("generated %s", layout.secrets / name)
+        perms.set_owner(layout.secrets / name, 0o640, None, perms.APP_USER)
     return created
 
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import configparser
 import logging
-import pwd
 import signal
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,7 +22,9 @@ from core.db import Database, transaction_at
 from core.mail.disclaimer import attach, has_disclaimer, render
 from core.services.disclaimers import active_disclaimer
 
+from .. import perms
 from ..background import detach, drop_privileges, log_to_stderr
+from ..errors import StackError
 from . import FilterConfig, read_config
 from .handler import HELO_NAME, DisclaimerHandler
 
@@ -33,8 +33,6 @@ log = logging.getLogger("mailroom.filter")
 DATA_SIZE_LIMIT = 64 * 1024 * 1024
 # Postfix's smtp client waits up to 600 s for the reply to DATA (smtp_data_done_timeout).
 SESSION_TIMEOUT = 600
-USERADD = ("useradd", "--system", "--user-group", "--no-create-home",
-           "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin")
 
 
 def main(argv: list[str]) -> int:
@@ -46,10 +44,10 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         config = read_config(Path(argv[0]))
-        uid, gid = system_user(config.user)
+        uid, gid = perms.system_user(config.user)
         warm_up(config)
         listener = bind(config)
-    except (OSError, KeyError, ValueError, configparser.Error, SQLAlchemyError) as exc:
+    except (OSError, KeyError, ValueError, configparser.Error, SQLAlchemyError, StackError) as exc:
         log.error("cannot start: %s", exc)
         return 1
     detach(config.pidfile)
@@ -68,21 +66,6 @@ def main(argv: list[str]) -> int:
              config.listen, config.port, config.listen, config.reinject_port, config.database)
     serve(listener, config, handler)
     return 0
-
-
-def system_user(name: str) -> tuple[int, int]:
-    """(uid, gid) of the filter's own system user, created the first time."""
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        result = subprocess.run([*USERADD, name], stdin=subprocess.DEVNULL,
-                                capture_output=True, text=True, check=False)
-        try:  # a stack starting in parallel may have created it meanwhile
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            raise OSError(f"could not create system user {name}: {result.stderr.strip()}") from None
-        log.info("created system user %s", name)
-    return entry.pw_uid, entry.pw_gid
 
 
 def bind(config: FilterConfig) -> socket.socket:

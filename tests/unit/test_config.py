@@ -8,7 +8,7 @@ def test_environment_overrides_defaults_and_converts_types(tmp_path):
                                "MAILROOM_COOKIE_SECURE": "yes"})
     assert cfg["PORT"] == 9001
     assert cfg["COOKIE_SECURE"] is True
-    assert cfg["DATABASE_URL"] == f"sqlite:///{tmp_path / 'mailroom.db'}"
+    assert cfg["DATABASE_URL"] == f"sqlite:///{tmp_path / 'db' / 'mailroom.db'}"
     assert cfg["STACK_DIR"] == str(tmp_path / "stack")
 
 
@@ -49,3 +49,16 @@ def test_readme_documents_every_setting():
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert [key for key in DEFAULTS if f"MAILROOM_{key}" not in readme] == []
+
+
+def test_web_app_refuses_to_serve_as_root_unless_told_it_is_development():
+    import os
+
+    from app import refuse_root
+
+    if os.geteuid() != 0:
+        refuse_root()  # an ordinary user is fine
+        return
+    with pytest.raises(SystemExit, match="does not run as root"):
+        refuse_root({})
+    refuse_root({"MAILROOM_ALLOW_ROOT": "1"})
