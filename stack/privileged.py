@@ -21,17 +21,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from . import perms
+from . import perms, shares
 
 log = logging.getLogger("mailroom.privileged")
 MAX_REQUEST = 4 * 1024 * 1024  # a tested message (2 MB) and script, as JSON
 MAX_TEXT = 1000  # an address, a folder or a group name
 MAX_SCRIPT = 256 * 1024
 MAX_LIST = 2000  # folders in one (un)subscribe
-# Rights of an owning group on a shared mailbox's folders (RFC 4314 names, doveadm's spelling).
-FULL_RIGHTS = ("lookup", "read", "write", "write-seen", "write-deleted", "insert", "post",
-               "expunge", "create", "delete")
-SHARED_DICT_PREFIX = "shared/shared-boxes/"
+KIND_NAMES = {"mailbox": "a mailbox", "shared": "a shared mailbox", "domain": "an address of our domains"}
 SOCKET_MODE = 0o660
 
 
@@ -56,8 +53,7 @@ class Helper:
 
     # --- checks ---------------------------------------------------------------------
 
-    def _text(self, args: dict, name: str, limit: int = MAX_TEXT) -> str:
-        value = args.get(name)
+    def _text(self, value: object, name: str, limit: int = MAX_TEXT) -> str:
         if not isinstance(value, str) or not value:
             raise Refused(f"{name} must be a non-empty string")
         if len(value) > limit:
@@ -66,40 +62,52 @@ class Helper:
             raise Refused(f"{name} contains control characters")
         return value
 
-    def _address(self, args: dict, kinds: tuple[str, ...] = ("mailbox", "shared")) -> str:
-        from core.models import InvalidName, Mailbox, SharedMailbox, normalize_address
+    def _list(self, value: object, name: str) -> list:
+        if not isinstance(value, list) or len(value) > MAX_LIST:
+            raise Refused(f"{name} must be a list of at most {MAX_LIST} items")
+        return value
+
+    def _addresses(self, values: list, kinds: tuple[str, ...]) -> list[str]:
+        """VALUES normalised, each one a mailbox (or shared mailbox, or of a domain) here."""
         from sqlalchemy import select
+
+        from core.models import Domain, InvalidName, Mailbox, SharedMailbox, normalize_address
 
         try:
-            address = normalize_address(self._text(args, "address"))
+            addresses = [normalize_address(self._text(v, "address")) for v in values]
         except InvalidName as exc:
             raise Refused(str(exc)) from exc
-        models = {"mailbox": Mailbox, "shared": SharedMailbox}
+        found: set[str] = set()
         with self.database.transaction() as session:
-            for kind in kinds:
-                model = models[kind]
-                if session.scalar(select(model.id).where(model.address == address)):
-                    return address
-        raise Refused(f"{address} is not a {' or '.join(k.replace('shared', 'shared mailbox') for k in kinds)} here")
+            if "mailbox" in kinds:
+                found |= set(session.scalars(select(Mailbox.address).where(Mailbox.address.in_(addresses))))
+            if "shared" in kinds:
+                found |= set(session.scalars(select(SharedMailbox.address)
+                                             .where(SharedMailbox.address.in_(addresses))))
+            if "domain" in kinds:
+                ours = set(session.scalars(select(Domain.name)))
+                found |= {a for a in addresses if a.partition("@")[2] in ours}
+        for address in addresses:
+            if address not in found:
+                raise Refused(f"{address} is not {' or '.join(KIND_NAMES[k] for k in kinds)}")
+        return addresses
 
-    def _group(self, args: dict, must_exist: bool = True) -> str:
-        from core.models import Group
+    def _address(self, value: object, kinds: tuple[str, ...]) -> str:
+        return self._addresses([value], kinds)[0]
+
+    def _groups(self, values: list, must_exist: bool) -> list[str]:
         from sqlalchemy import select
 
-        name = self._text(args, "group", 64)
+        from core.models import Group
+
+        names = [self._text(v, "group", 64) for v in values]
         if must_exist:
             with self.database.transaction() as session:
-                if session.scalar(select(Group.id).where(Group.name == name)) is None:
+                known = set(session.scalars(select(Group.name).where(Group.name.in_(names))))
+            for name in names:
+                if name not in known:
                     raise Refused(f"there is no group {name!r}")
-        elif not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
-            raise Refused(f"{name!r} is not a group name")
-        return name
-
-    def _folders(self, args: dict) -> list[str]:
-        folders = args.get("folders")
-        if not isinstance(folders, list) or not folders or len(folders) > MAX_LIST:
-            raise Refused(f"folders must be a list of 1 to {MAX_LIST} names")
-        return [self._text({"folder": f}, "folder") for f in folders]
+        return names
 
     def _doveadm(self):
         from core.mail.doveadm import Doveadm
@@ -108,17 +116,28 @@ class Helper:
 
     # --- operations -------------------------------------------------------------------
 
-    def quota(self, args: dict) -> list[str]:
-        """`doveadm quota get` of a mailbox: its fields, five per row."""
-        address = self._address(args, ("mailbox",))
-        with self._doveadm() as adm:
-            return adm.run(address, "quota", "get")
-
-    def kick(self, args: dict) -> bool:
-        """End the IMAP/POP3 sessions of a mailbox; False when none was open."""
+    def quotas(self, args: dict) -> dict[str, list[str] | None]:
+        """`doveadm quota get` of each mailbox: its fields (five per row), None if unknown."""
         from core.mail.doveadm import DoveadmError
 
-        address = self._address(args)
+        found = {}
+        with self._doveadm() as adm:
+            for address in self._addresses(self._list(args.get("addresses"), "addresses"), ("mailbox",)):
+                try:
+                    found[address] = adm.run(address, "quota", "get")
+                except DoveadmError as exc:
+                    log.warning("no quota for %s: %s", address, exc)
+                    found[address] = None
+        return found
+
+    def kick(self, args: dict) -> bool:
+        """End the IMAP/POP3 sessions of an address of our domains; False when none was open.
+
+        The address may be gone from the directory already (a deleted mailbox).
+        """
+        from core.mail.doveadm import DoveadmError
+
+        address = self._address(args.get("address"), ("domain",))
         with self._doveadm() as adm:
             try:
                 adm.run("", "kick", "--", address)
@@ -128,63 +147,31 @@ class Helper:
                 raise
         return True
 
-    def folders(self, args: dict) -> list[str]:
-        """The folders of a mailbox or shared mailbox (`doveadm mailbox list`)."""
-        address = self._address(args)
+    def shared_access(self, args: dict) -> None:
+        """Give OWNERS full rights on every folder of a shared mailbox and take them from DROPPED.
+
+        People in SUBSCRIBE get its folders in their subscriptions; UNSUBSCRIBE lose them.
+        """
+        address = self._address(args.get("address"), ("shared",))
+        owners = self._groups(self._list(args.get("owners", []), "owners"), must_exist=True)
+        dropped = self._groups(self._list(args.get("dropped", []), "dropped"), must_exist=False)
+        subscribe = self._addresses(self._list(args.get("subscribe", []), "subscribe"), ("mailbox",))
+        unsubscribe = self._addresses(self._list(args.get("unsubscribe", []), "unsubscribe"),
+                                      ("mailbox", "domain"))
         with self._doveadm() as adm:
-            return adm.run(address, "mailbox", "list")
+            shares.apply_access(adm, address, owners, dropped, subscribe, unsubscribe)
 
-    def acl_get(self, args: dict) -> list[str]:
-        """The ACL of one folder: identifier, global flag, rights, per row."""
-        address, folder = self._address(args), self._text(args, "folder")
-        with self._doveadm() as adm:
-            return adm.run(address, "acl", "get", "--", folder)
-
-    def acl_grant(self, args: dict) -> None:
-        """Give an existing group full rights on a folder of a shared mailbox."""
-        address, folder = self._address(args, ("shared",)), self._text(args, "folder")
-        group = self._group(args)
-        with self._doveadm() as adm:
-            adm.run(address, "acl", "set", "--", folder, f"group={group}", *FULL_RIGHTS)
-
-    def acl_revoke(self, args: dict) -> bool:
-        """Take a group's entry off a folder (the group may be gone); False if it had none."""
-        from core.mail.doveadm import DoveadmError
-
-        address, folder = self._address(args), self._text(args, "folder")
-        group = self._group(args, must_exist=False)
-        with self._doveadm() as adm:
-            try:
-                adm.run(address, "acl", "delete", "--", folder, f"group={group}")
-            except DoveadmError as exc:
-                if exc.code == "NOTFOUND":
-                    return False
-                raise
-        return True
-
-    def subscribe(self, args: dict) -> None:
-        """Add folders to a mailbox's subscriptions."""
-        address, folders = self._address(args, ("mailbox",)), self._folders(args)
-        with self._doveadm() as adm:
-            adm.run(address, "mailbox", "subscribe", "--", *folders)
-
-    def unsubscribe(self, args: dict) -> None:
-        """Remove folders from a mailbox's subscriptions."""
-        address, folders = self._address(args, ("mailbox",)), self._folders(args)
-        with self._doveadm() as adm:
-            adm.run(address, "mailbox", "unsubscribe", "--", *folders)
-
-    def shared_dict(self, args: dict) -> list[str]:
-        """Dovecot's shared-mailbox dictionary (who shares with whom): key, value per row."""
+    def user_shares(self, args: dict) -> list[dict]:
+        """Folders that people shared with SETACL from any IMAP client, with their grants."""
         uri = "file:" + str(self.layout.lib / "shared" / "shared-mailboxes.db")
         with self._doveadm() as adm:
-            return adm.run("", "dict", "iter", "-R", uri, SHARED_DICT_PREFIX)
+            return shares.shared_by_users(adm, uri)
 
     def sieve_test(self, args: dict) -> dict:
         """A dry run of a script for a mailbox against a message, as delivery would run it."""
         from .sieve import DryRunFailed, dry_run
 
-        address = self._address(args, ("mailbox",))
+        address = self._address(args.get("address"), ("mailbox",))
         script = args.get("script")
         message = args.get("message")
         if not isinstance(script, str) or len(script) > MAX_SCRIPT:
@@ -214,8 +201,8 @@ class Helper:
 
         reload_rspamd(self.cfg)
 
-    OPERATIONS = ("quota", "kick", "folders", "acl_get", "acl_grant", "acl_revoke", "subscribe",
-                  "unsubscribe", "shared_dict", "sieve_test", "publish_spam_rules", "reload_rspamd")
+    OPERATIONS = ("quotas", "kick", "shared_access", "user_shares", "sieve_test",
+                  "publish_spam_rules", "reload_rspamd")
 
     def handle(self, request: object, caller: str) -> dict:
         """Check and run one decoded request; the answer to send back."""
@@ -224,10 +211,15 @@ class Helper:
         op, args = request.get("op"), request.get("args", {})
         if op not in self.OPERATIONS:
             return self._refuse(caller, op, f"unknown operation {str(op)[:40]!r}")
+        from core.mail.errors import ServiceUnavailable
+
         try:
             result = getattr(self, op)(args)
         except Refused as exc:
             return self._refuse(caller, op, str(exc))
+        except ServiceUnavailable as exc:  # a daemon is down: the app's page names it
+            log.warning("%s %s: %s", caller, op, exc)
+            return {"ok": False, "error": exc.detail or str(exc), "unavailable": exc.service}
         except Exception as exc:  # noqa: BLE001 - any failure is answered, logged and survived
             log.exception("%s %s failed", caller, op)
             return {"ok": False, "error": f"{op} failed: {exc}"}

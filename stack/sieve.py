@@ -61,6 +61,13 @@ class DryRun:
     implicit_keep: list[str] = field(default_factory=list)
     trace: str = ""
 
+    @classmethod
+    def from_json(cls, data: dict) -> "DryRun":
+        """The DryRun that dataclasses.asdict() made DATA of, after a trip through JSON."""
+        scripts = [ScriptRun(s["name"], s["actions"], {int(k): v for k, v in s["steps"].items()})
+                   for s in data["scripts"]]
+        return cls(scripts, data["implicit_keep"], data["trace"])
+
     def script(self, name: str) -> ScriptRun:
         """The part of script NAME, created empty when it did not run."""
         for run in self.scripts:

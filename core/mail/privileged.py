@@ -43,6 +43,8 @@ def call(path: str | Path, op: str, args: dict, timeout: float = 60.0):
         reply = json.loads(answer)
     except ValueError as exc:
         raise ServiceUnavailable(SERVICE, "it answered something that is not JSON") from exc
+    if reply.get("unavailable"):
+        raise ServiceUnavailable(str(reply["unavailable"]), str(reply.get("error") or ""))
     if not reply.get("ok"):
         raise Refused(str(reply.get("error") or "refused"))
     return reply.get("result")

@@ -1,8 +1,8 @@
 """The admin dashboard: every mailbox's quota use, directory counts, Postfix's queue.
 
-Usage comes live from Dovecot (doveadm `quota get` over its socket, one connection
-for the whole table), so every delivery, login or expunge shows at once; it costs
-about 2 ms per mailbox (measured: 100 mailboxes in 0.2 s).
+Usage comes live from Dovecot (doveadm `quota get` over its socket, asked of the
+privileged helper a thousand mailboxes per request), so every delivery, login or
+expunge shows at once; it costs about 2 ms per mailbox (measured: 100 mailboxes in 0.2 s).
 """
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.mail.doveadm import DoveadmError, rows
+from core.mail.doveadm import rows
 from core.models import Alias, Domain, Mailbox, SharedMailbox
 
 from . import mailstore
 from .roles import Roles
 
 log = logging.getLogger(__name__)
+QUOTA_BATCH = 1000  # mailboxes per request to the privileged helper
 SORT_KEYS = {
     "address": lambda r: r.address,
     "used": lambda r: r.used_kb,
@@ -49,15 +50,12 @@ class QuotaRow:
 def quota_rows(cfg: dict, mailboxes: list[Mailbox], sort: str = "address",
                descending: bool = False) -> list[QuotaRow]:
     """Storage and message counts for MAILBOXES, sorted by SORT."""
-    found = []
-    with mailstore.doveadm(cfg) as adm:
-        for mailbox in mailboxes:
-            try:
-                usage = rows(adm.run(mailbox.address, "quota", "get"), 5)
-            except DoveadmError as exc:
-                log.warning("no quota for %s: %s", mailbox.address, exc)
-                continue
-            found.append(_row(mailbox, usage))
+    usage = {}
+    for start in range(0, len(mailboxes), QUOTA_BATCH):
+        batch = [m.address for m in mailboxes[start:start + QUOTA_BATCH]]
+        usage.update(mailstore.call(cfg, "quotas", addresses=batch))
+    found = [_row(mailbox, rows(usage[mailbox.address], 5)) for mailbox in mailboxes
+             if usage.get(mailbox.address) is not None]
     key = SORT_KEYS.get(sort, SORT_KEYS["address"])
     return sorted(found, key=key, reverse=descending)
 

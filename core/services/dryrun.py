@@ -15,9 +15,9 @@ from core.mail import actions, listing
 from core.mail.errors import ImapError, ServiceUnavailable
 from core.mail.sieve import ScriptRejected, SieveStore
 from core.mail.sieve_rules import NAME_PREFIX
-from stack.layout import Layout
-from stack.sieve import MAIN_SCRIPT, DryRun, DryRunFailed, dry_run
+from stack.sieve import MAIN_SCRIPT, DryRun
 
+from . import mailstore
 from .errors import InvalidInput, ServiceError
 from .validation import InvalidField
 
@@ -28,7 +28,7 @@ BEFORE_NAMES = {"10-mailroom-junk": "Spam to Junk (Spam & Junk settings)",
 
 
 class TesterUnavailable(ServiceError):
-    """sieve-test could not run (Dovecot down, or the app may not switch to the mail uid)."""
+    """sieve-test could not run (Dovecot down, or the privileged helper could not start it)."""
 
 
 @dataclass
@@ -99,15 +99,17 @@ def run(config: dict, store: SieveStore, address: str, message: bytes,
     if name and name not in scripts.names:
         raise InvalidInput(f"There is no script {name!r}.")
     text = store.get(name) if name else ""
-    try:
-        result = dry_run(Layout.from_config(config), address, text, message)
-    except DryRunFailed as exc:
-        if exc.line:
-            raise ScriptRejected(str(exc), exc.line) from exc
-        if exc.unavailable:
-            raise ServiceUnavailable("Dovecot user database (for sieve-test)", str(exc)) from exc
-        raise TesterUnavailable(f"The tester could not run: {exc}") from exc
-    return _report(name, text, result)
+    # sieve-test runs as the mail user: the privileged helper starts it (latin-1 carries
+    # the message's bytes through JSON unchanged).
+    answer = mailstore.call(config, "sieve_test", address=address, script=text,
+                            message=message.decode("latin-1"))
+    if "failed" in answer:
+        if answer["line"]:
+            raise ScriptRejected(answer["failed"], answer["line"])
+        if answer["unavailable"]:
+            raise ServiceUnavailable("Dovecot user database (for sieve-test)", answer["failed"])
+        raise TesterUnavailable(f"The tester could not run: {answer['failed']}")
+    return _report(name, text, DryRun.from_json(answer["run"]))
 
 
 def _blocks(text: str) -> list[tuple[str, int, int, bool]]:

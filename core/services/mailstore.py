@@ -1,9 +1,13 @@
-"""Where the local stack keeps mail and Dovecot's admin socket, from the app's settings."""
+"""The mail store's privileged side: where the stack keeps mail, and the helper that acts on it.
+
+What needs root (Dovecot's admin socket, sieve-test, Rspamd's files) is asked of the
+stack's privileged helper (core/mail/privileged.py) by one typed operation per call.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
-from core.mail.doveadm import SERVICE, Doveadm, DoveadmError
+from core.mail import privileged
 from core.mail.errors import ServiceUnavailable
 
 
@@ -14,12 +18,14 @@ def _layout(cfg: dict):
     try:
         return Layout.from_config(cfg)
     except StackError as exc:
-        raise ServiceUnavailable(SERVICE, str(exc)) from exc
+        raise ServiceUnavailable(privileged.SERVICE, str(exc)) from exc
 
 
-def doveadm(cfg: dict) -> Doveadm:
-    """A (not yet opened) connection to the stack's doveadm-server socket."""
-    return Doveadm(_layout(cfg).dovecot_run / "doveadm-server", float(cfg["MAIL_TIMEOUT"]) * 3)
+def call(cfg: dict, op: str, **args):
+    """Run the helper's operation OP with ARGS; its result (Refused if it would not)."""
+    from stack.privileged import socket_path
+
+    return privileged.call(socket_path(_layout(cfg)), op, args, float(cfg["MAIL_TIMEOUT"]) * 6)
 
 
 def mail_root(cfg: dict) -> Path:
@@ -33,16 +39,6 @@ def mail_home(cfg: dict, address: str) -> Path:
     return mail_root(cfg) / domain / local
 
 
-def shared_dict_uri(cfg: dict) -> str:
-    """Dovecot's acl_shared_dict: who shares mailboxes with whom."""
-    return "file:" + str(_layout(cfg).lib / "shared" / "shared-mailboxes.db")
-
-
 def kick(cfg: dict, address: str) -> None:
     """End ADDRESS's open IMAP and POP3 sessions (after its access was taken away)."""
-    with doveadm(cfg) as adm:
-        try:
-            adm.run("", "kick", "--", address)
-        except DoveadmError as exc:
-            if exc.code != "NOTFOUND":  # nobody was connected
-                raise
+    call(cfg, "kick", address=address)

@@ -16,18 +16,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from core.mail.doveadm import Doveadm, DoveadmError, rows
-from core.mail.folders import SHARED_PREFIX
 from core.models import DELIVER, Domain, SharedMailbox
 
 from . import audit, directory, groups, mailboxes, mailstore
 from .errors import AlreadyExists, InvalidInput, NotFound
 from .roles import Roles
 
-# Every right of RFC 4314 in Dovecot's names (l r w s t i p e k x a).
-FULL_RIGHTS = ("lookup", "read", "write", "write-seen", "write-deleted", "insert", "post",
-               "expunge", "create", "delete", "admin")
-DICT_PREFIX = "shared/shared-boxes/"
 log = logging.getLogger(__name__)
 
 
@@ -124,12 +118,6 @@ def delete_shared(db: Session, actor: str, shared: SharedMailbox, erase_mail: bo
                                            erase_mail, home)
 
 
-def own_folders(adm: Doveadm, address: str) -> list[str]:
-    """ADDRESS's own folders (not those others share with it under `shared/`)."""
-    return [f for f in adm.run(address, "mailbox", "list")
-            if f != SHARED_PREFIX and not f.startswith(SHARED_PREFIX + "/")]
-
-
 def readers(shared: SharedMailbox) -> set[str]:
     """Addresses of everyone in one of SHARED's owning groups."""
     return {m.address for group in shared.owners for m in group.members}
@@ -140,20 +128,12 @@ def apply_access(cfg: dict, address: str, owners: list[str], dropped=(), subscri
     """Give OWNERS full rights on every folder of ADDRESS and take them from DROPPED.
 
     People in SUBSCRIBE get its folders in their subscriptions (so the webmail and
-    most IMAP clients show them under "Shared" at once); UNSUBSCRIBE lose them.
+    most IMAP clients show them under "Shared" at once); UNSUBSCRIBE lose them. The
+    privileged helper does it through Dovecot's admin socket (stack/shares.py).
     """
-    with mailstore.doveadm(cfg) as adm:
-        folders = own_folders(adm, address)
-        for folder in folders:
-            for name in owners:
-                adm.run(address, "acl", "set", "--", folder, f"group={name}", *FULL_RIGHTS)
-            for name in set(dropped) - set(owners):
-                _forget(adm, address, folder, name)
-        names = [f"{SHARED_PREFIX}/{address}" + ("" if f == "INBOX" else f"/{f}") for f in folders]
-        for person in subscribe:
-            adm.run(person, "mailbox", "subscribe", "--", *names)
-        for person in set(unsubscribe) - set(subscribe):
-            _unsubscribe(adm, person, names)
+    mailstore.call(cfg, "shared_access", address=address, owners=list(owners),
+                   dropped=sorted(dropped), subscribe=sorted(subscribe),
+                   unsubscribe=sorted(unsubscribe))
 
 
 def after_create(cfg: dict, shared: SharedMailbox) -> None:
@@ -187,21 +167,6 @@ def revoke_access(cfg: dict, shared: SharedMailbox) -> None:
     apply_access(cfg, shared.address, [], owner_names(shared), unsubscribe=readers(shared))
 
 
-def _unsubscribe(adm: Doveadm, person: str, names: list[str]) -> None:
-    try:
-        adm.run(person, "mailbox", "unsubscribe", "--", *names)
-    except DoveadmError as exc:
-        log.info("could not unsubscribe %s from a shared mailbox: %s", person, exc)
-
-
-def _forget(adm: Doveadm, address: str, folder: str, group: str) -> None:
-    try:
-        adm.run(address, "acl", "delete", "--", folder, f"group={group}")
-    except DoveadmError as exc:
-        if exc.code != "NOTFOUND":
-            raise
-
-
 @dataclass(frozen=True)
 class SharedFolder:
     """A folder a user shared from an IMAP client, e.g. ('ann@x', 'Projects', ['user=bob@x lr'])."""
@@ -214,26 +179,5 @@ class SharedFolder:
 def shared_by_users(cfg: dict, db: Session, roles: Roles) -> list[SharedFolder]:
     """Folders that users shared with SETACL from any IMAP client (not the ones above)."""
     known = set(db.scalars(select(SharedMailbox.address)))
-    with mailstore.doveadm(cfg) as adm:
-        entries = adm.run("", "dict", "iter", "-R", mailstore.shared_dict_uri(cfg), DICT_PREFIX)
-    owners = sorted({key.rsplit("/", 1)[-1] for key, _value in rows(entries, 2)} - known)
-    owners = [o for o in owners if roles.may_manage(o.partition("@")[2])]
-    found: list[SharedFolder] = []
-    with mailstore.doveadm(cfg) as adm:
-        for owner in owners:
-            found += _folders_of(adm, owner)
-    return found
-
-
-def _folders_of(adm: Doveadm, owner: str) -> list[SharedFolder]:
-    found = []
-    try:
-        for folder in own_folders(adm, owner):
-            grants = [f"{ident} {rights}" for ident, _glob, rights in
-                      rows(adm.run(owner, "acl", "get", "--", folder), 3) if ident != "owner"]
-            if grants:
-                found.append(SharedFolder(owner, folder, grants))
-    except DoveadmError as exc:
-        # The owner was deleted, or a folder went meanwhile: the dictionary lags behind.
-        log.info("cannot list what %s shares: %s", owner, exc)
-    return found
+    return [SharedFolder(s["owner"], s["folder"], s["grants"]) for s in mailstore.call(cfg, "user_shares")
+            if s["owner"] not in known and roles.may_manage(s["owner"].partition("@")[2])]

@@ -18,14 +18,14 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.mail import rspamd
+from core.mail import privileged, rspamd
 from core.mail.errors import MailError
 from core.models import (
     ALLOW_FROM, ALLOW_TO, BLOCK_FROM, RULE_KINDS, InvalidName, Setting, SpamRule,
     normalize_address, normalize_domain,
 )
 
-from . import audit
+from . import audit, mailstore
 from .errors import InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
@@ -124,12 +124,10 @@ def apply_settings(cfg: dict, settings: FilterSettings) -> None:
 
     Raises MailError when Rspamd cannot be reloaded or reports other thresholds.
     """
-    from stack import StackError, spam as stack_spam
-
     began = time.monotonic()
     try:
-        stack_spam.reload_rspamd(cfg)
-    except StackError as exc:
+        mailstore.call(cfg, "reload_rspamd")
+    except privileged.Refused as exc:
         raise MailError(f"Rspamd could not be reloaded: {exc}") from exc
     current = rspamd.actions(rspamd.RspamdSettings.from_config(cfg))
     if any(current.get(name) != value for name, value in settings.rspamd_actions().items()):
@@ -193,12 +191,10 @@ def map_contents(db: Session) -> dict[str, str]:
     return {name: "".join(f"{value}\n" for value in values) for name, values in contents.items()}
 
 
-def publish_rules(db: Session, cfg: dict) -> None:
-    """Write the map files Rspamd watches (it rereads them within a second, no reload)."""
-    from stack import StackError, spam as stack_spam
-    from stack.layout import Layout
-
+def publish_rules(cfg: dict) -> None:
+    """Have the committed rules written to the map files Rspamd watches (it rereads
+    them within a second, no reload)."""
     try:
-        stack_spam.write_maps(Layout.from_config(cfg), map_contents(db))
-    except (StackError, OSError) as exc:
+        mailstore.call(cfg, "publish_spam_rules")
+    except privileged.Refused as exc:
         raise MailError(f"Rspamd's maps could not be written: {exc}") from exc

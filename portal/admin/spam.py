@@ -102,7 +102,7 @@ def spam_rule_delete(rule_id: int):
 def _publish(done: str) -> None:
     """Write Rspamd's maps from the database and say whether that worked."""
     try:
-        spam_filter.publish_rules(db.session, config())
+        spam_filter.publish_rules(config())
     except MailError as exc:
         flash(f"{done} It is saved, but not in use yet: {exc}", "error")
         return

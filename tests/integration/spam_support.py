@@ -46,8 +46,7 @@ def restore_filter_defaults(cfg: dict, db) -> None:
     with db.transaction() as session:
         session.query(SpamRule).delete()
         spam_filter.save_settings(session, spam_filter.FilterSettings())
-    with db.transaction() as session:
-        spam_filter.publish_rules(session, cfg)
+    spam_filter.publish_rules(cfg)
     spam_filter.apply_settings(cfg, spam_filter.FilterSettings())
 
 

@@ -51,25 +51,28 @@ def test_typed_operations_work_for_a_real_mailbox(helper, mail_stack, stack_db, 
     _, call = helper
     address = new_address(stack_db, domain, "priv")
     imap_login(mail_stack, address).logout()  # creates the mailbox's storage
-    fields = call("quota", address=address)
+    fields = call("quotas", addresses=[address])[address]
     assert "STORAGE" in fields
-    assert "INBOX" in call("folders", address=address)
     assert call("kick", address=address) is False  # nobody is connected
+    assert call("kick", address=f"gone-{uuid.uuid4().hex[:6]}@{domain}") is False  # a deleted one
 
 
 @pytest.mark.parametrize("op, args, reason", [
     ("erase_mail", {"path": "/etc"}, "unknown operation"),
-    ("quota", {"address": "nobody-here@example.test"}, "is not a mailbox"),
-    ("quota", {"address": "../../../etc/passwd"}, "is not an e-mail address"),
-    ("quota", {"address": "x" * 5000 + "@example.test"}, "longer than"),
-    ("quota", {"address": ["a@example.test"]}, "must be a non-empty string"),
-    ("subscribe", {"address": "PLACEHOLDER", "folders": ["Inbox\r\nX"]}, "control characters"),
-    ("acl_grant", {"address": "PLACEHOLDER", "folder": "INBOX", "group": "staff"}, "is not a shared mailbox"),
+    ("quotas", {"addresses": ["nobody-here@example.test"]}, "is not a mailbox"),
+    ("quotas", {"addresses": ["../../../etc/passwd"]}, "is not an e-mail address"),
+    ("quotas", {"addresses": ["x" * 5000 + "@example.test"]}, "longer than"),
+    ("quotas", {"addresses": "a@example.test"}, "must be a list"),
+    ("quotas", {"addresses": [["a@example.test"]]}, "must be a non-empty string"),
+    ("kick", {"address": "someone@not-our-domain.test"}, "is not an address of our domains"),
+    ("sieve_test", {"address": "PLACEHOLDER", "script": "keep;", "message": 42}, "message must be"),
+    ("shared_access", {"address": "PLACEHOLDER", "owners": ["staff"]}, "is not a shared mailbox"),
+    ("shared_access", {"address": "PLACEHOLDER\r\nkick *"}, "control characters"),
 ])
 def test_hostile_requests_are_refused_and_logged(helper, mail_stack, stack_db, domain, op, args, reason):
     _, call = helper
-    if args.get("address") == "PLACEHOLDER":
-        args = {**args, "address": new_address(stack_db, domain, "victim")}
+    if str(args.get("address", "")).startswith("PLACEHOLDER"):
+        args = {**args, "address": args["address"].replace("PLACEHOLDER", new_address(stack_db, domain, "victim"))}
     offset = Layout.from_config(mail_stack).log_file("worker").stat().st_size
     with pytest.raises(privileged.Refused, match=reason):
         call(op, **args)
@@ -93,7 +96,7 @@ def test_garbage_and_oversized_requests_are_refused(helper, mail_stack):
         answer = json.loads(_send_raw(path, payload))
         assert answer["ok"] is False and answer["error"]
     offset = Layout.from_config(mail_stack).log_file("worker").stat().st_size
-    _send_raw(path, b'{"op": "quota", "args": {"address": "' + b"a" * (5 * 1024 * 1024) + b'"}}')
+    _send_raw(path, b'{"op": "kick", "args": {"address": "' + b"a" * (5 * 1024 * 1024) + b'"}}')
     assert "request larger than" in _worker_log_since(mail_stack, offset)
 
 
@@ -108,4 +111,4 @@ def test_a_group_that_does_not_exist_is_refused(helper, mail_stack, stack_db, do
         groups.create_group(session, "test", owners)
         shared.create_shared(session, "test", Roles(server=True), address, "", [owners])
     with pytest.raises(privileged.Refused, match="no group"):
-        call("acl_grant", address=address, folder="INBOX", group="ghosts")
+        call("shared_access", address=address, owners=["ghosts"])

@@ -1,0 +1,81 @@
+"""IMAP ACLs of shared mailboxes, through Dovecot's admin socket (run by the privileged helper).
+
+A shared mailbox's folders carry vfile ACL entries `group=NAME` with every RFC 4314
+right; members learn their groups from the userdb's acl_groups, and Dovecot's shared
+dictionary lists the mailbox under `shared/ADDRESS/` in their folder list.
+"""
+from __future__ import annotations
+
+import logging
+
+from core.mail.doveadm import Doveadm, DoveadmError, rows
+from core.mail.folders import SHARED_PREFIX
+
+log = logging.getLogger(__name__)
+# Every right of RFC 4314 in Dovecot's names (l r w s t i p e k x a).
+FULL_RIGHTS = ("lookup", "read", "write", "write-seen", "write-deleted", "insert", "post",
+               "expunge", "create", "delete", "admin")
+DICT_PREFIX = "shared/shared-boxes/"
+
+
+def own_folders(adm: Doveadm, address: str) -> list[str]:
+    """ADDRESS's own folders (not those others share with it under `shared/`)."""
+    return [f for f in adm.run(address, "mailbox", "list")
+            if f != SHARED_PREFIX and not f.startswith(SHARED_PREFIX + "/")]
+
+
+def apply_access(adm: Doveadm, address: str, owners: list[str], dropped: list[str],
+                 subscribe: list[str], unsubscribe: list[str]) -> None:
+    """Give OWNERS full rights on every folder of ADDRESS and take them from DROPPED.
+
+    People in SUBSCRIBE get its folders in their subscriptions (so the webmail and
+    most IMAP clients show them under "Shared" at once); UNSUBSCRIBE lose them.
+    """
+    folders = own_folders(adm, address)
+    for folder in folders:
+        for name in owners:
+            adm.run(address, "acl", "set", "--", folder, f"group={name}", *FULL_RIGHTS)
+        for name in set(dropped) - set(owners):
+            _forget(adm, address, folder, name)
+    names = [f"{SHARED_PREFIX}/{address}" + ("" if f == "INBOX" else f"/{f}") for f in folders]
+    for person in subscribe:
+        adm.run(person, "mailbox", "subscribe", "--", *names)
+    for person in set(unsubscribe) - set(subscribe):
+        _unsubscribe(adm, person, names)
+
+
+def shared_by_users(adm: Doveadm, dict_uri: str) -> list[dict]:
+    """Every folder shared with SETACL, e.g. [{'owner': 'ann@x', 'folder': 'Projects',
+    'grants': ['user=bob@x lr']}], from Dovecot's shared dictionary."""
+    entries = adm.run("", "dict", "iter", "-R", dict_uri, DICT_PREFIX)
+    owners = sorted({key.rsplit("/", 1)[-1] for key, _value in rows(entries, 2)})
+    return [share for owner in owners for share in _folders_of(adm, owner)]
+
+
+def _folders_of(adm: Doveadm, owner: str) -> list[dict]:
+    found = []
+    try:
+        for folder in own_folders(adm, owner):
+            grants = [f"{ident} {rights}" for ident, _glob, rights in
+                      rows(adm.run(owner, "acl", "get", "--", folder), 3) if ident != "owner"]
+            if grants:
+                found.append({"owner": owner, "folder": folder, "grants": grants})
+    except DoveadmError as exc:
+        # The owner was deleted, or a folder went meanwhile: the dictionary lags behind.
+        log.info("cannot list what %s shares: %s", owner, exc)
+    return found
+
+
+def _unsubscribe(adm: Doveadm, person: str, names: list[str]) -> None:
+    try:
+        adm.run(person, "mailbox", "unsubscribe", "--", *names)
+    except DoveadmError as exc:
+        log.info("could not unsubscribe %s from a shared mailbox: %s", person, exc)
+
+
+def _forget(adm: Doveadm, address: str, folder: str, group: str) -> None:
+    try:
+        adm.run(address, "acl", "delete", "--", folder, f"group={group}")
+    except DoveadmError as exc:
+        if exc.code != "NOTFOUND":
+            raise
