@@ -1,0 +1,122 @@
+"""The web app as production runs it: `python app.py` as the unprivileged mailroom user (issue 11).
+
+What needs root (quotas from Dovecot's admin socket, the Sieve tester) must still work,
+through the privileged helper; started as root, the app refuses.
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+
+from core.config import DEFAULTS, SECRET_KEYS
+from tests.conftest import free_ports
+from tests.helpers import PASSWORD, new_server_admin
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = str(Path(sys.prefix) / "bin" / "python")
+
+
+def _environment(cfg: dict, port: int) -> dict:
+    env = {f"MAILROOM_{key}": str(cfg[key]) for key in DEFAULTS if key not in SECRET_KEYS}
+    env.update(MAILROOM_ENV="production", MAILROOM_PORT=str(port), MAILROOM_HOST="127.0.0.1",
+               PATH="/usr/sbin:/usr/bin:/sbin:/bin", LANG="C.UTF-8")
+    return env
+
+
+@pytest.fixture(scope="module")
+def served_as_mailroom(mail_stack):
+    """`python app.py` started as the mailroom user; yields (base URL, pid)."""
+    port = free_ports(1)[0]
+    proc = subprocess.Popen(["runuser", "-u", "mailroom", "--", PYTHON, "app.py"], cwd=ROOT,
+                            env=_environment(mail_stack, port), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=5).read()
+                break
+            except urllib.error.HTTPError:
+                break  # it answers; whether every part is up is another test's question
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("the app did not start as mailroom:\n"
+                                + proc.stdout.read().decode(errors="replace"))
+                time.sleep(0.2)
+        yield base, _server_pid(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _server_pid(runuser_pid: int) -> int:
+    """runuser's child, the Python process that serves."""
+    children = Path(f"/proc/{runuser_pid}/task/{runuser_pid}/children").read_text().split()
+    return int(children[0]) if children else runuser_pid
+
+
+def _uids(pid: int) -> list[int]:
+    line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("Uid:"))
+    return [int(v) for v in line.split()[1:]]
+
+
+def _opener_signed_in(base: str, address: str) -> urllib.request.OpenerDirector:
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    form = opener.open(base + "/login").read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    page = opener.open(base + "/login", urllib.parse.urlencode(
+        {"address": address, "password": PASSWORD, "csrf_token": token}).encode()).read().decode()
+    assert 'data-count="messages"' in page, "sign-in failed"
+    return opener
+
+
+def test_served_process_is_not_root(served_as_mailroom):
+    _, pid = served_as_mailroom
+    assert _uids(pid) == [pwd.getpwnam("mailroom").pw_uid] * 4
+
+
+def test_privileged_pages_work_through_the_helper(served_as_mailroom, mail_stack, stack_db, domain):
+    base, _ = served_as_mailroom
+    admin = new_server_admin(stack_db, domain, "unpriv")
+    opener = _opener_signed_in(base, admin)
+    dashboard = opener.open(base + "/admin/").read().decode()  # quotas from Dovecot's admin socket
+    assert admin in dashboard
+    assert opener.open(base + "/healthz").status == 200
+
+
+def test_started_as_root_the_app_refuses(mail_stack):
+    env = {**_environment(mail_stack, free_ports(1)[0]), "MAILROOM_ALLOW_ROOT": ""}
+    done = subprocess.run([PYTHON, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0 and "does not run as root" in done.stderr
+    assert os.geteuid() == 0  # the suite runs as root, so this really was root
+
+
+def test_every_page_without_arguments_answers_as_mailroom(served_as_mailroom, app, mail_stack,
+                                                           stack_db, domain):
+    """No page needs root: each GET route without URL arguments answers below 500."""
+    base, _ = served_as_mailroom
+    opener = _opener_signed_in(base, new_server_admin(stack_db, domain, "walk"))
+    paths = sorted({rule.rule for rule in app.url_map.iter_rules()
+                    if "GET" in rule.methods and not rule.arguments
+                    and rule.rule not in ("/logout", "/static")})
+    broken = {}
+    for path in paths:
+        try:
+            opener.open(base + path, timeout=60).read()
+        except urllib.error.HTTPError as exc:
+            if exc.code >= 500:
+                broken[path] = exc.code
+    assert len(paths) > 20 and not broken, broken
