@@ -6,53 +6,17 @@ never from the command line; `--json` prints machine-readable output.
 """
 from __future__ import annotations
 
-import getpass
-import json
 import sys
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from core.db import db, upgrade
+from core.cli_common import ALL, actor, change, emit, emit_rows, fail, json_option
+from core.cli_groups import alias_cli, group_cli, shared_cli
+from core.db import upgrade
 from core.services import admin_roles, demo, directory, domains, junk, links, mailboxes, mailstore
 from core.services.errors import ServiceError
-from core.services.roles import Roles
-
-ALL = Roles(server=True)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-
-
-def actor() -> str:
-    """Who the audit log names for a command-line change."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
-
-
-def emit(as_json: bool, data, text: str) -> None:
-    """Print DATA as JSON, or TEXT for people."""
-    click.echo(json.dumps(data, sort_keys=True) if as_json else text)
-
-
-def emit_rows(as_json: bool, rows: list[dict], line, empty: str) -> None:
-    """Print ROWS as JSON, or LINE(row) for each row for people (EMPTY when there is none)."""
-    emit(as_json, rows, "\n".join(line(r) for r in rows) or empty)
-
-
-def fail(exc: Exception) -> None:
-    """Exit non-zero with the service's message (no traceback)."""
-    raise click.ClickException(str(exc))
-
-
-def change(work):
-    """Run WORK(session) in one transaction; a ServiceError becomes a clean exit."""
-    try:
-        with db.transaction() as session:
-            return work(session)
-    except ServiceError as exc:
-        fail(exc)
 
 
 def read_password() -> str:
@@ -307,8 +271,6 @@ def junk_default(days: int | None, as_json: bool) -> None:
     emit(as_json, {"junk_days": days},
          f"Junk is emptied after {days} days." if days else "Junk is kept.")
 
-
-from core.cli_groups import alias_cli, group_cli, shared_cli  # noqa: E402  (uses the helpers above)
 
 commands = (db_cli, domain_cli, mailbox_cli, group_cli, shared_cli, alias_cli, junk_cli,
             demo_command)

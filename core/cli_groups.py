@@ -5,7 +5,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from core.cli import ALL, actor, change, emit, emit_rows, json_option
+from core.cli_common import ALL, actor, change, emit, emit_rows, json_option
 from core.services import aliases, directory, groups, mailstore, shared
 
 group_cli = AppGroup("group", help="Groups of mailboxes (owners of shared mailboxes; spamtrainers).")
