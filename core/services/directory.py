@@ -1,4 +1,4 @@
-"""Domains, mailboxes and aliases: the directory Postfix and Dovecot read live."""
+"""Domains and mailboxes: the directory Postfix and Dovecot read live (aliases: aliases.py)."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -108,9 +108,3 @@ def address_is_mailbox(db: Session, address: str) -> bool:
     return bool(db.scalar(select(Mailbox.id).where(Mailbox.address == address))
                 or db.scalar(select(SharedMailbox.id).where(SharedMailbox.address == address)))
 
-
-def add_alias(db: Session, address: str, destinations: list[str]) -> Alias:
-    """Create ALIAS (`local@domain`, or `local@*` for every domain) delivering to DESTINATIONS."""
-    from .aliases import create_alias  # aliases builds on this module
-
-    return create_alias(db, SYSTEM_ACTOR, address, destinations)

@@ -9,7 +9,8 @@ from email import policy
 import pytest
 
 from core.mail import smtp
-from core.services import directory
+from core.services import aliases, directory
+from core.services.directory import SYSTEM_ACTOR
 from tests.helpers import PASSWORD, imap_login, message, new_address, signed_in_client, wait_for_subject
 
 MB = 1024 * 1024
@@ -297,7 +298,7 @@ def test_alias_is_an_identity_and_contacts_suggest_recent_and_local(app, mail_st
     alias = f"desk-{uuid.uuid4().hex[:6]}@{domain}"
     name = f"Desk {uuid.uuid4().hex[:6]}"
     with stack_db.transaction() as session:
-        directory.add_alias(session, alias, [sender])
+        aliases.create_alias(session, SYSTEM_ACTOR, alias, [sender])
         directory.get_mailbox(session, sender).display_name = name
     client = signed_in_client(app, sender)
     page, fields = open_form(client)

@@ -5,7 +5,8 @@ import pytest
 
 from core.mail.errors import AuthenticationFailed
 from core.models import WebSession
-from core.services import directory
+from core.services import aliases, directory
+from core.services.directory import SYSTEM_ACTOR
 from tests.helpers import (PASSWORD, csrf_token, imap_login, new_address, new_server_admin,
                            post_login, submit, wait_for_subject)
 
@@ -24,7 +25,7 @@ def test_alias_added_by_service_delivers_on_the_next_message(mail_stack, stack_d
     target = new_address(stack_db, domain, "target")
     alias = f"team-{uuid.uuid4().hex[:6]}@{domain}"
     with stack_db.transaction() as session:
-        directory.add_alias(session, alias, [target])
+        aliases.create_alias(session, SYSTEM_ACTOR, alias, [target])
     subject = f"alias {uuid.uuid4().hex}"
     submit(mail_stack, sender, alias, subject)
     wait_for_subject(mail_stack, target, subject)

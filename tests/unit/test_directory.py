@@ -2,7 +2,8 @@ import pytest
 
 from core.models import TO_EXTERNAL, TO_MAILBOX, normalize_address, normalize_domain
 from core.models.base import InvalidName
-from core.services import directory, roles
+from core.services import aliases, directory, roles
+from core.services.directory import SYSTEM_ACTOR
 from core.services.errors import AlreadyExists, InvalidInput, NotFound
 
 PASSWORD = "correct horse battery"
@@ -57,24 +58,24 @@ def test_weak_password_is_refused_with_the_rule(session):
 def test_alias_destinations_resolve_by_kind(session):
     directory.add_domain(session, "example.test")
     directory.add_mailbox(session, "anna@example.test", PASSWORD)
-    alias = directory.add_alias(session, "Info@example.test",
+    alias = aliases.create_alias(session, SYSTEM_ACTOR, "Info@example.test",
                                 ["anna@example.test", "someone@elsewhere.test"])
     assert alias.address == "info@example.test"
     assert [d.kind for d in alias.destinations] == [TO_MAILBOX, TO_EXTERNAL]
     assert [d.target for d in alias.destinations] == ["anna@example.test", "someone@elsewhere.test"]
     with pytest.raises(AlreadyExists):
-        directory.add_alias(session, "anna@example.test", ["x@elsewhere.test"])
+        aliases.create_alias(session, SYSTEM_ACTOR, "anna@example.test", ["x@elsewhere.test"])
 
 
 def test_alias_for_every_domain_and_bad_aliases(session):
     directory.add_domain(session, "example.test")
-    alias = directory.add_alias(session, "postmaster@*", ["boss@elsewhere.test"])
+    alias = aliases.create_alias(session, SYSTEM_ACTOR, "postmaster@*", ["boss@elsewhere.test"])
     assert alias.domain_id is None and alias.address == "postmaster@*"
     assert directory.address_in_use(session, "postmaster@example.test")
     with pytest.raises(InvalidInput):
-        directory.add_alias(session, "loop@example.test", ["loop@example.test"])
+        aliases.create_alias(session, SYSTEM_ACTOR, "loop@example.test", ["loop@example.test"])
     with pytest.raises(InvalidInput):
-        directory.add_alias(session, "empty@example.test", [])
+        aliases.create_alias(session, SYSTEM_ACTOR, "empty@example.test", [])
 
 
 def test_roles(session):

@@ -4,7 +4,8 @@ from datetime import date
 import pytest
 
 from core.mail.sieve_rules import Action, Condition, Rule, RuleSet, Vacation, write
-from core.services import directory, forwarding, junk, vacation
+from core.services import aliases, directory, forwarding, junk, vacation
+from core.services.directory import SYSTEM_ACTOR
 from core.services.dryrun import _report
 from core.services.validation import InvalidField
 from stack.sieve import _failure, _parse
@@ -18,7 +19,7 @@ def people(session):
     directory.add_domain(session, "other.test")
     for address in ("ann@example.test", "ben@example.test", "cat@other.test"):
         directory.add_mailbox(session, address, PASSWORD)
-    directory.add_alias(session, "team@example.test", ["ann@example.test", "ben@example.test"])
+    aliases.create_alias(session, SYSTEM_ACTOR, "team@example.test", ["ann@example.test", "ben@example.test"])
     session.commit()
     return session
 
