@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,55 +24,19 @@ from core.models import (
     ALLOW_FROM, ALLOW_TO, BLOCK_FROM, RULE_KINDS, InvalidName, Setting, SpamRule,
     normalize_address, normalize_domain,
 )
+from core.models.spam import SETTINGS_KEY, FilterSettings, filter_settings, map_contents
+from stack.errors import StackError
+from stack.layout import Layout
+from stack.manager import reload_rspamd
+from stack.spam import write_maps
 
 from . import audit
 from .errors import InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
-SETTINGS_KEY = "spam_filter"
 MAX_THRESHOLD = 100.0
 MAX_PREFIX = 40
 RULE_LABELS = {BLOCK_FROM: "Block From", ALLOW_FROM: "Allow From", ALLOW_TO: "Allow To"}
-
-
-@dataclass(frozen=True)
-class FilterSettings:
-    """Score thresholds (None: that action is off) and the optional subject prefix."""
-
-    greylist: float | None = 4.0
-    spam: float | None = 6.0
-    reject: float | None = 15.0
-    subject_prefix: str = ""
-
-    def rspamd_actions(self) -> dict[str, float | None]:
-        """Rspamd's action thresholds for these settings, keyed as GET /actions names them."""
-        prefix = bool(self.subject_prefix)
-        return {"greylist": self.greylist, "add header": None if prefix else self.spam,
-                "rewrite subject": self.spam if prefix else None, "reject": self.reject}
-
-    def template_values(self) -> dict[str, str]:
-        """Values for stack/templates/rspamd/local.d/actions.conf."""
-        actions = self.rspamd_actions()
-        number = {name: "null" if value is None else repr(float(value))
-                  for name, value in actions.items()}
-        return {
-            "spam_greylist": number["greylist"], "spam_add_header": number["add header"],
-            "spam_rewrite_subject": number["rewrite subject"], "spam_reject": number["reject"],
-            # Rspamd puts the original subject where %s is.
-            "spam_subject": f"{self.subject_prefix or '***SPAM***'} %s",
-        }
-
-
-def get_settings(db: Session) -> FilterSettings:
-    """The stored settings, or the defaults (Rspamd's own: 4 / 6 / 15)."""
-    row = db.get(Setting, SETTINGS_KEY)
-    if row is None:
-        return FilterSettings()
-    try:
-        data = json.loads(row.value)
-        return FilterSettings(**{k: data[k] for k in FilterSettings.__dataclass_fields__ if k in data})
-    except (ValueError, TypeError):
-        return FilterSettings()
 
 
 def parse_settings(greylist: str, spam: str, reject: str, subject_prefix: str) -> FilterSettings:
@@ -109,7 +73,7 @@ def _threshold(label: str, text: str) -> float | None:
 
 def save_settings(db: Session, settings: FilterSettings, actor: str = "") -> None:
     """Store SETTINGS (the caller commits, then applies them); audited as ACTOR's change."""
-    before = asdict(get_settings(db))
+    before = asdict(filter_settings(db))
     row = db.get(Setting, SETTINGS_KEY) or Setting(key=SETTINGS_KEY, value="")
     row.value = json.dumps(asdict(settings))
     db.add(row)
@@ -124,11 +88,9 @@ def apply_settings(cfg: dict, settings: FilterSettings) -> None:
 
     Raises MailError when Rspamd cannot be reloaded or reports other thresholds.
     """
-    from stack import StackError, spam as stack_spam
-
     began = time.monotonic()
     try:
-        stack_spam.reload_rspamd(cfg)
+        reload_rspamd(cfg)
     except StackError as exc:
         raise MailError(f"Rspamd could not be reloaded: {exc}") from exc
     current = rspamd.actions(rspamd.RspamdSettings.from_config(cfg))
@@ -184,21 +146,9 @@ def remove_rule(db: Session, rule_id: int, actor: str = "") -> SpamRule:
     return rule
 
 
-def map_contents(db: Session) -> dict[str, str]:
-    """The text of each Rspamd map file, e.g. {'block_from_domain': 'spam.example\\n', ...}."""
-    contents = {f"{kind}{suffix}": [] for kind in RULE_KINDS for suffix in ("", "_domain")}
-    for rule in db.scalars(select(SpamRule).order_by(SpamRule.value)):
-        suffix = "" if "@" in rule.value else "_domain"
-        contents[f"{rule.kind}{suffix}"].append(rule.value)
-    return {name: "".join(f"{value}\n" for value in values) for name, values in contents.items()}
-
-
 def publish_rules(db: Session, cfg: dict) -> None:
     """Write the map files Rspamd watches (it rereads them within a second, no reload)."""
-    from stack import StackError, spam as stack_spam
-    from stack.layout import Layout
-
     try:
-        stack_spam.write_maps(Layout.from_config(cfg), map_contents(db))
+        write_maps(Layout.from_config(cfg), map_contents(db))
     except (StackError, OSError) as exc:
         raise MailError(f"Rspamd's maps could not be written: {exc}") from exc

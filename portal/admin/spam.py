@@ -8,6 +8,7 @@ from flask_login import current_user
 from core.extensions import db
 from core.mail import rspamd
 from core.mail.errors import MailError
+from core.models.spam import FilterSettings, filter_settings
 from core.services import spam, spam_filter
 from core.services.errors import InvalidInput
 
@@ -18,7 +19,7 @@ from .common import attempt, config
 SETTING_FIELDS = ("greylist", "spam", "reject", "subject_prefix")
 
 
-def _form_values(settings: spam_filter.FilterSettings) -> dict[str, str]:
+def _form_values(settings: FilterSettings) -> dict[str, str]:
     """The settings as the form shows them (empty: that action is off)."""
     def number(value: float | None) -> str:
         return "" if value is None else f"{value:g}"
@@ -42,7 +43,7 @@ def _page(error: str = "", status: int = 200, form: dict | None = None,
     return render_template(
         "admin/spam.html", status=spam.status(config()), details=details,
         details_error=details_error, error=error,
-        form=form or _form_values(spam_filter.get_settings(db.session)),
+        form=form or _form_values(filter_settings(db.session)),
         rules=spam_filter.list_rules(db.session), labels=spam_filter.RULE_LABELS,
         rule_form=rule_form or {"kind": "", "value": ""},
     ), status

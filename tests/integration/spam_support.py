@@ -13,6 +13,7 @@ from typing import Callable
 from core.mail import rspamd
 from core.mail.learnspool import Spool
 from core.models import SpamRule
+from core.models.spam import FilterSettings
 from core.services import spam, spam_filter
 from tests.helpers import PASSWORD
 
@@ -45,10 +46,10 @@ def restore_filter_defaults(cfg: dict, db) -> None:
     """Put the filter's default settings and an empty rule list back: the session's stack is shared."""
     with db.transaction() as session:
         session.query(SpamRule).delete()
-        spam_filter.save_settings(session, spam_filter.FilterSettings())
+        spam_filter.save_settings(session, FilterSettings())
     with db.transaction() as session:
         spam_filter.publish_rules(session, cfg)
-    spam_filter.apply_settings(cfg, spam_filter.FilterSettings())
+    spam_filter.apply_settings(cfg, FilterSettings())
 
 
 def wait_until(check: Callable[[], object], what: str, timeout: float = 20.0):

@@ -14,10 +14,12 @@ import pytest
 from core.mail import rspamd
 from core.mail.learnspool import BadEntry, Spool, State
 from core.models import Group, Mailbox
+from core.models.spam import FilterSettings, filter_settings, map_contents
 from core.services import directory, spam, spam_filter
 from core.services.errors import InvalidInput
 from stack.quoting import render_text
-from stack.render import TEMPLATES
+from stack.files import TEMPLATES
+from stack.spam import action_values
 
 PIPE_PROGRAM = TEMPLATES / "dovecot" / "imapsieve" / "mailroom-learn"
 
@@ -38,8 +40,8 @@ def test_thresholds_map_to_rspamd_actions():
     prefixed = spam_filter.parse_settings("", "6,5", "20", " [SPAM] ")
     assert prefixed.rspamd_actions() == {"greylist": None, "add header": None,
                                          "rewrite subject": 6.5, "reject": 20.0}
-    assert prefixed.template_values()["spam_subject"] == "[SPAM] %s"
-    assert prefixed.template_values()["spam_greylist"] == "null"
+    assert action_values(prefixed)["spam_subject"] == "[SPAM] %s"
+    assert action_values(prefixed)["spam_greylist"] == "null"
 
 
 @pytest.mark.parametrize("values, message", [
@@ -57,19 +59,19 @@ def test_bad_settings_are_refused_in_plain_words(values, message):
 
 
 def test_actions_template_renders_numbers_off_and_the_subject():
-    settings = spam_filter.FilterSettings(None, 6.0, 15.0, "[SPAM] it's")
+    settings = FilterSettings(None, 6.0, 15.0, "[SPAM] it's")
     text = render_text((TEMPLATES / "rspamd/local.d/actions.conf").read_text(),
-                       settings.template_values(), "ucl")
+                       action_values(settings), "ucl")
     assert "greylist = null;" in text and "add_header = null;" in text
     assert "rewrite_subject = 6.0;" in text and "reject = 15.0;" in text
     assert "subject = '[SPAM] it\\'s %s';" in text
 
 
 def test_settings_are_stored_and_read_back(session):
-    assert spam_filter.get_settings(session) == spam_filter.FilterSettings()
-    wanted = spam_filter.FilterSettings(3.0, 5.0, 10.0, "[SPAM]")
+    assert filter_settings(session) == FilterSettings()
+    wanted = FilterSettings(3.0, 5.0, 10.0, "[SPAM]")
     spam_filter.save_settings(session, wanted)
-    assert spam_filter.get_settings(session) == wanted
+    assert filter_settings(session) == wanted
 
 
 def test_rules_are_normalised_and_become_map_files(session):
@@ -82,14 +84,14 @@ def test_rules_are_normalised_and_become_map_files(session):
         spam_filter.add_rule(session, "allow_from", "not a domain")
     with pytest.raises(InvalidInput, match="Choose"):
         spam_filter.add_rule(session, "nonsense", "spam.example")
-    maps = spam_filter.map_contents(session)
+    maps = map_contents(session)
     assert maps["block_from_domain"] == "spam.example\n"
     assert maps["block_from"] == "boss@spam.example\n"
     assert maps["allow_to_domain"] == "xn--bcher-kva.example\n"
     assert maps["allow_from"] == maps["allow_from_domain"] == maps["allow_to"] == ""
     rule = spam_filter.list_rules(session)["block_from"][0]
     spam_filter.remove_rule(session, rule.id)
-    assert spam_filter.map_contents(session)["block_from"] == ""
+    assert map_contents(session)["block_from"] == ""
 
 
 def test_allow_rules_never_override_an_antivirus_verdict():
