@@ -8,7 +8,8 @@ from core.mail.sieve_rules import Action, Condition, Rule
 from core.services import filters
 from core.services.filters import SCRIPT
 
-from . import bp, wording
+from . import wording
+from .blueprint import bp
 from .outcome import attempt
 from .rule_form import editing_only, rule_from_form, size_parts
 from .stores import own_folders, sieve_store

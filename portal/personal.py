@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from core.extensions import db
 from core.services import filters, forwarding, junk, vacation
 
-from . import bp
+from .blueprint import bp
 from .outcome import Outcome, attempt
 from .stores import sieve_store
 

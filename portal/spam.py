@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from core.extensions import db
 from core.services import spam
 
-from . import bp
+from .blueprint import bp
 
 
 @bp.route("/spam")

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from core.services import dryrun
 
-from . import bp
+from .blueprint import bp
 from .auth.current import mail_connection
 from .outcome import attempt
 from .stores import own_folders, sieve_store

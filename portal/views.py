@@ -9,7 +9,7 @@ from core.mail.errors import ServiceUnavailable
 from core.services import filters, forwarding, junk, storage, vacation
 from core.services.errors import NotFound
 
-from . import bp
+from .blueprint import bp
 from .auth.current import mail_connection
 from .stores import sieve_store
 

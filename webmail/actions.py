@@ -10,7 +10,7 @@ from core.services import mailbox, spam
 from portal.auth.current import mail_connection
 from portal.navigation import local_path
 
-from . import bp
+from .blueprint import bp
 
 FOLDER_ACTIONS = ("create", "rename", "delete", "subscribe", "unsubscribe")
 

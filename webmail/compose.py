@@ -15,7 +15,7 @@ from core.services import contacts, uploads
 from core.services.errors import InvalidInput, NotFound
 from portal.auth.current import mail_connection, password
 
-from . import bp
+from .blueprint import bp
 
 log = logging.getLogger(__name__)
 PURGE_EVERY = 3600.0

@@ -10,7 +10,7 @@ from core.models import Domain
 from core.services import disclaimers
 from core.services.errors import InvalidInput
 
-from . import bp
+from .blueprint import bp
 from .access import admin_required, owns
 
 

@@ -8,7 +8,7 @@ from core.extensions import db
 from core.models import Domain
 from core.services import admin_roles, domains
 
-from . import bp
+from .blueprint import bp
 from .access import admin_required, owns, server_admin_required
 from .common import actor, attempt, save
 

@@ -8,7 +8,7 @@ from core.extensions import db
 from core.models import Mailbox
 from core.services import admin_roles, domains, links, mailboxes, mailstore
 
-from . import bp
+from .blueprint import bp
 from .access import domain_filter, domain_of_field, owns, server_admin_required
 from .common import actor, attempt, checked, config, save, wanted_domain
 

@@ -8,7 +8,7 @@ from core.extensions import db
 from core.models import SharedMailbox
 from core.services import domains, groups, mailstore, shared
 
-from . import bp
+from .blueprint import bp
 from .access import domain_filter, domain_of_field, owns
 from .common import actor, attempt, config, wanted_domain
 

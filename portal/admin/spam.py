@@ -12,7 +12,8 @@ from core.models.spam import FilterSettings, filter_settings
 from core.services import spam, spam_filter
 from core.services.errors import InvalidInput
 
-from . import bp, spam_ui  # noqa: F401  (spam_ui: Rspamd's own web interface, proxied)
+from . import spam_ui  # noqa: F401  (spam_ui: Rspamd's own web interface, proxied)
+from .blueprint import bp
 from .access import server_admin_required
 from .common import attempt, config
 

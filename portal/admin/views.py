@@ -7,7 +7,7 @@ from flask_login import current_user
 from core.extensions import db
 from core.services import audit, dashboard, domains, jobs, mailboxes
 
-from . import bp
+from .blueprint import bp
 from .access import domain_filter
 from .common import config, wanted_domain
 

@@ -11,7 +11,7 @@ from core.mail.errors import AuthenticationFailed
 from core.services import signin, uploads
 
 from ..navigation import local_path
-from . import bp
+from .blueprint import bp
 from .current import VAULT_KEY, User, client_ip, imap_settings
 
 
