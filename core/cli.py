@@ -15,7 +15,10 @@ from flask.cli import AppGroup
 from core.cli_common import ALL, actor, change, emit, emit_rows, fail, json_option
 from core.cli_groups import alias_cli, group_cli, shared_cli
 from core.db import upgrade
-from core.services import admin_roles, demo, directory, domains, junk, links, mailboxes, mailstore
+from core.services.access import admin_roles
+from core.services.directory import demo, domains, links, lookup, mailboxes
+from core.services.personal import junk
+from core.services.server import mailstore
 from core.services.errors import ServiceError
 
 
@@ -68,7 +71,7 @@ def domain_set(name, relay, deliver, bcc, catch_all, add_admin, remove_admin, as
         fail(click.UsageError("Use either --relay or --local."))
 
     def work(session):
-        domain = directory.get_domain(session, name)
+        domain = lookup.get_domain(session, name)
         mode = "relay" if relay else "deliver" if deliver else domain.mode
         domains.update_domain(
             session, actor(), domain, mode=mode,
@@ -106,7 +109,7 @@ def domain_list(as_json: bool) -> None:
 def domain_remove(name: str, yes: bool, as_json: bool) -> None:
     """Remove a domain from the directory; stored mail stays on disk."""
     def work(session):
-        found = domains.delete_domain(session, actor(), directory.get_domain(session, name))
+        found = domains.delete_domain(session, actor(), lookup.get_domain(session, name))
         return {"domain": name, **found.__dict__}
 
     data = change(work)
@@ -176,7 +179,7 @@ def mailbox_set(address, display_name, enabled, quota, junk_days, forward, keep_
     password = read_password() if password_stdin else None
 
     def work(session):
-        mailbox = directory.get_mailbox(session, address)
+        mailbox = lookup.get_mailbox(session, address)
         quota_mb = _optional(quota, mailboxes.parse_size_mb)
         days = _optional(junk_days, mailboxes.parse_days)
         mailboxes.update_mailbox(
@@ -206,7 +209,7 @@ def mailbox_set(address, display_name, enabled, quota, junk_days, forward, keep_
 def mailbox_list(domain: str, as_json: bool) -> None:
     """List mailboxes with their settings."""
     rows = change(lambda s: [mailbox_data(m) for m in mailboxes.list_mailboxes(
-        s, ALL, directory.valid_domain_name(domain) if domain else "")])
+        s, ALL, lookup.valid_domain_name(domain) if domain else "")])
     emit_rows(as_json, rows, lambda r: (
         f"{r['address']:<40} {'enabled' if r['enabled'] else 'DISABLED':<9} "
         f"quota {r['quota_mb'] or 'default'}"), "No mailboxes.")
@@ -220,7 +223,7 @@ def mailbox_list(domain: str, as_json: bool) -> None:
 def mailbox_remove(address: str, erase_mail: bool, as_json: bool) -> None:
     """Remove a mailbox from the directory; its mail stays unless --erase-mail."""
     def work(session):
-        mailbox = directory.get_mailbox(session, address)
+        mailbox = lookup.get_mailbox(session, address)
         home = mailstore.mail_home(current_app.config, mailbox.address)
         job = mailboxes.delete_mailbox(session, actor(), mailbox, erase_mail, home)
         return {"address": mailbox.address, "erase_job": job.id if job else None,
@@ -238,7 +241,7 @@ def mailbox_remove(address: str, erase_mail: bool, as_json: bool) -> None:
 @json_option
 def mailbox_link(address: str, as_json: bool) -> None:
     """Print a new one-time set-password link path (earlier links stop working)."""
-    token = change(lambda s: links.new_link(s, actor(), directory.get_mailbox(s, address)))
+    token = change(lambda s: links.new_link(s, actor(), lookup.get_mailbox(s, address)))
     emit(as_json, {"address": address, "link_path": f"/set-password/{token}"},
          f"Set-password link (append to the app's URL): /set-password/{token}")
 

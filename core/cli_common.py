@@ -8,7 +8,7 @@ import click
 
 from core.db import db
 from core.services.errors import ServiceError
-from core.services.roles import Roles
+from core.services.access.roles import Roles
 
 ALL = Roles(server=True)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")

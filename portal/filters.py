@@ -5,8 +5,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from core.mail.sieve_rules import Action, Condition, Rule
-from core.services import filters
-from core.services.filters import SCRIPT
+from core.services.personal import filters
+from core.services.personal.filters import SCRIPT
 
 from . import wording
 from .blueprint import bp

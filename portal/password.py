@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from core.extensions import db, imap_pool, limiter
 from core.passwords import RULES
-from core.services import password
+from core.services.personal import password
 
 from .blueprint import bp
 from .auth.current import VAULT_KEY, client_ip, imap_settings

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from core.extensions import db
 from core.mail.errors import ServiceUnavailable
-from core.services import filters, forwarding, junk, storage, vacation
+from core.services.personal import filters, forwarding, junk, storage, vacation
 from core.services.errors import NotFound
 
 from .blueprint import bp

@@ -3,7 +3,7 @@
 Started by `stack up` like the mail daemons (stack/daemons.py), before Dovecot and
 Postfix. It erases the mail directories of deleted mailboxes when an admin asked for
 it: privileged work on the mail store that the web request only queues
-(core/services/jobs.py).
+(core/services/server/jobs.py).
 
 It also holds the database open for as long as it runs. The database is in WAL mode,
 and SQLite removes the WAL index (-shm) when the last connection closes; Postfix opens
@@ -50,7 +50,7 @@ def hold_open(database_path: Path) -> sqlite3.Connection:
 def work(database, mail_root: Path) -> bool:
     """Run the oldest queued job, if any; True when one ran."""
     from core.models import AdminJob
-    from core.services import jobs
+    from core.services.server import jobs
 
     with database.transaction() as session:
         job = jobs.claim(session)
@@ -66,7 +66,7 @@ def serve(database, mail_root: Path) -> None:
     """Poll for jobs until SIGTERM."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from core.services import jobs
+    from core.services.server import jobs
 
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))

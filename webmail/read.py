@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from core.extensions import db
 from core.mail import imap, mime, sanitize
-from core.services import mailbox, reading
+from core.services.mail import mailbox, reading
 from portal.auth.current import mail_connection
 
 from .blueprint import bp

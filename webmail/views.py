@@ -6,7 +6,7 @@ from flask_login import login_required
 
 from core.mail import imap, listing
 from core.mail.search import QueryError
-from core.services import mailbox
+from core.services.mail import mailbox
 from portal.auth.current import mail_connection
 
 from .blueprint import bp

@@ -6,7 +6,8 @@ from flask_login import current_user
 
 from core.extensions import db
 from core.models import SharedMailbox
-from core.services import domains, groups, mailstore, shared
+from core.services.directory import domains, groups, shared
+from core.services.server import mailstore
 
 from .blueprint import bp
 from .access import domain_filter, domain_of_field, owns

@@ -9,7 +9,7 @@ from core.extensions import db
 from core.mail import rspamd
 from core.mail.errors import MailError
 from core.models.spam import FilterSettings, filter_settings
-from core.services import spam, spam_filter
+from core.services.spam import learning, spam_filter
 from core.services.errors import InvalidInput
 
 from . import spam_ui  # noqa: F401  (spam_ui: Rspamd's own web interface, proxied)
@@ -42,7 +42,7 @@ def _page(error: str = "", status: int = 200, form: dict | None = None,
     """The whole page, keeping what the admin typed when a change was refused."""
     details, details_error = _rspamd_details()
     return render_template(
-        "admin/spam.html", status=spam.status(config()), details=details,
+        "admin/spam.html", status=learning.status(config()), details=details,
         details_error=details_error, error=error,
         form=form or _form_values(filter_settings(db.session)),
         rules=spam_filter.list_rules(db.session), labels=spam_filter.RULE_LABELS,

@@ -14,7 +14,7 @@ from core.mail import rspamd
 from core.mail.learnspool import Spool
 from core.models import SpamRule
 from core.models.spam import FilterSettings
-from core.services import spam, spam_filter
+from core.services.spam import learning, spam_filter
 from tests.helpers import PASSWORD
 
 # Issue 5's own loopback addresses: another mail server "outside" (not in mynetworks).
@@ -97,7 +97,7 @@ def move_all(client: imaplib.IMAP4, source: str, target: str) -> None:
 
 def spool(cfg: dict) -> Spool:
     """The stack's training queue."""
-    return spam.spool(cfg)
+    return learning.spool(cfg)
 
 
 def outcomes(cfg: dict, user: str) -> list[str]:

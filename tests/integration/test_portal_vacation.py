@@ -82,8 +82,8 @@ def test_too_long_message_is_refused_with_the_limit_and_kept(mail_stack, away):
 
 
 def test_vacation_answers_for_chosen_aliases(mail_stack, stack_db, domain, away):
-    from core.services import aliases
-    from core.services.directory import SYSTEM_ACTOR
+    from core.services.directory import aliases
+    from core.services.directory.lookup import SYSTEM_ACTOR
 
     address, sender, client = away
     alias = f"{unique('desk')}@{domain}"

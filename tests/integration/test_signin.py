@@ -5,8 +5,8 @@ import pytest
 
 from core.mail.errors import AuthenticationFailed
 from core.models import WebSession
-from core.services import aliases, directory
-from core.services.directory import SYSTEM_ACTOR
+from core.services.directory import aliases, lookup
+from core.services.directory.lookup import SYSTEM_ACTOR
 from tests.helpers import (PASSWORD, csrf_token, imap_login, new_address, new_server_admin,
                            post_login, submit, wait_for_subject)
 
@@ -35,7 +35,7 @@ def test_disabled_mailbox_is_refused_at_imap_and_smtp_auth(mail_stack, stack_db,
     address = new_address(stack_db, domain, "disabled")
     imap_login(mail_stack, address).logout()
     with stack_db.transaction() as session:
-        directory.set_mail_access(session, address, False)
+        lookup.set_mail_access(session, address, False)
     with pytest.raises(AuthenticationFailed):
         imap_login(mail_stack, address)
     with pytest.raises(AuthenticationFailed):

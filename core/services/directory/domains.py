@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from core.models import (
     DELIVER, RELAY, Alias, Domain, Mailbox, SharedMailbox, WebSession,
 )
+from core.services.access import audit
+from core.services.access.roles import Roles
+from core.services.errors import InvalidInput
 
-from . import aliases, audit, directory
-from .errors import InvalidInput
-from .roles import Roles
+from . import aliases, lookup
 
 HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 HOSTNAME = re.compile(rf"^{HOST_LABEL}(?:\.{HOST_LABEL})*$")
@@ -70,7 +71,7 @@ def visible_names(db: Session, roles: Roles) -> list[str]:
 
 def create_domain(db: Session, actor: str, name: str) -> Domain:
     """Add a domain delivered to local mailboxes."""
-    domain = directory.add_domain(db, name)
+    domain = lookup.add_domain(db, name)
     audit.record(db, actor, "create", "domain", domain.name, domain=domain.name,
                  after=snapshot(domain))
     return domain
@@ -133,7 +134,7 @@ def _optional_address(text: str, label: str) -> str | None:
     if not (text or "").strip():
         return None
     try:
-        return directory.valid_address(text)
+        return lookup.valid_address(text)
     except InvalidInput as exc:
         raise InvalidInput(f"{label}: {exc}") from exc
 
@@ -143,7 +144,7 @@ def _check_catch_all(db: Session, domain: Domain) -> None:
     target = domain.catchall_address
     if not target:
         return
-    if target.endswith("@" + domain.name) and not directory.address_is_mailbox(db, target) \
+    if target.endswith("@" + domain.name) and not lookup.address_is_mailbox(db, target) \
             and not aliases.aliases_named(db, target):
         raise InvalidInput(f"The catch-all {target} does not exist here: create that mailbox "
                            "first, or choose an existing one.")
@@ -160,7 +161,7 @@ def reachable(db: Session, address: str) -> bool:
     """False for an unknown address on a domain delivered here (Postfix would refuse it)."""
     local_domain = db.scalar(select(Domain.id).where(
         Domain.name == address.partition("@")[2], Domain.mode == DELIVER))
-    return not local_domain or directory.address_is_mailbox(db, address) \
+    return not local_domain or lookup.address_is_mailbox(db, address) \
         or bool(aliases.next_hops(db, address))
 
 

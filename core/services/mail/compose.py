@@ -21,8 +21,8 @@ from core.mail.errors import (
     ServiceUnavailable, SmtpError,
 )
 from core.models import TO_MAILBOX, Alias, AliasDestination, Mailbox
+from core.services.errors import InvalidInput, ServiceError
 
-from .errors import InvalidInput, ServiceError
 from .uploads import Workspace
 
 log = logging.getLogger(__name__)

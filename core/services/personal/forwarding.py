@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import TO_MAILBOX, Alias, AliasDestination, Domain, Mailbox
+from core.services.directory.lookup import get_mailbox
 
-from .directory import get_mailbox
 from .validation import InvalidField, address
 
 MAX_HOPS = 10

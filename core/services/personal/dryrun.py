@@ -15,10 +15,10 @@ from core.mail import actions, listing
 from core.mail.errors import ImapError, ServiceUnavailable
 from core.mail.sieve import ScriptRejected, SieveStore
 from core.mail.sieve_rules import NAME_PREFIX
+from core.services.errors import InvalidInput, ServiceError
 from stack.layout import Layout
 from stack.sieve import MAIN_SCRIPT, DryRun, DryRunFailed, dry_run
 
-from .errors import InvalidInput, ServiceError
 from .validation import InvalidField
 
 MAX_MESSAGE = 2 * 1024 * 1024

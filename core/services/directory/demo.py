@@ -12,9 +12,10 @@ from pathlib import Path
 from core.db import db
 from core.mail import smtp
 from core.models import Mailbox
+from core.services.access import roles
+from core.services.errors import NotFound
 
-from . import directory, roles
-from .errors import NotFound
+from . import lookup
 
 log = logging.getLogger(__name__)
 DOMAIN = "example.test"
@@ -40,16 +41,16 @@ def ensure_demo(cfg: dict) -> list[dict]:
     created = []
     with db.transaction() as session:
         try:
-            directory.get_domain(session, DOMAIN)
+            lookup.get_domain(session, DOMAIN)
         except NotFound:
-            directory.add_domain(session, DOMAIN)
+            lookup.add_domain(session, DOMAIN)
         known = {login["address"] for login in logins}
         for local, role, name in PEOPLE:
             address = f"{local}@{DOMAIN}"
             if address in known and session.query(Mailbox).filter_by(address=address).count():
                 continue
             password = secrets.token_urlsafe(12)
-            directory.add_mailbox(session, address, password, name)
+            lookup.add_mailbox(session, address, password, name)
             if role == "admin":
                 roles.grant_server_admin(session, address)
             logins = [l for l in logins if l["address"] != address]

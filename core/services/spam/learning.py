@@ -15,8 +15,7 @@ from core.mail import rspamd
 from core.mail.errors import ServiceUnavailable, SpamFilterError
 from core.mail.learnspool import Spool
 from core.models import Group, Mailbox, group_members
-
-from .groups import SPAMTRAINERS
+from core.services.directory.groups import SPAMTRAINERS
 
 TRAINERS_GROUP = SPAMTRAINERS
 # Rspamd's Bayes acts only after this many spam and this many ham messages; the same

@@ -25,13 +25,12 @@ from core.models import (
     normalize_address, normalize_domain,
 )
 from core.models.spam import SETTINGS_KEY, FilterSettings, filter_settings, map_contents
+from core.services.access import audit
+from core.services.errors import InvalidInput, NotFound
 from stack.errors import StackError
 from stack.layout import Layout
 from stack.manager import reload_rspamd
 from stack.spam import write_maps
-
-from . import audit
-from .errors import InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 MAX_THRESHOLD = 100.0

@@ -13,10 +13,11 @@ from core.models import (
     DELIVER, TO_EXTERNAL, TO_MAILBOX, TO_SHARED, Alias, AliasDestination, Domain, InvalidName,
     Mailbox, SharedMailbox, normalize_address,
 )
+from core.services.access import audit
+from core.services.access.roles import Roles
+from core.services.errors import AlreadyExists, InvalidInput, NotFound
 
-from . import audit, directory
-from .errors import AlreadyExists, InvalidInput, NotFound
-from .roles import Roles
+from . import lookup
 
 EVERY_DOMAIN = "*"
 KIND_NAMES = {TO_MAILBOX: "mailbox", TO_SHARED: "shared mailbox", TO_EXTERNAL: "external address"}
@@ -42,7 +43,7 @@ def parse_address(db: Session, text: str) -> tuple[str, Domain | None]:
         raise InvalidInput(f"“{local}” cannot be the part before the @ of an address.") from exc
     if domain_name.strip() == EVERY_DOMAIN:
         return local, None
-    return local, directory.get_domain(db, domain_name)
+    return local, lookup.get_domain(db, domain_name)
 
 
 def get_alias(db: Session, alias_id: int) -> Alias:
@@ -195,7 +196,7 @@ def next_hops(db: Session, address: str) -> list[str]:
     """Where Postfix's virtual alias maps send ADDRESS next; [] when it is delivered or leaves."""
     domain_name = address.partition("@")[2]
     domain = db.scalar(select(Domain).where(Domain.name == domain_name, Domain.mode == DELIVER))
-    if domain is None or directory.address_is_mailbox(db, address):
+    if domain is None or lookup.address_is_mailbox(db, address):
         return []
     named = aliases_named(db, address)
     if named:

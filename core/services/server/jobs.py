@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 from core.models import AdminJob, Mailbox, SharedMailbox
 from core.models.base import utcnow
 from core.models.jobs import DONE, ERASE_MAIL, FAILED, QUEUED, RUNNING
-
-from . import audit
+from core.services.access import audit
 
 log = logging.getLogger(__name__)
 

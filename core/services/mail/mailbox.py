@@ -15,7 +15,7 @@ from core.mail.errors import ImapError
 from core.mail.search import parse
 
 if TYPE_CHECKING:
-    from .spam import Training
+    from core.services.spam.learning import Training
 
 BULK_ACTIONS = ("read", "unread", "flag", "unflag", "delete", "move", "spam", "notspam",
                 "archive")

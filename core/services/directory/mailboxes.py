@@ -16,10 +16,13 @@ from sqlalchemy.orm import Session
 
 from core import passwords
 from core.models import AdminJob, Domain, Group, Mailbox, WebSession
+from core.services.access import audit
+from core.services.access.roles import Roles
+from core.services.errors import InvalidInput
+from core.services.personal import forwarding
+from core.services.server import jobs
 
-from . import aliases, audit, directory, forwarding, jobs
-from .errors import InvalidInput
-from .roles import Roles
+from . import aliases, lookup
 
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 UNIT_MB = {"k": 1 / 1024, "": 1, "m": 1, "g": 1024, "t": 1024 * 1024}
@@ -92,9 +95,9 @@ def create_mailbox(db: Session, actor: str, address: str, display_name: str = ""
     if password is None:
         # Nobody knows this password: the link is the only way in.
         hidden = secrets.token_urlsafe(32)
-        mailbox = directory.add_mailbox(db, address, hidden, display_name.strip())
+        mailbox = lookup.add_mailbox(db, address, hidden, display_name.strip())
     else:
-        mailbox = directory.add_mailbox(db, address, password, display_name.strip())
+        mailbox = lookup.add_mailbox(db, address, password, display_name.strip())
     mailbox.quota_mb = quota_mb
     db.flush()
     audit.record(db, actor, "create", "mailbox", mailbox.address,

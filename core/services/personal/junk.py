@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from core.models import Setting
+from core.services.directory.lookup import get_mailbox
 
-from .directory import get_mailbox
 from .validation import whole_number
 
 # The settings row with the server default (migration 0003 writes 30); 0 keeps Junk forever.

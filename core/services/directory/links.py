@@ -10,9 +10,8 @@ from sqlalchemy.orm import Session
 
 from core import passwords
 from core.models import Mailbox, PasswordLink
-
-from . import audit, signin
-from .errors import InvalidInput, NotFound
+from core.services.access import audit, signin
+from core.services.errors import InvalidInput, NotFound
 
 VALID_FOR = timedelta(days=7)
 EXPIRED = "This link has expired or has been used already. Ask your administrator for a new one."

@@ -12,9 +12,9 @@ from core import passwords, vault
 from core.mail import imap
 from core.mail.errors import AuthenticationFailed
 from core.models import WebSession
+from core.services.access import signin
+from core.services.directory.lookup import get_mailbox
 
-from . import signin
-from .directory import get_mailbox
 from .validation import InvalidField
 
 

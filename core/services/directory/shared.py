@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session, selectinload
 from core.mail.doveadm import Doveadm, DoveadmError, rows
 from core.mail.folders import SHARED_PREFIX
 from core.models import DELIVER, Domain, SharedMailbox
+from core.services.access import audit
+from core.services.access.roles import Roles
+from core.services.errors import AlreadyExists, InvalidInput, NotFound
+from core.services.server import mailstore
 
-from . import audit, directory, groups, mailboxes, mailstore
-from .errors import AlreadyExists, InvalidInput, NotFound
-from .roles import Roles
+from . import groups, lookup, mailboxes
 
 # Every right of RFC 4314 in Dovecot's names (l r w s t i p e k x a).
 FULL_RIGHTS = ("lookup", "read", "write", "write-seen", "write-deleted", "insert", "post",
@@ -45,7 +47,7 @@ def owner_names(shared: SharedMailbox) -> list[str]:
 def get_shared(db: Session, address: str) -> SharedMailbox:
     """The shared mailbox at ADDRESS; NotFound otherwise."""
     shared = db.scalar(select(SharedMailbox).where(
-        SharedMailbox.address == directory.valid_address(address)))
+        SharedMailbox.address == lookup.valid_address(address)))
     if shared is None:
         raise NotFound(f"There is no shared mailbox {address}.")
     return shared
@@ -65,13 +67,13 @@ def list_shared(db: Session, roles: Roles, domain: str = "") -> list[SharedMailb
 def create_shared(db: Session, actor: str, roles: Roles, address: str, display_name: str,
                   owners: list[str]) -> SharedMailbox:
     """Create a shared mailbox owned by the groups OWNERS (call after_create once committed)."""
-    address = directory.valid_address(address)
+    address = lookup.valid_address(address)
     local, _, domain_name = address.partition("@")
-    domain = directory.get_domain(db, domain_name)
+    domain = lookup.get_domain(db, domain_name)
     if domain.mode != DELIVER:
         raise InvalidInput(f"{domain.name} relays its mail elsewhere: a shared mailbox needs "
                            "a domain delivered here.")
-    if directory.address_in_use(db, address):
+    if lookup.address_in_use(db, address):
         raise AlreadyExists(f"The address {address} is in use already: choose another one.")
     shared = SharedMailbox(domain_id=domain.id, local_part=local, address=address,
                            display_name=display_name.strip())

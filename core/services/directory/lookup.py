@@ -9,8 +9,7 @@ from core.models import (
     DELIVER, Alias, Domain, InvalidName, Mailbox, SharedMailbox, normalize_address,
     normalize_domain,
 )
-
-from .errors import AlreadyExists, InvalidInput, NotFound
+from core.services.errors import AlreadyExists, InvalidInput, NotFound
 
 # Who the audit log names for changes made by scripts rather than a signed-in admin.
 SYSTEM_ACTOR = "system"

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from core.mail.disclaimer import MAX_MARKDOWN, Disclaimer, html_to_text, render, render_html
 from core.models import Domain, InvalidName, normalize_domain
+from core.services.access import audit
+from core.services.access.roles import Roles
+from core.services.errors import InvalidInput
 
-from . import audit
-from .directory import get_domain
-from .errors import InvalidInput
-from .roles import Roles
+from .lookup import get_domain
 
 
 @dataclass(frozen=True)

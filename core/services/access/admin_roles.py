@@ -5,9 +5,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.models import DOMAIN_ADMIN, SERVER_ADMIN, AdminRole, Domain, Mailbox
+from core.services.directory import lookup
+from core.services.errors import AlreadyExists, InvalidInput, NotFound
 
-from . import audit, directory
-from .errors import AlreadyExists, InvalidInput, NotFound
+from . import audit
 
 
 def is_server_admin(db: Session, mailbox: Mailbox) -> bool:
@@ -46,7 +47,7 @@ def admins_of(db: Session, domain: Domain) -> list[str]:
 
 def add_domain_admin(db: Session, actor: str, domain: Domain, address: str) -> None:
     """Let the mailbox at ADDRESS administer DOMAIN."""
-    mailbox = directory.get_mailbox(db, address)
+    mailbox = lookup.get_mailbox(db, address)
     if mailbox.address in admins_of(db, domain):
         raise AlreadyExists(f"{mailbox.address} administers {domain.name} already.")
     db.add(AdminRole(mailbox_id=mailbox.id, role=DOMAIN_ADMIN, domain_id=domain.id))
@@ -57,7 +58,7 @@ def add_domain_admin(db: Session, actor: str, domain: Domain, address: str) -> N
 
 def remove_domain_admin(db: Session, actor: str, domain: Domain, address: str) -> None:
     """Take DOMAIN away from the domain admin at ADDRESS."""
-    mailbox = directory.get_mailbox(db, address)
+    mailbox = lookup.get_mailbox(db, address)
     role = db.scalar(select(AdminRole).where(
         AdminRole.mailbox_id == mailbox.id, AdminRole.role == DOMAIN_ADMIN,
         AdminRole.domain_id == domain.id))

@@ -5,8 +5,7 @@ import re
 import unicodedata
 
 from core.models import InvalidName, normalize_address
-
-from .errors import InvalidInput
+from core.services.errors import InvalidInput
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 

@@ -14,8 +14,8 @@ from core.mail.sieve_rules import (
     ACTIONS, FIELDS, FLAGS, SIZE_OPS, TEXT_OPS, Action, Condition, NotBuilderScript, Rule,
     RuleSet, read, write,
 )
+from core.services.errors import InvalidInput, ServiceError
 
-from .errors import InvalidInput, ServiceError
 from .validation import InvalidField, address, one_line, plain_text
 
 SCRIPT = "mailroom"

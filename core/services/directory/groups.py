@@ -13,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from core.models import Group, Mailbox, SharedMailbox
+from core.services.access import audit
+from core.services.access.roles import Roles
+from core.services.errors import AlreadyExists, InvalidInput, NotFound
 
-from . import audit, directory
-from .errors import AlreadyExists, InvalidInput, NotFound
-from .roles import Roles
+from . import lookup
 
 # Group names go into Dovecot ACL entries (`group=NAME`) and the comma-separated
 # acl_groups userdb field: no blanks, commas or `=`.
@@ -120,7 +121,7 @@ def delete_group(db: Session, actor: str, group: Group) -> None:
 
 def add_member(db: Session, actor: str, group: Group, address: str) -> Mailbox:
     """Add the mailbox at ADDRESS to GROUP."""
-    mailbox = directory.get_mailbox(db, address)
+    mailbox = lookup.get_mailbox(db, address)
     if mailbox in group.members:
         raise AlreadyExists(f"{mailbox.address} is in {group.name} already.")
     before = snapshot(group)
@@ -132,7 +133,7 @@ def add_member(db: Session, actor: str, group: Group, address: str) -> Mailbox:
 
 def remove_member(db: Session, actor: str, group: Group, address: str) -> None:
     """Take the mailbox at ADDRESS out of GROUP."""
-    mailbox = directory.get_mailbox(db, address)
+    mailbox = lookup.get_mailbox(db, address)
     if mailbox not in group.members:
         raise NotFound(f"{mailbox.address} is not in {group.name}.")
     before = snapshot(group)

@@ -7,8 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import DOMAIN_ADMIN, SERVER_ADMIN, AdminRole, Domain, Mailbox
-
-from .directory import get_mailbox
+from core.services.directory.lookup import get_mailbox
 
 
 @dataclass(frozen=True)

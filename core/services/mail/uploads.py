@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from core.mail.mime import safe_filename
-
-from .errors import InvalidInput, NotFound
+from core.services.errors import InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 

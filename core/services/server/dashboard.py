@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from core.mail.doveadm import DoveadmError, rows
 from core.models import Alias, Domain, Mailbox, SharedMailbox
+from core.services.access.roles import Roles
 
 from . import mailstore
-from .roles import Roles
 
 log = logging.getLogger(__name__)
 SORT_KEYS = {
