@@ -23,6 +23,7 @@ from core.services.personal import forwarding
 from core.services.server import jobs
 
 from . import aliases, lookup
+from .links import new_link
 
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 UNIT_MB = {"k": 1 / 1024, "": 1, "m": 1, "g": 1024, "t": 1024 * 1024}
@@ -104,8 +105,6 @@ def create_mailbox(db: Session, actor: str, address: str, display_name: str = ""
                  domain=mailbox.domain.name, after=snapshot(mailbox))
     token = None
     if password is None:
-        from .links import new_link
-
         token = new_link(db, actor, mailbox)
     return Created(mailbox, token)
 

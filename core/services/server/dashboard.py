@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from core.mail.doveadm import DoveadmError, rows
 from core.models import Alias, Domain, Mailbox, SharedMailbox
 from core.services.access.roles import Roles
+from stack.errors import StackError
+from stack.mailqueue import queue_length as postfix_queue
 
 from . import mailstore
 
@@ -97,9 +99,6 @@ def counts(db: Session, roles: Roles) -> Counts:
 
 def queue_length(cfg: dict) -> int | None:
     """Messages in Postfix's queue, or None when Postfix does not answer."""
-    from stack.errors import StackError
-    from stack.mailqueue import queue_length as postfix_queue
-
     try:
         return postfix_queue(cfg)
     except StackError as exc:

@@ -5,12 +5,11 @@ from pathlib import Path
 
 from core.mail.doveadm import SERVICE, Doveadm, DoveadmError
 from core.mail.errors import ServiceUnavailable
+from stack.errors import StackError
+from stack.layout import Layout
 
 
 def _layout(cfg: dict):
-    from stack.errors import StackError
-    from stack.layout import Layout
-
     try:
         return Layout.from_config(cfg)
     except StackError as exc:

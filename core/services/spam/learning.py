@@ -16,6 +16,9 @@ from core.mail.errors import ServiceUnavailable, SpamFilterError
 from core.mail.learnspool import Spool
 from core.models import Group, Mailbox, group_members
 from core.services.directory.groups import SPAMTRAINERS
+from stack.daemons import running
+from stack.layout import Layout
+from stack.learnd import spool_dir
 
 TRAINERS_GROUP = SPAMTRAINERS
 # Rspamd's Bayes acts only after this many spam and this many ham messages; the same
@@ -143,17 +146,11 @@ def readiness(cfg: dict) -> Readiness:
 
 def spool(cfg: dict) -> Spool:
     """The training queue of the stack CFG describes."""
-    from stack.layout import Layout
-    from stack.learnd import spool_dir
-
     return Spool(spool_dir(Layout.from_config(cfg)))
 
 
 def queue_status(cfg: dict) -> QueueStatus:
     """The queue's length and the worker's last report."""
-    from stack.daemons import running
-    from stack.layout import Layout
-
     queue = spool(cfg)
     state = queue.read_state()
     alive = running(Layout.from_config(cfg), "learnd") is not None
