@@ -33,7 +33,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from core.db import Database
-from core.services import directory
+from core.services.directory import lookup
 from stack import manager
 
 from . import fill
@@ -187,9 +187,9 @@ def populate(cfg: dict, sessions: int) -> list[str]:
     db.configure(cfg["DATABASE_URL"])
     addresses = [f"person{n}@{DOMAIN}" for n in range(sessions)]
     with db.transaction() as session:
-        directory.add_domain(session, DOMAIN)
+        lookup.add_domain(session, DOMAIN)
         for address in addresses:
-            directory.add_mailbox(session, address, PASSWORD)
+            lookup.add_mailbox(session, address, PASSWORD)
     for address in addresses:
         fill.Filler(Path(cfg["STACK_DIR"]), address).fill("INBOX", fill.generate(INBOX_SIZE, address))
     db.engine.dispose()

@@ -13,7 +13,7 @@ import urllib.request
 from http.cookiejar import CookieJar
 
 from core.db import Database
-from core.services import directory
+from core.services.directory import lookup
 from stack import manager
 
 from .common import config, scratch_overrides, served, summary
@@ -51,8 +51,8 @@ def main(rounds: int = 20) -> None:
         db = Database()
         db.configure(cfg["DATABASE_URL"])
         with db.transaction() as session:
-            directory.add_domain(session, "bench.test")
-            directory.add_mailbox(session, "bench@bench.test", PASSWORD)
+            lookup.add_domain(session, "bench.test")
+            lookup.add_mailbox(session, "bench@bench.test", PASSWORD)
         from app import create_app
 
         app = create_app({**cfg, "LOGIN_LIMIT_ADDRESS": "1000 per minute"})

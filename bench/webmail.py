@@ -25,7 +25,7 @@ from typing import Callable
 from imapclient import IMAPClient
 
 from core.db import Database
-from core.services import directory
+from core.services.directory import lookup
 from stack import manager
 
 from . import fill
@@ -142,8 +142,8 @@ def _add_mailbox(cfg: dict) -> None:
     database = Database()
     database.configure(cfg["DATABASE_URL"])
     with database.transaction() as session:
-        directory.add_domain(session, ADDRESS.partition("@")[2])
-        directory.add_mailbox(session, ADDRESS, PASSWORD)
+        lookup.add_domain(session, ADDRESS.partition("@")[2])
+        lookup.add_mailbox(session, ADDRESS, PASSWORD)
 
 
 @contextlib.contextmanager

@@ -6,53 +6,20 @@ never from the command line; `--json` prints machine-readable output.
 """
 from __future__ import annotations
 
-import getpass
-import json
 import sys
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from core.db import db, upgrade
-from core.services import admin_roles, demo, directory, domains, junk, links, mailboxes, mailstore
+from core.cli_common import ALL, actor, change, emit, emit_rows, fail, json_option
+from core.cli_groups import alias_cli, group_cli, shared_cli
+from core.db import upgrade
+from core.services.access import admin_roles
+from core.services.directory import demo, domains, links, lookup, mailboxes
+from core.services.personal import junk
+from core.services.server import mailstore
 from core.services.errors import ServiceError
-from core.services.roles import Roles
-
-ALL = Roles(server=True)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-
-
-def actor() -> str:
-    """Who the audit log names for a command-line change."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
-
-
-def emit(as_json: bool, data, text: str) -> None:
-    """Print DATA as JSON, or TEXT for people."""
-    click.echo(json.dumps(data, sort_keys=True) if as_json else text)
-
-
-def emit_rows(as_json: bool, rows: list[dict], line, empty: str) -> None:
-    """Print ROWS as JSON, or LINE(row) for each row for people (EMPTY when there is none)."""
-    emit(as_json, rows, "\n".join(line(r) for r in rows) or empty)
-
-
-def fail(exc: Exception) -> None:
-    """Exit non-zero with the service's message (no traceback)."""
-    raise click.ClickException(str(exc))
-
-
-def change(work):
-    """Run WORK(session) in one transaction; a ServiceError becomes a clean exit."""
-    try:
-        with db.transaction() as session:
-            return work(session)
-    except ServiceError as exc:
-        fail(exc)
 
 
 def read_password() -> str:
@@ -104,7 +71,7 @@ def domain_set(name, relay, deliver, bcc, catch_all, add_admin, remove_admin, as
         fail(click.UsageError("Use either --relay or --local."))
 
     def work(session):
-        domain = directory.get_domain(session, name)
+        domain = lookup.get_domain(session, name)
         mode = "relay" if relay else "deliver" if deliver else domain.mode
         domains.update_domain(
             session, actor(), domain, mode=mode,
@@ -142,7 +109,7 @@ def domain_list(as_json: bool) -> None:
 def domain_remove(name: str, yes: bool, as_json: bool) -> None:
     """Remove a domain from the directory; stored mail stays on disk."""
     def work(session):
-        found = domains.delete_domain(session, actor(), directory.get_domain(session, name))
+        found = domains.delete_domain(session, actor(), lookup.get_domain(session, name))
         return {"domain": name, **found.__dict__}
 
     data = change(work)
@@ -212,7 +179,7 @@ def mailbox_set(address, display_name, enabled, quota, junk_days, forward, keep_
     password = read_password() if password_stdin else None
 
     def work(session):
-        mailbox = directory.get_mailbox(session, address)
+        mailbox = lookup.get_mailbox(session, address)
         quota_mb = _optional(quota, mailboxes.parse_size_mb)
         days = _optional(junk_days, mailboxes.parse_days)
         mailboxes.update_mailbox(
@@ -242,7 +209,7 @@ def mailbox_set(address, display_name, enabled, quota, junk_days, forward, keep_
 def mailbox_list(domain: str, as_json: bool) -> None:
     """List mailboxes with their settings."""
     rows = change(lambda s: [mailbox_data(m) for m in mailboxes.list_mailboxes(
-        s, ALL, directory.valid_domain_name(domain) if domain else "")])
+        s, ALL, lookup.valid_domain_name(domain) if domain else "")])
     emit_rows(as_json, rows, lambda r: (
         f"{r['address']:<40} {'enabled' if r['enabled'] else 'DISABLED':<9} "
         f"quota {r['quota_mb'] or 'default'}"), "No mailboxes.")
@@ -256,7 +223,7 @@ def mailbox_list(domain: str, as_json: bool) -> None:
 def mailbox_remove(address: str, erase_mail: bool, as_json: bool) -> None:
     """Remove a mailbox from the directory; its mail stays unless --erase-mail."""
     def work(session):
-        mailbox = directory.get_mailbox(session, address)
+        mailbox = lookup.get_mailbox(session, address)
         home = mailstore.mail_home(current_app.config, mailbox.address)
         job = mailboxes.delete_mailbox(session, actor(), mailbox, erase_mail, home)
         return {"address": mailbox.address, "erase_job": job.id if job else None,
@@ -274,7 +241,7 @@ def mailbox_remove(address: str, erase_mail: bool, as_json: bool) -> None:
 @json_option
 def mailbox_link(address: str, as_json: bool) -> None:
     """Print a new one-time set-password link path (earlier links stop working)."""
-    token = change(lambda s: links.new_link(s, actor(), directory.get_mailbox(s, address)))
+    token = change(lambda s: links.new_link(s, actor(), lookup.get_mailbox(s, address)))
     emit(as_json, {"address": address, "link_path": f"/set-password/{token}"},
          f"Set-password link (append to the app's URL): /set-password/{token}")
 
@@ -309,8 +276,6 @@ def junk_default(days: int | None, as_json: bool) -> None:
     emit(as_json, {"junk_days": days},
          f"Junk is emptied after {days} days." if days else "Junk is kept.")
 
-
-from core.cli_groups import alias_cli, group_cli, shared_cli  # noqa: E402  (uses the helpers above)
 
 commands = (db_cli, domain_cli, mailbox_cli, group_cli, shared_cli, alias_cli, junk_cli,
             demo_command)

@@ -5,8 +5,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from core.cli import ALL, actor, change, emit, emit_rows, json_option
-from core.services import aliases, directory, groups, mailstore, shared
+from core.cli_common import ALL, actor, change, emit, emit_rows, json_option
+from core.services.directory import aliases, groups, lookup, shared
+from core.services.server import mailstore
 
 group_cli = AppGroup("group", help="Groups of mailboxes (owners of shared mailboxes; spamtrainers).")
 
@@ -67,7 +68,7 @@ def _membership(step, group: str, address: str) -> dict:
 
     data = change(work)
     change(lambda s: shared.after_membership(current_app.config, s, groups.get_group(s, group),
-                                             directory.valid_address(address)))
+                                             lookup.valid_address(address)))
     return data
 
 
@@ -78,7 +79,7 @@ def _membership(step, group: str, address: str) -> dict:
 def member_add(group: str, address: str, as_json: bool) -> None:
     """Add a mailbox to a group."""
     data = _membership(groups.add_member, group, address)
-    emit(as_json, data, f"Added {directory.valid_address(address)} to {data['name']}.")
+    emit(as_json, data, f"Added {lookup.valid_address(address)} to {data['name']}.")
 
 
 @member_cli.command("remove")
@@ -88,7 +89,7 @@ def member_add(group: str, address: str, as_json: bool) -> None:
 def member_remove(group: str, address: str, as_json: bool) -> None:
     """Take a mailbox out of a group."""
     data = _membership(groups.remove_member, group, address)
-    emit(as_json, data, f"Removed {directory.valid_address(address)} from {data['name']}.")
+    emit(as_json, data, f"Removed {lookup.valid_address(address)} from {data['name']}.")
 
 
 shared_cli = AppGroup("shared", help="Shared mailboxes owned by groups.")
@@ -187,7 +188,7 @@ def alias_list(domain: str, as_json: bool) -> None:
     """List aliases and their destinations."""
     def work(session):
         wanted = domain if domain in ("", aliases.EVERY_DOMAIN) else \
-            directory.valid_domain_name(domain)
+            lookup.valid_domain_name(domain)
         return [alias_data(a) for a in aliases.list_aliases(session, ALL, wanted)]
 
     emit_rows(as_json, change(work), lambda r: (

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from core.services import spam
+from core.services.spam import learning
 
 spam_cli = AppGroup("spam", help="The spam filter: Bayes readiness and Junk training.")
 
@@ -17,7 +17,7 @@ spam_cli = AppGroup("spam", help="The spam filter: Bayes readiness and Junk trai
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status_command(as_json: bool) -> None:
     """Learned spam and ham against min_learns, Bayes active or not, the retry queue."""
-    result = spam.status(dict(current_app.config))
+    result = learning.status(dict(current_app.config))
     if as_json:
         click.echo(json.dumps(result.as_json(), sort_keys=True))
         return
@@ -29,7 +29,7 @@ def _count(value: int | None) -> str:
     return "unknown" if value is None else str(value)
 
 
-def status_lines(result: spam.SpamStatus) -> list[str]:
+def status_lines(result: learning.SpamStatus) -> list[str]:
     """The status as the plain-text command prints it."""
     r, q = result.readiness, result.queue
     lines = [

@@ -1,6 +1,5 @@
 """Blueprint "portal": the self-service settings pages."""
-from flask import Blueprint
+from . import filters, password, personal, spam, tester, views  # noqa: F401  (routes register on bp)
+from .blueprint import bp
 
-bp = Blueprint("portal", __name__, url_prefix="/settings")
-
-from . import filters, password, personal, spam, tester, views  # noqa: E402,F401  (routes register on bp)
+__all__ = ["bp"]

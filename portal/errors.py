@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 
 from core.extensions import db
 from core.mail.errors import AuthenticationFailed, ImapError, NotFoundError, ServiceUnavailable
-from core.services import signin
+from core.services.access import signin
 from core.vault import VaultError
 
 bp = Blueprint("errors", __name__)

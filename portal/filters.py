@@ -5,10 +5,11 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from core.mail.sieve_rules import Action, Condition, Rule
-from core.services import filters
-from core.services.filters import SCRIPT
+from core.services.personal import filters
+from core.services.personal.filters import SCRIPT
 
-from . import bp, wording
+from . import wording
+from .blueprint import bp
 from .outcome import attempt
 from .rule_form import editing_only, rule_from_form, size_parts
 from .stores import own_folders, sieve_store

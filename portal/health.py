@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 
 from core.extensions import db, limiter
-from core.services import health
+from core.services.server import health
 
 bp = Blueprint("health", __name__)
 

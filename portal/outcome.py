@@ -7,8 +7,8 @@ from typing import Callable
 from core.mail.errors import AuthenticationFailed, MailError, ServiceUnavailable
 from core.mail.sieve import ScriptRejected
 from core.services.errors import ServiceError
-from core.services.filters import NeedsConfirmation
-from core.services.validation import InvalidField
+from core.services.personal.filters import NeedsConfirmation
+from core.services.personal.validation import InvalidField
 
 
 @dataclass

@@ -6,9 +6,9 @@ from flask_login import current_user, login_required
 
 from core.extensions import db, imap_pool, limiter
 from core.passwords import RULES
-from core.services import password
+from core.services.personal import password
 
-from . import bp
+from .blueprint import bp
 from .auth.current import VAULT_KEY, client_ip, imap_settings
 from .outcome import attempt
 

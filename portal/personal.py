@@ -5,9 +5,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from core.extensions import db
-from core.services import filters, forwarding, junk, vacation
+from core.services.personal import filters, forwarding, junk, vacation
 
-from . import bp
+from .blueprint import bp
 from .outcome import Outcome, attempt
 from .stores import sieve_store
 

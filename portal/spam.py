@@ -7,20 +7,20 @@ from flask import current_app, render_template
 from flask_login import current_user, login_required
 
 from core.extensions import db
-from core.services import spam
+from core.services.spam import learning
 
-from . import bp
+from .blueprint import bp
 
 
 @bp.route("/spam")
 @login_required
 def spam_page():
     """Two progress bars towards min_learns, the queue, and this person's training."""
-    result = spam.status(current_app.config)
+    result = learning.status(current_app.config)
     return render_template(
         "portal/spam.html", status=result,
-        trainer=spam.trainer_status(db.session, current_user.address),
-        mine=spam.recent_for(result.queue, current_user.address),
+        trainer=learning.trainer_status(db.session, current_user.address),
+        mine=learning.recent_for(result.queue, current_user.address),
     )
 
 
@@ -28,7 +28,7 @@ OUTCOMES = {
     "learned": "Learned",
     "already learned": "Already learned before (no change)",
     "already known": "Not needed: the filter already rates it this way",
-    spam.SKIPPED: "Not learned: only the spamtrainers group trains",
+    learning.SKIPPED: "Not learned: only the spamtrainers group trains",
     "refused": "Not learned: too little text to learn from",
 }
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 from flask_login import current_user, login_required
 
-from core.services import dryrun
+from core.services.personal import dryrun
 
-from . import bp
+from .blueprint import bp
 from .auth.current import mail_connection
 from .outcome import attempt
 from .stores import own_folders, sieve_store

@@ -6,10 +6,10 @@ from flask_login import current_user, login_required
 
 from core.extensions import db
 from core.mail.errors import ServiceUnavailable
-from core.services import filters, forwarding, junk, storage, vacation
+from core.services.personal import filters, forwarding, junk, storage, vacation
 from core.services.errors import NotFound
 
-from . import bp
+from .blueprint import bp
 from .auth.current import mail_connection
 from .stores import sieve_store
 

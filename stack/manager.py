@@ -7,7 +7,7 @@ import os
 import time
 from contextlib import contextmanager
 
-from . import daemons, prepare, secretfiles, tls, worker
+from . import daemons, prepare, procs, secretfiles, tls, worker
 from .daemons import Daemon
 from .errors import StackError
 from .install import ensure_packages
@@ -181,3 +181,22 @@ def reload(cfg: dict, name: str) -> str:
         done = daemons.reload(layout, daemons.specs(layout)[name])
         _wait_ready(cfg, layout, [name] if daemons.running(layout, name) else [])
     return f"{name}: {done}"
+
+
+def reload_rspamd(cfg: dict, timeout: float = 30.0) -> None:
+    """Re-render and reload Rspamd, returning once no worker of the old configuration runs.
+
+    Rspamd answers SIGHUP by starting new workers and retiring the old ones when they
+    are idle; until then an old milter worker could still scan the next message.
+    """
+    layout = Layout.from_config(cfg)
+    master = daemons.running(layout, "rspamd")
+    if master is None:
+        raise StackError("Rspamd is not running; start the stack with `flask --app app stack up`")
+    old = [r for r in procs.tree(master.pid) if r.pid != master.pid]
+    reload(cfg, "rspamd")
+    deadline = time.monotonic() + timeout
+    while any(r.alive() for r in old):
+        if time.monotonic() > deadline:
+            raise StackError(f"Rspamd's old workers did not stop within {timeout:.0f} s")
+        time.sleep(0.05)

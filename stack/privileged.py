@@ -187,7 +187,7 @@ class Helper:
 
     def publish_spam_rules(self, args: dict) -> None:
         """Write the Block/Allow map files Rspamd rereads, from the database's rules."""
-        from core.services.spam_filter import map_contents
+        from core.models.spam import map_contents
 
         from .spam import write_maps
 
@@ -197,7 +197,7 @@ class Helper:
 
     def reload_rspamd(self, args: dict) -> None:
         """Render Rspamd's configuration (thresholds from the database) and reload it."""
-        from .spam import reload_rspamd
+        from .manager import reload_rspamd
 
         reload_rspamd(self.cfg)
 

@@ -3,17 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import filter as disclaimer_filter, perms
+from . import filter as disclaimer_filter
 from . import learnd, spam, worker
+from .files import TEMPLATES, write_file
 from .layout import Layout
 from .quoting import render_text
 
 log = logging.getLogger(__name__)
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 DOVECOT_DH = "/usr/share/dovecot/dh.pem"
 # Rspamd's resolver is pointed here; nothing listens, so lookups fail at once.
 CLOSED_DNS = "127.0.0.1:1"
@@ -163,21 +162,3 @@ def digest(layout: Layout, daemon: str) -> str:
         sha.update(str(path).encode() + b"\0")
         sha.update(path.read_bytes() if path.exists() else b"")
     return sha.hexdigest()
-
-
-def write_file(path: Path, text: str, mode: int, group: str | None = None) -> bool:
-    """Atomically replace PATH with TEXT (root-owned, MODE, GROUP) if it differs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            perms.set_owner(path, mode, None, group)
-            return False
-    except FileNotFoundError:
-        pass
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    perms.set_owner(tmp, mode, None, group)
-    os.replace(tmp, path)
-    return True

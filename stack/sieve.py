@@ -20,7 +20,7 @@ from pathlib import Path
 from .errors import StackError
 from .perms import MAIL_USER
 from .layout import Layout
-from .render import TEMPLATES, write_file
+from .files import TEMPLATES, write_file
 
 log = logging.getLogger(__name__)
 BEFORE_TEMPLATES = TEMPLATES / "sieve" / "before.d"

@@ -2,18 +2,23 @@
 
 `render_all` calls `template_values` (Rspamd's thresholds, stored by the admin page)
 and `after_render`, which writes the address-rule maps Rspamd watches, prepares the
-training queue and compiles the IMAPSieve scripts. SQLAlchemy is imported late, as in
-the rest of stack/.
+training queue and compiles the IMAPSieve scripts. Both read the stored settings
+through core.models, never the services (which call this module to apply them).
+SQLAlchemy is imported late, as in the rest of stack/.
 """
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import daemons, learnd, perms, procs
-from .errors import StackError
+from . import learnd, perms
+from .files import write_file
 from .layout import Layout
+from .sieve import compile_folder
+
+if TYPE_CHECKING:
+    from core.models.spam import FilterSettings
 
 log = logging.getLogger(__name__)
 MAP_NAMES = tuple(f"{kind}{suffix}" for kind in ("block_from", "allow_from", "allow_to")
@@ -42,25 +47,38 @@ def paths(layout: Layout) -> dict:
     return values
 
 
+def action_values(settings: FilterSettings) -> dict[str, str]:
+    """Values for stack/templates/rspamd/local.d/actions.conf."""
+    actions = settings.rspamd_actions()
+    number = {name: "null" if value is None else repr(float(value))
+              for name, value in actions.items()}
+    return {
+        "spam_greylist": number["greylist"], "spam_add_header": number["add header"],
+        "spam_rewrite_subject": number["rewrite subject"], "spam_reject": number["reject"],
+        # Rspamd puts the original subject where %s is.
+        "spam_subject": f"{settings.subject_prefix or '***SPAM***'} %s",
+    }
+
+
 def template_values(layout: Layout) -> dict:
     """Rspamd's action thresholds and subject as the admin stored them."""
     from core.db import transaction_at
-    from core.services import spam_filter
+    from core.models.spam import filter_settings
 
     with transaction_at(f"sqlite:///{layout.database}") as session:
-        settings = spam_filter.get_settings(session)
-    return {**settings.template_values(), **paths(layout)}
+        settings = filter_settings(session)
+    return {**action_values(settings), **paths(layout)}
 
 
 def after_render(layout: Layout, rspamd_password: str) -> None:
     """Maps from the database, the queue directories, the worker's password, Sieve binaries."""
     from core.db import transaction_at
-    from core.services import spam_filter
+    from core.models.spam import map_contents
 
     with transaction_at(f"sqlite:///{layout.database}") as session:
-        write_maps(layout, spam_filter.map_contents(session))
+        write_maps(layout, map_contents(session))
     prepare_queue(layout)
-    _write(learnd.password_file(layout), rspamd_password + "\n", 0o600)
+    write_file(learnd.password_file(layout), rspamd_password + "\n", 0o600)
     compile_scripts(layout)
 
 
@@ -68,14 +86,8 @@ def write_maps(layout: Layout, contents: dict[str, str]) -> None:
     """Replace each map file whose content changed (atomically: Rspamd rereads on change)."""
     perms.ensure_dir(maps_dir(layout), 0o755)
     for name in MAP_NAMES:
-        if _write(maps_dir(layout) / f"{name}.map", contents.get(name, ""), 0o644):
+        if write_file(maps_dir(layout) / f"{name}.map", contents.get(name, ""), 0o644):
             log.info("rewrote Rspamd map %s", name)
-
-
-def _write(path: Path, text: str, mode: int) -> bool:
-    from .render import write_file  # late: render imports this module
-
-    return write_file(path, text, mode)
 
 
 def prepare_queue(layout: Layout) -> None:
@@ -87,8 +99,6 @@ def prepare_queue(layout: Layout) -> None:
 
 def compile_scripts(layout: Layout) -> None:
     """Compile the IMAPSieve scripts whose binary is missing or older than the script."""
-    from .sieve import compile_folder  # late: sieve imports render, which imports this module
-
     folder = imapsieve_dir(layout)
     stale = [s for s in folder.glob("*.sieve")
              if not s.with_suffix(".svbin").exists()
@@ -96,23 +106,3 @@ def compile_scripts(layout: Layout) -> None:
     if stale:
         compile_folder(layout, folder)
 
-
-def reload_rspamd(cfg: dict, timeout: float = 30.0) -> None:
-    """Re-render and reload Rspamd, returning once no worker of the old configuration runs.
-
-    Rspamd answers SIGHUP by starting new workers and retiring the old ones when they
-    are idle; until then an old milter worker could still scan the next message.
-    """
-    from .manager import reload  # late: manager imports render, which imports this module
-
-    layout = Layout.from_config(cfg)
-    master = daemons.running(layout, "rspamd")
-    if master is None:
-        raise StackError("Rspamd is not running; start the stack with `flask --app app stack up`")
-    old = [r for r in procs.tree(master.pid) if r.pid != master.pid]
-    reload(cfg, "rspamd")
-    deadline = time.monotonic() + timeout
-    while any(r.alive() for r in old):
-        if time.monotonic() > deadline:
-            raise StackError(f"Rspamd's old workers did not stop within {timeout:.0f} s")
-        time.sleep(0.05)

@@ -9,7 +9,7 @@ from . import perms
 from .errors import StackError
 from .layout import Layout
 from .quoting import render_text
-from .render import TEMPLATES, write_file
+from .files import TEMPLATES, write_file
 
 log = logging.getLogger(__name__)
 DAYS = "3650"

@@ -121,15 +121,15 @@ def stack_db(mail_stack) -> Database:
 @pytest.fixture(scope="session")
 def domain(stack_db) -> str:
     """A local delivery domain on the stack."""
-    from core.services import directory
+    from core.services.directory import lookup
 
     from core.services.errors import NotFound
 
     with stack_db.transaction() as session:
         try:
-            directory.get_domain(session, "example.test")
+            lookup.get_domain(session, "example.test")
         except NotFound:
-            directory.add_domain(session, "example.test")
+            lookup.add_domain(session, "example.test")
     return "example.test"
 
 

@@ -11,7 +11,9 @@ from imapclient import IMAPClient
 from core.db import Database
 from core.mail import imap, smtp
 from core.models import DOMAIN_ADMIN, AdminRole
-from core.services import directory, junk, roles
+from core.services.access import roles
+from core.services.directory import lookup
+from core.services.personal import junk
 
 PASSWORD = "integration-pass-1"
 
@@ -24,7 +26,7 @@ def new_address(db: Database, domain: str, prefix: str = "user", spam_to_junk: b
     """
     address = f"{prefix}-{uuid.uuid4().hex[:8]}@{domain}"
     with db.transaction() as session:
-        directory.add_mailbox(session, address, PASSWORD)
+        lookup.add_mailbox(session, address, PASSWORD)
         if not spam_to_junk:
             junk.set_junk(session, address, False, None)
     return address
@@ -42,9 +44,9 @@ def new_domain_admin(db: Database, domain: str, of: str, prefix: str = "dadmin")
     """A new mailbox on DOMAIN (see new_address) made admin of the domain OF; return its address."""
     address = new_address(db, domain, prefix)
     with db.transaction() as session:
-        mailbox = directory.get_mailbox(session, address)
+        mailbox = lookup.get_mailbox(session, address)
         session.add(AdminRole(mailbox_id=mailbox.id, role=DOMAIN_ADMIN,
-                              domain_id=directory.get_domain(session, of).id))
+                              domain_id=lookup.get_domain(session, of).id))
     return address
 
 

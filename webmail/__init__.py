@@ -1,6 +1,5 @@
 """Blueprint "webmail": reading and writing mail."""
-from flask import Blueprint
+from . import actions, compose, format, read, views  # noqa: F401  (routes register on bp)
+from .blueprint import bp
 
-bp = Blueprint("webmail", __name__)
-
-from . import actions, compose, format, read, views  # noqa: E402,F401  (routes register on bp)
+__all__ = ["bp"]

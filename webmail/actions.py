@@ -6,11 +6,12 @@ from flask_login import current_user, login_required
 
 from core.extensions import db
 from core.mail.errors import ImapError
-from core.services import mailbox, spam
+from core.services.mail import mailbox
+from core.services.spam import learning
 from portal.auth.current import mail_connection
 from portal.navigation import local_path
 
-from . import bp
+from .blueprint import bp
 
 FOLDER_ACTIONS = ("create", "rename", "delete", "subscribe", "unsubscribe")
 
@@ -29,7 +30,7 @@ def bulk():
     """Mark, flag, move or delete the selected messages, then go back to the list."""
     folder = request.form.get("folder", "INBOX")
     action = request.form.get("action", "")
-    training = (spam.training_for(db.session, current_app.config, current_user.address)
+    training = (learning.training_for(db.session, current_app.config, current_user.address)
                 if action in ("spam", "notspam") else None)
     with mail_connection(folder) as client:
         tree = mailbox.folder_tree(client, counts=False)  # names are enough

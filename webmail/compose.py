@@ -10,12 +10,12 @@ from flask_login import current_user, login_required
 from core.extensions import db
 from core.mail.compose import REPLY_MODES, Draft, new_message_id, one_line, valid_message_id
 from core.mail.errors import NotFoundError
-from core.services import compose as service
-from core.services import contacts, uploads
+from core.services.mail import compose as service
+from core.services.mail import contacts, uploads
 from core.services.errors import InvalidInput, NotFound
 from portal.auth.current import mail_connection, password
 
-from . import bp
+from .blueprint import bp
 
 log = logging.getLogger(__name__)
 PURGE_EVERY = 3600.0

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import request
 
-from . import bp
+from .blueprint import bp
 
 TZ_COOKIE = "tz"
 

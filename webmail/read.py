@@ -6,10 +6,10 @@ from flask_login import current_user, login_required
 
 from core.extensions import db
 from core.mail import imap, mime, sanitize
-from core.services import mailbox, reading
+from core.services.mail import mailbox, reading
 from portal.auth.current import mail_connection
 
-from . import bp
+from .blueprint import bp
 from .context import list_options, outgoing, owner, per_page, sort_cache
 
 NOSNIFF = {"X-Content-Type-Options": "nosniff"}

@@ -6,10 +6,10 @@ from flask_login import login_required
 
 from core.mail import imap, listing
 from core.mail.search import QueryError
-from core.services import mailbox
+from core.services.mail import mailbox
 from portal.auth.current import mail_connection
 
-from . import bp
+from .blueprint import bp
 from .context import list_options, outgoing, owner, per_page, sort_cache
 
 

@@ -1,1 +1,1 @@
-"""Use-cases: plain arguments in, values out, typed errors raised."""
+"""Use-cases: plain arguments in, values out, typed errors raised, grouped by area."""

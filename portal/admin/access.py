@@ -13,8 +13,9 @@ from flask import abort, request
 from flask_login import current_user, login_required
 
 from core.extensions import db
-from core.services import aliases, directory, groups, roles, shared
-from core.services.aliases import EVERY_DOMAIN
+from core.services.access import roles
+from core.services.directory import aliases, groups, lookup, shared
+from core.services.directory.aliases import EVERY_DOMAIN
 from core.services.errors import ServiceError
 
 
@@ -59,8 +60,8 @@ def _mailbox_scope(mailbox) -> str | None:
 
 # kind -> (URL parameter, loader, the domain an object belongs to or None if server-wide)
 LOADERS = {
-    "domain": ("name", directory.get_domain, lambda d: d.name),
-    "mailbox": ("address", directory.get_mailbox, _mailbox_scope),
+    "domain": ("name", lookup.get_domain, lambda d: d.name),
+    "mailbox": ("address", lookup.get_mailbox, _mailbox_scope),
     "alias": ("alias_id", aliases.get_alias, lambda a: a.domain.name if a.domain else None),
     "shared": ("address", shared.get_shared, lambda s: s.domain.name),
     "group": ("name", groups.get_group, lambda g: None),
@@ -95,7 +96,7 @@ def _domain_part(value: str) -> str | None:
     if domain == EVERY_DOMAIN:
         return None
     try:
-        return directory.valid_domain_name(domain)
+        return lookup.valid_domain_name(domain)
     except ServiceError:
         return ""  # not a domain: the service will say what is wrong with it
 

@@ -6,9 +6,9 @@ from flask_login import current_user
 
 from core.extensions import db
 from core.models import TO_EXTERNAL, TO_MAILBOX, TO_SHARED, Alias
-from core.services import aliases, domains, mailboxes, shared
+from core.services.directory import aliases, domains, mailboxes, shared
 
-from . import bp
+from .blueprint import bp
 from .access import domain_filter, domain_of_field, owns
 from .common import actor, attempt, checked, save, wanted_domain
 

@@ -7,7 +7,7 @@ from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from core.extensions import db
-from core.services import directory
+from core.services.directory import lookup
 from core.services.errors import ServiceError
 
 T = TypeVar("T")
@@ -59,6 +59,6 @@ def wanted_domain() -> str:
     if text in ("", "*"):
         return text
     try:
-        return directory.valid_domain_name(text)
+        return lookup.valid_domain_name(text)
     except ServiceError:
         return text  # matches nothing; the decorator has already refused foreign names

@@ -7,10 +7,10 @@ from flask_login import current_user
 from core.extensions import db
 from core.mail.disclaimer import MAX_MARKDOWN
 from core.models import Domain
-from core.services import disclaimers
+from core.services.directory import disclaimers
 from core.services.errors import InvalidInput
 
-from . import bp
+from .blueprint import bp
 from .access import admin_required, owns
 
 

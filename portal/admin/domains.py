@@ -6,9 +6,10 @@ from flask_login import current_user
 
 from core.extensions import db
 from core.models import Domain
-from core.services import admin_roles, domains
+from core.services.access import admin_roles
+from core.services.directory import domains
 
-from . import bp
+from .blueprint import bp
 from .access import admin_required, owns, server_admin_required
 from .common import actor, attempt, save
 

@@ -5,9 +5,9 @@ from flask import flash, redirect, render_template, request, url_for
 
 from core.extensions import db
 from core.models import Group
-from core.services import groups, shared
+from core.services.directory import groups, shared
 
-from . import bp
+from .blueprint import bp
 from .access import owns, server_admin_required
 from .common import actor, attempt, config, save
 

@@ -6,9 +6,11 @@ from flask_login import current_user
 
 from core.extensions import db
 from core.models import Mailbox
-from core.services import admin_roles, domains, links, mailboxes, mailstore
+from core.services.access import admin_roles
+from core.services.directory import domains, links, mailboxes
+from core.services.server import mailstore
 
-from . import bp
+from .blueprint import bp
 from .access import domain_filter, domain_of_field, owns, server_admin_required
 from .common import actor, attempt, checked, config, save, wanted_domain
 

@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from core import passwords
 from core.extensions import db, limiter
-from core.services import links
+from core.services.directory import links
 from core.services.errors import NotFound, ServiceError
 
 bp = Blueprint("welcome", __name__, url_prefix="/set-password")

@@ -6,9 +6,10 @@ from flask_login import current_user
 
 from core.extensions import db
 from core.models import SharedMailbox
-from core.services import domains, groups, mailstore, shared
+from core.services.directory import domains, groups, shared
+from core.services.server import mailstore
 
-from . import bp
+from .blueprint import bp
 from .access import domain_filter, domain_of_field, owns
 from .common import actor, attempt, config, wanted_domain
 

@@ -8,17 +8,19 @@ from flask_login import current_user
 from core.extensions import db
 from core.mail import rspamd
 from core.mail.errors import MailError
-from core.services import spam, spam_filter
+from core.models.spam import FilterSettings, filter_settings
+from core.services.spam import learning, spam_filter
 from core.services.errors import InvalidInput
 
-from . import bp, spam_ui  # noqa: F401  (spam_ui: Rspamd's own web interface, proxied)
+from . import spam_ui  # noqa: F401  (spam_ui: Rspamd's own web interface, proxied)
+from .blueprint import bp
 from .access import server_admin_required
 from .common import attempt, config
 
 SETTING_FIELDS = ("greylist", "spam", "reject", "subject_prefix")
 
 
-def _form_values(settings: spam_filter.FilterSettings) -> dict[str, str]:
+def _form_values(settings: FilterSettings) -> dict[str, str]:
     """The settings as the form shows them (empty: that action is off)."""
     def number(value: float | None) -> str:
         return "" if value is None else f"{value:g}"
@@ -40,9 +42,9 @@ def _page(error: str = "", status: int = 200, form: dict | None = None,
     """The whole page, keeping what the admin typed when a change was refused."""
     details, details_error = _rspamd_details()
     return render_template(
-        "admin/spam.html", status=spam.status(config()), details=details,
+        "admin/spam.html", status=learning.status(config()), details=details,
         details_error=details_error, error=error,
-        form=form or _form_values(spam_filter.get_settings(db.session)),
+        form=form or _form_values(filter_settings(db.session)),
         rules=spam_filter.list_rules(db.session), labels=spam_filter.RULE_LABELS,
         rule_form=rule_form or {"kind": "", "value": ""},
     ), status

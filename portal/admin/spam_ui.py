@@ -18,7 +18,7 @@ from flask import Response, abort, jsonify, request
 from core.extensions import csrf
 from core.mail import rspamd
 
-from . import bp
+from .blueprint import bp
 from .access import server_admin_required
 from .common import config
 

@@ -5,9 +5,11 @@ from flask import current_app, render_template, request
 from flask_login import current_user
 
 from core.extensions import db
-from core.services import audit, dashboard, domains, jobs, mailboxes
+from core.services.access import audit
+from core.services.directory import domains, mailboxes
+from core.services.server import dashboard, jobs
 
-from . import bp
+from .blueprint import bp
 from .access import domain_filter
 from .common import config, wanted_domain
 

@@ -1,6 +1,5 @@
 """Blueprint "auth": signing in and out."""
-from flask import Blueprint
+from . import views  # noqa: F401  (routes register on bp)
+from .blueprint import bp
 
-bp = Blueprint("auth", __name__)
-
-from . import views  # noqa: E402,F401  (routes register on bp)
+__all__ = ["bp"]

@@ -11,7 +11,7 @@ from flask_login import UserMixin, current_user
 
 from core.extensions import db, imap_pool, login_manager
 from core.mail import imap
-from core.services import roles, signin
+from core.services.access import roles, signin
 
 VAULT_KEY = "vault"
 

@@ -8,10 +8,11 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from core.extensions import db, imap_pool, limiter
 from core.mail.errors import AuthenticationFailed
-from core.services import signin, uploads
+from core.services.access import signin
+from core.services.mail import uploads
 
 from ..navigation import local_path
-from . import bp
+from .blueprint import bp
 from .current import VAULT_KEY, User, client_ip, imap_settings
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import Database, transaction_at
 from core.mail.disclaimer import attach, has_disclaimer, render
-from core.services.disclaimers import active_disclaimer
+from core.services.directory.disclaimers import active_disclaimer
 
 from .. import perms
 from ..background import detach, drop_privileges, log_to_stderr

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import Database
 from core.mail.disclaimer import Disclaimer, attach
-from core.services.disclaimers import active_disclaimer
+from core.services.directory.disclaimers import active_disclaimer
 
 from . import FilterConfig
 

@@ -20,7 +20,7 @@ from core.db import Database, transaction_at
 from core.mail import rspamd
 from core.mail.errors import MailError, ServiceUnavailable
 from core.mail.learnspool import BadEntry, Spool
-from core.services.spam import SKIPPED, may_train
+from core.services.spam.learning import SKIPPED, may_train
 
 from ..background import detach, drop_privileges, log_to_stderr
 from . import LearnConfig, read_config

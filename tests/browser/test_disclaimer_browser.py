@@ -7,7 +7,7 @@ from email import policy
 import pytest
 
 from core.mail.disclaimer import MARKER
-from core.services import directory
+from core.services.directory import lookup
 from tests.helpers import new_address, new_domain_admin, sign_in, wait_for_subject
 
 pytestmark = pytest.mark.browser
@@ -18,7 +18,7 @@ def domain_admin(stack_db) -> tuple[str, str]:
     """A fresh domain and the mailbox that administers it: (domain, address)."""
     name = f"browser-{uuid.uuid4().hex[:6]}.test"
     with stack_db.transaction() as session:
-        directory.add_domain(session, name)
+        lookup.add_domain(session, name)
     return name, new_domain_admin(stack_db, name, name, "boss")
 
 

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 
 from core.mail import imap, sieve
-from core.services import directory
+from core.services.directory import lookup
 from core.services.errors import NotFound
 from stack.layout import Layout
 from tests.helpers import PASSWORD, csrf_token, imap_login, new_address, signed_in_client, wait_for_subject
@@ -27,9 +27,9 @@ def ensure_domain(db, name: str = OTHER_DOMAIN) -> str:
     """A second local delivery domain."""
     with db.transaction() as session:
         try:
-            directory.get_domain(session, name)
+            lookup.get_domain(session, name)
         except NotFound:
-            directory.add_domain(session, name)
+            lookup.add_domain(session, name)
     return name
 
 

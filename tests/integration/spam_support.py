@@ -13,7 +13,8 @@ from typing import Callable
 from core.mail import rspamd
 from core.mail.learnspool import Spool
 from core.models import SpamRule
-from core.services import spam, spam_filter
+from core.models.spam import FilterSettings
+from core.services.spam import learning, spam_filter
 from tests.helpers import PASSWORD
 
 # Issue 5's own loopback addresses: another mail server "outside" (not in mynetworks).
@@ -45,9 +46,9 @@ def restore_filter_defaults(cfg: dict, db) -> None:
     """Put the filter's default settings and an empty rule list back: the session's stack is shared."""
     with db.transaction() as session:
         session.query(SpamRule).delete()
-        spam_filter.save_settings(session, spam_filter.FilterSettings())
+        spam_filter.save_settings(session, FilterSettings())
     spam_filter.publish_rules(cfg)
-    spam_filter.apply_settings(cfg, spam_filter.FilterSettings())
+    spam_filter.apply_settings(cfg, FilterSettings())
 
 
 def wait_until(check: Callable[[], object], what: str, timeout: float = 20.0):
@@ -95,7 +96,7 @@ def move_all(client: imaplib.IMAP4, source: str, target: str) -> None:
 
 def spool(cfg: dict) -> Spool:
     """The stack's training queue."""
-    return spam.spool(cfg)
+    return learning.spool(cfg)
 
 
 def outcomes(cfg: dict, user: str) -> list[str]:

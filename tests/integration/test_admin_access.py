@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import pytest
 
 from core.models import Alias, Domain, Mailbox, SharedMailbox
-from core.services import aliases, directory, groups, shared
-from core.services.directory import SYSTEM_ACTOR
-from core.services.roles import Roles
+from core.services.directory import aliases, groups, lookup, shared
+from core.services.directory.lookup import SYSTEM_ACTOR
+from core.services.access.roles import Roles
 from tests.helpers import PASSWORD
 from tests.integration.admin_support import AdminClient, domain_admin, server_admin, unique
 
@@ -33,8 +33,8 @@ def make_realm(stack_db) -> Realm:
     """A fresh domain with one object of each kind, made through the services."""
     name = f"{unique('realm')}.test"
     with stack_db.transaction() as s:
-        directory.add_domain(s, name)
-        mailbox = directory.add_mailbox(s, f"owner@{name}", PASSWORD).address
+        lookup.add_domain(s, name)
+        mailbox = lookup.add_mailbox(s, f"owner@{name}", PASSWORD).address
         alias = aliases.create_alias(s, SYSTEM_ACTOR, f"info@{name}", [mailbox])
         group = groups.create_group(s, SYSTEM_ACTOR, unique("g"))
         groups.add_member(s, SYSTEM_ACTOR, group, mailbox)

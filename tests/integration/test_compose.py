@@ -9,7 +9,8 @@ from email import policy
 import pytest
 
 from core.mail import smtp
-from core.services import directory
+from core.services.directory import aliases, lookup
+from core.services.directory.lookup import SYSTEM_ACTOR
 from tests.helpers import PASSWORD, imap_login, message, new_address, signed_in_client, wait_for_subject
 
 MB = 1024 * 1024
@@ -79,7 +80,7 @@ def people(mail_stack, stack_db, domain):
     """A sender (with a display name) and a recipient."""
     sender = new_address(stack_db, domain, "writer")
     with stack_db.transaction() as session:
-        directory.get_mailbox(session, sender).display_name = "Wren Writer"
+        lookup.get_mailbox(session, sender).display_name = "Wren Writer"
     return sender, new_address(stack_db, domain, "reader")
 
 
@@ -297,8 +298,8 @@ def test_alias_is_an_identity_and_contacts_suggest_recent_and_local(app, mail_st
     alias = f"desk-{uuid.uuid4().hex[:6]}@{domain}"
     name = f"Desk {uuid.uuid4().hex[:6]}"
     with stack_db.transaction() as session:
-        directory.add_alias(session, alias, [sender])
-        directory.get_mailbox(session, sender).display_name = name
+        aliases.create_alias(session, SYSTEM_ACTOR, alias, [sender])
+        lookup.get_mailbox(session, sender).display_name = name
     client = signed_in_client(app, sender)
     page, fields = open_form(client)
     assert f'<option value="{alias}"' in page

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from core.mail.disclaimer import MARKER
-from core.services import directory, disclaimers
+from core.services.directory import disclaimers, lookup
 from stack import up
 from stack.daemons import running, stop
 from stack.layout import Layout
@@ -38,7 +38,7 @@ def disclaimer_domain(stack_db) -> str:
     """A domain of its own (other tests' mail stays untouched) with a disclaimer on."""
     name = f"disclaimer-{uuid.uuid4().hex[:8]}.test"
     with stack_db.transaction() as session:
-        directory.add_domain(session, name)
+        lookup.add_domain(session, name)
     set_text(stack_db, name, True, "one")
     return name
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from core.mail.disclaimer import MARKER
 from core.models import AuditEntry
-from core.services import directory, disclaimers
+from core.services.directory import disclaimers, lookup
 from tests.helpers import (csrf_token, new_address, new_domain_admin, new_server_admin,
                            signed_in_client, submit, wait_for_subject)
 
@@ -27,7 +27,7 @@ def two_domains(stack_db) -> tuple[str, str]:
     names = tuple(f"{tag}-{uuid.uuid4().hex[:6]}.test" for tag in ("da", "db"))
     with stack_db.transaction() as session:
         for name in names:
-            directory.add_domain(session, name)
+            lookup.add_domain(session, name)
         disclaimers.set_disclaimer(session, names[1], True, "B's own text", actor="setup@test")
     return names
 

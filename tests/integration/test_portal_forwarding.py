@@ -1,7 +1,7 @@
 """Forwarding through the web form (and the admin's column), carried out by Dovecot's Sieve."""
 import pytest
 
-from core.services import forwarding
+from core.services.personal import forwarding
 from tests.helpers import new_address, signed_in_client, wait_for_subject
 from tests.integration.portal_support import (
     ensure_domain, post, send, settle, subjects, unique, userdb,

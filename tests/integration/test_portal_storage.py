@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from core.services import directory
+from core.services.directory import lookup
 from tests.helpers import imap_login, new_address, signed_in_client
 from tests.integration.portal_support import create_folders, signed_in_person
 
@@ -41,7 +41,7 @@ def test_folders_are_listed_by_size_with_figures(mail_stack, person):
 def test_quota_above_ninety_percent_turns_the_bar_to_a_warning(app, mail_stack, stack_db, domain):
     address = new_address(stack_db, domain, "full")
     with stack_db.transaction() as session:
-        directory.get_mailbox(session, address).quota_mb = 1  # read by the userdb at login
+        lookup.get_mailbox(session, address).quota_mb = 1  # read by the userdb at login
     append(mail_stack, address, "INBOX", 950)
     client = signed_in_client(app, address)
     page = client.get(PAGE).get_data(as_text=True)

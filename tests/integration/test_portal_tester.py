@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from core.services import forwarding
+from core.services.personal import forwarding
 from tests.helpers import new_address, wait_for_subject
 from tests.integration.portal_support import (
     create_folders, ensure_domain, managesieve, post, rule_form, send, signed_in_person, subjects,

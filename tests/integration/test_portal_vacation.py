@@ -82,12 +82,13 @@ def test_too_long_message_is_refused_with_the_limit_and_kept(mail_stack, away):
 
 
 def test_vacation_answers_for_chosen_aliases(mail_stack, stack_db, domain, away):
-    from core.services import directory
+    from core.services.directory import aliases
+    from core.services.directory.lookup import SYSTEM_ACTOR
 
     address, sender, client = away
     alias = f"{unique('desk')}@{domain}"
     with stack_db.transaction() as session:
-        directory.add_alias(session, alias, [address])
+        aliases.create_alias(session, SYSTEM_ACTOR, alias, [address])
     page = client.get(PAGE).get_data(as_text=True)
     assert f'value="{alias}"' in page
     reply_subject = unique("Alias reply")

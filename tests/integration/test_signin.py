@@ -5,7 +5,8 @@ import pytest
 
 from core.mail.errors import AuthenticationFailed
 from core.models import WebSession
-from core.services import directory
+from core.services.directory import aliases, lookup
+from core.services.directory.lookup import SYSTEM_ACTOR
 from tests.helpers import (PASSWORD, csrf_token, imap_login, new_address, new_server_admin,
                            post_login, submit, wait_for_subject)
 
@@ -24,7 +25,7 @@ def test_alias_added_by_service_delivers_on_the_next_message(mail_stack, stack_d
     target = new_address(stack_db, domain, "target")
     alias = f"team-{uuid.uuid4().hex[:6]}@{domain}"
     with stack_db.transaction() as session:
-        directory.add_alias(session, alias, [target])
+        aliases.create_alias(session, SYSTEM_ACTOR, alias, [target])
     subject = f"alias {uuid.uuid4().hex}"
     submit(mail_stack, sender, alias, subject)
     wait_for_subject(mail_stack, target, subject)
@@ -34,7 +35,7 @@ def test_disabled_mailbox_is_refused_at_imap_and_smtp_auth(mail_stack, stack_db,
     address = new_address(stack_db, domain, "disabled")
     imap_login(mail_stack, address).logout()
     with stack_db.transaction() as session:
-        directory.set_mail_access(session, address, False)
+        lookup.set_mail_access(session, address, False)
     with pytest.raises(AuthenticationFailed):
         imap_login(mail_stack, address)
     with pytest.raises(AuthenticationFailed):

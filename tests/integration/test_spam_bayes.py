@@ -12,7 +12,7 @@ import time
 import pytest
 
 from core.mail import rspamd
-from core.services import spam
+from core.services.spam import learning
 
 from .spam_support import HAM_WORDS, OUTSIDE, SPAM_WORDS, flush_bayes, generated, settings
 
@@ -31,8 +31,8 @@ def empty_bayes(mail_stack):
 
 def test_bayes_acts_after_200_spam_and_200_ham(mail_stack, empty_bayes):
     rng = random.Random(5)
-    spams = [generated(SPAM_WORDS, TO, rng) for _ in range(spam.MIN_LEARNS)]
-    hams = [generated(HAM_WORDS, TO, rng) for _ in range(spam.MIN_LEARNS)]
+    spams = [generated(SPAM_WORDS, TO, rng) for _ in range(learning.MIN_LEARNS)]
+    hams = [generated(HAM_WORDS, TO, rng) for _ in range(learning.MIN_LEARNS)]
     server = settings(mail_stack)
     probe_spam = generated(SPAM_WORDS, TO, rng, subject="claim your casino jackpot prize")
     probe_ham = generated(HAM_WORDS, TO, rng, subject="agenda for the budget review meeting")
@@ -50,7 +50,7 @@ def test_bayes_acts_after_200_spam_and_200_ham(mail_stack, empty_bayes):
     log.info("learned 400 messages in %.2f s (%.0f per second)", took, 400 / took)
     assert learned_spam == {"learned": 200} and learned_ham == {"learned": 200}
 
-    readiness = spam.readiness(mail_stack)
+    readiness = learning.readiness(mail_stack)
     assert (readiness.spam, readiness.ham, readiness.active) == (200, 200, True)
     assert "BAYES_SPAM" in _scan(server, probe_spam).symbols
     assert "BAYES_HAM" in _scan(server, probe_ham).symbols

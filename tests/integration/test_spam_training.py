@@ -13,7 +13,7 @@ import time
 import pytest
 
 from core.models import Group, Mailbox
-from core.services import spam
+from core.services.spam import learning
 from stack import daemons, up
 from stack.layout import Layout
 from tests.helpers import new_address
@@ -69,12 +69,12 @@ def spamtrainers(stack_db, domain):
     """A spamtrainers group with one member; removed again (later tests expect none)."""
     member = new_address(stack_db, domain, "member")
     with stack_db.transaction() as session:
-        group = Group(name=spam.TRAINERS_GROUP)
+        group = Group(name=learning.TRAINERS_GROUP)
         group.members.append(session.query(Mailbox).filter_by(address=member).one())
         session.add(group)
     yield member
     with stack_db.transaction() as session:
-        session.delete(session.query(Group).filter_by(name=spam.TRAINERS_GROUP).one())
+        session.delete(session.query(Group).filter_by(name=learning.TRAINERS_GROUP).one())
 
 
 def test_only_spamtrainers_train_when_the_group_exists(mail_stack, stack_db, domain, spamtrainers):
@@ -92,7 +92,7 @@ def test_only_spamtrainers_train_when_the_group_exists(mail_stack, stack_db, dom
         finally:
             client.logout()
         if user == outsider:
-            assert outcomes(mail_stack, user) == [spam.SKIPPED]
+            assert outcomes(mail_stack, user) == [learning.SKIPPED]
             assert counts(mail_stack) == before
         else:
             assert outcomes(mail_stack, user) == ["learned"]
@@ -116,7 +116,7 @@ def test_moves_wait_while_rspamd_is_down_and_the_queue_drains_when_it_is_back(
         client.select("Junk")
         assert len(client.search(None, "ALL")[1][0].split()) == 5
         wait_until(lambda: spool(mail_stack).read_state().failures >= 2, "failed attempts")
-        queued = spam.status(mail_stack)
+        queued = learning.status(mail_stack)
         assert queued.queue.length == 5 and queued.queue.failing
         assert "Rspamd" in queued.queue.last_error
         printed = json.loads(app.test_cli_runner().invoke(args=["spam", "status", "--json"]).output)
@@ -130,4 +130,4 @@ def test_moves_wait_while_rspamd_is_down_and_the_queue_drains_when_it_is_back(
     log.info("queue of 5 drained %.2f s after Rspamd answered again", time.monotonic() - back)
     assert counts(mail_stack)[0] == before[0] + 5
     assert outcomes(mail_stack, user) == ["learned"] * 5
-    assert not spam.status(mail_stack).queue.failing
+    assert not learning.status(mail_stack).queue.failing

@@ -6,7 +6,8 @@ import random
 import pytest
 
 from core.mail import imap
-from core.services import mailbox, spam
+from core.services.mail import mailbox
+from core.services.spam import learning
 from tests.helpers import new_address
 
 from .spam_support import SPAM_WORDS, append, counts, generated, plain_imap
@@ -27,7 +28,7 @@ def click(stack_db, cfg, client, address: str, folder: str, action: str) -> str:
     client.select_folder(folder)
     uids = client.search(["ALL"])[:1]
     with stack_db.transaction() as session:
-        training = spam.training_for(session, cfg, address)
+        training = learning.training_for(session, cfg, address)
     return mailbox.bulk(client, tree, folder, uids, action, training=training)
 
 

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from core.models import AdminJob, Alias, AuditEntry, Mailbox, PasswordLink, SharedMailbox
-from core.services import (
-    admin_roles, aliases, audit, directory, domains, groups, jobs, links, mailboxes, shared,
-)
+from core.services.access import admin_roles, audit
+from core.services.directory import aliases, domains, groups, links, lookup, mailboxes, shared
+from core.services.server import jobs
 from core.services.errors import AlreadyExists, InvalidInput, NotFound
-from core.services.roles import Roles
+from core.services.access.roles import Roles
 
 PASSWORD = "correct horse battery"
 ALL = Roles(server=True)
@@ -24,9 +24,9 @@ def db(database):
     """A session with example.test, other.test and mailboxes ann and bob."""
     with database.transaction() as s:
         for name in ("example.test", "other.test"):
-            directory.add_domain(s, name)
+            lookup.add_domain(s, name)
         for who in ("ann", "bob"):
-            directory.add_mailbox(s, f"{who}@example.test", PASSWORD)
+            lookup.add_mailbox(s, f"{who}@example.test", PASSWORD)
     with database.factory() as session:
         yield session
 
@@ -62,7 +62,7 @@ def test_bad_quota_is_refused(text):
 
 
 def test_alias_kinds_duplicates_and_idna(db):
-    directory.add_domain(db, "Bücher.Example")
+    lookup.add_domain(db, "Bücher.Example")
     alias = aliases.create_alias(db, ME, "Info@BÜCHER.example",
                                  [("mailbox", "ann@example.test"), ("external", "bob@example.test"),
                                   "someone@elsewhere.test"])
@@ -104,16 +104,16 @@ def test_loops_are_refused_with_the_chain(database, db):
 
 
 def test_catch_all_must_exist_and_must_not_loop(database, db):
-    domain = directory.get_domain(db, "other.test")
+    domain = lookup.get_domain(db, "other.test")
     with pytest.raises(InvalidInput, match="does not exist here"):
         domains.update_domain(db, ME, domain, mode="deliver", catch_all="nobody@other.test")
     db.rollback()
-    domain = directory.get_domain(db, "other.test")
+    domain = lookup.get_domain(db, "other.test")
     aliases.create_alias(db, ME, "hop@example.test", ["x@other.test"])
     with pytest.raises(InvalidInput, match="loop"):
         domains.update_domain(db, ME, domain, mode="deliver", catch_all="hop@example.test")
     db.rollback()
-    domain = directory.get_domain(db, "other.test")
+    domain = lookup.get_domain(db, "other.test")
     domains.update_domain(db, ME, domain, mode="deliver", catch_all="ann@example.test",
                           bcc="archive@elsewhere.test")
     assert (domain.catchall_address, domain.bcc_address) == ("ann@example.test", "archive@elsewhere.test")
@@ -122,12 +122,12 @@ def test_catch_all_must_exist_and_must_not_loop(database, db):
 
 
 def test_domain_deletion_removes_directory_rows_and_empty_aliases(db):
-    directory.add_mailbox(db, "carl@other.test", PASSWORD)
+    lookup.add_mailbox(db, "carl@other.test", PASSWORD)
     group = groups.create_group(db, ME, "desk")
     shared.create_shared(db, ME, ALL, "desk@other.test", "", ["desk"])
     aliases.create_alias(db, ME, "only-carl@example.test", ["carl@other.test"])
     aliases.create_alias(db, ME, "both@example.test", ["carl@other.test", "ann@example.test"])
-    found = domains.delete_domain(db, ME, directory.get_domain(db, "other.test"))
+    found = domains.delete_domain(db, ME, lookup.get_domain(db, "other.test"))
     db.expire_all()
     assert found.mailboxes == ["carl@other.test"] and found.shared == ["desk@other.test"]
     assert [a.address for a in db.query(Alias)] == ["both@example.test"]
@@ -160,7 +160,7 @@ def test_shared_mailbox_needs_an_owner_and_domain_admins_only_their_groups(db):
         shared.create_shared(db, ME, ALL, "team@example.test", "", ["ghosts"])
     mixed = groups.create_group(db, ME, "mixed")
     groups.add_member(db, ME, mixed, "ann@example.test")
-    groups.add_member(db, ME, mixed, directory.add_mailbox(db, "eve@other.test", PASSWORD).address)
+    groups.add_member(db, ME, mixed, lookup.add_mailbox(db, "eve@other.test", PASSWORD).address)
     admin_of_example = Roles(domains=frozenset({"example.test"}))
     with pytest.raises(InvalidInput, match="members outside your domains"):
         shared.create_shared(db, ME, admin_of_example, "team@example.test", "", ["mixed"])
@@ -169,7 +169,7 @@ def test_shared_mailbox_needs_an_owner_and_domain_admins_only_their_groups(db):
 
 
 def test_audit_records_before_and_after_and_scopes_by_domain(db):
-    ann = directory.get_mailbox(db, "ann@example.test")
+    ann = lookup.get_mailbox(db, "ann@example.test")
     mailboxes.update_mailbox(db, ME, ann, display_name="Ann", enabled=False, quota_mb=2048,
                              junk_days=None)
     mailboxes.update_mailbox(db, ME, ann, display_name="Ann", enabled=False, quota_mb=2048,
@@ -188,7 +188,7 @@ def test_audit_records_before_and_after_and_scopes_by_domain(db):
 
 
 def test_forwarding_back_to_the_mailbox_is_refused(db):
-    ann = directory.get_mailbox(db, "ann@example.test")
+    ann = lookup.get_mailbox(db, "ann@example.test")
     aliases.create_alias(db, ME, "back@example.test", ["ann@example.test"])
     for target in ("ann@example.test", "back@example.test"):
         with pytest.raises(InvalidInput, match="would loop"):
@@ -216,7 +216,7 @@ def test_set_password_link_works_once_and_expires(db):
 
 
 def test_last_server_admin_stays(db):
-    ann = directory.get_mailbox(db, "ann@example.test")
+    ann = lookup.get_mailbox(db, "ann@example.test")
     admin_roles.set_server_admin(db, ME, ann, True)
     with pytest.raises(InvalidInput, match="only server admin"):
         admin_roles.set_server_admin(db, ME, ann, False)
@@ -227,7 +227,7 @@ def test_erase_job_removes_only_an_unused_mail_directory(db, tmp_path):
     home = root / "example.test" / "gone"
     (home / "Maildir" / "cur").mkdir(parents=True)
     (home / "Maildir" / "cur" / "1.msg").write_text("hello")
-    ann = directory.get_mailbox(db, "ann@example.test")
+    ann = lookup.get_mailbox(db, "ann@example.test")
     job = mailboxes.delete_mailbox(db, ME, ann, True, root / "example.test" / "ann")
     jobs.run(db, job, root)
     assert job.state == "done"  # nothing there: fine

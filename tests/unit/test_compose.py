@@ -12,7 +12,9 @@ from core.mail.compose import (
     Draft, FilePart, InvalidRecipients, Original, build_message, html_to_text, markdown_html,
     parse_recipients, read_draft, read_original, to_bytes, without_private,
 )
-from core.services import compose, contacts, directory, uploads
+from core.services.directory import aliases, lookup
+from core.services.mail import compose, contacts, uploads
+from core.services.directory.lookup import SYSTEM_ACTOR
 
 PDF = bytes(range(256)) * 40  # every byte value, as a binary file has
 
@@ -270,12 +272,12 @@ def test_stale_workspaces_are_purged(tmp_path):
 # ---- identities and contacts (database only) --------------------------------
 
 def test_identities_are_own_address_and_aliases_delivering_to_it(session):
-    directory.add_domain(session, "example.test")
-    directory.add_mailbox(session, "sam@example.test", "long-enough-pass-1", "Sam Rivera")
-    directory.add_mailbox(session, "lee@example.test", "long-enough-pass-1")
-    directory.add_alias(session, "sales@example.test", ["sam@example.test"])
-    directory.add_alias(session, "postmaster@*", ["sam@example.test"])
-    directory.add_alias(session, "other@example.test", ["lee@example.test"])
+    lookup.add_domain(session, "example.test")
+    lookup.add_mailbox(session, "sam@example.test", "long-enough-pass-1", "Sam Rivera")
+    lookup.add_mailbox(session, "lee@example.test", "long-enough-pass-1")
+    aliases.create_alias(session, SYSTEM_ACTOR, "sales@example.test", ["sam@example.test"])
+    aliases.create_alias(session, SYSTEM_ACTOR, "postmaster@*", ["sam@example.test"])
+    aliases.create_alias(session, SYSTEM_ACTOR, "other@example.test", ["lee@example.test"])
     found = compose.identities(session, "sam@example.test")
     assert [i.address for i in found] == ["sam@example.test", "postmaster@example.test",
                                           "sales@example.test"]
@@ -286,8 +288,8 @@ def test_identities_are_own_address_and_aliases_delivering_to_it(session):
     matches = contacts.directory_matches(session, "rivera", "lee@example.test")
     assert matches == [contacts.Contact("Sam Rivera", "sam@example.test")]
     assert contacts.directory_matches(session, "%", "lee@example.test") == []
-    directory.add_domain(session, "elsewhere.test")
-    directory.add_mailbox(session, "rivera@elsewhere.test", "long-enough-pass-1")
+    lookup.add_domain(session, "elsewhere.test")
+    lookup.add_mailbox(session, "rivera@elsewhere.test", "long-enough-pass-1")
     assert contacts.directory_matches(session, "rivera", "lee@example.test") == matches
     assert [c.address for c in contacts.directory_matches(session, "rivera", "x@elsewhere.test")] \
         == ["rivera@elsewhere.test"]

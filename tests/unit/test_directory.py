@@ -2,17 +2,19 @@ import pytest
 
 from core.models import TO_EXTERNAL, TO_MAILBOX, normalize_address, normalize_domain
 from core.models.base import InvalidName
-from core.services import directory, roles
+from core.services.access import roles
+from core.services.directory import aliases, lookup
+from core.services.directory.lookup import SYSTEM_ACTOR
 from core.services.errors import AlreadyExists, InvalidInput, NotFound
 
 PASSWORD = "correct horse battery"
 
 
 def test_domain_names_are_idna_and_lower_case(session):
-    domain = directory.add_domain(session, "Bücher.Example")
+    domain = lookup.add_domain(session, "Bücher.Example")
     assert domain.name == "xn--bcher-kva.example"
     assert domain.unicode_name == "bücher.example"
-    assert directory.get_domain(session, "BÜCHER.example").id == domain.id
+    assert lookup.get_domain(session, "BÜCHER.example").id == domain.id
 
 
 @pytest.mark.parametrize("bad", ["", "nodot", "a..b", "with space.test", "x@y.test"])
@@ -30,56 +32,56 @@ def test_invalid_addresses_are_refused(bad):
 
 
 def test_mailbox_gets_a_dovecot_hash_and_lower_case_address(session):
-    directory.add_domain(session, "example.test")
-    mailbox = directory.add_mailbox(session, "Anna@Example.Test", PASSWORD, "Anna")
+    lookup.add_domain(session, "example.test")
+    mailbox = lookup.add_mailbox(session, "Anna@Example.Test", PASSWORD, "Anna")
     assert mailbox.address == "anna@example.test"
     assert mailbox.password_hash.startswith("{BLF-CRYPT}$2b$")
     assert PASSWORD not in mailbox.password_hash
 
 
 def test_duplicate_and_unknown_domain_are_refused(session):
-    directory.add_domain(session, "example.test")
-    directory.add_mailbox(session, "anna@example.test", PASSWORD)
+    lookup.add_domain(session, "example.test")
+    lookup.add_mailbox(session, "anna@example.test", PASSWORD)
     with pytest.raises(AlreadyExists):
-        directory.add_mailbox(session, "ANNA@example.test", PASSWORD)
+        lookup.add_mailbox(session, "ANNA@example.test", PASSWORD)
     with pytest.raises(NotFound):
-        directory.add_mailbox(session, "anna@nowhere.test", PASSWORD)
+        lookup.add_mailbox(session, "anna@nowhere.test", PASSWORD)
     with pytest.raises(AlreadyExists):
-        directory.add_domain(session, "EXAMPLE.test")
+        lookup.add_domain(session, "EXAMPLE.test")
 
 
 def test_weak_password_is_refused_with_the_rule(session):
-    directory.add_domain(session, "example.test")
+    lookup.add_domain(session, "example.test")
     with pytest.raises(InvalidInput, match="At least 10 characters"):
-        directory.add_mailbox(session, "anna@example.test", "short")
+        lookup.add_mailbox(session, "anna@example.test", "short")
 
 
 def test_alias_destinations_resolve_by_kind(session):
-    directory.add_domain(session, "example.test")
-    directory.add_mailbox(session, "anna@example.test", PASSWORD)
-    alias = directory.add_alias(session, "Info@example.test",
+    lookup.add_domain(session, "example.test")
+    lookup.add_mailbox(session, "anna@example.test", PASSWORD)
+    alias = aliases.create_alias(session, SYSTEM_ACTOR, "Info@example.test",
                                 ["anna@example.test", "someone@elsewhere.test"])
     assert alias.address == "info@example.test"
     assert [d.kind for d in alias.destinations] == [TO_MAILBOX, TO_EXTERNAL]
     assert [d.target for d in alias.destinations] == ["anna@example.test", "someone@elsewhere.test"]
     with pytest.raises(AlreadyExists):
-        directory.add_alias(session, "anna@example.test", ["x@elsewhere.test"])
+        aliases.create_alias(session, SYSTEM_ACTOR, "anna@example.test", ["x@elsewhere.test"])
 
 
 def test_alias_for_every_domain_and_bad_aliases(session):
-    directory.add_domain(session, "example.test")
-    alias = directory.add_alias(session, "postmaster@*", ["boss@elsewhere.test"])
+    lookup.add_domain(session, "example.test")
+    alias = aliases.create_alias(session, SYSTEM_ACTOR, "postmaster@*", ["boss@elsewhere.test"])
     assert alias.domain_id is None and alias.address == "postmaster@*"
-    assert directory.address_in_use(session, "postmaster@example.test")
+    assert lookup.address_in_use(session, "postmaster@example.test")
     with pytest.raises(InvalidInput):
-        directory.add_alias(session, "loop@example.test", ["loop@example.test"])
+        aliases.create_alias(session, SYSTEM_ACTOR, "loop@example.test", ["loop@example.test"])
     with pytest.raises(InvalidInput):
-        directory.add_alias(session, "empty@example.test", [])
+        aliases.create_alias(session, SYSTEM_ACTOR, "empty@example.test", [])
 
 
 def test_roles(session):
-    directory.add_domain(session, "example.test")
-    directory.add_mailbox(session, "boss@example.test", PASSWORD)
+    lookup.add_domain(session, "example.test")
+    lookup.add_mailbox(session, "boss@example.test", PASSWORD)
     assert not roles.roles_of(session, "boss@example.test").is_admin
     roles.grant_server_admin(session, "boss@example.test")
     roles.grant_server_admin(session, "boss@example.test")

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 from aiosmtpd.controller import Controller
 
-from core.services import directory, disclaimers
+from core.services.directory import disclaimers, lookup
 from stack.filter import FilterConfig, read_config
 from stack.filter.handler import TEMPFAIL, DisclaimerHandler, Envelope
 
@@ -69,7 +69,7 @@ def make_handler(database, port: int) -> DisclaimerHandler:
 def acme(database):
     """A domain acme.test with its disclaimer switched on."""
     with database.transaction() as session:
-        directory.add_domain(session, "acme.test")
+        lookup.add_domain(session, "acme.test")
         disclaimers.set_disclaimer(session, "acme.test", True, "**Confidential**", actor="t@acme.test")
     return database
 

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from core.mail.disclaimer import MAX_MARKDOWN
 from core.models import AuditEntry
-from core.services import directory, disclaimers
+from core.services.directory import disclaimers, lookup
 from core.services.errors import InvalidInput, NotFound
-from core.services.roles import Roles
+from core.services.access.roles import Roles
 
 ADMIN = "admin@example.test"
 
@@ -18,8 +18,8 @@ ADMIN = "admin@example.test"
 @pytest.fixture
 def domains(session):
     """Two domains, one of them internationalised."""
-    directory.add_domain(session, "acme.test")
-    directory.add_domain(session, "bücher.example")
+    lookup.add_domain(session, "acme.test")
+    lookup.add_domain(session, "bücher.example")
     session.flush()
     return session
 

@@ -9,8 +9,8 @@ from core.mail.sieve import rejection
 from core.mail.sieve_rules import (
     Action, Condition, NotBuilderScript, Rule, RuleSet, Vacation, read, write,
 )
-from core.services import filters
-from core.services.validation import InvalidField, one_line
+from core.services.personal import filters
+from core.services.personal.validation import InvalidField, one_line
 from portal import wording
 from portal.rule_form import rule_from_form
 from werkzeug.datastructures import MultiDict

@@ -4,9 +4,11 @@ from datetime import date
 import pytest
 
 from core.mail.sieve_rules import Action, Condition, Rule, RuleSet, Vacation, write
-from core.services import directory, forwarding, junk, vacation
-from core.services.dryrun import _report
-from core.services.validation import InvalidField
+from core.services.directory import aliases, lookup
+from core.services.personal import forwarding, junk, vacation
+from core.services.directory.lookup import SYSTEM_ACTOR
+from core.services.personal.dryrun import _report
+from core.services.personal.validation import InvalidField
 from stack.sieve import _failure, _parse
 
 PASSWORD = "unit-test-pass-1"
@@ -14,11 +16,11 @@ PASSWORD = "unit-test-pass-1"
 
 @pytest.fixture
 def people(session):
-    directory.add_domain(session, "example.test")
-    directory.add_domain(session, "other.test")
+    lookup.add_domain(session, "example.test")
+    lookup.add_domain(session, "other.test")
     for address in ("ann@example.test", "ben@example.test", "cat@other.test"):
-        directory.add_mailbox(session, address, PASSWORD)
-    directory.add_alias(session, "team@example.test", ["ann@example.test", "ben@example.test"])
+        lookup.add_mailbox(session, address, PASSWORD)
+    aliases.create_alias(session, SYSTEM_ACTOR, "team@example.test", ["ann@example.test", "ben@example.test"])
     session.commit()
     return session
 
@@ -26,10 +28,10 @@ def people(session):
 def test_forwarding_sets_the_columns_the_userdb_reads(people):
     result = forwarding.set_forwarding(people, "ann@example.test", " Cat@Other.TEST ", False)
     assert result == forwarding.Forwarding("cat@other.test", False)
-    box = directory.get_mailbox(people, "ann@example.test")
+    box = lookup.get_mailbox(people, "ann@example.test")
     assert (box.forward_address, box.forward_keep_copy) == ("cat@other.test", False)
     assert forwarding.set_forwarding(people, "ann@example.test", "", False).target is None
-    assert directory.get_mailbox(people, "ann@example.test").forward_address is None
+    assert lookup.get_mailbox(people, "ann@example.test").forward_address is None
 
 
 @pytest.mark.parametrize("target, reason", [

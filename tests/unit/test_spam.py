@@ -14,10 +14,13 @@ import pytest
 from core.mail import rspamd
 from core.mail.learnspool import BadEntry, Spool, State
 from core.models import Group, Mailbox
-from core.services import directory, spam, spam_filter
+from core.models.spam import FilterSettings, filter_settings, map_contents
+from core.services.directory import lookup
+from core.services.spam import learning, spam_filter
 from core.services.errors import InvalidInput
 from stack.quoting import render_text
-from stack.render import TEMPLATES
+from stack.files import TEMPLATES
+from stack.spam import action_values
 
 PIPE_PROGRAM = TEMPLATES / "dovecot" / "imapsieve" / "mailroom-learn"
 
@@ -38,8 +41,8 @@ def test_thresholds_map_to_rspamd_actions():
     prefixed = spam_filter.parse_settings("", "6,5", "20", " [SPAM] ")
     assert prefixed.rspamd_actions() == {"greylist": None, "add header": None,
                                          "rewrite subject": 6.5, "reject": 20.0}
-    assert prefixed.template_values()["spam_subject"] == "[SPAM] %s"
-    assert prefixed.template_values()["spam_greylist"] == "null"
+    assert action_values(prefixed)["spam_subject"] == "[SPAM] %s"
+    assert action_values(prefixed)["spam_greylist"] == "null"
 
 
 @pytest.mark.parametrize("values, message", [
@@ -57,19 +60,19 @@ def test_bad_settings_are_refused_in_plain_words(values, message):
 
 
 def test_actions_template_renders_numbers_off_and_the_subject():
-    settings = spam_filter.FilterSettings(None, 6.0, 15.0, "[SPAM] it's")
+    settings = FilterSettings(None, 6.0, 15.0, "[SPAM] it's")
     text = render_text((TEMPLATES / "rspamd/local.d/actions.conf").read_text(),
-                       settings.template_values(), "ucl")
+                       action_values(settings), "ucl")
     assert "greylist = null;" in text and "add_header = null;" in text
     assert "rewrite_subject = 6.0;" in text and "reject = 15.0;" in text
     assert "subject = '[SPAM] it\\'s %s';" in text
 
 
 def test_settings_are_stored_and_read_back(session):
-    assert spam_filter.get_settings(session) == spam_filter.FilterSettings()
-    wanted = spam_filter.FilterSettings(3.0, 5.0, 10.0, "[SPAM]")
+    assert filter_settings(session) == FilterSettings()
+    wanted = FilterSettings(3.0, 5.0, 10.0, "[SPAM]")
     spam_filter.save_settings(session, wanted)
-    assert spam_filter.get_settings(session) == wanted
+    assert filter_settings(session) == wanted
 
 
 def test_rules_are_normalised_and_become_map_files(session):
@@ -82,14 +85,14 @@ def test_rules_are_normalised_and_become_map_files(session):
         spam_filter.add_rule(session, "allow_from", "not a domain")
     with pytest.raises(InvalidInput, match="Choose"):
         spam_filter.add_rule(session, "nonsense", "spam.example")
-    maps = spam_filter.map_contents(session)
+    maps = map_contents(session)
     assert maps["block_from_domain"] == "spam.example\n"
     assert maps["block_from"] == "boss@spam.example\n"
     assert maps["allow_to_domain"] == "xn--bcher-kva.example\n"
     assert maps["allow_from"] == maps["allow_from_domain"] == maps["allow_to"] == ""
     rule = spam_filter.list_rules(session)["block_from"][0]
     spam_filter.remove_rule(session, rule.id)
-    assert spam_filter.map_contents(session)["block_from"] == ""
+    assert map_contents(session)["block_from"] == ""
 
 
 def test_allow_rules_never_override_an_antivirus_verdict():
@@ -101,22 +104,22 @@ def test_allow_rules_never_override_an_antivirus_verdict():
 
 def test_min_learns_matches_the_rendered_classifier():
     text = (TEMPLATES / "rspamd/local.d/classifier-bayes.conf").read_text()
-    assert f"min_learns = {spam.MIN_LEARNS};" in text
+    assert f"min_learns = {learning.MIN_LEARNS};" in text
 
 
 def test_spamtrainers_group_limits_who_trains(session):
-    directory.add_domain(session, "example.test")
-    directory.add_mailbox(session, "anna@example.test", "a-long-password-1")
-    directory.add_mailbox(session, "bert@example.test", "a-long-password-1")
-    assert spam.may_train(session, "anna@example.test")
-    assert spam.trainer_status(session, "anna@example.test").group_exists is False
-    group = Group(name=spam.TRAINERS_GROUP)
+    lookup.add_domain(session, "example.test")
+    lookup.add_mailbox(session, "anna@example.test", "a-long-password-1")
+    lookup.add_mailbox(session, "bert@example.test", "a-long-password-1")
+    assert learning.may_train(session, "anna@example.test")
+    assert learning.trainer_status(session, "anna@example.test").group_exists is False
+    group = Group(name=learning.TRAINERS_GROUP)
     group.members.append(session.query(Mailbox).filter_by(address="anna@example.test").one())
     session.add(group)
     session.flush()
-    assert spam.may_train(session, "Anna@example.test")
-    assert not spam.may_train(session, "bert@example.test")
-    assert "only move the messages" in spam.trainer_status(session, "bert@example.test").reason
+    assert learning.may_train(session, "Anna@example.test")
+    assert not learning.may_train(session, "bert@example.test")
+    assert "only move the messages" in learning.trainer_status(session, "bert@example.test").reason
 
 
 def test_the_pipe_program_queues_stdin_for_the_worker(queue, tmp_path):
@@ -166,8 +169,8 @@ def test_state_survives_a_round_trip(queue):
     assert oct(queue.state_file.stat().st_mode)[-3:] == "644"
 
 
-def _training(queue: Spool, trains: bool = True) -> spam.Training:
-    return spam.Training("anna@example.test", spam.TrainerStatus(trains, True), queue)
+def _training(queue: Spool, trains: bool = True) -> learning.Training:
+    return learning.Training("anna@example.test", learning.TrainerStatus(trains, True), queue)
 
 
 def _outcomes(queue: Spool, *outcomes: str, user: str = "anna@example.test") -> None:
@@ -195,10 +198,10 @@ def test_mark_as_spam_says_what_the_filter_did(queue):
 
 
 def test_readiness_needs_both_counts():
-    assert not spam.Readiness(250, 199).active
-    assert spam.Readiness(200, 200).active
-    assert spam.Readiness(50, 0).percent("spam") == 25
-    assert spam.Readiness(500, 0).percent("spam") == 100
+    assert not learning.Readiness(250, 199).active
+    assert learning.Readiness(200, 200).active
+    assert learning.Readiness(50, 0).percent("spam") == 25
+    assert learning.Readiness(500, 0).percent("spam") == 100
 
 
 def test_redis_replies_are_parsed():
@@ -209,7 +212,7 @@ def test_redis_replies_are_parsed():
 
 
 def test_status_json_has_the_documented_shape():
-    status = spam.SpamStatus(spam.Readiness(12, 3), spam.QueueStatus(2, True, "down", 1.0, None, 1))
+    status = learning.SpamStatus(learning.Readiness(12, 3), learning.QueueStatus(2, True, "down", 1.0, None, 1))
     data = json.loads(json.dumps(status.as_json()))
     assert data["learned"] == {"spam": 12, "ham": 3}
     assert data["min_learns"] == {"spam": 200, "ham": 200}

@@ -91,7 +91,7 @@ def test_junk_default_command_sets_the_server_retention(app):
     import json
 
     from core.db import db
-    from core.services import junk
+    from core.services.personal import junk
 
     runner = app.test_cli_runner()
     assert "after 30 days" in runner.invoke(args=["junk", "default"]).output

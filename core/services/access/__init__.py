@@ -1,0 +1,1 @@
+"""Access and audit: signing in, admin roles, the audit log."""

@@ -1,0 +1,264 @@
+"""Aliases: an address on one domain or on every domain, with destinations of three kinds.
+
+Postfix reads them live (stack/templates/postfix/sqlite/aliases.cf): a real mailbox
+first maps to itself, then a domain's own alias, then an alias valid on every domain,
+then the domain's catch-all. The loop check below follows the same order.
+"""
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from core.models import (
+    DELIVER, TO_EXTERNAL, TO_MAILBOX, TO_SHARED, Alias, AliasDestination, Domain, InvalidName,
+    Mailbox, SharedMailbox, normalize_address,
+)
+from core.services.access import audit
+from core.services.access.roles import Roles
+from core.services.errors import AlreadyExists, InvalidInput, NotFound
+
+from . import lookup
+
+EVERY_DOMAIN = "*"
+KIND_NAMES = {TO_MAILBOX: "mailbox", TO_SHARED: "shared mailbox", TO_EXTERNAL: "external address"}
+# Postfix stops expanding after this many levels anyway; deeper chains are refused.
+MAX_DEPTH = 20
+
+
+def snapshot(alias: Alias) -> dict:
+    """What the audit log keeps of an alias."""
+    return {"address": alias.address, "local_only": alias.local_only,
+            "destinations": [d.target for d in alias.destinations]}
+
+
+def parse_address(db: Session, text: str) -> tuple[str, Domain | None]:
+    """(local part, domain) of `local@domain`, or (local part, None) for `local@*`."""
+    local, sep, domain_name = (text or "").strip().rpartition("@")
+    if not sep or not local:
+        raise InvalidInput(f"“{text}” is not an alias address: write local@domain, "
+                           "or local@* for every domain.")
+    try:
+        local = normalize_address(f"{local}@example.test").partition("@")[0]
+    except InvalidName as exc:
+        raise InvalidInput(f"“{local}” cannot be the part before the @ of an address.") from exc
+    if domain_name.strip() == EVERY_DOMAIN:
+        return local, None
+    return local, lookup.get_domain(db, domain_name)
+
+
+def get_alias(db: Session, alias_id: int) -> Alias:
+    """The alias with ALIAS_ID; NotFound otherwise."""
+    alias = db.get(Alias, alias_id)
+    if alias is None:
+        raise NotFound("There is no such alias.")
+    return alias
+
+
+def find_alias(db: Session, text: str) -> Alias:
+    """The alias written as TEXT (`local@domain` or `local@*`); NotFound otherwise."""
+    local, domain = parse_address(db, text)
+    alias = db.scalar(select(Alias).where(
+        Alias.local_part == local,
+        Alias.domain_id == domain.id if domain else Alias.domain_id.is_(None)))
+    if alias is None:
+        raise NotFound(f"There is no alias {text.strip()}.")
+    return alias
+
+
+def list_aliases(db: Session, roles: Roles, domain: str = "") -> list[Alias]:
+    """Aliases visible under ROLES (domain admins: their domains only), by address."""
+    query = (select(Alias).outerjoin(Domain, Alias.domain_id == Domain.id)
+             .options(selectinload(Alias.destinations)))
+    if not roles.server:
+        query = query.where(Domain.name.in_(roles.domains))
+    if domain == EVERY_DOMAIN:
+        query = query.where(Alias.domain_id.is_(None))
+    elif domain:
+        query = query.where(Domain.name == domain)
+    return list(db.scalars(query.order_by(Domain.name.is_not(None), Domain.name, Alias.local_part)))
+
+
+def create_alias(db: Session, actor: str, address: str, destinations: list,
+                 local_only: bool = False) -> Alias:
+    """Create an alias delivering to DESTINATIONS (addresses, or (kind, address) pairs)."""
+    local, domain = parse_address(db, address)
+    _check_free(db, local, domain)
+    alias = Alias(local_part=local, domain_id=domain.id if domain else None,
+                  local_only=local_only)
+    alias.domain = domain
+    _set_destinations(db, alias, destinations)
+    db.add(alias)
+    db.flush()
+    check_loops(db, alias)
+    audit.record(db, actor, "create", "alias", alias.address,
+                 domain=domain.name if domain else None, after=snapshot(alias))
+    return alias
+
+
+def update_alias(db: Session, actor: str, alias: Alias, destinations: list,
+                 local_only: bool) -> Alias:
+    """Replace ALIAS's destinations and its local-network-only flag."""
+    before = snapshot(alias)
+    alias.local_only = local_only
+    alias.destinations.clear()
+    db.flush()
+    _set_destinations(db, alias, destinations)
+    db.flush()
+    check_loops(db, alias)
+    audit.record(db, actor, "update", "alias", alias.address, domain=_domain_of(alias),
+                 before=before, after=snapshot(alias))
+    return alias
+
+
+def delete_alias(db: Session, actor: str, alias: Alias) -> None:
+    """Remove ALIAS; mail to it is refused from then on (or taken by a catch-all)."""
+    audit.record(db, actor, "delete", "alias", alias.address, domain=_domain_of(alias),
+                 before=snapshot(alias))
+    db.delete(alias)
+    db.flush()
+
+
+def _domain_of(alias: Alias) -> str | None:
+    return alias.domain.name if alias.domain else None
+
+
+def _check_free(db: Session, local: str, domain: Domain | None) -> None:
+    """Refuse an alias that already exists, or that a mailbox's address would hide."""
+    same = Alias.domain_id == domain.id if domain else Alias.domain_id.is_(None)
+    if db.scalar(select(Alias.id).where(Alias.local_part == local, same)):
+        shown = f"{local}@{domain.name if domain else EVERY_DOMAIN}"
+        raise AlreadyExists(f"The alias {shown} exists already: edit it instead.")
+    if domain is None:
+        return
+    address = f"{local}@{domain.name}"
+    taken = db.scalar(select(Mailbox.id).where(Mailbox.address == address)) or db.scalar(
+        select(SharedMailbox.id).where(SharedMailbox.address == address))
+    if taken:
+        raise AlreadyExists(f"{address} is a mailbox already: choose another alias address.")
+
+
+def _set_destinations(db: Session, alias: Alias, items: list) -> None:
+    """Parse, de-duplicate and classify ITEMS as ALIAS's destinations.
+
+    An item is an address (its kind is looked up) or a (kind, address) pair chosen by
+    the admin: an external address may well be a mailbox on another domain here.
+    """
+    seen: dict[str, str | None] = {}
+    for item in items:
+        kind, text = item if isinstance(item, tuple) else (None, item)
+        if not text.strip():
+            continue
+        try:
+            target = normalize_address(text)
+        except InvalidName as exc:
+            raise InvalidInput(f"Destination “{text.strip()}” is not an e-mail address.") from exc
+        seen.setdefault(target, kind)
+    if not seen:
+        raise InvalidInput("An alias needs at least one destination: a mailbox, a shared "
+                           "mailbox or an external address.")
+    for target, kind in seen.items():
+        alias.destinations.append(destination_for(db, target, kind))
+
+
+def destination_for(db: Session, target: str, kind: str | None = None) -> AliasDestination:
+    """A destination of KIND for the address TARGET (KIND None: whatever TARGET is here)."""
+    if kind in (None, TO_MAILBOX):
+        mailbox = db.scalar(select(Mailbox).where(Mailbox.address == target))
+        if mailbox:
+            return AliasDestination(kind=TO_MAILBOX, mailbox=mailbox)
+        if kind:
+            raise InvalidInput(f"{target} is not a mailbox here: list it under external "
+                               "addresses, or create the mailbox first.")
+    if kind in (None, TO_SHARED):
+        shared = db.scalar(select(SharedMailbox).where(SharedMailbox.address == target))
+        if shared:
+            return AliasDestination(kind=TO_SHARED, shared_mailbox=shared)
+        if kind:
+            raise InvalidInput(f"{target} is not a shared mailbox here: create it first, or "
+                               "list it under another kind.")
+    return AliasDestination(kind=TO_EXTERNAL, address=target)
+
+
+def aliases_named(db: Session, address: str) -> list[Alias]:
+    """The alias Postfix uses for ADDRESS: the domain's own, else one on every domain."""
+    local, _, domain_name = address.partition("@")
+    domain_id = db.scalar(select(Domain.id).where(Domain.name == domain_name))
+    if domain_id is None:
+        return []
+    for same in (Alias.domain_id == domain_id, Alias.domain_id.is_(None)):
+        alias = db.scalar(select(Alias).where(Alias.local_part == local, same))
+        if alias is not None:
+            return [alias]
+    return []
+
+
+def next_hops(db: Session, address: str) -> list[str]:
+    """Where Postfix's virtual alias maps send ADDRESS next; [] when it is delivered or leaves."""
+    domain_name = address.partition("@")[2]
+    domain = db.scalar(select(Domain).where(Domain.name == domain_name, Domain.mode == DELIVER))
+    if domain is None or lookup.address_is_mailbox(db, address):
+        return []
+    named = aliases_named(db, address)
+    if named:
+        return [d.target for d in named[0].destinations]
+    return [domain.catchall_address] if domain.catchall_address else []
+
+
+def find_cycle(db: Session, start: str) -> list[str] | None:
+    """A chain of addresses from START that comes back to an address on it, if any."""
+    finished: set[str] = set()
+
+    def walk(address: str, path: list[str]) -> list[str] | None:
+        if address in path:
+            return path[path.index(address):] + [address]
+        if address in finished:
+            return None
+        if len(path) > MAX_DEPTH:
+            return path + [address]
+        for hop in next_hops(db, address):
+            cycle = walk(hop, path + [address])
+            if cycle:
+                return cycle
+        finished.add(address)
+        return None
+
+    return walk(start, [])
+
+
+def check_loops(db: Session, alias: Alias) -> None:
+    """Refuse ALIAS when mail to it would come back to it (after the change is flushed)."""
+    if alias.domain is not None:
+        starts = [f"{alias.local_part}@{alias.domain.name}"]
+    else:
+        names = db.scalars(select(Domain.name).where(Domain.mode == DELIVER))
+        starts = [f"{alias.local_part}@{name}" for name in names]
+    for start in starts:
+        cycle = find_cycle(db, start)
+        if cycle:
+            raise InvalidInput("These destinations make a loop: " + " → ".join(cycle)
+                               + ". Remove the destination that leads back, or change "
+                               "the alias it goes through.")
+
+
+def aliases_pointing_to(db: Session, address: str) -> list[Alias]:
+    """Aliases that deliver to ADDRESS (to show what a deletion affects)."""
+    return list(db.scalars(
+        select(Alias).join(AliasDestination, AliasDestination.alias_id == Alias.id)
+        .outerjoin(Mailbox, AliasDestination.mailbox_id == Mailbox.id)
+        .outerjoin(SharedMailbox, AliasDestination.shared_mailbox_id == SharedMailbox.id)
+        .where(or_(Mailbox.address == address, SharedMailbox.address == address,
+                   AliasDestination.address == address))
+        .distinct()))
+
+
+def drop_empty(db: Session, actor: str) -> list[str]:
+    """Delete aliases left without any destination (after a mailbox went); return them."""
+    empty = db.scalars(select(Alias).where(~Alias.destinations.any())).all()
+    for alias in empty:
+        # The database's ON DELETE CASCADE removed the rows; forget the loaded copies.
+        db.expire(alias, ["destinations"])
+        audit.record(db, actor, "delete", "alias", alias.address, domain=_domain_of(alias),
+                     before={"address": alias.address, "destinations": []})
+        db.delete(alias)
+    db.flush()
+    return [a.address for a in empty]

@@ -1,0 +1,109 @@
+"""Domains and mailboxes: the directory Postfix and Dovecot read live (aliases: aliases.py)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import passwords
+from core.models import (
+    DELIVER, Alias, Domain, InvalidName, Mailbox, SharedMailbox, normalize_address,
+    normalize_domain,
+)
+from core.services.errors import AlreadyExists, InvalidInput, NotFound
+
+# Who the audit log names for changes made by scripts rather than a signed-in admin.
+SYSTEM_ACTOR = "system"
+
+
+def valid_address(text: str) -> str:
+    """TEXT as a normalised address; InvalidInput with the reason otherwise."""
+    try:
+        return normalize_address(text)
+    except InvalidName as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+def valid_domain_name(name: str) -> str:
+    """NAME lower-cased and IDNA-encoded; InvalidInput with the reason otherwise."""
+    try:
+        return normalize_domain(name)
+    except InvalidName as exc:
+        raise InvalidInput(f"{exc}: write a name such as example.org (letters in any "
+                           "language are fine).") from exc
+
+
+def get_domain(db: Session, name: str) -> Domain:
+    """The domain called NAME (any spelling, IDNA or not); NotFound otherwise."""
+    ascii_name = valid_domain_name(name)
+    domain = db.scalar(select(Domain).where(Domain.name == ascii_name))
+    if domain is None:
+        raise NotFound(f"There is no domain {name}.")
+    return domain
+
+
+def add_domain(db: Session, name: str) -> Domain:
+    """Create a domain that delivers to local mailboxes."""
+    ascii_name = valid_domain_name(name)
+    if db.scalar(select(Domain.id).where(Domain.name == ascii_name)):
+        raise AlreadyExists(f"The domain {ascii_name} exists already.")
+    domain = Domain(name=ascii_name, mode=DELIVER)
+    db.add(domain)
+    db.flush()
+    return domain
+
+
+def address_in_use(db: Session, address: str) -> bool:
+    """True when ADDRESS is taken by a mailbox, a shared mailbox or an alias."""
+    local, _, domain_name = address.partition("@")
+    if db.scalar(select(Mailbox.id).where(Mailbox.address == address)):
+        return True
+    if db.scalar(select(SharedMailbox.id).where(SharedMailbox.address == address)):
+        return True
+    domain_id = db.scalar(select(Domain.id).where(Domain.name == domain_name))
+    return bool(db.scalar(select(Alias.id).where(
+        Alias.local_part == local,
+        (Alias.domain_id == domain_id) | Alias.domain_id.is_(None),
+    )))
+
+
+def add_mailbox(db: Session, address: str, password: str, display_name: str = "") -> Mailbox:
+    """Create a mailbox on an existing domain; the password is hashed for Dovecot."""
+    address = valid_address(address)
+    local, _, domain_name = address.partition("@")
+    domain = get_domain(db, domain_name)
+    if address_in_use(db, address):
+        raise AlreadyExists(f"The address {address} is in use already.")
+    try:
+        passwords.check_rules(password, address)
+    except passwords.WeakPassword as exc:
+        raise InvalidInput(f"Password refused: {exc}") from exc
+    mailbox = Mailbox(
+        domain_id=domain.id, local_part=local, address=address,
+        password_hash=passwords.hash_password(password), display_name=display_name,
+    )
+    db.add(mailbox)
+    db.flush()
+    return mailbox
+
+
+def get_mailbox(db: Session, address: str) -> Mailbox:
+    """The mailbox at ADDRESS; NotFound otherwise."""
+    mailbox = db.scalar(select(Mailbox).where(Mailbox.address == valid_address(address)))
+    if mailbox is None:
+        raise NotFound(f"There is no mailbox {address}.")
+    return mailbox
+
+
+def set_mail_access(db: Session, address: str, enabled: bool) -> Mailbox:
+    """Allow or refuse IMAP, POP3 and SMTP AUTH for a mailbox (mail is still delivered)."""
+    mailbox = get_mailbox(db, address)
+    mailbox.enabled = enabled
+    db.flush()
+    return mailbox
+
+
+def address_is_mailbox(db: Session, address: str) -> bool:
+    """True when ADDRESS is a user mailbox or a shared mailbox (delivered, never aliased)."""
+    return bool(db.scalar(select(Mailbox.id).where(Mailbox.address == address))
+                or db.scalar(select(SharedMailbox.id).where(SharedMailbox.address == address)))
+

@@ -1,0 +1,1 @@
+"""Reading and writing mail: folders and lists, one message, compose, attachments, suggestions."""

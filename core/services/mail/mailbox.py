@@ -1,0 +1,156 @@
+"""Webmail use-cases on one IMAP connection: folders, lists, searches, bulk changes."""
+from __future__ import annotations
+
+import heapq
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from imapclient import IMAPClient
+
+from core.cache import LruCache
+
+from core.mail import actions, folders, listing
+from core.mail.errors import ImapError
+from core.mail.search import parse
+
+if TYPE_CHECKING:
+    from core.services.spam.learning import Training
+
+BULK_ACTIONS = ("read", "unread", "flag", "unflag", "delete", "move", "spam", "notspam",
+                "archive")
+
+
+@dataclass
+class SearchHit:
+    """A message found by an all-folder search."""
+
+    folder: str
+    summary: listing.Summary
+
+
+@dataclass
+class SearchPage:
+    """One page of an all-folder search, newest first."""
+
+    hits: list[SearchHit]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the results have."""
+        return listing.page_count(self.total, self.per_page)
+
+
+def folder_tree(client: IMAPClient, counts: bool = True) -> list[folders.Folder]:
+    """All folders (with counts unless COUNTS is off), creating missing special-use ones."""
+    tree = folders.list_folders(client, counts)
+    if folders.ensure_special_folders(client, tree):
+        tree = folders.list_folders(client, counts)
+    return tree
+
+
+def message_list(client: IMAPClient, cache: LruCache, owner: str, folder: str, *,
+                 sort: str = "date", reverse: bool = True, page: int = 1, per_page: int = 50,
+                 query: str = "") -> listing.Page:
+    """One page of FOLDER, filtered by the search box's QUERY when given."""
+    criteria = parse(query).criteria if query.strip() else None
+    return listing.list_page(client, cache, owner, folder, sort=sort, reverse=reverse,
+                             page=page, per_page=per_page, criteria=criteria)
+
+
+def search_everywhere(client: IMAPClient, cache: LruCache, owner: str, query: str,
+                      tree: list[folders.Folder], page: int = 1,
+                      per_page: int = 50) -> SearchPage:
+    """QUERY in every selectable folder, newest first; only one page is fetched.
+
+    Each folder is searched on the server (cached like the list); at most
+    PAGE x PER_PAGE newest UIDs per folder are candidates, so the fetch is bounded.
+    """
+    criteria = parse(query).criteria
+    candidates: list[tuple[str, int]] = []
+    total = 0
+    for folder in (f for f in tree if f.selectable and f.messages):
+        uids, _ = listing.sorted_uids(client, cache, owner, folder.name, "arrival", True, criteria)
+        total += len(uids)
+        candidates += [(folder.name, uid) for uid in uids[: page * per_page]]
+    hits = _newest(client, candidates, page * per_page)
+    start = (page - 1) * per_page
+    return SearchPage(hits[start:start + per_page], total, page, per_page)
+
+
+def _newest(client: IMAPClient, candidates: list[tuple[str, int]], limit: int) -> list[SearchHit]:
+    by_folder: dict[str, list[int]] = {}
+    for name, uid in candidates:
+        by_folder.setdefault(name, []).append(uid)
+    hits = []
+    for name, uids in by_folder.items():
+        listing.select(client, name)
+        hits += [SearchHit(name, s) for s in listing.fetch_summaries(client, uids, preview=False)]
+    return heapq.nlargest(limit, hits, key=lambda h: (h.summary.date is not None,
+                                                      h.summary.date and h.summary.date.timestamp() or 0))
+
+
+def bulk(client: IMAPClient, tree: list[folders.Folder], folder: str, uids: list[int],
+         action: str, target: str = "", training: Training | None = None) -> str:
+    """Apply ACTION to UIDS of FOLDER; returns a sentence saying what happened.
+
+    With TRAINING, "spam" / "notspam" also say whether the move trained the spam filter
+    (Dovecot's IMAPSieve queues moves into and out of Junk for Rspamd).
+    """
+    if action not in BULK_ACTIONS:
+        raise ImapError(f"Unknown action {action!r}.")
+    if not uids:
+        return "No messages were selected."
+    listing.select(client, folder)
+    count = f"{len(uids)} message{'s' if len(uids) != 1 else ''}"
+    flag_changes = {"read": ("seen", True), "unread": ("seen", False),
+                    "flag": ("flagged", True), "unflag": ("flagged", False)}
+    if action in flag_changes:
+        actions.set_flag(client, uids, *flag_changes[action])
+        return f"{count} marked as {action}."
+    trash = folders.find_special(tree, "\\Trash")
+    if action == "delete" and folder == trash:
+        actions.expunge(client, uids)
+        return f"{count} deleted for good."
+    destination = {
+        "delete": trash,
+        "spam": folders.find_special(tree, "\\Junk"),
+        "notspam": "INBOX",
+        "archive": folders.find_special(tree, "\\Archive"),
+    }.get(action, target)
+    if not destination or destination == folder:
+        return "The messages are already there."
+    folders.check_name(destination)
+    moved_at = time.time()
+    actions.move(client, uids, destination)
+    done = f"{count} moved to {destination}."
+    junk = folders.find_special(tree, "\\Junk")
+    if training and (action == "spam" or (action == "notspam" and folder == junk)):
+        done += " " + training.after_move(action, len(uids), moved_at)
+    return done
+
+
+def empty_folder(client: IMAPClient, tree: list[folders.Folder], folder: str) -> str:
+    """Delete everything in FOLDER for good: only Trash and Junk may be emptied."""
+    allowed = {folders.find_special(tree, "\\Trash"), folders.find_special(tree, "\\Junk")}
+    if folder not in allowed:
+        raise ImapError("Only Trash and Junk can be emptied.")
+    removed = actions.empty(client, folder)
+    return f"{folder} emptied: {removed} message{'s' if removed != 1 else ''} deleted."
+
+
+def change_folder(client: IMAPClient, action: str, name: str, new_name: str = "") -> None:
+    """Create/rename/delete/(un)subscribe a folder; INBOX and special folders are protected."""
+    if not name or (action == "rename" and not new_name):
+        raise ValueError("a folder name is needed")
+    tree = folders.list_folders(client, counts=False)
+    existing = next((f for f in tree if f.name == name), None)
+    if action != "create" and existing is None:
+        raise ValueError("there is no such folder")
+    if action in ("rename", "delete", "unsubscribe") and existing and (
+            existing.kind != "folder" or existing.shared):
+        raise ValueError("Inbox, special and shared folders cannot be changed here")
+    folders.change(client, action, name, new_name)

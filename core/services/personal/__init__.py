@@ -1,0 +1,1 @@
+"""Personal settings: filters, vacation, forwarding, Junk, password, storage, the filter tester."""

@@ -1,0 +1,81 @@
+"""Forwarding all mail: the mailbox's forward_address / forward_keep_copy columns.
+
+The portal and the admin pages set the same two columns. Dovecot's userdb hands them
+to the server's before-script 20-mailroom-forward.sieve (stack/templates/sieve), which
+redirects every delivered message, keeping a copy or not; no reload is needed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import TO_MAILBOX, Alias, AliasDestination, Domain, Mailbox
+from core.services.directory.lookup import get_mailbox
+
+from .validation import InvalidField, address
+
+MAX_HOPS = 10
+
+
+@dataclass(frozen=True)
+class Forwarding:
+    """Where all mail goes, e.g. Forwarding('me@elsewhere.test', keep_copy=False)."""
+
+    target: str | None
+    keep_copy: bool = True
+
+
+def get_forwarding(db: Session, owner: str) -> Forwarding:
+    """The forwarding of the mailbox at OWNER."""
+    mailbox = get_mailbox(db, owner)
+    return Forwarding(mailbox.forward_address, mailbox.forward_keep_copy)
+
+
+def set_forwarding(db: Session, owner: str, target: str | None, keep_copy: bool) -> Forwarding:
+    """Forward OWNER's mail to TARGET (None: stop forwarding); loops are refused."""
+    mailbox = get_mailbox(db, owner)
+    if target is None or not target.strip():
+        mailbox.forward_address, mailbox.forward_keep_copy = None, True
+        db.flush()
+        return Forwarding(None, True)
+    normal = address("target", target, "The forwarding address")
+    _refuse_loop(db, mailbox.address, normal)
+    mailbox.forward_address, mailbox.forward_keep_copy = normal, keep_copy
+    db.flush()
+    return Forwarding(normal, keep_copy)
+
+
+def _refuse_loop(db: Session, owner: str, target: str) -> None:
+    """InvalidField when mail sent on to TARGET would come back to OWNER."""
+    if target == owner:
+        raise InvalidField("target", "Forwarding to your own address would loop.")
+    path = [target]
+    for _ in range(MAX_HOPS):
+        if _alias_reaches(db, path[-1], owner):
+            raise InvalidField("target", f"Forwarding to {target} would loop: "
+                               f"{path[-1]} delivers to you.")
+        following = db.scalar(select(Mailbox.forward_address).where(Mailbox.address == path[-1]))
+        if following == owner:
+            raise InvalidField("target", f"Forwarding to {target} would loop: "
+                               f"{path[-1]} forwards its mail to you.")
+        if not following or following in path:
+            return
+        path.append(following)
+
+
+def _alias_reaches(db: Session, alias_address: str, owner: str) -> bool:
+    local, _, domain = alias_address.partition("@")
+    domain_id = db.scalar(select(Domain.id).where(Domain.name == domain))
+    if domain_id is None:
+        return False
+    found = db.scalar(
+        select(AliasDestination.id)
+        .join(Alias, AliasDestination.alias_id == Alias.id)
+        .join(Mailbox, AliasDestination.mailbox_id == Mailbox.id)
+        .where(Alias.local_part == local, AliasDestination.kind == TO_MAILBOX,
+               (Alias.domain_id == domain_id) | Alias.domain_id.is_(None),
+               Mailbox.address == owner)
+    )
+    return found is not None

@@ -1,0 +1,1 @@
+"""The server: the admin dashboard, queued jobs, where the stack keeps mail."""

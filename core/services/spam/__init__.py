@@ -1,0 +1,1 @@
+"""The spam filter: Junk training and Bayes readiness, thresholds and address rules."""

@@ -1,0 +1,239 @@
+"""Junk training and Bayes readiness: who trains, what Bayes has learned, the retry queue.
+
+Moving a message into Junk (or out of it) from any IMAP client queues it for Rspamd
+(see stack/learnd); these are the use-cases the pages and `flask spam status` show.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.mail import rspamd
+from core.mail.errors import ServiceUnavailable, SpamFilterError
+from core.mail.learnspool import Spool
+from core.models import Group, Mailbox, group_members
+from core.services.directory.groups import SPAMTRAINERS
+from stack.daemons import running
+from stack.layout import Layout
+from stack.learnd import spool_dir
+
+TRAINERS_GROUP = SPAMTRAINERS
+# Rspamd's Bayes acts only after this many spam and this many ham messages; the same
+# number is in stack/templates/rspamd/local.d/classifier-bayes.conf (a test keeps them equal).
+MIN_LEARNS = 200
+SKIPPED = "skipped"  # an outcome: the mover may not train
+WAIT_FOR_QUEUE = 2.0  # how long "Mark as spam" waits to say what Rspamd did
+
+
+def may_train(db: Session, address: str) -> bool:
+    """Whether ADDRESS's moves train: everyone's, unless a spamtrainers group exists."""
+    group_id = db.scalar(select(Group.id).where(Group.name == TRAINERS_GROUP))
+    if group_id is None:
+        return True
+    members = db.scalar(
+        select(func.count()).select_from(group_members)
+        .join(Mailbox, Mailbox.id == group_members.c.mailbox_id)
+        .where(group_members.c.group_id == group_id, Mailbox.address == address.lower())
+    )
+    return bool(members)
+
+
+@dataclass(frozen=True)
+class TrainerStatus:
+    """Whether one person's moves train the shared filter, and why."""
+
+    trains: bool
+    group_exists: bool
+
+    @property
+    def reason(self) -> str:
+        """A sentence for the settings page."""
+        if not self.group_exists:
+            return "Everyone on this server trains the spam filter (there is no spamtrainers group)."
+        if self.trains:
+            return "You are in the spamtrainers group, so your moves train the spam filter."
+        return ("Only members of the spamtrainers group train the spam filter; your moves "
+                "into and out of Junk only move the messages.")
+
+
+def trainer_status(db: Session, address: str) -> TrainerStatus:
+    """TrainerStatus for ADDRESS."""
+    exists = db.scalar(select(Group.id).where(Group.name == TRAINERS_GROUP)) is not None
+    return TrainerStatus(may_train(db, address), exists)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Messages Bayes has learned against min_learns, e.g. Readiness(212, 187, 200)."""
+
+    spam: int | None
+    ham: int | None
+    min_learns: int = MIN_LEARNS
+    error: str = ""
+
+    @property
+    def active(self) -> bool:
+        """Bayes scores messages only once both counts reached min_learns."""
+        return (self.spam or 0) >= self.min_learns and (self.ham or 0) >= self.min_learns
+
+    def percent(self, kind: str) -> int:
+        """Progress of KIND ('spam'/'ham') towards min_learns, 0-100."""
+        value = (self.spam if kind == "spam" else self.ham) or 0
+        return min(100, round(100 * value / self.min_learns))
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """The retry queue: how many moves wait for Rspamd, and the last error."""
+
+    length: int
+    worker_running: bool
+    last_error: str = ""
+    last_error_at: float | None = None
+    last_success_at: float | None = None
+    failures: int = 0
+    totals: dict[str, int] = field(default_factory=dict)
+    recent: list[dict] = field(default_factory=list)
+
+    @property
+    def failing(self) -> bool:
+        """Whether the last attempt to reach Rspamd failed (the queue is stuck)."""
+        return self.failures > 0
+
+
+@dataclass(frozen=True)
+class SpamStatus:
+    """Everything the readiness pages and `flask spam status` show."""
+
+    readiness: Readiness
+    queue: QueueStatus
+
+    def as_json(self) -> dict:
+        """The document `flask spam status --json` prints."""
+        r, q = self.readiness, self.queue
+        return {
+            "learned": {"spam": r.spam, "ham": r.ham},
+            "min_learns": {"spam": r.min_learns, "ham": r.min_learns},
+            "bayes_active": r.active,
+            "counts_error": r.error or None,
+            "queue": {"length": q.length, "last_error": q.last_error or None,
+                      "last_error_at": _iso(q.last_error_at), "failing": q.failing,
+                      "worker_running": q.worker_running, "outcomes": q.totals},
+        }
+
+
+def _iso(stamp: float | None) -> str | None:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp)) if stamp else None
+
+
+def readiness(cfg: dict) -> Readiness:
+    """Learned counts from Redis (live); from Rspamd's /stat if Redis cannot be read."""
+    settings = rspamd.RspamdSettings.from_config(cfg)
+    try:
+        spam, ham = rspamd.bayes_counts(settings)
+        return Readiness(spam, ham)
+    except (ServiceUnavailable, SpamFilterError) as exc:
+        redis_error = str(exc)
+    try:
+        files = {f.get("symbol"): f.get("revision", 0) for f in rspamd.stat(settings)["statfiles"]}
+        return Readiness(files.get("BAYES_SPAM"), files.get("BAYES_HAM"), error=redis_error)
+    except (ServiceUnavailable, SpamFilterError, KeyError, TypeError) as exc:
+        return Readiness(None, None, error=f"{redis_error}; {exc}")
+
+
+def spool(cfg: dict) -> Spool:
+    """The training queue of the stack CFG describes."""
+    return Spool(spool_dir(Layout.from_config(cfg)))
+
+
+def queue_status(cfg: dict) -> QueueStatus:
+    """The queue's length and the worker's last report."""
+    queue = spool(cfg)
+    state = queue.read_state()
+    alive = running(Layout.from_config(cfg), "learnd") is not None
+    return QueueStatus(queue.length(), alive, state.last_error, state.last_error_at,
+                       state.last_success_at, state.failures, dict(state.totals),
+                       list(reversed(state.recent)))
+
+
+def status(cfg: dict) -> SpamStatus:
+    """Readiness and queue, as the pages and the command line show them."""
+    return SpamStatus(readiness(cfg), queue_status(cfg))
+
+
+def recent_for(queue: QueueStatus, address: str, limit: int = 20) -> list[dict]:
+    """ADDRESS's latest training outcomes, newest first."""
+    return [row for row in queue.recent if row.get("user") == address][:limit]
+
+
+@dataclass(frozen=True)
+class Training:
+    """What "Mark as spam" / "Not spam" tell the person about training."""
+
+    address: str
+    trainer: TrainerStatus
+    queue: Spool
+
+    def after_move(self, action: str, count: int, since: float,
+                   wait: float = WAIT_FOR_QUEUE) -> str:
+        """A sentence: did moving COUNT messages at SINCE train the filter, and how."""
+        kind = "spam" if action == "spam" else "ham"
+        if not self.trainer.trains:
+            return "This did not train the spam filter: only members of the spamtrainers group do."
+        outcomes = self._outcomes(kind, since, count, wait)
+        if len(outcomes) < count:
+            state = self.queue.read_state()
+            if state.failures:
+                return ("The spam filter cannot be reached right now; the move waits in the "
+                        "training queue and teaches it as soon as it is back.")
+            return f"The move is queued to teach the spam filter what {kind} looks like."
+        return _outcome_sentence(kind, outcomes)
+
+    def _outcomes(self, kind: str, since: float, count: int, wait: float) -> list[str]:
+        """Outcomes the worker recorded for this person's moves since SINCE (waits up to WAIT)."""
+        deadline = time.monotonic() + wait
+        while True:
+            found = [row["outcome"] for row in self.queue.read_state().recent
+                     if row.get("user") == self.address and row.get("kind") == kind
+                     and row.get("queued", 0) >= since]
+            if len(found) >= count or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.1)
+
+
+def _outcome_sentence(kind: str, outcomes: list[str]) -> str:
+    """E.g. 'The spam filter learned 2 as spam; it had already learned 1.'"""
+    learned = outcomes.count(rspamd.LEARNED)
+    already = outcomes.count(rspamd.ALREADY)
+    known = outcomes.count(rspamd.KNOWN)
+    refused = outcomes.count(rspamd.REFUSED)
+    parts = []
+    if learned:
+        parts.append(f"The spam filter learned {_them(learned, outcomes)} as {kind}")
+    if already:
+        subject = "it" if parts else "The spam filter"
+        parts.append(f"{subject} had already learned {_them(already, outcomes)} as {kind}")
+    if known:
+        subject = "it" if parts else "The spam filter"
+        parts.append(f"{subject} already rates {_them(known, outcomes)} as {kind}, "
+                     "so there was nothing to learn")
+    if refused:
+        parts.append(f"{_them(refused, outcomes, capital=not parts)} had too little text to learn from")
+    return "; ".join(parts) + "."
+
+
+def _them(number: int, outcomes: list[str], capital: bool = False) -> str:
+    if number == len(outcomes):
+        word = "it" if number == 1 else "them"
+    else:
+        word = str(number)
+    return word.capitalize() if capital else word
+
+
+def training_for(db: Session, cfg: dict, address: str) -> Training:
+    """The Training helper for ADDRESS's webmail clicks."""
+    return Training(address, trainer_status(db, address), spool(cfg))
+

@@ -1,0 +1,4 @@
+"""The "auth" blueprint itself, apart from its routes so that they can import it."""
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)

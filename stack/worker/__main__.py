@@ -1,0 +1,103 @@
+"""The worker daemon: the privileged helper, the job queue and the database keeper (see __init__)."""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from .. import perms
+from ..background import detach, log_to_stderr
+
+POLL_SECONDS = 1.0
+log = logging.getLogger("mailroom.worker")
+
+
+def hold_open(database_path: Path) -> sqlite3.Connection:
+    """A connection to the database in WAL mode, its index shared with the daemons' group."""
+    connection = sqlite3.connect(database_path, timeout=30)
+    connection.execute("PRAGMA journal_mode=WAL").fetchone()  # creates -wal and -shm
+    perms.share_wal_index(database_path)
+    return connection
+
+
+def work(database, mail_root: Path) -> bool:
+    """Run the oldest queued job, if any; True when one ran."""
+    from core.models import AdminJob
+    from core.services.server import jobs
+
+    with database.transaction() as session:
+        job = jobs.claim(session)
+        job_id = job.id if job else None
+    if job_id is None:
+        return False
+    with database.transaction() as session:
+        jobs.run(session, session.get(AdminJob, job_id), mail_root)
+    return True
+
+
+def read_settings(path: Path) -> dict:
+    """The stack's settings from the file `stack up` wrote, secrets from their files."""
+    from core.config import load_config
+
+    return load_config(json.loads(path.read_text(encoding="utf-8")), environ={})
+
+
+def serve(database, mail_root: Path, on_hangup) -> None:
+    """Poll for jobs until SIGTERM; on SIGHUP call ON_HANGUP (settings changed)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.services.server import jobs
+
+    stopping, hangups = [], []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGHUP, lambda *_: hangups.append(True))
+    with database.transaction() as session:
+        jobs.requeue_interrupted(session)
+    while not stopping:
+        if hangups:
+            hangups.clear()
+            on_hangup()
+        try:
+            if work(database, mail_root):
+                continue
+        except SQLAlchemyError as exc:
+            log.warning("database unavailable: %s", exc)
+        time.sleep(POLL_SECONDS)
+
+
+def main(args: list[str]) -> int:
+    """Check the arguments, move to the background, write the pidfile and serve."""
+    log_to_stderr("worker")
+    if len(args) != 2:
+        log.error("usage: python -m stack.worker SETTINGS PIDFILE")
+        return 2
+    from core.db import Database
+
+    from ..layout import Layout
+    from ..privileged import Helper, app_group, serve_in_thread, socket_path
+
+    settings, pid_path = Path(args[0]), Path(args[1])
+    cfg = read_settings(settings)
+    layout = Layout.from_config(cfg)
+    if not layout.database.is_file():
+        log.error("no database at %s", layout.database)
+        return 1
+    keeper = detach(pid_path, lambda: hold_open(layout.database))
+    database = Database()
+    database.configure(cfg["DATABASE_URL"])
+    helper = Helper(cfg, database)
+    stop_helper = serve_in_thread(socket_path(layout), helper, app_group())
+    try:
+        serve(database, layout.mail, lambda: helper.configure(read_settings(settings)))
+    finally:
+        stop_helper()
+        keeper.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
