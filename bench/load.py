@@ -198,15 +198,17 @@ def populate(cfg: dict, sessions: int) -> list[str]:
 
 @contextmanager
 def app_process(overrides: dict, threads: int):
-    """`python app.py` on a free port with this stack's settings; yield (base URL, pid)."""
+    """`python app.py` as the mailroom user, as production runs it, on a free port with
+    this stack's settings; yield (base URL, pid)."""
     port = free_ports(1)[0]
     env = {**os.environ, **{f"MAILROOM_{k}": str(v) for k, v in overrides.items()},
            "MAILROOM_PORT": str(port), "MAILROOM_THREADS": str(threads),
            "MAILROOM_LOGIN_LIMIT_ADDRESS": "1000 per minute",
            "MAILROOM_LOGIN_LIMIT_IP": "10000 per minute"}
     root = Path(__file__).resolve().parent.parent
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, user="mailroom",
+                            group="mailroom", extra_groups=[], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -38,9 +38,9 @@ def _environment(cfg: dict, port: int) -> dict:
 def served_as_mailroom(mail_stack):
     """`python app.py` started as the mailroom user; yields (base URL, pid)."""
     port = free_ports(1)[0]
-    proc = subprocess.Popen(["runuser", "-u", "mailroom", "--", PYTHON, "app.py"], cwd=ROOT,
-                            env=_environment(mail_stack, port), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([PYTHON, "app.py"], cwd=ROOT, env=_environment(mail_stack, port),
+                            user="mailroom", group="mailroom", extra_groups=[],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -55,16 +55,10 @@ def served_as_mailroom(mail_stack):
                     pytest.fail("the app did not start as mailroom:\n"
                                 + proc.stdout.read().decode(errors="replace"))
                 time.sleep(0.2)
-        yield base, _server_pid(proc.pid)
+        yield base, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-
-
-def _server_pid(runuser_pid: int) -> int:
-    """runuser's child, the Python process that serves."""
-    children = Path(f"/proc/{runuser_pid}/task/{runuser_pid}/children").read_text().split()
-    return int(children[0]) if children else runuser_pid
 
 
 def _uids(pid: int) -> list[int]:
