@@ -101,8 +101,8 @@ def test_garbage_and_oversized_requests_are_refused(helper, mail_stack):
 
 
 def test_a_group_that_does_not_exist_is_refused(helper, mail_stack, stack_db, domain):
-    from core.services import groups, shared
-    from core.services.roles import Roles
+    from core.services.access.roles import Roles
+    from core.services.directory import groups, shared
 
     _, call = helper
     owners = f"own{uuid.uuid4().hex[:6]}"
