@@ -5,16 +5,43 @@ environment are converted to the type of their default.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import stat
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "MAILROOM_"
+# Paths are written into four config syntaxes and a few socket addresses; keeping them
+# to these characters means no syntax ever needs to interpret them.
+SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+@-]*$")
+# Where the data goes when the checkout's own var/ would not do (see default_data_dir).
+SYSTEM_DATA = Path("/var/lib/mailroom")
+
+
+def instance_name(root: Path) -> str:
+    """A short name for one checkout, e.g. 'project-3f2a9c1b' for /root/my project."""
+    slug = re.sub(r"[^a-z0-9]+", "-", root.name.lower()).strip("-") or "mailroom"
+    return f"{slug[:40]}-{hashlib.sha256(str(root).encode()).hexdigest()[:8]}"
+
+
+def default_data_dir(root: Path = ROOT) -> Path:
+    """ROOT/var when the mail daemons can use it, else /var/lib/mailroom/<instance>.
+
+    The daemons run as their own users: every folder above the data must be
+    traversable by anyone (a clone in /root, mode 0700, is not), and its path must
+    be one their config files can hold (no spaces or quotes). The answer depends only
+    on the checkout, so root, the web app's user and the CLI agree on it.
+    """
+    local = root / "var"
+    reachable = all(stat.S_IMODE(p.stat().st_mode) & 0o001 for p in (root, *root.parents))
+    return local if reachable and SAFE_PATH.match(str(local)) else SYSTEM_DATA / instance_name(root)
 
 # key -> (default, help). A default of None with an int-typed key is listed in INT_KEYS.
 DEFAULTS: dict[str, object] = {
     "ENV": "production",  # production | development | testing
-    "DATA_DIR": str(ROOT / "var"),
+    "DATA_DIR": "",  # default: ROOT/var, or /var/lib/mailroom/<instance> (default_data_dir)
     "STACK_DIR": "",  # default: DATA_DIR/stack
     "DATABASE_URL": "",  # default: sqlite:///DATA_DIR/db/mailroom.db
     "SECRET_KEY": "",  # or SECRET_KEY_FILE; default file DATA_DIR/secrets/secret_key
@@ -111,6 +138,8 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
 
 
 def _derive_paths(cfg: dict) -> None:
+    if not cfg["DATA_DIR"]:
+        cfg["DATA_DIR"] = str(default_data_dir())
     data = Path(cfg["DATA_DIR"])
     if not cfg["STACK_DIR"]:
         cfg["STACK_DIR"] = str(data / "stack")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -37,6 +38,25 @@ def up_command() -> None:
     from .manager import up
 
     _echo(up)
+
+
+@stack_cli.command("app-home")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document.")
+def app_home_command(as_json: bool) -> None:
+    """Print the folder the web app runs from as the mailroom user.
+
+    The checkout itself when that user can read it, else a copy under DATA_DIR/app,
+    brought up to date now.
+    """
+    from core.config import ROOT
+
+    from .deploy import app_home
+
+    try:
+        home = app_home(ROOT, Path(_config()["DATA_DIR"]))
+    except StackError as exc:
+        _fail(exc)
+    click.echo(json.dumps({"app_home": str(home)}) if as_json else str(home))
 
 
 @stack_cli.command("down")

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.config import SAFE_PATH
+
 from .errors import StackError
 
-# Paths are written into four config syntaxes and a few socket addresses; keeping them
-# to these characters means no syntax ever needs to interpret them.
-SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/+@-]*$")
 # sockaddr_un.sun_path holds 108 bytes; Dovecot adds names of up to ~25 characters.
 MAX_SOCKET_DIR = 80
 

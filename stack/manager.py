@@ -32,7 +32,8 @@ def up(cfg: dict) -> list[str]:
     prepare.prepare_tree(layout)
     with _locked(layout):
         lines = _start_or_keep(cfg, layout)
-    lines.append(f"stack ready in {time.monotonic() - began:.1f} s; files and logs in {layout.root}")
+    lines.append(f"stack ready in {time.monotonic() - began:.1f} s; database and secrets in "
+                 f"{layout.data_dir}, files and logs in {layout.root}")
     return lines
 
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from core.config import ConfigError, check_secret_key, load_config
@@ -62,3 +64,41 @@ def test_web_app_refuses_to_serve_as_root_unless_told_it_is_development():
     with pytest.raises(SystemExit, match="does not run as root"):
         refuse_root({})
     refuse_root({"MAILROOM_ALLOW_ROOT": "1"})
+
+
+@pytest.fixture
+def open_dir():
+    """A folder under /tmp that anyone may traverse (pytest's own tmp_path is 0700)."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="mr-cfg-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def test_data_goes_beside_the_checkout_when_the_daemons_can_reach_it(open_dir):
+    from core.config import default_data_dir
+
+    checkout = open_dir / "open" / "mailroom"
+    checkout.mkdir(parents=True)
+    for path in (open_dir / "open", checkout):
+        path.chmod(0o755)
+    assert default_data_dir(checkout) == checkout / "var"
+
+
+@pytest.mark.parametrize("private, name", [(True, "project"), (False, "my project")])
+def test_a_clone_in_a_private_folder_or_with_a_space_keeps_its_data_in_var_lib(open_dir, private, name):
+    from core.config import default_data_dir, instance_name
+
+    above = open_dir / "root"
+    checkout = above / name
+    checkout.mkdir(parents=True)
+    above.chmod(0o700 if private else 0o755)
+    checkout.chmod(0o755)
+    data = default_data_dir(checkout)
+    assert data.parent == Path("/var/lib/mailroom") and data.name == instance_name(checkout)
+    assert data.name.startswith("project-" if private else "my-project-")
+    assert default_data_dir(checkout) == data  # the same checkout always gets the same place
+    assert instance_name(open_dir / "other" / name) != data.name
