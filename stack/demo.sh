@@ -4,15 +4,15 @@
 # user. Ctrl-C stops the web app; `flask --app app stack down` stops the mail daemons.
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
-flask --app app stack up
+python -m flask --app app stack up
 echo
 echo "Demo logins:"
-flask --app app demo
+python -m flask --app app demo
 echo
 # The data folder is decided by this checkout; a copy of the app (when the checkout
 # is private to root) must keep using it.
 export MAILROOM_DATA_DIR="$(python -c 'from core.config import load_config; print(load_config()["DATA_DIR"])')"
-home="$(flask --app app stack app-home)"
+home="$(python -m flask --app app stack app-home)"
 [ "$home" = "$ROOT" ] || echo "The mailroom user cannot read $ROOT: the app runs from a copy in $home."
 echo "Mailroom: http://${MAILROOM_HOST:-127.0.0.1}:${MAILROOM_PORT:-8000}/ (served as user mailroom)"
 cd "$home"

@@ -1,4 +1,5 @@
-"""Any directory (issue 11): a clone below a private folder (0700, as /root is) works as it is.
+"""Any directory (issue 11): a clone below a private folder (0700, as /root is), in a folder
+whose name has a space, works as it is.
 
 Its data goes to /var/lib/mailroom/<instance>, the mail daemons run from there, and the
 web app runs as mailroom from a synced copy; nobody is asked to loosen a permission.
@@ -36,9 +37,9 @@ def _flask(clone: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def private_clone():
-    """A copy of this checkout at /tmp/mr-private-*/project, the folder above it 0700."""
+    """A copy of this checkout at /tmp/mr-private-*/my project, the folder above it 0700."""
     top = Path(tempfile.mkdtemp(prefix="mr-private-", dir="/tmp"))
-    clone = top / "project"
+    clone = top / "my project"
     shutil.copytree(ROOT, clone, ignore=SKIP, symlinks=True)
     (clone / ".venv").symlink_to(Path(sys.prefix))
     env = {"PATH": f"{Path(sys.prefix) / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
@@ -58,7 +59,7 @@ def private_clone():
 def test_private_clone_runs_the_demo_stack_and_the_app_as_mailroom(private_clone):
     clone, env, data = private_clone
     assert os.stat(clone.parent).st_mode & 0o777 == 0o700
-    assert data.parent == Path("/var/lib/mailroom")
+    assert data.parent == Path("/var/lib/mailroom") and data.name.startswith("my-project-")
     up = _flask(clone, env, "stack", "up")
     assert f"database and secrets in {data}" in up.stdout  # the command says where
     logins = json.loads(_flask(clone, env, "demo", "--json").stdout)["logins"]
