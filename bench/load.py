@@ -21,7 +21,6 @@ import random
 import re
 import smtplib
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -35,6 +34,7 @@ from pathlib import Path
 from core.db import Database
 from core.services.directory import lookup
 from stack import manager
+from stack.deploy import app_home
 
 from . import fill
 from .common import config, free_ports, scratch_overrides, seed_rspamd_cache, sign_in, sign_out
@@ -205,10 +205,10 @@ def app_process(overrides: dict, threads: int):
            "MAILROOM_PORT": str(port), "MAILROOM_THREADS": str(threads),
            "MAILROOM_LOGIN_LIMIT_ADDRESS": "1000 per minute",
            "MAILROOM_LOGIN_LIMIT_IP": "10000 per minute"}
-    root = Path(__file__).resolve().parent.parent
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, user="mailroom",
-                            group="mailroom", extra_groups=[], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    home = app_home(Path(__file__).resolve().parent.parent, Path(overrides["DATA_DIR"]))
+    proc = subprocess.Popen([str(home / ".venv" / "bin" / "python"), "app.py"], cwd=home, env=env,
+                            user="mailroom", group="mailroom", extra_groups=[],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

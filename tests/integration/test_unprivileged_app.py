@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 from core.config import DEFAULTS, SECRET_KEYS
+from stack.deploy import app_home
 from tests.conftest import free_ports
 from tests.helpers import PASSWORD, new_server_admin
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHON = str(Path(sys.prefix) / "bin" / "python")
 
 
 def _environment(cfg: dict, port: int) -> dict:
@@ -36,9 +36,15 @@ def _environment(cfg: dict, port: int) -> dict:
 
 @pytest.fixture(scope="module")
 def served_as_mailroom(mail_stack):
-    """`python app.py` started as the mailroom user; yields (base URL, pid)."""
+    """`python app.py` started as the mailroom user; yields (base URL, pid).
+
+    From the checkout, or from the copy stack/deploy.py makes when the checkout is
+    private to root (as demo.sh does).
+    """
     port = free_ports(1)[0]
-    proc = subprocess.Popen([PYTHON, "app.py"], cwd=ROOT, env=_environment(mail_stack, port),
+    home = app_home(ROOT, Path(mail_stack["DATA_DIR"]))
+    proc = subprocess.Popen([str(home / ".venv" / "bin" / "python"), "app.py"], cwd=home,
+                            env=_environment(mail_stack, port),
                             user="mailroom", group="mailroom", extra_groups=[],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -92,8 +98,8 @@ def test_privileged_pages_work_through_the_helper(served_as_mailroom, mail_stack
 
 def test_started_as_root_the_app_refuses(mail_stack):
     env = {**_environment(mail_stack, free_ports(1)[0]), "MAILROOM_ALLOW_ROOT": ""}
-    done = subprocess.run([PYTHON, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
     assert done.returncode != 0 and "does not run as root" in done.stderr
     assert os.geteuid() == 0  # the suite runs as root, so this really was root
 
