@@ -9,7 +9,7 @@ import os
 import secrets
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, redirect, url_for
 
 from core.config import ConfigError, check_secret_key, load_config
 from core.extensions import csrf, db, limiter, login_manager
@@ -51,6 +51,8 @@ def create_app(config: dict | None = None) -> Flask:
     _init_extensions(app)
     https.init_app(app)
     _register_blueprints(app)
+    # Browsers ask for /favicon.ico on pages without a <link rel="icon"> (JSON, files).
+    app.add_url_rule("/favicon.ico", "favicon", lambda: redirect(url_for("static", filename="img/favicon.svg"), 301))
     _register_cli(app)
     app.after_request(_security_headers)
     return app

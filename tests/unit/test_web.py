@@ -101,3 +101,9 @@ def test_junk_default_command_sets_the_server_retention(app):
         assert junk.server_days(db.session) == 14
     refused = runner.invoke(args=["junk", "default", "-1"])
     assert refused.exit_code != 0 and "Traceback" not in refused.output
+
+
+def test_favicon_ico_leads_to_the_svg_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response.headers["Location"].endswith("/static/img/favicon.svg")
+    assert client.get("/static/img/favicon.svg").mimetype == "image/svg+xml"
