@@ -53,13 +53,16 @@ DEFAULTS: dict[str, object] = {
     "IMAP_HOST": "127.0.0.1",
     "IMAP_PORT": 10143,
     "IMAP_TLS": "none",  # none | starttls | ssl
+    "IMAPS_PORT": 10993,  # IMAP with TLS from the first byte (local stack)
     "POP3_PORT": 10110,
+    "POP3S_PORT": 10995,
     "SIEVE_HOST": "127.0.0.1",
     "SIEVE_PORT": 14190,
     "SMTP_PORT": 10025,
     "SUBMISSION_HOST": "127.0.0.1",
     "SUBMISSION_PORT": 10587,
     "SUBMISSION_TLS": "starttls",  # none | starttls | ssl
+    "SMTPS_PORT": 10465,  # submissions: SMTP with TLS from the first byte (local stack)
     "TLS_CA_FILE": "",  # default: the local stack's certificate
     "RSPAMD_HOST": "127.0.0.1",
     "RSPAMD_PROXY_PORT": 11632,

@@ -9,16 +9,22 @@ from core.config import SAFE_PATH
 
 from .errors import StackError
 
+# Rspamd's resolver is pointed here on the loopback stack; nothing listens, so lookups
+# fail at once.
+CLOSED_DNS = "127.0.0.1:1"
 # sockaddr_un.sun_path holds 108 bytes; Dovecot adds names of up to ~25 characters.
 MAX_SOCKET_DIR = 80
 
 # service name -> (config key, daemon): what `status` reports, in order.
 SERVICES = {
     "imap": ("IMAP_PORT", "dovecot"),
+    "imaps": ("IMAPS_PORT", "dovecot"),
     "pop3": ("POP3_PORT", "dovecot"),
+    "pop3s": ("POP3S_PORT", "dovecot"),
     "managesieve": ("SIEVE_PORT", "dovecot"),
     "smtp": ("SMTP_PORT", "postfix"),
     "submission": ("SUBMISSION_PORT", "postfix"),
+    "submissions": ("SMTPS_PORT", "postfix"),
     "rspamd": ("RSPAMD_CONTROLLER_PORT", "rspamd"),
     "redis": ("REDIS_PORT", "redis"),
     "disclaimer": ("FILTER_PORT", "disclaimer"),
@@ -95,6 +101,21 @@ class Layout:
     dovecot_conf = property(lambda self: self.dovecot_etc / "dovecot.conf")
     lmtp_socket = property(lambda self: self.dovecot_run / "lmtp")
     auth_socket = property(lambda self: self.dovecot_run / "auth-postfix")
+
+    def site_values(self, cfg: dict) -> dict:
+        """Template values that differ between this loopback stack and a system install.
+
+        Here: every service on LISTEN_ADDRESS, no mail to the internet and no DNS (so
+        tests never reach out), each daemon logging to its own file under log/.
+        """
+        listen = cfg["LISTEN_ADDRESS"]
+        return {
+            "public": listen, "inet_interfaces": listen,
+            "default_transport": "error:this server does not send mail to the internet",
+            "smtp_dns": "disabled", "dns_server": CLOSED_DNS,
+            "postfix_log": self.log_file("postfix"), "dovecot_log": self.log_file("dovecot"),
+            "redis_log": self.log_file("redis"),
+        }
 
     def log_file(self, daemon: str) -> Path:
         """The log file a daemon (and its start command's output) writes to."""

@@ -14,8 +14,6 @@ from .quoting import render_text
 
 log = logging.getLogger(__name__)
 DOVECOT_DH = "/usr/share/dovecot/dh.pem"
-# Rspamd's resolver is pointed here; nothing listens, so lookups fail at once.
-CLOSED_DNS = "127.0.0.1:1"
 LOCAL_ONLY_REJECT = "REJECT This address accepts mail from the local network only"
 POSTFIX_MAPS = (
     "virtual_mailbox_domains", "virtual_mailbox_maps", "identity", "aliases", "catchall",
@@ -82,7 +80,8 @@ def _output(template: Path, target: Path, syntax: str, daemon: str) -> Output:
 
 def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
     """The values the templates refer to; each is quoted by the template's syntax."""
-    return {**_paths(layout), **_settings(cfg, rspamd_password), **spam.template_values(layout)}
+    return {**_paths(layout), **_settings(cfg, rspamd_password), **spam.template_values(layout),
+            **layout.site_values(cfg)}
 
 
 def _paths(layout: Layout) -> dict:
@@ -91,9 +90,6 @@ def _paths(layout: Layout) -> dict:
         "instance_name": layout.instance_name,
         "base_dir": layout.dovecot_run,
         "state_dir": layout.lib / "dovecot",
-        "dovecot_log": layout.log_file("dovecot"),
-        "postfix_log": layout.log_file("postfix"),
-        "redis_log": layout.log_file("redis"),
         "log_dir": layout.log,
         "cert": layout.cert,
         "key": layout.key,
@@ -120,8 +116,8 @@ def _settings(cfg: dict, rspamd_password: str) -> dict:
     """Host name, addresses, ports, quota and the Rspamd password from the config."""
     listen = cfg["LISTEN_ADDRESS"]
     ports = {key: cfg[key.upper()] for key in (
-        "imap_port", "pop3_port", "sieve_port", "smtp_port", "submission_port", "redis_port",
-        "filter_port", "reinject_port",
+        "imap_port", "imaps_port", "pop3_port", "pop3s_port", "sieve_port", "smtp_port",
+        "submission_port", "smtps_port", "redis_port", "filter_port", "reinject_port",
     )}
     return {
         **ports,
@@ -135,7 +131,6 @@ def _settings(cfg: dict, rspamd_password: str) -> dict:
         "proxy_bind": f"{listen}:{cfg['RSPAMD_PROXY_PORT']}",
         "controller_bind": f"{listen}:{cfg['RSPAMD_CONTROLLER_PORT']}",
         "password": rspamd_password,
-        "dns_server": CLOSED_DNS,
         "redis_server": f"{listen}:{cfg['REDIS_PORT']}",
     }
 

@@ -37,7 +37,7 @@ def pidfile(layout) -> Path:
 
 def settings_file(layout) -> Path:
     """The stack's settings as `stack up` last applied them (root only)."""
-    return layout.records / "settings.json"
+    return layout.etc / "worker" / "settings.json"
 
 
 def write_settings(layout, cfg: dict) -> None:
@@ -46,6 +46,7 @@ def write_settings(layout, cfg: dict) -> None:
 
     values = {k: cfg[k] for k in DEFAULTS if k in cfg and k not in SECRET_KEYS}
     path = settings_file(layout)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(values, handle, indent=1, sort_keys=True)

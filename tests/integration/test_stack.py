@@ -170,8 +170,8 @@ class OutsideIMAP(imaplib.IMAP4):
 
 def test_every_service_answers(mail_stack):
     services = {s.name: s for s in status(mail_stack)}
-    assert set(services) == {"imap", "pop3", "managesieve", "smtp", "submission", "rspamd", "redis",
-                             "disclaimer", "learnd", "worker"}
+    assert set(services) == {"imap", "imaps", "pop3", "pop3s", "managesieve", "smtp", "submission",
+                             "submissions", "rspamd", "redis", "disclaimer", "learnd", "worker"}
     assert all(s.answers and s.pid for s in services.values()), services
     assert services["imap"].port == mail_stack["IMAP_PORT"]
     assert services["worker"].port is None and services["learnd"].host == ""
@@ -454,3 +454,28 @@ def test_healthz_says_every_part_answers(app):
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "database": "ok", "imap": "ok", "submission": "ok"}
+
+
+def test_tls_from_the_first_byte_on_imaps_pop3s_and_submissions(mail_stack):
+    import poplib
+
+    sender = add_mailbox(mail_stack, f"tls{uuid.uuid4().hex[:6]}")
+    host, context = mail_stack["LISTEN_ADDRESS"], tls_context(mail_stack)
+    token = uuid.uuid4().hex
+    with smtplib.SMTP_SSL(host, mail_stack["SMTPS_PORT"], local_hostname="localhost",
+                          timeout=15, context=context) as smtp:
+        smtp.login(sender, PASSWORD)
+        smtp.send_message(message(sender, sender, token))
+    assert maildir_has(mail_stack, sender, token)
+    with IMAPClient(host, port=mail_stack["IMAPS_PORT"], ssl=True, ssl_context=context,
+                    timeout=15) as client:
+        client.login(sender, PASSWORD)
+        client.select_folder("INBOX", readonly=True)
+        assert client.search(["SUBJECT", token])
+    pop = poplib.POP3_SSL(host, mail_stack["POP3S_PORT"], context=context, timeout=15)
+    try:
+        pop.user(sender)
+        pop.pass_(PASSWORD)
+        assert pop.stat()[0] >= 1
+    finally:
+        pop.quit()
