@@ -59,6 +59,29 @@ def app_home_command(as_json: bool) -> None:
     click.echo(json.dumps({"app_home": str(home)}) if as_json else str(home))
 
 
+@stack_cli.command("install")
+@click.option("--system", "system", is_flag=True, required=True,
+              help="The system install: Debian's own daemons on the standard ports.")
+@click.option("--cert", type=click.Path(path_type=Path), required=True,
+              help="TLS certificate chain (Let's Encrypt: /etc/letsencrypt/live/HOST/fullchain.pem).")
+@click.option("--key", type=click.Path(path_type=Path), required=True,
+              help="Its private key (Let's Encrypt: /etc/letsencrypt/live/HOST/privkey.pem).")
+@click.option("--root", "root_dir", type=click.Path(path_type=Path), required=True,
+              help="Render into this root and check it with the daemons' own checkers.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document.")
+def install_command(system: bool, cert: Path, key: Path, root_dir: Path, as_json: bool) -> None:
+    """Render the system install into a root and have the daemons check it."""
+    from core.config import ROOT
+
+    from .sysinstall import render_system
+
+    try:
+        lines = render_system(_config(), cert.resolve(), key.resolve(), root_dir.resolve(), ROOT)
+    except StackError as exc:
+        _fail(exc)
+    click.echo(json.dumps({"lines": lines}) if as_json else "\n".join(lines))
+
+
 @stack_cli.command("down")
 def down_command() -> None:
     """Stop the daemons this stack started."""

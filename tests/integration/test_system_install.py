@@ -1,0 +1,87 @@
+"""The system install (issue 11), rendered into a temporary root and checked by the daemons.
+
+postfix check, doveconf -n, rspamadm configtest and systemd-analyze verify read the
+tree; bad input is refused before anything is rendered.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from stack.errors import StackError
+from stack.layout import Layout
+from stack.system import SystemLayout, system_config
+from stack.sysinstall import render_system, verify
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def target():
+    path = Path(tempfile.mkdtemp(prefix="mr-sysroot-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pair(mail_stack):
+    """The test stack's certificate and key, as an admin's files."""
+    layout = Layout.from_config(mail_stack)
+    return layout.cert, layout.key
+
+
+def test_rendered_system_passes_every_daemons_checker(mail_stack, pair, target):
+    cfg = {**mail_stack, "MAIL_HOSTNAME": "mail.example.org"}
+    lines = render_system(cfg, *pair, target, ROOT)
+    assert lines[-1].startswith("checked by postfix check")
+    master = (target / "etc/postfix/master.cf").read_text()
+    assert "0.0.0.0:25 inet" in master and "0.0.0.0:465 inet" in master and "0.0.0.0:587 inet" in master
+    assert "smtpd_tls_wrappermode=yes" in master
+    main = (target / "etc/postfix/main.cf").read_text()
+    assert "default_transport = smtp" in main and "inet_interfaces = all" in main
+    dovecot = (target / "etc/dovecot/dovecot.conf").read_text()
+    for port in ("143", "993", "110", "995", "4190"):
+        assert f"port = {port}" in dovecot
+    assert 'log_path = "syslog"' in dovecot and f"ssl_cert = <{pair[0]}" in dovecot
+    env = (target / "etc/mailroom/mailroom.env").read_text()
+    assert "MAILROOM_IMAP_PORT=143" in env and "MAILROOM_SUBMISSION_HOST=mail.example.org" in env
+    for unit in ("mailroom-worker", "mailroom-web", "mailroom-learnd", "mailroom-filter"):
+        assert (target / f"etc/systemd/system/{unit}.service").is_file()
+    assert "User=mailroom" in (target / "etc/systemd/system/mailroom-web.service").read_text()
+    assert (target / "var/lib/mailroom/db/mailroom.db").is_file()
+
+
+def test_missing_certificate_is_refused_before_anything_is_rendered(mail_stack, pair, target):
+    with pytest.raises(StackError, match="letsencrypt/live/HOST/fullchain.pem"):
+        render_system(mail_stack, target / "no-such.pem", pair[1], target / "root", ROOT)
+    assert not (target / "root").exists()
+
+
+def test_a_key_of_another_certificate_is_refused(mail_stack, pair, target):
+    other = target / "other.key"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-out", str(other)], check=True, capture_output=True)
+    with pytest.raises(StackError, match="does not belong to the certificate"):
+        render_system(mail_stack, pair[0], other, target / "root", ROOT)
+    assert not (target / "root").exists()
+
+
+def test_other_systems_than_debian_12_are_refused(mail_stack, pair, target):
+    version = target / "debian_version"
+    version.write_text("11.9\n")
+    with pytest.raises(StackError, match="for Debian 12"):
+        render_system(mail_stack, *pair, target / "root", ROOT, debian_version=version)
+    assert not (target / "root").exists()
+
+
+def test_a_checker_refusal_is_shown_in_the_daemons_own_words(mail_stack, pair, target):
+    render_system(mail_stack, *pair, target, ROOT)
+    layout = SystemLayout.for_install(system_config(mail_stack, target), target, *pair)
+    with open(layout.dovecot_conf, "a", encoding="utf-8") as conf:
+        conf.write("no_such_setting = 1\n")
+    with pytest.raises(StackError, match="Dovecot refused the configuration(.|\n)*no_such_setting"):
+        verify(layout)
