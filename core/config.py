@@ -41,6 +41,7 @@ def default_data_dir(root: Path = ROOT) -> Path:
 # key -> (default, help). A default of None with an int-typed key is listed in INT_KEYS.
 DEFAULTS: dict[str, object] = {
     "ENV": "production",  # production | development | testing
+    "STACK": "local",  # local: the loopback stack `stack up` runs | system: `stack install --system`
     "DATA_DIR": "",  # default: ROOT/var, or /var/lib/mailroom/<instance> (default_data_dir)
     "STACK_DIR": "",  # default: DATA_DIR/stack
     "DATABASE_URL": "",  # default: sqlite:///DATA_DIR/db/mailroom.db
@@ -64,6 +65,8 @@ DEFAULTS: dict[str, object] = {
     "SUBMISSION_TLS": "starttls",  # none | starttls | ssl
     "SMTPS_PORT": 10465,  # submissions: SMTP with TLS from the first byte (local stack)
     "TLS_CA_FILE": "",  # default: the local stack's certificate
+    "TLS_CERT_FILE": "",  # the system install's certificate chain and key; the local
+    "TLS_KEY_FILE": "",  # stack makes its own
     "RSPAMD_HOST": "127.0.0.1",
     "RSPAMD_PROXY_PORT": 11632,
     "RSPAMD_NORMAL_PORT": 11633,
@@ -87,6 +90,9 @@ DEFAULTS: dict[str, object] = {
 }
 
 SECRET_KEYS = ("SECRET_KEY", "RSPAMD_PASSWORD")
+# Written by `stack install --system`: the settings of the installed services, read by
+# the CLI and the units alike (the process environment still wins).
+ENV_FILE = Path("/etc/mailroom/mailroom.env")
 # Every port of the mail stack (not the web app's own PORT): tests and benchmarks move
 # them all to free ports.
 STACK_PORT_KEYS = tuple(key for key in DEFAULTS if key.endswith("_PORT"))
@@ -109,6 +115,16 @@ def _convert(raw: str, default: object) -> object:
     return raw
 
 
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of an environment file (systemd's EnvironmentFile); {} if absent."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
 def _read_secret_file(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8").strip()
@@ -122,7 +138,7 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
     >>> load_config({"PORT": 9000})["PORT"]
     9000
     """
-    env = os.environ if environ is None else environ
+    env = {**read_env_file(ENV_FILE), **os.environ} if environ is None else environ
     cfg: dict[str, object] = dict(DEFAULTS)
     for key, default in DEFAULTS.items():
         if PREFIX + key in env:

@@ -66,17 +66,17 @@ def app_home_command(as_json: bool) -> None:
               help="TLS certificate chain (Let's Encrypt: /etc/letsencrypt/live/HOST/fullchain.pem).")
 @click.option("--key", type=click.Path(path_type=Path), required=True,
               help="Its private key (Let's Encrypt: /etc/letsencrypt/live/HOST/privkey.pem).")
-@click.option("--root", "root_dir", type=click.Path(path_type=Path), required=True,
-              help="Render into this root and check it with the daemons' own checkers.")
+@click.option("--root", "root_dir", type=click.Path(path_type=Path), default=Path("/"),
+              show_default=True, help="Install into this root instead (every path in the files starts with it).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON document.")
 def install_command(system: bool, cert: Path, key: Path, root_dir: Path, as_json: bool) -> None:
-    """Render the system install into a root and have the daemons check it."""
+    """Configure this machine's Postfix, Dovecot, Rspamd and Redis and Mailroom's units."""
     from core.config import ROOT
 
-    from .sysinstall import render_system
+    from .sysinstall import install
 
     try:
-        lines = render_system(_config(), cert.resolve(), key.resolve(), root_dir.resolve(), ROOT)
+        lines = install(_config(), cert.resolve(), key.resolve(), root_dir.resolve(), ROOT)
     except StackError as exc:
         _fail(exc)
     click.echo(json.dumps({"lines": lines}) if as_json else "\n".join(lines))

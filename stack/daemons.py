@@ -15,7 +15,7 @@ from pathlib import Path
 from . import filter as disclaimer_filter, procs, worker
 from . import learnd
 from .errors import StackError
-from .layout import Layout
+from .layout import Layout, SystemLayout
 from .render import digest
 
 log = logging.getLogger(__name__)
@@ -98,10 +98,30 @@ def _applied(layout: Layout, name: str) -> None:
     (layout.records / f"{name}.digest").write_text(digest(layout, name) + "\n", encoding="ascii")
 
 
+# On a system install each daemon is a systemd unit (stack/sysinstall.py).
+SYSTEMD_UNITS = {"worker": "mailroom-worker", "redis": "redis-server", "rspamd": "rspamd",
+                 "learnd": "mailroom-learnd", "dovecot": "dovecot", "disclaimer": "mailroom-filter",
+                 "postfix": "postfix"}
+
+
 def running(layout: Layout, name: str) -> procs.Record | None:
-    """Our record of NAME if the process it names is still alive."""
+    """Our record of NAME if the process it names is still alive (systemd's, on a system install)."""
+    if isinstance(layout, SystemLayout):
+        return _unit_main_process(SYSTEMD_UNITS[name])
     record = procs.read_record(layout.record(name))
     return record if record and record.alive() else None
+
+
+def _unit_main_process(unit: str) -> procs.Record | None:
+    """The main process systemd has for UNIT, if it runs."""
+    try:
+        shown = subprocess.run(["systemctl", "show", "-p", "MainPID", "--value", unit],
+                               capture_output=True, text=True, timeout=30, check=False).stdout.strip()
+    except OSError:  # no systemctl: nothing runs as a unit here
+        return None
+    pid = int(shown) if shown.isdigit() else 0
+    start = procs.start_time(pid) if pid else None
+    return procs.Record(pid, start) if start is not None else None
 
 
 def start(layout: Layout, daemon: Daemon) -> procs.Record:
@@ -158,6 +178,13 @@ def stop(layout: Layout, name: str) -> bool:
 
 def reload(layout: Layout, daemon: Daemon) -> str:
     """Make a running daemon read its rendered configuration again; say what was done."""
+    if isinstance(layout, SystemLayout):
+        unit = SYSTEMD_UNITS[daemon.name]
+        done = subprocess.run(["systemctl", "reload-or-restart", unit], capture_output=True,
+                              text=True, timeout=120, check=False)
+        if done.returncode:
+            raise StackError(f"systemctl reload-or-restart {unit}: {done.stderr.strip()}")
+        return f"reloaded by systemd ({unit})"
     record = running(layout, daemon.name)
     if record is None:
         return "not running"

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.config import SAFE_PATH
+from core.config import ENV_FILE, SAFE_PATH
 
 from .errors import StackError
 
@@ -65,7 +65,13 @@ class Layout:
 
     @classmethod
     def from_config(cls, cfg: dict) -> "Layout":
-        """Build the layout from a load_config() dict, checking the paths are usable."""
+        """Build the layout from a load_config() dict, checking the paths are usable.
+
+        MAILROOM_STACK=system gives the system install's layout instead.
+        """
+        if cfg.get("STACK") == "system":
+            return SystemLayout.for_install(cfg, Path("/"), Path(str(cfg["TLS_CERT_FILE"])),
+                                            Path(str(cfg["TLS_KEY_FILE"])))
         root = _safe_path(str(cfg["STACK_DIR"]), "MAILROOM_STACK_DIR")
         layout = cls(
             root=root,
@@ -129,6 +135,81 @@ class Layout:
     def instance_name(self) -> str:
         """A Dovecot instance name unique to this STACK_DIR (shown in process titles)."""
         return "mailroom-" + hashlib.sha256(str(self.root).encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class SystemLayout(Layout):
+    """Where a system install keeps everything: Debian's folders, under PREFIX."""
+
+    prefix: Path = Path("/")
+    settings: dict = field(default_factory=dict, compare=False)
+    cert_file: Path = Path("/etc/ssl/certs/ssl-cert-snakeoil.pem")
+    key_file: Path = Path("/etc/ssl/private/ssl-cert-snakeoil.key")
+
+    @classmethod
+    def for_install(cls, cfg: dict, prefix: Path, cert: Path, key: Path) -> "SystemLayout":
+        """The layout of CFG (a system_config) under PREFIX with the admin's certificate."""
+        data = Path(cfg["DATA_DIR"])
+        return cls(root=data, data_dir=data, database=database_path(str(cfg["DATABASE_URL"])),
+                   prefix=prefix, settings=cfg, cert_file=cert, key_file=key)
+
+    def _at(self, path: str) -> Path:
+        return under_root(self.prefix, Path(path))
+
+    etc = property(lambda self: self._at("/etc/mailroom"))
+    dovecot_etc = property(lambda self: self._at("/etc/dovecot"))
+    postfix_etc = property(lambda self: self._at("/etc/postfix"))
+    rspamd_etc = property(lambda self: self._at("/etc/rspamd"))
+    redis_etc = property(lambda self: self._at("/etc/redis"))
+    run = property(lambda self: self._at("/run/mailroom"))
+    records = property(lambda self: self._at("/run/mailroom/records"))
+    dovecot_run = property(lambda self: self._at("/run/dovecot"))
+    rspamd_run = property(lambda self: self._at("/run/rspamd"))
+    redis_run = property(lambda self: self._at("/run/redis"))
+    lib = property(lambda self: self.root / "lib")
+    log = property(lambda self: self._at("/var/log/mailroom"))
+    mail = property(lambda self: self._at("/var/vmail"))
+    sieve = property(lambda self: self.root / "sieve")
+    queue = property(lambda self: self._at("/var/spool/postfix"))
+    cert = property(lambda self: self.cert_file)
+    key = property(lambda self: self.key_file)
+    units = property(lambda self: self._at("/etc/systemd/system"))
+    env_file = property(lambda self: under_root(self.prefix, ENV_FILE))
+
+    @property
+    def instance_name(self) -> str:
+        """Dovecot's default instance: doveadm finds it without -c."""
+        return "dovecot"
+
+    def site_values(self, cfg: dict) -> dict:
+        """Every service on every address, mail to the internet, logs to syslog."""
+        return {
+            "public": "0.0.0.0", "inet_interfaces": "all", "default_transport": "smtp",
+            "smtp_dns": "enabled", "dns_server": read_resolvers()[0],
+            "postfix_log": "", "dovecot_log": "syslog",
+            "redis_log": self._at("/var/log/redis/redis-server.log"),
+            "redis_pidfile": self._at("/run/redis/redis-server.pid"),
+            "redis_dir": self._at("/var/lib/redis"),
+        }
+
+
+def read_resolvers(path: Path = Path("/etc/resolv.conf")) -> tuple[str, ...]:
+    """The system's name servers as host:port, for Rspamd (which does not read resolv.conf)."""
+    found = []
+    try:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == "nameserver":
+                host = parts[1]
+                found.append(f"[{host}]:53" if ":" in host else f"{host}:53")
+    except OSError:
+        pass
+    return tuple(found) or ("127.0.0.1:53",)
+
+
+def under_root(prefix: Path, path: Path) -> Path:
+    """PATH (absolute) inside the root PREFIX."""
+    return prefix / path.relative_to("/")
 
 
 def daemon_ports(cfg: dict, daemon: str) -> list[tuple[str, int]]:

@@ -26,6 +26,7 @@ def up(cfg: dict) -> list[str]:
     """
     began = time.monotonic()
     _require_root()
+    _require_local(cfg)
     ensure_packages()
     layout = Layout.from_config(cfg)
     _check_distinct_ports(cfg)
@@ -68,6 +69,13 @@ def _keep_running(layout: Layout, spec: Daemon, stale: bool) -> str:
     if not stale:
         return f"{spec.name}: already running (pid {daemons.running(layout, spec.name).pid})"
     return f"{spec.name}: already running; configuration changed, {daemons.reload(layout, spec)}"
+
+
+def _require_local(cfg: dict) -> None:
+    """`up` and `down` run the loopback stack; a system install's services are systemd's."""
+    if cfg.get("STACK") == "system":
+        raise StackError("this is a system install (MAILROOM_STACK=system): its services are "
+                         "systemd units; use systemctl, or `stack install --system` to reconfigure")
 
 
 def _require_root() -> None:
@@ -164,6 +172,7 @@ def _not_ready(layout: Layout, name: str, what: str) -> StackError:
 
 def down(cfg: dict) -> list[str]:
     """Stop the daemons this stack started (only ours, found by our pid records)."""
+    _require_local(cfg)
     layout = Layout.from_config(cfg)
     if not layout.records.is_dir():
         return [f"{name}: not running" for name in reversed(DAEMONS)]

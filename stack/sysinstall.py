@@ -1,60 +1,72 @@
-"""`flask --app app stack install --system --root DIR`: the system install, rendered and checked.
+"""`flask --app app stack install --system`: this machine's own mail daemons, from our templates.
 
-The configuration of Debian's own Postfix, Dovecot, Rspamd and Redis on the standard
-ports, Mailroom's systemd units and the app's environment file are rendered from the
-same templates as the loopback stack into DIR (a root to review), after the checks
-that refuse bad input first: this is Debian 12, the certificate and key exist and
-belong together; then the daemons' own checkers (postfix check, doveconf, rspamadm
-configtest, systemd-analyze verify) read the result, which is rendered
-with every path under DIR. Applying it to "/" and restarting the services is the next
-step of this feature (see README).
+Debian's Postfix, Dovecot, Rspamd and Redis on the standard ports, Mailroom's systemd
+units and the app's environment file are rendered from the same templates as the
+loopback stack. Bad input changes nothing: first the checks (Debian 12; the
+certificate and key exist and belong together; on the real machine, the standard
+ports are free or held by the daemons being configured), then the whole install is
+rendered into a scratch root and read by each daemon's own checker (postfix check,
+doveconf, rspamadm configtest, systemd-analyze verify). Only then is it written into
+the target root ("/" on the real machine, or --root DIR), every file it replaces
+backed up first, checked again there, and the services restarted.
 """
 from __future__ import annotations
 
 import logging
 import shlex
 import shutil
+import socket
 import subprocess
+import tempfile
+import time
 from pathlib import Path
 
-from . import deploy, perms, prepare
+from . import deploy, perms, prepare, secretfiles, spam
 from .errors import StackError
 from .files import TEMPLATES, write_file
+from .layout import SystemLayout
 from .render import outputs, render_text, template_values
-from .system import SystemLayout, system_config
+from .system import SYSTEM_PORTS, system_config
 
 log = logging.getLogger(__name__)
 UNITS = ("mailroom-worker", "mailroom-filter", "mailroom-learnd", "mailroom-web")
-ENV_KEYS = ("ENV", "DATA_DIR", "STACK_DIR", "DATABASE_URL", "MAIL_HOSTNAME", "LISTEN_ADDRESS",
-            "IMAP_HOST", "IMAP_PORT", "IMAP_TLS", "SIEVE_HOST", "SIEVE_PORT", "SUBMISSION_HOST",
-            "SUBMISSION_PORT", "SUBMISSION_TLS", "TLS_CA_FILE", "SMTP_PORT", "RSPAMD_HOST",
-            "RSPAMD_CONTROLLER_PORT", "RSPAMD_NORMAL_PORT", "RSPAMD_PROXY_PORT", "REDIS_HOST",
-            "REDIS_PORT", "PROXY_FIX", "HOST", "PORT")
+# (Re)started in this order: the database keeper first, the web app last.
+SERVICES = ("mailroom-worker", "redis-server", "rspamd", "mailroom-learnd", "dovecot",
+            "mailroom-filter", "postfix", "mailroom-web")
+PUBLIC_PORTS = ("SMTP_PORT", "SUBMISSION_PORT", "SMTPS_PORT", "IMAP_PORT", "IMAPS_PORT",
+                "POP3_PORT", "POP3S_PORT", "SIEVE_PORT")
+# Processes that may hold a standard port: the daemons being configured.
+OUR_DAEMONS = ('"master"', '"dovecot"', '"imap-login"', '"pop3-login"', '"managesieve-lo')
+ENV_KEYS = ("STACK", "TLS_CERT_FILE", "TLS_KEY_FILE", "ENV", "DATA_DIR", "STACK_DIR",
+            "DATABASE_URL", "MAIL_HOSTNAME", "LISTEN_ADDRESS", "IMAP_HOST", "IMAP_PORT", "IMAP_TLS",
+            "SIEVE_HOST", "SIEVE_PORT", "SUBMISSION_HOST", "SUBMISSION_PORT", "SUBMISSION_TLS",
+            "TLS_CA_FILE", "SMTP_PORT", "RSPAMD_HOST", "RSPAMD_CONTROLLER_PORT", "RSPAMD_NORMAL_PORT",
+            "RSPAMD_PROXY_PORT", "REDIS_HOST", "REDIS_PORT", "PROXY_FIX", "HOST", "PORT")
 CHECK_TIMEOUT = 120
-# Only the rendered files need it; the real password is generated on the machine itself.
-PLACEHOLDER_PASSWORD = "rendered-for-review-only-0123456789"
+# The scratch render's Rspamd password: only the checkers read it.
+SCRATCH_PASSWORD = "rendered-for-checking-only-0123456789"
 
 
-def render_system(cfg: dict, cert: Path, key: Path, target: Path, checkout: Path,
-                  debian_version: Path = Path("/etc/debian_version")) -> list[str]:
-    """Check the inputs, render the install with TARGET as its root, and verify it.
+def install(cfg: dict, cert: Path, key: Path, target: Path, checkout: Path,
+            debian_version: Path = Path("/etc/debian_version")) -> list[str]:
+    """Check, render into a scratch root and verify, then write into TARGET; lines to show."""
+    preflight(cert, key, debian_version, target)
+    scratch = Path(tempfile.mkdtemp(prefix="mailroom-system-check-"))
+    try:
+        _render_into(scratch, cfg, cert, key, checkout, SCRATCH_PASSWORD, backup=None)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    backup = target / "var" / "backups" / "mailroom" / time.strftime("%Y%m%d-%H%M%S")
+    layout, changed = _render_into(target, cfg, cert, key, checkout, None, backup)
+    lines = [f"changed {path}" for path in changed] or ["nothing changed"]
+    if backup.is_dir():
+        lines.append(f"the files it replaced are in {backup}")
+    lines.append("checked by postfix check, doveconf -n, rspamadm configtest and systemd-analyze verify")
+    return lines + (restart() if target == Path("/") else [])
 
-    Every path in the rendered files starts with TARGET, so the daemons' checkers read
-    the tree as it is; a refusal leaves the files there for inspection.
-    """
-    preflight(cert, key, debian_version)
-    target.mkdir(parents=True, exist_ok=True)
-    target.chmod(0o755)
-    layout = SystemLayout.for_install(system_config(cfg, target), target, cert, key)
-    files = _render_files(layout) + _render_units(layout)
-    deploy.sync(checkout, layout.data_dir / "app")  # what the units run
-    verify(layout)
-    return [f"rendered {path}" for path in files] + [
-        "checked by postfix check, doveconf -n, rspamadm configtest and systemd-analyze verify"]
 
-
-def preflight(cert: Path, key: Path, debian_version: Path) -> None:
-    """Refuse, changing nothing, off Debian 12 or without a usable certificate and key."""
+def preflight(cert: Path, key: Path, debian_version: Path, target: Path) -> None:
+    """Refuse, changing nothing: not Debian 12, no usable certificate and key, a taken port."""
     version = debian_version.read_text(encoding="ascii", errors="replace").strip() \
         if debian_version.is_file() else ""
     if not version.startswith("12"):
@@ -64,6 +76,9 @@ def preflight(cert: Path, key: Path, debian_version: Path) -> None:
             raise StackError(f"the TLS {what} {path} does not exist (Let's Encrypt keeps them in "
                              "/etc/letsencrypt/live/HOST/fullchain.pem and privkey.pem)")
     _check_pair(cert, key)
+    if target == Path("/"):
+        for name in PUBLIC_PORTS:
+            _port_ours_or_free(SYSTEM_PORTS[name])
 
 
 def _check_pair(cert: Path, key: Path) -> None:
@@ -77,6 +92,73 @@ def _check_pair(cert: Path, key: Path) -> None:
         public.append(done.stdout)
     if public[0] != public[1]:
         raise StackError(f"the private key {key} does not belong to the certificate {cert}")
+
+
+def _port_ours_or_free(port: int) -> None:
+    """A standard port may be held by a daemon being configured, by nobody else."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))
+            return
+        except OSError:
+            pass
+    holders = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True,
+                             timeout=30, check=False).stdout.strip()
+    if not any(name in holders for name in OUR_DAEMONS):
+        raise StackError(f"port {port} is in use by another program: {holders or 'unknown'}")
+
+
+def _render_into(root: Path, cfg: dict, cert: Path, key: Path, checkout: Path,
+                 password: str | None, backup: Path | None) -> tuple[SystemLayout, list[Path]]:
+    """The whole install under ROOT, verified; (layout, files changed).
+
+    PASSWORD None: the machine's own generated Rspamd password; BACKUP: where files
+    that change are copied first.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o755)
+    layout = SystemLayout.for_install(system_config(cfg, root, cert, key), root, cert, key)
+    _prepare(layout)
+    if password is None:
+        secretfiles.ensure_secrets(layout)
+        password = secretfiles.rspamd_password(layout.settings, layout)
+    files = _files(layout, password) + _units(layout)
+    changed = [path for path, text, *_ in files if _differs(path, text)]
+    if backup is not None:
+        _back_up(layout, changed, backup)
+    for path, text, mode, group in files:
+        write_file(path, text, mode, group)
+    deploy.sync(checkout, layout.data_dir / "app")  # what the units run
+    spam.after_render(layout, password)  # rule maps, training queue, Sieve binaries
+    prepare.compile_sieve_before(layout)
+    verify(layout)
+    return layout, changed
+
+
+def _prepare(layout: SystemLayout) -> None:
+    """Folders, owners and the database (created or brought up to date)."""
+    from core.db import upgrade  # late: the rest of stack/ needs no SQLAlchemy
+
+    prepare.prepare_tree(layout)
+    upgrade(layout.settings["DATABASE_URL"])
+    prepare.check_database(layout)
+
+
+def _differs(path: Path, text: str) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") != text
+    except FileNotFoundError:
+        return True
+
+
+def _back_up(layout: SystemLayout, changed: list[Path], backup: Path) -> None:
+    """Copy each existing file of CHANGED to BACKUP, under its path relative to the root."""
+    for path in changed:
+        if path.is_file():
+            copy = backup / path.relative_to(layout.prefix)
+            copy.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            shutil.copy2(path, copy)
 
 
 def verify(layout: SystemLayout) -> None:
@@ -100,24 +182,17 @@ def verify(layout: SystemLayout) -> None:
             raise StackError(f"{name} refused the configuration; nothing was changed:\n{output}")
 
 
-def _render_files(layout: SystemLayout) -> list[Path]:
-    """Directories, database and every daemon's file under the layout; the files written."""
-    from core.db import upgrade  # late: the rest of stack/ needs no SQLAlchemy
-
-    prepare.prepare_tree(layout)
-    upgrade(layout.settings["DATABASE_URL"])
-    prepare.check_database(layout)
-    values = template_values(layout.settings, layout, PLACEHOLDER_PASSWORD)
-    changed = []
-    for out in outputs(layout):
-        text = render_text((TEMPLATES / out.template).read_text(encoding="utf-8"), values, out.syntax)
-        if write_file(out.target, text, out.mode, out.group):
-            changed.append(out.target)
-    return changed
+def _files(layout: SystemLayout, password: str) -> list[tuple[Path, str, int, str | None]]:
+    """(path, text, mode, group) of every daemon's configuration file."""
+    values = template_values(layout.settings, layout, password)
+    return [(out.target, render_text((TEMPLATES / out.template).read_text(encoding="utf-8"),
+                                     values, out.syntax), out.mode, out.group)
+            for out in outputs(layout)]
 
 
-def _render_units(layout: SystemLayout) -> list[Path]:
-    """The systemd units, the app's environment file and the worker's settings."""
+def _units(layout: SystemLayout) -> list[tuple[Path, str, int, str | None]]:
+    """(path, text, mode, group) of the systemd units, the app's environment and the
+    worker's settings."""
     from . import filter as disclaimer_filter, learnd, worker
 
     app = layout.data_dir / "app"
@@ -129,16 +204,29 @@ def _render_units(layout: SystemLayout) -> list[Path]:
         "filter_pidfile": disclaimer_filter.pidfile(layout),
         "env_file": layout.env_file,
     }
-    changed = []
-    for name in UNITS:
-        text = render_text((TEMPLATES / "systemd" / f"{name}.service").read_text(encoding="utf-8"),
-                           values, "bare")
-        if write_file(layout.units / f"{name}.service", text, 0o644):
-            changed.append(layout.units / f"{name}.service")
+    files = [(layout.units / f"{name}.service",
+              render_text((TEMPLATES / "systemd" / f"{name}.service").read_text(encoding="utf-8"),
+                          values, "bare"), 0o644, None) for name in UNITS]
     settings = layout.settings
     env = "".join(f"MAILROOM_{k}={settings[k]}\n" for k in ENV_KEYS if k in settings)
-    if write_file(Path(values["env_file"]), "# Written by stack install --system\n" + env, 0o640,
-                  perms.APP_USER):
-        changed.append(Path(values["env_file"]))
-    worker.write_settings(layout, settings)
-    return changed
+    files.append((layout.env_file, "# Written by stack install --system\n" + env, 0o640, perms.APP_USER))
+    files.append((worker.settings_file(layout), worker.settings_text(settings), 0o600, None))
+    return files
+
+
+def restart() -> list[str]:
+    """Reload systemd and (re)start every service in order; lines to show."""
+    if not Path("/run/systemd/system").is_dir():
+        return ["this machine does not run systemd: the files are in place; start the services "
+                f"({', '.join(SERVICES)}) yourself"]
+    subprocess.run(["systemctl", "daemon-reload"], check=True, timeout=60)
+    lines = []
+    for name in SERVICES:
+        for action in (["enable", name], ["restart", name]):
+            done = subprocess.run(["systemctl", *action], capture_output=True, text=True,
+                                  timeout=120, check=False)
+            if done.returncode:
+                raise StackError(f"{name} did not start: {done.stderr.strip()}; "
+                                 f"see journalctl -u {name}")
+        lines.append(f"{name}: running")
+    return lines

@@ -40,16 +40,21 @@ def settings_file(layout) -> Path:
     return layout.etc / "worker" / "settings.json"
 
 
-def write_settings(layout, cfg: dict) -> None:
-    """Save CFG without its secrets for the worker (it reads those from their files)."""
+def settings_text(cfg: dict) -> str:
+    """CFG as the worker's settings file: JSON, without the secrets (read from their files)."""
     from core.config import DEFAULTS, SECRET_KEYS
 
     values = {k: cfg[k] for k in DEFAULTS if k in cfg and k not in SECRET_KEYS}
+    return json.dumps(values, indent=1, sort_keys=True, default=str)
+
+
+def write_settings(layout, cfg: dict) -> None:
+    """Save CFG for the worker (`stack up`), root only."""
     path = settings_file(layout)
     path.parent.mkdir(mode=0o700, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(values, handle, indent=1, sort_keys=True)
+        handle.write(settings_text(cfg))
 
 
 def argv(layout) -> tuple[str, ...]:

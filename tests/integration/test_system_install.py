@@ -14,8 +14,9 @@ import pytest
 
 from stack.errors import StackError
 from stack.layout import Layout
-from stack.system import SystemLayout, system_config
-from stack.sysinstall import render_system, verify
+from stack.layout import SystemLayout
+from stack.system import system_config
+from stack.sysinstall import install, verify
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,7 +37,7 @@ def pair(mail_stack):
 
 def test_rendered_system_passes_every_daemons_checker(mail_stack, pair, target):
     cfg = {**mail_stack, "MAIL_HOSTNAME": "mail.example.org"}
-    lines = render_system(cfg, *pair, target, ROOT)
+    lines = install(cfg, *pair, target, ROOT)
     assert lines[-1].startswith("checked by postfix check")
     master = (target / "etc/postfix/master.cf").read_text()
     assert "0.0.0.0:25 inet" in master and "0.0.0.0:465 inet" in master and "0.0.0.0:587 inet" in master
@@ -57,7 +58,7 @@ def test_rendered_system_passes_every_daemons_checker(mail_stack, pair, target):
 
 def test_missing_certificate_is_refused_before_anything_is_rendered(mail_stack, pair, target):
     with pytest.raises(StackError, match="letsencrypt/live/HOST/fullchain.pem"):
-        render_system(mail_stack, target / "no-such.pem", pair[1], target / "root", ROOT)
+        install(mail_stack, target / "no-such.pem", pair[1], target / "root", ROOT)
     assert not (target / "root").exists()
 
 
@@ -66,7 +67,7 @@ def test_a_key_of_another_certificate_is_refused(mail_stack, pair, target):
     subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
                     "-out", str(other)], check=True, capture_output=True)
     with pytest.raises(StackError, match="does not belong to the certificate"):
-        render_system(mail_stack, pair[0], other, target / "root", ROOT)
+        install(mail_stack, pair[0], other, target / "root", ROOT)
     assert not (target / "root").exists()
 
 
@@ -74,14 +75,49 @@ def test_other_systems_than_debian_12_are_refused(mail_stack, pair, target):
     version = target / "debian_version"
     version.write_text("11.9\n")
     with pytest.raises(StackError, match="for Debian 12"):
-        render_system(mail_stack, *pair, target / "root", ROOT, debian_version=version)
+        install(mail_stack, *pair, target / "root", ROOT, debian_version=version)
     assert not (target / "root").exists()
 
 
 def test_a_checker_refusal_is_shown_in_the_daemons_own_words(mail_stack, pair, target):
-    render_system(mail_stack, *pair, target, ROOT)
-    layout = SystemLayout.for_install(system_config(mail_stack, target), target, *pair)
+    install(mail_stack, *pair, target, ROOT)
+    layout = SystemLayout.for_install(system_config(mail_stack, target, *pair), target, *pair)
     with open(layout.dovecot_conf, "a", encoding="utf-8") as conf:
         conf.write("no_such_setting = 1\n")
     with pytest.raises(StackError, match="Dovecot refused the configuration(.|\n)*no_such_setting"):
         verify(layout)
+
+
+def test_reinstall_backs_up_what_it_replaces_and_is_idempotent(mail_stack, pair, target):
+    main = target / "etc/postfix/main.cf"
+    main.parent.mkdir(parents=True)
+    main.write_text("# the admin's old main.cf\n")
+    lines = install(mail_stack, *pair, target, ROOT)
+    backups = list((target / "var/backups/mailroom").glob("*/etc/postfix/main.cf"))
+    assert [b.read_text() for b in backups] == ["# the admin's old main.cf\n"]
+    assert f"changed {main}" in lines and any(l.startswith("the files it replaced are in") for l in lines)
+    again = install(mail_stack, *pair, target, ROOT)
+    assert again[0] == "nothing changed"
+
+
+def test_a_refused_configuration_leaves_the_previous_one_in_place(mail_stack, pair, target):
+    install(mail_stack, *pair, target, ROOT)
+    before = (target / "etc/postfix/main.cf").read_text()
+    with pytest.raises(StackError, match="not a valid host name"):
+        install({**mail_stack, "MAIL_HOSTNAME": "mail example org"}, *pair, target, ROOT)
+    assert (target / "etc/postfix/main.cf").read_text() == before
+
+
+def test_a_system_install_is_refused_by_up_and_down_and_its_layout_is_systemds(mail_stack, pair):
+    from stack import down, up
+    from stack.daemons import running
+
+    cfg = system_config(mail_stack, Path("/"), *pair)
+    for command in (up, down):
+        with pytest.raises(StackError, match="system install"):
+            command(cfg)
+    layout = Layout.from_config(cfg)
+    assert isinstance(layout, SystemLayout) and layout.dovecot_run == Path("/run/dovecot")
+    assert layout.database == Path("/var/lib/mailroom/db/mailroom.db")
+    # No systemd here: no unit runs, and nothing is mistaken for one.
+    assert running(layout, "postfix") is None
