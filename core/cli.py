@@ -16,7 +16,7 @@ from core.cli_common import ALL, actor, change, emit, emit_rows, fail, json_opti
 from core.cli_groups import alias_cli, group_cli, shared_cli
 from core.db import upgrade
 from core.services.access import admin_roles
-from core.services.directory import demo, domains, links, lookup, mailboxes
+from core.services.directory import archives, demo, domains, links, lookup, mailboxes
 from core.services.personal import junk
 from core.services.server import mailstore
 from core.services.errors import ServiceError
@@ -107,9 +107,10 @@ def domain_list(as_json: bool) -> None:
               help="Confirm: its mailboxes, aliases and shared mailboxes leave the directory.")
 @json_option
 def domain_remove(name: str, yes: bool, as_json: bool) -> None:
-    """Remove a domain from the directory; stored mail stays on disk."""
+    """Remove a domain from the directory; its stored mail moves to the archive."""
     def work(session):
-        found = domains.delete_domain(session, actor(), lookup.get_domain(session, name))
+        found = domains.delete_domain(session, actor(), lookup.get_domain(session, name),
+                                      mailstore.mail_root(current_app.config))
         return {"domain": name, **found.__dict__}
 
     data = change(work)
@@ -218,22 +219,41 @@ def mailbox_list(domain: str, as_json: bool) -> None:
 @mailbox_cli.command("remove")
 @click.argument("address")
 @click.option("--erase-mail", is_flag=True,
-              help="Also erase its stored mail (a queued job); without it the mail stays on disk.")
+              help="Erase its stored mail (a queued job); without it the mail moves to the archive.")
 @json_option
 def mailbox_remove(address: str, erase_mail: bool, as_json: bool) -> None:
-    """Remove a mailbox from the directory; its mail stays unless --erase-mail."""
+    """Remove a mailbox from the directory; its mail is archived, or erased with --erase-mail."""
     def work(session):
         mailbox = lookup.get_mailbox(session, address)
         home = mailstore.mail_home(current_app.config, mailbox.address)
         job = mailboxes.delete_mailbox(session, actor(), mailbox, erase_mail, home)
-        return {"address": mailbox.address, "erase_job": job.id if job else None,
-                "mail": str(home)}
+        return {"address": mailbox.address, "job": job.id, "mail": "erase" if erase_mail else "archive"}
 
     data = change(work)
     mailstore.kick(current_app.config, data["address"])
-    emit(as_json, data, f"Removed {data['address']}; " + (
-        f"its mail is being erased (job {data['erase_job']})." if data["erase_job"]
-        else f"its mail stays in {data['mail']}."))
+    emit(as_json, data, f"Removed {data['address']}; its mail is being " + (
+        "erased" if erase_mail else "moved to the archive (`mailbox archives` lists it)")
+        + f" (job {data['job']}).")
+
+
+@mailbox_cli.command("archives")
+@json_option
+def mailbox_archives(as_json: bool) -> None:
+    """List the archived mail of deleted mailboxes (only root can reach it)."""
+    rows = [{"address": a.address, "name": a.name, "archived": a.archived, "path": str(a.path)}
+            for a in archives.archives(current_app.config)]
+    emit_rows(as_json, rows, lambda r: f"{r['address']:<32} {r['name']}", "No archives.")
+
+
+@mailbox_cli.command("restore")
+@click.argument("address")
+@click.argument("name")
+@json_option
+def mailbox_restore(address: str, name: str, as_json: bool) -> None:
+    """Move archive NAME back as the mail of ADDRESS (a mailbox that has no mail yet)."""
+    home = change(lambda s: archives.restore_archive(s, current_app.config, address, name))
+    emit(as_json, {"address": address, "name": name, "mail": str(home)},
+         f"Restored {name} as the mail of {address}.")
 
 
 @mailbox_cli.command("link")

@@ -144,7 +144,7 @@ def shared_list(as_json: bool) -> None:
 @click.option("--erase-mail", is_flag=True, help="Also erase its stored mail (a queued job).")
 @json_option
 def shared_remove(address: str, erase_mail: bool, as_json: bool) -> None:
-    """Remove a shared mailbox; its mail stays on disk unless --erase-mail."""
+    """Remove a shared mailbox; its mail is archived, or erased with --erase-mail."""
     cfg = current_app.config
 
     def work(session):
@@ -152,10 +152,11 @@ def shared_remove(address: str, erase_mail: bool, as_json: bool) -> None:
         shared.revoke_access(cfg, found)
         home = mailstore.mail_home(cfg, found.address)
         job = shared.delete_shared(session, actor(), found, erase_mail, home)
-        return {"address": found.address, "erase_job": job.id if job else None}
+        return {"address": found.address, "job": job.id, "mail": "erase" if erase_mail else "archive"}
 
     data = change(work)
-    emit(as_json, data, f"Removed shared mailbox {data['address']}.")
+    emit(as_json, data, f"Removed shared mailbox {data['address']}; its mail is being "
+         f"{'erased' if erase_mail else 'moved to the archive'} (job {data['job']}).")
 
 
 alias_cli = AppGroup("alias", help="Aliases.")

@@ -9,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base, utcnow
 
 ERASE_MAIL = "erase_mail"
+# Kept mail of a deleted mailbox moves to MAIL_ROOT/.archive, out of reach of whoever
+# gets the address next.
+ARCHIVE_MAIL = "archive_mail"
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 
 

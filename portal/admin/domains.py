@@ -8,10 +8,11 @@ from core.extensions import db
 from core.models import Domain
 from core.services.access import admin_roles
 from core.services.directory import domains
+from core.services.server import mailstore
 
 from .blueprint import bp
 from .access import admin_required, owns, server_admin_required
-from .common import actor, attempt, save
+from .common import actor, attempt, config, save
 
 
 @bp.route("/domains")
@@ -97,7 +98,8 @@ def domain_delete(domain: Domain):
         return render_template(
             "admin/domain_delete.html", domain=domain, contents=found,
             error=f"Type the domain name {domain.unicode_name} to confirm the deletion."), 400
-    return save(lambda: domains.delete_domain(db.session, actor(), domain),
+    return save(lambda: domains.delete_domain(db.session, actor(), domain,
+                                              mailstore.mail_root(config())),
                 lambda error: (render_template("admin/domain_delete.html", domain=domain,
                                                contents=found, error=error), 400),
                 f"Deleted {domain.unicode_name} from the directory. Its stored mail is still "

@@ -162,7 +162,7 @@ def mailbox_delete(mailbox: Mailbox):
     if error:
         return render_template("admin/mailbox_delete.html", error=error, **page), 400
     mailstore.kick(config(), address)
-    flash(f"Deleted {address}. " + ("Its mail is being erased in the background (job "
-          f"{job.id})." if job else "Its mail stays on disk."), "ok")
+    flash(f"Deleted {address}. Its mail is being " + ("erased" if erase else
+          "moved to the archive, where a server admin can restore it") + f" (job {job.id}).", "ok")
     return redirect(url_for("admin.mailbox_list"))
 

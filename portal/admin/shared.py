@@ -96,6 +96,6 @@ def shared_delete(mailbox: SharedMailbox):
         shared.after_create(config(), mailbox)
         return render_template("admin/shared_delete.html", mailbox=mailbox, home=home,
                                error=error), 400
-    flash(f"Deleted {address}. " + ("Its mail is being erased in the background."
-                                     if job else "Its mail stays on disk."), "ok")
+    flash(f"Deleted {address}. Its mail is being " + ("erased." if erase else
+          "moved to the archive, where a server admin can restore it."), "ok")
     return redirect(url_for("admin.shared_list"))

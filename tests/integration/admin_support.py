@@ -83,6 +83,12 @@ def maildir(cfg: dict, address: str) -> Path:
     return Path(cfg["STACK_DIR"]) / "mail" / domain / local / "Maildir"
 
 
+def archived(cfg: dict, address: str) -> list[Path]:
+    """The archive folders of a deleted ADDRESS's mail (MAIL_ROOT/.archive/DOMAIN/LOCAL-TIME-JOB)."""
+    local, _, domain = address.partition("@")
+    return list((Path(cfg["STACK_DIR"]) / "mail" / ".archive" / domain).glob(f"{local}-*"))
+
+
 def wait_until(check, timeout: float = 20.0, step: float = 0.2) -> bool:
     """Poll CHECK() until it is true or TIMEOUT passes."""
     deadline = time.monotonic() + timeout

@@ -58,7 +58,7 @@ def test_domain_mailbox_group_shared_alias_round_trip(cli, mail_stack, stack_db,
     assert cli("domain", "set", name, "--local", "--json")[1]["mode"] == "deliver"
 
     assert cli("group", "remove", group)[0] != 0  # owns the shared mailbox
-    assert cli("shared", "remove", desk, "--json")[1]["erase_job"] is None
+    assert cli("shared", "remove", desk, "--json")[1]["mail"] == "archive"
     assert cli("group", "remove", group, "--json")[0] == 0
     assert cli("alias", "remove", alias, "--json")[1] == {"removed": alias}
     with stack_db.transaction() as session:
@@ -107,7 +107,7 @@ def test_removing_a_mailbox_with_erase_queues_the_job(cli, mail_stack, stack_db,
     send_inbound(mail_stack, address, subject)
     wait_for_subject(mail_stack, address, subject)
     code, data = cli("mailbox", "remove", address, "--erase-mail", "--json")
-    assert code == 0 and data["erase_job"]
+    assert code == 0 and data["job"] and data["mail"] == "erase"
     assert rcpt(mail_stack, address, "127.0.0.1")[0] == 550
 
 

@@ -21,7 +21,7 @@ from tests.helpers import (
     PASSWORD, csrf_token, imap_login, message, new_address, submit, wait_for_subject,
 )
 from tests.integration.admin_support import (
-    IMAP_FAIL_IP, OUTSIDE, SMTP_FAIL_IP, maildir, rcpt, send_inbound, server_admin, unique,
+    IMAP_FAIL_IP, OUTSIDE, SMTP_FAIL_IP, archived, maildir, rcpt, send_inbound, server_admin, unique,
     wait_until,
 )
 
@@ -258,9 +258,9 @@ def test_deleting_a_mailbox_keeps_its_mail_unless_erasing_is_confirmed(
         send_inbound(mail_stack, address, subject)
         wait_for_subject(mail_stack, address, subject)
     page = admin.text(f"/admin/mailboxes/{kept}/delete")
-    assert "Keep the mail on disk" in page
+    assert "Keep the mail in the archive" in page
     assert admin.post(f"/admin/mailboxes/{kept}/delete", {"mail": "keep"}).status_code == 302
-    assert maildir(mail_stack, kept).is_dir()
+    assert wait_until(lambda: archived(mail_stack, kept), 30)  # out of a new owner's reach
     assert rcpt(mail_stack, kept, "127.0.0.1")[0] == 550
 
     asked = admin.post(f"/admin/mailboxes/{erased}/delete", {"mail": "erase"})
@@ -274,7 +274,7 @@ def test_deleting_a_mailbox_keeps_its_mail_unless_erasing_is_confirmed(
     with stack_db.transaction() as session:
         job = session.query(AdminJob).filter_by(target=erased).one()
         assert job.state == "done", job.error
-    assert maildir(mail_stack, kept).is_dir()
+    assert archived(mail_stack, kept) and not archived(mail_stack, erased)
 
 
 def test_deleting_a_domain_keeps_the_stored_mail(admin, mail_stack):
@@ -290,8 +290,10 @@ def test_deleting_a_domain_keeps_the_stored_mail(admin, mail_stack):
     assert admin.post(f"/admin/domains/{name}/delete", {"confirm_name": name}).status_code == 302
     # No longer a domain of ours: refused (454 "relay access denied" by defer_unauth_destination).
     assert rcpt(mail_stack, person)[0] >= 400
-    assert any(subject in p.read_text(errors="replace")
-               for p in maildir(mail_stack, person).glob("*/*") if p.is_file())
+    assert wait_until(lambda: any(subject in p.read_text(errors="replace")
+                                  for home in archived(mail_stack, person)
+                                  for p in home.glob("Maildir/*/*") if p.is_file()), 30)
+    assert not maildir(mail_stack, person).exists()
 
 
 def test_dashboard_shows_quota_use_sorted_and_by_domain(admin, mail_stack):

@@ -4,6 +4,7 @@ Bad input is refused with a message that says what to fix, and a refused change 
 nothing behind: each test runs the change in one transaction, as the views and CLI do.
 """
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -127,7 +128,7 @@ def test_domain_deletion_removes_directory_rows_and_empty_aliases(db):
     shared.create_shared(db, ME, ALL, "desk@other.test", "", ["desk"])
     aliases.create_alias(db, ME, "only-carl@example.test", ["carl@other.test"])
     aliases.create_alias(db, ME, "both@example.test", ["carl@other.test", "ann@example.test"])
-    found = domains.delete_domain(db, ME, lookup.get_domain(db, "other.test"))
+    found = domains.delete_domain(db, ME, lookup.get_domain(db, "other.test"), Path("/srv/mail"))
     db.expire_all()
     assert found.mailboxes == ["carl@other.test"] and found.shared == ["desk@other.test"]
     assert [a.address for a in db.query(Alias)] == ["both@example.test"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from core.models import (
 from core.services.access import audit
 from core.services.access.roles import Roles
 from core.services.errors import InvalidInput
+from core.services.server import jobs
 
 from . import aliases, lookup
 
@@ -167,7 +169,7 @@ def reachable(db: Session, address: str) -> bool:
 
 @dataclass(frozen=True)
 class DomainContents:
-    """What deleting a domain removes from the directory (its stored mail stays)."""
+    """What deleting a domain removes from the directory (its stored mail goes to the archive)."""
 
     mailboxes: list[str]
     shared: list[str]
@@ -186,9 +188,14 @@ def contents(db: Session, domain: Domain) -> DomainContents:
     )
 
 
-def delete_domain(db: Session, actor: str, domain: Domain) -> DomainContents:
-    """Remove DOMAIN with its mailboxes, shared mailboxes and aliases; the Maildirs stay on disk."""
+def delete_domain(db: Session, actor: str, domain: Domain, mail_root: Path) -> DomainContents:
+    """Remove DOMAIN with its mailboxes, shared mailboxes and aliases; their Maildirs under
+    MAIL_ROOT go to the archive (a queued job each), never to a later owner."""
     found = contents(db, domain)
+    for address in (*found.mailboxes, *found.shared):
+        local = address.partition("@")[0]
+        jobs.queue_mail_job(db, actor, address, domain.name, mail_root / domain.name / local,
+                            erase=False)
     before = {**snapshot(domain), "mailboxes": found.mailboxes, "shared": found.shared,
               "aliases": found.aliases}
     for model in (Alias, SharedMailbox, Mailbox):

@@ -6,9 +6,10 @@ from sqlalchemy.orm import Session
 
 from core import passwords
 from core.models import (
-    DELIVER, Alias, Domain, InvalidName, Mailbox, SharedMailbox, normalize_address,
+    DELIVER, AdminJob, Alias, Domain, InvalidName, Mailbox, SharedMailbox, normalize_address,
     normalize_domain,
 )
+from core.models.jobs import DONE
 from core.services.errors import AlreadyExists, InvalidInput, NotFound
 
 # Who the audit log names for changes made by scripts rather than a signed-in admin.
@@ -66,6 +67,15 @@ def address_in_use(db: Session, address: str) -> bool:
     )))
 
 
+def refuse_while_archiving(db: Session, address: str) -> None:
+    """A deleted ADDRESS's mail must be archived or erased before the address is given again."""
+    pending = select(AdminJob.id).where(AdminJob.target == address, AdminJob.state != DONE)
+    if db.scalar(pending.limit(1)) is not None:
+        raise AlreadyExists(f"The mail of the previous owner of {address} is still being moved "
+                            "to the archive (or failed to be: see the dashboard's jobs); "
+                            "try again in a moment.")
+
+
 def add_mailbox(db: Session, address: str, password: str, display_name: str = "") -> Mailbox:
     """Create a mailbox on an existing domain; the password is hashed for Dovecot."""
     address = valid_address(address)
@@ -73,6 +83,7 @@ def add_mailbox(db: Session, address: str, password: str, display_name: str = ""
     domain = get_domain(db, domain_name)
     if address_in_use(db, address):
         raise AlreadyExists(f"The address {address} is in use already.")
+    refuse_while_archiving(db, address)
     try:
         passwords.check_rules(password, address)
     except passwords.WeakPassword as exc:

@@ -181,5 +181,5 @@ def remove_from_directory(db: Session, actor: str, kind: str, row, before: dict,
     db.flush()
     aliases.drop_empty(db, actor)
     audit.record(db, actor, "delete", kind, address, domain=domain, before=before,
-                 after={"mail": "erase queued" if erase_mail else "kept on disk"})
-    return jobs.queue_erase(db, actor, address, domain, home) if erase_mail else None
+                 after={"mail": "erase queued" if erase_mail else "archive queued"})
+    return jobs.queue_mail_job(db, actor, address, domain, home, erase_mail)

@@ -67,6 +67,7 @@ def create_shared(db: Session, actor: str, roles: Roles, address: str, display_n
     if domain.mode != DELIVER:
         raise InvalidInput(f"{domain.name} relays its mail elsewhere: a shared mailbox needs "
                            "a domain delivered here.")
+    lookup.refuse_while_archiving(db, address)
     if lookup.address_in_use(db, address):
         raise AlreadyExists(f"The address {address} is in use already: choose another one.")
     shared = SharedMailbox(domain_id=domain.id, local_part=local, address=address,

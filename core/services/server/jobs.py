@@ -1,8 +1,17 @@
-"""Queued jobs: erasing a deleted mailbox's mail, done by the stack's worker, not a web request."""
+"""Queued jobs: archiving or erasing a deleted mailbox's mail, done by the stack's worker.
+
+A deleted address's Maildir never stays where a new mailbox of the same address would
+find it: it is erased when the admin asked for that, else moved to
+MAIL_ROOT/.archive/DOMAIN/LOCAL-TIME-JOB, a folder only root may enter, from where a
+server admin can restore it (core/services/directory/archives.py); until the job is
+done the address cannot be given again (directory/lookup.py).
+"""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import time
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -10,19 +19,23 @@ from sqlalchemy.orm import Session
 
 from core.models import AdminJob, Mailbox, SharedMailbox
 from core.models.base import utcnow
-from core.models.jobs import DONE, ERASE_MAIL, FAILED, QUEUED, RUNNING
+from core.models.jobs import ARCHIVE_MAIL, DONE, ERASE_MAIL, FAILED, QUEUED, RUNNING
 from core.services.access import audit
 
 log = logging.getLogger(__name__)
 
 
-def queue_erase(db: Session, actor: str, address: str, domain: str, home: Path) -> AdminJob:
-    """Queue the erasure of HOME, the mail directory of the deleted ADDRESS."""
-    job = AdminJob(kind=ERASE_MAIL, target=address, path=str(home), state=QUEUED,
-                   requested_by=actor)
+ARCHIVE = ".archive"  # under MAIL_ROOT; no domain name starts with a dot
+
+
+def queue_mail_job(db: Session, actor: str, address: str, domain: str, home: Path,
+                   erase: bool) -> AdminJob:
+    """Queue erasing (ERASE) or archiving HOME, the mail directory of the deleted ADDRESS."""
+    kind = ERASE_MAIL if erase else ARCHIVE_MAIL
+    job = AdminJob(kind=kind, target=address, path=str(home), state=QUEUED, requested_by=actor)
     db.add(job)
     db.flush()
-    audit.record(db, actor, "erase", "mailbox", address, domain=domain,
+    audit.record(db, actor, "erase" if erase else "archive", "mailbox", address, domain=domain,
                  after={"job": job.id, "path": str(home)})
     return job
 
@@ -50,9 +63,10 @@ def claim(db: Session) -> AdminJob | None:
 def run(db: Session, job: AdminJob, mail_root: Path) -> None:
     """Carry out JOB and record how it ended."""
     try:
-        if job.kind != ERASE_MAIL:
+        if job.kind not in (ERASE_MAIL, ARCHIVE_MAIL):
             raise ValueError(f"unknown job kind {job.kind!r}")
-        erase(db, job, mail_root)
+        path = _mail_directory(db, job, mail_root)
+        (erase if job.kind == ERASE_MAIL else archive)(path, job, mail_root)
     except (OSError, ValueError) as exc:
         log.warning("job %s (%s %s) failed: %s", job.id, job.kind, job.target, exc)
         job.state, job.error = FAILED, str(exc)
@@ -62,18 +76,44 @@ def run(db: Session, job: AdminJob, mail_root: Path) -> None:
     db.flush()
 
 
-def erase(db: Session, job: AdminJob, mail_root: Path) -> None:
-    """Remove the job's mail directory, if it is still nobody's and lies under MAIL_ROOT."""
+def _mail_directory(db: Session, job: AdminJob, mail_root: Path) -> Path:
+    """The job's mail directory, if it lies where a mailbox's does and is still nobody's."""
     path = Path(job.path)
     root, resolved = mail_root.resolve(), path.resolve()
     if path.is_symlink() or root not in resolved.parents \
-            or len(resolved.relative_to(root).parts) != 2:
+            or len(resolved.relative_to(root).parts) != 2 or resolved.parts[-2] == ARCHIVE:
         raise ValueError(f"{path} is not a mail directory under {root}")
-    # The address may have been given to a new mailbox since: its mail must not go.
+    # New mailboxes wait for this job (pending_for); belt and braces.
     if db.scalar(select(Mailbox.id).where(Mailbox.address == job.target)) or db.scalar(
             select(SharedMailbox.id).where(SharedMailbox.address == job.target)):
         raise ValueError(f"{job.target} exists again; its mail directory was left alone")
+    return path
+
+
+def erase(path: Path, job: AdminJob, mail_root: Path) -> None:
+    """Remove PATH (rmtree never follows symbolic links inside the tree, fd-based on Linux)."""
     if path.exists():
-        # rmtree never follows symbolic links inside the tree (fd-based on Linux).
         shutil.rmtree(path)
     log.info("erased %s (%s) for job %s", path, job.target, job.id)
+
+
+def archive(path: Path, job: AdminJob, mail_root: Path) -> None:
+    """Move PATH to MAIL_ROOT/.archive/DOMAIN/LOCAL-TIME (root-only), if it exists."""
+    if not path.exists():
+        log.info("%s had no mail directory to archive (job %s)", job.target, job.id)
+        return
+    domain_dir = archive_root(mail_root) / path.parent.name
+    domain_dir.mkdir(mode=0o700, exist_ok=True)
+    target = domain_dir / f"{path.name}-{time.strftime('%Y%m%dT%H%M%S')}-{job.id}"
+    os.rename(path, target)
+    job.path = str(target)
+    log.info("archived %s (%s) to %s for job %s", path, job.target, target, job.id)
+
+
+def archive_root(mail_root: Path) -> Path:
+    """MAIL_ROOT/.archive, root's alone (Dovecot's mail uid and the web app stay out)."""
+    root = mail_root / ARCHIVE
+    root.mkdir(mode=0o700, exist_ok=True)
+    os.chown(root, 0, 0)
+    root.chmod(0o700)
+    return root
