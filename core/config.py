@@ -78,6 +78,7 @@ DEFAULTS: dict[str, object] = {
     "REINJECT_PORT": 10027,  # Postfix takes filtered mail back here
     "DEFAULT_QUOTA_MB": 1024,
     "MESSAGE_SIZE_LIMIT_MB": 25,
+    "UPLOAD_QUOTA_MB": 100,  # attachments one person may have waiting in open messages
     "PAGE_SIZE": 50,  # messages per page of the list
     "SESSION_IDLE_MINUTES": 30,
     "LOGIN_LIMIT_ADDRESS": "5 per minute",

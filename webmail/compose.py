@@ -4,12 +4,13 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from core.extensions import db
 from core.mail.compose import REPLY_MODES, Draft, new_message_id, one_line, valid_message_id
 from core.mail.errors import NotFoundError
+from core.services.access import signin
 from core.services.mail import compose as service
 from core.services.mail import contacts, uploads
 from core.services.errors import InvalidInput, NotFound
@@ -18,10 +19,9 @@ from portal.auth.current import mail_connection, password
 from .blueprint import bp
 
 log = logging.getLogger(__name__)
-PURGE_EVERY = 3600.0
+EXPIRED = "This message form has expired; open a new one."
 TITLES = {"reply": "Reply", "all": "Reply to all", "forward": "Forward",
           "forward-attachment": "Forward"}
-_last_purge = [0.0]
 
 
 def _data_dir() -> str:
@@ -32,11 +32,24 @@ def _limit_mb() -> int:
     return int(current_app.config.get("MESSAGE_SIZE_LIMIT_MB", 25))
 
 
-def _workspace(compose_id: str) -> uploads.Workspace:
+def _workspace(compose_id: str) -> uploads.Workspace | None:
+    """The form's workspace if the server issued it to this session, else None."""
     try:
         return uploads.Workspace(_data_dir(), current_user.id, compose_id)
     except NotFound:
-        abort(400)
+        return None
+
+
+def _workspace_or_new(compose_id: str) -> uploads.Workspace:
+    """The form's workspace, or a newly issued one (the form's text is in the request:
+    a send or a save of an expired form still works, only its uploads are gone)."""
+    return _workspace(compose_id) or uploads.issue(_data_dir(), current_user.id)
+
+
+def _check_person(length: int) -> None:
+    """TooLarge when LENGTH more bytes would take this person over their upload budget."""
+    uploads.check_person(_data_dir(), signin.session_ids(db.session, current_user.address),
+                         length, int(current_app.config["UPLOAD_QUOTA_MB"]))
 
 
 def _number(value: str | None) -> int | None:
@@ -88,14 +101,6 @@ def _page(draft: Draft, workspace: uploads.Workspace, choices, *, error: str = "
     ), status
 
 
-def _purge_now_and_then() -> None:
-    if time.monotonic() - _last_purge[0] > PURGE_EVERY:
-        _last_purge[0] = time.monotonic()
-        removed = uploads.purge_stale(_data_dir())
-        if removed:
-            log.info("removed %d abandoned compose workspaces", removed)
-
-
 def _start(client, workspace: uploads.Workspace, choices) -> Draft:
     args = request.args
     draft_uid, reply_uid = _number(args.get("draft")), _number(args.get("reply"))
@@ -115,8 +120,7 @@ def _start(client, workspace: uploads.Workspace, choices) -> Draft:
 @login_required
 def compose():
     """The compose form: new, reply (?reply=UID&folder=F&mode=…) or a draft (?draft=UID)."""
-    _purge_now_and_then()
-    workspace = _workspace(uploads.new_compose_id())
+    workspace = uploads.issue(_data_dir(), current_user.id)
     choices = _identities()
     try:
         with mail_connection() as client:
@@ -131,6 +135,7 @@ def _take_files(workspace: uploads.Workspace) -> None:
     """Files sent with the form itself (browsers without JavaScript)."""
     for item in request.files.getlist("files"):
         if item.filename:
+            _check_person(request.content_length or 0)
             workspace.add_stream(item.stream, item.filename, _limit_mb())
 
 
@@ -138,7 +143,7 @@ def _take_files(workspace: uploads.Workspace) -> None:
 @login_required
 def send():
     """Send the message; on any refusal show the form again, with the reason."""
-    workspace = _workspace(request.form.get("compose_id", ""))
+    workspace = _workspace_or_new(request.form.get("compose_id", ""))
     draft, choices = _form_draft(), _identities()
     try:
         _take_files(workspace)
@@ -173,7 +178,7 @@ def _send_or_fail(client, draft, workspace, identity):
 @login_required
 def save_draft():
     """Save the form to Drafts, replacing its last version (JSON for scripts, else the form)."""
-    workspace = _workspace(request.form.get("compose_id", ""))
+    workspace = _workspace_or_new(request.form.get("compose_id", ""))
     draft, choices = _form_draft(), _identities()
     identity = service.pick_identity(choices, draft.sender, strict=False)
     draft.sender = identity.address
@@ -201,8 +206,11 @@ def save_draft():
 def upload():
     """Store one attachment sent as the raw request body (?compose=ID&name=FILE); JSON."""
     workspace = _workspace(request.args.get("compose", ""))
+    if workspace is None:
+        return jsonify(error=EXPIRED), 404
     try:
         # Checked before request.stream is touched: Flask would refuse > 30 MB itself.
+        _check_person(request.content_length or 0)
         workspace.check_room(request.content_length or 0, _limit_mb())
         item = workspace.add_stream(request.stream, request.args.get("name", ""), _limit_mb(),
                                     request.content_length)
@@ -217,6 +225,8 @@ def upload():
 def remove_attachment():
     """Remove one attachment (form fields compose_id, remove); JSON."""
     workspace = _workspace(request.form.get("compose_id", ""))
+    if workspace is None:
+        return jsonify(error=EXPIRED), 404
     removed = workspace.remove(request.form.get("remove", ""))
     return jsonify(removed=removed, total=workspace.total())
 
@@ -225,7 +235,7 @@ def remove_attachment():
 @login_required
 def discard():
     """Throw the message away, with its saved draft."""
-    workspace = _workspace(request.form.get("compose_id", ""))
+    workspace = _workspace_or_new(request.form.get("compose_id", ""))
     with mail_connection() as client:
         service.discard(client, _number(request.form.get("draft_uid")), workspace)
     flash("The message was discarded.", "info")

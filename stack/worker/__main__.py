@@ -13,6 +13,7 @@ from .. import perms
 from ..background import detach, log_to_stderr
 
 POLL_SECONDS = 1.0
+UPLOADS_EVERY = 600.0  # seconds between removals of abandoned compose uploads
 log = logging.getLogger("mailroom.worker")
 
 
@@ -46,7 +47,19 @@ def read_settings(path: Path) -> dict:
     return load_config(json.loads(path.read_text(encoding="utf-8")), environ={})
 
 
-def serve(database, mail_root: Path, on_hangup) -> None:
+def purge_uploads(database, data_dir: Path) -> None:
+    """Remove the compose uploads of ended web sessions and of forms untouched for two days."""
+    from core.services.access import signin
+    from core.services.mail import uploads
+
+    with database.transaction() as session:
+        live = signin.all_session_ids(session)
+    removed = uploads.purge(data_dir, live)
+    if removed:
+        log.info("removed %d abandoned compose workspaces", removed)
+
+
+def serve(database, mail_root: Path, data_dir: Path, on_hangup) -> None:
     """Poll for jobs until SIGTERM; on SIGHUP call ON_HANGUP (settings changed)."""
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -57,11 +70,15 @@ def serve(database, mail_root: Path, on_hangup) -> None:
     signal.signal(signal.SIGHUP, lambda *_: hangups.append(True))
     with database.transaction() as session:
         jobs.requeue_interrupted(session)
+    uploads_due = time.monotonic()
     while not stopping:
         if hangups:
             hangups.clear()
             on_hangup()
         try:
+            if time.monotonic() >= uploads_due:
+                uploads_due = time.monotonic() + UPLOADS_EVERY
+                purge_uploads(database, data_dir)
             if work(database, mail_root):
                 continue
         except SQLAlchemyError as exc:
@@ -92,7 +109,8 @@ def main(args: list[str]) -> int:
     helper = Helper(cfg, database)
     stop_helper = serve_in_thread(socket_path(layout), helper, app_group())
     try:
-        serve(database, layout.mail, lambda: helper.configure(read_settings(settings)))
+        serve(database, layout.mail, layout.data_dir,
+              lambda: helper.configure(read_settings(settings)))
     finally:
         stop_helper()
         keeper.close()

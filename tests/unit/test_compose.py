@@ -210,7 +210,7 @@ class Unreadable(io.RawIOBase):
 
 
 def workspace(tmp_path) -> uploads.Workspace:
-    return uploads.Workspace(tmp_path, "session-1234", "compose-1234")
+    return uploads.issue(tmp_path, "session-1234")
 
 
 def test_budget_leaves_the_encoded_message_under_the_limit():
@@ -253,17 +253,19 @@ def test_state_survives_clear_and_ids_are_checked(tmp_path):
     assert space.uploads() == [] and space.state() == {"draft_uid": 5, "sent": True}
     with pytest.raises(compose.ServiceError):
         uploads.Workspace(tmp_path, "../etc", "compose-1234")
+    with pytest.raises(compose.ServiceError):  # well-formed, but not issued
+        uploads.Workspace(tmp_path, "session-1234", "compose-1234")
     assert not space.remove("../compose")
 
 
 def test_stale_workspaces_are_purged(tmp_path):
-    old, fresh = workspace(tmp_path), uploads.Workspace(tmp_path, "session-1234", "compose-5678")
+    old, fresh = workspace(tmp_path), workspace(tmp_path)
     old.add_bytes(b"a", "a.txt")
     fresh.add_bytes(b"b", "b.txt")
     past = time.time() - 3 * 86400
-    for path in old.path.iterdir():
+    for path in [*old.path.iterdir(), old.path]:
         os.utime(path, (past, past))
-    assert uploads.purge_stale(tmp_path) == 1
+    assert uploads.purge(tmp_path, {"session-1234"}) == 1
     assert not old.path.exists() and fresh.path.exists()
     uploads.discard_session(tmp_path, "session-1234")
     assert not fresh.path.exists()

@@ -92,11 +92,20 @@ def sign_out(db: Session, session_id: str) -> None:
     db.commit()
 
 
+def all_session_ids(db: Session) -> set[str]:
+    """The ids of every open web session."""
+    return set(db.scalars(select(WebSession.id)))
+
+
+def session_ids(db: Session, address: str) -> list[str]:
+    """The ids of ADDRESS's open web sessions."""
+    return list(db.scalars(select(WebSession.id).where(WebSession.address == address)))
+
+
 def end_sessions(db: Session, address: str, keep: str | None = None) -> list[str]:
     """End every web session of ADDRESS except KEEP, in the caller's transaction;
     return the ids ended."""
-    ids = list(db.scalars(select(WebSession.id).where(WebSession.address == address)))
-    ended = [i for i in ids if i != keep]
+    ended = [i for i in session_ids(db, address) if i != keep]
     if ended:
         db.execute(delete(WebSession).where(WebSession.id.in_(ended)))
         db.flush()

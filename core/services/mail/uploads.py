@@ -4,6 +4,12 @@ Each compose form has a workspace DATA_DIR/uploads/<web session id>/<compose id>
 holding the uploaded files (under random names), their metadata, and the form's
 state (the UID of its current draft, whether it was sent). Nothing of it goes into
 the cookie. Files are streamed to disk in chunks, never read whole from the request.
+
+The disk is guarded three ways: a workspace exists only once the server issued its id
+(opening a form creates it; a made-up id finds nothing), a session keeps at most
+MAX_FORMS of them (the oldest without attachments go first), and a person's uploads
+across all forms and sign-ins stay within UPLOAD_QUOTA_MB. The worker removes the
+workspaces of ended sessions and those untouched for two days (purge).
 """
 from __future__ import annotations
 
@@ -33,6 +39,8 @@ LOCK_FILE = ".lock"
 # Room for headers, the text and MIME boundaries within the server's size limit.
 HEADROOM = 256 * 1024
 MIB = 1024 * 1024
+MAX_FORMS = 50  # workspaces of one web session (compose forms opened)
+STALE_SECONDS = 2 * 86400
 
 
 class TooLarge(InvalidInput):
@@ -80,19 +88,59 @@ def guess_type(filename: str) -> str:
     return mimetypes.guess_type(filename, strict=False)[0] or "application/octet-stream"
 
 
-def new_compose_id() -> str:
-    """A fresh random id for one compose form."""
-    return secrets.token_urlsafe(16)
+def issue(data_dir: str | Path, session_id: str) -> "Workspace":
+    """A new workspace for one compose form of SESSION_ID (its id is random and ours)."""
+    session = _session_dir(data_dir, session_id)
+    session.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _prune_forms(session, keep=MAX_FORMS - 1)
+    workspace = Workspace(data_dir, session_id, secrets.token_urlsafe(16), issued=False)
+    workspace.path.mkdir(mode=0o700)
+    return workspace
+
+
+def _prune_forms(session: Path, keep: int) -> None:
+    """Remove the oldest workspaces without attachments until at most KEEP remain."""
+    spaces = sorted(session.iterdir(), key=lambda p: p.stat().st_mtime)
+    excess = len(spaces) - keep
+    for space in spaces:
+        if excess <= 0:
+            break
+        if not any(space.glob("*.bin")):
+            shutil.rmtree(space, ignore_errors=True)
+            excess -= 1
+
+
+def _session_dir(data_dir: str | Path, session_id: str) -> Path:
+    if not TOKEN.match(session_id or ""):
+        raise NotFound("This message form has expired; open a new one.")
+    return Path(data_dir) / "uploads" / session_id
+
+
+def person_bytes(data_dir: str | Path, session_ids: list[str]) -> int:
+    """Bytes of attachments waiting in every workspace of these sessions (one person's)."""
+    return sum(path.stat().st_size for session_id in session_ids if TOKEN.match(session_id)
+               for path in (Path(data_dir) / "uploads" / session_id).glob("*/*.bin"))
+
+
+def check_person(data_dir: str | Path, session_ids: list[str], length: int, quota_mb: int) -> None:
+    """TooLarge when LENGTH more bytes would take a person's waiting uploads over QUOTA_MB."""
+    if person_bytes(data_dir, session_ids) + length > quota_mb * MIB:
+        raise TooLarge(f"Your attachments waiting in unsent messages would take up more than "
+                       f"{quota_mb} MB: send or discard some of those messages first.")
 
 
 class Workspace:
     """The server-side files of one message being written."""
 
-    def __init__(self, data_dir: str | Path, session_id: str, compose_id: str) -> None:
-        if not TOKEN.match(session_id or "") or not TOKEN.match(compose_id or ""):
+    def __init__(self, data_dir: str | Path, session_id: str, compose_id: str,
+                 issued: bool = True) -> None:
+        """The workspace COMPOSE_ID of SESSION_ID; NotFound unless the server issued it."""
+        if not TOKEN.match(compose_id or ""):
             raise NotFound("This message form has expired; open a new one.")
         self.compose_id = compose_id
-        self.path = Path(data_dir) / "uploads" / session_id / compose_id
+        self.path = _session_dir(data_dir, session_id) / compose_id
+        if issued and not self.path.is_dir():
+            raise NotFound("This message form has expired; open a new one.")
 
     def _ensure(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -217,24 +265,29 @@ class Workspace:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-def purge_stale(data_dir: str | Path, max_age_seconds: float = 2 * 86400) -> int:
-    """Delete workspaces untouched for MAX_AGE_SECONDS; returns how many went."""
+def purge(data_dir: str | Path, live_sessions: set[str],
+          max_age_seconds: float = STALE_SECONDS) -> int:
+    """Delete the workspaces of sessions not in LIVE_SESSIONS and those untouched for
+    MAX_AGE_SECONDS (the worker calls this); returns how many went."""
     root = Path(data_dir) / "uploads"
     cutoff = time.time() - max_age_seconds
     removed = 0
     for session_dir in root.iterdir() if root.is_dir() else ():
         for space in session_dir.iterdir() if session_dir.is_dir() else ():
-            try:
-                newest = max((p.stat().st_mtime for p in space.iterdir()),
-                             default=space.stat().st_mtime)
-            except OSError:
-                continue
-            if newest < cutoff:
+            if session_dir.name not in live_sessions or _newest(space) < cutoff:
                 shutil.rmtree(space, ignore_errors=True)
                 removed += 1
         if session_dir.is_dir() and not any(session_dir.iterdir()):
             session_dir.rmdir()
     return removed
+
+
+def _newest(space: Path) -> float:
+    """The latest change inside SPACE (its own time when empty; 0 when it is gone)."""
+    try:
+        return max((p.stat().st_mtime for p in space.iterdir()), default=space.stat().st_mtime)
+    except OSError:
+        return 0.0
 
 
 def discard_session(data_dir: str | Path, session_id: str) -> None:
