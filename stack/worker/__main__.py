@@ -13,6 +13,7 @@ from .. import perms
 from ..background import detach, log_to_stderr
 
 POLL_SECONDS = 1.0
+LOG_CHECK_SECONDS = 60.0  # how often the stack's log sizes are checked (stack/logs.py)
 log = logging.getLogger("mailroom.worker")
 
 
@@ -46,8 +47,28 @@ def read_settings(path: Path) -> dict:
     return load_config(json.loads(path.read_text(encoding="utf-8")), environ={})
 
 
-def serve(database, mail_root: Path, on_hangup) -> None:
-    """Poll for jobs until SIGTERM; on SIGHUP call ON_HANGUP (settings changed)."""
+def check_logs(settings: Path) -> None:
+    """Rotate the stack's logs that outgrew MAILROOM_LOG_ROTATE_MB.
+
+    The settings are read afresh each time, so changed limits apply without a restart;
+    a failure is logged and tried again next time, never ends the worker.
+    """
+    from ..errors import StackError
+    from ..layout import Layout
+    from ..logs import limits, rotate
+
+    try:
+        cfg = read_settings(settings)
+        rotate(Layout.from_config(cfg), *limits(cfg))
+    except (StackError, OSError, ValueError) as exc:
+        log.warning("log rotation failed: %s", exc)
+
+
+def serve(database, mail_root: Path, on_hangup, every_minute) -> None:
+    """Poll for jobs until SIGTERM; on SIGHUP call ON_HANGUP (settings changed).
+
+    EVERY_MINUTE is called about once a minute, between jobs.
+    """
     from sqlalchemy.exc import SQLAlchemyError
 
     from core.services.server import jobs
@@ -57,10 +78,14 @@ def serve(database, mail_root: Path, on_hangup) -> None:
     signal.signal(signal.SIGHUP, lambda *_: hangups.append(True))
     with database.transaction() as session:
         jobs.requeue_interrupted(session)
+    next_check = time.monotonic()
     while not stopping:
         if hangups:
             hangups.clear()
             on_hangup()
+        if time.monotonic() >= next_check:
+            next_check = time.monotonic() + LOG_CHECK_SECONDS
+            every_minute()
         try:
             if work(database, mail_root):
                 continue
@@ -92,7 +117,8 @@ def main(args: list[str]) -> int:
     helper = Helper(cfg, database)
     stop_helper = serve_in_thread(socket_path(layout), helper, app_group())
     try:
-        serve(database, layout.mail, lambda: helper.configure(read_settings(settings)))
+        serve(database, layout.mail, lambda: helper.configure(read_settings(settings)),
+              lambda: check_logs(settings))
     finally:
         stop_helper()
         keeper.close()
