@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import grp
 import os
 import pwd
-import grp
 import tarfile
 import tempfile
 import time
@@ -31,7 +31,9 @@ from stack.layout import DAEMONS, Layout
 from stack.prepare import check_database, prepare_app_dirs
 
 log = logging.getLogger(__name__)
-SECRET_MODE = 0o640  # root:mailroom, as stack/secretfiles.py makes them
+# root:mailroom 0640 as stack/secretfiles.py makes them; never wider than they were
+# saved (demo-logins.json, with plaintext demo passwords, is root's alone: 0600).
+SECRET_MODE = 0o640
 
 
 @dataclass
@@ -174,14 +176,14 @@ def _restore_database(archive: tarfile.TarFile, member: tarfile.TarInfo, layout:
 
 
 def _restore_secrets(archive, members: dict[str, tarfile.TarInfo], layout: Layout) -> list[str]:
-    """The secret files, root:mailroom 0640 in their root:mailroom 0750 folder."""
+    """The secret files, root's at most 0640, in their root:mailroom 0750 folder."""
     _stack(lambda: perms.ensure_dir(layout.secrets, 0o750, None, perms.APP_USER))
-    owner = _stack(lambda: perms.ids(None, perms.APP_USER))
     names = []
     for name, member in sorted(members.items()):
         path = PurePosixPath(name)
         if path.parts[0] == SECRETS and member.isfile():
-            _install(archive, member, layout.secrets / path.name, SECRET_MODE, owner)
+            owner = (0, _owner(member)[1])  # root's, in the group they had (mailroom or root)
+            _install(archive, member, layout.secrets / path.name, member.mode & SECRET_MODE, owner)
             names.append(path.name)
     return names
 
