@@ -88,6 +88,8 @@ DEFAULTS: dict[str, object] = {
     "PROXY_FIX": 0,  # reverse proxies in front: X-Forwarded-* hops to believe
     "TRUSTED_PROXIES": "127.0.0.1,::1",  # peers whose X-Forwarded-* count (PROXY_FIX > 0)
     "HSTS_SECONDS": 0,  # Strict-Transport-Security max-age on HTTPS responses; 0: none
+    "LOG_ROTATE_MB": 50,  # the local stack's logs are rotated above this size
+    "LOG_KEEP": 5,  # gzipped generations kept of each rotated log
 }
 
 SECRET_KEYS = ("SECRET_KEY", "RSPAMD_PASSWORD")

@@ -107,3 +107,26 @@ def status_command(as_json: bool) -> None:
             click.echo(f"{s.name:<12} {where:<22} {state:<8} {pid}")
     except StackError as exc:
         _fail(exc)
+
+
+@stack_cli.command("logrotate")
+@click.option("--force", is_flag=True, help="Rotate every log that is not empty, whatever its size.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON document.")
+def logrotate_command(force: bool, as_json: bool) -> None:
+    """Rotate the stack's logs larger than MAILROOM_LOG_ROTATE_MB (the worker does it every minute)."""
+    from .layout import Layout
+    from .logs import rotate, limits
+
+    try:
+        limit, keep = limits(_config())
+        done = rotate(Layout.from_config(_config()), 0 if force else limit, keep)
+    except (StackError, OSError) as exc:
+        _fail(StackError(str(exc)))
+    if as_json:
+        click.echo(json.dumps({"limit_bytes": limit, "keep": keep,
+                               "rotated": [vars(r) for r in done]}, indent=2))
+        return
+    for r in done:
+        click.echo(f"{r.name + '.log':<16} {r.size / 1048576:8.1f} MiB rotated in {r.seconds:.2f} s")
+    if not done:
+        click.echo(f"No log is larger than {limit // 1048576} MiB.")

@@ -15,3 +15,7 @@ class AlreadyExists(ServiceError):
 
 class InvalidInput(ServiceError):
     """The input is not acceptable; the message says why."""
+
+
+class Refused(ServiceError):
+    """The request is understood but not carried out in the current state; the message says why."""

@@ -13,7 +13,7 @@ from .. import perms
 from ..background import detach, log_to_stderr
 
 POLL_SECONDS = 1.0
-UPLOADS_EVERY = 600.0  # seconds between removals of abandoned compose uploads
+LOG_CHECK_SECONDS = 60.0  # how often the housekeeping runs: log sizes, abandoned uploads
 log = logging.getLogger("mailroom.worker")
 
 
@@ -59,8 +59,34 @@ def purge_uploads(database, data_dir: Path) -> None:
         log.info("removed %d abandoned compose workspaces", removed)
 
 
-def serve(database, mail_root: Path, data_dir: Path, on_hangup) -> None:
-    """Poll for jobs until SIGTERM; on SIGHUP call ON_HANGUP (settings changed)."""
+def housekeeping(database, data_dir: Path, settings: Path) -> None:
+    """The worker's once-a-minute chores: oversized logs, abandoned uploads."""
+    check_logs(settings)
+    purge_uploads(database, data_dir)
+
+
+def check_logs(settings: Path) -> None:
+    """Rotate the stack's logs that outgrew MAILROOM_LOG_ROTATE_MB.
+
+    The settings are read afresh each time, so changed limits apply without a restart;
+    a failure is logged and tried again next time, never ends the worker.
+    """
+    from ..errors import StackError
+    from ..layout import Layout
+    from ..logs import limits, rotate
+
+    try:
+        cfg = read_settings(settings)
+        rotate(Layout.from_config(cfg), *limits(cfg))
+    except (StackError, OSError, ValueError) as exc:
+        log.warning("log rotation failed: %s", exc)
+
+
+def serve(database, mail_root: Path, on_hangup, every_minute) -> None:
+    """Poll for jobs until SIGTERM; on SIGHUP call ON_HANGUP (settings changed).
+
+    EVERY_MINUTE is called about once a minute, between jobs.
+    """
     from sqlalchemy.exc import SQLAlchemyError
 
     from core.services.server import jobs
@@ -70,15 +96,15 @@ def serve(database, mail_root: Path, data_dir: Path, on_hangup) -> None:
     signal.signal(signal.SIGHUP, lambda *_: hangups.append(True))
     with database.transaction() as session:
         jobs.requeue_interrupted(session)
-    uploads_due = time.monotonic()
+    next_check = time.monotonic()
     while not stopping:
         if hangups:
             hangups.clear()
             on_hangup()
         try:
-            if time.monotonic() >= uploads_due:
-                uploads_due = time.monotonic() + UPLOADS_EVERY
-                purge_uploads(database, data_dir)
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + LOG_CHECK_SECONDS
+                every_minute()
             if work(database, mail_root):
                 continue
         except SQLAlchemyError as exc:
@@ -109,8 +135,8 @@ def main(args: list[str]) -> int:
     helper = Helper(cfg, database)
     stop_helper = serve_in_thread(socket_path(layout), helper, app_group())
     try:
-        serve(database, layout.mail, layout.data_dir,
-              lambda: helper.configure(read_settings(settings)))
+        serve(database, layout.mail, lambda: helper.configure(read_settings(settings)),
+              lambda: housekeeping(database, layout.data_dir, settings))
     finally:
         stop_helper()
         keeper.close()
