@@ -90,6 +90,7 @@ def create_alias(db: Session, actor: str, address: str, destinations: list,
     db.add(alias)
     db.flush()
     check_loops(db, alias)
+    check_local_only(db, alias)
     audit.record(db, actor, "create", "alias", alias.address,
                  domain=domain.name if domain else None, after=snapshot(alias))
     return alias
@@ -105,6 +106,7 @@ def update_alias(db: Session, actor: str, alias: Alias, destinations: list,
     _set_destinations(db, alias, destinations)
     db.flush()
     check_loops(db, alias)
+    check_local_only(db, alias)
     audit.record(db, actor, "update", "alias", alias.address, domain=_domain_of(alias),
                  before=before, after=snapshot(alias))
     return alias
@@ -238,6 +240,54 @@ def check_loops(db: Session, alias: Alias) -> None:
             raise InvalidInput("These destinations make a loop: " + " → ".join(cycle)
                                + ". Remove the destination that leads back, or change "
                                "the alias it goes through.")
+
+
+# "Local network only" (Postfix's check_recipient_access) applies to the address the
+# sender typed, before alias expansion and before a forwarding Sieve redirect: an
+# address open to anyone that leads to a local-only alias would open it too. Every
+# path from outside into the local-only aliases has a first step from an open
+# address, so refusing that one step everywhere closes them all.
+LOCAL_ONLY_TEXT = ("{target} accepts mail from the local network only: {what} would let anyone "
+                   "outside reach it. Give {what_short} the destinations of {target} instead.")
+
+
+def local_only_alias(db: Session, address: str) -> Alias | None:
+    """The local-network-only alias that ADDRESS names, if it names one."""
+    named = aliases_named(db, address)
+    return named[0] if named and named[0].local_only else None
+
+
+def check_local_only(db: Session, alias: Alias) -> None:
+    """Refuse an open ALIAS leading to a local-only one, or a local-only ALIAS that open
+    aliases, forwardings, catch-alls or always-Bcc addresses lead to."""
+    if not alias.local_only:
+        for target in (d.target for d in alias.destinations if d.kind == TO_EXTERNAL):
+            if local_only_alias(db, target):
+                raise InvalidInput(LOCAL_ONLY_TEXT.format(
+                    target=target, what=f"the alias {alias.address}", what_short="it"))
+        return
+    openings = sorted({opening for address in _addresses_of(db, alias)
+                       for opening in _open_ways_to(db, address)})
+    if openings:
+        raise InvalidInput(f"{alias.address} cannot be for the local network only while "
+                           f"these lead to it from anywhere: {', '.join(openings)}. "
+                           "Change them first.")
+
+
+def _addresses_of(db: Session, alias: Alias) -> list[str]:
+    if alias.domain is not None:
+        return [alias.address]
+    return [f"{alias.local_part}@{name}" for name in db.scalars(select(Domain.name))]
+
+
+def _open_ways_to(db: Session, address: str) -> list[str]:
+    """Open aliases, forwarding mailboxes and domains (catch-all, always-Bcc) leading to ADDRESS."""
+    found = [a.address for a in aliases_pointing_to(db, address) if not a.local_only]
+    found += [f"forwarding of {m}" for m in db.scalars(
+        select(Mailbox.address).where(Mailbox.forward_address == address))]
+    found += [f"catch-all or copy address of {d}" for d in db.scalars(select(Domain.name).where(
+        or_(Domain.catchall_address == address, Domain.bcc_address == address)))]
+    return found
 
 
 def aliases_pointing_to(db: Session, address: str) -> list[Alias]:

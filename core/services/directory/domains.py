@@ -126,6 +126,11 @@ def update_domain(db: Session, actor: str, domain: Domain, *, mode: str, relay: 
     if domain.bcc_address and not reachable(db, domain.bcc_address):
         raise InvalidInput(f"The copy address {domain.bcc_address} does not exist here: "
                            "create that mailbox first, or use another address.")
+    for target, what in ((domain.bcc_address, "copying all mail to it"),
+                         (domain.catchall_address, "a catch-all to it")):
+        if target and aliases.local_only_alias(db, target):
+            raise InvalidInput(aliases.LOCAL_ONLY_TEXT.format(target=target, what=what,
+                                                              what_short="this domain"))
     _check_catch_all(db, domain)
     audit.record(db, actor, "update", "domain", domain.name, domain=domain.name,
                  before=before, after=snapshot(domain))

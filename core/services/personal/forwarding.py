@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import TO_MAILBOX, Alias, AliasDestination, Domain, Mailbox
+from core.services.directory import aliases
 from core.services.directory.lookup import get_mailbox
 
 from .validation import InvalidField, address
@@ -42,6 +43,9 @@ def set_forwarding(db: Session, owner: str, target: str | None, keep_copy: bool)
         return Forwarding(None, True)
     normal = address("target", target, "The forwarding address")
     _refuse_loop(db, mailbox.address, normal)
+    if aliases.local_only_alias(db, normal):
+        raise InvalidField("target", aliases.LOCAL_ONLY_TEXT.format(
+            target=normal, what="forwarding to it", what_short="your forwarding"))
     mailbox.forward_address, mailbox.forward_keep_copy = normal, keep_copy
     db.flush()
     return Forwarding(normal, keep_copy)
