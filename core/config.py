@@ -74,6 +74,7 @@ DEFAULTS: dict[str, object] = {
     "RSPAMD_PASSWORD": "",  # or RSPAMD_PASSWORD_FILE; default file DATA_DIR/secrets/rspamd_password
     "REDIS_HOST": "127.0.0.1",  # Rspamd's Redis: Bayes learn counters are read there
     "REDIS_PORT": 16379,
+    "REDIS_PASSWORD": "",  # or REDIS_PASSWORD_FILE; default file DATA_DIR/secrets/redis_password
     "FILTER_PORT": 10026,  # the disclaimer filter (stack/filter), after Postfix's queue
     "REINJECT_PORT": 10027,  # Postfix takes filtered mail back here
     "DEFAULT_QUOTA_MB": 1024,
@@ -92,7 +93,7 @@ DEFAULTS: dict[str, object] = {
     "LOG_KEEP": 5,  # gzipped generations kept of each rotated log
 }
 
-SECRET_KEYS = ("SECRET_KEY", "RSPAMD_PASSWORD")
+SECRET_KEYS = ("SECRET_KEY", "RSPAMD_PASSWORD", "REDIS_PASSWORD")
 # Written by `stack install --system`: the settings of the installed services, read by
 # the CLI and the units alike (the process environment still wins).
 ENV_FILE = Path("/etc/mailroom/mailroom.env")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import filter as disclaimer_filter
-from . import learnd, spam, worker
+from . import learnd, secretfiles, spam, worker
 from .files import TEMPLATES, write_file
 from .layout import Layout
 from .quoting import render_text
@@ -34,7 +34,8 @@ class Output:
 
 
 # Files that hold a secret: readable by their daemon's group only.
-PRIVATE = {"rspamd/override.d/worker-controller.inc": "_rspamd", "redis/redis.conf": "redis"}
+PRIVATE = {"rspamd/override.d/worker-controller.inc": "_rspamd", "rspamd/local.d/redis.conf": "_rspamd",
+           "redis/redis.conf": "redis"}
 
 
 def outputs(layout: Layout) -> list[Output]:
@@ -81,7 +82,7 @@ def _output(template: Path, target: Path, syntax: str, daemon: str) -> Output:
 def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
     """The values the templates refer to; each is quoted by the template's syntax."""
     return {**_paths(layout), **_settings(cfg, rspamd_password), **spam.template_values(layout),
-            **layout.site_values(cfg)}
+            **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout)}
 
 
 def _paths(layout: Layout) -> dict:

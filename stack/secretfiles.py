@@ -18,7 +18,7 @@ from .layout import Layout
 log = logging.getLogger(__name__)
 # token_urlsafe(48) is 64 characters of [A-Za-z0-9_-].
 SECRET_BYTES = 48
-NAMES = ("secret_key", "rspamd_password")
+NAMES = ("secret_key", "rspamd_password", "redis_password")
 
 
 def ensure_secrets(layout: Layout) -> list[str]:
@@ -46,12 +46,21 @@ def _create(path: Path) -> bool:
 
 def rspamd_password(cfg: dict, layout: Layout) -> str:
     """The Rspamd controller password: the configured one, else the generated file's."""
-    value = str(cfg.get("RSPAMD_PASSWORD") or "")
+    return _secret(cfg, layout, "rspamd_password")
+
+
+def redis_password(cfg: dict, layout: Layout) -> str:
+    """Redis's requirepass: the configured one, else the generated file's."""
+    return _secret(cfg, layout, "redis_password")
+
+
+def _secret(cfg: dict, layout: Layout, name: str) -> str:
+    value = str(cfg.get(name.upper()) or "")
     if not value:
         try:
-            value = (layout.secrets / "rspamd_password").read_text(encoding="utf-8").strip()
+            value = (layout.secrets / name).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise StackError(f"cannot read the Rspamd password: {exc}") from exc
+            raise StackError(f"cannot read the {name.replace('_', ' ')}: {exc}") from exc
     if len(value) < 16:
-        raise StackError("MAILROOM_RSPAMD_PASSWORD is too short: use at least 16 characters")
+        raise StackError(f"MAILROOM_{name.upper()} is too short: use at least 16 characters")
     return value

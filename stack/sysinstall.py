@@ -43,8 +43,6 @@ ENV_KEYS = ("STACK", "TLS_CERT_FILE", "TLS_KEY_FILE", "ENV", "DATA_DIR", "STACK_
             "TLS_CA_FILE", "SMTP_PORT", "RSPAMD_HOST", "RSPAMD_CONTROLLER_PORT", "RSPAMD_NORMAL_PORT",
             "RSPAMD_PROXY_PORT", "REDIS_HOST", "REDIS_PORT", "PROXY_FIX", "HOST", "PORT")
 CHECK_TIMEOUT = 120
-# The scratch render's Rspamd password: only the checkers read it.
-SCRATCH_PASSWORD = "rendered-for-checking-only-0123456789"
 
 
 def install(cfg: dict, cert: Path, key: Path, target: Path, checkout: Path,
@@ -53,11 +51,11 @@ def install(cfg: dict, cert: Path, key: Path, target: Path, checkout: Path,
     preflight(cert, key, debian_version, target)
     scratch = Path(tempfile.mkdtemp(prefix="mailroom-system-check-"))
     try:
-        _render_into(scratch, cfg, cert, key, checkout, SCRATCH_PASSWORD, backup=None)
+        _render_into(scratch, cfg, cert, key, checkout, backup=None)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     backup = target / "var" / "backups" / "mailroom" / time.strftime("%Y%m%d-%H%M%S")
-    layout, changed = _render_into(target, cfg, cert, key, checkout, None, backup)
+    layout, changed = _render_into(target, cfg, cert, key, checkout, backup)
     lines = [f"changed {path}" for path in changed] or ["nothing changed"]
     if backup.is_dir():
         lines.append(f"the files it replaced are in {backup}")
@@ -110,19 +108,15 @@ def _port_ours_or_free(port: int) -> None:
 
 
 def _render_into(root: Path, cfg: dict, cert: Path, key: Path, checkout: Path,
-                 password: str | None, backup: Path | None) -> tuple[SystemLayout, list[Path]]:
-    """The whole install under ROOT, verified; (layout, files changed).
-
-    PASSWORD None: the machine's own generated Rspamd password; BACKUP: where files
-    that change are copied first.
-    """
+                 backup: Path | None) -> tuple[SystemLayout, list[Path]]:
+    """The whole install under ROOT, verified; (layout, files changed). BACKUP: where the
+    files that change are copied first."""
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o755)
     layout = SystemLayout.for_install(system_config(cfg, root, cert, key), root, cert, key)
     _prepare(layout)
-    if password is None:
-        secretfiles.ensure_secrets(layout)
-        password = secretfiles.rspamd_password(layout.settings, layout)
+    secretfiles.ensure_secrets(layout)  # a scratch root gets throw-away ones
+    password = secretfiles.rspamd_password(layout.settings, layout)
     files = _files(layout, password) + _units(layout)
     changed = [path for path, text, *_ in files if _differs(path, text)]
     if backup is not None:

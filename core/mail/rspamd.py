@@ -46,6 +46,7 @@ class RspamdSettings:
     redis_host: str
     redis_port: int
     timeout: float = 10.0
+    redis_password: str = ""
 
     @classmethod
     def from_config(cls, cfg: dict) -> "RspamdSettings":
@@ -54,7 +55,7 @@ class RspamdSettings:
             str(cfg["RSPAMD_HOST"]), int(cfg["RSPAMD_CONTROLLER_PORT"]),
             int(cfg["RSPAMD_NORMAL_PORT"]), str(cfg["RSPAMD_PASSWORD"]),
             str(cfg.get("REDIS_HOST") or cfg["RSPAMD_HOST"]), int(cfg["REDIS_PORT"]),
-            float(cfg["MAIL_TIMEOUT"]),
+            float(cfg["MAIL_TIMEOUT"]), str(cfg.get("REDIS_PASSWORD") or ""),
         )
 
 
@@ -183,14 +184,21 @@ def bayes_counts(settings: RspamdSettings) -> tuple[int, int]:
     return tuple(int(value or 0) for value in reply)  # type: ignore[return-value]
 
 
+def _resp(*args: str) -> bytes:
+    """One command in RESP, the Redis protocol."""
+    return (f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)).encode()
+
+
 def _redis(settings: RspamdSettings, *args: str):
-    """Send one command in RESP (the Redis protocol) and read its reply."""
-    payload = f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)
+    """Send one command (after AUTH when a password is set) and read its reply."""
+    auth = _resp("AUTH", settings.redis_password) if settings.redis_password else b""
     try:
         with socket.create_connection((settings.redis_host, settings.redis_port),
                                       timeout=settings.timeout) as sock:
-            sock.sendall(payload.encode())
+            sock.sendall(auth + _resp(*args))
             with sock.makefile("rb") as reader:
+                if auth:
+                    _redis_reply(reader)  # +OK, or an error raised here
                 return _redis_reply(reader)
     except OSError as exc:
         raise ServiceUnavailable(REDIS_SERVICE, str(exc)) from exc

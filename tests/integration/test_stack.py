@@ -479,3 +479,14 @@ def test_tls_from_the_first_byte_on_imaps_pop3s_and_submissions(mail_stack):
         assert pop.stat()[0] >= 1
     finally:
         pop.quit()
+
+
+def test_redis_answers_only_with_its_password(mail_stack):
+    from core.mail import rspamd
+
+    with socket.create_connection((mail_stack["LISTEN_ADDRESS"], mail_stack["REDIS_PORT"]), timeout=5) as sock:
+        sock.sendall(b"*2\r\n$4\r\nKEYS\r\n$1\r\n*\r\n")
+        assert sock.recv(200).startswith(b"-NOAUTH")
+    assert len(mail_stack["REDIS_PASSWORD"]) >= 32
+    spam, ham = rspamd.bayes_counts(rspamd.RspamdSettings.from_config(mail_stack))
+    assert spam >= 0 and ham >= 0
