@@ -14,10 +14,11 @@ from core.services.mail import uploads
 from ..navigation import local_path
 from .blueprint import bp
 from .current import VAULT_KEY, User, client_ip, imap_settings
+from .limits import guess_limit
 
 
-def _address_key() -> str:
-    return "address:" + request.form.get("address", "").strip().lower()
+def _typed_address() -> str:
+    return request.form.get("address", "")
 
 
 def _failed(response) -> bool:
@@ -28,8 +29,7 @@ def _failed(response) -> bool:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_IP"], methods=["POST"],
                deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ADDRESS"], methods=["POST"],
-               key_func=_address_key, deduct_when=_failed)
+@guess_limit(_typed_address, deduct_when=_failed)
 def login():
     """Show the sign-in form; on POST check the password with the IMAP server."""
     if current_user.is_authenticated:

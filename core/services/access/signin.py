@@ -16,6 +16,8 @@ from core.models import InvalidName, WebSession, normalize_address
 from core.models.base import utcnow
 
 GENERIC_FAILURE = "Wrong address or password."
+# The longest address RFC 5321 allows; a longer unparseable text keys a limit no further.
+MAX_KEY_TEXT = 320
 # Writing last_seen_at on every request would serialise all requests on SQLite.
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -28,6 +30,22 @@ class SignedIn:
     key: str
     address: str
     client: IMAPClient
+
+
+def limit_key(address: str) -> str:
+    """The key that counts guesses at ADDRESS: the address it would sign in as.
+
+    Sign-in normalises (case, trailing dots, IDNA mapping of soft hyphens and
+    full-width letters), so every spelling of one mailbox must share one count.
+    Text that is no address gets a key of its own, so it is limited too.
+
+    >>> limit_key("Anna@EXAMPLE.test..")
+    'address:anna@example.test'
+    """
+    try:
+        return "address:" + normalize_address(address)
+    except InvalidName:
+        return "unparsed:" + (address or "").strip().lower()[:MAX_KEY_TEXT]
 
 
 def sign_in(db: Session, settings: imap.ImapSettings, address: str, password: str,
