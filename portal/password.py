@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
-from core.extensions import db, imap_pool
+from core.extensions import db
 from core.passwords import RULES
 from core.services.personal import password
 
 from .blueprint import bp
-from .auth.current import VAULT_KEY, client_ip, imap_settings
+from .auth.current import NOT_KICKED, VAULT_KEY, client_ip, end_mail_sessions, imap_settings
 from .auth.limits import guess_limit
 from .outcome import attempt
 
@@ -45,9 +45,10 @@ def password_page():
         g.wrong_current_password = "current" in outcome.errors
         return render_template("portal/password.html", rules=RULES,
                                errors=outcome.errors), outcome.status
-    # Connections opened with the old password: the next request logs in anew.
-    imap_pool.discard(current_user.address)
+    kicked = end_mail_sessions(current_user.address)
     flash("Your password was changed. Use the new one in your mail programs too"
           + (f"; {len(ended)} other sign-in{'s' if len(ended) != 1 else ''} ended." if ended
              else "."), "ok")
+    if not kicked:
+        flash(NOT_KICKED, "error")
     return redirect(url_for(".password_page"))
