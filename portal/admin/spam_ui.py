@@ -24,6 +24,10 @@ from .common import config
 
 # Files of the interface itself (the controller serves /usr/share/rspamd/www).
 ASSET = re.compile(r"^(?:index\.html|(?:css|js|img|fonts)/[\w./-]+|[\w-]+\.(?:png|ico|xml|svg))?$")
+# What a path segment may hold (RFC 3986 pchar, decoded): anything else (a space, a line
+# break, a non-ASCII letter) cannot go into the request line to Rspamd as it stands.
+PATH_TEXT = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@/-]*$")
+QUERY_TEXT = re.compile(rb"^[\x21-\x7e]*$")
 INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
 PASSED_HEADERS = ("Content-Type", "Cache-Control", "Last-Modified", "ETag")
 # The thresholds live in Mailroom's database and are rendered into Rspamd's config;
@@ -39,6 +43,8 @@ def rspamd_ui(path: str):
     """Forward one request of Rspamd's interface to its controller."""
     if ".." in path.split("/"):
         abort(404)
+    if not PATH_TEXT.match(path) or not QUERY_TEXT.match(request.query_string):
+        abort(400)
     if not ASSET.match(path) and request.headers.get("X-Requested-With") != "XMLHttpRequest":
         abort(403)
     if path in MANAGED_HERE:

@@ -63,3 +63,11 @@ def test_rspamds_interface_is_proxied_without_revealing_the_password(mail_stack,
     # The thresholds are Mailroom's: Rspamd's own editor may not override them.
     refused = admin.post("/admin/rspamd/saveactions", data=b"[1,2,3]", headers=xhr)
     assert refused.status_code == 403 and "Spam filter page" in refused.get_json()["error"]
+
+
+@pytest.mark.parametrize("path", ["a%20b", "a%09b", "caf%C3%A9"])
+def test_a_proxied_path_rspamd_cannot_take_is_a_bad_request(admin, path):
+    # Issue 12: a space (or a tab, or a non-ASCII letter) in the path answered 500.
+    response = admin.get(f"/admin/rspamd/{path}", headers={"X-Requested-With": "XMLHttpRequest"})
+    assert response.status_code == 400
+    assert "Bad request" in response.get_data(as_text=True)
