@@ -41,14 +41,12 @@ MANAGED_HERE = {"saveactions": "Set the thresholds on Mailroom's Spam filter pag
 @server_admin_required
 def rspamd_ui(path: str):
     """Forward one request of Rspamd's interface to its controller."""
-    if ".." in path.split("/"):
-        abort(404)
-    if not PATH_TEXT.match(path) or not QUERY_TEXT.match(request.query_string):
-        abort(400)
+    path = _normalised(path)
     if not ASSET.match(path) and request.headers.get("X-Requested-With") != "XMLHttpRequest":
         abort(403)
-    if path in MANAGED_HERE:
-        return jsonify(error=MANAGED_HERE[path]), 403
+    # Rspamd looks its commands up without regard to case.
+    if path.lower() in MANAGED_HERE:
+        return jsonify(error=MANAGED_HERE[path.lower()]), 403
     origin = request.headers.get("Origin")
     if origin and origin.rstrip("/") != request.host_url.rstrip("/"):
         abort(403)
@@ -64,6 +62,21 @@ def rspamd_ui(path: str):
     page = answer.body if path in ("", "index.html") else b""
     response.headers["Content-Security-Policy"] = _policy(page)
     return response
+
+
+def _normalised(path: str) -> str:
+    """PATH as Rspamd reads it ('.' and empty segments gone), so the guards see that.
+
+    Rspamd normalises a path before it looks the command up, so 'js/./../saveactions'
+    or './saveactions' would reach the editor the guard refuses. A path that climbs
+    ('..') is refused outright (404); one that cannot go into a request line, 400.
+    """
+    segments = path.split("/")
+    if ".." in segments:
+        abort(404)
+    if not PATH_TEXT.match(path) or not QUERY_TEXT.match(request.query_string):
+        abort(400)
+    return "/".join(segment for segment in segments if segment not in ("", "."))
 
 
 def _policy(page: bytes) -> str:
