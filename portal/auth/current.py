@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from datetime import timedelta
 from functools import cached_property
 from typing import Any, Iterator
 
@@ -40,8 +39,8 @@ def load_user(session_id: str) -> User | None:
     """Resume the web session if it is not idle too long and the cookie holds its key."""
     if not session.get(VAULT_KEY):
         return None
-    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
-    web_session = signin.active_session(db.session, session_id, idle)
+    web_session = signin.active_session(db.session, session_id,
+                                        *signin.lifetimes(current_app.config))
     if web_session is None:
         return None
     return User(web_session.id, web_session.address)

@@ -1,8 +1,6 @@
 """Sign-in and sign-out pages."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -43,8 +41,7 @@ def login():
     except AuthenticationFailed as exc:
         return render_template("auth/login.html", error=str(exc), address=address,
                                next=request.form.get("next", "")), 401
-    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
-    signin.purge_idle(db.session, idle)
+    signin.purge_expired(db.session, *signin.lifetimes(current_app.config))
     session.clear()  # a fresh cookie: no fixation of an earlier session
     session.permanent = True
     session[VAULT_KEY] = result.key

@@ -94,6 +94,25 @@ def test_idle_session_expires(app, mail_stack, stack_db, domain):
     assert client.get("/").status_code == 302
 
 
+def test_session_ends_after_its_maximum_age_however_active(app, mail_stack, stack_db, domain):
+    # Issue 12: only idle time ended a session; a busy one lived for ever.
+    from datetime import timedelta
+
+    from core.models.base import utcnow
+
+    address = new_address(stack_db, domain, "aged")
+    client = app.test_client()
+    post_login(client, address)
+    assert client.get("/").status_code == 200
+    with stack_db.transaction() as session:
+        for row in session.query(WebSession).filter_by(address=address):
+            row.created_at = utcnow() - timedelta(hours=app.config["SESSION_MAX_HOURS"], minutes=1)
+            row.last_seen_at = utcnow()
+    assert client.get("/").status_code == 302
+    with stack_db.factory() as session:
+        assert session.query(WebSession).filter_by(address=address).count() == 0
+
+
 def test_admin_sees_admin_link_and_page(app, mail_stack, stack_db, domain):
     address = new_server_admin(stack_db, domain, "boss")
     client = app.test_client()
