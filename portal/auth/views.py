@@ -12,7 +12,7 @@ from core.services.mail import uploads
 from ..navigation import local_path
 from .blueprint import bp
 from .current import VAULT_KEY, User, client_ip, imap_settings
-from .limits import guess_limit
+from .limits import client_key, guess_limit
 
 
 def _typed_address() -> str:
@@ -26,7 +26,7 @@ def _failed(response) -> bool:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_IP"], methods=["POST"],
-               deduct_when=_failed)
+               key_func=client_key, deduct_when=_failed)
 @guess_limit(_typed_address, deduct_when=_failed)
 def login():
     """Show the sign-in form; on POST check the password with the IMAP server."""
