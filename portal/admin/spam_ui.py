@@ -67,8 +67,8 @@ def rspamd_ui(path: str):
 def _normalised(path: str) -> str:
     """PATH as Rspamd reads it ('.' and empty segments gone), so the guards see that.
 
-    Rspamd normalises a path before it looks the command up, so 'js/./../saveactions'
-    or './saveactions' would reach the editor the guard refuses. A path that climbs
+    Rspamd normalises a path before it looks the command up, so './saveactions' or
+    'js/../saveactions' would reach the editor the guard refuses. A path that climbs
     ('..') is refused outright (404); one that cannot go into a request line, 400.
     """
     segments = path.split("/")
