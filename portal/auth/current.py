@@ -36,7 +36,8 @@ class User(UserMixin):
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """Resume the web session if it is not idle too long and the cookie holds its key."""
+    """Resume the web session if it is neither idle too long nor too old, and the cookie
+    holds its key."""
     if not session.get(VAULT_KEY):
         return None
     web_session = signin.active_session(db.session, session_id,
