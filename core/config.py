@@ -82,6 +82,7 @@ DEFAULTS: dict[str, object] = {
     "UPLOAD_QUOTA_MB": 100,  # attachments one person may have waiting in open messages
     "PAGE_SIZE": 50,  # messages per page of the list
     "SESSION_IDLE_MINUTES": 30,
+    "SESSION_MAX_HOURS": 12,  # a session ends this long after sign-in, however active
     "LOGIN_LIMIT_ADDRESS": "5 per minute",
     "LOGIN_LIMIT_IP": "20 per minute",
     "MAIL_TIMEOUT": 10,

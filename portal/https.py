@@ -51,12 +51,38 @@ class TrustedProxies:
         return any(address in network for network in self.trusted)
 
 
+def loopback_host(host: str) -> bool:
+    """Whether HOST (a Host header: name or address, perhaps a port) is this machine.
+
+    >>> loopback_host("127.0.0.1:8000"), loopback_host("[::1]"), loopback_host("mail.example.org")
+    (True, True, False)
+    """
+    if host.startswith("["):  # an IPv6 address (RFC 3986 3.2.2)
+        name = host[1:].partition("]")[0]
+    else:
+        name = host.partition(":")[0]
+    name = name.rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def cookie_lost() -> bool:
+    """Whether this request came by name over plain HTTP: its Secure cookie never returns."""
+    return not request.is_secure and not loopback_host(request.host)
+
+
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, marked Secure whenever the request came over HTTPS."""
+    """Flask's signed-cookie sessions, marked Secure unless the request came over plain
+    HTTP to this machine itself: a session cookie must not cross a network in clear text."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"]
-                    or (has_request_context() and request.is_secure))
+        if app.config["SESSION_COOKIE_SECURE"]:
+            return True
+        return has_request_context() and (request.is_secure or not loopback_host(request.host))
 
 
 def _hsts(response):
@@ -73,4 +99,5 @@ def init_app(app: Flask) -> None:
     if hops:
         app.wsgi_app = TrustedProxies(app.wsgi_app, hops, networks(app.config["TRUSTED_PROXIES"]))
     app.session_interface = SessionInterface()
+    app.jinja_env.globals["cookie_lost"] = cookie_lost
     app.after_request(_hsts)

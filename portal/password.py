@@ -1,27 +1,31 @@
 """Changing the password: the rules are shown first, other sessions end afterwards."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
-from core.extensions import db, imap_pool, limiter
+from core.extensions import db
 from core.passwords import RULES
 from core.services.personal import password
 
 from .blueprint import bp
-from .auth.current import VAULT_KEY, client_ip, imap_settings
+from .auth.current import NOT_KICKED, VAULT_KEY, client_ip, end_mail_sessions, imap_settings
+from .auth.limits import guess_limit
 from .outcome import attempt
 
 
 def _own_address() -> str:
-    return f"password:{current_user.address}"
+    return current_user.address
+
+
+def _guessed_wrong(response) -> bool:
+    # Only a wrong current password is a guess; a mistyped new one must not lock the sign-in.
+    return response.status_code == 422 and g.get("wrong_current_password", False)
 
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-# Guessing the current password here is guessing a login: the same limit applies.
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ADDRESS"], methods=["POST"],
-               key_func=_own_address, deduct_when=lambda response: response.status_code == 422)
+@guess_limit(_own_address, deduct_when=_guessed_wrong)
 def password_page():
     """Current password, new password twice; IMAP and SMTP take the new one at once."""
     if request.method == "GET":
@@ -38,11 +42,13 @@ def password_page():
     outcome = attempt(work)
     if not outcome.ok:
         db.session.rollback()
+        g.wrong_current_password = "current" in outcome.errors
         return render_template("portal/password.html", rules=RULES,
                                errors=outcome.errors), outcome.status
-    # Connections opened with the old password: the next request logs in anew.
-    imap_pool.discard(current_user.address)
+    kicked = end_mail_sessions(current_user.address)
     flash("Your password was changed. Use the new one in your mail programs too"
           + (f"; {len(ended)} other sign-in{'s' if len(ended) != 1 else ''} ended." if ended
              else "."), "ok")
+    if not kicked:
+        flash(NOT_KICKED, "error")
     return redirect(url_for(".password_page"))

@@ -7,6 +7,7 @@ import uuid
 from email.message import EmailMessage
 
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
 
 from core.db import Database
 from core.mail import imap, smtp
@@ -67,6 +68,18 @@ def submit(cfg: dict, sender: str, to: str, subject: str, password: str = PASSWO
 def imap_login(cfg: dict, address: str, password: str = PASSWORD) -> IMAPClient:
     """A logged-in imapclient connection."""
     return imap.login(imap.ImapSettings.from_config(cfg), address, password)
+
+
+def still_answers(client, seconds=5.0):
+    """Whether an IMAP session keeps answering FETCH for SECONDS (a kick takes a moment)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            client.fetch(client.search(["ALL"]), ["FLAGS"])
+        except (OSError, IMAPClientError):
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def wait_for_subject(cfg: dict, address: str, subject: str, folder: str = "INBOX",

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from core.extensions import db
 from core.mail import imap, mime, sanitize
+from core.services.errors import InvalidInput
 from core.services.mail import mailbox, reading
 from portal.auth.current import mail_connection
 
@@ -106,10 +107,13 @@ def source(uid: int):
 def trust():
     """Always show remote content from this message's sender."""
     sender = request.form.get("sender", "")
-    if not sender:
+    uid = request.form.get("uid", type=int)
+    if not sender or uid is None or not 0 < uid < 2**32:  # the message to go back to
         abort(400)
-    reading.trust_sender(db.session, current_user.address, sender)
+    try:
+        reading.trust_sender(db.session, current_user.address, sender)
+    except InvalidInput:
+        abort(400)
     flash(f"Remote content from {sender} will always be shown.", "info")
     options = list_options()
-    return redirect(url_for("webmail.message", uid=request.form.get("uid", type=int),
-                            folder=options.folder))
+    return redirect(url_for("webmail.message", uid=uid, folder=options.folder))

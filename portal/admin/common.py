@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from core.extensions import db
@@ -61,4 +61,4 @@ def wanted_domain() -> str:
     try:
         return lookup.valid_domain_name(text)
     except ServiceError:
-        return text  # matches nothing; the decorator has already refused foreign names
+        abort(400)  # no domain name: nothing to compare (the domain column normalises)

@@ -12,6 +12,8 @@ from core.extensions import db, limiter
 from core.services.directory import links
 from core.services.errors import NotFound, ServiceError
 
+from ..auth.current import NOT_KICKED, end_mail_sessions
+
 bp = Blueprint("welcome", __name__, url_prefix="/set-password")
 
 
@@ -40,5 +42,8 @@ def set_password(token: str):
     if error:
         return render_template("admin/set_password.html", address=mailbox.address,
                                rules=passwords.RULES, error=error), 400
+    # A reset link is how an account is taken back: sessions opened before must end.
+    if not end_mail_sessions(mailbox.address):
+        flash(NOT_KICKED, "error")
     flash("Your password is set. Sign in with it now.", "ok")
     return redirect(url_for("auth.login"))

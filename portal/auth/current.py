@@ -1,8 +1,8 @@
 """The signed-in person: flask-login's user, their roles and their mail connection."""
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
-from datetime import timedelta
 from functools import cached_property
 from typing import Any, Iterator
 
@@ -11,9 +11,14 @@ from flask_login import UserMixin, current_user
 
 from core.extensions import db, imap_pool, login_manager
 from core.mail import imap
+from core.mail.errors import MailError
 from core.services.access import roles, signin
+from core.services.server import mailstore
 
+log = logging.getLogger(__name__)
 VAULT_KEY = "vault"
+NOT_KICKED = ("Mail programs that were connected could not be disconnected just now: sign "
+              "them out and in again.")
 
 
 class User(UserMixin):
@@ -31,11 +36,12 @@ class User(UserMixin):
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """Resume the web session if it is not idle too long and the cookie holds its key."""
+    """Resume the web session if it is neither idle too long nor too old, and the cookie
+    holds its key."""
     if not session.get(VAULT_KEY):
         return None
-    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
-    web_session = signin.active_session(db.session, session_id, idle)
+    web_session = signin.active_session(db.session, session_id,
+                                        *signin.lifetimes(current_app.config))
     if web_session is None:
         return None
     return User(web_session.id, web_session.address)
@@ -70,3 +76,18 @@ def mail_connection(folder: str | None = None) -> Iterator[Any]:
 
     with imap_pool.connection(current_user.address, opener, folder) as client:
         yield client
+
+
+def end_mail_sessions(address: str) -> bool:
+    """End ADDRESS's IMAP/POP3 sessions after a password change; False when that failed.
+
+    A web session that carries on loses its pooled connections too; its next request
+    logs in anew with the credential sealed for the new password.
+    """
+    imap_pool.discard(address)
+    try:
+        mailstore.kick(current_app.config, address)
+    except MailError as exc:  # the password is changed; only the disconnecting failed
+        log.warning("could not end the IMAP sessions of %s: %s", address, exc)
+        return False
+    return True

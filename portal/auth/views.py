@@ -1,8 +1,6 @@
 """Sign-in and sign-out pages."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -14,10 +12,11 @@ from core.services.mail import uploads
 from ..navigation import local_path
 from .blueprint import bp
 from .current import VAULT_KEY, User, client_ip, imap_settings
+from .limits import client_key, guess_limit
 
 
-def _address_key() -> str:
-    return "address:" + request.form.get("address", "").strip().lower()
+def _typed_address() -> str:
+    return request.form.get("address", "")
 
 
 def _failed(response) -> bool:
@@ -27,9 +26,8 @@ def _failed(response) -> bool:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_IP"], methods=["POST"],
-               deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ADDRESS"], methods=["POST"],
-               key_func=_address_key, deduct_when=_failed)
+               key_func=client_key, deduct_when=_failed)
+@guess_limit(_typed_address, deduct_when=_failed)
 def login():
     """Show the sign-in form; on POST check the password with the IMAP server."""
     if current_user.is_authenticated:
@@ -43,8 +41,7 @@ def login():
     except AuthenticationFailed as exc:
         return render_template("auth/login.html", error=str(exc), address=address,
                                next=request.form.get("next", "")), 401
-    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
-    signin.purge_idle(db.session, idle)
+    signin.purge_expired(db.session, *signin.lifetimes(current_app.config))
     session.clear()  # a fresh cookie: no fixation of an earlier session
     session.permanent = True
     session[VAULT_KEY] = result.key

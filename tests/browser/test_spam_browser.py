@@ -60,3 +60,29 @@ def test_readiness_bars_threshold_rule_and_rspamds_interface(page, live_url, mai
     page.locator("#statWidgets").wait_for(state="visible")  # shown once /stat answered
     assert not page.locator("#connectDialog").is_visible()
     assert not blocked, blocked
+
+
+def test_a_script_in_rspamds_interface_cannot_reach_the_rest_of_mailroom(page, live_url, server_admin):
+    # Issue 12: the interface is served from Mailroom's origin; a script that slipped into it
+    # (Rspamd's history shows text from mail) must not read or drive the admin pages.
+    sign_in(page, live_url, server_admin)
+    page.goto(live_url + "/admin/rspamd/")
+    page.locator("#statWidgets").wait_for(state="visible")  # the figures still come
+    assert page.locator("#statWidgets").inner_text().strip()
+    reach = page.evaluate("""async () => {
+        const fetched = await fetch('/admin/').then(r => r.status, () => 'blocked');
+        const data = await fetch('stat', {headers: {'X-Requested-With': 'XMLHttpRequest'}})
+            .then(r => r.status, () => 'blocked');
+        let popup;
+        try { popup = window.open('/admin/') ? 'opened' : 'blocked'; } catch (e) { popup = 'blocked'; }
+        const frame = document.createElement('iframe');
+        frame.src = '/admin/';
+        document.body.appendChild(frame);
+        await new Promise(done => setTimeout(done, 1000));
+        let framed;
+        try { framed = frame.contentDocument && frame.contentDocument.body
+                       && frame.contentDocument.body.innerText.includes('Admin') ? 'read' : 'blocked'; }
+        catch (e) { framed = 'blocked'; }
+        return {fetched, data, popup, framed};
+    }""")
+    assert reach == {"fetched": "blocked", "data": 200, "popup": "blocked", "framed": "blocked"}

@@ -176,3 +176,17 @@ def test_a_domain_admin_cannot_touch_a_server_admins_mailbox_on_their_domain(
         assert response.status_code == 403, action
     from tests.helpers import imap_login
     imap_login(mail_stack, boss).logout()  # the boss's password still works
+
+
+def test_list_filters_take_any_text_without_a_server_error(app, stack_db, domain, realms):
+    # Issue 12 (same class as /mail/trust): text that is no domain or address reached a
+    # column type that normalises, and the list pages answered 500.
+    a, _, _ = realms
+    root = server_admin(app, stack_db, domain)
+    for url in ("/admin/?domain=no%20domain", "/admin/mailboxes?domain=%00",
+                "/admin/aliases?domain=a..b", "/admin/shared?domain=-x-"):
+        response = root.get(url)
+        assert response.status_code == 400 and "Bad request" in response.get_data(as_text=True), url
+    local = a.mailbox.split("@")[0]
+    assert a.mailbox in root.text(f"/admin/mailboxes?q={local}")  # a part of an address finds it
+    assert a.mailbox not in root.text("/admin/mailboxes?q=no%20such%20mailbox")

@@ -18,7 +18,8 @@ from core.mail.errors import AuthenticationFailed, SmtpError
 from core.models import AdminJob, Mailbox
 from tests.conftest import free_ports
 from tests.helpers import (
-    PASSWORD, csrf_token, imap_login, message, new_address, submit, wait_for_subject,
+    PASSWORD, csrf_token, imap_login, message, new_address, still_answers, submit,
+    wait_for_subject,
 )
 from tests.integration.admin_support import (
     IMAP_FAIL_IP, OUTSIDE, SMTP_FAIL_IP, archived, maildir, rcpt, send_inbound, server_admin, unique,
@@ -351,3 +352,20 @@ def test_every_change_is_in_the_audit_log_with_before_and_after(admin, stack_db,
     assert admin.address in page and address in page
     assert "quota_mb" in page and "<ins>2048</ins>" in page
     assert "No changes match" in admin.text(f"/admin/audit?kind=group&q={address}")
+
+
+def test_one_time_link_ends_the_mail_sessions_opened_with_the_old_password(
+        admin, app, mail_stack, stack_db, domain):
+    # A reset link is how an admin recovers a stolen account: the thief's IMAP session goes too.
+    address = new_address(stack_db, domain, "recovered")
+    thief = imap_login(mail_stack, address)
+    thief.select_folder("INBOX")
+    page = admin.post(f"/admin/mailboxes/{address}/link", {})
+    link = page.get_data(as_text=True).split('data-select-all')[0].rsplit('value="', 1)[1].split('"')[0]
+    path = "/set-password/" + link.rsplit("/set-password/", 1)[1]
+    owner = app.test_client()
+    token = csrf_token(owner.get(path).get_data(as_text=True))
+    new = "recovered at last 42"
+    done = owner.post(path, data={"password": new, "password_again": new, "csrf_token": token})
+    assert done.status_code == 302
+    assert not still_answers(thief)

@@ -11,7 +11,8 @@ import pytest
 
 from core.mail import imap
 from core.mail.errors import AuthenticationFailed
-from tests.helpers import PASSWORD, imap_login, signed_in_client, submit
+from tests.helpers import (PASSWORD, imap_login, post_login, signed_in_client, still_answers,
+                           submit, wait_for_subject)
 from tests.integration.portal_support import imap_settings, post, signed_in_person, unique
 
 PAGE = "/settings/password"
@@ -89,3 +90,29 @@ def test_bad_input_is_refused_and_nothing_changes(mail_stack, person, fields, fi
     response = post(client, PAGE, fields, ip=WRONG_IP)
     assert response.status_code == 422 and field_error in response.get_data(as_text=True)
     imap.close(imap.login(imap_settings(mail_stack), address, PASSWORD))
+
+
+def test_wrong_current_passwords_count_towards_the_sign_in_limit(app, mail_stack, person):
+    # Issue 12: one count of guesses per address, whichever form checks the password.
+    address, client = person
+    wrong = {"current": "not my password", "new": NEW_PASSWORD, "repeat": NEW_PASSWORD}
+    statuses = [post(client, PAGE, wrong, ip="127.0.0.130").status_code for _ in range(3)]
+    assert statuses == [422, 422, 422]
+    signin = post_login(app.test_client(), address.upper() + ".", PASSWORD, ip="127.0.0.131")
+    assert signin.status_code == 429
+
+
+def test_change_ends_open_imap_sessions_but_this_web_session_reads_mail_on(app, mail_stack, person):
+    # Issue 12: a session opened with the old password must not outlive the change.
+    address, client = person
+    subject = unique("before the change")
+    submit(mail_stack, address, address, subject)
+    wait_for_subject(mail_stack, address, subject)
+    arrived_before = imap_login(mail_stack, address)
+    arrived_before.select_folder("INBOX")
+    assert client.get("/").status_code == 200  # the web session has a pooled connection
+    response = post(client, PAGE, {"current": PASSWORD, "new": NEW_PASSWORD, "repeat": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert not still_answers(arrived_before)
+    inbox = client.get("/")
+    assert inbox.status_code == 200 and subject in inbox.get_data(as_text=True)

@@ -94,6 +94,25 @@ def test_idle_session_expires(app, mail_stack, stack_db, domain):
     assert client.get("/").status_code == 302
 
 
+def test_session_ends_after_its_maximum_age_however_active(app, mail_stack, stack_db, domain):
+    # Issue 12: only idle time ended a session; a busy one lived for ever.
+    from datetime import timedelta
+
+    from core.models.base import utcnow
+
+    address = new_address(stack_db, domain, "aged")
+    client = app.test_client()
+    post_login(client, address)
+    assert client.get("/").status_code == 200
+    with stack_db.transaction() as session:
+        for row in session.query(WebSession).filter_by(address=address):
+            row.created_at = utcnow() - timedelta(hours=app.config["SESSION_MAX_HOURS"], minutes=1)
+            row.last_seen_at = utcnow()
+    assert client.get("/").status_code == 302
+    with stack_db.factory() as session:
+        assert session.query(WebSession).filter_by(address=address).count() == 0
+
+
 def test_admin_sees_admin_link_and_page(app, mail_stack, stack_db, domain):
     address = new_server_admin(stack_db, domain, "boss")
     client = app.test_client()
@@ -127,3 +146,30 @@ def test_wrong_password_and_unknown_address_get_the_same_message_and_the_limit_t
     limited = post_login(client, address, PASSWORD, ip="127.0.0.21")
     assert limited.status_code == 429  # per address, whatever the client address
     assert "Too many sign-in attempts" in limited.get_data(as_text=True)
+
+
+def test_address_limit_holds_for_every_spelling_that_signs_in_as_the_address(
+        app, mail_stack, stack_db, domain):
+    # Issue 12: sign-in normalises the address, so the limit must count what it signs in as.
+    address = new_address(stack_db, domain, "spelled")
+    local, _, host = address.partition("@")
+    client = app.test_client()
+    for i in range(3):
+        post_login(client, address, f"wrong-{i}", ip="127.0.0.120")
+    spellings = [f"{address}.", f"{address}..", f"{local}@{host[:3]}\u00ad{host[3:]}",
+                 f"{local}@" + "".join(chr(ord(c) + 0xFEE0) for c in host.split(".")[0])
+                 + "." + host.split(".", 1)[1], f"{local.upper()}@{host.upper()}"]
+    statuses = {spelling: post_login(client, spelling, "wrong", ip=f"127.0.0.{121 + n}").status_code
+                for n, spelling in enumerate(spellings)}
+    # The right password too: the address is locked, however it is spelled.
+    statuses["right password"] = post_login(client, f"{address}....", PASSWORD,
+                                            ip="127.0.0.127").status_code
+    assert set(statuses.values()) == {429}, statuses
+
+
+def test_unparseable_address_is_limited_under_a_key_of_its_own(app, mail_stack):
+    client = app.test_client()
+    junk = f"not an address {uuid.uuid4().hex[:6]}"
+    statuses = [post_login(client, junk, "x", ip="127.0.0.128").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    assert post_login(client, f"other {junk}", "x", ip="127.0.0.128").status_code == 401

@@ -63,3 +63,33 @@ def test_rspamds_interface_is_proxied_without_revealing_the_password(mail_stack,
     # The thresholds are Mailroom's: Rspamd's own editor may not override them.
     refused = admin.post("/admin/rspamd/saveactions", data=b"[1,2,3]", headers=xhr)
     assert refused.status_code == 403 and "Spam filter page" in refused.get_json()["error"]
+
+
+@pytest.mark.parametrize("path", ["a%20b", "a%09b", "caf%C3%A9"])
+def test_a_proxied_path_rspamd_cannot_take_is_a_bad_request(admin, path):
+    # Issue 12: a space (or a tab, or a non-ASCII letter) in the path answered 500.
+    response = admin.get(f"/admin/rspamd/{path}", headers={"X-Requested-With": "XMLHttpRequest"})
+    assert response.status_code == 400
+    assert "Bad request" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["./saveactions", "%2e/saveactions", "saveactions/", "./SaveActions",
+                                  "%2E/./saveactions", "%2e/%2e/saveactions/."])
+def test_every_spelling_of_the_threshold_editor_is_refused(admin, path):
+    # Issue 12: the guard matched the raw path; Rspamd normalises it and saved the thresholds.
+    # (The body is empty, so should one reach Rspamd it changes nothing there.)
+    xhr = {"X-Requested-With": "XMLHttpRequest"}
+    refused = admin.post(f"/admin/rspamd/{path}", data=b"", headers=xhr)
+    assert refused.status_code == 403, refused.get_data(as_text=True)
+    assert "Spam filter page" in refused.get_json()["error"]
+
+
+def test_doubled_slashes_lead_to_the_guarded_path(admin):
+    moved = admin.post("/admin/rspamd//saveactions", data=b"", headers={"X-Requested-With": "XMLHttpRequest"})
+    assert moved.status_code == 308 and moved.headers["Location"].endswith("/admin/rspamd/saveactions")
+
+
+@pytest.mark.parametrize("path", ["../stat", "%2e%2e/stat", "js/../stat", "js/%2E%2e/stat"])
+def test_a_proxied_path_that_climbs_is_refused(admin, path):
+    response = admin.get(f"/admin/rspamd/{path}", headers={"X-Requested-With": "XMLHttpRequest"})
+    assert response.status_code in (400, 404)

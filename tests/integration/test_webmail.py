@@ -129,6 +129,20 @@ def test_always_show_remote_content_for_a_sender_is_remembered(mail_stack, web, 
     assert "Show once" not in again and "remote=1" in again
 
 
+@pytest.mark.parametrize("form", [
+    {"sender": "friend@pics.test"},
+    {"sender": "friend@pics.test", "uid": "abc"},
+    {"sender": "friend@pics.test", "uid": "0"},
+    {"sender": "not an address", "uid": "1"},
+], ids=["no uid", "uid not a number", "uid zero", "sender not an address"])
+def test_trust_with_a_malformed_form_is_a_bad_request(web, form):
+    # Issue 12: these answered 500 (and trusted the sender before failing).
+    page = web.get("/settings/").get_data(as_text=True)
+    response = web.post("/mail/trust", data={**form, "folder": "INBOX", "csrf_token": csrf_token(page)})
+    assert response.status_code == 400
+    assert "Bad request" in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("name,raw", [
     ("truncated multipart", b"Subject: {s}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nhalf a mess"),
     ("missing boundary", b"Subject: {s}\r\nContent-Type: multipart/alternative\r\n\r\nno boundary at all\r\n"),

@@ -246,3 +246,14 @@ def test_erase_job_removes_only_an_unused_mail_directory(db, tmp_path):
     assert "exists again" in ran[1].error and "not a mail directory" in ran[2].error
     assert not home.exists() and tmp_path.exists()
     assert db.query(Mailbox).filter_by(address="ann@example.test").count() == 0
+
+
+def test_an_empty_group_belongs_to_the_server_admin_only(db):
+    # Issue 12: all() of no members is True, so every domain admin could pick an empty group
+    # (which the server admin may later fill with anyone) as owner of their shared mailbox.
+    groups.create_group(db, ME, "empty")
+    admin_of_example = Roles(domains=frozenset({"example.test"}))
+    assert "empty" not in [g.name for g in groups.usable_by(db, admin_of_example)]
+    assert "empty" in [g.name for g in groups.usable_by(db, ALL)]
+    with pytest.raises(InvalidInput, match="empty"):
+        shared.create_shared(db, ME, admin_of_example, "team@example.test", "", ["empty"])

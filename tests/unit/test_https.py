@@ -95,3 +95,19 @@ def test_healthz_names_the_part_that_is_down(make_app):
     assert response.status_code == 503
     assert response.json == {"status": "down", "database": "ok", "imap": "down", "submission": "down"}
     assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("base_url, secure, warned", [
+    ("http://localhost", False, False),
+    ("http://127.0.0.1:8000", False, False),
+    ("http://[::1]:8000", False, False),
+    ("http://mail.example.org", True, True),
+    ("http://192.0.2.7:8000", True, True),
+    ("https://mail.example.org", True, False),
+])
+def test_cookie_is_secure_off_loopback_and_the_sign_in_page_says_why(make_app, base_url, secure, warned):
+    # Issue 12: reached by name over plain HTTP, the cookie must not travel in clear text;
+    # the browser then never sends it back, and the sign-in page says so.
+    response = make_app().test_client().get("/login", base_url=base_url)
+    assert ("; Secure" in _session_cookie(response)) is secure
+    assert ("plain HTTP" in response.get_data(as_text=True)) is warned

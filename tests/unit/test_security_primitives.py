@@ -31,3 +31,20 @@ def test_passwords_longer_than_bcrypt_reads_are_refused():
     with pytest.raises(WeakPassword, match="At most 72 bytes"):
         check_rules("ü" * 37)
     check_rules("a" * 72)
+
+
+@pytest.mark.parametrize("typed", ["anna@example.test", "Anna@EXAMPLE.test", "anna@example.test..",
+                                   "anna@exa\u00admple.test", "anna@ｅｘａｍｐｌｅ.test",
+                                   " anna@example\u3002test "])
+def test_every_spelling_of_an_address_shares_one_limit_key(typed):
+    from core.services.access.signin import limit_key
+
+    assert limit_key(typed) == "address:anna@example.test"
+
+
+def test_text_that_is_no_address_gets_a_limit_key_of_its_own():
+    from core.services.access.signin import limit_key
+
+    assert limit_key("no address") != limit_key("other text")
+    assert limit_key("no address") != limit_key("no-address@example.test")
+    assert len(limit_key("x" * 10000)) < 400

@@ -173,28 +173,15 @@ def _training(queue: Spool, trains: bool = True) -> learning.Training:
     return learning.Training("anna@example.test", learning.TrainerStatus(trains, True), queue)
 
 
-def _outcomes(queue: Spool, *outcomes: str, user: str = "anna@example.test") -> None:
-    state = queue.read_state()
-    for outcome in outcomes:
-        name = queue.enqueue("spam", user, b"m")
-        state.record(queue.read(name, os.getuid()), outcome)
-        queue.remove(name)
-    queue.write_state(state)
-
-
-def test_mark_as_spam_says_what_the_filter_did(queue):
-    since = time.time() - 1
-    assert "did not train" in _training(queue, trains=False).after_move("spam", 1, since, wait=0)
-    _outcomes(queue, rspamd.LEARNED, rspamd.ALREADY, user="anna@example.test")
-    _outcomes(queue, rspamd.LEARNED, user="someone@else.test")
-    sentence = _training(queue).after_move("spam", 2, since, wait=0)
-    assert sentence == "The spam filter learned 1 as spam; it had already learned 1 as spam."
-    assert _training(queue).after_move("spam", 1, time.time() + 5, wait=0).startswith("The move is queued")
+def test_mark_as_spam_says_how_the_move_trains_without_waiting(queue):
+    assert "did not train" in _training(queue, trains=False).after_move("spam")
+    assert _training(queue).after_move("spam") == ("The move is queued to teach the spam "
+                                                   "filter what spam looks like.")
+    assert _training(queue).after_move("notspam").endswith("what ham looks like.")
     state = queue.read_state()
     state.failures = 3
     queue.write_state(state)
-    later = time.time() + 5
-    assert "cannot be reached right now" in _training(queue).after_move("spam", 1, later, wait=0)
+    assert "cannot be reached right now" in _training(queue).after_move("spam")
 
 
 def test_readiness_needs_both_counts():

@@ -107,3 +107,25 @@ def test_favicon_ico_leads_to_the_svg_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response.headers["Location"].endswith("/static/img/favicon.svg")
     assert client.get("/static/img/favicon.svg").mimetype == "image/svg+xml"
+
+
+def test_client_limit_counts_an_ipv6_network_not_each_of_its_addresses(tmp_path):
+    # Issue 12, like the per-address limit: one IPv6 client holds a whole /64, so counting
+    # each address would give it 2^64 fresh limits.
+    from core.db import upgrade
+
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    upgrade(url)
+    client = create_app({"ENV": "testing", "SECRET_KEY": "t" * 20 + "0123456789abcdef",
+                         "DATA_DIR": str(tmp_path), "DATABASE_URL": url,
+                         "LOGIN_LIMIT_IP": "2 per minute"}).test_client()
+
+    def attempt(ip: str) -> int:
+        token = _csrf(client.get("/login", environ_base={"REMOTE_ADDR": ip}).get_data(as_text=True))
+        return client.post("/login", data={"address": f"no address {ip}", "password": "x",
+                                           "csrf_token": token},
+                           environ_base={"REMOTE_ADDR": ip}).status_code
+
+    statuses = [attempt(f"2001:db8:12:34::{n}") for n in range(1, 4)]
+    assert statuses == [401, 401, 429]
+    assert attempt("2001:db8:12:35::1") == 401  # another network

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from imapclient import IMAPClient
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from core import vault
@@ -16,6 +16,8 @@ from core.models import InvalidName, WebSession, normalize_address
 from core.models.base import utcnow
 
 GENERIC_FAILURE = "Wrong address or password."
+# The longest address RFC 5321 allows; a longer unparseable text keys a limit no further.
+MAX_KEY_TEXT = 320
 # Writing last_seen_at on every request would serialise all requests on SQLite.
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -28,6 +30,22 @@ class SignedIn:
     key: str
     address: str
     client: IMAPClient
+
+
+def limit_key(address: str) -> str:
+    """The key that counts guesses at ADDRESS: the address it would sign in as.
+
+    Sign-in normalises (case, trailing dots, IDNA mapping of soft hyphens and
+    full-width letters), so every spelling of one mailbox must share one count.
+    Text that is no address gets a key of its own, so it is limited too.
+
+    >>> limit_key("Anna@EXAMPLE.test..")
+    'address:anna@example.test'
+    """
+    try:
+        return "address:" + normalize_address(address)
+    except InvalidName:
+        return "unparsed:" + (address or "").strip().lower()[:MAX_KEY_TEXT]
 
 
 def sign_in(db: Session, settings: imap.ImapSettings, address: str, password: str,
@@ -57,18 +75,26 @@ def sign_in(db: Session, settings: imap.ImapSettings, address: str, password: st
     return SignedIn(session.id, key, address, client)
 
 
+def lifetimes(cfg) -> tuple[timedelta, timedelta]:
+    """(idle, max_age) of a web session from the configuration."""
+    return (timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]),
+            timedelta(hours=cfg["SESSION_MAX_HOURS"]))
+
+
 def _aware(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; they were stored as UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def active_session(db: Session, session_id: str, idle: timedelta) -> WebSession | None:
-    """The web session SESSION_ID if it has not been idle longer than IDLE."""
+def active_session(db: Session, session_id: str, idle: timedelta,
+                   max_age: timedelta) -> WebSession | None:
+    """The web session SESSION_ID if it has not been idle longer than IDLE and is
+    younger than MAX_AGE (a stolen cookie that is kept busy still expires)."""
     session = db.get(WebSession, session_id)
     if session is None:
         return None
     now = utcnow()
-    if now - _aware(session.last_seen_at) > idle:
+    if now - _aware(session.last_seen_at) > idle or now - _aware(session.created_at) > max_age:
         db.delete(session)
         db.commit()
         return None
@@ -112,8 +138,10 @@ def end_sessions(db: Session, address: str, keep: str | None = None) -> list[str
     return ended
 
 
-def purge_idle(db: Session, idle: timedelta) -> int:
-    """Delete sessions idle longer than IDLE; return how many."""
-    result = db.execute(delete(WebSession).where(WebSession.last_seen_at < utcnow() - idle))
+def purge_expired(db: Session, idle: timedelta, max_age: timedelta) -> int:
+    """Delete sessions idle longer than IDLE or older than MAX_AGE; return how many."""
+    now = utcnow()
+    result = db.execute(delete(WebSession).where(or_(WebSession.last_seen_at < now - idle,
+                                                     WebSession.created_at < now - max_age)))
     db.commit()
     return result.rowcount or 0

@@ -72,12 +72,14 @@ def usable_by(db: Session, roles: Roles) -> list[Group]:
     """Groups an admin may make owners of a shared mailbox.
 
     A domain admin may pick only groups whose members all belong to their domains, so
-    they cannot hand a mailbox of theirs to people they do not administer.
+    they cannot hand a mailbox of theirs to people they do not administer. An empty
+    group is nobody's yet: only a server admin, who fills groups, may use it.
     """
     groups = list(db.scalars(select(Group).options(selectinload(Group.members)).order_by(Group.name)))
     if roles.server:
         return groups
-    return [g for g in groups if all(roles.may_manage(m.domain.name) for m in g.members)]
+    return [g for g in groups
+            if g.members and all(roles.may_manage(m.domain.name) for m in g.members)]
 
 
 def create_group(db: Session, actor: str, name: str) -> Group:

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import String, delete, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from core import passwords
@@ -77,7 +77,9 @@ def list_mailboxes(db: Session, roles: Roles, domain: str = "", text: str = "") 
     if domain:
         query = query.where(Domain.name == domain)
     if text.strip():
-        query = query.where(or_(Mailbox.address.contains(text.strip().lower(), autoescape=True),
+        # As plain text: the Address type would normalise the search text as an address.
+        address = type_coerce(Mailbox.address, String)
+        query = query.where(or_(address.contains(text.strip().lower(), autoescape=True),
                                 Mailbox.display_name.contains(text.strip(), autoescape=True)))
     return list(db.scalars(query.order_by(Domain.name, Mailbox.local_part)))
 

@@ -109,8 +109,9 @@ def _owners(db: Session, roles: Roles, names: list[str]):
     allowed = {g.id for g in groups.usable_by(db, roles)}
     for group in chosen:
         if group.id not in allowed:
-            raise InvalidInput(f"The group {group.name} has members outside your domains: "
-                               "ask a server admin to make it an owner.")
+            why = "has members outside your domains" if group.members else "is empty"
+            raise InvalidInput(f"The group {group.name} {why}: ask a server admin to make "
+                               "it an owner.")
     return chosen
 
 

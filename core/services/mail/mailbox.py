@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import heapq
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -124,12 +123,11 @@ def bulk(client: IMAPClient, tree: list[folders.Folder], folder: str, uids: list
     if not destination or destination == folder:
         return "The messages are already there."
     folders.check_name(destination)
-    moved_at = time.time()
     actions.move(client, uids, destination)
     done = f"{count} moved to {destination}."
     junk = folders.find_special(tree, "\\Junk")
     if training and (action == "spam" or (action == "notspam" and folder == junk)):
-        done += " " + training.after_move(action, len(uids), moved_at)
+        done += " " + training.after_move(action)
     return done
 
 

@@ -19,6 +19,7 @@ from core.mail import actions, listing, mime, sanitize
 from core.mail.errors import NotFoundError
 from core.models import TrustedSender, normalize_address
 from core.models.base import InvalidName
+from core.services.errors import InvalidInput
 
 # Raster types a browser may show from our origin; everything else is a download.
 INLINE_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
@@ -104,8 +105,11 @@ def is_trusted(db: Session, address: str, sender: str) -> bool:
 
 
 def trust_sender(db: Session, address: str, sender: str) -> None:
-    """Always show remote content from SENDER to ADDRESS."""
-    sender = normalize_address(sender)
+    """Always show remote content from SENDER to ADDRESS; InvalidInput if it is no address."""
+    try:
+        sender = normalize_address(sender)
+    except InvalidName as exc:
+        raise InvalidInput(f"{sender!r} is not an e-mail address.") from exc
     if not is_trusted(db, address, sender):
         db.add(TrustedSender(address=address, sender=sender))
         db.commit()

@@ -25,7 +25,6 @@ TRAINERS_GROUP = SPAMTRAINERS
 # number is in stack/templates/rspamd/local.d/classifier-bayes.conf (a test keeps them equal).
 MIN_LEARNS = 200
 SKIPPED = "skipped"  # an outcome: the mover may not train
-WAIT_FOR_QUEUE = 2.0  # how long "Mark as spam" waits to say what Rspamd did
 
 
 def may_train(db: Session, address: str) -> bool:
@@ -177,60 +176,19 @@ class Training:
     trainer: TrainerStatus
     queue: Spool
 
-    def after_move(self, action: str, count: int, since: float,
-                   wait: float = WAIT_FOR_QUEUE) -> str:
-        """A sentence: did moving COUNT messages at SINCE train the filter, and how."""
+    def after_move(self, action: str) -> str:
+        """A sentence: how the move just made trains the filter.
+
+        It never waits for Rspamd: the learn queue keeps each move until Rspamd has
+        learned it, and Settings, Spam & Junk lists what came of it.
+        """
         kind = "spam" if action == "spam" else "ham"
         if not self.trainer.trains:
             return "This did not train the spam filter: only members of the spamtrainers group do."
-        outcomes = self._outcomes(kind, since, count, wait)
-        if len(outcomes) < count:
-            state = self.queue.read_state()
-            if state.failures:
-                return ("The spam filter cannot be reached right now; the move waits in the "
-                        "training queue and teaches it as soon as it is back.")
-            return f"The move is queued to teach the spam filter what {kind} looks like."
-        return _outcome_sentence(kind, outcomes)
-
-    def _outcomes(self, kind: str, since: float, count: int, wait: float) -> list[str]:
-        """Outcomes the worker recorded for this person's moves since SINCE (waits up to WAIT)."""
-        deadline = time.monotonic() + wait
-        while True:
-            found = [row["outcome"] for row in self.queue.read_state().recent
-                     if row.get("user") == self.address and row.get("kind") == kind
-                     and row.get("queued", 0) >= since]
-            if len(found) >= count or time.monotonic() >= deadline:
-                return found
-            time.sleep(0.1)
-
-
-def _outcome_sentence(kind: str, outcomes: list[str]) -> str:
-    """E.g. 'The spam filter learned 2 as spam; it had already learned 1.'"""
-    learned = outcomes.count(rspamd.LEARNED)
-    already = outcomes.count(rspamd.ALREADY)
-    known = outcomes.count(rspamd.KNOWN)
-    refused = outcomes.count(rspamd.REFUSED)
-    parts = []
-    if learned:
-        parts.append(f"The spam filter learned {_them(learned, outcomes)} as {kind}")
-    if already:
-        subject = "it" if parts else "The spam filter"
-        parts.append(f"{subject} had already learned {_them(already, outcomes)} as {kind}")
-    if known:
-        subject = "it" if parts else "The spam filter"
-        parts.append(f"{subject} already rates {_them(known, outcomes)} as {kind}, "
-                     "so there was nothing to learn")
-    if refused:
-        parts.append(f"{_them(refused, outcomes, capital=not parts)} had too little text to learn from")
-    return "; ".join(parts) + "."
-
-
-def _them(number: int, outcomes: list[str], capital: bool = False) -> str:
-    if number == len(outcomes):
-        word = "it" if number == 1 else "them"
-    else:
-        word = str(number)
-    return word.capitalize() if capital else word
+        if self.queue.read_state().failures:
+            return ("The spam filter cannot be reached right now; the move waits in the "
+                    "training queue and teaches it as soon as it is back.")
+        return f"The move is queued to teach the spam filter what {kind} looks like."
 
 
 def training_for(db: Session, cfg: dict, address: str) -> Training:
