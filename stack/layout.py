@@ -12,6 +12,8 @@ from .errors import StackError
 # Rspamd's resolver is pointed here on the loopback stack; nothing listens, so lookups
 # fail at once.
 CLOSED_DNS = "127.0.0.1:1"
+# Debian's clamav-daemon: its program, and the socket Rspamd's antivirus module talks to.
+CLAMD, CLAMD_SOCKET = "/usr/sbin/clamd", "/run/clamav/clamd.ctl"
 # sockaddr_un.sun_path holds 108 bytes; Dovecot adds names of up to ~25 characters.
 MAX_SOCKET_DIR = 80
 
@@ -120,7 +122,7 @@ class Layout:
             "default_transport": "error:this server does not send mail to the internet",
             "smtp_dns": "disabled", "dns_server": CLOSED_DNS,
             "postfix_log": self.log_file("postfix"), "dovecot_log": self.log_file("dovecot"),
-            "redis_log": self.log_file("redis"),
+            "redis_log": self.log_file("redis"), "antivirus": "false", "clamd_socket": CLAMD_SOCKET,
         }
 
     def log_file(self, daemon: str) -> Path:
@@ -190,6 +192,8 @@ class SystemLayout(Layout):
             "redis_log": self._at("/var/log/redis/redis-server.log"),
             "redis_pidfile": self._at("/run/redis/redis-server.pid"),
             "redis_dir": self._at("/var/lib/redis"),
+            # ClamAV when Debian's clamav-daemon is installed ("if present").
+            "antivirus": "true" if Path(CLAMD).exists() else "false", "clamd_socket": CLAMD_SOCKET,
         }
 
 

@@ -54,6 +54,9 @@ def test_rendered_system_passes_every_daemons_checker(mail_stack, pair, target):
         assert (target / f"etc/systemd/system/{unit}.service").is_file()
     assert "User=mailroom" in (target / "etc/systemd/system/mailroom-web.service").read_text()
     assert (target / "var/lib/mailroom/db/mailroom.db").is_file()
+    antivirus = (target / "etc/rspamd/local.d/antivirus.conf").read_text()
+    clamd = Path("/usr/sbin/clamd").exists()  # ClamAV "if present": absent on this machine
+    assert f"enabled = {'true' if clamd else 'false'};" in antivirus and "/run/clamav/clamd.ctl" in antivirus
 
 
 def test_missing_certificate_is_refused_before_anything_is_rendered(mail_stack, pair, target):
