@@ -46,15 +46,22 @@ def _remove(db, cfg, address: str) -> None:
         mailboxes.delete_mailbox(session, "test", mailbox, False, mailstore.mail_home(cfg, address))
 
 
-def test_a_re_added_address_starts_with_an_empty_mailbox(mail_stack, stack_db, domain):
-    address = new_address(stack_db, domain, "previous", spam_to_junk=False)
-    subject = f"private {uuid.uuid4().hex}"
-    submit(mail_stack, address, address, subject)
-    wait_for_subject(mail_stack, address, subject)
-    _remove(stack_db, mail_stack, address)
-    _wait_jobs_done(stack_db, address)
-    with stack_db.transaction() as session:
+def _removed_and_re_added(cfg, db, domain: str, prefix: str) -> tuple[str, str]:
+    """A mailbox that got a message, was removed (its mail archived) and was created
+    again with NEW_PASSWORD; (address, the message's subject)."""
+    address = new_address(db, domain, prefix, spam_to_junk=False)
+    subject = f"{prefix} {uuid.uuid4().hex}"
+    submit(cfg, address, address, subject)
+    wait_for_subject(cfg, address, subject)
+    _remove(db, cfg, address)
+    _wait_jobs_done(db, address)
+    with db.transaction() as session:
         lookup.add_mailbox(session, address, NEW_PASSWORD)
+    return address, subject
+
+
+def test_a_re_added_address_starts_with_an_empty_mailbox(mail_stack, stack_db, domain):
+    address, _subject = _removed_and_re_added(mail_stack, stack_db, domain, "previous")
     assert _subjects(mail_stack, address, NEW_PASSWORD) == []
     archived = [a for a in archives.archives(mail_stack) if a.address == address]
     assert len(archived) == 1 and archived[0].path.is_dir()
@@ -63,14 +70,7 @@ def test_a_re_added_address_starts_with_an_empty_mailbox(mail_stack, stack_db, d
 
 
 def test_an_archive_can_be_restored_into_an_unused_mailbox(mail_stack, stack_db, domain):
-    address = new_address(stack_db, domain, "restore", spam_to_junk=False)
-    subject = f"keep me {uuid.uuid4().hex}"
-    submit(mail_stack, address, address, subject)
-    wait_for_subject(mail_stack, address, subject)
-    _remove(stack_db, mail_stack, address)
-    _wait_jobs_done(stack_db, address)
-    with stack_db.transaction() as session:
-        lookup.add_mailbox(session, address, NEW_PASSWORD)
+    address, subject = _removed_and_re_added(mail_stack, stack_db, domain, "restore")
     name = next(a.name for a in archives.archives(mail_stack) if a.address == address)
     with stack_db.transaction() as session:
         archives.restore_archive(session, mail_stack, address, name)

@@ -14,21 +14,17 @@ from core.services.directory import aliases, domains, groups, links, lookup, mai
 from core.services.server import jobs
 from core.services.errors import AlreadyExists, InvalidInput, NotFound
 from core.services.access.roles import Roles
+from tests.unit.conftest import DIRECTORY_PASSWORD
 
-PASSWORD = "correct horse battery"
+PASSWORD = DIRECTORY_PASSWORD
 ALL = Roles(server=True)
 ME = "boss@example.test"
 
 
 @pytest.fixture
-def db(database):
+def db(directory):
     """A session with example.test, other.test and mailboxes ann and bob."""
-    with database.transaction() as s:
-        for name in ("example.test", "other.test"):
-            lookup.add_domain(s, name)
-        for who in ("ann", "bob"):
-            lookup.add_mailbox(s, f"{who}@example.test", PASSWORD)
-    with database.factory() as session:
+    with directory.factory() as session:
         yield session
 
 
