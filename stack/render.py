@@ -14,6 +14,8 @@ from .quoting import render_text
 
 log = logging.getLogger(__name__)
 DOVECOT_DH = "/usr/share/dovecot/dh.pem"
+# SMTP AUTH commands one client address may send per minute, accepted or not.
+AUTH_LIMIT = 10
 LOCAL_ONLY_REJECT = "REJECT This address accepts mail from the local network only"
 POSTFIX_MAPS = (
     "virtual_mailbox_domains", "virtual_mailbox_maps", "identity", "aliases", "catchall",
@@ -128,6 +130,7 @@ def _settings(cfg: dict, rspamd_password: str) -> dict:
         "message_size_limit": int(cfg["MESSAGE_SIZE_LIMIT_MB"]) * 1024 * 1024,
         "milter_port": cfg["RSPAMD_PROXY_PORT"],
         "reject_text": LOCAL_ONLY_REJECT,
+        "auth_limit": AUTH_LIMIT,
         "normal_bind": f"{listen}:{cfg['RSPAMD_NORMAL_PORT']}",
         "proxy_bind": f"{listen}:{cfg['RSPAMD_PROXY_PORT']}",
         "controller_bind": f"{listen}:{cfg['RSPAMD_CONTROLLER_PORT']}",

@@ -490,3 +490,25 @@ def test_redis_answers_only_with_its_password(mail_stack):
     assert len(mail_stack["REDIS_PASSWORD"]) >= 32
     spam, ham = rspamd.bayes_counts(rspamd.RspamdSettings.from_config(mail_stack))
     assert spam >= 0 and ham >= 0
+
+
+def test_smtp_auth_attempts_per_client_are_limited(mail_stack):
+    """Postfix's anvil counts every AUTH from a client address, accepted or not (issue 12.10):
+    after AUTH_LIMIT in a minute the client is refused, and succeeding resets nothing."""
+    from stack.render import AUTH_LIMIT
+
+    address = add_mailbox(mail_stack, f"auth{uuid.uuid4().hex[:6]}")
+    source = "127.0.0.61"  # an address of its own: the limit is per client
+    answers = []
+    for _ in range(AUTH_LIMIT + 2):
+        with smtplib.SMTP(mail_stack["LISTEN_ADDRESS"], mail_stack["SUBMISSION_PORT"],
+                          local_hostname="localhost", timeout=30, source_address=(source, 0)) as smtp:
+            smtp.starttls(context=tls_context(mail_stack))
+            smtp.ehlo()
+            try:
+                smtp.login(address, PASSWORD)
+                answers.append(235)
+            except smtplib.SMTPException as exc:
+                answers.append(getattr(exc, "smtp_code", 0))
+    assert answers[:AUTH_LIMIT] == [235] * AUTH_LIMIT
+    assert all(400 <= code < 500 for code in answers[AUTH_LIMIT:]), answers
