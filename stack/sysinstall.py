@@ -76,7 +76,7 @@ def preflight(cert: Path, key: Path, debian_version: Path, target: Path) -> None
     _check_pair(cert, key)
     if target == Path("/"):
         for name in PUBLIC_PORTS:
-            _port_ours_or_free(SYSTEM_PORTS[name])
+            port_ours_or_free(SYSTEM_PORTS[name])
 
 
 def _check_pair(cert: Path, key: Path) -> None:
@@ -92,7 +92,7 @@ def _check_pair(cert: Path, key: Path) -> None:
         raise StackError(f"the private key {key} does not belong to the certificate {cert}")
 
 
-def _port_ours_or_free(port: int) -> None:
+def port_ours_or_free(port: int) -> None:
     """A standard port may be held by a daemon being configured, by nobody else."""
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -124,3 +124,17 @@ def test_a_system_install_is_refused_by_up_and_down_and_its_layout_is_systemds(m
     assert layout.database == Path("/var/lib/mailroom/db/mailroom.db")
     # No systemd here: no unit runs, and nothing is mistaken for one.
     assert running(layout, "postfix") is None
+
+
+def test_a_standard_port_held_by_another_program_is_refused(mail_stack):
+    import socket
+
+    from stack.sysinstall import port_ours_or_free
+
+    with socket.socket() as other:
+        other.bind(("0.0.0.0", 0))
+        other.listen(1)
+        with pytest.raises(StackError, match="in use by another program"):
+            port_ours_or_free(other.getsockname()[1])
+    # Postfix's master holding the port is the daemon being configured: fine.
+    port_ours_or_free(mail_stack["SMTP_PORT"])
