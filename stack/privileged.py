@@ -207,16 +207,16 @@ class Helper:
     def handle(self, request: object, caller: str) -> dict:
         """Check and run one decoded request; the answer to send back."""
         if not isinstance(request, dict) or not isinstance(request.get("args", {}), dict):
-            return self._refuse(caller, "?", "a request is {\"op\": NAME, \"args\": {...}}")
+            return refusal(caller, "?", "a request is {\"op\": NAME, \"args\": {...}}")
         op, args = request.get("op"), request.get("args", {})
         if op not in self.OPERATIONS:
-            return self._refuse(caller, op, f"unknown operation {str(op)[:40]!r}")
+            return refusal(caller, op, f"unknown operation {str(op)[:40]!r}")
         from core.mail.errors import ServiceUnavailable
 
         try:
             result = getattr(self, op)(args)
         except Refused as exc:
-            return self._refuse(caller, op, str(exc))
+            return refusal(caller, op, str(exc))
         except ServiceUnavailable as exc:  # a daemon is down: the app's page names it
             log.warning("%s %s: %s", caller, op, exc)
             return {"ok": False, "error": exc.detail or str(exc), "unavailable": exc.service}
@@ -226,10 +226,11 @@ class Helper:
         log.info("%s %s done", caller, op)
         return {"ok": True, "result": result}
 
-    @staticmethod
-    def _refuse(caller: str, op: object, why: str) -> dict:
-        log.warning("%s %s refused: %s", caller, str(op)[:40], why)
-        return {"ok": False, "error": why}
+
+def refusal(caller: str, op: object, why: str) -> dict:
+    """The answer to a request the helper will not carry out, logged with its caller."""
+    log.warning("%s %s refused: %s", caller, str(op)[:40], why)
+    return {"ok": False, "error": why}
 
 
 def _peer(sock: socket.socket) -> str:
@@ -245,12 +246,12 @@ def _handler(helper: Helper) -> type:
             caller = _peer(self.request)
             raw = self.rfile.read(MAX_REQUEST + 1)
             if len(raw) > MAX_REQUEST:
-                answer = helper._refuse(caller, "?", f"request larger than {MAX_REQUEST} bytes")
+                answer = refusal(caller, "?", f"request larger than {MAX_REQUEST} bytes")
             else:
                 try:
                     answer = helper.handle(json.loads(raw), caller)
                 except ValueError:
-                    answer = helper._refuse(caller, "?", "the request is not JSON")
+                    answer = refusal(caller, "?", "the request is not JSON")
             self.wfile.write(json.dumps(answer).encode() + b"\n")
 
     return Handler

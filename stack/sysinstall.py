@@ -55,7 +55,7 @@ def install(cfg: dict, cert: Path, key: Path, target: Path, checkout: Path,
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     backup = target / "var" / "backups" / "mailroom" / time.strftime("%Y%m%d-%H%M%S")
-    layout, changed = _render_into(target, cfg, cert, key, checkout, backup)
+    changed = _render_into(target, cfg, cert, key, checkout, backup)
     lines = [f"changed {path}" for path in changed] or ["nothing changed"]
     if backup.is_dir():
         lines.append(f"the files it replaced are in {backup}")
@@ -108,8 +108,8 @@ def port_ours_or_free(port: int) -> None:
 
 
 def _render_into(root: Path, cfg: dict, cert: Path, key: Path, checkout: Path,
-                 backup: Path | None) -> tuple[SystemLayout, list[Path]]:
-    """The whole install under ROOT, verified; (layout, files changed). BACKUP: where the
+                 backup: Path | None) -> list[Path]:
+    """The whole install under ROOT, verified; the files changed. BACKUP: where the
     files that change are copied first."""
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o755)
@@ -127,7 +127,7 @@ def _render_into(root: Path, cfg: dict, cert: Path, key: Path, checkout: Path,
     spam.after_render(layout, password)  # rule maps, training queue, Sieve binaries
     prepare.compile_sieve_before(layout)
     verify(layout)
-    return layout, changed
+    return changed
 
 
 def _prepare(layout: SystemLayout) -> None:

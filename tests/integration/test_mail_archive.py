@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from core.mail.errors import AuthenticationFailed  # noqa: F401  (documents what login raises)
 from core.models import AdminJob
 from core.models.jobs import DONE, QUEUED
 from core.services.directory import archives, domains, lookup, mailboxes

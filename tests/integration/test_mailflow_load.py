@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 from core.models import Domain, Mailbox
 from stack import procs
 from stack.layout import Layout
-from tests.helpers import PASSWORD, imap_login, message, new_address, post_login
+from tests.helpers import imap_login, message, new_address, post_login
 
 DURATION = float(os.environ.get("MAILROOM_TEST_LOAD_SECONDS", "30"))
 SIGNERS = 6

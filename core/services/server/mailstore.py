@@ -11,6 +11,7 @@ from core.mail import privileged
 from core.mail.errors import ServiceUnavailable
 from stack.errors import StackError
 from stack.layout import Layout
+from stack.privileged import socket_path
 
 
 def _layout(cfg: dict):
@@ -22,8 +23,6 @@ def _layout(cfg: dict):
 
 def call(cfg: dict, op: str, **args):
     """Run the helper's operation OP with ARGS; its result (Refused if it would not)."""
-    from stack.privileged import socket_path
-
     return privileged.call(socket_path(_layout(cfg)), op, args, float(cfg["MAIL_TIMEOUT"]) * 6)
 
 
