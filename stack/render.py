@@ -52,6 +52,7 @@ def outputs(layout: Layout) -> list[Output]:
         Output("dovecot/dovecot-sql.conf.ext", dov / "dovecot-sql.conf.ext", "bare", "dovecot"),
         Output("postfix/main.cf", pfx / "main.cf", "postfix", "postfix"),
         Output("postfix/master.cf", pfx / "master.cf", "bare", "postfix"),
+        Output("postfix/header_checks", pfx / "header_checks", "bare", "postfix"),
         Output("redis/redis.conf", layout.redis_etc / "redis.conf", "redis", "redis", 0o640, "redis"),
         Output("disclaimer/filter.conf", disclaimer_filter.config_file(layout), "bare", "disclaimer"),
     ]
@@ -107,6 +108,7 @@ def _paths(layout: Layout) -> dict:
         "queue_dir": layout.queue,
         "data_dir": layout.lib / "postfix",
         "maps": layout.postfix_etc / "sqlite",
+        "header_checks": layout.postfix_etc / "header_checks",
         "lmtp_socket": layout.lmtp_socket,
         "auth_socket": layout.auth_socket,
         "redis_pidfile": layout.redis_run / "redis.pid",

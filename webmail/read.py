@@ -1,7 +1,8 @@
 """Reading a message: the page, the sandboxed body frame, parts, zip, source."""
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (Response, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -39,12 +40,13 @@ def message(uid: int):
         opened = reading.open_message(client, owner(), options.folder, uid, page.order)
         quota = imap.quota(client)
     html = reading.body_html(opened.raw, opened.parsed, allow_remote=False)
-    trusted = reading.is_trusted(db.session, current_user.address, opened.sender)
+    trust = reading.sender_trust(db.session, current_user.address, opened,
+                                 current_app.config["MAIL_HOSTNAME"])
     current = next((f for f in tree if f.name == options.folder), None)
     return render_template(
         "webmail/mail.html", tree=tree, page=page, results=None, options=options, quota=quota,
-        current=current, search_error="", message=opened, html=html, trusted=trusted,
-        remote=trusted or request.args.get("remote") == "1",
+        current=current, search_error="", message=opened, html=html, trust=trust,
+        remote=trust.honoured or request.args.get("remote") == "1",
         text_html=sanitize.text_to_html(opened.parsed.text or "") if not html else "",
         **outgoing(tree),
     )

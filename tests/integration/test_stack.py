@@ -512,3 +512,18 @@ def test_smtp_auth_attempts_per_client_are_limited(mail_stack):
                 answers.append(getattr(exc, "smtp_code", 0))
     assert answers[:AUTH_LIMIT] == [235] * AUTH_LIMIT
     assert all(400 <= code < 500 for code in answers[AUTH_LIMIT:]), answers
+
+
+def test_authentication_results_from_the_client_are_dropped_on_the_way_in(mail_stack):
+    # Issue 12 item 6: the webmail believes our Authentication-Results only. Rspamd removes
+    # a client's; Postfix's own header_checks do too, for mail that passes Rspamd unscanned.
+    etc = Path(mail_stack["STACK_DIR"]) / "etc" / "postfix"
+    checks = subprocess.run(["postconf", "-c", str(etc), "-h", "header_checks"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    forged = f"Authentication-Results: {mail_stack['MAIL_HOSTNAME']}; dkim=pass header.d=x.test"
+    for header in (forged, forged.lower()):
+        answer = subprocess.run(["postmap", "-c", str(etc), "-q", header, checks],
+                                capture_output=True, text=True, check=False).stdout.strip()
+        assert answer == "IGNORE", (header, checks)
+    assert subprocess.run(["postmap", "-c", str(etc), "-q", "Subject: Authentication-Results:",
+                           checks], capture_output=True, check=False).returncode == 1

@@ -1,11 +1,13 @@
 """The webmail against the real stack: list, read, attachments, actions, search, polling."""
+import re
 import uuid
 from email.message import EmailMessage
 
 import pytest
 
-from tests.helpers import (csrf_token, deliver_raw, imap_login, new_address, signed_in_client,
-                           submit, uid_of, wait_for_subject)
+from core.mail import smtp
+from tests.helpers import (PASSWORD, csrf_token, deliver_raw, imap_login, new_address,
+                           signed_in_client, submit, uid_of, wait_for_subject)
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
@@ -114,19 +116,53 @@ def test_html_mail_is_sanitised_in_a_sandboxed_frame_with_remote_content_blocked
     assert "https:" in remote.headers["Content-Security-Policy"]
 
 
-def test_always_show_remote_content_for_a_sender_is_remembered(mail_stack, web, person):
-    subject = f"trusted {uuid.uuid4().hex[:8]}"
+def _newsletter(sender: str, to: str, subject: str, extra_headers=()) -> EmailMessage:
     msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = "Friend <friend@pics.test>", person, subject
+    msg["From"], msg["To"], msg["Subject"] = sender, to, subject
+    for name, value in extra_headers:
+        msg[name] = value
     msg.add_alternative('<p>Look</p><img src="https://pics.test/cat.jpg">', subtype="html")
-    deliver_raw(mail_stack, person, msg.as_bytes())
+    return msg
+
+
+def test_always_show_remote_content_for_a_signed_in_sender_is_remembered(
+        mail_stack, stack_db, domain, web, person):
+    friend = new_address(stack_db, domain, "friend")
+    subject = f"trusted {uuid.uuid4().hex[:8]}"
+    smtp.send(smtp.SmtpSettings.submission(mail_stack), _newsletter(friend, person, subject),
+              login=(friend, PASSWORD))
     uid = uid_of(mail_stack, person, subject)
     page = web.get(f"/mail/{uid}?folder=INBOX").get_data(as_text=True)
-    assert "Always show from friend@pics.test" in page
-    web.post("/mail/trust", data={"sender": "friend@pics.test", "uid": uid, "folder": "INBOX",
+    assert f"Always show from {friend}" in page
+    web.post("/mail/trust", data={"sender": friend, "uid": uid, "folder": "INBOX",
                                   "csrf_token": csrf_token(page)})
     again = web.get(f"/mail/{uid}?folder=INBOX").get_data(as_text=True)
-    assert "Show once" not in again and "remote=1" in again
+    assert "Show once" not in again and re.search(r'<iframe[^>]*src="[^"]*remote=1', again, re.S)
+
+
+@pytest.mark.parametrize("forged_results", [
+    (),
+    # A client cannot vouch for itself: results it wrote are removed on the way in.
+    (("Authentication-Results", "{host}; dmarc=pass header.from={domain}; "
+      "dkim=pass header.d={domain}; auth=pass smtp.auth={friend} smtp.mailfrom={friend}"),),
+], ids=["no results", "forged results"])
+def test_a_forged_from_of_a_trusted_sender_keeps_remote_content_blocked(
+        mail_stack, stack_db, domain, web, person, forged_results):
+    # Issue 12 item 6: the sender choice was honoured for any message whose From matched.
+    friend = new_address(stack_db, domain, "friend")
+    values = {"host": mail_stack["MAIL_HOSTNAME"], "domain": domain, "friend": friend}
+    headers = [(name, value.format(**values)) for name, value in forged_results]
+    page = web.get("/settings/").get_data(as_text=True)
+    uid = 1  # the trust form only needs a message to return to
+    web.post("/mail/trust", data={"sender": friend, "uid": uid, "folder": "INBOX",
+                                  "csrf_token": csrf_token(page)})
+    subject = f"forged {uuid.uuid4().hex[:8]}"
+    deliver_raw(mail_stack, person, _newsletter(f"Friend <{friend}>", person, subject,
+                                                headers).as_bytes(), sender=friend)
+    uid = uid_of(mail_stack, person, subject)
+    page = web.get(f"/mail/{uid}?folder=INBOX").get_data(as_text=True)
+    assert "Show once" in page and not re.search(r'<iframe[^>]*src="[^"]*remote=1', page, re.S)
+    assert "could not be verified" in page
 
 
 @pytest.mark.parametrize("form", [

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.cache import LruCache
-from core.mail import actions, listing, mime, sanitize
+from core.mail import actions, listing, mime, provenance, sanitize
 from core.mail.errors import NotFoundError
 from core.models import TrustedSender, normalize_address
 from core.models.base import InvalidName
@@ -102,6 +102,25 @@ def is_trusted(db: Session, address: str, sender: str) -> bool:
     """True when ADDRESS chose to always show remote content from SENDER."""
     return bool(sender) and db.scalar(select(TrustedSender.id).where(
         TrustedSender.address == address, TrustedSender.sender == sender)) is not None
+
+
+@dataclass(frozen=True)
+class SenderTrust:
+    """The reader's "always show remote content" choice for a message's sender."""
+
+    chosen: bool  # the reader chose it for this From address
+    verified: str  # what proves the From address ("DKIM", ...); "" when nothing does
+
+    @property
+    def honoured(self) -> bool:
+        """Only a sender that is proved can be trusted: a From line is easy to forge."""
+        return self.chosen and bool(self.verified)
+
+
+def sender_trust(db: Session, address: str, opened: Opened, hostname: str) -> SenderTrust:
+    """Whether to show OPENED's remote content to ADDRESS without asking (HOSTNAME: our MTA's)."""
+    return SenderTrust(is_trusted(db, address, opened.sender),
+                       provenance.verified_by(opened.parsed.all_headers, hostname, opened.sender))
 
 
 def trust_sender(db: Session, address: str, sender: str) -> None:
