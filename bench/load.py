@@ -30,6 +30,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Collection
 
 from core.db import Database
 from core.services.directory import lookup
@@ -147,12 +148,13 @@ def smtp_client(cfg: dict, recipients: list[str], until: float, rec: Recorder) -
         time.sleep(0.2)
 
 
-def imap_connections(cfg: dict) -> int:
-    """IMAP connections Dovecot has open right now (`doveadm who -1`, one line each)."""
+def imap_connections(cfg: dict, users: Collection[str]) -> int:
+    """IMAP connections of USERS Dovecot has open right now (`doveadm who -1`, one line each)."""
     conf = Path(cfg["STACK_DIR"]) / "etc" / "dovecot" / "dovecot.conf"
     done = subprocess.run(["doveadm", "-c", str(conf), "who", "-1"], capture_output=True,
                           text=True, timeout=30, check=False)
-    return sum(1 for line in done.stdout.splitlines()[1:] if " imap " in f" {line} ")
+    rows = [line.split() for line in done.stdout.splitlines()[1:]]
+    return sum(1 for row in rows if len(row) > 1 and row[0] in users and row[1] == "imap")
 
 
 def rss_mb(pid: int) -> float:
@@ -163,10 +165,13 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def monitor(cfg: dict, pid: int, stop: threading.Event, seen: dict) -> None:
-    """Sample IMAP connections and the app's memory every 5 s."""
+def monitor(cfg: dict, pid: int, users: list[str], stop: threading.Event, seen: dict) -> None:
+    """Sample the people's IMAP connections (all, and the most of one person) and the app's
+    memory every 5 s."""
     while not stop.wait(5):
-        seen["imap_max"] = max(seen.get("imap_max", 0), imap_connections(cfg))
+        seen["imap_max"] = max(seen.get("imap_max", 0), imap_connections(cfg, users))
+        seen["per_user_max"] = max([seen.get("per_user_max", 0)]
+                                   + [imap_connections(cfg, [u]) for u in users[:3]])
         seen["rss_max"] = max(seen.get("rss_max", 0.0), rss_mb(pid))
 
 
@@ -181,17 +186,17 @@ def log_failures(cfg: dict, offsets: dict[str, int]) -> dict[str, int]:
     return found
 
 
-def populate(cfg: dict, sessions: int) -> list[str]:
-    """SESSIONS mailboxes on DOMAIN, each with INBOX_SIZE messages; return their addresses."""
+def populate(cfg: dict, sessions: int, domain: str = DOMAIN, size: int = INBOX_SIZE) -> list[str]:
+    """SESSIONS mailboxes on a new DOMAIN, each with SIZE messages; return their addresses."""
     db = Database()
     db.configure(cfg["DATABASE_URL"])
-    addresses = [f"person{n}@{DOMAIN}" for n in range(sessions)]
+    addresses = [f"person{n}@{domain}" for n in range(sessions)]
     with db.transaction() as session:
-        lookup.add_domain(session, DOMAIN)
+        lookup.add_domain(session, domain)
         for address in addresses:
             lookup.add_mailbox(session, address, PASSWORD)
     for address in addresses:
-        fill.Filler(Path(cfg["STACK_DIR"]), address).fill("INBOX", fill.generate(INBOX_SIZE, address))
+        fill.Filler(Path(cfg["STACK_DIR"]), address).fill("INBOX", fill.generate(size, address))
     db.engine.dispose()
     return addresses
 
@@ -233,7 +238,8 @@ def report(rec: Recorder, seen: dict, seconds: float) -> None:
               f"{percentile(values, .95):8.1f} {percentile(values, .99):8.1f}")
     requests = sum(len(v) for route, v in rec.samples.items() if route != "SMTP accept")
     print(f"\nweb requests: {requests} in {seconds:.0f} s ({requests / seconds:.1f}/s)")
-    print(f"IMAP connections at Dovecot: max {seen.get('imap_max', 0)} during, "
+    print(f"IMAP connections at Dovecot: max {seen.get('imap_max', 0)} during "
+          f"(one person: max {seen.get('per_user_max', 0)}), "
           f"{seen['imap_after']} after the sessions ended")
     print(f"app resident memory: {seen['rss_start']:.0f} MiB at start, max {seen.get('rss_max', 0):.0f}, "
           f"{seen['rss_end']:.0f} at the end")
@@ -241,6 +247,33 @@ def report(rec: Recorder, seen: dict, seconds: float) -> None:
     for route, errors in rec.errors.items():
         for text in errors[:3]:
             print(f"  error in {route}: {text}")
+
+
+def drive(cfg: dict, base: str, pid: int, addresses: list[str], seconds: float,
+          smtp_clients: int, think: float) -> tuple[Recorder, dict, float]:
+    """People at BASE (the app, process PID) and SMTP clients for SECONDS; return what was
+    seen: the recorder, the figures (IMAP connections during and after, memory, log lines
+    that mean mail flow broke) and the seconds the run took."""
+    offsets = {name: (Path(cfg["STACK_DIR"]) / "log" / f"{name}.log").stat().st_size
+               for name in ("postfix", "dovecot")}
+    rec, stop, seen = Recorder(), threading.Event(), {"rss_start": rss_mb(pid)}
+    until = time.monotonic() + seconds
+    workers = [threading.Thread(target=person, args=(base, a, addresses, until, think, rec))
+               for a in addresses]
+    workers += [threading.Thread(target=smtp_client, args=(cfg, addresses, until, rec))
+                for _ in range(smtp_clients)]
+    watcher = threading.Thread(target=monitor, args=(cfg, pid, addresses, stop, seen), daemon=True)
+    began = time.monotonic()
+    for thread in [*workers, watcher]:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    took = time.monotonic() - began
+    stop.set()
+    time.sleep(2)  # logouts of pooled connections finish
+    seen.update(imap_after=imap_connections(cfg, addresses), rss_end=rss_mb(pid),
+                log_failures=log_failures(cfg, offsets))
+    return rec, seen, took
 
 
 def run(sessions: int, minutes: float, smtp_clients: int, think: float, threads: int) -> None:
@@ -252,26 +285,8 @@ def run(sessions: int, minutes: float, smtp_clients: int, think: float, threads:
     cfg = config(overrides)
     try:
         addresses = populate(cfg, sessions)
-        offsets = {name: (Path(cfg["STACK_DIR"]) / "log" / f"{name}.log").stat().st_size
-                   for name in ("postfix", "dovecot")}
         with app_process(overrides, threads) as (base, pid):
-            rec, stop, seen = Recorder(), threading.Event(), {"rss_start": rss_mb(pid)}
-            until = time.monotonic() + minutes * 60
-            workers = [threading.Thread(target=person, args=(base, a, addresses, until, think, rec))
-                       for a in addresses]
-            workers += [threading.Thread(target=smtp_client, args=(cfg, addresses, until, rec))
-                        for _ in range(smtp_clients)]
-            watcher = threading.Thread(target=monitor, args=(cfg, pid, stop, seen), daemon=True)
-            began = time.monotonic()
-            for thread in [*workers, watcher]:
-                thread.start()
-            for thread in workers:
-                thread.join()
-            seconds = time.monotonic() - began
-            stop.set()
-            time.sleep(2)  # logouts of pooled connections finish
-            seen.update(imap_after=imap_connections(cfg), rss_end=rss_mb(pid),
-                        log_failures=log_failures(cfg, offsets))
+            rec, seen, seconds = drive(cfg, base, pid, addresses, minutes * 60, smtp_clients, think)
         report(rec, seen, seconds)
     finally:
         manager.down(cfg)
