@@ -42,8 +42,9 @@ MANAGED_HERE = {"saveactions": "Set the thresholds on Mailroom's Spam filter pag
 def rspamd_ui(path: str):
     """Forward one request of Rspamd's interface to its controller."""
     path = _normalised(path)
-    if not ASSET.match(path) and request.headers.get("X-Requested-With") != "XMLHttpRequest":
-        abort(403)
+    scripted = request.headers.get("X-Requested-With") == "XMLHttpRequest"
+    if not scripted and (request.method != "GET" or not ASSET.match(path)):
+        abort(403)  # only a GET of the interface's own files needs no proof of origin
     # Rspamd looks its commands up without regard to case.
     if path.lower() in MANAGED_HERE:
         return jsonify(error=MANAGED_HERE[path.lower()]), 403
