@@ -17,9 +17,11 @@ from datetime import datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
+from html import escape
 from itertools import islice
 
 from .errors import MailError
+from .mime_enriched import enriched_to_html
 from .mime_files import content_disposition, decode_filename, fallback_filename, safe_filename
 from .mime_parts import (header_items, part_bytes, part_children, part_content_id,
                          part_disposition, part_param, part_type, read_safely)
@@ -35,6 +37,14 @@ MAX_DEPTH = 100
 _MULTIPART_RE = re.compile(rb"^content-type:[ \t]*multipart/", re.I | re.M)
 _PART_ID_RE = re.compile(r"[1-9][0-9]{0,5}(\.[1-9][0-9]{0,5}){0,99}")
 _META_CHARSET_RE = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([a-zA-Z0-9_.:-]+)", re.I)
+_BODY_TYPES = ("text/plain", "text/html", "text/enriched")
+# Text types that hold data rather than prose (an invitation, a card, a table, code):
+# offered as files. Any other text subtype is a body, shown as plain text.
+_TEXT_FILES = frozenset(("text/calendar", "text/x-vcalendar", "text/vcard", "text/x-vcard",
+                         "text/directory", "text/csv", "text/tab-separated-values", "text/css",
+                         "text/javascript", "text/xml"))
+# The headers shown above each message of a digest.
+_DIGEST_HEADERS = ("From", "To", "Cc", "Date", "Subject")
 _DEFECT_NOTES = {
     "NoBoundaryInMultipartDefect": "the message structure is damaged: missing boundary; "
                                    "its content is shown as text",
@@ -179,6 +189,9 @@ def _walk(part: Message, section: str, depth: int, walk: _Walk) -> None:
         _walk_alternative(numbered, depth, walk)
     elif ctype == "multipart/related":
         _walk_related(part, numbered, depth, walk)
+    elif ctype == "multipart/digest":
+        for child_section, child in numbered:
+            _walk_digest_entry(child, child_section, depth + 1, walk)
     else:
         for child_section, child in numbered:
             _walk(child, child_section, depth + 1, walk)
@@ -190,9 +203,12 @@ def _walk_alternative(numbered: list, depth: int, walk: _Walk) -> None:
     for child_section, child in numbered:
         branch = walk.branch()
         _walk(child, child_section, depth + 1, branch)
-        branches.append(branch)
-    texts = [b.texts for b in branches if b.texts]
-    htmls = [b.htmls for b in branches if b.htmls]
+        branches.append((branch, _is_unknown_text(child)))
+    # Text of an unknown subtype (text/x-amp-html) is shown only when nothing else is.
+    known = [b for b, unknown in branches if not unknown and (b.texts or b.htmls)]
+    chosen = known or [b for b, _ in branches]
+    texts = [b.texts for b in chosen if b.texts]
+    htmls = [b.htmls for b in chosen if b.htmls]
     walk.texts.extend(texts[-1] if texts else [])
     walk.htmls.extend(htmls[-1] if htmls else [])
 
@@ -210,15 +226,57 @@ def _walk_related(part: Message, numbered: list, depth: int, walk: _Walk) -> Non
             _note_defects(child, child_section, walk)
 
 
+def _walk_digest_entry(part: Message, section: str, depth: int, walk: _Walk) -> None:
+    """One part of a digest: RFC 2046 §5.1.5 makes it message/rfc822 unless it says otherwise.
+
+    The message is an .eml attachment, as every attached message is, and its headers
+    and readable text are shown in the body too.
+    """
+    _walk(part, section, depth, walk)
+    inner = read_safely(part, lambda p: p.get_payload(), None)
+    if part_type(part) != "message/rfc822" or not isinstance(inner, list) or not inner:
+        return
+    entry = _Walk(ParsedMessage(), charset=walk.charset)
+    single = part_children(inner[0], part_type(inner[0])) is None
+    _walk(inner[0], f"{section}.1" if single else section, depth + 1, entry)
+    _fill_headers(entry.result, inner[0], walk.charset[0] if walk.charset else None)
+    for note in entry.result.defects:
+        walk.note(note)
+    shown = {n.lower(): v for n, v in reversed(entry.result.all_headers)}  # the first of each
+    heads = [(name, shown[name.lower()]) for name in _DIGEST_HEADERS if shown.get(name.lower())]
+    if entry.texts:
+        walk.texts.append("\n".join(f"{n}: {v}" for n, v in heads) + "\n\n"
+                          + "\n\n".join(entry.texts))
+    elif entry.htmls:
+        walk.htmls.append('<p class="digest-headers">' + "<br>".join(
+            f"<b>{escape(n)}:</b> {escape(v)}" for n, v in heads) + "</p>" + "\n".join(entry.htmls))
+
+
+def _is_unknown_text(part: Message) -> bool:
+    """Whether PART is text of a subtype shown only as plain text (RFC 2046 §4.1.4)."""
+    ctype = part_type(part)
+    return _is_body_type(ctype) and ctype not in _BODY_TYPES
+
+
+def _is_body_type(ctype: str) -> bool:
+    """Whether a part of type CTYPE is shown as the message's text (unless it is a named file)."""
+    return ctype.startswith("text/") and ctype not in _TEXT_FILES
+
+
 def _leaf(part: Message, section: str, ctype: str, walk: _Walk) -> None:
     """A single part: a text body, or an attachment."""
     disposition = part_disposition(part)
     named = part_param(part, "filename", "content-disposition") or part_param(part, "name")
     if ctype.startswith("multipart/"):
         ctype = "text/plain"  # a multipart without usable boundary: show its raw text
-    if ctype in ("text/plain", "text/html") and disposition != "attachment" and not named:
+    if _is_body_type(ctype) and disposition != "attachment" and not named:
         text = _body_text(part, section, ctype, walk)
-        (walk.htmls if ctype == "text/html" else walk.texts).append(text)
+        if ctype == "text/html":
+            walk.htmls.append(text)
+        elif ctype == "text/enriched":
+            walk.htmls.append(enriched_to_html(text))
+        else:  # RFC 2046 §4.1.4: an unrecognised text subtype is treated as text/plain
+            walk.texts.append(text)
     else:
         _add_attachment(part, section, ctype, walk)
 
