@@ -124,3 +124,10 @@ def test_demo_prints_its_logins_and_where_they_are_kept(cli, mail_stack):
     code, text = cli("demo")
     assert f"(kept in {where})" in text
     imap_login(mail_stack, data["logins"][0]["address"], data["logins"][0]["password"]).logout()
+
+
+def test_alias_to_a_missing_address_on_a_local_domain_is_refused_naming_it(cli, domain):
+    alias, missing = f"{unique('team')}@{domain}", f"{unique('nobody')}@{domain}"
+    code, output = cli("alias", "add", alias, missing, "--json")
+    assert code != 0 and f"{missing} does not exist here" in output
+    assert alias not in [r["alias"] for r in cli("alias", "list", "--json")[1]]
