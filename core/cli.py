@@ -57,7 +57,8 @@ def domain_add(name: str, as_json: bool) -> None:
 
 @domain_cli.command("set")
 @click.argument("name")
-@click.option("--relay", metavar="HOST:PORT", help="Relay the domain's mail to this server.")
+@click.option("--relay", metavar="HOST[:PORT]",
+              help="Relay the domain's mail to this server (the port defaults to 25).")
 @click.option("--local", "deliver", is_flag=True, help="Deliver to mailboxes here (no relay).")
 @click.option("--bcc", metavar="ADDRESS", help="Always send a copy of its mail here ('' for none).")
 @click.option("--catch-all", "catch_all", metavar="DESTINATION",

@@ -131,3 +131,13 @@ def test_alias_to_a_missing_address_on_a_local_domain_is_refused_naming_it(cli, 
     code, output = cli("alias", "add", alias, missing, "--json")
     assert code != 0 and f"{missing} does not exist here" in output
     assert alias not in [r["alias"] for r in cli("alias", "list", "--json")[1]]
+
+
+def test_relay_without_a_port_is_port_25_as_the_help_says(cli):
+    name = f"{unique('relay')}.test"
+    assert cli("domain", "add", name)[0] == 0
+    code, help_text = cli("domain", "set", "--help")
+    assert code == 0 and "HOST[:PORT]" in help_text
+    assert "port defaults to 25" in " ".join(help_text.split())
+    code, data = cli("domain", "set", name, "--relay", "mail.example.org", "--json")
+    assert code == 0 and data["relay"] == "mail.example.org:25"
