@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import text
 
 from core.mail.errors import AuthenticationFailed
 from core.models import AuditEntry
@@ -141,3 +142,10 @@ def test_relay_without_a_port_is_port_25_as_the_help_says(cli):
     assert "port defaults to 25" in " ".join(help_text.split())
     code, data = cli("domain", "set", name, "--relay", "mail.example.org", "--json")
     assert code == 0 and data["relay"] == "mail.example.org:25"
+
+
+def test_db_upgrade_prints_json_with_the_schema_revision(cli, stack_db):
+    code, data = cli("db", "upgrade", "--json")
+    with stack_db.transaction() as session:
+        revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    assert code == 0 and data == {"revision": revision}
