@@ -10,7 +10,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from core.cli_common import emit, fail, json_option
+from core.cli_common import fail
+from core.cli_output import emit, json_option
 from core.services.errors import ServiceError
 from core.services.server import backup, restore
 

@@ -12,13 +12,15 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from core.cli_common import ALL, actor, change, emit, emit_rows, fail, json_option
+from core.cli_common import ALL, actor, change, fail
+from core.cli_output import emit, emit_rows, json_option
 from core.cli_groups import alias_cli, group_cli, shared_cli
 from core.db import upgrade
 from core.services.access import admin_roles
 from core.services.directory import archives, demo, domains, links, lookup, mailboxes
 from core.services.personal import junk
 from core.services.server import mailstore
+from core.services.server.backup import code_revisions
 from core.services.errors import ServiceError
 
 
@@ -31,10 +33,12 @@ db_cli = AppGroup("db", help="The app's database.")
 
 
 @db_cli.command("upgrade")
-def db_upgrade() -> None:
+@json_option
+def db_upgrade(as_json: bool) -> None:
     """Create or upgrade the database schema to the newest migration."""
-    upgrade(current_app.config["DATABASE_URL"])
-    click.echo("Database is up to date.")
+    url = current_app.config["DATABASE_URL"]
+    upgrade(url)
+    emit(as_json, {"revision": code_revisions(url)[-1]}, "Database is up to date.")
 
 
 domain_cli = AppGroup("domain", help="Mail domains.")
@@ -57,7 +61,8 @@ def domain_add(name: str, as_json: bool) -> None:
 
 @domain_cli.command("set")
 @click.argument("name")
-@click.option("--relay", metavar="HOST:PORT", help="Relay the domain's mail to this server.")
+@click.option("--relay", metavar="HOST[:PORT]",
+              help="Relay the domain's mail to this server (the port defaults to 25).")
 @click.option("--local", "deliver", is_flag=True, help="Deliver to mailboxes here (no relay).")
 @click.option("--bcc", metavar="ADDRESS", help="Always send a copy of its mail here ('' for none).")
 @click.option("--catch-all", "catch_all", metavar="DESTINATION",

@@ -5,7 +5,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from core.cli_common import ALL, actor, change, emit, emit_rows, json_option
+from core.cli_common import ALL, actor, change
+from core.cli_output import emit, emit_rows, json_option
 from core.services.directory import aliases, groups, lookup, shared
 from core.services.server import mailstore
 

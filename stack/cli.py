@@ -8,6 +8,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from core.cli_output import emit, json_option
+
 from .errors import StackError
 
 stack_cli = AppGroup("stack", help="Run the local mail server (Postfix, Dovecot, Rspamd, Redis).")
@@ -23,21 +25,22 @@ def _fail(exc: StackError) -> None:
     raise click.ClickException(str(exc))
 
 
-def _echo(step) -> None:
-    """Print each line STEP(config) yields as it comes; a StackError ends the command."""
+def _report(step, as_json: bool) -> None:
+    """Run STEP(config) and print the lines it returns (--json: {"lines": [...]})."""
     try:
-        for line in step(_config()):
-            click.echo(line)
+        lines = step(_config())
     except StackError as exc:
         _fail(exc)
+    emit(as_json, {"lines": lines}, "\n".join(lines))
 
 
 @stack_cli.command("up")
-def up_command() -> None:
+@json_option
+def up_command(as_json: bool) -> None:
     """Install what is missing, render configs, start the daemons and wait for them."""
     from .manager import up
 
-    _echo(up)
+    _report(up, as_json)
 
 
 @stack_cli.command("app-home")
@@ -83,11 +86,12 @@ def install_command(system: bool, cert: Path, key: Path, root_dir: Path, as_json
 
 
 @stack_cli.command("down")
-def down_command() -> None:
+@json_option
+def down_command(as_json: bool) -> None:
     """Stop the daemons this stack started."""
     from .manager import down
 
-    _echo(down)
+    _report(down, as_json)
 
 
 @stack_cli.command("status")

@@ -17,12 +17,16 @@ from datetime import datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
+from html import escape
 from itertools import islice
 
 from .errors import MailError
+from .mime_enriched import enriched_to_html
 from .mime_files import content_disposition, decode_filename, fallback_filename, safe_filename
-from .mime_text import (decode_bytes, decode_header_value, guess_decode, has_control_chars,
-                        message_ids, parse_date, shorten, unflow)
+from .mime_parts import (header_items, part_bytes, part_children, part_content_id,
+                         part_disposition, part_param, part_type, read_safely)
+from .mime_text import (decode_bytes, decode_header_value, has_control_chars, message_ids,
+                        parse_date, shorten, unflow)
 
 __all__ = ["Attachment", "ParsedMessage", "PartNotFound", "parse_message", "part_payload",
            "safe_filename", "content_disposition"]
@@ -33,6 +37,14 @@ MAX_DEPTH = 100
 _MULTIPART_RE = re.compile(rb"^content-type:[ \t]*multipart/", re.I | re.M)
 _PART_ID_RE = re.compile(r"[1-9][0-9]{0,5}(\.[1-9][0-9]{0,5}){0,99}")
 _META_CHARSET_RE = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([a-zA-Z0-9_.:-]+)", re.I)
+_BODY_TYPES = ("text/plain", "text/html", "text/enriched")
+# Text types that hold data rather than prose (an invitation, a card, a table, code):
+# offered as files. Any other text subtype is a body, shown as plain text.
+_TEXT_FILES = frozenset(("text/calendar", "text/x-vcalendar", "text/vcard", "text/x-vcard",
+                         "text/directory", "text/csv", "text/tab-separated-values", "text/css",
+                         "text/javascript", "text/xml"))
+# The headers shown above each message of a digest.
+_DIGEST_HEADERS = ("From", "To", "Cc", "Date", "Subject")
 _DEFECT_NOTES = {
     "NoBoundaryInMultipartDefect": "the message structure is damaged: missing boundary; "
                                    "its content is shown as text",
@@ -134,10 +146,10 @@ def part_payload(raw: bytes, part_id: str) -> tuple[bytes, str, str]:
     part = _find(_parse(raw)[0], part_id)
     if part is None:
         raise PartNotFound(f"no part {part_id!r} in this message")
-    ctype = _content_type(part)
-    name = safe_filename(decode_filename(_param(part, "filename", "content-disposition")
-                                         or _param(part, "name")))
-    return _payload_bytes(part), ctype, name or fallback_filename(part_id, ctype)
+    ctype = part_type(part)
+    name = safe_filename(decode_filename(part_param(part, "filename", "content-disposition")
+                                         or part_param(part, "name")))
+    return part_bytes(part), ctype, name or fallback_filename(part_id, ctype)
 
 
 def _parse(raw: bytes) -> tuple[Message, list[str]]:
@@ -165,8 +177,8 @@ def _walk(part: Message, section: str, depth: int, walk: _Walk) -> None:
     if depth > MAX_DEPTH:
         walk.note(f"Parts nested deeper than {MAX_DEPTH} levels are not shown.")
         return
-    ctype = _content_type(part)
-    children = _children(part, ctype)
+    ctype = part_type(part)
+    children = part_children(part, ctype)
     if children is None:
         _leaf(part, section or "1", ctype, walk)
         _note_defects(part, section, walk)  # after decoding: base64 defects appear then
@@ -177,6 +189,9 @@ def _walk(part: Message, section: str, depth: int, walk: _Walk) -> None:
         _walk_alternative(numbered, depth, walk)
     elif ctype == "multipart/related":
         _walk_related(part, numbered, depth, walk)
+    elif ctype == "multipart/digest":
+        for child_section, child in numbered:
+            _walk_digest_entry(child, child_section, depth + 1, walk)
     else:
         for child_section, child in numbered:
             _walk(child, child_section, depth + 1, walk)
@@ -188,43 +203,88 @@ def _walk_alternative(numbered: list, depth: int, walk: _Walk) -> None:
     for child_section, child in numbered:
         branch = walk.branch()
         _walk(child, child_section, depth + 1, branch)
-        branches.append(branch)
-    texts = [b.texts for b in branches if b.texts]
-    htmls = [b.htmls for b in branches if b.htmls]
+        branches.append((branch, _is_unknown_text(child)))
+    # Text of an unknown subtype (text/x-amp-html) is shown only when nothing else is.
+    known = [b for b, unknown in branches if not unknown and (b.texts or b.htmls)]
+    chosen = known or [b for b, _ in branches]
+    texts = [b.texts for b in chosen if b.texts]
+    htmls = [b.htmls for b in chosen if b.htmls]
     walk.texts.extend(texts[-1] if texts else [])
     walk.htmls.extend(htmls[-1] if htmls else [])
 
 
 def _walk_related(part: Message, numbered: list, depth: int, walk: _Walk) -> None:
     """RFC 2387 §3.2: the root is the part named by start=, else the first."""
-    start = (_param(part, "start") or "").strip().strip("<>")
-    ids = [_content_id(child) for _, child in numbered]
+    start = (part_param(part, "start") or "").strip().strip("<>")
+    ids = [part_content_id(child) for _, child in numbered]
     root = ids.index(start) if start and start in ids else 0
     for index, (child_section, child) in enumerate(numbered):
-        if index == root or _children(child, _content_type(child)) is not None:
+        if index == root or part_children(child, part_type(child)) is not None:
             _walk(child, child_section, depth + 1, walk)
         else:  # resources of the root (images, CSS): never bodies of their own
-            _add_attachment(child, child_section, _content_type(child), walk)
+            _add_attachment(child, child_section, part_type(child), walk)
             _note_defects(child, child_section, walk)
+
+
+def _walk_digest_entry(part: Message, section: str, depth: int, walk: _Walk) -> None:
+    """One part of a digest: RFC 2046 §5.1.5 makes it message/rfc822 unless it says otherwise.
+
+    The message is an .eml attachment, as every attached message is, and its headers
+    and readable text are shown in the body too.
+    """
+    _walk(part, section, depth, walk)
+    inner = read_safely(part, lambda p: p.get_payload(), None)
+    if part_type(part) != "message/rfc822" or not isinstance(inner, list) or not inner:
+        return
+    entry = _Walk(ParsedMessage(), charset=walk.charset)
+    single = part_children(inner[0], part_type(inner[0])) is None
+    _walk(inner[0], f"{section}.1" if single else section, depth + 1, entry)
+    _fill_headers(entry.result, inner[0], walk.charset[0] if walk.charset else None)
+    for note in entry.result.defects:
+        walk.note(note)
+    shown = {n.lower(): v for n, v in reversed(entry.result.all_headers)}  # the first of each
+    heads = [(name, shown[name.lower()]) for name in _DIGEST_HEADERS if shown.get(name.lower())]
+    if entry.texts:
+        walk.texts.append("\n".join(f"{n}: {v}" for n, v in heads) + "\n\n"
+                          + "\n\n".join(entry.texts))
+    elif entry.htmls:
+        walk.htmls.append('<p class="digest-headers">' + "<br>".join(
+            f"<b>{escape(n)}:</b> {escape(v)}" for n, v in heads) + "</p>" + "\n".join(entry.htmls))
+
+
+def _is_unknown_text(part: Message) -> bool:
+    """Whether PART is text of a subtype shown only as plain text (RFC 2046 §4.1.4)."""
+    ctype = part_type(part)
+    return _is_body_type(ctype) and ctype not in _BODY_TYPES
+
+
+def _is_body_type(ctype: str) -> bool:
+    """Whether a part of type CTYPE is shown as the message's text (unless it is a named file)."""
+    return ctype.startswith("text/") and ctype not in _TEXT_FILES
 
 
 def _leaf(part: Message, section: str, ctype: str, walk: _Walk) -> None:
     """A single part: a text body, or an attachment."""
-    disposition = _disposition(part)
-    named = _param(part, "filename", "content-disposition") or _param(part, "name")
+    disposition = part_disposition(part)
+    named = part_param(part, "filename", "content-disposition") or part_param(part, "name")
     if ctype.startswith("multipart/"):
         ctype = "text/plain"  # a multipart without usable boundary: show its raw text
-    if ctype in ("text/plain", "text/html") and disposition != "attachment" and not named:
+    if _is_body_type(ctype) and disposition != "attachment" and not named:
         text = _body_text(part, section, ctype, walk)
-        (walk.htmls if ctype == "text/html" else walk.texts).append(text)
+        if ctype == "text/html":
+            walk.htmls.append(text)
+        elif ctype == "text/enriched":
+            walk.htmls.append(enriched_to_html(text))
+        else:  # RFC 2046 §4.1.4: an unrecognised text subtype is treated as text/plain
+            walk.texts.append(text)
     else:
         _add_attachment(part, section, ctype, walk)
 
 
 def _body_text(part: Message, section: str, ctype: str, walk: _Walk) -> str:
     """The decoded text of a body part, newlines normalised."""
-    data = _payload_bytes(part)
-    charset = _param(part, "charset")
+    data = part_bytes(part)
+    charset = part_param(part, "charset")
     if not charset and ctype == "text/html":
         match = _META_CHARSET_RE.search(data[:4096])
         charset = match.group(1).decode("ascii") if match else None
@@ -234,21 +294,21 @@ def _body_text(part: Message, section: str, ctype: str, walk: _Walk) -> str:
     if problem:
         walk.note(f"Part {section}: {problem}.")
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    if ctype == "text/plain" and (_param(part, "format") or "").lower() == "flowed":
-        text = unflow(text, (_param(part, "delsp") or "").lower() == "yes")
+    if ctype == "text/plain" and (part_param(part, "format") or "").lower() == "flowed":
+        text = unflow(text, (part_param(part, "delsp") or "").lower() == "yes")
     return text
 
 
 def _add_attachment(part: Message, section: str, ctype: str, walk: _Walk) -> None:
     """Describe PART as an Attachment in the result."""
     hint = walk.charset[0] if walk.charset else None
-    raw_name = (_param(part, "filename", "content-disposition", hint)
-                or _param(part, "name", hint=hint))
+    raw_name = (part_param(part, "filename", "content-disposition", hint)
+                or part_param(part, "name", hint=hint))
     name = safe_filename(decode_filename(raw_name, hint)) or fallback_filename(section, ctype)
-    cid = _content_id(part) or None
-    disposition = _disposition(part) or ("inline" if cid else "attachment")
+    cid = part_content_id(part) or None
+    disposition = part_disposition(part) or ("inline" if cid else "attachment")
     walk.result.attachments.append(Attachment(
-        section, name, ctype, len(_payload_bytes(part)), cid,
+        section, name, ctype, len(part_bytes(part)), cid,
         "inline" if disposition == "inline" else "attachment"))
 
 
@@ -262,7 +322,7 @@ def _note_defects(part: Message, section: str, walk: _Walk) -> None:
 
 def _fill_headers(result: ParsedMessage, msg: Message, hint: str | None) -> None:
     """Decode the top-level headers into RESULT."""
-    for raw_name, value in _raw_items(msg):
+    for raw_name, value in header_items(msg):
         name = decode_header_value(raw_name)[:100]
         if has_control_chars(value):
             result.defects.append(f"The {name} header contains control characters; "
@@ -284,80 +344,6 @@ def _fill_headers(result: ParsedMessage, msg: Message, hint: str | None) -> None
     result.references = message_ids(first.get("references", ""))
 
 
-def _raw_items(msg: Message) -> list[tuple[str, str]]:
-    """Header (name, value) pairs as stored: no header-registry parsing involved."""
-    try:
-        return [(str(n), str(v)) for n, v in msg.raw_items()]
-    except Exception as exc:  # a hostile header object may fail to stringify
-        log.warning("cannot read headers: %r", exc)
-        return []
-
-
-def _safely(part: Message, read, default):
-    """READ(part) under its policy, else under compat32 (raw header strings), else DEFAULT.
-
-    policy.default parses headers with email._header_value_parser, which has
-    raised assorted exceptions on hostile values across CPython releases.
-    """
-    saved = part.policy
-    try:
-        for pol in (saved, policy.compat32):
-            part.policy = pol
-            try:
-                return read(part)
-            except Exception as exc:  # see docstring: the parser's errors are not a fixed set
-                log.debug("reading a part under %s failed: %r", type(pol).__name__, exc)
-        return default
-    finally:
-        part.policy = saved
-
-
-def _content_type(part: Message) -> str:
-    """The lower-cased type/subtype; text/plain when absent or broken (RFC 2045 §5.2)."""
-    return _safely(part, lambda p: p.get_content_type(), "text/plain")
-
-
-def _param(part: Message, name: str, header: str = "content-type", hint: str | None = None):
-    """A header parameter: str, an RFC 2231 tuple, or None."""
-    raw = next((v for n, v in _raw_items(part) if n.lower() == header), "")
-    if any("\udc80" <= c <= "\udcff" for c in raw):
-        # Raw 8-bit bytes (kept as surrogates): both policies would decode them
-        # as UTF-8 or U+FFFD; decode them ourselves (UTF-8, HINT, Windows-1252).
-        part = Message()
-        part[header] = guess_decode(raw.encode("utf-8", "surrogateescape"), hint)
-    return _safely(part, lambda p: p.get_param(name, None, header=header), None)
-
-
-def _disposition(part: Message) -> str | None:
-    """'inline', 'attachment', another token, or None when absent."""
-    value = _safely(part, lambda p: p.get_content_disposition(), None)
-    return value.lower() if isinstance(value, str) and value else None
-
-
-def _content_id(part: Message) -> str:
-    """The Content-ID without angle brackets (RFC 2392), or ''."""
-    raw = next((v for n, v in _raw_items(part) if n.lower() == "content-id"), "")
-    return decode_header_value(raw).strip().strip("<>").strip()
-
-
-def _children(part: Message, ctype: str) -> list[Message] | None:
-    """The sub-parts of a multipart PART, or None for a leaf (incl. message/rfc822)."""
-    if not ctype.startswith("multipart/"):
-        return None
-    payload = _safely(part, lambda p: p.get_payload(), None)
-    return payload if isinstance(payload, list) else None
-
-
-def _payload_bytes(part: Message) -> bytes:
-    """The transfer-decoded bytes of a leaf, or the bytes of an attached message."""
-    payload = _safely(part, lambda p: p.get_payload(), None)
-    if isinstance(payload, list):  # message/*: re-serialise the inner message (or blocks)
-        return b"".join(_safely(inner, lambda p: p.as_bytes(policy=policy.compat32), b"")
-                        for inner in payload if isinstance(inner, Message))
-    data = _safely(part, lambda p: p.get_payload(decode=True), b"")
-    return data if isinstance(data, bytes) else b""
-
-
 def _find(msg: Message, part_id: str) -> Message | None:
     """The part at IMAP section PART_ID, descending into message/rfc822 parts."""
     if not isinstance(part_id, str) or not _PART_ID_RE.fullmatch(part_id):
@@ -365,12 +351,12 @@ def _find(msg: Message, part_id: str) -> Message | None:
     node = msg
     for step, number in enumerate(int(n) for n in part_id.split(".")):
         entered = step == 0
-        if step and _content_type(node).startswith("message/"):
-            inner = _safely(node, lambda p: p.get_payload(), None)
+        if step and part_type(node).startswith("message/"):
+            inner = read_safely(node, lambda p: p.get_payload(), None)
             if not isinstance(inner, list) or not inner:
                 return None
             node, entered = inner[0], True  # RFC 3501 §6.4.5: "3.1" is in the message at 3
-        children = _children(node, _content_type(node))
+        children = part_children(node, part_type(node))
         if children is None:
             if number != 1 or not entered:  # only a message's single body is "1"
                 return None

@@ -10,6 +10,9 @@ _TEXT_LINK_RE = re.compile(
     # (10 s for 64 KB of "a.a.a."), enough to tie up a server thread.
     r"|(?P<mail>\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}\b)", re.I)
 _QUOTE_RE = re.compile(r"^((?:>[ \t]?)+)")
+# Punctuation that ends a sentence or a quotation rather than a URL (as mail clients do).
+_TRAILING = ".,;:!?'"
+_CLOSERS = {")": "(", "]": "[", "}": "{"}
 
 
 def text_to_html(text: str) -> str:
@@ -40,10 +43,7 @@ def _linkify(line: str) -> str:
     """LINE escaped, with http/https/mailto URLs and addresses as safe links."""
     parts, last = [], 0
     for match in _TEXT_LINK_RE.finditer(line):
-        target = match.group(0)
-        trimmed = target.rstrip(".,;:!?'\")]}")
-        if target.count("(") > trimmed.count(")") and target[len(trimmed):].startswith(")"):
-            trimmed += ")"  # keep a closing paren that belongs to the URL (Wikipedia)
+        trimmed = _trim(match.group(0))
         href = trimmed if match.group("url") else "mailto:" + trimmed
         parts.append(escape(line[last:match.start()]))
         parts.append(f'<a href="{escape(href)}" target="_blank" '
@@ -51,3 +51,23 @@ def _linkify(line: str) -> str:
         last = match.start() + len(trimmed)
     parts.append(escape(line[last:]))
     return "".join(parts)
+
+
+def _trim(url: str) -> str:
+    """URL without the punctuation that follows it in prose.
+
+    A closing bracket stays when it closes one opened inside the URL, as in
+    https://en.wikipedia.org/wiki/Foo_(bar) or .../A_(b_(c)). Counted once, so a
+    line of 64 KB of ")" costs one pass, not one per character.
+    """
+    unclosed = {closer: url.count(closer) - url.count(opener)
+                for closer, opener in _CLOSERS.items()}
+    end = len(url)
+    while end and (url[end - 1] in _TRAILING or url[end - 1] in _CLOSERS):
+        last = url[end - 1]
+        if last in _CLOSERS:
+            if unclosed[last] <= 0:
+                break  # balanced: this bracket is part of the URL
+            unclosed[last] -= 1
+        end -= 1
+    return url[:end]

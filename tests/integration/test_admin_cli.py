@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import text
 
 from core.mail.errors import AuthenticationFailed
 from core.models import AuditEntry
@@ -124,3 +125,27 @@ def test_demo_prints_its_logins_and_where_they_are_kept(cli, mail_stack):
     code, text = cli("demo")
     assert f"(kept in {where})" in text
     imap_login(mail_stack, data["logins"][0]["address"], data["logins"][0]["password"]).logout()
+
+
+def test_alias_to_a_missing_address_on_a_local_domain_is_refused_naming_it(cli, domain):
+    alias, missing = f"{unique('team')}@{domain}", f"{unique('nobody')}@{domain}"
+    code, output = cli("alias", "add", alias, missing, "--json")
+    assert code != 0 and f"{missing} does not exist here" in output
+    assert alias not in [r["alias"] for r in cli("alias", "list", "--json")[1]]
+
+
+def test_relay_without_a_port_is_port_25_as_the_help_says(cli):
+    name = f"{unique('relay')}.test"
+    assert cli("domain", "add", name)[0] == 0
+    code, help_text = cli("domain", "set", "--help")
+    assert code == 0 and "HOST[:PORT]" in help_text
+    assert "port defaults to 25" in " ".join(help_text.split())
+    code, data = cli("domain", "set", name, "--relay", "mail.example.org", "--json")
+    assert code == 0 and data["relay"] == "mail.example.org:25"
+
+
+def test_db_upgrade_prints_json_with_the_schema_revision(cli, stack_db):
+    code, data = cli("db", "upgrade", "--json")
+    with stack_db.transaction() as session:
+        revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    assert code == 0 and data == {"revision": revision}

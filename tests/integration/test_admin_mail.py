@@ -93,6 +93,22 @@ def test_new_alias_delivers_to_a_user_a_shared_mailbox_and_an_external_address(
     assert alias in listing and "shared mailbox" in listing and "external address" in listing
 
 
+
+def test_alias_to_a_missing_address_on_a_local_domain_is_refused_naming_it(admin, domain):
+    alias, missing = f"{unique('team')}@{domain}", f"{unique('nobody')}@{domain}"
+    response = admin.post("/admin/aliases/new", {"address": alias, "external": missing})
+    assert response.status_code == 400
+    assert f"{missing} does not exist here" in response.get_data(as_text=True)
+    assert alias not in admin.text("/admin/aliases")
+
+
+def test_relay_host_without_a_port_is_port_25_as_the_page_says(admin):
+    name = new_domain(admin)
+    assert "the port defaults to 25" in admin.text(f"/admin/domains/{name}")
+    set_domain(admin, name, mode="relay", relay="mail.example.org")
+    assert 'value="mail.example.org:25"' in admin.text(f"/admin/domains/{name}")
+
+
 def test_catch_all_takes_unknown_recipients_and_without_it_rcpt_is_refused(admin, mail_stack):
     name = new_domain(admin)
     catcher = new_mailbox(admin, f"catch@{name}")

@@ -350,6 +350,24 @@ def test_changed_setting_reloads_the_daemons_that_read_it(mail_stack):
     assert ehlo_name_becomes(mail_stack, mail_stack["MAIL_HOSTNAME"])
 
 
+
+def test_up_and_down_print_json_as_every_command_does(mail_stack, other_dir):
+    app = Flask(__name__)
+    app.config.update(mail_stack)
+    app.cli.add_command(stack_cli)
+    result = app.test_cli_runner().invoke(args=["stack", "up", "--json"])
+    assert result.exit_code == 0, result.output
+    lines = json.loads(result.output)["lines"]
+    assert all(any(line.startswith(f"{name}: already running") for line in lines) for name in DAEMONS)
+    # `down` of a stack directory nothing was started from: answers without touching ours.
+    app.config.update(load_config({**_ports(mail_stack), "DATA_DIR": str(other_dir / "data")},
+                                  environ={}))
+    result = app.test_cli_runner().invoke(args=["stack", "down", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"lines": [f"{name}: not running" for name in reversed(DAEMONS)]}
+    assert all(s.answers for s in status(mail_stack))
+
+
 def ehlo_name_becomes(cfg, expected, timeout=5.0) -> bool:
     """Whether Postfix's EHLO reply names EXPECTED soon (old smtpd processes finish first)."""
     deadline = time.monotonic() + timeout

@@ -2,6 +2,7 @@
 import re
 import uuid
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
@@ -177,6 +178,32 @@ def test_trust_with_a_malformed_form_is_a_bad_request(web, form):
     response = web.post("/mail/trust", data={**form, "folder": "INBOX", "csrf_token": csrf_token(page)})
     assert response.status_code == 400
     assert "Bad request" in response.get_data(as_text=True)
+
+
+SAMPLES = Path(__file__).parents[1] / "unit" / "mail_samples"
+
+
+@pytest.mark.parametrize("sample,shown", [
+    ("digest_list.eml", "We start at the old mill at eight."),
+    ("unknown_text_subtype.eml", "Build 881 passed"),
+])
+def test_uncommon_text_mail_is_shown_not_called_damaged(mail_stack, web, person, sample, shown):
+    subject = f"uncommon-{uuid.uuid4().hex[:8]}"
+    raw = re.sub(rb"^Subject: [^\r]*", b"Subject: " + subject.encode(),
+                 (SAMPLES / sample).read_bytes(), count=1, flags=re.M)
+    deliver_raw(mail_stack, person, raw)
+    page = web.get(f"/mail/{uid_of(mail_stack, person, subject)}?folder=INBOX").get_data(as_text=True)
+    assert shown in page and "damaged" not in page
+
+
+def test_enriched_mail_is_shown_formatted_in_the_frame(mail_stack, web, person):
+    subject = f"enriched-{uuid.uuid4().hex[:8]}"
+    raw = (SAMPLES / "enriched.eml").read_bytes().replace(b"Minutes of the meeting", subject.encode())
+    deliver_raw(mail_stack, person, raw)
+    uid = uid_of(mail_stack, person, subject)
+    assert "damaged" not in web.get(f"/mail/{uid}?folder=INBOX").get_data(as_text=True)
+    body = web.get(f"/mail/{uid}/body?folder=INBOX").get_data(as_text=True)
+    assert "<b>Minutes</b>" in body and "<u>budget approved</u>" in body and "<script" not in body
 
 
 @pytest.mark.parametrize("name,raw", [

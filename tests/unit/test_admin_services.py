@@ -77,6 +77,34 @@ def test_alias_kinds_duplicates_and_idna(db):
         aliases.create_alias(db, ME, "z@nowhere.test", ["ann@example.test"])
 
 
+
+def test_alias_to_an_address_nothing_here_takes_is_refused_and_named(db):
+    # other.test is delivered here: mail to an unknown address there would bounce.
+    for destinations in (["nobody@other.test"], [("external", "nobody@other.test")],
+                         ["ann@example.test", "Nobody@Other.test"]):
+        with pytest.raises(InvalidInput, match="nobody@other.test does not exist here"):
+            aliases.create_alias(db, ME, "team@example.test", destinations)
+        db.rollback()
+    groups.create_group(db, ME, "desk")
+    shared.create_shared(db, ME, ALL, "desk@other.test", "", ["desk"])
+    sales = aliases.create_alias(db, ME, "sales@other.test", ["ann@example.test"])
+    aliases.create_alias(db, ME, "postmaster@*", ["ann@example.test"])
+    team = aliases.create_alias(db, ME, "team@example.test", [
+        "desk@other.test", "sales@other.test", "postmaster@other.test", "x@elsewhere.test"])
+    assert [d.kind for d in team.destinations] == ["shared", "external", "external", "external"]
+    aliases.delete_alias(db, ME, sales)
+    with pytest.raises(InvalidInput, match="sales@other.test does not exist here"):
+        aliases.update_alias(db, ME, team, [d.target for d in team.destinations], True)
+
+
+def test_a_catch_all_does_not_make_an_alias_destination_exist(db):
+    domains.update_domain(db, ME, lookup.get_domain(db, "other.test"), mode="deliver",
+                          catch_all="ann@example.test")
+    with pytest.raises(InvalidInput, match="nobody@other.test does not exist here.* only the "
+                                           "catch-all ann@example.test would take its mail"):
+        aliases.create_alias(db, ME, "team@example.test", ["nobody@other.test"])
+
+
 def test_alias_without_destination_is_refused_and_leaves_nothing(database, db):
     with pytest.raises(InvalidInput, match="at least one destination"):
         with database.transaction() as s:
@@ -85,16 +113,21 @@ def test_alias_without_destination_is_refused_and_leaves_nothing(database, db):
 
 
 def test_loops_are_refused_with_the_chain(database, db):
+    # Destinations must exist, so a loop can only be closed by changing an alias.
     with database.transaction() as s:
-        aliases.create_alias(s, ME, "a@example.test", ["b@example.test"])
-    with pytest.raises(InvalidInput, match="b@example.test → a@example.test → b@example.test"):
+        aliases.create_alias(s, ME, "a@example.test", ["ann@example.test"])
+        aliases.create_alias(s, ME, "b@example.test", ["a@example.test"])
+    with pytest.raises(InvalidInput, match="a@example.test → b@example.test → a@example.test"):
         with database.transaction() as s:
-            aliases.create_alias(s, ME, "b@example.test", ["a@example.test"])
-    assert [a.address for a in db.query(Alias)] == ["a@example.test"]
+            aliases.update_alias(s, ME, aliases.find_alias(s, "a@example.test"),
+                                 ["b@example.test"], False)
+    assert [d.target for d in aliases.find_alias(db, "a@example.test").destinations] == [
+        "ann@example.test"]
     with pytest.raises(InvalidInput, match="loop"):
         with database.transaction() as s:  # through an alias valid on every domain
+            d = aliases.create_alias(s, ME, "d@other.test", ["ann@example.test"])
             aliases.create_alias(s, ME, "c@*", ["d@other.test"])
-            aliases.create_alias(s, ME, "d@other.test", ["c@example.test"])
+            aliases.update_alias(s, ME, d, ["c@example.test"], False)
     with pytest.raises(InvalidInput, match="loop"):
         with database.transaction() as s:
             aliases.create_alias(s, ME, "self@example.test", ["self@example.test"])
@@ -106,7 +139,9 @@ def test_catch_all_must_exist_and_must_not_loop(database, db):
         domains.update_domain(db, ME, domain, mode="deliver", catch_all="nobody@other.test")
     db.rollback()
     domain = lookup.get_domain(db, "other.test")
+    x = aliases.create_alias(db, ME, "x@other.test", ["ann@example.test"])
     aliases.create_alias(db, ME, "hop@example.test", ["x@other.test"])
+    aliases.delete_alias(db, ME, x)  # hop now leads to whatever takes x@other.test
     with pytest.raises(InvalidInput, match="loop"):
         domains.update_domain(db, ME, domain, mode="deliver", catch_all="hop@example.test")
     db.rollback()

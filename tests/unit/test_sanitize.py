@@ -7,6 +7,7 @@ gone, and a browser-like parse of the output holds nothing outside the policy
 from __future__ import annotations
 
 import re
+from html import escape
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -397,6 +398,29 @@ def test_text_to_html_links_urls_and_addresses():
             "https://example.org/a?b=1&amp;c=2</a>.") in out
     assert '<a href="mailto:help@example.org"' in out
     assert 'href="https://en.example/wiki/Foo_(bar)"' in out
+
+
+
+@pytest.mark.parametrize("text,url,after", [
+    ("https://en.wikipedia.org/wiki/Foo_(bar)", "https://en.wikipedia.org/wiki/Foo_(bar)", ""),
+    ("https://en.wikipedia.org/wiki/A_(b_(c))", "https://en.wikipedia.org/wiki/A_(b_(c))", ""),
+    ("https://en.wikipedia.org/wiki/A_(b_(c)));", "https://en.wikipedia.org/wiki/A_(b_(c))", ");"),
+    ("https://example.org/list[1]", "https://example.org/list[1]", ""),
+    ("https://example.org/a_(b)';", "https://example.org/a_(b)", "';"),
+    ("https://example.org/a);", "https://example.org/a", ");"),
+    ("https://example.org/a')", "https://example.org/a", "')"),
+    ("https://example.org/a]", "https://example.org/a", "]"),
+    ("https://example.org/a.", "https://example.org/a", "."),
+    ("https://example.org/a,", "https://example.org/a", ","),
+    ("https://example.org/a!?", "https://example.org/a", "!?"),
+    ("https://example.org/a:", "https://example.org/a", ":"),
+    ("https://example.org/it's", "https://example.org/it's", ""),
+    ("mailto:ann@example.org);", "mailto:ann@example.org", ");"),
+])
+def test_text_links_stop_at_trailing_punctuation_but_keep_balanced_brackets(text, url, after):
+    out = text_to_html(text)
+    link = f'<a href="{escape(url)}" target="_blank" rel="noopener noreferrer">{escape(url)}</a>'
+    assert out == f'<div class="mail-text">{link}{escape(after)}</div>'
 
 
 def test_text_to_html_never_links_other_schemes_or_breaks_attributes():

@@ -90,6 +90,7 @@ def create_alias(db: Session, actor: str, address: str, destinations: list,
     db.add(alias)
     db.flush()
     check_loops(db, alias)
+    check_destinations_exist(db, alias)
     check_local_only(db, alias)
     audit.record(db, actor, "create", "alias", alias.address,
                  domain=domain.name if domain else None, after=snapshot(alias))
@@ -106,6 +107,7 @@ def update_alias(db: Session, actor: str, alias: Alias, destinations: list,
     _set_destinations(db, alias, destinations)
     db.flush()
     check_loops(db, alias)
+    check_destinations_exist(db, alias)
     check_local_only(db, alias)
     audit.record(db, actor, "update", "alias", alias.address, domain=_domain_of(alias),
                  before=before, after=snapshot(alias))
@@ -240,6 +242,26 @@ def check_loops(db: Session, alias: Alias) -> None:
             raise InvalidInput("These destinations make a loop: " + " → ".join(cycle)
                                + ". Remove the destination that leads back, or change "
                                "the alias it goes through.")
+
+
+def check_destinations_exist(db: Session, alias: Alias) -> None:
+    """Refuse a destination on a domain delivered here that names nothing here.
+
+    Postfix would accept the alias and bounce its mail later. A catch-all does not
+    count: it would take the mail only by accident, and stop when it is removed.
+    """
+    for target in (d.target for d in alias.destinations if d.kind == TO_EXTERNAL):
+        local, _, domain_name = target.partition("@")
+        domain = db.scalar(select(Domain).where(Domain.name == domain_name,
+                                                Domain.mode == DELIVER))
+        if domain is None or lookup.address_in_use(db, target):
+            continue
+        catch_all = (f" For now only the catch-all {domain.catchall_address} would take its "
+                     f"mail: name {domain.catchall_address} if that is what you mean."
+                     if domain.catchall_address else "")
+        raise InvalidInput(f"{target} does not exist here: {domain_name} is delivered by this "
+                           f"server and has no mailbox, shared mailbox or alias {local}@. "
+                           f"Create it first, or correct the address.{catch_all}")
 
 
 # "Local network only" (Postfix's check_recipient_access) applies to the address the
