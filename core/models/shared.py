@@ -1,8 +1,8 @@
 """Shared mailboxes, owned by groups whose members get full IMAP rights."""
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from .base import Address, Base, Timestamped
 from .domains import Domain
@@ -34,3 +34,9 @@ class SharedMailbox(Timestamped, Base):
 
     domain: Mapped[Domain] = relationship()
     owners: Mapped[list[Group]] = relationship(secondary=shared_mailbox_owners)
+
+
+def owners_by_address(session: Session) -> dict[str, list[str]]:
+    """Every shared mailbox's owning groups, e.g. {'desk@example.test': ['staff']}."""
+    boxes = session.scalars(select(SharedMailbox).options(selectinload(SharedMailbox.owners)))
+    return {box.address: sorted(g.name for g in box.owners) for box in boxes}
