@@ -8,6 +8,7 @@ login of each person proves.
 """
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -80,3 +81,19 @@ def test_reconcile_puts_back_what_the_database_says(admin, mail_stack, stack_db,
         entry = session.query(AuditEntry).filter_by(target=desk, action="repair").one()
         assert entry.actor == "worker" and f"user={former}" in entry.before
 
+
+def test_reconcile_on_demand_from_the_command_line(app, admin, mail_stack, stack_db, domain):
+    member, group, desk = new_address(stack_db, domain, "member"), unique("crew"), f"{unique('desk')}@{domain}"
+    assert admin.post("/admin/groups", {"name": group}).status_code == 302
+    assert admin.post(f"/admin/groups/{group}/members", {"address": member}).status_code == 302
+    assert admin.post("/admin/shared/new", {"address": desk, "owners": [group]}).status_code == 302
+    doveadm(mail_stack, "acl", "delete", "-u", desk, "INBOX", f"group={group}")
+    assert not can_open(mail_stack, member, f"shared/{desk}")
+
+    result = app.test_cli_runner().invoke(args=["shared", "reconcile", "--json"])
+    assert result.exit_code == 0, result.output
+    assert {"address": desk, "folder": "INBOX", "found": []} in [
+        {k: r[k] for k in ("address", "folder", "found")} for r in json.loads(result.output)]
+    assert can_open(mail_stack, member, f"shared/{desk}")
+    result = app.test_cli_runner().invoke(args=["shared", "reconcile"])
+    assert desk not in result.output
