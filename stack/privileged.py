@@ -172,18 +172,25 @@ class Helper:
         A mailbox Dovecot cannot open is logged and skipped; the others are still checked.
         """
         from core.mail.doveadm import DoveadmError
-        from core.models.shared import owners_by_address
+        from core.models.shared import owning_groups, shared_addresses
 
+        with self.database.transaction() as session:
+            addresses = shared_addresses(session)
         repairs = []
-        with self.acl_lock, self._doveadm() as adm:
-            with self.database.transaction() as session:
-                wanted = owners_by_address(session)
-            for address, owners in wanted.items():
-                try:
-                    found = shares.reconcile(adm, address, owners)
-                except DoveadmError as exc:
-                    log.warning("cannot check the ACLs of %s: %s", address, exc)
-                    continue
+        with self._doveadm() as adm:
+            for address in addresses:
+                # One mailbox at a time under the lock (an admin's change waits for one, not
+                # for the pass), its owners read afresh inside it.
+                with self.acl_lock:
+                    with self.database.transaction() as session:
+                        owners = owning_groups(session, address)
+                    if owners is None:  # removed meanwhile
+                        continue
+                    try:
+                        found = shares.reconcile(adm, address, owners)
+                    except DoveadmError as exc:
+                        log.warning("cannot check the ACLs of %s: %s", address, exc)
+                        continue
                 repairs += [{"address": address, **repair} for repair in found]
         return repairs
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .base import Address, Base, Timestamped
 from .domains import Domain
@@ -36,7 +36,13 @@ class SharedMailbox(Timestamped, Base):
     owners: Mapped[list[Group]] = relationship(secondary=shared_mailbox_owners)
 
 
-def owners_by_address(session: Session) -> dict[str, list[str]]:
-    """Every shared mailbox's owning groups, e.g. {'desk@example.test': ['staff']}."""
-    boxes = session.scalars(select(SharedMailbox).options(selectinload(SharedMailbox.owners)))
-    return {box.address: sorted(g.name for g in box.owners) for box in boxes}
+
+def shared_addresses(session: Session) -> list[str]:
+    """Every shared mailbox's address."""
+    return list(session.scalars(select(SharedMailbox.address).order_by(SharedMailbox.address)))
+
+
+def owning_groups(session: Session, address: str) -> list[str] | None:
+    """The names of the groups owning the shared mailbox at ADDRESS; None if there is none."""
+    box = session.scalar(select(SharedMailbox).where(SharedMailbox.address == address))
+    return None if box is None else sorted(g.name for g in box.owners)
