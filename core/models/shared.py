@@ -36,7 +36,6 @@ class SharedMailbox(Timestamped, Base):
     owners: Mapped[list[Group]] = relationship(secondary=shared_mailbox_owners)
 
 
-
 def shared_addresses(session: Session) -> list[str]:
     """Every shared mailbox's address."""
     return list(session.scalars(select(SharedMailbox.address).order_by(SharedMailbox.address)))
