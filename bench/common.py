@@ -54,6 +54,23 @@ def seed_rspamd_cache(cfg: dict) -> None:
             (target / path.name).chmod(0o644)
 
 
+@contextlib.contextmanager
+def scratch_stack():
+    """A fresh stack on free ports; yields its configuration, stops and deletes it afterwards."""
+    from stack import manager
+
+    overrides = scratch_overrides()
+    cfg = config(overrides)
+    seed_rspamd_cache(cfg)
+    manager.up(cfg)
+    cfg = config(overrides)  # now with the secrets `up` generated
+    try:
+        yield cfg
+    finally:
+        manager.down(cfg)
+        shutil.rmtree(overrides["DATA_DIR"], ignore_errors=True)
+
+
 def sign_in(base: str, address: str, password: str) -> urllib.request.OpenerDirector:
     """A cookie-keeping HTTP opener signed in to the app at BASE."""
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))

@@ -1,12 +1,15 @@
 """`flask --app app group|shared|alias ...`: groups, shared mailboxes and aliases (see core/cli.py)."""
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from core.cli_common import ALL, actor, change
+from core.cli_common import ALL, actor, change, fail
 from core.cli_output import emit, emit_rows, json_option
+from core.mail.errors import MailError
 from core.services.directory import aliases, groups, lookup, shared
 from core.services.server import mailstore
 
@@ -158,6 +161,20 @@ def shared_remove(address: str, erase_mail: bool, as_json: bool) -> None:
     data = change(work)
     emit(as_json, data, f"Removed shared mailbox {data['address']}; its mail is being "
          f"{'erased' if erase_mail else 'moved to the archive'} (job {data['job']}).")
+
+
+@shared_cli.command("reconcile")
+@json_option
+def shared_reconcile(as_json: bool) -> None:
+    """Make Dovecot's ACLs of every shared mailbox match its owners (the worker does it
+    every five minutes); print what was repaired."""
+    try:
+        rows = change(lambda s: [asdict(r) for r in shared.reconcile_access(current_app.config, s, actor())])
+    except MailError as exc:  # Dovecot or the worker not answering
+        fail(exc)
+    emit_rows(as_json, rows, lambda r: (f"{r['address']} {r['folder']}: was "
+                                        f"{'; '.join(r['found']) or 'empty'}, now its owners' rights"),
+              "Every shared mailbox's ACLs match its owners.")
 
 
 alias_cli = AppGroup("alias", help="Aliases.")

@@ -41,6 +41,10 @@ class Helper:
 
     def __init__(self, cfg: dict, database) -> None:
         self.database = database
+        # The app changes ACLs after its commit and the reconcile reads the database and
+        # then changes them: one at a time, or a pass that read the database just before
+        # a commit could undo the change made just after it.
+        self.acl_lock = threading.Lock()
         self.configure(cfg)
 
     def configure(self, cfg: dict) -> None:
@@ -158,8 +162,37 @@ class Helper:
         subscribe = self._addresses(self._list(args.get("subscribe", []), "subscribe"), ("mailbox",))
         unsubscribe = self._addresses(self._list(args.get("unsubscribe", []), "unsubscribe"),
                                       ("mailbox", "domain"))
-        with self._doveadm() as adm:
+        with self.acl_lock, self._doveadm() as adm:
             shares.apply_access(adm, address, owners, dropped, subscribe, unsubscribe)
+
+    def reconcile_shares(self, args: dict) -> list[dict]:
+        """Make every shared mailbox's ACLs grant exactly what the database says; the repairs.
+
+        E.g. [{'address': 'desk@x', 'folder': 'INBOX', 'found': [...], 'wanted': [...]}].
+        A mailbox Dovecot cannot open is logged and skipped; the others are still checked.
+        """
+        from core.mail.doveadm import DoveadmError
+        from core.models.shared import owning_groups, shared_addresses
+
+        with self.database.transaction() as session:
+            addresses = shared_addresses(session)
+        repairs = []
+        with self._doveadm() as adm:
+            for address in addresses:
+                # One mailbox at a time under the lock (an admin's change waits for one, not
+                # for the pass), its owners read afresh inside it.
+                with self.acl_lock:
+                    with self.database.transaction() as session:
+                        owners = owning_groups(session, address)
+                    if owners is None:  # removed meanwhile
+                        continue
+                    try:
+                        found = shares.reconcile(adm, address, owners)
+                    except DoveadmError as exc:
+                        log.warning("cannot check the ACLs of %s: %s", address, exc)
+                        continue
+                repairs += [{"address": address, **repair} for repair in found]
+        return repairs
 
     def user_shares(self, args: dict) -> list[dict]:
         """Folders that people shared with SETACL from any IMAP client, with their grants."""
@@ -201,8 +234,8 @@ class Helper:
 
         reload_rspamd(self.cfg)
 
-    OPERATIONS = ("quotas", "kick", "shared_access", "user_shares", "sieve_test",
-                  "publish_spam_rules", "reload_rspamd")
+    OPERATIONS = ("quotas", "kick", "shared_access", "reconcile_shares", "user_shares",
+                  "sieve_test", "publish_spam_rules", "reload_rspamd")
 
     def handle(self, request: object, caller: str) -> dict:
         """Check and run one decoded request; the answer to send back."""

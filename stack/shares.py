@@ -36,12 +36,46 @@ def apply_access(adm: Doveadm, address: str, owners: list[str], dropped: list[st
         for name in owners:
             adm.run(address, "acl", "set", "--", folder, f"group={name}", *FULL_RIGHTS)
         for name in set(dropped) - set(owners):
-            _forget(adm, address, folder, name)
+            _forget(adm, address, folder, f"group={name}")
     names = [f"{SHARED_PREFIX}/{address}" + ("" if f == "INBOX" else f"/{f}") for f in folders]
     for person in subscribe:
         adm.run(person, "mailbox", "subscribe", "--", *names)
     for person in set(unsubscribe) - set(subscribe):
         _unsubscribe(adm, person, names)
+
+
+def reconcile(adm: Doveadm, address: str, owners: list[str]) -> list[dict]:
+    """Make every folder of ADDRESS grant exactly OWNERS' full rights; what was wrong.
+
+    Entries for anyone else are removed, owners' missing rights restored. A folder with
+    no entries of its own is left alone: it takes the INBOX's (acl_defaults_from_inbox),
+    which is checked too. E.g. [{'folder': 'INBOX', 'found': ['user=bob@x lookup read'],
+    'wanted': ['group=staff admin create …']}].
+    """
+    wanted = {f"group={name}": " ".join(sorted(FULL_RIGHTS)) for name in owners}
+    repairs = []
+    for folder in own_folders(adm, address):
+        found = _entries(adm, address, folder)
+        if found == wanted or (not found and folder != "INBOX"):
+            continue
+        for ident in found.keys() - wanted.keys():
+            _forget(adm, address, folder, ident)
+        for ident in (i for i in wanted if found.get(i) != wanted[i]):
+            adm.run(address, "acl", "set", "--", folder, ident, *FULL_RIGHTS)
+        repairs.append({"folder": folder, "found": _shown(found), "wanted": _shown(wanted)})
+        log.warning("repaired the ACL of %s %s: it was %s", address, folder,
+                    "; ".join(_shown(found)) or "empty")
+    return repairs
+
+
+def _entries(adm: Doveadm, user: str, folder: str) -> dict[str, str]:
+    """FOLDER's own ACL entries, e.g. {'group=staff': 'admin create …'}, rights sorted."""
+    return {ident: " ".join(sorted(rights.split())) for ident, is_global, rights
+            in rows(adm.run(user, "acl", "get", "--", folder), 3) if is_global != "1"}
+
+
+def _shown(entries: dict[str, str]) -> list[str]:
+    return [f"{ident} {rights}" for ident, rights in sorted(entries.items())]
 
 
 def shared_by_users(adm: Doveadm, dict_uri: str) -> list[dict]:
@@ -56,8 +90,7 @@ def _folders_of(adm: Doveadm, owner: str) -> list[dict]:
     found = []
     try:
         for folder in own_folders(adm, owner):
-            grants = [f"{ident} {rights}" for ident, _glob, rights in
-                      rows(adm.run(owner, "acl", "get", "--", folder), 3) if ident != "owner"]
+            grants = [g for g in _shown(_entries(adm, owner, folder)) if not g.startswith("owner ")]
             if grants:
                 found.append({"owner": owner, "folder": folder, "grants": grants})
     except DoveadmError as exc:
@@ -73,9 +106,9 @@ def _unsubscribe(adm: Doveadm, person: str, names: list[str]) -> None:
         log.info("could not unsubscribe %s from a shared mailbox: %s", person, exc)
 
 
-def _forget(adm: Doveadm, address: str, folder: str, group: str) -> None:
+def _forget(adm: Doveadm, address: str, folder: str, ident: str) -> None:
     try:
-        adm.run(address, "acl", "delete", "--", folder, f"group={group}")
+        adm.run(address, "acl", "delete", "--", folder, ident)
     except DoveadmError as exc:
         if exc.code != "NOTFOUND":
             raise

@@ -50,12 +50,11 @@ def _special(flags: list[str]) -> str | None:
 def list_folders(client: IMAPClient, counts: bool = True) -> list[Folder]:
     """Every folder with unread counts, INBOX and special-use folders first, then the tree.
 
-    Counts come from one STATUS per selectable folder: its cost grows with the
-    number of folders, never with the number of messages.
+    Where the server has LIST-STATUS (RFC 5819) that is one round trip whatever the
+    number of folders; elsewhere LIST, LSUB and one STATUS per selectable folder.
     """
     try:
-        listed = client.list_folders()
-        subscribed = {name for _, _, name in client.list_sub_folders()}
+        listed, subscribed, statuses = _listing(client, counts)
     except IMAPClientError as exc:
         raise imap.refused(exc) from exc
     folders = []
@@ -63,7 +62,9 @@ def list_folders(client: IMAPClient, counts: bool = True) -> list[Folder]:
         flags = [_flag_text(f) for f in raw_flags]
         delimiter = _flag_text(delim) if delim else "/"
         selectable = "\\Noselect" not in flags and "\\NonExistent" not in flags
-        status = _status(client, name) if counts and selectable else (0, 0)
+        status = (0, 0)
+        if counts and selectable:
+            status = _counts(statuses.get(name, {})) if statuses is not None else _status(client, name)
         parts = name.split(delimiter)
         shared = parts[0] == SHARED_PREFIX and len(parts) > 1
         folders.append(Folder(
@@ -75,12 +76,32 @@ def list_folders(client: IMAPClient, counts: bool = True) -> list[Folder]:
     return sorted(folders, key=_order)
 
 
+def _listing(client: IMAPClient, counts: bool) -> tuple[list, set[str], dict | None]:
+    """The LIST entries, the subscribed names and, when they came along, the counts.
+
+    Extended LIST (RFC 5258) reports subscriptions as \\Subscribed and special uses only
+    when asked (RFC 6154), so it is used where the server has both.
+    """
+    if not (client.has_capability("LIST-EXTENDED") and client.has_capability("SPECIAL-USE")):
+        return (client.list_folders(), {name for _, _, name in client.list_sub_folders()},
+                None)
+    with_status = counts and client.has_capability("LIST-STATUS")
+    listed, statuses = imap.list_returning(
+        client, "SUBSCRIBED SPECIAL-USE" + (" STATUS (MESSAGES UNSEEN)" if with_status else ""))
+    subscribed = {name for flags, _, name in listed if b"\\Subscribed" in flags}
+    return listed, subscribed, statuses if with_status else None
+
+
+def _counts(items: dict) -> tuple[int, int]:
+    """(messages, unseen) from STATUS items; zeros when there were none (no read right)."""
+    return int(items.get(b"MESSAGES", 0)), int(items.get(b"UNSEEN", 0))
+
+
 def _status(client: IMAPClient, name: str) -> tuple[int, int]:
     try:
-        status = client.folder_status(name, [b"MESSAGES", b"UNSEEN"])
+        return _counts(client.folder_status(name, [b"MESSAGES", b"UNSEEN"]))
     except IMAPClientError:
         return (0, 0)  # a folder we may list but not read (ACL): show it without counts
-    return int(status[b"MESSAGES"]), int(status[b"UNSEEN"])
 
 
 def _order(folder: Folder) -> tuple:

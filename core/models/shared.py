@@ -1,8 +1,8 @@
 """Shared mailboxes, owned by groups whose members get full IMAP rights."""
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .base import Address, Base, Timestamped
 from .domains import Domain
@@ -34,3 +34,14 @@ class SharedMailbox(Timestamped, Base):
 
     domain: Mapped[Domain] = relationship()
     owners: Mapped[list[Group]] = relationship(secondary=shared_mailbox_owners)
+
+
+def shared_addresses(session: Session) -> list[str]:
+    """Every shared mailbox's address."""
+    return list(session.scalars(select(SharedMailbox.address).order_by(SharedMailbox.address)))
+
+
+def owning_groups(session: Session, address: str) -> list[str] | None:
+    """The names of the groups owning the shared mailbox at ADDRESS; None if there is none."""
+    box = session.scalar(select(SharedMailbox).where(SharedMailbox.address == address))
+    return None if box is None else sorted(g.name for g in box.owners)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .. import perms
 from ..background import detach, log_to_stderr
+from .acls import AclCheck
 
 POLL_SECONDS = 1.0
 LOG_CHECK_SECONDS = 60.0  # how often the housekeeping runs: log sizes, abandoned uploads
@@ -59,10 +60,12 @@ def purge_uploads(database, data_dir: Path) -> None:
         log.info("removed %d abandoned compose workspaces", removed)
 
 
-def housekeeping(database, data_dir: Path, settings: Path) -> None:
-    """The worker's once-a-minute chores: oversized logs, abandoned uploads."""
+def housekeeping(database, data_dir: Path, settings: Path, check_acls: AclCheck) -> None:
+    """The worker's once-a-minute chores: oversized logs, abandoned uploads, shared
+    mailboxes' ACLs (when due)."""
     check_logs(settings)
     purge_uploads(database, data_dir)
+    check_acls()
 
 
 def check_logs(settings: Path) -> None:
@@ -134,9 +137,10 @@ def main(args: list[str]) -> int:
     database.configure(cfg["DATABASE_URL"])
     helper = Helper(cfg, database)
     stop_helper = serve_in_thread(socket_path(layout), helper, app_group())
+    check_acls = AclCheck(database, lambda: helper.cfg)
     try:
         serve(database, layout.mail, lambda: helper.configure(read_settings(settings)),
-              lambda: housekeeping(database, layout.data_dir, settings))
+              lambda: housekeeping(database, layout.data_dir, settings, check_acls))
     finally:
         stop_helper()
         keeper.close()

@@ -13,7 +13,7 @@ from core.models import AuditEntry
 from .roles import Roles
 
 KINDS = ("domain", "mailbox", "group", "alias", "shared", "role", "spam")
-ACTIONS = ("create", "update", "delete", "erase")
+ACTIONS = ("create", "update", "delete", "erase", "repair")
 PAGE_SIZE = 50
 
 

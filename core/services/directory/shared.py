@@ -172,6 +172,32 @@ def revoke_access(cfg: dict, shared: SharedMailbox) -> None:
 
 
 @dataclass(frozen=True)
+class Repair:
+    """A folder whose ACL disagreed with the database, e.g. ('desk@x', 'INBOX',
+    ['user=bob@x lookup read'], ['group=staff admin create …'])."""
+
+    address: str
+    folder: str
+    found: list[str]
+    wanted: list[str]
+
+
+def reconcile_access(cfg: dict, db: Session, actor: str) -> list[Repair]:
+    """Make Dovecot's ACLs of every shared mailbox grant what the database says; the repairs.
+
+    The grants above run after the commit, with nothing to retry a failure, and anyone
+    with doveadm (or a member, with SETACL) can change an ACL; this puts the database's
+    version back and records one audit entry per shared mailbox it repaired.
+    """
+    repairs = [Repair(**r) for r in mailstore.call(cfg, "reconcile_shares")]
+    for address in dict.fromkeys(r.address for r in repairs):
+        mine = [r for r in repairs if r.address == address]
+        audit.record(db, actor, "repair", "shared", address, domain=address.partition("@")[2],
+                     before={r.folder: r.found for r in mine}, after={r.folder: r.wanted for r in mine})
+    return repairs
+
+
+@dataclass(frozen=True)
 class SharedFolder:
     """A folder a user shared from an IMAP client, e.g. ('ann@x', 'Projects', ['user=bob@x lr'])."""
 
