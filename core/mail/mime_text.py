@@ -50,7 +50,7 @@ def codec_for(charset: str | None) -> str | None:
     try:
         name = codecs.lookup(_CHARSET_ALIASES.get(label, label)).name
         b"a".decode(name)  # refuses bytes-to-bytes codecs ('zlib', 'base64', 'rot13')
-    except (LookupError, UnicodeError):
+    except (LookupError, ValueError):  # ValueError: a NUL in the label; UnicodeError is one
         return None
     return name
 
