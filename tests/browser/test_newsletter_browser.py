@@ -1,13 +1,11 @@
 """600-px newsletters in the reading pane: they fit a phone's width and keep their
 layout on a desktop (issue 16 item 1)."""
-import struct
 import uuid
-import zlib
 from email.message import EmailMessage
 
 import pytest
 
-from tests.helpers import deliver_raw, new_address, sign_in, wait_for_subject
+from tests.helpers import deliver_raw, new_address, png, sign_in, wait_for_subject
 
 pytestmark = pytest.mark.browser
 
@@ -17,15 +15,6 @@ TABLE_HTML = ("<table width='600' cellpadding='0' cellspacing='0' style='width:6
               "<h1>The Spring Letter</h1></td></tr>"
               f"<tr>{COLUMN}{COLUMN}</tr></table>")
 IMAGE_HTML = "<p>Our spring sale starts today.</p><img src='cid:banner@shop.test' alt='Spring banner'>"
-
-
-def png(width: int, height: int) -> bytes:
-    """A real PNG of WIDTH x HEIGHT pixels in one colour."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    rows = (b"\x00" + b"\x20\x40\x60" * width) * height
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def newsletter(to: str, kind: str) -> tuple[str, bytes]:
