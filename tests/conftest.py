@@ -166,10 +166,32 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
-    """A fresh browser context and page per test."""
+def page(browser, request):
+    """A fresh browser context and page per test, that fails the test on a console error.
+
+    Any error in the console (Chromium logs every CSP violation there, those of the
+    sandboxed mail frame included) or uncaught exception, in any page or frame of the
+    context, fails the test at teardown, unless @pytest.mark.console_expected names
+    that exact message ("{origin}" standing for the app's URL); a named message that
+    never comes fails too, so the marker cannot outlive its reason. No
+    `securitypolicyviolation` listener is injected: it could not run in the sandboxed
+    frame (its blocked script is itself logged as an error) and would repeat what
+    Chromium logs everywhere else.
+    """
     context = browser.new_context()
+    logged: list[tuple[str, str]] = []  # (message, where)
+    context.on("console", lambda msg: logged.append((msg.text.strip(), msg.location["url"]))
+               if msg.type == "error" else None)
+    context.on("weberror", lambda err: logged.append(
+        (f"Uncaught {err.error.name}: {err.error.message}", err.page.url if err.page else "")))
     page = context.new_page()
     page.set_default_timeout(15000)
     yield page
     context.close()
+    marker = request.node.get_closest_marker("console_expected")
+    expected = {text.replace("{origin}", request.getfixturevalue("live_url"))
+                for text in marker.args} if marker else set()
+    unexpected = [f"{text}  (at {where})" for text, where in logged if text not in expected]
+    unexpected += [f"expected, never logged: {text}" for text in expected - {t for t, _ in logged}]
+    if unexpected:
+        pytest.fail("errors in the browser console:\n" + "\n".join(unexpected), pytrace=False)

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import re
+import struct
 import time
 import uuid
+import zlib
 from email.message import EmailMessage
 
 from imapclient import IMAPClient
@@ -57,6 +59,15 @@ def message(sender: str, to: str, subject: str, body: str = "Hello from the test
     msg["From"], msg["To"], msg["Subject"] = sender, to, subject
     msg.set_content(body)
     return msg
+
+
+def png(width: int, height: int) -> bytes:
+    """A real PNG of WIDTH x HEIGHT pixels in one colour."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = (b"\x00" + b"\x20\x40\x60" * width) * height
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def submit(cfg: dict, sender: str, to: str, subject: str, password: str = PASSWORD) -> None:

@@ -1,6 +1,8 @@
 """Reading a message: the page, the sandboxed body frame, parts, zip, source."""
 from __future__ import annotations
 
+import secrets
+
 from flask import (Response, abort, current_app, flash, redirect, render_template, request,
                    url_for)
 from flask_login import current_user, login_required
@@ -59,8 +61,9 @@ def body(uid: int):
     allow_remote = request.args.get("remote") == "1"
     raw = _raw(uid)
     html = reading.body_html(raw, mime.parse_message(raw), allow_remote=allow_remote)
-    document = render_template("webmail/body.html", html=html.html if html else "")
-    csp = sanitize.mail_csp(allow_remote)
+    nonce = secrets.token_urlsafe(16)  # admits our stylesheet, and only it
+    document = render_template("webmail/body.html", html=html.html if html else "", nonce=nonce)
+    csp = sanitize.mail_csp(allow_remote, nonce)
     return Response(document, mimetype="text/html",
                     headers={**NOSNIFF, "Content-Security-Policy": csp,
                              "X-Frame-Options": "SAMEORIGIN",  # framed by our own page

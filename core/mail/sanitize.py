@@ -1,6 +1,6 @@
 """Make HTML mail safe to show, and plain-text mail readable, in the reading view.
 
-The sandboxed iframe plus MAIL_CSP is the real boundary; this is the second wall,
+The sandboxed iframe plus mail_csp() is the real boundary; this is the second wall,
 in two passes so bleach (maintenance mode upstream) stays swappable:
 1. html5lib (vendored by bleach) parses the document as a browser would; on that
    tree dangerous elements go *with their content* (bleach's strip=True keeps the
@@ -34,9 +34,9 @@ from .sanitize_tree import (MAX_HTML_DEPTH, MAX_HTML_ELEMENTS, LinearWalker, Too
 from .sanitize_urls import (BLOCKED_ATTR, DATA_IMAGE_RE, LINK_SCHEMES, UrlPolicy, cid_key,
                             is_remote, is_tracker, squash, url_scheme)
 
-__all__ = ["ALLOWED_CSS", "ALLOWED_TAGS", "BLOCKED_ATTR", "DROP_WITH_CONTENT", "MAIL_CSP",
-           "MAIL_CSP_REMOTE", "MAX_HTML_DEPTH", "MAX_HTML_ELEMENTS", "TOO_COMPLEX_HTML",
-           "SanitizedHtml", "clean_fragment", "mail_csp", "sanitize_html", "text_to_html"]
+__all__ = ["ALLOWED_CSS", "ALLOWED_TAGS", "BLOCKED_ATTR", "DROP_WITH_CONTENT", "MAX_HTML_DEPTH",
+           "MAX_HTML_ELEMENTS", "TOO_COMPLEX_HTML", "SanitizedHtml", "clean_fragment", "mail_csp",
+           "sanitize_html", "text_to_html"]
 
 # `sandbox` too: opened directly rather than in the page's iframe, the body still gets
 # an opaque origin and no scripts.
@@ -44,11 +44,17 @@ _CSP_COMMON = ("sandbox allow-popups allow-popups-to-escape-sandbox; "
                "default-src 'none'; script-src 'none'; object-src 'none'; "
                "frame-src 'none'; child-src 'none'; connect-src 'none'; font-src 'none'; "
                "media-src 'none'; form-action 'none'; base-uri 'none'; "
-               "frame-ancestors 'self'; style-src 'unsafe-inline'; ")
-#: CSP for the iframe document when remote content is blocked.
-MAIL_CSP = _CSP_COMMON + "img-src 'self' data:"
-#: CSP when the reader chose to load remote images: only img-src widens.
-MAIL_CSP_REMOTE = _CSP_COMMON + "img-src 'self' data: https: http:"
+               "frame-ancestors 'self'; ")
+# The mail's own CSS lives in style attributes only (the sanitiser drops <style> and
+# <link>): inline styles are allowed for attributes, and the one stylesheet element is
+# the app's mailbody.css, admitted by this response's nonce, so a <style> or <link>
+# that slipped past the sanitiser applies nothing. `style-src` is the fallback of
+# browsers without CSP3's -attr/-elem split: the mail's styles, without ours.
+_CSP_STYLE = ("style-src 'unsafe-inline'; style-src-attr 'unsafe-inline'; "
+              "style-src-elem 'nonce-{nonce}'; ")
+_IMG_LOCAL = "img-src 'self' data:"
+# When the reader chose to load remote images, only img-src widens.
+_IMG_REMOTE = _IMG_LOCAL + " https: http:"
 TOO_COMPLEX_HTML = "<p>This message is too complex to be shown safely.</p>"
 
 # Removed together with everything inside them: their text is never content
@@ -85,9 +91,10 @@ class SanitizedHtml:
     has_remote: bool = False
 
 
-def mail_csp(allow_remote: bool) -> str:
-    """The Content-Security-Policy for the iframe document."""
-    return MAIL_CSP_REMOTE if allow_remote else MAIL_CSP
+def mail_csp(allow_remote: bool, style_nonce: str) -> str:
+    """The Content-Security-Policy for the iframe document whose stylesheet has STYLE_NONCE."""
+    return (_CSP_COMMON + _CSP_STYLE.format(nonce=style_nonce)
+            + (_IMG_REMOTE if allow_remote else _IMG_LOCAL))
 
 
 def sanitize_html(html: str, *, allow_remote: bool,

@@ -4,7 +4,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from tests.helpers import deliver_raw, imap_login, new_address, sign_in, submit, wait_for_subject
+from tests.helpers import (deliver_raw, imap_login, new_address, png, sign_in, submit,
+                           wait_for_subject)
 
 pytestmark = pytest.mark.browser
 
@@ -65,11 +66,14 @@ def test_remote_images_blocked_until_shown_once(page, live_url, mail_stack, stac
     address = new_address(stack_db, domain, "remote", spam_to_junk=False)
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = "Shop <shop@news.test>", address, "Deals inside"
-    msg.add_alternative('<p>Deals</p><img src="http://127.0.0.1:9/banner.png" alt="banner">', subtype="html")
+    msg.add_alternative('<p>Deals</p><img src="http://images.news.test/banner.png" alt="banner">',
+                        subtype="html")
     deliver_raw(mail_stack, address, msg.as_bytes())
     wait_for_subject(mail_stack, address, "Deals inside")
     requested = []
     page.on("request", lambda r: requested.append(r.url) if "banner" in r.url else None)
+    page.route("http://images.news.test/**",  # the sender's image server, played by the test
+               lambda route: route.fulfill(body=png(120, 40), content_type="image/png"))
     sign_in(page, live_url, address)
     page.get_by_role("link", name="Deals inside").click()
     region = page.get_by_role("region", name="Remote content")

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from bleach.html5lib_shim import HTMLParser
 
-from core.mail.sanitize import (ALLOWED_TAGS, BLOCKED_ATTR, MAIL_CSP, MAIL_CSP_REMOTE,
-                                TOO_COMPLEX_HTML, SanitizedHtml, mail_csp, sanitize_html,
-                                text_to_html)
+from core.mail.sanitize import (ALLOWED_TAGS, BLOCKED_ATTR, TOO_COMPLEX_HTML, SanitizedHtml,
+                                mail_csp, sanitize_html, text_to_html)
 
 SAMPLES = Path(__file__).parent / "mail_samples"
 CIDS = {"logo@x.example": "/webmail/msg/7/part/2", "<photo@x.example>": "/webmail/msg/7/part/3",
@@ -375,15 +374,17 @@ def test_newsletters_are_idempotent(name):
 
 
 def test_csp_strings():
-    for csp in (MAIL_CSP, MAIL_CSP_REMOTE):
+    local, remote = mail_csp(False, "n0nce"), mail_csp(True, "n0nce")
+    for csp in (local, remote):
         for directive in ("default-src 'none'", "script-src 'none'", "object-src 'none'",
-                          "base-uri 'none'", "form-action 'none'", "font-src 'none'"):
+                          "base-uri 'none'", "form-action 'none'", "font-src 'none'",
+                          "style-src-attr 'unsafe-inline';",
+                          "style-src-elem 'nonce-n0nce';"):  # our stylesheet, nothing else
             assert directive in csp
-    assert "http" not in MAIL_CSP
-    assert "img-src 'self' data: https: http:" in MAIL_CSP_REMOTE
-    other = MAIL_CSP_REMOTE.replace("img-src 'self' data: https: http:", "")
-    assert "http" not in other  # only img-src widens
-    assert mail_csp(False) == MAIL_CSP and mail_csp(True) == MAIL_CSP_REMOTE
+        assert "unsafe-eval" not in csp
+    assert "http" not in local
+    assert "img-src 'self' data: https: http:" in remote
+    assert remote.replace(" https: http:", "") == local  # only img-src widens
 
 
 def test_text_to_html_escapes_markup():
