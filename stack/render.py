@@ -83,8 +83,9 @@ def _output(template: Path, target: Path, syntax: str, daemon: str) -> Output:
 
 def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
     """The values the templates refer to; each is quoted by the template's syntax."""
-    return {**_paths(layout), **_settings(cfg, rspamd_password), **spam.template_values(layout),
-            **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout)}
+    return {**_paths(layout), **_settings(cfg), **spam.template_values(layout),
+            **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout),
+            "controller_password": secretfiles.rspamd_password_hash(layout, rspamd_password)}
 
 
 def _paths(layout: Layout) -> dict:
@@ -115,8 +116,8 @@ def _paths(layout: Layout) -> dict:
     }
 
 
-def _settings(cfg: dict, rspamd_password: str) -> dict:
-    """Host name, addresses, ports, quota and the Rspamd password from the config."""
+def _settings(cfg: dict) -> dict:
+    """Host name, addresses, ports and quota from the config."""
     listen = cfg["LISTEN_ADDRESS"]
     ports = {key: cfg[key.upper()] for key in (
         "imap_port", "imaps_port", "pop3_port", "pop3s_port", "sieve_port", "smtp_port",
@@ -134,7 +135,6 @@ def _settings(cfg: dict, rspamd_password: str) -> dict:
         "normal_bind": f"{listen}:{cfg['RSPAMD_NORMAL_PORT']}",
         "proxy_bind": f"{listen}:{cfg['RSPAMD_PROXY_PORT']}",
         "controller_bind": f"{listen}:{cfg['RSPAMD_CONTROLLER_PORT']}",
-        "password": rspamd_password,
         "redis_server": f"{listen}:{cfg['REDIS_PORT']}",
     }
 
