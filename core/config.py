@@ -173,6 +173,19 @@ def _derive_paths(cfg: dict) -> None:
         cfg["TLS_CA_FILE"] = str(Path(cfg["STACK_DIR"]) / "tls" / "cert.pem")
 
 
+PRIVATE_DATABASE_MODE = 0o600
+
+
+def private_database(database: Path) -> Path:
+    """The SQLite file beside DATABASE that holds the secrets the daemons' lookups must
+    not read: password hashes and sealed credentials (see core/db.py).
+
+    >>> private_database(Path("/srv/db/mailroom.db"))
+    PosixPath('/srv/db/mailroom-private.db')
+    """
+    return database.with_name(f"{database.stem}-private{database.suffix}")
+
+
 def check_secret_key(cfg: dict) -> None:
     """Refuse to run in production with a missing or weak SECRET_KEY."""
     key = str(cfg.get("SECRET_KEY") or "")

@@ -1,7 +1,25 @@
-"""Database engine and sessions, and schema upgrades through Alembic."""
+"""Database engine and sessions, and schema upgrades through Alembic.
+
+Two kinds of data, kept apart. The directory (domains, mailboxes, aliases, groups,
+settings, ...) is what the mail daemons look up on every message: Postfix reads it as
+its own user. The secrets — password hashes and the sealed mail credentials of web
+sessions — are tables of the schema PRIVATE, which no Postfix lookup names. In SQLite
+the unit of permission is the file, so there PRIVATE is a second file beside the
+database (core.config.private_database), the web app's alone (0600) and attached to
+each of its connections under that name; Dovecot's passdb, whose auth worker runs as
+root, opens it directly. With PostgreSQL the same split is a schema "private" on which
+the daemons' role has no USAGE (Dovecot's passdb role excepted): the daemons' queries
+name the same tables on both.
+
+A transaction that writes both files (adding or removing a mailbox) commits each file
+atomically, not both at once (SQLite, WAL mode): a crash between the two can leave a
+mailbox without a password (no sign-in until one is set) or a password without a
+mailbox (Dovecot's userdb refuses that login; the address added again replaces it).
+"""
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -10,11 +28,14 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.config import PRIVATE_DATABASE_MODE, private_database
+
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+PRIVATE = "private"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, private: bool = True) -> Engine:
     """Create an engine; SQLite gets foreign keys, a busy timeout and WAL mode.
 
     Postfix and Dovecot read the SQLite file live, and Postfix's sqlite dictionary has
@@ -22,6 +43,9 @@ def make_engine(url: str) -> Engine:
     commit fails, fatally for that Postfix process. In WAL mode readers never wait for
     a writer (nor a writer for readers); the stack lets the daemons' group use the WAL
     index and its worker keeps the database open (stack/worker.py).
+
+    PRIVATE attaches the private database (see above); the stack's learnd and
+    disclaimer filter, which read the directory only, go without it.
     """
     kwargs: dict = {}
     if url.startswith("sqlite"):
@@ -29,6 +53,8 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+        if private:
+            attach_private(engine, url)
     return engine
 
 
@@ -37,6 +63,23 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")  # persistent in the file; a no-op once set
     cur.close()
+
+
+def attach_private(engine: Engine, url: str) -> None:
+    """Attach the private database of the SQLite URL to each new connection of ENGINE.
+
+    The file is created 0600 before SQLite opens it (SQLite would use the umask), and
+    runs in WAL mode too: Dovecot's passdb reads it while the app writes sessions.
+    """
+    path = private_database(Path(url.removeprefix("sqlite:///")))
+    event.listen(engine, "connect", lambda dbapi_conn, _record: attach(dbapi_conn, path))
+
+
+def attach(connection, path: Path) -> None:
+    """Attach the private database PATH to the sqlite3 CONNECTION under the name PRIVATE."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_DATABASE_MODE))
+    connection.execute(f"ATTACH DATABASE ? AS {PRIVATE}", (str(path),))
+    connection.execute(f"PRAGMA {PRIVATE}.journal_mode=WAL").fetchone()
 
 
 class Database:
@@ -52,9 +95,9 @@ class Database:
         app.extensions["mailroom_db"] = self
         app.teardown_appcontext(self._teardown)
 
-    def configure(self, url: str) -> None:
-        """Point this database at URL (used by init_app and by scripts)."""
-        self.engine = make_engine(url)
+    def configure(self, url: str, private: bool = True) -> None:
+        """Point this database at URL (used by init_app and by scripts); see make_engine."""
+        self.engine = make_engine(url, private)
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -119,3 +162,21 @@ def upgrade(url: str, revision: str = "head") -> None:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), revision)
+    if url.startswith("sqlite:///"):
+        empty_wal(url)
+
+
+def empty_wal(url: str) -> None:
+    """Copy the WAL of the SQLite database at URL into the file and truncate it.
+
+    The daemons' group reads the WAL as well as the file: what a migration removed
+    (0006: the secrets) must not stay there in the pages it replaced.
+    """
+    engine = make_engine(url, private=False)
+    try:
+        with engine.connect() as connection:
+            busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+    finally:
+        engine.dispose()
+    if busy:
+        log.warning("the WAL of %s could not be emptied: a reader or writer held it", url)

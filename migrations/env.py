@@ -2,6 +2,8 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from core.db import attach_private
+
 config = context.config
 
 
@@ -12,6 +14,9 @@ def run_migrations_online() -> None:
         prefix="sqlalchemy.",
         poolclass=pool.NullPool,
     )
+    url = config.get_main_option("sqlalchemy.url")
+    if url.startswith("sqlite"):
+        attach_private(engine, url)
     with engine.connect() as connection:
         context.configure(connection=connection, render_as_batch=True)
         with context.begin_transaction():

@@ -5,7 +5,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.config import ENV_FILE, SAFE_PATH
+from core.config import ENV_FILE, SAFE_PATH, private_database
 
 from .errors import StackError
 
@@ -87,6 +87,7 @@ class Layout:
             )
         return layout
 
+    private_database = property(lambda self: private_database(self.database))
     etc = property(lambda self: self.root / "etc")
     dovecot_etc = property(lambda self: self.etc / "dovecot")
     postfix_etc = property(lambda self: self.etc / "postfix")

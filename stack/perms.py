@@ -9,6 +9,8 @@ import stat
 import subprocess
 from pathlib import Path
 
+from core.config import PRIVATE_DATABASE_MODE
+
 from .errors import StackError
 
 log = logging.getLogger(__name__)
@@ -21,11 +23,13 @@ APP_USER = "mailroom"
 MAIL_USER = "mail"
 # Users that must reach files under STACK_DIR.
 DAEMON_USERS = ("mail", "postfix", "_rspamd", "redis", "dovecot")
-# The database holds password hashes: mailroom:postfix 0640, in a folder of its own
-# (mailroom:postfix 0750) where SQLite can create its WAL files. The web app owns it;
-# Postfix's lookup tables read it as postfix (whose primary group only counts),
-# Dovecot's SQL passdb from its root auth worker; learnd and the disclaimer filter
-# join this group when they drop root.
+# The database (the directory, no secrets): mailroom:postfix 0640, in a folder of its
+# own (mailroom:postfix 0750) where SQLite can create its WAL files. The web app owns
+# it; Postfix's lookup tables read it as postfix (whose primary group only counts),
+# Dovecot's SQL userdb from its root auth worker; learnd and the disclaimer filter
+# join this group when they drop root. Password hashes and sealed credentials are in
+# the private database beside it (core/db.py), the web app's alone with its WAL files
+# (mailroom:mailroom 0600): Dovecot's passdb reads it as root, nobody else.
 DATABASE_GROUP = "postfix"
 DATABASE_DIR_MODE = 0o750
 DATABASE_MODE = 0o640
@@ -97,6 +101,14 @@ def share_wal_index(database: Path) -> None:
         if path.exists():
             os.chown(path, st.st_uid, st.st_gid)
             path.chmod(mode)
+
+
+def keep_private(database: Path) -> None:
+    """The private database and its WAL files: the web app's own, 0600."""
+    for suffix in ("", "-wal", "-shm"):
+        path = database.with_name(database.name + suffix)
+        if path.exists():
+            set_owner(path, PRIVATE_DATABASE_MODE, APP_USER, APP_USER)
 
 
 def can_access(path: Path, user: str, bits: int) -> bool:

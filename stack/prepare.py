@@ -77,12 +77,14 @@ def prepare_app_dirs(layout: Layout) -> None:
 
 
 def check_database(layout: Layout) -> None:
-    """The database must be reachable and readable by the daemons that query it."""
+    """The database must be reachable and readable by the daemons that query it, its
+    private database by the web app only."""
     if not layout.database.exists():
         raise StackError(f"the database {layout.database} does not exist")
     perms.set_owner(layout.database, perms.DATABASE_MODE, perms.APP_USER, perms.DATABASE_GROUP)
     perms.share_wal_index(layout.database)
     perms.check_reachable(layout.database, perms.DATABASE_READERS, read=True)
+    perms.keep_private(layout.private_database)
 
 
 def compile_sieve_before(layout: Layout) -> None:

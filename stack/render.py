@@ -50,6 +50,7 @@ def outputs(layout: Layout) -> list[Output]:
     files = [
         Output("dovecot/dovecot.conf", dov / "dovecot.conf", "dovecot", "dovecot"),
         Output("dovecot/dovecot-sql.conf.ext", dov / "dovecot-sql.conf.ext", "bare", "dovecot"),
+        Output("dovecot/dovecot-passdb.conf.ext", dov / "dovecot-passdb.conf.ext", "bare", "dovecot"),
         Output("postfix/main.cf", pfx / "main.cf", "postfix", "postfix"),
         Output("postfix/master.cf", pfx / "master.cf", "bare", "postfix"),
         Output("postfix/header_checks", pfx / "header_checks", "bare", "postfix"),
@@ -84,8 +85,9 @@ def _output(template: Path, target: Path, syntax: str, daemon: str) -> Output:
 
 def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
     """The values the templates refer to; each is quoted by the template's syntax."""
-    return {**_paths(layout), **_settings(cfg, rspamd_password), **spam.template_values(layout),
-            **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout)}
+    return {**_paths(layout), **_settings(cfg), **spam.template_values(layout),
+            **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout),
+            "controller_password": secretfiles.rspamd_password_hash(layout, rspamd_password)}
 
 
 def _paths(layout: Layout) -> dict:
@@ -99,11 +101,13 @@ def _paths(layout: Layout) -> dict:
         "key": layout.key,
         "dh_file": DOVECOT_DH,
         "sql_conf": layout.dovecot_etc / "dovecot-sql.conf.ext",
+        "passdb_conf": layout.dovecot_etc / "dovecot-passdb.conf.ext",
         "conf_d": layout.dovecot_etc / "conf.d",
         "shared_dict": layout.lib / "shared" / "shared-mailboxes.db",
         "sieve_before": layout.sieve / "before.d",
         "sieve_bin": layout.sieve / "bin",
         "database": layout.database,
+        "private_database": layout.private_database,
         "mail_root": layout.mail,
         "queue_dir": layout.queue,
         "data_dir": layout.lib / "postfix",
@@ -117,8 +121,8 @@ def _paths(layout: Layout) -> dict:
     }
 
 
-def _settings(cfg: dict, rspamd_password: str) -> dict:
-    """Host name, addresses, ports, quota and the Rspamd password from the config."""
+def _settings(cfg: dict) -> dict:
+    """Host name, addresses, ports and quota from the config."""
     listen = cfg["LISTEN_ADDRESS"]
     ports = {key: cfg[key.upper()] for key in (
         "imap_port", "imaps_port", "pop3_port", "pop3s_port", "sieve_port", "smtp_port",
@@ -136,7 +140,6 @@ def _settings(cfg: dict, rspamd_password: str) -> dict:
         "normal_bind": f"{listen}:{cfg['RSPAMD_NORMAL_PORT']}",
         "proxy_bind": f"{listen}:{cfg['RSPAMD_PROXY_PORT']}",
         "controller_bind": f"{listen}:{cfg['RSPAMD_CONTROLLER_PORT']}",
-        "password": rspamd_password,
         "redis_server": f"{listen}:{cfg['REDIS_PORT']}",
     }
 

@@ -2,7 +2,8 @@
 
 The folder and the files are root's, readable by the web app's group only (0750 and
 0640): the app signs its cookies with the secret key and talks to Rspamd's controller
-with its password. Nobody else on the machine reads them.
+with its password. Nobody else on the machine reads them. Rspamd's own configuration
+holds only a hash of its controller password, kept here too (root's alone).
 """
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ import os
 import secrets
 from pathlib import Path
 
-from . import perms
+from . import perms, rspamd_password as controller
 from .errors import StackError
+from .files import write_file
 from .layout import Layout
 
 log = logging.getLogger(__name__)
 # token_urlsafe(48) is 64 characters of [A-Za-z0-9_-].
 SECRET_BYTES = 48
 NAMES = ("secret_key", "rspamd_password", "redis_password")
+RSPAMD_HASH = "rspamd_password.hash"
 
 
 def ensure_secrets(layout: Layout) -> list[str]:
@@ -47,6 +50,20 @@ def _create(path: Path) -> bool:
 def rspamd_password(cfg: dict, layout: Layout) -> str:
     """The Rspamd controller password: the configured one, else the generated file's."""
     return _secret(cfg, layout, "rspamd_password")
+
+
+def rspamd_password_hash(layout: Layout, password: str) -> str:
+    """PASSWORD hashed for Rspamd's controller: the hash kept from an earlier run while it
+    still matches (the rendered file then stays the same), else a new one, kept."""
+    kept = layout.secrets / RSPAMD_HASH
+    try:
+        hashed = kept.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeError):
+        hashed = ""
+    if not controller.verify(password, hashed):
+        hashed = controller.hash_password(password)
+        write_file(kept, hashed + "\n", 0o600)
+    return hashed
 
 
 def redis_password(cfg: dict, layout: Layout) -> str:

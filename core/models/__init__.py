@@ -7,14 +7,14 @@ from .domains import DELIVER, RELAY, Domain
 from .groups import Group, group_members
 from .jobs import AdminJob
 from .links import PasswordLink
-from .mailboxes import Mailbox
+from .mailboxes import Credential, Mailbox
 from .preferences import TrustedSender
 from .sessions import WebSession
 from .spam import ALLOW_FROM, ALLOW_TO, BLOCK_FROM, RULE_KINDS, SpamRule
 from .shared import SharedMailbox, shared_mailbox_owners
 
 __all__ = [
-    "AdminRole", "Alias", "AliasDestination", "Base", "DELIVER", "DOMAIN_ADMIN", "Domain",
+    "AdminRole", "Alias", "AliasDestination", "Base", "Credential", "DELIVER", "DOMAIN_ADMIN", "Domain",
     "Group", "InvalidName", "Mailbox", "RELAY", "SERVER_ADMIN", "Setting", "SharedMailbox",
     "TO_EXTERNAL", "TO_MAILBOX", "TO_SHARED", "TrustedSender", "WebSession", "group_members",
     "normalize_address", "normalize_domain", "shared_mailbox_owners",

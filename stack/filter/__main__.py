@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
     detach(config.pidfile)
     drop_privileges(uid, gid)
     database = Database()
-    database.configure(config.database_url)
+    database.configure(config.database_url, private=False)  # it reads disclaimers, never a secret
     handler = DisclaimerHandler(config, database)
     try:
         handler.disclaimer_for("check@mailroom.invalid")

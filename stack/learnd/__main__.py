@@ -124,7 +124,7 @@ def main(argv: list[str]) -> int:
     detach(config.pidfile)
     drop_privileges(user.pw_uid, user.pw_gid)
     database = Database()
-    database.configure(config.database_url)
+    database.configure(config.database_url, private=False)  # it reads groups, never a secret
     worker = Worker(Spool(config.spool), settings, database, user.pw_uid)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.stopping.set())

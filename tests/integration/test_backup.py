@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from core.config import load_config
+from core.config import load_config, private_database
+from core.db import attach, upgrade
 from core.extensions import db
 from stack.layout import Layout
 from tests.helpers import new_address
@@ -24,7 +25,8 @@ from tests.integration.admin_support import send_inbound, unique
 
 DIRECTORY = {
     "domains": "SELECT name, mode FROM domains ORDER BY name",
-    "mailboxes": "SELECT address, password_hash, enabled FROM mailboxes ORDER BY address",
+    "mailboxes": "SELECT m.address, c.password_hash, m.enabled FROM mailboxes m "
+                 "LEFT JOIN private.credentials c ON c.address = m.address ORDER BY m.address",
     "aliases": "SELECT a.local_part, d.kind, d.mailbox_id, d.address FROM aliases a "
                "JOIN alias_destinations d ON d.alias_id = a.id ORDER BY 1, 2, 3, 4",
 }
@@ -39,8 +41,9 @@ def run(app, *args):
 
 
 def directory(database: Path) -> dict:
-    """The rows a restore must reproduce."""
+    """The rows a restore must reproduce, password hashes from the private database."""
     connection = sqlite3.connect(database)
+    attach(connection, private_database(database))
     try:
         return {name: connection.execute(sql).fetchall() for name, sql in DIRECTORY.items()}
     finally:
@@ -115,7 +118,8 @@ def test_round_trip_into_an_empty_data_dir(app, mail_stack, backup_file, elsewhe
     assert owner_mode(other.secrets) == ("root", "mailroom", 0o750)
     assert owner_mode(other.database) == ("mailroom", "postfix", 0o640)
     assert owner_mode(other.database.parent) == ("mailroom", "postfix", 0o750)
-    assert data["revision"] == "0005"
+    assert owner_mode(other.private_database) == ("mailroom", "mailroom", 0o600)
+    assert data["revision"] == "0006"
     code, domains = run(other_app, "domain", "list", "--json")  # the restored app reads it
     assert code == 0 and {d["domain"] for d in domains} == {d for d, _ in directory(live.database)["domains"]}
 
@@ -211,10 +215,16 @@ def test_a_backup_taken_during_delivery_and_changes_is_whole(app, mail_stack, st
             assert code == 0, data
             with tarfile.open(target, "r:gz") as archive:
                 archive.extract("database/mailroom.db", folder / str(round_number))
+                archive.extract("database/mailroom-private.db", folder / str(round_number))
             copy = folder / str(round_number) / "database" / "mailroom.db"
             with sqlite3.connect(copy) as connection:
                 assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
                 count = connection.execute("SELECT count(*) FROM mailboxes").fetchone()[0]
+                # The two files show the same moment: every mailbox the churn added has its password.
+                connection.execute("ATTACH DATABASE ? AS private", (str(private_database(copy)),))
+                assert connection.execute(
+                    "SELECT count(*) FROM mailboxes m WHERE m.address LIKE 'churn-%' AND NOT EXISTS "
+                    "(SELECT 1 FROM private.credentials c WHERE c.address = m.address)").fetchone() == (0,)
             assert count == data["manifest"]["counts"]["mailboxes"]
             assert not os.path.exists(f"{copy}-wal")
     finally:
@@ -222,3 +232,37 @@ def test_a_backup_taken_during_delivery_and_changes_is_whole(app, mail_stack, st
         for worker in workers:
             worker.join()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_backup_from_before_the_private_database_restores_its_passwords(backup_file, elsewhere):
+    """A backup written before 0006 has no private database: its database holds the password
+    hashes and sessions, which the upgrade after the restore moves out of the daemons' file."""
+    other_app, other = elsewhere
+    hashed = "{BLF-CRYPT}" + "$2b$04$" + "x" * 53
+    old = Path(tempfile.mkdtemp(prefix="mr-old-")) / "mailroom.db"
+    upgrade(f"sqlite:///{old}", "0005")
+    connection = sqlite3.connect(old, isolation_level=None)
+    connection.execute("INSERT INTO domains (name) VALUES ('old.test')")
+    connection.execute("INSERT INTO mailboxes (domain_id, local_part, address, password_hash) "
+                       "VALUES (1, 'ann', 'ann@old.test', ?)", (hashed,))
+    connection.execute("PRAGMA journal_mode=DELETE")  # one file, as backup.py writes it
+    connection.close()
+
+    def before_the_split(members):
+        for info, data in members:
+            if info.name == "database/mailroom-private.db":
+                continue
+            if info.name == "database/mailroom.db":
+                data = old.read_bytes()
+            elif info.name == "manifest.json":
+                data = json.dumps({**json.loads(data), "revision": "0005"}).encode()
+            info.size = len(data)
+            yield info, data
+
+    path = rewritten(backup_file, backup_file.with_name("old.tar.gz"), before_the_split)
+    shutil.rmtree(old.parent)
+    code, data = run(other_app, "backup", "restore", str(path), "--json")
+    assert code == 0, data
+    assert directory(other.database)["mailboxes"] == [("ann@old.test", hashed, 1)]
+    assert hashed.encode() not in other.database.read_bytes()
+    assert owner_mode(other.private_database) == ("mailroom", "mailroom", 0o600)

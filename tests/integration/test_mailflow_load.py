@@ -22,7 +22,7 @@ import bcrypt
 import pytest
 from sqlalchemy import delete, select
 
-from core.models import Domain, Mailbox
+from core.models import Credential, Domain, Mailbox
 from stack import procs
 from stack.layout import Layout
 from tests.helpers import imap_login, message, new_address, post_login
@@ -117,6 +117,9 @@ def _bulk_loop(stack_db, domain: str, stop: threading.Event, tally: Tally) -> No
                 for n in range(BULK)
             )
         with stack_db.transaction() as session:
+            added = select(Mailbox.address).where(Mailbox.local_part.like(f"{prefix}-%"))
+            # A bulk delete skips the ORM's cascade: the credentials go by their own.
+            session.execute(delete(Credential).where(Credential.address.in_(added)))
             session.execute(delete(Mailbox).where(Mailbox.local_part.like(f"{prefix}-%")))
         with tally.lock:
             tally.bulk_rounds += 1

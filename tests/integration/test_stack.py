@@ -30,7 +30,8 @@ from flask import Flask
 from imapclient import IMAPClient
 from sievelib.managesieve import Client as SieveClient
 
-from core.config import load_config
+from core.config import load_config, private_database
+from core.db import attach
 from stack import StackError, status, up
 from stack.cli import stack_cli
 from stack.daemons import running
@@ -48,9 +49,12 @@ SPECIAL = {"Drafts": b"\\Drafts", "Sent": b"\\Sent", "Trash": b"\\Trash",
 # --- helpers -------------------------------------------------------------------------
 
 def db(cfg):
-    """A connection to the stack's SQLite database (autocommit), closed after the block."""
-    path = cfg["DATABASE_URL"].removeprefix("sqlite:///")
-    return closing(sqlite3.connect(path, isolation_level=None))
+    """A connection to the stack's SQLite database (autocommit) with its private database
+    attached, closed after the block."""
+    path = Path(cfg["DATABASE_URL"].removeprefix("sqlite:///"))
+    connection = sqlite3.connect(path, isolation_level=None)
+    attach(connection, private_database(path))
+    return closing(connection)
 
 
 def domain_id(cfg, name=DOMAIN, **columns) -> int:
@@ -70,10 +74,12 @@ def add_mailbox(cfg, local_part, enabled=True, quota_mb=None, domain=DOMAIN) -> 
     hashed = "{BLF-CRYPT}" + bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(10)).decode()
     with db(cfg) as conn:
         conn.execute(
-            "INSERT INTO mailboxes (domain_id, local_part, address, password_hash, enabled, quota_mb)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (domain_id(cfg, domain), local_part, address, hashed, int(enabled), quota_mb),
+            "INSERT INTO mailboxes (domain_id, local_part, address, enabled, quota_mb)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (domain_id(cfg, domain), local_part, address, int(enabled), quota_mb),
         )
+        conn.execute("INSERT INTO private.credentials (address, password_hash) VALUES (?, ?)",
+                     (address, hashed))
     return address
 
 
@@ -454,18 +460,22 @@ def test_config_values_are_quoted_or_refused():
             quote(value, syntax)
 
 
-def test_database_with_password_hashes_is_not_world_readable(mail_stack):
+def test_databases_are_readable_by_whom_they_serve_only(mail_stack):
     import grp
     import os
     import stat
 
     import pwd
 
-    database = Layout.from_config(mail_stack).database
-    for path, mode in ((database, 0o640), (database.parent, 0o750)):
+    layout = Layout.from_config(mail_stack)
+    private = [Path(f"{layout.private_database}{suffix}") for suffix in ("", "-wal", "-shm")]
+    for path, mode, owner in ((layout.database, 0o640, ("mailroom", "postfix")),
+                              (layout.database.parent, 0o750, ("mailroom", "postfix")),
+                              *((path, 0o600, ("mailroom", "mailroom")) for path in private
+                                if path.exists())):
         info = os.stat(path)
-        assert stat.S_IMODE(info.st_mode) == mode
-        assert (pwd.getpwuid(info.st_uid).pw_name, grp.getgrgid(info.st_gid).gr_name) == ("mailroom", "postfix")
+        assert stat.S_IMODE(info.st_mode) == mode, path
+        assert (pwd.getpwuid(info.st_uid).pw_name, grp.getgrgid(info.st_gid).gr_name) == owner, path
 
 
 def test_healthz_says_every_part_answers(app):

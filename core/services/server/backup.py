@@ -1,10 +1,11 @@
 """Backups of the directory: the database, the secrets and the DKIM keys in one tar.gz.
 
 Mail itself is backed up with Dovecot's own `doveadm backup` (see the README); this
-archive holds what Mailroom keeps: a consistent copy of the SQLite database taken with
-SQLite's online backup API (the daemons read the file live and it runs in WAL mode, so
-copying the file could catch half a transaction, or miss the part still in the WAL),
-DATA_DIR/secrets/* and STACK_DIR/lib/dkim when it exists, with a manifest.json.
+archive holds what Mailroom keeps: a consistent copy of the SQLite database and of its
+private database (core/db.py) taken with SQLite's online backup API (the daemons read
+the files live and they run in WAL mode, so copying a file could catch half a
+transaction, or miss the part still in the WAL), DATA_DIR/secrets/* and
+STACK_DIR/lib/dkim when it exists, with a manifest.json.
 
 Restoring is core/services/server/restore.py.
 """
@@ -21,7 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from core.db import alembic_config
+from core.config import private_database
+from core.db import PRIVATE, alembic_config, attach
 from core.models import Alias, Domain, Mailbox
 from core.services.errors import InvalidInput, ServiceError
 from stack.errors import StackError
@@ -32,6 +34,9 @@ FORMAT = 1
 KIND = "mailroom-backup"
 MANIFEST = "manifest.json"
 DATABASE_MEMBER = "database/mailroom.db"
+# Absent from backups written before the secrets had a file of their own (0006): their
+# database still holds them, and the upgrade after a restore moves them.
+PRIVATE_MEMBER = "database/mailroom-private.db"
 # Archive folder -> what it restores into (see restore.py).
 SECRETS, DKIM = "secrets", "dkim"
 COUNTED = {"domains": Domain, "mailboxes": Mailbox, "aliases": Alias}
@@ -80,33 +85,43 @@ def create_backup(cfg: dict, target: Path) -> Written:
     if not layout.database.is_file():
         raise ServiceError(f"There is no database at {layout.database} to back up.")
     with tempfile.TemporaryDirectory(prefix="mailroom-backup-") as scratch:
-        snapshot = Path(scratch) / "mailroom.db"
-        snapshot_database(layout.database, snapshot)
+        snapshot, private = Path(scratch) / "mailroom.db", Path(scratch) / "private.db"
+        snapshot_database(layout.database, snapshot, private)
         manifest = make_manifest(snapshot)
-        _write_archive(target, layout, snapshot, manifest)
+        _write_archive(target, layout, {DATABASE_MEMBER: snapshot, PRIVATE_MEMBER: private},
+                       manifest)
     written = Written(target, target.stat().st_size, manifest, time.monotonic() - began)
     log.info("backup %s written (%d bytes, %.2f s)", target, written.size, written.seconds)
     return written
 
 
-def snapshot_database(database: Path, copy: Path) -> None:
-    """Copy DATABASE into COPY with SQLite's online backup API, as one read transaction.
+def snapshot_database(database: Path, copy: Path, private_copy: Path) -> None:
+    """Copy DATABASE into COPY and its private database into PRIVATE_COPY with SQLite's
+    online backup API, both in one read transaction.
 
-    pages=-1 copies everything in one step, so the copy is one consistent state even
-    while others commit; the copy is then switched out of WAL mode to be one file.
-    The source is opened read-write although only read: a read-only connection (as
-    root) would leave -wal and -shm files behind that Postfix cannot use, while the
-    last read-write connection to close removes them.
+    pages=-1 copies a file in one step, and both steps read the snapshot the transaction
+    took of each file first, so the two copies show the same moment (a mailbox and its
+    password) even while others commit; each copy is then switched out of WAL mode to be
+    one file. The source is opened read-write although only read: a read-only
+    connection (as root) would leave -wal and -shm files behind that Postfix cannot
+    use, while the last read-write connection to close removes them.
     """
-    source = sqlite3.connect(database, timeout=30)
-    target = sqlite3.connect(copy)
+    source = sqlite3.connect(database, timeout=30, isolation_level=None)
     try:
-        source.backup(target, pages=-1)
-        target.execute("PRAGMA journal_mode=DELETE").fetchone()
+        attach(source, private_database(database))
+        source.execute("BEGIN")
+        for name in ("main", PRIVATE):
+            source.execute(f"SELECT count(*) FROM {name}.sqlite_master").fetchone()
+        for name, path in (("main", copy), (PRIVATE, private_copy)):
+            target = sqlite3.connect(path)
+            try:
+                source.backup(target, pages=-1, name=name)
+                target.execute("PRAGMA journal_mode=DELETE").fetchone()
+            finally:
+                target.close()
     except sqlite3.Error as exc:
         raise ServiceError(f"The database {database} could not be copied: {exc}") from exc
     finally:
-        target.close()
         source.close()
 
 
@@ -126,8 +141,9 @@ def make_manifest(snapshot: Path) -> dict:
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "counts": counts}
 
 
-def _write_archive(target: Path, layout: Layout, snapshot: Path, manifest: dict) -> None:
-    """Write the tar.gz next to TARGET under a temporary name, then move it into place.
+def _write_archive(target: Path, layout: Layout, copies: dict[str, Path], manifest: dict) -> None:
+    """Write the tar.gz (COPIES: the database files by member name) next to TARGET under
+    a temporary name, then move it into place.
 
     The file is created 0600 (it holds password hashes and secrets) and only replaces
     TARGET once complete, so an interrupted run never leaves half a backup under its name.
@@ -136,7 +152,8 @@ def _write_archive(target: Path, layout: Layout, snapshot: Path, manifest: dict)
     try:
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as archive:
             _add_bytes(archive, MANIFEST, json.dumps(manifest, indent=1).encode() + b"\n")
-            archive.add(snapshot, DATABASE_MEMBER, recursive=False)
+            for member, copy in copies.items():
+                archive.add(copy, member, recursive=False)
             _add_folder(archive, layout.secrets, SECRETS)
             _add_folder(archive, dkim_folder(layout), DKIM)
         os.replace(partial, target)

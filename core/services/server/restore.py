@@ -1,4 +1,4 @@
-"""Restoring a backup written by backup.py: the database, the secrets and the DKIM keys.
+"""Restoring a backup written by backup.py: the databases, the secrets and the DKIM keys.
 
 Everything is checked before anything changes: the stack must be down (its daemons
 read the database and the secrets), the file must be a Mailroom backup whose members
@@ -19,11 +19,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from core.config import PRIVATE_DATABASE_MODE
 from core.db import upgrade
 from core.services.errors import AlreadyExists, InvalidInput, Refused, ServiceError
 from core.services.server.backup import (
-    DATABASE_MEMBER, DKIM, FORMAT, KIND, MANIFEST, SECRETS, code_revisions, dkim_folder,
-    layout_for)
+    DATABASE_MEMBER, DKIM, FORMAT, KIND, MANIFEST, PRIVATE_MEMBER, SECRETS, code_revisions,
+    dkim_folder, layout_for)
 from stack import perms
 from stack.daemons import running
 from stack.errors import StackError
@@ -64,7 +65,7 @@ def restore_backup(cfg: dict, source: Path, replace: bool = False) -> Restored:
                 f"A database exists at {layout.database}: restoring replaces it and the "
                 "secrets. Confirm with --yes (take a backup of it first if in doubt).")
         done = Restored(manifest, manifest["revision"])
-        _restore_database(archive, members[DATABASE_MEMBER], layout)
+        _restore_database(archive, members, layout)
         done.secrets = _restore_secrets(archive, members, layout)
         done.dkim_files = _restore_dkim(archive, members, layout)
     upgrade(str(cfg["DATABASE_URL"]))
@@ -95,7 +96,7 @@ def _open(source: Path) -> tarfile.TarFile:
 def _allowed(path: PurePosixPath, member: tarfile.TarInfo) -> bool:
     """Whether a member of this name and kind belongs in a Mailroom backup."""
     name = str(path)
-    if name in (MANIFEST, DATABASE_MEMBER):
+    if name in (MANIFEST, DATABASE_MEMBER, PRIVATE_MEMBER):
         return member.isfile()
     if path.parts[0] == SECRETS:
         return member.isfile() and len(path.parts) == 2 or member.isdir() and name == SECRETS
@@ -161,18 +162,29 @@ def _install(archive: tarfile.TarFile, member: tarfile.TarInfo, target: Path, mo
         raise
 
 
-def _restore_database(archive: tarfile.TarFile, member: tarfile.TarInfo, layout: Layout) -> None:
-    """The database file, mailroom:postfix 0640 in its folder; stale WAL files go first.
+def _restore_database(archive: tarfile.TarFile, members: dict[str, tarfile.TarInfo],
+                      layout: Layout) -> None:
+    """The database file, mailroom:postfix 0640 in its folder, and its private database,
+    mailroom's alone (0600); stale WAL files go first.
 
-    A -wal left by the database being replaced would otherwise be replayed into the
-    restored one.
+    A -wal left by a database being replaced would otherwise be replayed into the
+    restored one. A backup from before the private database (0006) has none: its
+    database still holds the secrets, and the upgrade that follows moves them into a
+    new one, so an existing private database goes too.
     """
     _stack(lambda: perms.system_user(perms.APP_USER))
     _stack(lambda: prepare_app_dirs(layout))
-    for suffix in ("-wal", "-shm"):
-        Path(f"{layout.database}{suffix}").unlink(missing_ok=True)
+    for database in (layout.database, layout.private_database):
+        for suffix in ("-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
     owner = _stack(lambda: perms.ids(perms.APP_USER, perms.DATABASE_GROUP))
-    _install(archive, member, layout.database, perms.DATABASE_MODE, owner)
+    _install(archive, members[DATABASE_MEMBER], layout.database, perms.DATABASE_MODE, owner)
+    if PRIVATE_MEMBER not in members:
+        layout.private_database.unlink(missing_ok=True)
+        return
+    owner = _stack(lambda: perms.ids(perms.APP_USER, perms.APP_USER))
+    _install(archive, members[PRIVATE_MEMBER], layout.private_database,
+             PRIVATE_DATABASE_MODE, owner)
 
 
 def _restore_secrets(archive, members: dict[str, tarfile.TarInfo], layout: Layout) -> list[str]:
