@@ -1,10 +1,14 @@
-"""Dovecot restarted under a signed-in reader."""
+"""Dovecot restarted under a signed-in reader, and stopped while a Sieve rule is saved."""
 from __future__ import annotations
 
+import html
+import re
+
+from core.mail.sieve_rules import read
 from tests.helpers import (
-    deliver_raw, message, new_address, signed_in_client, uid_of, wait_for_subject,
+    csrf_token, deliver_raw, message, new_address, signed_in_client, uid_of, wait_for_subject,
 )
-from tests.integration.portal_support import unique
+from tests.integration.portal_support import create_folders, managesieve, rule_form, unique
 
 from .support import count, imap_sessions, stopped
 
@@ -35,3 +39,36 @@ def test_dovecot_restart_while_reading_reconnects_and_the_pool_recovers(app, mai
     # The dead session was dropped and one new one serves both requests.
     assert imap_sessions(mail_stack, person) == 1
     assert count(mail_stack, person, "INBOX") == 3
+
+
+def selected_folder(page: str, name: str) -> str:
+    """The selected option of the select NAME in PAGE."""
+    select = re.search(rf'<select name="{name}".*?</select>', page, re.S).group(0)
+    return html.unescape(re.search(r'<option value="([^"]*)" selected', select).group(1))
+
+
+def test_managesieve_down_while_saving_keeps_the_rule_and_names_the_server(app, mail_stack,
+                                                                          stack_db, domain):
+    person = new_address(stack_db, domain, "sieve")
+    create_folders(mail_stack, person, "Bills")
+    web = signed_in_client(app, person)
+    token = csrf_token(web.get("/settings/filters/new").get_data(as_text=True))
+    marker = unique("invoice")
+    form = {**rule_form("Bills to Bills", [("subject", "contains", marker)], [("move", "Bills")]),
+            "csrf_token": token}
+
+    with stopped(mail_stack, "dovecot"):  # ManageSieve is one of Dovecot's services
+        refused = web.post("/settings/filters/new", data=form)
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 503, page[-2000:]
+        assert "(Dovecot) does not answer, so nothing was saved" in page
+        assert 'value="Bills to Bills"' in page and f'value="{marker}"' in page
+        assert selected_folder(page, "act-0-folder") == "Bills"
+
+    with managesieve(mail_stack, person) as store:
+        assert "mailroom" not in store.listing().names
+    saved = web.post("/settings/filters/new", data=form)  # the kept form, sent again
+    assert saved.status_code == 302, saved.get_data(as_text=True)[-2000:]
+    with managesieve(mail_stack, person) as store:
+        [rule] = read(store.get("mailroom")).rules
+    assert rule.name == "Bills to Bills" and rule.conditions[0].value == marker
