@@ -208,11 +208,14 @@ def start_daemon(cfg: dict, name: str) -> str:
 
 
 def _one_daemon(cfg: dict, name: str) -> Layout:
-    """The layout of the local stack that runs daemon NAME (one of DAEMONS)."""
+    """The layout of the local stack that runs daemon NAME (one of DAEMONS), once `up` ran."""
     _require_local(cfg)
     if name not in DAEMONS:
         raise StackError(f"there is no daemon {name!r}; the stack runs {', '.join(DAEMONS)}")
-    return Layout.from_config(cfg)
+    layout = Layout.from_config(cfg)
+    if not layout.records.is_dir():
+        raise StackError("the stack has never been started here: run `flask --app app stack up`")
+    return layout
 
 
 def reload(cfg: dict, name: str) -> str:
