@@ -34,6 +34,7 @@ def test_rspamd_down_while_training_the_queue_holds_then_drains_with_exact_count
     try:
         for _ in range(MOVES):
             append(client, "INBOX", generated(SPAM_WORDS, user, rng))
+        wait_until(lambda: spool(mail_stack).length() == 0, "earlier tests' moves to be learned")
         before = counts(mail_stack)
         with stopped(mail_stack, "rspamd"):
             started = time.monotonic()
