@@ -86,7 +86,15 @@ def attach_private(engine: Engine, url: str) -> None:
 
 def attach(connection, path: Path) -> None:
     """Attach the private database PATH to the sqlite3 CONNECTION under the name PRIVATE."""
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_DATABASE_MODE))
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_DATABASE_MODE))
+    except FileExistsError:
+        # Never open a file SQLite may hold already: closing any descriptor of it drops
+        # every lock this process has on it (POSIX), and then whichever process closes
+        # next thinks it is the last, checkpoints and deletes the WAL that this process's
+        # connections go on writing into, unseen by anyone else.
+        if path.is_symlink():
+            raise
     connection.execute(f"ATTACH DATABASE ? AS {PRIVATE}", (str(path),))
     connection.execute(f"PRAGMA {PRIVATE}.journal_mode=WAL").fetchone()
 
