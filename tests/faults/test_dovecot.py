@@ -39,6 +39,9 @@ def test_dovecot_restart_while_reading_reconnects_and_the_pool_recovers(app, mai
     # The dead session was dropped and one new one serves both requests.
     assert imap_sessions(mail_stack, person) == 1
     assert count(mail_stack, person, "INBOX") == 3
+    # What the app writes after the restart reaches the new Dovecot: a new mailbox signs in.
+    newcomer = signed_in_client(app, new_address(stack_db, domain, "after-restart"))
+    assert newcomer.get("/mail").status_code == 200
 
 
 def selected_folder(page: str, name: str) -> str:
