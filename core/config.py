@@ -45,6 +45,7 @@ DEFAULTS: dict[str, object] = {
     "DATA_DIR": "",  # default: ROOT/var, or /var/lib/mailroom/<instance> (default_data_dir)
     "STACK_DIR": "",  # default: DATA_DIR/stack
     "DATABASE_URL": "",  # default: sqlite:///DATA_DIR/db/mailroom.db
+    "DB_BUSY_TIMEOUT": 15,  # seconds a change waits for another SQLite writer before giving up
     "SECRET_KEY": "",  # or SECRET_KEY_FILE; default file DATA_DIR/secrets/secret_key
     "HOST": "127.0.0.1",
     "PORT": 8000,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -28,14 +29,15 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.config import PRIVATE_DATABASE_MODE, private_database
+from core.config import DEFAULTS, PRIVATE_DATABASE_MODE, private_database
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 PRIVATE = "private"
+BUSY_TIMEOUT = DEFAULTS["DB_BUSY_TIMEOUT"]
 
 
-def make_engine(url: str, private: bool = True) -> Engine:
+def make_engine(url: str, private: bool = True, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     """Create an engine; SQLite gets foreign keys, a busy timeout and WAL mode.
 
     Postfix and Dovecot read the SQLite file live, and Postfix's sqlite dictionary has
@@ -45,17 +47,24 @@ def make_engine(url: str, private: bool = True) -> Engine:
     index and its worker keeps the database open (stack/worker.py).
 
     PRIVATE attaches the private database (see above); the stack's learnd and
-    disclaimer filter, which read the directory only, go without it.
+    disclaimer filter, which read the directory only, go without it. A writer that finds
+    another one busy retries for BUSY_TIMEOUT seconds, then fails (see is_busy).
     """
     kwargs: dict = {}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"timeout": 15, "check_same_thread": False}
+        kwargs["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
         if private:
             attach_private(engine, url)
     return engine
+
+
+def is_busy(error: Exception) -> bool:
+    """Whether ERROR is SQLite giving up on a lock another writer kept past the busy timeout."""
+    code = getattr(getattr(error, "orig", None), "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -77,7 +86,15 @@ def attach_private(engine: Engine, url: str) -> None:
 
 def attach(connection, path: Path) -> None:
     """Attach the private database PATH to the sqlite3 CONNECTION under the name PRIVATE."""
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_DATABASE_MODE))
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_DATABASE_MODE))
+    except FileExistsError:
+        # Never open a file SQLite may hold already: closing any descriptor of it drops
+        # every lock this process has on it (POSIX), and then whichever process closes
+        # next thinks it is the last, checkpoints and deletes the WAL that this process's
+        # connections go on writing into, unseen by anyone else.
+        if path.is_symlink():
+            raise
     connection.execute(f"ATTACH DATABASE ? AS {PRIVATE}", (str(path),))
     connection.execute(f"PRAGMA {PRIVATE}.journal_mode=WAL").fetchone()
 
@@ -91,13 +108,13 @@ class Database:
 
     def init_app(self, app) -> None:
         """Bind to the app's DATABASE_URL and close the request session at teardown."""
-        self.configure(app.config["DATABASE_URL"])
+        self.configure(app.config["DATABASE_URL"], busy_timeout=app.config["DB_BUSY_TIMEOUT"])
         app.extensions["mailroom_db"] = self
         app.teardown_appcontext(self._teardown)
 
-    def configure(self, url: str, private: bool = True) -> None:
+    def configure(self, url: str, private: bool = True, busy_timeout: float = BUSY_TIMEOUT) -> None:
         """Point this database at URL (used by init_app and by scripts); see make_engine."""
-        self.engine = make_engine(url, private)
+        self.engine = make_engine(url, private, busy_timeout)
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

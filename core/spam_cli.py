@@ -29,15 +29,21 @@ def _count(value: int | None) -> str:
     return "unknown" if value is None else str(value)
 
 
+def _active(r: learning.Readiness) -> str:
+    if not r.available:
+        return f"unavailable: {r.error}"
+    return "yes" if r.active else "no (it needs both counts at the threshold)"
+
+
 def status_lines(result: learning.SpamStatus) -> list[str]:
     """The status as the plain-text command prints it."""
     r, q = result.readiness, result.queue
     lines = [
         f"Bayes learned spam: {_count(r.spam)} of {r.min_learns}",
         f"Bayes learned ham:  {_count(r.ham)} of {r.min_learns}",
-        f"Bayes active:       {'yes' if r.active else 'no (it needs both counts at the threshold)'}",
+        f"Bayes active:       {_active(r)}",
     ]
-    if r.error:
+    if r.error and r.available:
         lines.append(f"Counts:             could not be read fully: {r.error}")
     lines.append(f"Training queue:     {q.length} waiting"
                  + ("" if q.worker_running else " (the queue worker is not running)"))

@@ -6,7 +6,9 @@ import logging
 from flask import Blueprint, render_template, request, session
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 
+from core.db import is_busy
 from core.extensions import db
 from core.mail.errors import AuthenticationFailed, ImapError, NotFoundError, ServiceUnavailable
 from core.services.access import signin
@@ -101,6 +103,21 @@ def signed_out(error):
     return render_template("errors/error.html", code=401, title="Please sign in again",
                            text="Your session can no longer reach your mail: its password may "
                                 "have changed.", signin=True), 401
+
+
+@bp.app_errorhandler(OperationalError)
+def database_busy(error: OperationalError):
+    """Another writer kept the database locked past the busy timeout: say so, nothing saved."""
+    db.session.rollback()
+    if not is_busy(error):
+        raise error
+    log.warning("database busy: %s", error.orig)
+    return render_template(
+        "errors/error.html", code=503, title="Database busy",
+        text="The database is busy with another change and could not take yours in time, "
+             "so nothing was saved. Go back and try again in a moment.",
+        retry=request.url if request.method == "GET" else request.referrer,
+    ), 503, {"Retry-After": "5"}
 
 
 @bp.app_errorhandler(500)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from core.mail.errors import ServiceUnavailable
 from core.mail.sieve_rules import Action, Condition, Rule
 from core.services.personal import filters
 from core.services.personal.filters import SCRIPT
@@ -31,9 +32,23 @@ def filter_list():
 def _builder(rule, index=None, original="", outcome=None):
     outcome = outcome or attempt(lambda: None)
     return render_template(
-        "portal/rule.html", rule=rule, index=index, original=original, folders=own_folders(),
+        "portal/rule.html", rule=rule, index=index, original=original, folders=_folders(rule),
         errors=outcome.errors, confirm=outcome.confirm, choices=wording, size_parts=size_parts,
     ), outcome.status
+
+
+def _folders(rule) -> list[str]:
+    """The person's folders for the menus.
+
+    A form that was sent comes back even while the IMAP server is down (its error says
+    so): its menus then offer the folders the rule names, so nothing chosen is lost.
+    """
+    try:
+        return own_folders()
+    except ServiceUnavailable:
+        if request.method == "GET":
+            raise
+        return [act.value for act in rule.actions if act.kind in ("move", "copy") and act.value]
 
 
 @bp.route("/filters/new", methods=["GET", "POST"])

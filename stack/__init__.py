@@ -5,10 +5,10 @@ take a dict from core.config.load_config(). Everything it writes lives in STACK_
 """
 from .errors import StackError
 from .install import ensure_packages
-from .manager import down, reload, up
+from .manager import down, reload, start_daemon, stop_daemon, up
 from .status import ServiceStatus, status, status_json
 
 __all__ = [
     "ServiceStatus", "StackError", "down", "ensure_packages", "reload", "status",
-    "status_json", "up",
+    "start_daemon", "status_json", "stop_daemon", "up",
 ]

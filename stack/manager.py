@@ -183,6 +183,41 @@ def down(cfg: dict) -> list[str]:
         ]
 
 
+def stop_daemon(cfg: dict, name: str) -> bool:
+    """Stop the one daemon NAME, leaving the others running; True if it was running.
+
+    For taking one part down on purpose (the fault tests do); `start_daemon` brings it back.
+    """
+    layout = _one_daemon(cfg, name)
+    with _locked(layout):
+        return daemons.stop(layout, name)
+
+
+def start_daemon(cfg: dict, name: str) -> str:
+    """Start the one daemon NAME from its rendered configuration and wait until it answers.
+
+    Nothing is rendered again: the daemon comes back exactly as `up` left it.
+    """
+    _require_root()
+    layout = _one_daemon(cfg, name)
+    with _locked(layout):
+        if daemons.running(layout, name):
+            return f"{name}: already running"
+        _check_free_ports(cfg, [name])
+        return _start_all(cfg, layout, [daemons.specs(layout)[name]])[0]
+
+
+def _one_daemon(cfg: dict, name: str) -> Layout:
+    """The layout of the local stack that runs daemon NAME (one of DAEMONS), once `up` ran."""
+    _require_local(cfg)
+    if name not in DAEMONS:
+        raise StackError(f"there is no daemon {name!r}; the stack runs {', '.join(DAEMONS)}")
+    layout = Layout.from_config(cfg)
+    if not layout.records.is_dir():
+        raise StackError("the stack has never been started here: run `flask --app app stack up`")
+    return layout
+
+
 def reload(cfg: dict, name: str) -> str:
     """Re-render every config file and make daemon NAME use its own; say what was done."""
     layout = Layout.from_config(cfg)

@@ -26,6 +26,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 # share them through this cache (files are named by a hash of what they compile).
 HS_CACHE = Path(os.environ.get("MAILROOM_TEST_RSPAMD_CACHE", "/var/tmp/mailroom-test-rspamd-cache"))
 HS_PATTERNS = ("*.hs", "*.hsmp", "*.hsmc")
+FAULTS = Path(__file__).resolve().parent / "faults"
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """Run tests/faults last, whatever the order of the paths given: they stop and start
+    daemons of the session's stack, and a restart gone wrong must not spread to other tests."""
+    items.sort(key=lambda item: item.path.parent == FAULTS)
 
 
 def free_ports(count: int) -> list[int]:

@@ -2,30 +2,25 @@
 
 Mail is sent by a plain smtplib client over submission (or from "outside" on the
 inbound port) and read back from Dovecot over IMAP; the MIME structure and bytes of
-what arrived are checked without our own MIME code. The filter-down test comes last.
+what arrived are checked without our own MIME code. The filter being down is a fault
+test (tests/faults).
 """
 from __future__ import annotations
 
 import email
 import ssl
-import json
 import re
 import smtplib
 import subprocess
 import tempfile
-import time
 import uuid
 from email import policy
-from pathlib import Path
 
 import pytest
 
 from core.mail.disclaimer import MARKER
 from core.services.directory import disclaimers, lookup
-from stack import up
-from stack.daemons import running, stop
-from stack.layout import Layout
-from tests.helpers import PASSWORD, imap_login, new_address, submit, wait_for_subject
+from tests.helpers import PASSWORD, new_address, submit, wait_for_subject
 
 OUTSIDE = "127.0.0.60"  # not in mynetworks: another server on the internet
 OUTSIDE_FILTER = "127.0.0.61"
@@ -231,58 +226,3 @@ def test_filter_and_reinjection_ports_refuse_other_clients(mail_stack, people):
                           timeout=30, source_address=(OUTSIDE_FILTER, 0)) as smtp:
             with pytest.raises(smtplib.SMTPException):
                 smtp.sendmail(sender, ["someone@elsewhere.example"], b"Subject: relay?\r\n\r\nx\r\n")
-
-
-def postqueue(cfg: dict, *args: str) -> str:
-    """Run Postfix's postqueue on the stack's configuration."""
-    etc = Path(cfg["STACK_DIR"]) / "etc" / "postfix"
-    result = subprocess.run(["postqueue", "-c", str(etc), *args], capture_output=True, text=True,
-                            check=True, timeout=30)
-    return result.stdout
-
-
-def queued_for(cfg: dict, address: str) -> list[dict]:
-    """The queue entries (postqueue -j) with a recipient ADDRESS."""
-    entries = [json.loads(line) for line in postqueue(cfg, "-j").splitlines() if line.strip()]
-    return [e for e in entries if any(r["address"] == address for r in e["recipients"])]
-
-
-def test_filter_down_defers_then_delivers_when_back(mail_stack, people, disclaimer_domain):
-    sender, rcpt = people
-    layout = Layout.from_config(mail_stack)
-    subject = f"deferred {uuid.uuid4().hex}"
-    assert stop(layout, "disclaimer")
-    try:
-        send_submission(mail_stack, sender, rcpt, raw_message(sender, rcpt, subject, b"Wait.\r\n"))
-        entries = wait_deferred(mail_stack, rcpt)
-        reason = entries[0]["recipients"][0].get("delay_reason", "")
-        assert f":{mail_stack['FILTER_PORT']}" in reason and "refused" in reason.lower(), reason
-        assert not has_subject(mail_stack, rcpt, subject)
-    finally:
-        up(mail_stack)
-    assert running(layout, "disclaimer")
-    postqueue(mail_stack, "-f")
-    arrived = wait_for_subject(mail_stack, rcpt, subject, timeout=60)
-    assert len(marked_parts(arrived, disclaimer_domain)) == 1
-    assert not queued_for(mail_stack, rcpt)
-
-
-def wait_deferred(cfg: dict, address: str, timeout: float = 20.0) -> list[dict]:
-    """Queue entries for ADDRESS once Postfix has tried the filter and deferred them."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        entries = [e for e in queued_for(cfg, address) if e["queue_name"] == "deferred"]
-        if entries:
-            return entries
-        time.sleep(0.2)
-    raise AssertionError(f"no deferred message for {address} after {timeout}s")
-
-
-def has_subject(cfg: dict, address: str, subject: str) -> bool:
-    """Whether ADDRESS's INBOX holds a message with SUBJECT right now."""
-    client = imap_login(cfg, address)
-    try:
-        client.select_folder("INBOX", readonly=True)
-        return bool(client.search(["SUBJECT", subject]))
-    finally:
-        client.logout()

@@ -1,11 +1,11 @@
 """Junk training from any IMAP client: Dovecot's IMAPSieve queues, the worker teaches Rspamd.
 
 A plain imaplib client (not our webmail) moves messages; the effect is read in Rspamd's
-own Bayes counters in Redis.
+own Bayes counters in Redis. Rspamd being down while people train is a fault test
+(tests/faults).
 """
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -14,13 +14,10 @@ import pytest
 
 from core.models import Group, Mailbox
 from core.services.spam import learning
-from stack import daemons, up
-from stack.layout import Layout
 from tests.helpers import new_address
 
 from .spam_support import (
-    HAM_WORDS, SPAM_WORDS, append, counts, generated, move_all, outcomes, plain_imap, spool,
-    wait_until,
+    HAM_WORDS, SPAM_WORDS, append, counts, generated, move_all, outcomes, plain_imap, wait_until,
 )
 
 log = logging.getLogger(__name__)
@@ -97,37 +94,3 @@ def test_only_spamtrainers_train_when_the_group_exists(mail_stack, stack_db, dom
         else:
             assert outcomes(mail_stack, user) == ["learned"]
             assert counts(mail_stack)[0] == before[0] + 1
-
-
-def test_moves_wait_while_rspamd_is_down_and_the_queue_drains_when_it_is_back(
-        mail_stack, stack_db, domain, app):
-    user = new_address(stack_db, domain, "patient")
-    layout = Layout.from_config(mail_stack)
-    rng = random.Random(5)
-    client = plain_imap(mail_stack, user)
-    try:
-        for _ in range(5):
-            append(client, "INBOX", generated(SPAM_WORDS, user, rng))
-        before = counts(mail_stack)
-        assert daemons.stop(layout, "rspamd")
-        started = time.monotonic()
-        move_all(client, "INBOX", "Junk")
-        log.info("MOVE of 5 messages with Rspamd down took %.3f s", time.monotonic() - started)
-        client.select("Junk")
-        assert len(client.search(None, "ALL")[1][0].split()) == 5
-        wait_until(lambda: spool(mail_stack).read_state().failures >= 2, "failed attempts")
-        queued = learning.status(mail_stack)
-        assert queued.queue.length == 5 and queued.queue.failing
-        assert "Rspamd" in queued.queue.last_error
-        printed = json.loads(app.test_cli_runner().invoke(args=["spam", "status", "--json"]).output)
-        assert printed["queue"]["length"] == 5 and printed["queue"]["last_error"]
-    finally:
-        client.logout()
-        if not daemons.running(layout, "rspamd"):
-            up(mail_stack)
-    back = time.monotonic()
-    wait_until(lambda: spool(mail_stack).length() == 0, "the queue to drain", timeout=60)
-    log.info("queue of 5 drained %.2f s after Rspamd answered again", time.monotonic() - back)
-    assert counts(mail_stack)[0] == before[0] + 5
-    assert outcomes(mail_stack, user) == ["learned"] * 5
-    assert not learning.status(mail_stack).queue.failing

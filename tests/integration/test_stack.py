@@ -32,7 +32,7 @@ from sievelib.managesieve import Client as SieveClient
 
 from core.config import load_config, private_database
 from core.db import attach
-from stack import StackError, status, up
+from stack import StackError, start_daemon, status, stop_daemon, up
 from stack.cli import stack_cli
 from stack.daemons import running
 from stack.layout import DAEMONS, Layout
@@ -406,6 +406,15 @@ def test_untraversable_parent_is_refused(mail_stack, other_dir):
     cfg = load_config({**_ports(mail_stack), "DATA_DIR": str(other_dir / "data")}, environ={})
     with pytest.raises(StackError, match=f"{other_dir} is not traversable by user"):
         up(cfg)
+
+
+def test_one_daemon_is_started_and_stopped_by_name_on_a_started_stack(mail_stack, other_dir):
+    assert start_daemon(mail_stack, "redis") == "redis: already running"
+    with pytest.raises(StackError, match="no daemon 'nginx'.*worker, redis"):
+        stop_daemon(mail_stack, "nginx")
+    cfg = load_config({**_ports(mail_stack), "DATA_DIR": str(other_dir / "data")}, environ={})
+    with pytest.raises(StackError, match="never been started"):
+        stop_daemon(cfg, "redis")
 
 
 def _ports(cfg) -> dict:

@@ -18,6 +18,7 @@ from core.models.spam import FilterSettings, filter_settings, map_contents
 from core.services.directory import lookup
 from core.services.spam import learning, spam_filter
 from core.services.errors import InvalidInput
+from core.spam_cli import status_lines
 from stack.quoting import render_text
 from stack.files import TEMPLATES
 from stack.spam import action_values
@@ -189,6 +190,14 @@ def test_readiness_needs_both_counts():
     assert learning.Readiness(200, 200).active
     assert learning.Readiness(50, 0).percent("spam") == 25
     assert learning.Readiness(500, 0).percent("spam") == 100
+
+
+def test_status_says_bayes_is_unavailable_when_its_counts_cannot_be_read():
+    down = learning.Readiness(None, None, error="Redis does not answer")
+    lines = status_lines(learning.SpamStatus(down, learning.QueueStatus(0, True)))
+    assert "Bayes active:       unavailable: Redis does not answer" in lines
+    assert not down.available and not down.active
+    assert learning.Readiness(0, 0).available
 
 
 def test_redis_replies_are_parsed():

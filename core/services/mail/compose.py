@@ -260,7 +260,8 @@ def _failure_text(exc: MailError) -> str:
         return ("The mail server refused your sign-in for sending. Sign out and in again; "
                 "if that does not help, ask your administrator.")
     if isinstance(exc, ServiceUnavailable):
-        return (f"The mail server cannot be reached right now ({exc.detail or exc.service}). "
+        detail = f" ({exc.detail})" if exc.detail else ""
+        return (f"The {exc.service} does not answer right now{detail}, so nothing was sent. "
                 "Try again in a moment.")
     return f"The mail server did not accept the message: {exc}"
 

@@ -74,6 +74,11 @@ class Readiness:
     error: str = ""
 
     @property
+    def available(self) -> bool:
+        """Whether the counts could be read (else `error` says why)."""
+        return self.spam is not None and self.ham is not None
+
+    @property
     def active(self) -> bool:
         """Bayes scores messages only once both counts reached min_learns."""
         return (self.spam or 0) >= self.min_learns and (self.ham or 0) >= self.min_learns
@@ -117,6 +122,7 @@ class SpamStatus:
             "learned": {"spam": r.spam, "ham": r.ham},
             "min_learns": {"spam": r.min_learns, "ham": r.min_learns},
             "bayes_active": r.active,
+            "bayes_available": r.available,
             "counts_error": r.error or None,
             "queue": {"length": q.length, "last_error": q.last_error or None,
                       "last_error_at": _iso(q.last_error_at), "failing": q.failing,
@@ -129,12 +135,18 @@ def _iso(stamp: float | None) -> str | None:
 
 
 def readiness(cfg: dict) -> Readiness:
-    """Learned counts from Redis (live); from Rspamd's /stat if Redis cannot be read."""
+    """Learned counts from Redis (live); from Rspamd's /stat if Redis refuses us.
+
+    When Redis does not answer at all, Bayes itself is unavailable (Rspamd keeps what
+    it learned there): the counts are unknown, and /stat's figures would only pretend.
+    """
     settings = rspamd.RspamdSettings.from_config(cfg)
     try:
         spam, ham = rspamd.bayes_counts(settings)
         return Readiness(spam, ham)
-    except (ServiceUnavailable, SpamFilterError) as exc:
+    except ServiceUnavailable as exc:
+        return Readiness(None, None, error=f"{exc.service} does not answer")
+    except SpamFilterError as exc:
         redis_error = str(exc)
     try:
         files = {f.get("symbol"): f.get("revision", 0) for f in rspamd.stat(settings)["statfiles"]}
