@@ -85,6 +85,8 @@ DEFAULTS: dict[str, object] = {
     "SESSION_MAX_HOURS": 12,  # a session ends this long after sign-in, however active
     "LOGIN_LIMIT_ADDRESS": "5 per minute",
     "LOGIN_LIMIT_IP": "20 per minute",
+    "SIGNIN_CONCURRENCY": 4,  # web sign-ins checked with the IMAP server at once
+    "SIGNIN_TIMEOUT": 4,  # seconds a web sign-in waits for IMAP LOGIN
     "MAIL_TIMEOUT": 10,
     "COOKIE_SECURE": False,  # always Secure; it is anyway for requests that came over HTTPS
     "PROXY_FIX": 0,  # reverse proxies in front: X-Forwarded-* hops to believe
