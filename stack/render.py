@@ -9,7 +9,7 @@ from pathlib import Path
 from . import filter as disclaimer_filter
 from . import learnd, secretfiles, spam, worker
 from .files import TEMPLATES, write_file
-from .layout import APP_NETWORKS, Layout
+from .layout import Layout
 from .quoting import render_text
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class Output:
 
 # Files that hold a secret: readable by their daemon's group only.
 PRIVATE = {"rspamd/override.d/worker-controller.inc": "_rspamd", "rspamd/local.d/redis.conf": "_rspamd",
-           "redis/redis.conf": "redis", "dovecot/conf.d/40-auth-policy.conf": "dovecot"}
+           "redis/redis.conf": "redis"}
 
 
 def outputs(layout: Layout) -> list[Output]:
@@ -87,8 +87,7 @@ def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
     """The values the templates refer to; each is quoted by the template's syntax."""
     return {**_paths(layout), **_settings(cfg), **spam.template_values(layout),
             **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout),
-            "controller_password": secretfiles.rspamd_password_hash(layout, rspamd_password),
-            "auth_policy_key": secretfiles.auth_policy_key(cfg, layout), "app_networks": APP_NETWORKS}
+            "controller_password": secretfiles.rspamd_password_hash(layout, rspamd_password)}
 
 
 def _paths(layout: Layout) -> dict:
@@ -128,7 +127,6 @@ def _settings(cfg: dict) -> dict:
     ports = {key: cfg[key.upper()] for key in (
         "imap_port", "imaps_port", "pop3_port", "pop3s_port", "sieve_port", "smtp_port",
         "submission_port", "smtps_port", "redis_port", "filter_port", "reinject_port",
-        "auth_policy_port",
     )}
     return {
         **ports,
