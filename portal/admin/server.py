@@ -2,7 +2,8 @@
 
 The section has a sub-navigation (templates/admin/_server_nav.html) built from
 SERVER_PAGES: a later page of the section (the queue, a smarthost, DKIM, message
-tracking) adds its endpoint and label there and extends admin/_server_layout.html.
+tracking) adds itself there, names its endpoints admin.server_* (so the main navigation
+marks "Server") and extends admin/_server_layout.html.
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from .access import server_admin_required
 from .blueprint import bp
 from .common import actor, config
 
-# (endpoint, label) of each page of the Server section, in the order the sub-navigation shows.
-SERVER_PAGES = [("admin.server_index", "Mail settings")]
+# Each page of the Server section, in the order the sub-navigation shows them: its
+# endpoint, label, and the endpoints (its form posts too) during which it is current.
+SERVER_PAGES = [("admin.server_index", "Mail settings", ("admin.server_index", "admin.server_save"))]
 # Each form of the settings page and the settings it saves; a checkbox absent from a
 # submitted form means "off".
 SECTIONS = {
@@ -32,7 +34,7 @@ SWITCHES = ("relay_trusted_networks", "auth_on_port_25")
 @bp.context_processor
 def server_navigation():
     """The Server section's pages that exist in this app, for its sub-navigation."""
-    return {"server_pages": [(e, label) for e, label in SERVER_PAGES if e in current_app.view_functions]}
+    return {"server_pages": [page for page in SERVER_PAGES if page[0] in current_app.view_functions]}
 
 
 def _form(stored) -> dict[str, str]:
@@ -79,4 +81,4 @@ def server_save(section: str):
         flash(f"Saved, but not live yet: {outcome.pending}. Starting the stack applies it.", "error")
     else:
         flash(f"Saved — Postfix reloaded in {outcome.seconds:.1f} s; the next message obeys it.", "ok")
-    return redirect(url_for("admin.server_index") + f"#{section}-title")
+    return redirect(url_for("admin.server_index"))  # the message shows at the top

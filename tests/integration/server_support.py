@@ -10,11 +10,13 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from aiosmtpd.controller import Controller
 
 from core.services.server import settings
 from tests.conftest import free_ports
-from tests.integration.admin_support import unique, wait_until
+from tests.helpers import new_server_admin
+from tests.integration.admin_support import AdminClient, unique, wait_until
 
 # This issue's own loopback addresses (mynetworks and Postfix's limits are per client).
 WEB_IP = "127.0.0.80"
@@ -25,6 +27,19 @@ IN_NETWORK = "127.0.0.86"
 DEVICE = "127.0.0.88"  # signs in on port 25
 DEFAULTS = {"queue_lifetime_days": "4", "always_bcc": "", "helo_name": "", "relay_networks": "",
             "relay_trusted_networks": "off", "auth_on_port_25": "off"}
+
+
+@pytest.fixture(scope="module")
+def admin(app, stack_db, domain):
+    """A signed-in server admin."""
+    return AdminClient(app, new_server_admin(stack_db, domain, "server"), ip=WEB_IP)
+
+
+@pytest.fixture(autouse=True)
+def defaults(mail_stack, stack_db):
+    """The session's stack is shared: every setting goes back to its default afterwards."""
+    yield
+    reset(mail_stack, stack_db)
 
 
 def reset(cfg: dict, stack_db) -> None:
@@ -137,12 +152,12 @@ def backdate(cfg: dict, queue_id: str, seconds: int) -> None:
             if not data[pos - 1] & 0x80:
                 break
         text = bytes(data[pos:pos + length])
-        if kind in (ord("T"), ord("c")) or (kind == ord("A") and text.startswith(b"create_time=")):
-            digits = re.search(rb"[0-9]{10}", text)
-            older = str(int(digits.group()) - seconds).encode()
-            data[pos + digits.start():pos + digits.end()] = older
-            changed += 1
+        digits = re.match(rb"(?:create_time=)?([0-9]{10})\b", text)
+        if kind in (ord("T"), ord("c"), ord("A")) and digits:  # arrival, creation time
+            older = str(int(digits.group(1)) - seconds).encode()
+            data[pos + digits.start(1):pos + digits.end(1)] = older
+            changed |= kind == ord("T")
         pos += length
-    assert changed, "no time record in the queue file"
+    assert changed, "no arrival time record in the queue file"
     path.write_bytes(data)
     postfix_tool(cfg, "postsuper", "-H", queue_id)

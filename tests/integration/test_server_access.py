@@ -4,35 +4,24 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import smtplib
+import subprocess
 import time
 
 import pytest
 
 from stack.postfix_settings import machine_networks
+from tests.helpers import PASSWORD, message, new_address, wait_for_subject
+from tests.integration.admin_support import unique, wait_until
 from tests.integration.test_stack import tls_context
-from tests.helpers import PASSWORD, message, new_address, new_server_admin, wait_for_subject
-from tests.integration.admin_support import AdminClient, unique, wait_until
 
-from .server_support import (
-    DEVICE, IN_NETWORK, LISTED, NETWORK, UNLISTED, WEB_IP, obeyed, relay_allowed, relay_answer,
-    relay_domain, reset, save, smtp,
+from .server_support import (  # noqa: F401  (admin, defaults: fixtures)
+    DEVICE, IN_NETWORK, LISTED, NETWORK, UNLISTED, admin, defaults, obeyed, relay_allowed,
+    relay_answer, relay_domain, save, smtp,
 )
 
 log = logging.getLogger(__name__)
 ACCESS_OFF = {"relay_networks": "", "relay_trusted_networks": "", "auth_on_port_25": ""}
-
-
-@pytest.fixture(scope="module")
-def admin(app, stack_db, domain):
-    return AdminClient(app, new_server_admin(stack_db, domain, "access"), ip=WEB_IP)
-
-
-@pytest.fixture(autouse=True)
-def defaults(mail_stack, stack_db):
-    yield
-    reset(mail_stack, stack_db)
 
 
 def test_relay_from_listed_addresses_only(admin, mail_stack, stack_db, domain):

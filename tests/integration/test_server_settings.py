@@ -16,28 +16,17 @@ from pathlib import Path
 import pytest
 
 from core.models import AuditEntry, ServerSettings
-from core.services.server import settings
 from tests.conftest import free_ports
-from tests.helpers import PASSWORD, imap_login, message, new_address, submit, wait_for_subject
-from tests.integration.admin_support import AdminClient, new_server_admin, send_inbound, unique, wait_until
+from tests.helpers import PASSWORD, imap_login, message, new_address, signed_in_client, wait_for_subject
+from tests.integration.admin_support import send_inbound, unique, wait_until
 from tests.integration.test_compose import open_form, upload
 
-from .server_support import WEB_IP, backdate, obeyed, postfix_tool, queued, relay_domain, reset, save, smtp
+from .server_support import (  # noqa: F401  (admin, defaults: fixtures)
+    WEB_IP, admin, backdate, defaults, obeyed, postfix_tool, queued, relay_domain, save, smtp,
+)
 
 log = logging.getLogger(__name__)
 MIB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def admin(app, stack_db, domain):
-    return AdminClient(app, new_server_admin(stack_db, domain, "server"), ip=WEB_IP)
-
-
-@pytest.fixture(autouse=True)
-def defaults(mail_stack, stack_db):
-    """The session's stack is shared: every setting goes back to its default afterwards."""
-    yield
-    reset(mail_stack, stack_db)
 
 
 def ehlo_size(cfg: dict) -> int:
@@ -79,17 +68,11 @@ def test_message_size_limit_is_advertised_enforced_and_followed_by_compose(
     send_inbound(mail_stack, rcpt, small)
     wait_for_subject(mail_stack, rcpt, small)
 
-    writer = signed_in(app, new_address(stack_db, domain, "writer"))
+    writer = signed_in_client(app, new_address(stack_db, domain, "writer"), ip=WEB_IP)
     page, fields = open_form(writer)
     assert "larger than 1 MB" in page
     answer = upload(writer, fields, "scan.pdf", b"%PDF" + b"0" * (MIB + 100_000))
     assert answer.status_code == 413 and "1 MB" in answer.get_json()["error"]
-
-
-def signed_in(app, address):
-    from tests.helpers import signed_in_client
-
-    return signed_in_client(app, address, ip=WEB_IP)
 
 
 def test_always_bcc_copies_each_message_once_incoming_and_outgoing(admin, mail_stack, stack_db, domain):

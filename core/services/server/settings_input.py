@@ -40,26 +40,26 @@ def queue_days(text: str) -> int:
 
 def bcc_address(text: str) -> str:
     """One mail address, or '' for none."""
-    text = text.strip()
-    if not text:
-        return ""
-    try:
-        return normalize_address(text)
-    except InvalidName:
-        raise InvalidInput(f"Always-Bcc: “{text}” is not one mail address "
-                           "(such as archive@example.com).") from None
+    return _optional(text, normalize_address,
+                     "Always-Bcc: “{}” is not one mail address (such as archive@example.com).")
 
 
 def helo_name(text: str) -> str:
     """A fully qualified host name (RFC 5321 4.1.1.1), or '' for the server's own name."""
+    return _optional(text, normalize_domain,
+                     "HELO name: “{}” is not a host name such as mail.example.com "
+                     "(letters, digits, hyphens and at least one dot).")
+
+
+def _optional(text: str, normalize, problem: str) -> str:
+    """TEXT normalised, '' for nothing, or InvalidInput with PROBLEM naming what was typed."""
     text = text.strip()
     if not text:
         return ""
     try:
-        return normalize_domain(text)
+        return normalize(text)
     except InvalidName:
-        raise InvalidInput(f"HELO name: “{text}” is not a host name such as mail.example.com "
-                           "(letters, digits, hyphens and at least one dot).") from None
+        raise InvalidInput(problem.format(text)) from None
 
 
 def networks(text: str) -> str:
