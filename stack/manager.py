@@ -7,7 +7,7 @@ import os
 import time
 from contextlib import contextmanager
 
-from . import daemons, prepare, procs, secretfiles, tls, worker
+from . import checks, daemons, prepare, procs, secretfiles, tls, worker
 from .daemons import Daemon
 from .errors import StackError
 from .install import ensure_packages
@@ -228,20 +228,40 @@ def reload(cfg: dict, name: str) -> str:
     return f"{name}: {done}"
 
 
+def reload_postfix_checked(cfg: dict, timeout: float = 10.0) -> str:
+    """Have `postfix check` read Postfix's files as they would be rendered now, then
+    render them and reload Postfix; say what was done. StackError in Postfix's words if
+    it refuses: nothing changed.
+
+    Postfix's master rereads main.cf and retires its old processes as they finish their
+    sessions; returning once they are gone means the next connection gets the new
+    settings. A client still talking after TIMEOUT keeps its process (and is mentioned).
+    """
+    layout = Layout.from_config(cfg)
+    checks.postfix_candidate(cfg, layout, secretfiles.rspamd_password(cfg, layout))
+    done, left = _reload_and_retire(cfg, "postfix", timeout)
+    return done + (f"; {len(left)} old process(es) still finishing a session" if left else "")
+
+
+def _reload_and_retire(cfg: dict, name: str, timeout: float) -> tuple[str, list[procs.Record]]:
+    """Reload NAME and wait up to TIMEOUT until no process of its old configuration runs;
+    what was done, and the old processes still alive."""
+    master = daemons.running(Layout.from_config(cfg), name)
+    old = [r for r in procs.tree(master.pid) if r.pid != master.pid] if master else []
+    done = reload(cfg, name)
+    deadline = time.monotonic() + timeout
+    while any(r.alive() for r in old) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return done, [r for r in old if r.alive()]
+
+
 def reload_rspamd(cfg: dict, timeout: float = 30.0) -> None:
     """Re-render and reload Rspamd, returning once no worker of the old configuration runs.
 
     Rspamd answers SIGHUP by starting new workers and retiring the old ones when they
     are idle; until then an old milter worker could still scan the next message.
     """
-    layout = Layout.from_config(cfg)
-    master = daemons.running(layout, "rspamd")
-    if master is None:
+    if daemons.running(Layout.from_config(cfg), "rspamd") is None:
         raise StackError("Rspamd is not running; start the stack with `flask --app app stack up`")
-    old = [r for r in procs.tree(master.pid) if r.pid != master.pid]
-    reload(cfg, "rspamd")
-    deadline = time.monotonic() + timeout
-    while any(r.alive() for r in old):
-        if time.monotonic() > deadline:
-            raise StackError(f"Rspamd's old workers did not stop within {timeout:.0f} s")
-        time.sleep(0.05)
+    if _reload_and_retire(cfg, "rspamd", timeout)[1]:
+        raise StackError(f"Rspamd's old workers did not stop within {timeout:.0f} s")

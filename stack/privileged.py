@@ -234,8 +234,17 @@ class Helper:
 
         reload_rspamd(self.cfg)
 
+    def apply_server_settings(self, args: dict) -> str:
+        """Render Postfix's files with the server settings from the database, have
+        `postfix check` read them first, and reload Postfix; what was done."""
+        from .manager import reload_postfix_checked
+
+        if args:
+            raise Refused("apply_server_settings takes no arguments: it reads the database")
+        return reload_postfix_checked(self.cfg)
+
     OPERATIONS = ("quotas", "kick", "shared_access", "reconcile_shares", "user_shares",
-                  "sieve_test", "publish_spam_rules", "reload_rspamd")
+                  "sieve_test", "publish_spam_rules", "reload_rspamd", "apply_server_settings")
 
     def handle(self, request: object, caller: str) -> dict:
         """Check and run one decoded request; the answer to send back."""

@@ -6,6 +6,7 @@ Templates under stack/templates/ contain placeholders ``{{name}}`` or
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from .errors import StackError
@@ -51,6 +52,16 @@ def _hostname(text: str) -> str:
     return text
 
 
+def _networks(text: str) -> str:
+    """IPv4 addresses or networks (CIDR, no host bits) separated by spaces (Postfix's mynetworks)."""
+    for item in text.split(" "):
+        try:
+            ipaddress.IPv4Network(item)
+        except ValueError:
+            raise StackError(f"{item!r} is not an IPv4 address or network") from None
+    return text
+
+
 def _postfix(text: str) -> str:
     """A main.cf/master.cf value: `$` doubled (Postfix expands $name), no edge blanks."""
     if text != text.strip():
@@ -65,6 +76,7 @@ SYNTAXES = {
     "bare": lambda t: _bare(t, "bare"),
     "int": _int,
     "hostname": _hostname,
+    "networks": _networks,
     "sql": _sql,
     # An SQL literal inside a query that Dovecot or Postfix %-expands: `%` doubled.
     "sql_expand": lambda t: _sql(t).replace("%", "%%"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import filter as disclaimer_filter
-from . import learnd, secretfiles, spam, worker
+from . import learnd, postfix_settings, secretfiles, spam, worker
 from .files import TEMPLATES, write_file
 from .layout import Layout
 from .quoting import render_text
@@ -86,7 +86,8 @@ def _output(template: Path, target: Path, syntax: str, daemon: str) -> Output:
 def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
     """The values the templates refer to; each is quoted by the template's syntax."""
     return {**_paths(layout), **_settings(cfg), **spam.template_values(layout),
-            **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout),
+            **postfix_settings.template_values(cfg, layout), **layout.site_values(cfg),
+            "redis_password": secretfiles.redis_password(cfg, layout),
             "controller_password": secretfiles.rspamd_password_hash(layout, rspamd_password)}
 
 
@@ -122,7 +123,8 @@ def _paths(layout: Layout) -> dict:
 
 
 def _settings(cfg: dict) -> dict:
-    """Host name, addresses, ports and quota from the config."""
+    """Host name, addresses, ports and quota from the config (the message size is a
+    server setting: postfix_settings)."""
     listen = cfg["LISTEN_ADDRESS"]
     ports = {key: cfg[key.upper()] for key in (
         "imap_port", "imaps_port", "pop3_port", "pop3s_port", "sieve_port", "smtp_port",
@@ -133,7 +135,6 @@ def _settings(cfg: dict) -> dict:
         "listen": listen,
         "hostname": cfg["MAIL_HOSTNAME"],
         "default_quota_mb": cfg["DEFAULT_QUOTA_MB"],
-        "message_size_limit": int(cfg["MESSAGE_SIZE_LIMIT_MB"]) * 1024 * 1024,
         "milter_port": cfg["RSPAMD_PROXY_PORT"],
         "reject_text": LOCAL_ONLY_REJECT,
         "auth_limit": AUTH_LIMIT,
@@ -144,11 +145,17 @@ def _settings(cfg: dict) -> dict:
     }
 
 
+def rendered(cfg: dict, layout: Layout, rspamd_password: str,
+             daemon: str | None = None) -> list[tuple[Output, str]]:
+    """Every config file (or DAEMON's only) with its text, nothing written."""
+    values = template_values(cfg, layout, rspamd_password)
+    return [(out, render_text((TEMPLATES / out.template).read_text(encoding="utf-8"), values, out.syntax))
+            for out in outputs(layout) if daemon in (None, out.daemon)]
+
+
 def render_all(cfg: dict, layout: Layout, rspamd_password: str) -> None:
     """Write every config file whose content changed."""
-    values = template_values(cfg, layout, rspamd_password)
-    for out in outputs(layout):
-        text = render_text((TEMPLATES / out.template).read_text(encoding="utf-8"), values, out.syntax)
+    for out, text in rendered(cfg, layout, rspamd_password):
         if write_file(out.target, text, out.mode, out.group):
             log.info("rendered %s", out.target)
     spam.after_render(layout, rspamd_password)  # rule maps, training queue, Sieve binaries

@@ -13,7 +13,6 @@ backed up first, checked again there, and the services restarted.
 from __future__ import annotations
 
 import logging
-import shlex
 import shutil
 import socket
 import subprocess
@@ -21,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import deploy, perms, prepare, secretfiles, spam
+from . import checks, deploy, perms, prepare, secretfiles, spam
 from .errors import StackError
 from .files import TEMPLATES, write_file
 from .layout import SystemLayout
-from .render import outputs, render_text, template_values
+from .render import rendered, render_text
 from .system import SYSTEM_PORTS, system_config
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,6 @@ ENV_KEYS = ("STACK", "TLS_CERT_FILE", "TLS_KEY_FILE", "ENV", "DATA_DIR", "STACK_
             "SIEVE_HOST", "SIEVE_PORT", "SUBMISSION_HOST", "SUBMISSION_PORT", "SUBMISSION_TLS",
             "TLS_CA_FILE", "SMTP_PORT", "RSPAMD_HOST", "RSPAMD_CONTROLLER_PORT", "RSPAMD_NORMAL_PORT",
             "RSPAMD_PROXY_PORT", "REDIS_HOST", "REDIS_PORT", "PROXY_FIX", "HOST", "PORT")
-CHECK_TIMEOUT = 120
 
 
 def install(cfg: dict, cert: Path, key: Path, target: Path, checkout: Path,
@@ -157,31 +155,20 @@ def _back_up(layout: SystemLayout, changed: list[Path], backup: Path) -> None:
 
 def verify(layout: SystemLayout) -> None:
     """Run each daemon's own checker on the configuration under LAYOUT's prefix."""
-    postfix = f"postfix -c {shlex.quote(str(layout.postfix_etc))} check"
-    checks = [
-        # postfix check writes its findings only to a terminal: give it one.
-        ("Postfix", ["script", "-qec", postfix, "/dev/null"]),
-        ("Dovecot", ["doveconf", "-c", str(layout.dovecot_conf), "-n"]),
-        ("Rspamd", ["rspamadm", f"--var=LOCAL_CONFDIR={layout.rspamd_etc}", "configtest", "-c",
-                    "/etc/rspamd/rspamd.conf"]),
-    ]
+    found = [checks.postfix(layout.postfix_etc),
+             ("Dovecot", ["doveconf", "-c", str(layout.dovecot_conf), "-n"]),
+             checks.rspamd(layout.rspamd_etc)]
     if shutil.which("systemd-analyze"):
         units = [str(layout.units / f"{name}.service") for name in UNITS]
-        checks.append(("systemd", ["systemd-analyze", "verify", "--man=no", *units]))
-    for name, argv in checks:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=CHECK_TIMEOUT,
-                              check=False, stdin=subprocess.DEVNULL)
-        output = (done.stdout + done.stderr).strip()
-        if done.returncode or (name == "Postfix" and output):
-            raise StackError(f"{name} refused the configuration; nothing was changed:\n{output}")
+        found.append(("systemd", ["systemd-analyze", "verify", "--man=no", *units]))
+    for name, argv in found:
+        checks.run(name, argv)
 
 
 def _files(layout: SystemLayout, password: str) -> list[tuple[Path, str, int, str | None]]:
     """(path, text, mode, group) of every daemon's configuration file."""
-    values = template_values(layout.settings, layout, password)
-    return [(out.target, render_text((TEMPLATES / out.template).read_text(encoding="utf-8"),
-                                     values, out.syntax), out.mode, out.group)
-            for out in outputs(layout)]
+    return [(out.target, text, out.mode, out.group)
+            for out, text in rendered(layout.settings, layout, password)]
 
 
 def _units(layout: SystemLayout) -> list[tuple[Path, str, int, str | None]]:

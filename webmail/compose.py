@@ -13,6 +13,7 @@ from core.mail.errors import NotFoundError
 from core.services.access import signin
 from core.services.mail import compose as service
 from core.services.mail import contacts, uploads
+from core.services.server import settings
 from core.services.errors import InvalidInput, NotFound
 from portal.auth.current import mail_connection, password
 
@@ -29,7 +30,8 @@ def _data_dir() -> str:
 
 
 def _limit_mb() -> int:
-    return int(current_app.config.get("MESSAGE_SIZE_LIMIT_MB", 25))
+    """The largest message Postfix accepts (Admin → Server), in MB."""
+    return settings.message_size_mb(db.session, current_app.config)
 
 
 def _workspace(compose_id: str) -> uploads.Workspace | None:
@@ -209,10 +211,13 @@ def upload():
     if workspace is None:
         return jsonify(error=EXPIRED), 404
     try:
-        # Checked before request.stream is touched: Flask would refuse > 30 MB itself.
+        # Checked before request.stream is touched, which Flask bounds by the configured
+        # limit: the server setting may be higher.
+        limit = _limit_mb()
         _check_person(request.content_length or 0)
-        workspace.check_room(request.content_length or 0, _limit_mb())
-        item = workspace.add_stream(request.stream, request.args.get("name", ""), _limit_mb(),
+        workspace.check_room(request.content_length or 0, limit)
+        request.max_content_length = (limit + 5) * uploads.MIB
+        item = workspace.add_stream(request.stream, request.args.get("name", ""), limit,
                                     request.content_length)
     except uploads.TooLarge as exc:
         return jsonify(error=str(exc)), 413

@@ -10,6 +10,7 @@ from .links import PasswordLink
 from .mailboxes import Credential, Mailbox
 from .preferences import TrustedSender
 from .sessions import WebSession
+from .server import ServerSettings
 from .spam import ALLOW_FROM, ALLOW_TO, BLOCK_FROM, RULE_KINDS, SpamRule
 from .shared import SharedMailbox, shared_mailbox_owners
 
@@ -19,5 +20,5 @@ __all__ = [
     "TO_EXTERNAL", "TO_MAILBOX", "TO_SHARED", "TrustedSender", "WebSession", "group_members",
     "normalize_address", "normalize_domain", "shared_mailbox_owners",
     "AdminJob", "AuditEntry", "PasswordLink",
-    "ALLOW_FROM", "ALLOW_TO", "BLOCK_FROM", "RULE_KINDS", "SpamRule",
+    "ALLOW_FROM", "ALLOW_TO", "BLOCK_FROM", "RULE_KINDS", "SpamRule", "ServerSettings",
 ]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from core.models import Alias, Domain, Mailbox, SharedMailbox
+from core.models import Alias, Domain, Mailbox, ServerSettings, SharedMailbox
 from core.services.directory import aliases, groups, lookup, shared
 from core.services.directory.lookup import SYSTEM_ACTOR
 from core.services.access.roles import Roles
@@ -106,6 +106,11 @@ def server_wide(a: Realm, everywhere_id: int) -> list[tuple[str, str, dict]]:
         ("POST", f"/admin/domains/{a.domain}/delete", {"confirm_name": a.domain}),
         ("POST", f"/admin/domains/{a.domain}/admins", {"address": a.mailbox}),
         ("POST", f"/admin/mailboxes/{a.mailbox}/server-admin", {"server_admin": "on"}),
+        ("GET", "/admin/server", {}),
+        ("POST", "/admin/server/messages", {"message_size_mb": "1", "queue_lifetime_days": "1"}),
+        ("POST", "/admin/server/bcc", {"always_bcc": a.mailbox}),
+        ("POST", "/admin/server/access", {"relay_networks": "0.0.0.0/0", "auth_on_port_25": "on"}),
+        ("POST", "/admin/server/helo", {"helo_name": "taken.example.org"}),
     ]
 
 
@@ -125,7 +130,10 @@ def test_domain_admin_gets_403_on_everything_of_another_domain(app, stack_db, do
         assert s.query(SharedMailbox).filter_by(address=b.shared).count() == 1
     listing = admin_of_a.get("/admin/domains").get_data(as_text=True)
     assert a.domain in listing and b.domain not in listing
-    assert "/admin/groups" not in admin_of_a.get("/admin/").get_data(as_text=True)
+    dashboard = admin_of_a.get("/admin/").get_data(as_text=True)
+    assert "/admin/groups" not in dashboard and "/admin/server" not in dashboard
+    with stack_db.transaction() as s:  # no server setting was stored either
+        assert s.get(ServerSettings, 1) is None or s.get(ServerSettings, 1).helo_name != "taken.example.org"
 
 
 def test_domain_admin_reaches_the_objects_of_their_own_domain(app, stack_db, realms):
@@ -151,6 +159,7 @@ def test_server_admin_reaches_every_domain_and_server_wide_page(app, stack_db, d
     root = server_admin(app, stack_db, domain)
     gets = [(m, u, d) for m, u, d in routes_of(b) + server_wide(a, everywhere) if m == "GET"]
     assert {u: call(root, m, u, d) for m, u, d in gets} == {u: 200 for _m, u, _d in gets}
+    assert 'href="/admin/server"' in root.get("/admin/").get_data(as_text=True)
 
 
 def test_unknown_objects_are_404_not_403(app, stack_db, domain, realms):

@@ -117,6 +117,8 @@ ROUTES = {
     "admin.spam_rule_delete": Route(SERVER_ADMIN, "/admin/spam/rules/{rule_id}/delete"),
     "admin.spam_thresholds": Route(SERVER_ADMIN, "/admin/spam/settings"),
     "admin.rspamd_ui": Route(SERVER_ADMIN, "/admin/rspamd/"),
+    "admin.server_index": Route(SERVER_ADMIN, "/admin/server"),
+    "admin.server_save": Route(SERVER_ADMIN, "/admin/server/helo"),
 }
 # Answers that still mean "reached": no message 1 in a new Inbox, no such token.
 REACHED_MISSING = {"webmail.message", "webmail.body", "webmail.attachment",

@@ -12,7 +12,7 @@ from core.models import AuditEntry
 
 from .roles import Roles
 
-KINDS = ("domain", "mailbox", "group", "alias", "shared", "role", "spam")
+KINDS = ("domain", "mailbox", "group", "alias", "shared", "role", "spam", "server")
 ACTIONS = ("create", "update", "delete", "erase", "repair")
 PAGE_SIZE = 50
 

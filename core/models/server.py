@@ -1,0 +1,63 @@
+"""The mail server's own settings (Admin → Server), one row that the stack renders into Postfix.
+
+The stack reads this row when it renders main.cf (stack/postfix_settings.py) and the
+services change it (core/services/server/settings.py); both import it from here, so
+neither imports the other. Values are stored normalised: the services parse and check
+what people type before anything is written.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, String, Text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .base import Base, utcnow
+
+ROW_ID = 1
+DEFAULT_QUEUE_DAYS = 4
+# Rspamd scans messages up to its max_message (50 MiB by default) and the disclaimer
+# filter takes up to 64 MiB: a larger limit would let mail pass unscanned or stick.
+MAX_MESSAGE_SIZE_MB = 50
+MAX_QUEUE_DAYS = 30
+
+
+class ServerSettings(Base):
+    """Message size and queue lifetime, global always-Bcc, HELO name, relay exceptions."""
+
+    __tablename__ = "server_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_size_mb: Mapped[int]
+    queue_lifetime_days: Mapped[int]
+    always_bcc: Mapped[str] = mapped_column(String(320))  # '' for none
+    helo_name: Mapped[str] = mapped_column(String(253))  # '' for the server's own name
+    relay_networks: Mapped[str] = mapped_column(Text)  # IPv4 addresses or networks, one a line
+    relay_trusted_networks: Mapped[bool]
+    auth_on_port_25: Mapped[bool]
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+    @classmethod
+    def defaults(cls, message_size_mb: int) -> ServerSettings:
+        """An unsaved row with Postfix's strict defaults and the configured message size."""
+        return cls(id=ROW_ID, message_size_mb=message_size_mb, queue_lifetime_days=DEFAULT_QUEUE_DAYS,
+                   always_bcc="", helo_name="", relay_networks="", relay_trusted_networks=False,
+                   auth_on_port_25=False)
+
+    def networks(self) -> list[str]:
+        """The relay networks as a list, e.g. ['192.168.1.20', '10.0.5.0/24']."""
+        return self.relay_networks.split()
+
+    def values(self) -> dict:
+        """The settings as plain values (the audit log, the CLI's JSON)."""
+        return {"message_size_mb": self.message_size_mb, "queue_lifetime_days": self.queue_lifetime_days,
+                "always_bcc": self.always_bcc, "helo_name": self.helo_name,
+                "relay_networks": self.networks(), "relay_trusted_networks": self.relay_trusted_networks,
+                "auth_on_port_25": self.auth_on_port_25}
+
+
+def server_settings(db: Session, default_size_mb: int) -> ServerSettings:
+    """The stored settings, or the defaults while nothing is saved (the message size then
+    being DEFAULT_SIZE_MB, MAILROOM_MESSAGE_SIZE_LIMIT_MB)."""
+    return db.get(ServerSettings, ROW_ID) or ServerSettings.defaults(default_size_mb)

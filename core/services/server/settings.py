@@ -1,0 +1,136 @@
+"""The mail server's own settings (Admin → Server, `flask --app app settings`): check,
+store, audit, apply.
+
+Each value is parsed and checked here, stored in the server_settings row
+(core.models.server) and made live by the privileged helper's `apply_server_settings`:
+it renders Postfix's files with the stored row into a scratch directory, lets
+`postfix check` read them, then renders the live files and reloads Postfix (its master
+rereads main.cf; no connection is dropped). When Postfix refuses, the previous values
+are stored again and the error carries Postfix's own words.
+
+Applying needs the change committed (the helper reads the database), so `update`
+commits its own transaction, unlike the directory's services.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from core.mail import privileged
+from core.mail.errors import MailError, ServiceUnavailable
+from core.models.server import ROW_ID, ServerSettings, server_settings
+from core.services.access import audit
+from core.services.errors import InvalidInput, ServiceError
+from core.services.server import mailstore
+
+from .settings_input import PARSERS
+
+log = logging.getLogger(__name__)
+# The command line's names for the settings (and the columns they are stored in).
+KEYS = {
+    "message-size-mb": "message_size_mb", "queue-lifetime-days": "queue_lifetime_days",
+    "always-bcc": "always_bcc", "helo-name": "helo_name", "relay-networks": "relay_networks",
+    "relay-trusted-networks": "relay_trusted_networks", "auth-on-port-25": "auth_on_port_25",
+}
+
+
+class InvalidSettings(InvalidInput):
+    """Values that cannot be stored: ERRORS maps each setting (column) to what is wrong."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors
+
+
+class Rejected(ServiceError):
+    """Postfix refused the configuration with the new values; the old ones are back."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `update` did: the changed settings, how long applying took, or why it is pending."""
+
+    changed: dict[str, object] = field(default_factory=dict)
+    detail: str = ""  # what the helper did, e.g. "postfix: reloaded (pid 4242)"
+    seconds: float = 0.0
+    pending: str = ""  # saved, but not live yet: why
+
+
+def default_size_mb(cfg: dict) -> int:
+    """MAILROOM_MESSAGE_SIZE_LIMIT_MB: the message size until an admin stores one."""
+    return int(cfg["MESSAGE_SIZE_LIMIT_MB"])
+
+
+def current(db: Session, cfg: dict) -> ServerSettings:
+    """The stored settings, or the defaults."""
+    return server_settings(db, default_size_mb(cfg))
+
+
+def message_size_mb(db: Session, cfg: dict) -> int:
+    """The largest message Postfix accepts, in MB (compose keeps to it too)."""
+    return current(db, cfg).message_size_mb
+
+
+def parse(texts: dict[str, str]) -> dict[str, object]:
+    """Stored values from what was typed, by column; InvalidSettings names every bad one."""
+    values, errors = {}, {}
+    for name, text in texts.items():
+        if name not in PARSERS:
+            raise InvalidInput(f"There is no server setting {name!r}.")
+        try:
+            values[name] = PARSERS[name](text)
+        except InvalidInput as exc:
+            errors[name] = str(exc)
+    if errors:
+        raise InvalidSettings(errors)
+    return values
+
+
+def update(db: Session, cfg: dict, texts: dict[str, str], actor: str) -> Outcome:
+    """Check, store (audited as ACTOR's change) and apply the settings in TEXTS (column ->
+    text); Rejected, with the old values stored again, if Postfix refuses them."""
+    values = parse(texts)
+    row = db.get(ServerSettings, ROW_ID)
+    if row is None:
+        row = current(db, cfg)
+        db.add(row)
+    stored = {name: getattr(row, name) for name in PARSERS}
+    before = row.values()
+    for name, value in values.items():
+        setattr(row, name, value)
+    changed = {k: v for k, v in row.values().items() if before[k] != v}
+    if not changed:
+        db.rollback()
+        return Outcome()
+    audit.record(db, actor, "update", "server", "settings", before={k: before[k] for k in changed},
+                 after=changed)
+    db.commit()
+    try:
+        began = time.monotonic()
+        detail = mailstore.call(cfg, "apply_server_settings")
+    except ServiceUnavailable as exc:  # stored: `stack up` renders it
+        return Outcome(changed, pending=str(exc))
+    except privileged.Refused as exc:
+        _undo(db, cfg, row, stored, before, changed, actor)
+        raise Rejected(f"Postfix refused the new settings, so the previous ones stay in "
+                       f"place. {exc}") from exc
+    seconds = time.monotonic() - began
+    log.info("server settings %s live after %.2f s (%s)", sorted(changed), seconds, detail)
+    return Outcome(changed, str(detail), seconds)
+
+
+def _undo(db: Session, cfg: dict, row: ServerSettings, stored: dict, before: dict,
+          changed: dict, actor: str) -> None:
+    """Store the STORED columns again (audited: CHANGED back to BEFORE) and apply them."""
+    for name, value in stored.items():
+        setattr(row, name, value)
+    audit.record(db, actor, "update", "server", "settings (undone: Postfix refused)",
+                 before=changed, after={k: before[k] for k in changed})
+    db.commit()
+    try:  # the live files are unchanged unless the reload itself failed: make sure
+        mailstore.call(cfg, "apply_server_settings")
+    except MailError as exc:
+        log.error("the previous server settings could not be applied again: %s", exc)

@@ -1,0 +1,104 @@
+"""What an admin types for a server setting, checked and turned into the stored value.
+
+Each parser takes the text of a form field or a command-line argument and returns the
+value to store, or raises InvalidInput with a message meant to sit next to the field.
+Nothing reaches Postfix's main.cf that did not pass here (and the stack quotes it again).
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from core.models import InvalidName, normalize_address, normalize_domain
+from core.models.server import MAX_MESSAGE_SIZE_MB, MAX_QUEUE_DAYS
+from core.services.errors import InvalidInput
+
+MAX_NETWORKS = 100
+# A network this wide would let much of the internet relay through the server.
+WIDEST_PREFIX = 8
+SWITCHES = {"on": True, "yes": True, "true": True, "1": True,
+            "off": False, "no": False, "false": False, "0": False, "": False}
+
+
+def _whole(text: str, label: str, low: int, high: int, unit: str) -> int:
+    """A whole number from LOW to HIGH."""
+    text = text.strip()
+    if not re.fullmatch(r"[0-9]{1,6}", text) or not low <= int(text) <= high:
+        raise InvalidInput(f"{label}: enter a whole number of {unit} from {low} to {high}.")
+    return int(text)
+
+
+def message_size(text: str) -> int:
+    """The largest message in MB (at most what Rspamd scans)."""
+    return _whole(text, "Maximum message size", 1, MAX_MESSAGE_SIZE_MB, "MB")
+
+
+def queue_days(text: str) -> int:
+    """How many days Postfix keeps retrying a message before it returns it."""
+    return _whole(text, "Queue lifetime", 1, MAX_QUEUE_DAYS, "days")
+
+
+def bcc_address(text: str) -> str:
+    """One mail address, or '' for none."""
+    return _optional(text, normalize_address,
+                     "Always-Bcc: “{}” is not one mail address (such as archive@example.com).")
+
+
+def helo_name(text: str) -> str:
+    """A fully qualified host name (RFC 5321 4.1.1.1), or '' for the server's own name."""
+    return _optional(text, normalize_domain,
+                     "HELO name: “{}” is not a host name such as mail.example.com "
+                     "(letters, digits, hyphens and at least one dot).")
+
+
+def _optional(text: str, normalize, problem: str) -> str:
+    """TEXT normalised, '' for nothing, or InvalidInput with PROBLEM naming what was typed."""
+    text = text.strip()
+    if not text:
+        return ""
+    try:
+        return normalize(text)
+    except InvalidName:
+        raise InvalidInput(problem.format(text)) from None
+
+
+def networks(text: str) -> str:
+    """IPv4 addresses or networks separated by commas, blanks or lines; stored one a line."""
+    items = [item for item in re.split(r"[\s,]+", text) if item]
+    if len(items) > MAX_NETWORKS:
+        raise InvalidInput(f"Relay addresses: at most {MAX_NETWORKS} entries.")
+    return "\n".join(dict.fromkeys(_network(item) for item in items))
+
+
+def _network(item: str) -> str:
+    """'192.168.1.20' or '192.168.1.0/24' as Postfix expects it, or InvalidInput."""
+    try:
+        net = ipaddress.ip_network(item, strict=False)
+    except ValueError:
+        raise InvalidInput(f"Relay addresses: “{item}” is not an IPv4 address or network "
+                           "(such as 192.168.1.20 or 192.168.1.0/24).") from None
+    if net.version != 4:
+        raise InvalidInput(f"Relay addresses: “{item}” is IPv6; this server's Postfix takes "
+                           "mail over IPv4 only.")
+    if str(net.network_address) != item.split("/")[0] and net.prefixlen != 32:
+        raise InvalidInput(f"Relay addresses: “{item}” is not the start of its network; "
+                           f"did you mean {net}?")
+    if net.prefixlen < WIDEST_PREFIX:
+        raise InvalidInput(f"Relay addresses: “{item}” is wider than /{WIDEST_PREFIX} and would "
+                           "make this server an open relay.")
+    return str(net.network_address) if net.prefixlen == 32 else str(net)
+
+
+def switch(text: str) -> bool:
+    """on/off (also yes/no, true/false, 1/0; an unticked checkbox sends nothing)."""
+    try:
+        return SWITCHES[text.strip().lower()]
+    except KeyError:
+        raise InvalidInput(f"“{text}” is neither on nor off.") from None
+
+
+PARSERS = {
+    "message_size_mb": message_size, "queue_lifetime_days": queue_days, "always_bcc": bcc_address,
+    "helo_name": helo_name, "relay_networks": networks, "relay_trusted_networks": switch,
+    "auth_on_port_25": switch,
+}

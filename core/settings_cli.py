@@ -1,0 +1,65 @@
+"""`flask --app app settings show|set KEY VALUE [--json]`: the mail server's own settings.
+
+`set` checks the value, stores it (audited as `cli:USER`), has `postfix check` read the
+resulting configuration and reloads Postfix; a value Postfix refuses is undone.
+"""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from core.cli_common import actor, emit, fail, json_option
+from core.db import db
+from core.services.errors import ServiceError
+from core.services.server import settings
+
+settings_cli = AppGroup("settings", help="The mail server's own settings (Admin → Server).")
+SWITCH_KEYS = ("relay-trusted-networks", "auth-on-port-25")
+
+
+def _shown(key: str, value: object) -> str:
+    """A value as the plain-text output shows it."""
+    if key in SWITCH_KEYS:
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ", ".join(value) or "(none)"
+    return str(value) if value != "" else "(none)"
+
+
+def _by_key(values: dict) -> dict:
+    """Column-keyed VALUES under the command line's KEY names."""
+    return {key: values[column] for key, column in settings.KEYS.items() if column in values}
+
+
+@settings_cli.command("show")
+@json_option
+def show_command(as_json: bool) -> None:
+    """Every server setting and its value."""
+    with db.factory() as session:
+        values = _by_key(settings.current(session, dict(current_app.config)).values())
+    emit(as_json, values, "\n".join(f"{key}: {_shown(key, value)}" for key, value in values.items()))
+
+
+@settings_cli.command("set")
+@click.argument("key", type=click.Choice(list(settings.KEYS)))
+@click.argument("value")
+@json_option
+def set_command(key: str, value: str, as_json: bool) -> None:
+    """Set KEY to VALUE ('' clears always-bcc, helo-name and relay-networks; on/off for switches)."""
+    try:
+        with db.factory() as session:
+            outcome = settings.update(session, dict(current_app.config),
+                                      {settings.KEYS[key]: value}, actor())
+    except ServiceError as exc:
+        fail(exc)
+    changed = _by_key(outcome.changed)
+    data = {"changed": changed, "live": not outcome.pending, "detail": outcome.detail or outcome.pending,
+            "seconds": round(outcome.seconds, 2)}
+    if not changed:
+        text = f"{key} is already {_shown(key, value) if value else '(none)'}: nothing changed."
+    elif outcome.pending:
+        text = f"Saved {key}, but it is not live yet: {outcome.pending}"
+    else:
+        text = f"Saved {key}: {_shown(key, changed[key])}. Postfix reloaded ({outcome.seconds:.1f} s)."
+    emit(as_json, data, text)

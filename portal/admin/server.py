@@ -1,0 +1,84 @@
+"""Admin → Server (server admins only): the mail server's own settings.
+
+The section has a sub-navigation (templates/admin/_server_nav.html) built from
+SERVER_PAGES: a later page of the section (the queue, a smarthost, DKIM, message
+tracking) adds itself there, names its endpoints admin.server_* (so the main navigation
+marks "Server") and extends admin/_server_layout.html.
+"""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+
+from core.extensions import db
+from core.services.errors import ServiceError
+from core.services.server import settings
+
+from .access import server_admin_required
+from .blueprint import bp
+from .common import actor, config
+
+# Each page of the Server section, in the order the sub-navigation shows them: its
+# endpoint, label, and the endpoints (its form posts too) during which it is current.
+SERVER_PAGES = [("admin.server_index", "Mail settings", ("admin.server_index", "admin.server_save"))]
+# Each form of the settings page and the settings it saves; a checkbox absent from a
+# submitted form means "off".
+SECTIONS = {
+    "messages": ("message_size_mb", "queue_lifetime_days"),
+    "bcc": ("always_bcc",),
+    "access": ("relay_networks", "relay_trusted_networks", "auth_on_port_25"),
+    "helo": ("helo_name",),
+}
+SWITCHES = ("relay_trusted_networks", "auth_on_port_25")
+
+
+@bp.context_processor
+def server_navigation():
+    """The Server section's pages that exist in this app, for its sub-navigation."""
+    return {"server_pages": [page for page in SERVER_PAGES if page[0] in current_app.view_functions]}
+
+
+def _form(stored) -> dict[str, str]:
+    """The stored settings as the forms show them."""
+    values = stored.values()
+    return {**{name: str(values[name]) for name in ("message_size_mb", "queue_lifetime_days",
+                                                     "always_bcc", "helo_name")},
+            "relay_networks": "\n".join(values["relay_networks"]),
+            **{name: "on" if values[name] else "" for name in SWITCHES}}
+
+
+def _page(form: dict | None = None, errors: dict | None = None, error: str = "", status: int = 200):
+    cfg = config()
+    return render_template("admin/server.html", form=form or _form(settings.current(db.session, cfg)),
+                           errors=errors or {}, error=error, hostname=cfg["MAIL_HOSTNAME"],
+                           default_size=settings.default_size_mb(cfg)), status
+
+
+@bp.route("/server")
+@server_admin_required
+def server_index():
+    """Messages, always-Bcc, SMTP access and HELO name, one form each."""
+    return _page()
+
+
+@bp.route("/server/<section>", methods=["POST"])
+@server_admin_required
+def server_save(section: str):
+    """Check, store and apply one form's settings; errors go next to their fields."""
+    if section not in SECTIONS:
+        abort(404)
+    texts = {name: request.form.get(name, "") for name in SECTIONS[section]}
+    try:
+        outcome = settings.update(db.session, config(), texts, actor())
+    except settings.InvalidSettings as exc:
+        db.session.rollback()
+        return _page({**_form(settings.current(db.session, config())), **texts}, exc.errors, status=400)
+    except ServiceError as exc:
+        db.session.rollback()
+        return _page(error=str(exc), status=400)
+    if not outcome.changed:
+        flash("Nothing changed.", "ok")
+    elif outcome.pending:
+        flash(f"Saved, but not live yet: {outcome.pending}. Starting the stack applies it.", "error")
+    else:
+        flash(f"Saved — Postfix reloaded in {outcome.seconds:.1f} s; the next message obeys it.", "ok")
+    return redirect(url_for("admin.server_index"))  # the message shows at the top
