@@ -197,6 +197,22 @@ def reload(layout: Layout, daemon: Daemon) -> str:
     return f"reloaded (pid {record.pid})"
 
 
+def rspamd_configtest(layout: Layout) -> list[str]:
+    """The command that checks the configuration Rspamd reads from LAYOUT (`rspamadm configtest`)."""
+    return ["rspamadm", f"--var=LOCAL_CONFDIR={layout.rspamd_etc}", "configtest", "-c", RSPAMD_CONF]
+
+
+def check_rspamd(layout: Layout) -> None:
+    """Raise StackError in rspamadm's words unless Rspamd accepts its rendered configuration.
+
+    A reload with a configuration Rspamd refuses would leave it without workers.
+    """
+    done = subprocess.run(rspamd_configtest(layout), capture_output=True, text=True,
+                          timeout=120, check=False, stdin=subprocess.DEVNULL, env=ENV)
+    if done.returncode:
+        raise StackError("Rspamd refused the configuration: " + (done.stdout + done.stderr).strip())
+
+
 def port_free(host: str, port: int) -> bool:
     """Whether nothing listens on HOST:PORT (a bind test, as the daemon would do)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

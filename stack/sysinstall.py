@@ -21,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import deploy, perms, prepare, secretfiles, spam
+from . import deploy, dkim, perms, prepare, secretfiles, spam
+from .daemons import rspamd_configtest
 from .errors import StackError
 from .files import TEMPLATES, write_file
 from .layout import SystemLayout
@@ -125,6 +126,7 @@ def _render_into(root: Path, cfg: dict, cert: Path, key: Path, checkout: Path,
         write_file(path, text, mode, group)
     deploy.sync(checkout, layout.data_dir / "app")  # what the units run
     spam.after_render(layout, password)  # rule maps, training queue, Sieve binaries
+    dkim.after_render(layout)  # the domains Rspamd signs for
     prepare.compile_sieve_before(layout)
     verify(layout)
     return changed
@@ -162,8 +164,7 @@ def verify(layout: SystemLayout) -> None:
         # postfix check writes its findings only to a terminal: give it one.
         ("Postfix", ["script", "-qec", postfix, "/dev/null"]),
         ("Dovecot", ["doveconf", "-c", str(layout.dovecot_conf), "-n"]),
-        ("Rspamd", ["rspamadm", f"--var=LOCAL_CONFDIR={layout.rspamd_etc}", "configtest", "-c",
-                    "/etc/rspamd/rspamd.conf"]),
+        ("Rspamd", rspamd_configtest(layout)),
     ]
     if shutil.which("systemd-analyze"):
         units = [str(layout.units / f"{name}.service") for name in UNITS]

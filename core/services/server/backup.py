@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from core.db import alembic_config
 from core.models import Alias, Domain, Mailbox
 from core.services.errors import InvalidInput, ServiceError
+from stack.dkim import keys_dir
 from stack.errors import StackError
 from stack.layout import Layout
 
@@ -58,11 +59,6 @@ def layout_for(cfg: dict) -> Layout:
         return Layout.from_config(cfg)
     except StackError as exc:
         raise InvalidInput(str(exc)) from exc
-
-
-def dkim_folder(layout: Layout) -> Path:
-    """Where the stack keeps DKIM signing keys (present once DKIM is set up)."""
-    return layout.lib / "dkim"
 
 
 def code_revisions(url: str) -> list[str]:
@@ -138,7 +134,7 @@ def _write_archive(target: Path, layout: Layout, snapshot: Path, manifest: dict)
             _add_bytes(archive, MANIFEST, json.dumps(manifest, indent=1).encode() + b"\n")
             archive.add(snapshot, DATABASE_MEMBER, recursive=False)
             _add_folder(archive, layout.secrets, SECRETS)
-            _add_folder(archive, dkim_folder(layout), DKIM)
+            _add_folder(archive, keys_dir(layout), DKIM)
         os.replace(partial, target)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
