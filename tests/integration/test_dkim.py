@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import grp
+import html
 import json
 import re
 import stat
@@ -24,7 +25,7 @@ from stack.dkim import key_path
 from stack.layout import Layout
 from tests.conftest import free_ports
 from tests.helpers import deliver_raw, new_address, submit, wait_for_subject
-from tests.integration.admin_support import wait_until
+from tests.integration.admin_support import domain_admin, server_admin, wait_until
 
 ACTOR = "tests@example.test"
 
@@ -242,3 +243,31 @@ def test_configuration_rspamd_refuses_is_rolled_back_with_its_error(cli, mail_st
     code, shown = cli("show", signer, "--json")
     assert shown["enabled"] is False
     assert signer not in (Layout.from_config(mail_stack).rspamd_etc / "dkim_domains.inc").read_text()
+
+
+def test_domain_page_toggles_signing_and_shows_the_record_to_its_domain_admin(
+        app, cli, mail_stack, stack_db, domain):
+    signer = new_domain(stack_db, "dkim-page")
+    root = server_admin(app, stack_db, domain)
+    local = domain_admin(app, stack_db, domain, of=signer)
+    other = domain_admin(app, stack_db, domain, of=domain)
+    page = root.text(f"/admin/domains/{signer}")
+    assert "Sign outbound messages with DKIM" in page and "_domainkey" not in page
+
+    response = root.post(f"/admin/domains/{signer}/dkim", {"sign": "on"})
+    assert response.status_code == 302
+    page = html.unescape(local.text(f"/admin/domains/{signer}"))
+    assert f"default._domainkey.{signer}" in page
+    assert cli("show", signer, "--json")[1]["txt"] in page
+    assert 'name="sign"' not in page and "Remove key" not in page  # a domain admin only reads
+    assert local.post(f"/admin/domains/{signer}/dkim", {}).status_code == 403
+    assert other.get(f"/admin/domains/{signer}").status_code == 403
+    with stack_db.transaction() as session:
+        assert lookup.get_domain(session, signer).dkim_enabled is True
+
+    assert root.post(f"/admin/domains/{signer}/dkim", {}).status_code == 302  # unticked: off
+    assert root.get(f"/admin/domains/{signer}/dkim/remove").status_code == 200
+    assert local.post(f"/admin/domains/{signer}/dkim/remove").status_code == 403
+    assert root.post(f"/admin/domains/{signer}/dkim/remove").status_code == 302
+    assert not key_path(Layout.from_config(mail_stack), signer).exists()
+    assert "_domainkey" not in root.text(f"/admin/domains/{signer}")
