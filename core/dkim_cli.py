@@ -38,14 +38,19 @@ def _lines(record: dkim.DkimRecord) -> str:
             f"Publish this TXT record:\n{record.name}\n{record.txt}")
 
 
+def _switch(domain: str, enabled: bool, as_json: bool) -> None:
+    """Turn signing of DOMAIN on or off, then print its state."""
+    record = _run(lambda s: dkim.set_signing(s, current_app.config, actor(),
+                                             lookup.get_domain(s, domain), enabled))
+    emit(as_json, record.as_json(), _lines(record))
+
+
 @dkim_cli.command("enable")
 @click.argument("domain")
 @json_option
 def dkim_enable(domain: str, as_json: bool) -> None:
     """Sign the domain's submitted mail (its key is created the first time)."""
-    record = _run(lambda s: dkim.set_signing(s, current_app.config, actor(),
-                                             lookup.get_domain(s, domain), True))
-    emit(as_json, record.as_json(), _lines(record))
+    _switch(domain, True, as_json)
 
 
 @dkim_cli.command("disable")
@@ -53,9 +58,7 @@ def dkim_enable(domain: str, as_json: bool) -> None:
 @json_option
 def dkim_disable(domain: str, as_json: bool) -> None:
     """Stop signing the domain's mail; its key is kept."""
-    record = _run(lambda s: dkim.set_signing(s, current_app.config, actor(),
-                                             lookup.get_domain(s, domain), False))
-    emit(as_json, record.as_json(), _lines(record))
+    _switch(domain, False, as_json)
 
 
 @dkim_cli.command("show")

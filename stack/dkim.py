@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 from . import perms
@@ -76,8 +77,8 @@ def ensure_key(layout: Layout, domain: str) -> bool:
     pem = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption())
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # 0600, ours alone
+    partial = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)
