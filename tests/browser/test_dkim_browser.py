@@ -9,19 +9,9 @@ from tests.helpers import new_server_admin, sign_in
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def clipboard_page(browser, live_url):
-    """A page whose context may read and write the clipboard (as a person's browser would ask)."""
-    context = browser.new_context()
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_url)
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    yield page
-    context.close()
-
-
-def test_sign_then_copy_the_dns_record(clipboard_page, live_url, mail_stack, stack_db, domain):
-    page = clipboard_page
+def test_sign_then_copy_the_dns_record(page, live_url, mail_stack, stack_db, domain):
+    # The clipboard as a person's browser grants it when asked.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_url)
     name = f"browser-dkim-{uuid.uuid4().hex[:6]}.test"
     with stack_db.transaction() as session:
         lookup.add_domain(session, name)
