@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import filter as disclaimer_filter, procs, worker
+from . import checks, filter as disclaimer_filter, procs, worker
 from . import learnd
 from .errors import StackError
 from .layout import Layout, SystemLayout
@@ -195,6 +195,17 @@ def reload(layout: Layout, daemon: Daemon) -> str:
     _applied(layout, daemon.name)
     procs.send(record, daemon.reload_signal)
     return f"reloaded (pid {record.pid})"
+
+
+def check_rspamd(layout: Layout) -> None:
+    """Raise StackError in rspamadm's words unless Rspamd accepts its rendered configuration.
+
+    A reload with a configuration Rspamd refuses would leave it without workers.
+    """
+    done = subprocess.run(checks.rspamd(layout.rspamd_etc)[1], capture_output=True, text=True,
+                          timeout=120, check=False, stdin=subprocess.DEVNULL, env=ENV)
+    if done.returncode:
+        raise StackError("Rspamd refused the configuration: " + (done.stdout + done.stderr).strip())
 
 
 def port_free(host: str, port: int) -> bool:

@@ -223,6 +223,8 @@ def reload(cfg: dict, name: str) -> str:
     layout = Layout.from_config(cfg)
     with _locked(layout):
         render_all(cfg, layout, secretfiles.rspamd_password(cfg, layout))
+        if name == "rspamd":
+            daemons.check_rspamd(layout)
         done = daemons.reload(layout, daemons.specs(layout)[name])
         _wait_ready(cfg, layout, [name] if daemons.running(layout, name) else [])
     return f"{name}: {done}"
@@ -259,7 +261,8 @@ def reload_rspamd(cfg: dict, timeout: float = 30.0) -> None:
     """Re-render and reload Rspamd, returning once no worker of the old configuration runs.
 
     Rspamd answers SIGHUP by starting new workers and retiring the old ones when they
-    are idle; until then an old milter worker could still scan the next message.
+    are idle; until then an old milter worker could still scan the next message. A
+    configuration `rspamadm configtest` refuses is not loaded: StackError in its words.
     """
     if daemons.running(Layout.from_config(cfg), "rspamd") is None:
         raise StackError("Rspamd is not running; start the stack with `flask --app app stack up`")

@@ -243,8 +243,41 @@ class Helper:
             raise Refused("apply_server_settings takes no arguments: it reads the database")
         return reload_postfix_checked(self.cfg)
 
+    def dkim_key(self, args: dict) -> dict:
+        """Read, create ("ensure") or remove the DKIM key of a domain of ours.
+
+        The answer is the selector, the base64 public key (None when there is no key) and
+        whether the key was created now. A key is removed only while signing is off.
+        """
+        from sqlalchemy import select
+
+        from core.models import Domain, InvalidName, normalize_domain
+
+        from . import dkim
+
+        action = args.get("action")
+        if action not in ("read", "ensure", "remove"):
+            raise Refused("action must be read, ensure or remove")
+        try:
+            name = normalize_domain(self._text(args.get("domain"), "domain"))
+        except InvalidName as exc:
+            raise Refused(str(exc)) from exc
+        with self.database.transaction() as session:
+            domain = session.scalar(select(Domain).where(Domain.name == name))
+            if domain is None:
+                raise Refused(f"{name} is not a domain of ours")
+            signing = domain.dkim_enabled
+        created = action == "ensure" and dkim.ensure_key(self.layout, name)
+        if action == "remove":
+            if signing:
+                raise Refused(f"DKIM signing is on for {name}: turn it off before removing its key")
+            dkim.remove_key(self.layout, name)
+        return {"selector": dkim.SELECTOR, "public_key": dkim.public_key(self.layout, name),
+                "created": created}
+
     OPERATIONS = ("quotas", "kick", "shared_access", "reconcile_shares", "user_shares",
-                  "sieve_test", "publish_spam_rules", "reload_rspamd", "apply_server_settings")
+                  "sieve_test", "publish_spam_rules", "reload_rspamd", "apply_server_settings",
+                  "dkim_key")
 
     def handle(self, request: object, caller: str) -> dict:
         """Check and run one decoded request; the answer to send back."""

@@ -62,6 +62,13 @@ def _networks(text: str) -> str:
     return text
 
 
+def domain_name(text: str) -> str:
+    """TEXT if it is a domain name (a UCL key, part of a file name); StackError otherwise."""
+    if not HOSTNAME.match(text):
+        raise StackError(f"{text!r} is not a domain name")
+    return text
+
+
 def _postfix(text: str) -> str:
     """A main.cf/master.cf value: `$` doubled (Postfix expands $name), no edge blanks."""
     if text != text.strip():
@@ -85,6 +92,9 @@ SYNTAXES = {
     # does, and collapses `$$` only when the string also holds a variable). The only
     # escape there is \'; any other backslash stays literal, so none is accepted.
     "ucl": lambda t: "'" + _reject(t, "\\", "ucl").replace("'", "\\'") + "'",
+    # A UCL key naming a domain (dkim_signing's `domain` section): UCL takes no single-quoted
+    # keys, so double quotes, around host-name characters only (nothing to expand or escape).
+    "ucl_key": lambda t: '"' + domain_name(t) + '"',
     # redis.conf: double-quoted with backslash escapes (sdssplitargs).
     "redis": lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"',
 }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import filter as disclaimer_filter
-from . import learnd, postfix_settings, secretfiles, spam, worker
+from . import dkim, learnd, postfix_settings, secretfiles, spam, worker
 from .files import TEMPLATES, write_file
 from .layout import Layout
 from .quoting import render_text
@@ -86,8 +86,8 @@ def _output(template: Path, target: Path, syntax: str, daemon: str) -> Output:
 def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
     """The values the templates refer to; each is quoted by the template's syntax."""
     return {**_paths(layout), **_settings(cfg), **spam.template_values(layout),
-            **postfix_settings.template_values(cfg, layout), **layout.site_values(cfg),
-            "redis_password": secretfiles.redis_password(cfg, layout),
+            **postfix_settings.template_values(cfg, layout), **dkim.template_values(cfg, layout),
+            **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout),
             "controller_password": secretfiles.rspamd_password_hash(layout, rspamd_password)}
 
 
@@ -159,6 +159,7 @@ def render_all(cfg: dict, layout: Layout, rspamd_password: str) -> None:
         if write_file(out.target, text, out.mode, out.group):
             log.info("rendered %s", out.target)
     spam.after_render(layout, rspamd_password)  # rule maps, training queue, Sieve binaries
+    dkim.after_render(layout)  # the domains Rspamd signs for
 
 
 def digest(layout: Layout, daemon: str) -> str:
@@ -168,6 +169,8 @@ def digest(layout: Layout, daemon: str) -> str:
         files += [layout.cert, layout.key]
     if daemon == "worker":  # the privileged helper renders and reloads with these settings
         files.append(worker.settings_file(layout))
+    if daemon == "rspamd":  # included by local.d/dkim_signing.conf
+        files.append(dkim.domains_file(layout))
     sha = hashlib.sha256()
     for path in files:
         sha.update(str(path).encode() + b"\0")

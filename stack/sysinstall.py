@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import checks, deploy, perms, prepare, secretfiles, spam
+from . import checks, deploy, dkim, perms, prepare, secretfiles, spam
 from .errors import StackError
 from .files import TEMPLATES, write_file
 from .layout import SystemLayout
@@ -123,6 +123,7 @@ def _render_into(root: Path, cfg: dict, cert: Path, key: Path, checkout: Path,
         write_file(path, text, mode, group)
     deploy.sync(checkout, layout.data_dir / "app")  # what the units run
     spam.after_render(layout, password)  # rule maps, training queue, Sieve binaries
+    dkim.after_render(layout)  # the domains Rspamd signs for
     prepare.compile_sieve_before(layout)
     verify(layout)
     return changed

@@ -5,9 +5,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from core.extensions import db
+from core.mail.errors import MailError
 from core.models import Domain
 from core.services.access import admin_roles
-from core.services.directory import domains
+from core.services.directory import dkim, domains
 from core.services.server import mailstore
 
 from .blueprint import bp
@@ -36,13 +37,19 @@ def domain_create():
     return redirect(url_for("admin.domain_edit", name=domain.name))
 
 
-def _edit_page(domain: Domain, error: str = "", form=None, status: int = 200):
+def edit_page(domain: Domain, error: str = "", form=None, status: int = 200):
+    """The domain page: its settings form, DKIM section and domain admins."""
     values = form or {
         "mode": domain.mode, "relay": domains.relay_text(domain) or "",
         "bcc": domain.bcc_address or "", "catch_all": domain.catchall_address or "",
     }
+    try:
+        record, dkim_error = dkim.status(config(), domain), ""
+    except MailError as exc:
+        record, dkim_error = None, str(exc)
     page = render_template("admin/domain.html", domain=domain, values=values, error=error,
-                           modes=domains.MODES, admins=admin_roles.admins_of(db.session, domain))
+                           modes=domains.MODES, admins=admin_roles.admins_of(db.session, domain),
+                           dkim=record, dkim_error=dkim_error)
     return page, status
 
 
@@ -51,10 +58,10 @@ def _edit_page(domain: Domain, error: str = "", form=None, status: int = 200):
 def domain_edit(domain: Domain):
     """Delivery mode, relay host, always-Bcc and catch-all of one domain."""
     if request.method == "GET":
-        return _edit_page(domain)
+        return edit_page(domain)
     form = {key: request.form.get(key, "") for key in ("mode", "relay", "bcc", "catch_all")}
     return save(lambda: domains.update_domain(db.session, actor(), domain, **form),
-                lambda error: _edit_page(domain, error, form, 400),
+                lambda error: edit_page(domain, error, form, 400),
                 f"Saved. Postfix uses the new settings of {domain.unicode_name} from the next "
                 "message on.", "admin.domain_edit", name=domain.name)
 
@@ -81,7 +88,7 @@ def _change_admins(domain: Domain, step, done: str):
     """Run STEP (add or remove a domain admin) for the address in the form; DONE is the notice."""
     address = request.form.get("address", "")
     return save(lambda: step(db.session, actor(), domain, address),
-                lambda error: _edit_page(domain, error, status=400),
+                lambda error: edit_page(domain, error, status=400),
                 done.format(address=address.strip(), domain=domain.unicode_name),
                 "admin.domain_edit", name=domain.name)
 

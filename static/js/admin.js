@@ -20,4 +20,20 @@ document.addEventListener("DOMContentLoaded", () => {
       area.focus();
     });
   }
+  // "Copy" puts the text of another element (a DNS record) on the clipboard, and says so.
+  for (const button of document.querySelectorAll("button[data-copy]")) {
+    const source = document.getElementById(button.dataset.copy);
+    const status = document.getElementById(button.dataset.copyStatus);
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(source.textContent);
+        status.textContent = "Copied to the clipboard.";
+      } catch {
+        // No clipboard here (a plain-HTTP address, or refused): select it for the keyboard.
+        window.getSelection().selectAllChildren(source);
+        status.textContent = "Selected: press Ctrl+C (⌘C on a Mac) to copy it.";
+      }
+    });
+  }
 });

@@ -68,6 +68,9 @@ def test_typed_operations_work_for_a_real_mailbox(helper, mail_stack, stack_db, 
     ("sieve_test", {"address": "PLACEHOLDER", "script": "keep;", "message": 42}, "message must be"),
     ("shared_access", {"address": "PLACEHOLDER", "owners": ["staff"]}, "is not a shared mailbox"),
     ("shared_access", {"address": "PLACEHOLDER\r\nkick *"}, "control characters"),
+    ("dkim_key", {"domain": "not-our-domain.test", "action": "ensure"}, "is not a domain of ours"),
+    ("dkim_key", {"domain": "../../etc", "action": "ensure"}, "not a valid domain name"),
+    ("dkim_key", {"domain": "example.test", "action": "erase"}, "action must be"),
 ])
 def test_hostile_requests_are_refused_and_logged(helper, mail_stack, stack_db, domain, op, args, reason):
     _, call = helper

@@ -96,6 +96,8 @@ ROUTES = {
     "admin.domain_delete": Route(SERVER_ADMIN, "/admin/domains/{domain}/delete"),
     "admin.domain_admin_add": Route(SERVER_ADMIN, "/admin/domains/{domain}/admins"),
     "admin.domain_admin_remove": Route(SERVER_ADMIN, "/admin/domains/{domain}/admins/remove"),
+    "admin.domain_dkim": Route(SERVER_ADMIN, "/admin/domains/{domain}/dkim"),
+    "admin.domain_dkim_remove": Route(SERVER_ADMIN, "/admin/domains/{domain}/dkim/remove"),
     "admin.disclaimer_edit": Route(DOMAIN_ADMIN, "/admin/disclaimers/{domain}"),
     "admin.mailbox_edit": Route(DOMAIN_ADMIN, "/admin/mailboxes/{mailbox}"),
     "admin.mailbox_delete": Route(DOMAIN_ADMIN, "/admin/mailboxes/{mailbox}/delete"),

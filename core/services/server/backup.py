@@ -26,6 +26,7 @@ from core.config import private_database
 from core.db import PRIVATE, alembic_config, attach
 from core.models import Alias, Domain, Mailbox
 from core.services.errors import InvalidInput, ServiceError
+from stack.dkim import keys_dir
 from stack.errors import StackError
 from stack.layout import Layout
 
@@ -63,11 +64,6 @@ def layout_for(cfg: dict) -> Layout:
         return Layout.from_config(cfg)
     except StackError as exc:
         raise InvalidInput(str(exc)) from exc
-
-
-def dkim_folder(layout: Layout) -> Path:
-    """Where the stack keeps DKIM signing keys (present once DKIM is set up)."""
-    return layout.lib / "dkim"
 
 
 def code_revisions(url: str) -> list[str]:
@@ -155,7 +151,7 @@ def _write_archive(target: Path, layout: Layout, copies: dict[str, Path], manife
             for member, copy in copies.items():
                 archive.add(copy, member, recursive=False)
             _add_folder(archive, layout.secrets, SECRETS)
-            _add_folder(archive, dkim_folder(layout), DKIM)
+            _add_folder(archive, keys_dir(layout), DKIM)
         os.replace(partial, target)
     except BaseException:
         Path(partial).unlink(missing_ok=True)

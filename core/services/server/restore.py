@@ -26,6 +26,7 @@ from core.services.server.backup import (
     DATABASE_MEMBER, DKIM, FORMAT, KIND, MANIFEST, PRIVATE_MEMBER, SECRETS, code_revisions,
     dkim_folder, layout_for)
 from stack import perms
+from stack.dkim import keys_dir
 from stack.daemons import running
 from stack.errors import StackError
 from stack.layout import DAEMONS, Layout
@@ -202,7 +203,7 @@ def _restore_secrets(archive, members: dict[str, tarfile.TarInfo], layout: Layou
 
 def _restore_dkim(archive, members: dict[str, tarfile.TarInfo], layout: Layout) -> int:
     """The DKIM keys folder as it was saved: modes, and owners where they exist here."""
-    root, count = dkim_folder(layout), 0
+    root, count = keys_dir(layout), 0
     for name, member in sorted(members.items()):  # a folder sorts before what it holds
         path = PurePosixPath(name)
         if path.parts[0] != DKIM:
