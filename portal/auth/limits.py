@@ -35,6 +35,6 @@ def client_key() -> str:
 
 
 def sign_in_slot() -> AbstractContextManager:
-    """Hold this client's one slot for a sign-in; AlreadySigningIn or ServerBusy when
-    it has one under way or MAILROOM_SIGNIN_CONCURRENCY sign-ins are."""
+    """Hold a slot for this client's sign-in; AlreadySigningIn when it failed lately and
+    has one under way, ServerBusy when MAILROOM_SIGNIN_CONCURRENCY sign-ins are."""
     return SLOTS.slot(client_key(), current_app.config["SIGNIN_CONCURRENCY"])

@@ -246,10 +246,12 @@ class SignInThreads:
             with self.lock:
                 self.spans.append((began, time.monotonic()))
 
-    def most_held_at_once(self, longer_than: float) -> int:
-        """The most threads this client's sign-ins of more than LONGER_THAN seconds held at once."""
-        events = sorted([(began, 1) for began, ended in self.spans if ended - began > longer_than]
-                        + [(ended, -1) for began, ended in self.spans if ended - began > longer_than])
+    def most_held_at_once(self, longer_than: float, began_after: float = 0.0) -> int:
+        """The most threads this client's sign-ins of more than LONGER_THAN seconds, begun
+        after BEGAN_AFTER, held at once."""
+        spans = [(began, ended) for began, ended in self.spans
+                 if ended - began > longer_than and began >= began_after]
+        events = sorted([(began, 1) for began, _ in spans] + [(ended, -1) for _, ended in spans])
         held = most = 0
         for _, step in events:
             held += step
@@ -278,4 +280,8 @@ def test_wrong_passwords_from_one_client_hold_one_thread_and_never_delay_another
     assert [status for status, _ in signed_in] == [302] * 3, signed_in
     assert max(seconds for _, seconds in signed_in) < DOVECOT_PENALTY_SECONDS / 3, signed_in
     assert 302 not in refused
-    assert threads.most_held_at_once(longer_than=1.0) <= 1, threads.spans
+    # Its first guesses, sent at once before any had failed, each hold a thread (within
+    # SIGNIN_CONCURRENCY): an address without failures may be a whole office and is not
+    # held to one sign-in. From its first answer on, it holds one thread at most.
+    first_answer = min(ended for _, ended in threads.spans)
+    assert threads.most_held_at_once(longer_than=1.0, began_after=first_answer) <= 1, threads.spans

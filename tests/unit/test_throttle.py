@@ -7,8 +7,9 @@ import urllib.request
 
 import pytest
 
-from core.services.access.throttle import (AlreadySigningIn, FailedLogins, ServerBusy, SignInSlots,
-                                           client_network)
+from core.mail.errors import AuthenticationFailed, LoginDelayed, ServiceUnavailable
+from core.services.access.throttle import (SUSPECT_SECONDS, AlreadySigningIn, FailedLogins,
+                                           ServerBusy, SignInSlots, client_network)
 from stack.worker.policy import REFUSAL, serve_in_thread
 
 KEY = "k" * 32
@@ -59,16 +60,75 @@ def test_a_new_limit_applies_at_once():
     assert logins.allow("192.0.2.3")
 
 
-def test_sign_in_slots_allow_one_per_client_and_the_capacity_in_all():
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def failed_sign_in(slots: SignInSlots, client: str, error: Exception) -> None:
+    """One sign-in from CLIENT that ends in ERROR, as the view runs it."""
+    with pytest.raises(type(error)), slots.slot(client, 10):
+        raise error
+
+
+def test_sign_in_slots_hold_all_clients_together_to_the_capacity():
     slots = SignInSlots()
-    with slots.slot("client:192.0.2.1", 2):
-        with pytest.raises(AlreadySigningIn), slots.slot("client:192.0.2.1", 2):
+    with slots.slot("client:192.0.2.1", 2), slots.slot("client:192.0.2.2", 2):
+        with pytest.raises(ServerBusy), slots.slot("client:192.0.2.3", 2):
             pass
-        with slots.slot("client:192.0.2.2", 2):
-            with pytest.raises(ServerBusy), slots.slot("client:192.0.2.3", 2):
-                pass
-    with slots.slot("client:192.0.2.1", 1):  # given back
+    with slots.slot("client:192.0.2.3", 1):  # given back
         pass
+
+
+def test_a_client_without_failures_signs_in_several_people_at_once():
+    # One address is often a whole office behind NAT, or a proxy: its people sign in together.
+    slots = SignInSlots()
+    with slots.slot("client:192.0.2.1", 3), slots.slot("client:192.0.2.1", 3):
+        with slots.slot("client:192.0.2.1", 3):
+            pass
+
+
+def test_a_client_that_failed_lately_has_one_sign_in_at_a_time_until_its_penalty_is_over():
+    clock = Clock()
+    slots = SignInSlots(clock)
+    failed_sign_in(slots, "client:192.0.2.1", AuthenticationFailed("wrong"))
+    with slots.slot("client:192.0.2.1", 10):
+        with pytest.raises(AlreadySigningIn), slots.slot("client:192.0.2.1", 10):
+            pass
+        with slots.slot("client:192.0.2.2", 10), slots.slot("client:192.0.2.2", 10):
+            pass  # another client is not held to one
+    clock.now += SUSPECT_SECONDS - 1
+    with slots.slot("client:192.0.2.1", 10):  # a success in between forgives nothing
+        with pytest.raises(AlreadySigningIn), slots.slot("client:192.0.2.1", 10):
+            pass
+    clock.now += 1
+    with slots.slot("client:192.0.2.1", 10), slots.slot("client:192.0.2.1", 10):
+        pass
+
+
+def test_a_held_back_answer_counts_as_a_failure_and_a_server_fault_does_not():
+    slots = SignInSlots()
+    failed_sign_in(slots, "client:192.0.2.5", LoginDelayed("no answer"))
+    failed_sign_in(slots, "client:192.0.2.6", ServiceUnavailable("Dovecot is down"))
+    with slots.slot("client:192.0.2.5", 10):
+        with pytest.raises(AlreadySigningIn), slots.slot("client:192.0.2.5", 10):
+            pass
+    with slots.slot("client:192.0.2.6", 10), slots.slot("client:192.0.2.6", 10):
+        pass
+
+
+def test_a_failure_while_another_sign_in_is_under_way_holds_the_next_one_back():
+    # A burst sent at once all starts before any fails; once one has, the rest wait their turn.
+    slots = SignInSlots()
+    with slots.slot("client:192.0.2.7", 10):
+        failed_sign_in(slots, "client:192.0.2.7", AuthenticationFailed("wrong"))
+        with pytest.raises(AlreadySigningIn), slots.slot("client:192.0.2.7", 10):
+            pass
 
 
 @pytest.fixture

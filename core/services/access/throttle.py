@@ -11,17 +11,23 @@ import ipaddress
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from limits import parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+
+from core.mail.errors import AuthenticationFailed, LoginDelayed
 
 # An IPv6 client is usually handed a whole /64 (RFC 6177): count the network, not each address.
 IPV6_PREFIX = 64
 # A login Dovecot allowed is answered within its penalty (15 s) and failure delay (2 s);
 # one that never reports (the client hung up) stops counting as under way after this.
 PENDING_SECONDS = 30.0
+# Dovecot's penalty stops mattering this long after an address's last failure
+# (AUTH_PENALTY_TIMEOUT in src/auth/auth-penalty.h: 2 + 4 + 8 + 15 s); until then a
+# sign-in from that network may be held back and keeps a web server thread.
+SUSPECT_SECONDS = 29.0
 
 
 def client_network(text: str) -> str:
@@ -54,31 +60,60 @@ class ServerBusy(SignInBusy):
 
 
 class SignInSlots:
-    """Sign-ins under way: one per client network, and at most a given number in all.
+    """Sign-ins under way: at most a given number in all, and one at a time from a client
+    network whose sign-in failed lately.
 
-    A sign-in can wait for seconds on the mail server (Dovecot delays an address that
-    failed before), and it holds a web server thread meanwhile: one client never holds
-    more than one, and all clients together never more than the capacity.
+    A sign-in can wait for seconds on the mail server, holding a web server thread:
+    Dovecot answers a failure after 2 s and delays every login from an address that failed
+    before, for up to 15 s. All clients together never hold more than the capacity. A
+    network that failed within SUSPECT_SECONDS is held to one sign-in at a time, so a
+    guesser cannot take the whole capacity; a network without failures is not, because
+    its sign-ins are answered at once and one address is often a whole office (NAT) or a
+    proxy, whose people sign in together.
     """
 
-    def __init__(self) -> None:
-        self._busy: set[str] = set()
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._busy: dict[str, int] = {}
+        self._failed: dict[str, float] = {}  # network -> when its last sign-in failed
         self._lock = threading.Lock()
 
     @contextmanager
     def slot(self, client: str, capacity: int) -> Iterator[None]:
-        """Hold CLIENT's slot for a sign-in; AlreadySigningIn or ServerBusy when there is none."""
+        """Hold a slot for a sign-in from CLIENT; AlreadySigningIn or ServerBusy when there
+        is none. A wrong password or a held-back answer (AuthenticationFailed,
+        LoginDelayed) raised inside counts as CLIENT's failure."""
         with self._lock:
-            if client in self._busy:
+            if self._busy.get(client) and self._failed_lately(client):
                 raise AlreadySigningIn(client)
-            if len(self._busy) >= capacity:
+            if sum(self._busy.values()) >= capacity:
                 raise ServerBusy(client)
-            self._busy.add(client)
+            self._busy[client] = self._busy.get(client, 0) + 1
         try:
             yield
+        except (AuthenticationFailed, LoginDelayed):
+            with self._lock:
+                self._note_failure(client)
+            raise
         finally:
             with self._lock:
-                self._busy.discard(client)
+                self._busy[client] -= 1
+                if not self._busy[client]:
+                    del self._busy[client]
+
+    def _failed_lately(self, client: str) -> bool:
+        """Whether CLIENT's last failure is less than SUSPECT_SECONDS old (caller holds the lock)."""
+        when = self._failed.get(client)
+        return when is not None and self._clock() - when < SUSPECT_SECONDS
+
+    def _note_failure(self, client: str) -> None:
+        """Note CLIENT's failure now and forget those past SUSPECT_SECONDS (caller holds
+        the lock): kept oldest first, so the record stays as small as the attack."""
+        now = self._clock()
+        self._failed.pop(client, None)
+        self._failed[client] = now
+        while now - next(iter(self._failed.values())) >= SUSPECT_SECONDS:
+            del self._failed[next(iter(self._failed))]
 
 
 class FailedLogins:
