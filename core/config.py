@@ -78,6 +78,7 @@ DEFAULTS: dict[str, object] = {
     "REDIS_PASSWORD": "",  # or REDIS_PASSWORD_FILE; default file DATA_DIR/secrets/redis_password
     "FILTER_PORT": 10026,  # the disclaimer filter (stack/filter), after Postfix's queue
     "REINJECT_PORT": 10027,  # Postfix takes filtered mail back here
+    "AUTH_POLICY_PORT": 10028,  # the worker's auth policy server, asked by Dovecot before each login
     "DEFAULT_QUOTA_MB": 1024,
     "MESSAGE_SIZE_LIMIT_MB": 25,
     "UPLOAD_QUOTA_MB": 100,  # attachments one person may have waiting in open messages
@@ -85,7 +86,9 @@ DEFAULTS: dict[str, object] = {
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_MAX_HOURS": 12,  # a session ends this long after sign-in, however active
     "LOGIN_LIMIT_ADDRESS": "5 per minute",
-    "LOGIN_LIMIT_IP": "20 per minute",
+    "LOGIN_LIMIT_IP": "20 per minute",  # also Dovecot's logins, through the worker's auth policy
+    "SIGNIN_CONCURRENCY": 4,  # web sign-ins checked with the IMAP server at once
+    "SIGNIN_TIMEOUT": 4,  # seconds a web sign-in waits for IMAP LOGIN
     "MAIL_TIMEOUT": 10,
     "COOKIE_SECURE": False,  # always Secure; it is anyway for requests that came over HTTPS
     "PROXY_FIX": 0,  # reverse proxies in front: X-Forwarded-* hops to believe

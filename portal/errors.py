@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, render_template, request, session
+from flask import Blueprint, make_response, render_template, request, session
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
 from core.db import is_busy
 from core.extensions import db
-from core.mail.errors import AuthenticationFailed, ImapError, NotFoundError, ServiceUnavailable
-from core.services.access import signin
+from core.mail.errors import (AuthenticationFailed, ImapError, LoginDelayed, NotFoundError,
+                              ServiceUnavailable)
+from core.services.access import signin, throttle
 from core.vault import VaultError
 
 bp = Blueprint("errors", __name__)
@@ -53,8 +54,11 @@ def csrf_error(error):
 
 
 @bp.app_errorhandler(429)
+@bp.app_errorhandler(LoginDelayed)
+@bp.app_errorhandler(throttle.AlreadySigningIn)
 def too_many(error):
-    """Too many attempts (sign-in rate limit)."""
+    """Too many attempts: the sign-in limits, a sign-in from this client under way, or
+    Dovecot delaying this client's logins after failed ones."""
     if request.endpoint == "auth.login":
         return render_template(
             "auth/login.html", address=request.form.get("address", ""),
@@ -62,6 +66,16 @@ def too_many(error):
         ), 429
     return render_template("errors/error.html", code=429, title="Slow down",
                            text="Too many requests. Wait a minute, then try again."), 429
+
+
+@bp.app_errorhandler(throttle.ServerBusy)
+def busy(error):
+    """As many sign-ins as allowed are under way: come back in a moment."""
+    response = make_response(render_template(
+        "auth/login.html", address=request.form.get("address", ""),
+        error="Many people are signing in right now. Try again in a moment."), 503)
+    response.headers["Retry-After"] = "2"
+    return response
 
 
 @bp.app_errorhandler(ServiceUnavailable)

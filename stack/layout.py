@@ -32,7 +32,11 @@ SERVICES = {
     "disclaimer": ("FILTER_PORT", "disclaimer"),
 }
 # Ports a daemon needs besides those in SERVICES.
-EXTRA_PORTS = {"rspamd": ("RSPAMD_PROXY_PORT", "RSPAMD_NORMAL_PORT"), "postfix": ("REINJECT_PORT",)}
+EXTRA_PORTS = {"rspamd": ("RSPAMD_PROXY_PORT", "RSPAMD_NORMAL_PORT"), "postfix": ("REINJECT_PORT",),
+               "worker": ("AUTH_POLICY_PORT",)}
+# Where the web app connects to Dovecot from: trusted to name its client's address (IMAP ID
+# x-originating-ip, login_trusted_networks) and exempt from the worker's login limit.
+APP_NETWORKS = "127.0.0.1/32"
 # Start order: Postfix needs Dovecot's sockets, the Rspamd milter and the disclaimer
 # filter (its content_filter); Rspamd uses Redis. The job worker holds the database's
 # WAL index open for the daemons that read it (stack/worker.py), so it comes first.

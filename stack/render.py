@@ -9,7 +9,7 @@ from pathlib import Path
 from . import filter as disclaimer_filter
 from . import dkim, learnd, postfix_settings, secretfiles, spam, worker
 from .files import TEMPLATES, write_file
-from .layout import Layout
+from .layout import APP_NETWORKS, Layout
 from .quoting import render_text
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class Output:
 
 # Files that hold a secret: readable by their daemon's group only.
 PRIVATE = {"rspamd/override.d/worker-controller.inc": "_rspamd", "rspamd/local.d/redis.conf": "_rspamd",
-           "redis/redis.conf": "redis"}
+           "redis/redis.conf": "redis", "dovecot/conf.d/40-auth-policy.conf": "dovecot"}
 
 
 def outputs(layout: Layout) -> list[Output]:
@@ -88,7 +88,8 @@ def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
     return {**_paths(layout), **_settings(cfg), **spam.template_values(layout),
             **postfix_settings.template_values(cfg, layout), **dkim.template_values(cfg, layout),
             **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout),
-            "controller_password": secretfiles.rspamd_password_hash(layout, rspamd_password)}
+            "controller_password": secretfiles.rspamd_password_hash(layout, rspamd_password),
+            "auth_policy_key": secretfiles.auth_policy_key(cfg, layout), "app_networks": APP_NETWORKS}
 
 
 def _paths(layout: Layout) -> dict:
@@ -129,6 +130,7 @@ def _settings(cfg: dict) -> dict:
     ports = {key: cfg[key.upper()] for key in (
         "imap_port", "imaps_port", "pop3_port", "pop3s_port", "sieve_port", "smtp_port",
         "submission_port", "smtps_port", "redis_port", "filter_port", "reinject_port",
+        "auth_policy_port",
     )}
     return {
         **ports,

@@ -20,7 +20,7 @@ from .layout import Layout
 log = logging.getLogger(__name__)
 # token_urlsafe(48) is 64 characters of [A-Za-z0-9_-].
 SECRET_BYTES = 48
-NAMES = ("secret_key", "rspamd_password", "redis_password")
+NAMES = ("secret_key", "rspamd_password", "redis_password", "auth_policy_key")
 RSPAMD_HASH = "rspamd_password.hash"
 
 
@@ -69,6 +69,11 @@ def rspamd_password_hash(layout: Layout, password: str) -> str:
 def redis_password(cfg: dict, layout: Layout) -> str:
     """Redis's requirepass: the configured one, else the generated file's."""
     return _secret(cfg, layout, "redis_password")
+
+
+def auth_policy_key(cfg: dict, layout: Layout) -> str:
+    """The key Dovecot presents to the worker's auth policy server (the generated file's)."""
+    return _secret(cfg, layout, "auth_policy_key")
 
 
 def _secret(cfg: dict, layout: Layout, name: str) -> str:

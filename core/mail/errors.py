@@ -19,6 +19,10 @@ class AuthenticationFailed(MailError):
     """The mail server refused the address and password."""
 
 
+class LoginDelayed(MailError):
+    """The server held back its answer to a login: it delays a client address that failed."""
+
+
 class ImapError(MailError):
     """The IMAP server answered NO or BAD."""
 

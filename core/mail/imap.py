@@ -12,7 +12,7 @@ from imapclient.imap_utf7 import decode as decode_utf7
 from imapclient.response_parser import parse_response
 
 from .tls import client_context
-from .errors import AuthenticationFailed, ImapError, ServiceUnavailable
+from .errors import AuthenticationFailed, ImapError, LoginDelayed, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 SERVICE = "IMAP server (Dovecot)"
@@ -108,17 +108,20 @@ def probe(settings: ImapSettings) -> None:
 
 
 def login(settings: ImapSettings, address: str, password: str,
-          client_ip: str | None = None) -> IMAPClient:
+          client_ip: str | None = None, wait: float | None = None) -> IMAPClient:
     """Connect and log in as ADDRESS; AuthenticationFailed on a wrong password.
 
     The browser's address goes to Dovecot with IMAP ID (RFC 2971) so that its
     failed-login penalty falls on that client, not on the web server's address.
+    WAIT bounds the LOGIN itself (default: the settings' timeout): Dovecot holds back
+    its answer to an address that failed before for up to 15 s; LoginDelayed says so.
     """
     client = connect(settings)
     try:
         if client_ip:
             client.id_({"name": "Mailroom", "x-originating-ip": client_ip})
-        client.login(address, password)
+        _login_within(client, address, password, wait or settings.timeout)
+        client.socket().settimeout(settings.timeout)
         if client.has_capability("CONDSTORE"):
             # RFC 7162: makes SELECT report HIGHESTMODSEQ, which the list cache keys on.
             client.enable("CONDSTORE")
@@ -131,6 +134,16 @@ def login(settings: ImapSettings, address: str, password: str,
         _close_quietly(client)
         raise ServiceUnavailable(SERVICE, str(exc)) from exc
     return client
+
+
+def _login_within(client: IMAPClient, address: str, password: str, seconds: float) -> None:
+    """LOGIN, given up after SECONDS without an answer (the connection is then dropped)."""
+    client.socket().settimeout(seconds)
+    try:
+        client.login(address, password)
+    except TimeoutError as exc:
+        client.shutdown()  # no LOGOUT: its answer would wait behind the delayed one
+        raise LoginDelayed(f"no answer to LOGIN within {seconds:g} s") from exc
 
 
 def refused(exc: Exception) -> ImapError:

@@ -1,17 +1,17 @@
 """The limits on password guesses: per address (shared by every form that checks a
-password) and per client."""
+password) and per client, and on sign-ins under way."""
 from __future__ import annotations
 
-import ipaddress
+from contextlib import AbstractContextManager
 from typing import Callable
 
 from flask import current_app, request
 
 from core.extensions import limiter
-from core.services.access import signin
+from core.services.access import signin, throttle
 
-# An IPv6 client is usually handed a whole /64 (RFC 6177): count the network, not each address.
-IPV6_PREFIX = 64
+# Sign-ins under way in this process (each holds a waitress thread while Dovecot answers).
+SLOTS = throttle.SignInSlots()
 
 # One bucket per address for the sign-in form and the password-change form: guessing the
 # current password on the settings page is guessing a login.
@@ -31,13 +31,10 @@ def guess_limit(address: Callable[[], str], deduct_when: Callable) -> Callable:
 def client_key() -> str:
     """The client a per-client limit counts: its IPv4 address, or its IPv6 /64
     (a request from 2001:db8::7 counts as 'client:2001:db8::/64')."""
-    text = request.remote_addr or ""
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return "client:" + text
-    if address.version == 6 and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    if address.version == 6:
-        return f"client:{ipaddress.ip_network(f'{address}/{IPV6_PREFIX}', strict=False)}"
-    return f"client:{address}"
+    return "client:" + throttle.client_network(request.remote_addr or "")
+
+
+def sign_in_slot() -> AbstractContextManager:
+    """Hold a slot for this client's sign-in; AlreadySigningIn when it failed lately and
+    has one under way, ServerBusy when MAILROOM_SIGNIN_CONCURRENCY sign-ins are."""
+    return SLOTS.slot(client_key(), current_app.config["SIGNIN_CONCURRENCY"])

@@ -12,7 +12,7 @@ from core.services.mail import uploads
 from ..navigation import local_path
 from .blueprint import bp
 from .current import VAULT_KEY, User, client_ip, imap_settings
-from .limits import client_key, guess_limit
+from .limits import client_key, guess_limit, sign_in_slot
 
 
 def _typed_address() -> str:
@@ -36,8 +36,12 @@ def login():
         return render_template("auth/login.html", next=request.args.get("next", ""))
     address = request.form.get("address", "")
     try:
-        result = signin.sign_in(db.session, imap_settings(), address,
-                                request.form.get("password", ""), client_ip())
+        # The limits above decided first; a sign-in that reaches Dovecot holds a thread
+        # for at most SIGNIN_TIMEOUT (errors.py answers the refusals).
+        with sign_in_slot():
+            result = signin.sign_in(db.session, imap_settings(), address,
+                                    request.form.get("password", ""), client_ip(),
+                                    current_app.config["SIGNIN_TIMEOUT"])
     except AuthenticationFailed as exc:
         return render_template("auth/login.html", error=str(exc), address=address,
                                next=request.form.get("next", "")), 401

@@ -2,7 +2,7 @@
 
 Started by `stack up` like the mail daemons (stack/daemons.py), before Dovecot and
 Postfix, as root. It is the one process of ours that keeps root's powers, and does
-three things:
+four things:
 
 - It is the privileged helper (stack/privileged.py): the unprivileged web app asks
   it, over a Unix socket, for the typed operations that need root.
@@ -13,6 +13,8 @@ three things:
   opens it read-only and can neither create that index nor recover it, so with no
   connection open its next lookup would fail. One connection held here keeps the
   index in place, writable by the daemons' group (stack/perms.py).
+- It is Dovecot's auth policy server (stack/worker/policy.py): it counts failed logins
+  per client address and refuses an address past MAILROOM_LOGIN_LIMIT_IP of them.
 
 SETTINGS is the JSON file of the stack's settings that `stack up` writes (secrets are
 not in it: they are read from their files).

@@ -85,6 +85,23 @@ def check_logs(settings: Path) -> None:
         log.warning("log rotation failed: %s", exc)
 
 
+def start_policy(cfg: dict, layout) -> tuple:
+    """Serve Dovecot's auth policy (stack/worker/policy.py); return its counts and a stop function."""
+    import ipaddress
+
+    from core.services.access.throttle import FailedLogins
+
+    from .. import secretfiles
+    from ..layout import APP_NETWORKS
+    from .policy import serve_in_thread
+
+    exempt = tuple(ipaddress.ip_network(network) for network in APP_NETWORKS.split())
+    logins = FailedLogins(cfg["LOGIN_LIMIT_IP"], exempt)
+    stop = serve_in_thread(cfg["LISTEN_ADDRESS"], int(cfg["AUTH_POLICY_PORT"]),
+                           secretfiles.auth_policy_key(cfg, layout), logins)
+    return logins, stop
+
+
 def serve(database, mail_root: Path, on_hangup, every_minute) -> None:
     """Poll for jobs until SIGTERM; on SIGHUP call ON_HANGUP (settings changed).
 
@@ -138,10 +155,18 @@ def main(args: list[str]) -> int:
     helper = Helper(cfg, database)
     stop_helper = serve_in_thread(socket_path(layout), helper, app_group())
     check_acls = AclCheck(database, lambda: helper.cfg)
+    logins, stop_policy = start_policy(cfg, layout)
+
+    def reconfigure() -> None:
+        changed = read_settings(settings)
+        helper.configure(changed)
+        logins.set_limit(changed["LOGIN_LIMIT_IP"])
+
     try:
-        serve(database, layout.mail, lambda: helper.configure(read_settings(settings)),
+        serve(database, layout.mail, reconfigure,
               lambda: housekeeping(database, layout.data_dir, settings, check_acls))
     finally:
+        stop_policy()
         stop_helper()
         keeper.close()
     return 0

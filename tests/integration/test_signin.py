@@ -1,5 +1,10 @@
 """Sign-in, sessions and the first page against the real stack."""
+import http.client
+import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
@@ -9,6 +14,9 @@ from core.services.directory import aliases, lookup
 from core.services.directory.lookup import SYSTEM_ACTOR
 from tests.helpers import (PASSWORD, csrf_token, imap_login, new_address, new_server_admin,
                            post_login, submit, wait_for_subject)
+
+# The longest Dovecot delays a login from an address that failed before (its auth penalty).
+DOVECOT_PENALTY_SECONDS = 15
 
 
 def test_service_made_mailbox_receives_mail_sent_through_submission(mail_stack, stack_db, domain):
@@ -136,7 +144,8 @@ def test_wrong_password_and_unknown_address_get_the_same_message_and_the_limit_t
     address = new_address(stack_db, domain, "victim")
     client = app.test_client()
     wrong = post_login(client, address, "not-the-password", ip="127.0.0.20")
-    unknown = post_login(client, f"nobody-{uuid.uuid4().hex[:6]}@{domain}", "x", ip="127.0.0.20")
+    # From another address: Dovecot would delay a second one from .20, answered with 429.
+    unknown = post_login(client, f"nobody-{uuid.uuid4().hex[:6]}@{domain}", "x", ip="127.0.0.22")
     assert wrong.status_code == unknown.status_code == 401
     assert "Wrong address or password." in wrong.get_data(as_text=True)
     assert "Wrong address or password." in unknown.get_data(as_text=True)
@@ -173,3 +182,106 @@ def test_unparseable_address_is_limited_under_a_key_of_its_own(app, mail_stack):
     statuses = [post_login(client, junk, "x", ip="127.0.0.128").status_code for _ in range(4)]
     assert statuses == [401, 401, 401, 429]
     assert post_login(client, f"other {junk}", "x", ip="127.0.0.128").status_code == 401
+
+
+def test_dovecot_sees_the_forwarded_client_only_from_a_trusted_proxy(mail_stack, stack_db, domain):
+    # Issue 12.3: behind a reverse proxy everybody shared the proxy's address; its
+    # X-Forwarded-For must name the client to the limits and to Dovecot, and only its own.
+    import re
+
+    from app import create_app
+    from stack.layout import Layout
+
+    proxied = create_app({**mail_stack, "ENV": "testing", "PROXY_FIX": 1,
+                          "TRUSTED_PROXIES": "127.0.0.1"}).test_client()
+    seen = {}
+    for peer in ("127.0.0.1", "127.0.0.74"):  # the proxy, and somebody else claiming a client
+        address = new_address(stack_db, domain, "proxied")
+        environ = {"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": "203.0.113.50"}
+        form = csrf_token(proxied.get("/login", environ_base=environ).get_data(as_text=True))
+        answer = proxied.post("/login", data={"address": address, "password": PASSWORD,
+                                              "csrf_token": form}, environ_base=environ)
+        assert answer.status_code == 302
+        proxied.post("/logout", data={"csrf_token": csrf_token(proxied.get("/").get_data(as_text=True))})
+        log = Layout.from_config(mail_stack).log_file("dovecot").read_text()
+        seen[peer] = re.findall(rf"Login: user=<{re.escape(address)}>, method=PLAIN, rip=([^,]+)", log)
+    assert seen == {"127.0.0.1": ["203.0.113.50"], "127.0.0.74": ["127.0.0.74"]}
+
+
+def http_sign_in(base_url: str, address: str, password: str, source: str) -> int:
+    """Sign in over HTTP from the client address SOURCE, as a browser does; return the status."""
+    where = urlsplit(base_url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=120,
+                                      source_address=(source, 0))
+    try:
+        conn.request("GET", "/login")
+        page = conn.getresponse()
+        cookie = page.getheader("Set-Cookie").split(";")[0]
+        form = urlencode({"address": address, "password": password,
+                          "csrf_token": csrf_token(page.read().decode())})
+        conn.request("POST", "/login", form, {"Cookie": cookie,
+                                              "Content-Type": "application/x-www-form-urlencoded"})
+        answer = conn.getresponse()
+        answer.read()
+        return answer.status
+    finally:
+        conn.close()
+
+
+class SignInThreads:
+    """WSGI middleware noting when each sign-in POST from one client address began and ended."""
+
+    def __init__(self, wsgi_app, client: str) -> None:
+        self.app, self.client = wsgi_app, client
+        self.spans: list[tuple[float, float]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] != "POST" or environ.get("REMOTE_ADDR") != self.client:
+            return self.app(environ, start_response)
+        began = time.monotonic()
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self.lock:
+                self.spans.append((began, time.monotonic()))
+
+    def most_held_at_once(self, longer_than: float, began_after: float = 0.0) -> int:
+        """The most threads this client's sign-ins of more than LONGER_THAN seconds, begun
+        after BEGAN_AFTER, held at once."""
+        spans = [(began, ended) for began, ended in self.spans
+                 if ended - began > longer_than and began >= began_after]
+        events = sorted([(began, 1) for began, _ in spans] + [(ended, -1) for _, ended in spans])
+        held = most = 0
+        for _, step in events:
+            held += step
+            most = max(most, held)
+        return most
+
+
+def test_wrong_passwords_from_one_client_hold_one_thread_and_never_delay_another_person(
+        app, live_url, stack_db, domain, monkeypatch):
+    # Issue 12.3: each wrong password waited out Dovecot's penalty (up to 15 s) in a waitress
+    # thread, so a few of them took every thread and everybody else waited or got 503.
+    attacker, bystander = "127.0.0.70", "127.0.0.71"
+    person = new_address(stack_db, domain, "bystander")
+    threads = SignInThreads(app.wsgi_app, attacker)
+    monkeypatch.setattr(app, "wsgi_app", threads)  # live_url serves with 4 threads
+    with ThreadPoolExecutor(8) as pool:
+        attack = [pool.submit(http_sign_in, live_url, f"nobody-{i}-{uuid.uuid4().hex[:6]}@{domain}",
+                              f"guess-{i}", attacker) for i in range(30)]
+        time.sleep(2)  # the attack is under way: its first answers take Dovecot's 2 s
+        signed_in = []
+        for _ in range(3):
+            began = time.monotonic()
+            status = http_sign_in(live_url, person, PASSWORD, bystander)
+            signed_in.append((status, round(time.monotonic() - began, 2)))
+        refused = [future.result() for future in attack]
+    assert [status for status, _ in signed_in] == [302] * 3, signed_in
+    assert max(seconds for _, seconds in signed_in) < DOVECOT_PENALTY_SECONDS / 3, signed_in
+    assert 302 not in refused
+    # Its first guesses, sent at once before any had failed, each hold a thread (within
+    # SIGNIN_CONCURRENCY): an address without failures may be a whole office and is not
+    # held to one sign-in. From its first answer on, it holds one thread at most.
+    first_answer = min(ended for _, ended in threads.spans)
+    assert threads.most_held_at_once(longer_than=1.0, began_after=first_answer) <= 1, threads.spans

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import imaplib
 import json
+import poplib
 import shutil
 import smtplib
 import socket
@@ -20,6 +21,8 @@ import urllib.error
 import urllib.request
 import uuid
 import warnings
+from base64 import b64encode
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from email.message import EmailMessage
 from pathlib import Path
@@ -28,6 +31,7 @@ import bcrypt
 import pytest
 from flask import Flask
 from imapclient import IMAPClient
+from limits import parse
 from sievelib.managesieve import Client as SieveClient
 
 from core.config import load_config, private_database
@@ -161,15 +165,24 @@ def imap(cfg, address) -> IMAPClient:
     return client
 
 
-class OutsideIMAP(imaplib.IMAP4):
-    """imaplib from another loopback address (which Dovecot does not treat as secured)."""
+class FromAddress:
+    """An imaplib or poplib client that connects from another loopback address (which
+    Dovecot does not treat as secured)."""
 
-    def __init__(self, host, port, source):
+    def __init__(self, host, port, source, timeout=10):
         self._source = source
-        super().__init__(host, port, timeout=10)
+        super().__init__(host, port, timeout=timeout)
 
     def _create_socket(self, timeout):
         return socket.create_connection((self.host, self.port), timeout, source_address=(self._source, 0))
+
+
+class OutsideIMAP(FromAddress, imaplib.IMAP4):
+    """imaplib from another loopback address."""
+
+
+class OutsidePOP3(FromAddress, poplib.POP3):
+    """poplib from another loopback address."""
 
 
 # --- tests ---------------------------------------------------------------------------
@@ -397,7 +410,9 @@ def other_dir():
 def test_taken_port_is_named_with_its_variable(mail_stack, other_dir):
     other_dir.chmod(0o755)
     cfg = load_config({**_ports(mail_stack), "DATA_DIR": str(other_dir / "data")}, environ={})
-    with pytest.raises(StackError, match=rf"port 127.0.0.1:{mail_stack['REDIS_PORT']} .*MAILROOM_REDIS_PORT"):
+    # The first daemon to start that listens is the worker (its auth policy server).
+    port = mail_stack["AUTH_POLICY_PORT"]
+    with pytest.raises(StackError, match=rf"port 127.0.0.1:{port} \(worker\) .*MAILROOM_AUTH_POLICY_PORT"):
         up(cfg)
     assert not list((other_dir / "data" / "stack" / "run" / "mailroom").glob("*.pid"))
 
@@ -494,8 +509,6 @@ def test_healthz_says_every_part_answers(app):
 
 
 def test_tls_from_the_first_byte_on_imaps_pop3s_and_submissions(mail_stack):
-    import poplib
-
     sender = add_mailbox(mail_stack, f"tls{uuid.uuid4().hex[:6]}")
     host, context = mail_stack["LISTEN_ADDRESS"], tls_context(mail_stack)
     token = uuid.uuid4().hex
@@ -564,3 +577,92 @@ def test_authentication_results_from_the_client_are_dropped_on_the_way_in(mail_s
         assert answer == "IGNORE", (header, checks)
     assert subprocess.run(["postmap", "-c", str(etc), "-q", "Subject: Authentication-Results:",
                            checks], capture_output=True, check=False).returncode == 1
+
+
+# A login refused by the limit still waits out Dovecot's own penalty (up to 15 s) first.
+SLOW_LOGIN = 60
+
+
+def imap_accepts(cfg, source, address, password) -> bool:
+    """Whether IMAP LOGIN (after STARTTLS) from the client address SOURCE succeeds."""
+    conn = OutsideIMAP(cfg["LISTEN_ADDRESS"], cfg["IMAP_PORT"], source, SLOW_LOGIN)
+    try:
+        conn.starttls(ssl_context=tls_context(cfg))
+        conn.login(address, password)
+        return True
+    except imaplib.IMAP4.error:
+        return False
+    finally:
+        conn.shutdown()
+
+
+def pop3_accepts(cfg, source, address, password) -> bool:
+    """Whether POP3 USER/PASS (after STLS) from SOURCE succeeds."""
+    conn = OutsidePOP3(cfg["LISTEN_ADDRESS"], cfg["POP3_PORT"], source, SLOW_LOGIN)
+    try:
+        conn.stls(tls_context(cfg))
+        conn.user(address)
+        conn.pass_(password)
+        return True
+    except poplib.error_proto:
+        return False
+    finally:
+        conn.close()
+
+
+def sieve_accepts(cfg, source, address, password) -> bool:
+    """Whether ManageSieve AUTHENTICATE PLAIN (after STARTTLS) from SOURCE succeeds (RFC 5804)."""
+    def answer(stream) -> bytes:  # the line that ends the server's reply: OK, NO or BYE
+        while not (line := stream.readline()).startswith((b"OK", b"NO", b"BYE")):
+            assert line, "ManageSieve closed the connection"
+        return line
+
+    host = cfg["LISTEN_ADDRESS"]
+    with socket.create_connection((host, cfg["SIEVE_PORT"]), SLOW_LOGIN, source_address=(source, 0)) as raw:
+        answer(raw.makefile("rb"))
+        raw.sendall(b"STARTTLS\r\n")
+        answer(raw.makefile("rb"))
+        with tls_context(cfg).wrap_socket(raw, server_hostname=host) as tls:
+            stream = tls.makefile("rb")
+            answer(stream)
+            plain = b64encode(f"\0{address}\0{password}".encode()).decode()
+            tls.sendall(f'AUTHENTICATE "PLAIN" "{plain}"\r\n'.encode())
+            return answer(stream).startswith(b"OK")
+
+
+def test_failed_logins_per_client_are_limited_and_a_success_resets_nothing(mail_stack):
+    """IMAP, POP3 and ManageSieve refuse a client address after LOGIN_LIMIT_IP failed logins
+    (issue 12.10), even with the right password; a login that succeeds in between, as the
+    guesser's own account, takes nothing off the count (Dovecot's own penalty it resets)."""
+    limit = parse(mail_stack["LOGIN_LIMIT_IP"]).amount
+    victim = add_mailbox(mail_stack, f"guessed{uuid.uuid4().hex[:6]}")
+    own = add_mailbox(mail_stack, f"guesser{uuid.uuid4().hex[:6]}")
+    source, elsewhere = "127.0.0.72", "127.0.0.73"  # addresses of their own: the limit is per client
+    # At once: one after the other, Dovecot's penalty would space the guesses up to 17 s apart.
+    with ThreadPoolExecutor(limit) as pool:
+        guesses = list(pool.map(lambda n: imap_accepts(mail_stack, source, victim, f"guess-{n}"),
+                                range(limit - 1)))
+    assert not any(guesses)
+    assert imap_accepts(mail_stack, source, own, PASSWORD)  # still under the limit
+    assert not imap_accepts(mail_stack, source, victim, "one guess more")
+    with ThreadPoolExecutor(4) as pool:
+        refused = [pool.submit(check, mail_stack, source, address, PASSWORD) for check, address in
+                   ((imap_accepts, own), (pop3_accepts, own), (sieve_accepts, victim))]
+        other_client = pool.submit(imap_accepts, mail_stack, elsewhere, victim, PASSWORD)
+        assert [future.result() for future in refused] == [False, False, False]
+        assert other_client.result()
+
+
+def test_logins_are_refused_while_the_auth_policy_server_is_down(mail_stack):
+    """Dovecot fails closed (auth_policy_reject_on_fail): with the worker stopped nobody
+    logs in, so stopping it gives no unlimited guesses; `stack up` brings it back."""
+    from stack import daemons
+
+    address = add_mailbox(mail_stack, f"policy{uuid.uuid4().hex[:6]}")
+    source = "127.0.0.75"
+    daemons.stop(Layout.from_config(mail_stack), "worker")
+    try:
+        assert not imap_accepts(mail_stack, source, address, PASSWORD)
+    finally:
+        up(mail_stack)
+    assert imap_accepts(mail_stack, source, address, PASSWORD)

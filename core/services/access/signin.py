@@ -49,11 +49,12 @@ def limit_key(address: str) -> str:
 
 
 def sign_in(db: Session, settings: imap.ImapSettings, address: str, password: str,
-            client_ip: str | None) -> SignedIn:
+            client_ip: str | None, wait: float | None = None) -> SignedIn:
     """Check ADDRESS/PASSWORD by IMAP LOGIN and open a web session.
 
     Raises AuthenticationFailed with one generic message for an unknown address
-    and a wrong password alike.
+    and a wrong password alike, LoginDelayed when the server has not answered the
+    LOGIN within WAIT seconds (it delays a client address that failed before).
     """
     try:
         address = normalize_address(address)
@@ -62,7 +63,7 @@ def sign_in(db: Session, settings: imap.ImapSettings, address: str, password: st
     if not password:
         raise AuthenticationFailed(GENERIC_FAILURE)
     try:
-        client = imap.login(settings, address, password, client_ip)
+        client = imap.login(settings, address, password, client_ip, wait)
     except AuthenticationFailed as exc:
         raise AuthenticationFailed(GENERIC_FAILURE) from exc
     key = vault.new_key()
