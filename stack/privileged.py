@@ -292,6 +292,10 @@ class Helper:
             raise Refused("offset and limit must be whole numbers")
         return mailqueue.page(self.layout, sender, recipient, offset, min(limit, MAX_LIST))
 
+    def queue_counts(self, args: dict) -> dict[str, int]:
+        """How many messages each queue holds (its files counted: cheap for the dashboard)."""
+        return mailqueue.queue_files(self.layout)
+
     def queue_headers(self, args: dict) -> str | None:
         """A queued message's headers (`postcat -hq ID`); None when it is not queued."""
         return mailqueue.headers(self.layout, self._queue_id(args.get("queue_id")))
@@ -323,7 +327,7 @@ class Helper:
     OPERATIONS = ("quotas", "kick", "shared_access", "reconcile_shares", "user_shares",
                   "sieve_test", "publish_spam_rules", "reload_rspamd", "apply_server_settings",
                   "dkim_key",
-                  "queue_list", "queue_headers", "queue_flush", "queue_delete")
+                  "queue_list", "queue_counts", "queue_headers", "queue_flush", "queue_delete")
 
     def handle(self, request: object, caller: str) -> dict:
         """Check and run one decoded request; the answer to send back."""

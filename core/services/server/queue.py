@@ -124,7 +124,7 @@ def listing(cfg: dict, sender: str = "", recipient: str = "", page: int = 1,
 def counts(cfg: dict) -> dict[str, int] | None:
     """How many messages each queue holds (deferred, active, hold, ...); None when unknown."""
     try:
-        return mailstore.call(cfg, "queue_list", limit=0)["counts"]
+        return mailstore.call(cfg, "queue_counts")
     except MailError as exc:
         log.warning("queue counts unknown: %s", exc)
         return None
