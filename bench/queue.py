@@ -19,12 +19,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 
-from core.db import Database
 from core.services.access import roles
 from core.services.directory import domains, lookup
 from core.services.server import mailstore
 
-from .common import free_ports, scratch_stack, served, sign_in, summary
+from .common import database, free_ports, scratch_stack, served, sign_in, summary
 
 ADMIN = "admin@bench.test"
 PASSWORD = "benchmark-password-1"
@@ -34,9 +33,7 @@ CONNECTIONS = 4
 
 def _directory(cfg: dict) -> None:
     """A server admin, and a relay domain whose relay host nothing listens on."""
-    database = Database()
-    database.configure(cfg["DATABASE_URL"])
-    with database.transaction() as session:
+    with database(cfg).transaction() as session:
         lookup.add_domain(session, ADMIN.partition("@")[2])
         lookup.add_mailbox(session, ADMIN, PASSWORD)
         roles.grant_server_admin(session, ADMIN)

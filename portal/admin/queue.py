@@ -48,20 +48,26 @@ def server_queue_message(queue_id: str):
     return render_template("admin/queue_message.html", queue_id=queue_id, headers=text, gone="")
 
 
+def _act(change, done: str):
+    """Run CHANGE (a service call that commits); flash DONE or the refusal, back to the list."""
+    try:
+        change()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash(done, "ok")
+    return _back()
+
+
 @bp.route("/server/queue/flush", methods=["POST"])
 @server_admin_required
 def server_queue_flush():
     """Attempt to send one message (form field queue_id) or all of them now."""
     queue_id = request.form.get("queue_id") or None
-    try:
-        queue.flush(db.session, config(), actor(), queue_id)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _back()
-    flash(f"Postfix is attempting to send {queue_id or 'every queued message'} now. A message "
-          f"that still cannot go stays in the queue with its new reason.", "ok")
-    return _back()
+    return _act(lambda: queue.flush(db.session, config(), actor(), queue_id),
+                f"Postfix is attempting to send {queue_id or 'every queued message'} now. A message "
+                f"that still cannot go stays in the queue with its new reason.")
 
 
 @bp.route("/server/queue/delete", methods=["POST"])
@@ -69,14 +75,8 @@ def server_queue_flush():
 def server_queue_delete():
     """Delete one queued message (form field queue_id) for good."""
     queue_id = request.form.get("queue_id", "")
-    try:
-        queue.delete(db.session, config(), actor(), queue_id)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return _back()
-    flash(f"Deleted message {queue_id} from the queue.", "ok")
-    return _back()
+    return _act(lambda: queue.delete(db.session, config(), actor(), queue_id),
+                f"Deleted message {queue_id} from the queue.")
 
 
 @bp.route("/server/queue/delete-all", methods=["GET", "POST"])

@@ -15,7 +15,7 @@ from core.models import AuditEntry
 from stack.layout import Layout
 from stack.mailqueue import valid_queue_id
 from stack.privileged import socket_path
-from tests.helpers import new_domain_admin, new_server_admin
+from tests.helpers import command_runner, new_domain_admin, new_server_admin
 from tests.integration.admin_support import AdminClient, unique, wait_until
 
 from .queue_support import attempts, deferred_message, forget, relay_down_domain
@@ -40,15 +40,7 @@ def far(mail_stack, stack_db):
 @pytest.fixture
 def cli(app):
     """Run a `queue` command; (exit code, output) with --json output parsed."""
-    runner = app.test_cli_runner()
-
-    def run(*args):
-        result = runner.invoke(args=["queue", *args])
-        assert "Traceback" not in result.output
-        if result.exit_code == 0 and "--json" in args:
-            return 0, json.loads(result.output)
-        return result.exit_code, result.output
-    return run
+    return command_runner(app, "queue")
 
 
 def audited(stack_db, target: str) -> list[str]:
