@@ -54,6 +54,15 @@ def seed_rspamd_cache(cfg: dict) -> None:
             (target / path.name).chmod(0o644)
 
 
+def database(cfg: dict):
+    """The app's database of the stack CFG, for adding what a benchmark needs."""
+    from core.db import Database
+
+    found = Database()
+    found.configure(cfg["DATABASE_URL"])
+    return found
+
+
 @contextlib.contextmanager
 def scratch_stack():
     """A fresh stack on free ports; yields its configuration, stops and deletes it afterwards."""

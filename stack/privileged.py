@@ -21,7 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from . import perms, shares
+from . import mailqueue, perms, shares
 
 log = logging.getLogger("mailroom.privileged")
 MAX_REQUEST = 4 * 1024 * 1024  # a tested message (2 MB) and script, as JSON
@@ -275,9 +275,59 @@ class Helper:
         return {"selector": dkim.SELECTOR, "public_key": dkim.public_key(self.layout, name),
                 "created": created}
 
+    # --- Postfix's queue (stack/mailqueue.py): only checked queue ids reach its tools ---
+
+    def _queue_id(self, value: object) -> str:
+        if not mailqueue.valid_queue_id(value):
+            raise Refused(f"{str(value)[:40]!r} is not a Postfix queue id")
+        return value
+
+    def queue_list(self, args: dict) -> dict:
+        """A page of the queue (`postqueue -j`), filtered by text in the sender or a recipient."""
+        sender, recipient = args.get("sender", ""), args.get("recipient", "")
+        offset, limit = args.get("offset", 0), args.get("limit", 50)
+        if not all(isinstance(v, str) and len(v) <= MAX_TEXT for v in (sender, recipient)):
+            raise Refused(f"sender and recipient must be text of at most {MAX_TEXT} characters")
+        if not all(type(v) is int and 0 <= v <= 10**7 for v in (offset, limit)):
+            raise Refused("offset and limit must be whole numbers")
+        return mailqueue.page(self.layout, sender, recipient, offset, min(limit, MAX_LIST))
+
+    def queue_counts(self, args: dict) -> dict[str, int]:
+        """How many messages each queue holds (its files counted: cheap for the dashboard)."""
+        return mailqueue.queue_files(self.layout)
+
+    def queue_headers(self, args: dict) -> str | None:
+        """A queued message's headers (`postcat -hq ID`); None when it is not queued."""
+        return mailqueue.headers(self.layout, self._queue_id(args.get("queue_id")))
+
+    def queue_flush(self, args: dict) -> bool:
+        """Attempt delivery now: of QUEUE_ID (False when it is not queued), or with none, of all."""
+        if args.get("queue_id") is None:
+            mailqueue.flush(self.layout)
+            return True
+        queue_id = self._queue_id(args.get("queue_id"))
+        if not mailqueue.queued(self.layout, queue_id):
+            return False
+        mailqueue.flush(self.layout, queue_id)
+        return True
+
+    def queue_delete(self, args: dict) -> int:
+        """Delete QUEUE_ID, or with "all", every message (while the queue holds "expected"
+        messages, if given); how many were deleted (0: it was not queued)."""
+        if args.get("all") is True:
+            expected = args.get("expected")
+            if expected is not None and type(expected) is not int:
+                raise Refused("expected must be a whole number")
+            try:
+                return mailqueue.delete_all(self.layout, expected)
+            except mailqueue.QueueChanged as exc:
+                raise Refused(str(exc)) from exc
+        return mailqueue.delete(self.layout, [self._queue_id(args.get("queue_id"))])
+
     OPERATIONS = ("quotas", "kick", "shared_access", "reconcile_shares", "user_shares",
                   "sieve_test", "publish_spam_rules", "reload_rspamd", "apply_server_settings",
-                  "dkim_key")
+                  "dkim_key",
+                  "queue_list", "queue_counts", "queue_headers", "queue_flush", "queue_delete")
 
     def handle(self, request: object, caller: str) -> dict:
         """Check and run one decoded request; the answer to send back."""

@@ -1,6 +1,7 @@
 """Small helpers shared by integration and browser tests (real daemons, no fakes)."""
 from __future__ import annotations
 
+import json
 import re
 import struct
 import time
@@ -159,3 +160,17 @@ def uid_of(cfg: dict, address: str, subject: str, folder: str = "INBOX") -> int:
         return client.search(["SUBJECT", subject])[0]
     finally:
         client.logout()
+
+
+def command_runner(app, *group: str):
+    """A function running `flask --app app GROUP ARGS…`: (exit code, output), the output
+    parsed when --json was given and the command succeeded; never a traceback."""
+    runner = app.test_cli_runner()
+
+    def run(*args: str):
+        result = runner.invoke(args=[*group, *args])
+        assert "Traceback" not in result.output
+        if result.exit_code == 0 and "--json" in args:
+            return 0, json.loads(result.output)
+        return result.exit_code, result.output
+    return run

@@ -45,7 +45,7 @@ def index():
                                 sort, descending)
     return render_template(
         "admin/dashboard.html", rows=rows, counts=dashboard.counts(db.session, roles),
-        queue=dashboard.queue_length(config()) if roles.server else None,
+        queue=dashboard.queue_counts(config()) if roles.server else None,
         domains=domains.visible_names(db.session, roles), domain=domain, sort=sort,
         descending=descending, jobs=jobs.recent(db.session, 5) if roles.server else [],
     )

@@ -121,10 +121,16 @@ ROUTES = {
     "admin.rspamd_ui": Route(SERVER_ADMIN, "/admin/rspamd/"),
     "admin.server_index": Route(SERVER_ADMIN, "/admin/server"),
     "admin.server_save": Route(SERVER_ADMIN, "/admin/server/helo"),
+    "admin.server_queue": Route(SERVER_ADMIN, "/admin/server/queue"),
+    "admin.server_queue_message": Route(SERVER_ADMIN, "/admin/server/queue/message/A9B57263678"),
+    "admin.server_queue_flush": Route(SERVER_ADMIN, "/admin/server/queue/flush"),
+    "admin.server_queue_delete": Route(SERVER_ADMIN, "/admin/server/queue/delete"),
+    "admin.server_queue_delete_all": Route(SERVER_ADMIN, "/admin/server/queue/delete-all"),
 }
 # Answers that still mean "reached": no message 1 in a new Inbox, no such token.
 REACHED_MISSING = {"webmail.message", "webmail.body", "webmail.attachment",
-                   "webmail.attachments_zip", "webmail.source", "welcome.set_password"}
+                   "webmail.attachments_zip", "webmail.source", "welcome.set_password",
+                   "admin.server_queue_message"}  # no such message in the queue
 
 
 @dataclass(frozen=True)

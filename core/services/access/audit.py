@@ -13,7 +13,7 @@ from core.models import AuditEntry
 from .roles import Roles
 
 KINDS = ("domain", "mailbox", "group", "alias", "shared", "role", "spam", "server")
-ACTIONS = ("create", "update", "delete", "erase", "repair")
+ACTIONS = ("create", "update", "delete", "erase", "repair", "flush")
 PAGE_SIZE = 50
 
 

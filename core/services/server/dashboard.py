@@ -15,10 +15,7 @@ from sqlalchemy.orm import Session
 from core.mail.doveadm import rows
 from core.models import Alias, Domain, Mailbox, SharedMailbox
 from core.services.access.roles import Roles
-from stack.errors import StackError
-from stack.mailqueue import queue_length as postfix_queue
-
-from . import mailstore
+from . import mailstore, queue
 
 log = logging.getLogger(__name__)
 QUOTA_BATCH = 1000  # mailboxes per request to the privileged helper
@@ -95,10 +92,7 @@ def counts(db: Session, roles: Roles) -> Counts:
     return Counts(total(Domain), total(Mailbox), total(Alias), total(SharedMailbox))
 
 
-def queue_length(cfg: dict) -> int | None:
-    """Messages in Postfix's queue, or None when Postfix does not answer."""
-    try:
-        return postfix_queue(cfg)
-    except StackError as exc:
-        log.warning("queue length unknown: %s", exc)
-        return None
+def queue_counts(cfg: dict) -> dict[str, int] | None:
+    """Messages in each of Postfix's queues (deferred, active, hold, ...), or None when
+    Postfix (or the privileged helper, which asks it) does not answer."""
+    return queue.counts(cfg)
