@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from core.cli_common import fail
 from core.cli_output import emit, json_option
@@ -28,6 +29,7 @@ def _text(message: tracking.Message) -> str:
 @click.option("--limit", default=tracking.LIMIT, show_default=True, type=click.IntRange(1, 1000),
               help="At most this many messages, newest first.")
 @json_option
+@with_appcontext
 def track_command(query: str, since: str, limit: int, as_json: bool) -> None:
     """Show where messages went: received, scanned, queued, delivered or not, removed."""
     try:

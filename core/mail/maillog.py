@@ -47,6 +47,9 @@ RSPAMD = re.compile(r"(?P<date>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) .*rspamd_task_wri
                     r"\[(?P<symbols>.*?)\]\)")
 SYMBOL = re.compile(r"([A-Z0-9_]+)\((-?[\d.]+)\)\{")
 TOP_SYMBOLS = 5
+# Lines about a queue file worth showing as they are (bounce, postsuper, a header rule).
+NOTICES = ("sender non-delivery notification", "placed on hold", "released from hold",
+           "requeued", "hold:")
 # Worst first: what a message with recipients in several states is called.
 PENDING, FINAL = ("deferred",), ("bounced", "expired")
 
@@ -226,7 +229,7 @@ class Tracker:
             tracked.events.append(Event(when, "expired", rest))
             tracked.recipients = {a: "expired" if s == "deferred" else s
                                   for a, s in tracked.recipients.items()}
-        elif rest.startswith("sender non-delivery notification") or rest.startswith("hold:"):
+        elif rest.startswith(NOTICES):
             tracked.events.append(Event(when, "notice", rest))
 
     def _cleanup(self, tracked: Tracked, qid: str, message_id: str, when: str) -> None:
@@ -311,6 +314,10 @@ def build(postfix: Iterable[Line], rspamd: Iterable[str] = ()) -> list[Tracked]:
     for raw in rspamd:
         if "rspamd_task_write_log" in raw:
             tracker.add_verdict(raw)
+    for tracked in tracker.messages:
+        # A re-injected copy's lines often come before the filter hop that made it (the
+        # filter hands the message back before answering): in time order, stable.
+        tracked.events.sort(key=lambda event: event.time)
     return tracker.messages
 
 
@@ -368,13 +375,15 @@ def tally(raw_lines: Iterable[str], newest: datetime, since: datetime) -> Tally:
     counted where it was submitted."""
     counts = Tally()
     for raw in raw_lines:
-        if "client=" not in raw and "reject: " not in raw:
+        if "client=" not in raw and "reject: " not in raw and SIZE_REFUSED not in raw:
             continue
         line = parse_line(raw.rstrip("\n"), year_of(raw, newest))
         if line is None or line.time < since:
             continue
         if "reject: " in line.text and (line.text.startswith("NOQUEUE: ") or "milter-reject" in line.text
                                         or QUEUE_ID.match(line.text)):
+            counts.rejected += 1
+        elif line.text.startswith("warning: ") and line.text.endswith(SIZE_REFUSED):
             counts.rejected += 1
         elif CLIENT_LINE.match(line.text):
             if line.program == "postfix/smtpd":
@@ -386,3 +395,4 @@ def tally(raw_lines: Iterable[str], newest: datetime, since: datetime) -> Tally:
 
 CLIENT_LINE = re.compile(r"\S+: client=")
 SUBMISSION = ("postfix/submission/smtpd", "postfix/submissions/smtpd")
+SIZE_REFUSED = "queue file size limit exceeded"  # smtpd answered 552 during DATA

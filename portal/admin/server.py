@@ -19,7 +19,8 @@ from .common import actor, config
 
 # Each page of the Server section, in the order the sub-navigation shows them: its
 # endpoint, label, and the endpoints (its form posts too) during which it is current.
-SERVER_PAGES = [("admin.server_index", "Mail settings", ("admin.server_index", "admin.server_save"))]
+SERVER_PAGES = [("admin.server_index", "Mail settings", ("admin.server_index", "admin.server_save")),
+                ("admin.server_tracking", "Message tracking", ("admin.server_tracking",))]
 # Each form of the settings page and the settings it saves; a checkbox absent from a
 # submitted form means "off".
 SECTIONS = {

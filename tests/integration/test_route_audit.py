@@ -56,6 +56,7 @@ ROUTES = {
     "webmail.attachment": Route(SIGNED_IN, "/mail/1/part/2?folder=INBOX"),
     "webmail.attachments_zip": Route(SIGNED_IN, "/mail/1/attachments.zip?folder=INBOX"),
     "webmail.source": Route(SIGNED_IN, "/mail/1/source?folder=INBOX"),
+    "webmail.delivery": Route(SIGNED_IN, "/mail/1/delivery?folder=INBOX"),
     "webmail.bulk": Route(SIGNED_IN, "/mail/bulk"),
     "webmail.changes": Route(SIGNED_IN, "/mail/changes?folder=INBOX"),
     "webmail.empty": Route(SIGNED_IN, "/mail/empty"),
@@ -121,10 +122,12 @@ ROUTES = {
     "admin.rspamd_ui": Route(SERVER_ADMIN, "/admin/rspamd/"),
     "admin.server_index": Route(SERVER_ADMIN, "/admin/server"),
     "admin.server_save": Route(SERVER_ADMIN, "/admin/server/helo"),
+    "admin.server_tracking": Route(SERVER_ADMIN, "/admin/server/tracking"),
 }
 # Answers that still mean "reached": no message 1 in a new Inbox, no such token.
 REACHED_MISSING = {"webmail.message", "webmail.body", "webmail.attachment",
-                   "webmail.attachments_zip", "webmail.source", "welcome.set_password"}
+                   "webmail.attachments_zip", "webmail.source", "webmail.delivery",
+                   "welcome.set_password"}
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from core.services.errors import InvalidInput, NotFound
+from core.services.mail import compose
 
 from . import mailstore
 
@@ -81,17 +84,22 @@ def track(cfg: dict, query: str, since: datetime | None = None,
     return [Message.from_json(m) for m in mailstore.call(cfg, "track", **args)]
 
 
-def own_message(cfg: dict, message_id: str, senders: list[str]) -> list[Message]:
-    """The log's record of a message with MESSAGE_ID sent from one of SENDERS (the
-    person's own addresses); NotFound when there is none."""
+def delivery_details(db: Session, cfg: dict, address: str, message_id: str) -> list[Message]:
+    """The log's record of a message with MESSAGE_ID that ADDRESS's person sent (from
+    their own address or one of their aliases); NotFound when there is none.
+
+    The Message-ID comes from the person's own mailbox, but anyone can put any
+    Message-ID there: the sender filter, applied by the helper, is what keeps other
+    people's messages out."""
     message_id = (message_id or "").strip().strip("<>")
     if not message_id:
         raise NotFound("This message has no Message-ID to look for in the mail log.")
+    senders = [identity.address for identity in compose.identities(db, address)]
     found = [m for m in track(cfg, message_id, senders=senders)
              if m.message_id.lower() == message_id.lower()]
     if not found:
         raise NotFound("The mail log has no record of this message being sent by you "
-                       "(it may be older than the logs kept).")
+                       "(it may be older than the logs the server keeps).")
     return found
 
 
