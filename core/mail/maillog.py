@@ -77,12 +77,16 @@ class Tracked:
     auth_user: str = ""
     rejected: bool = False
     removed: bool = False
+    deleted: bool = False  # by an admin (postsuper -d), whatever its recipients' state
 
     @property
     def status(self) -> str:
-        """rejected, deferred, bounced, delivered (a mailbox here), relayed, removed or queued."""
+        """rejected, deleted, deferred, bounced, expired, delivered (a mailbox here), relayed,
+        removed or queued."""
         if self.rejected:
             return "rejected"
+        if self.deleted:
+            return "deleted"
         states = set(self.recipients.values())
         for state in (*PENDING, *FINAL):
             if state in states:
@@ -222,6 +226,9 @@ class Tracker:
                                                         f"bytes, {queued['nrcpt']} recipient(s)"))
         elif (delivery := DELIVERY.match(rest)) is not None:
             self._delivery(tracked, line, delivery, when)
+        elif rest == "removed" and program == "postsuper":
+            tracked.removed = tracked.deleted = True
+            tracked.events.append(Event(when, "deleted", f"queue file {qid} deleted by an admin"))
         elif rest == "removed":
             tracked.removed = True
             tracked.events.append(Event(when, "removed", f"queue file {qid} removed"))
@@ -255,7 +262,7 @@ class Tracker:
         for qid in later.queue_ids:
             self.by_qid[qid] = earlier
         earlier.recipients.update(later.recipients)
-        earlier.removed = later.removed
+        earlier.removed, earlier.deleted = later.removed, later.deleted
         self.messages.remove(later)
 
     def _delivery(self, tracked: Tracked, line: Line, match: re.Match, when: str) -> None:

@@ -129,3 +129,23 @@ def test_a_line_of_another_program_or_form_is_skipped():
     assert maillog.parse_line("Dec 04 22:35:47 mail dovecot[1]: master: started", 2026) is None
     iso = "2026-12-04T22:35:50.123456+00:00 mail postfix/qmgr[27023]: 2EA1C2617F0: removed"
     assert maillog.parse_line(iso, 1999).time == datetime(2026, 12, 4, 22, 35, 50)
+
+
+def second_run() -> list[maillog.Tracked]:
+    """tests/integration/test_tracking.py's own messages, as its stack logged them."""
+    return maillog.build(maillog.lines(sample("postfix-2.log"), WRITTEN), sample("rspamd-2.log"))
+
+
+def test_a_refused_rcpt_names_its_sender_and_recipient():
+    refused = maillog.search(second_run(), "anyone-1e1c3c53@elsewhere.example")
+    assert len(refused) == 1 and refused[0].queue_id == "" and refused[0].status == "rejected"
+    assert refused[0].sender == "stranger-1bc9a580@outside.test"
+    assert refused[0].events[0].detail.startswith("RCPT from unknown[127.0.0.91]: 554 5.7.1")
+
+
+def test_submitted_mail_deferred_then_deleted_by_an_admin():
+    tracked = maillog.search(second_run(), "8D0EF24A0D4")[0]
+    assert tracked.queue_ids == ["8D0EF24A0D4", "A5EA624A0E2"]
+    assert tracked.recipients == {"far-9ad1ee84@unreachable-b1224f20.test": "deferred"}
+    assert stages(tracked)[-2:] == ["deferred", "deleted"] and tracked.status == "deleted"
+    assert stages(tracked).count("rspamd") == 2  # the submission scan and the DKIM pass
