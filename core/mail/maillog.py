@@ -63,7 +63,7 @@ class Event:
     detail: str
 
 
-@dataclass
+@dataclass(eq=False)  # two messages are never "equal": each is itself
 class Tracked:
     """One message as the log tells it; `queue_ids` holds its re-injected copies too."""
 
@@ -120,23 +120,34 @@ class Line:
     text: str
 
 
-def parse_line(raw: str, year: int) -> Line | None:
-    """RAW as a Line (YEAR for the syslog form, which has none); None if not Postfix's."""
+def parse_line(raw: str, year: int, stamps: dict | None = None) -> Line | None:
+    """RAW as a Line (YEAR for the syslog form, which has none); None if not Postfix's.
+
+    STAMPS caches the times of syslog stamps already seen (a busy second has many lines)."""
     match = SYSLOG.match(raw)
     if match:
-        month = MONTHS.get(match["mon"])
-        if month is None:
-            return None
-        hour, minute, second = (int(x) for x in match["hms"].split(":"))
-        try:
-            when = datetime(year, month, int(match["day"]), hour, minute, second)
-        except ValueError:
-            return None
+        stamp = (year, match["mon"], match["day"], match["hms"])
+        when = stamps.get(stamp) if stamps is not None else None
+        if when is None:
+            when = _syslog_time(*stamp)
+            if when is None:
+                return None
+            if stamps is not None:
+                stamps[stamp] = when
         return Line(when, match["prog"], match["pid"], match["text"])
     match = RFC3339.match(raw)
     if match:
         return Line(datetime.fromisoformat(match["iso"]), match["prog"], match["pid"], match["text"])
     return None
+
+
+def _syslog_time(year: int, mon: str, day: str, hms: str) -> datetime | None:
+    month = MONTHS.get(mon)
+    hour, minute, second = (int(x) for x in hms.split(":"))
+    try:
+        return datetime(year, month, int(day), hour, minute, second) if month else None
+    except ValueError:
+        return None
 
 
 def year_of(line: str, newest: datetime) -> int:
@@ -153,7 +164,7 @@ class Tracker:
 
     def __init__(self) -> None:
         self.by_qid: dict[str, Tracked] = {}
-        self.messages: list[Tracked] = []
+        self.messages: dict[int, Tracked] = {}  # by id(), in the order they began
         self.tls: dict[str, str] = {}  # smtpd pid -> TLS of its current connection
         # Message-ID -> a message handed to the filter / a copy the filter re-injected,
         # each waiting for the other.
@@ -192,14 +203,14 @@ class Tracker:
             tracked.recipients[reject["to"].lower()] = "rejected"
         tracked.events.append(Event(when, "rejected", f"{reject['stage']} from {reject['client']}: "
                                                       f"{reject['reply']}"))
-        self.messages.append(tracked)
+        self.messages[id(tracked)] = tracked
 
     def _message(self, qid: str, line: Line) -> Tracked:
         tracked = self.by_qid.get(qid)
         if tracked is None:
             tracked = Tracked(queue_id=qid, queue_ids=[qid])
             self.by_qid[qid] = tracked
-            self.messages.append(tracked)
+            self.messages[id(tracked)] = tracked
         return tracked
 
     def _step(self, line: Line, qid: str, rest: str, when: str) -> None:
@@ -263,7 +274,7 @@ class Tracker:
             self.by_qid[qid] = earlier
         earlier.recipients.update(later.recipients)
         earlier.removed, earlier.deleted = later.removed, later.deleted
-        self.messages.remove(later)
+        del self.messages[id(later)]
 
     def _delivery(self, tracked: Tracked, line: Line, match: re.Match, when: str) -> None:
         status, relay, to = match["status"], match["relay"], match["to"].lower()
@@ -321,11 +332,11 @@ def build(postfix: Iterable[Line], rspamd: Iterable[str] = ()) -> list[Tracked]:
     for raw in rspamd:
         if "rspamd_task_write_log" in raw:
             tracker.add_verdict(raw)
-    for tracked in tracker.messages:
+    for tracked in tracker.messages.values():
         # A re-injected copy's lines often come before the filter hop that made it (the
         # filter hands the message back before answering): in time order, stable.
         tracked.events.sort(key=lambda event: event.time)
-    return tracker.messages
+    return list(tracker.messages.values())
 
 
 def matches(tracked: Tracked, query: str) -> bool:
@@ -360,8 +371,9 @@ def search(messages: list[Tracked], query: str, since: datetime | None = None,
 
 def lines(raw_lines: Iterable[str], newest: datetime, since: datetime | None = None) -> Iterator[Line]:
     """The Postfix lines of RAW_LINES (a file last written at NEWEST) from SINCE on."""
+    stamps: dict = {}
     for raw in raw_lines:
-        line = parse_line(raw.rstrip("\n"), year_of(raw, newest))
+        line = parse_line(raw.rstrip("\n"), year_of(raw, newest), stamps)
         if line is not None and (since is None or line.time >= since):
             yield line
 
