@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
-from core.mail import maillog
+from core.mail import maillog, maillog_counts
 
 from .layout import Layout, SystemLayout, under_root
 
@@ -78,11 +78,11 @@ def track(layout: Layout, query: str, since: datetime | None, senders: list[str]
     return maillog.search(messages, query, since, senders, limit)
 
 
-def tally(layout: Layout, since: datetime) -> maillog.Tally:
+def tally(layout: Layout, since: datetime) -> maillog_counts.Tally:
     """Messages received, sent and rejected from SINCE on."""
-    total = maillog.Tally()
+    total = maillog_counts.Tally()
     for path in generations(sources(layout)[0], since):
-        part = maillog.tally(read(path), _mtime(path), since)
+        part = maillog_counts.tally(read(path), _mtime(path), since)
         total.received += part.received
         total.sent += part.sent
         total.rejected += part.rejected

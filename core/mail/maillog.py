@@ -25,10 +25,9 @@ MONTHS = {m: i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 # postlogd and classic syslog: "Dec 04 22:35:50 host postfix/x[pid]: text"; rsyslog's
 # RFC 3339 form: "2026-12-04T22:35:50.123456+00:00 host postfix/x[pid]: text".
-SYSLOG = re.compile(r"(?P<mon>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) (?P<hms>\d\d:\d\d:\d\d) \S+ "
-                    r"(?P<prog>postfix[\w/.-]*)\[(?P<pid>\d+)\]: (?P<text>.*)")
-RFC3339 = re.compile(r"(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\S* \S+ "
-                     r"(?P<prog>postfix[\w/.-]*)\[(?P<pid>\d+)\]: (?P<text>.*)")
+PROGRAM = r" \S+ (?P<prog>postfix[\w/.-]*)\[(?P<pid>\d+)\]: (?P<text>.*)"  # host, program[pid]: text
+SYSLOG = re.compile(r"(?P<mon>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) (?P<hms>\d\d:\d\d:\d\d)" + PROGRAM)
+RFC3339 = re.compile(r"(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\S*" + PROGRAM)
 # Short queue ids (hex) and long ones (enable_long_queue_ids).
 QUEUE_ID = re.compile(r"(?P<qid>[0-9A-F]{6,12}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,20}z[0-9A-Za-z]{5,}): (?P<rest>.*)")
 CLIENT = re.compile(r"client=(?P<client>[^,]+)(?:, sasl_method=(?P<method>[^,]+), "
@@ -377,41 +376,3 @@ def lines(raw_lines: Iterable[str], newest: datetime, since: datetime | None = N
         if line is not None and (since is None or line.time >= since):
             yield line
 
-
-@dataclass
-class Tally:
-    """Messages taken in over port 25, submitted by signed-in people, and refused."""
-
-    received: int = 0
-    sent: int = 0
-    rejected: int = 0
-
-
-def tally(raw_lines: Iterable[str], newest: datetime, since: datetime) -> Tally:
-    """Count RAW_LINES' messages from SINCE on; only lines that can count are parsed.
-
-    Re-injections (the disclaimer filter's) are not counted again: a message sent is
-    counted where it was submitted."""
-    counts = Tally()
-    for raw in raw_lines:
-        if "client=" not in raw and "reject: " not in raw and SIZE_REFUSED not in raw:
-            continue
-        line = parse_line(raw.rstrip("\n"), year_of(raw, newest))
-        if line is None or line.time < since:
-            continue
-        if "reject: " in line.text and (line.text.startswith("NOQUEUE: ") or "milter-reject" in line.text
-                                        or QUEUE_ID.match(line.text)):
-            counts.rejected += 1
-        elif line.text.startswith("warning: ") and line.text.endswith(SIZE_REFUSED):
-            counts.rejected += 1
-        elif CLIENT_LINE.match(line.text):
-            if line.program == "postfix/smtpd":
-                counts.received += 1
-            elif line.program in SUBMISSION:
-                counts.sent += 1
-    return counts
-
-
-CLIENT_LINE = re.compile(r"\S+: client=")
-SUBMISSION = ("postfix/submission/smtpd", "postfix/submissions/smtpd")
-SIZE_REFUSED = "queue file size limit exceeded"  # smtpd answered 552 during DATA

@@ -6,7 +6,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from core.mail import maillog
+from core.mail import maillog, maillog_counts
 from stack import maillog as files
 
 SAMPLES = Path(__file__).parent / "maillog_samples"
@@ -96,10 +96,10 @@ def test_senders_keep_other_peoples_messages_out():
 
 
 def test_tally_counts_port_25_submission_and_refusals_once():
-    counts = maillog.tally(sample("postfix.log"), WRITTEN, datetime(2026, 12, 4))
+    counts = maillog_counts.tally(sample("postfix.log"), WRITTEN, datetime(2026, 12, 4))
     submitted = sum(1 for l in sample("postfix.log") if "/submission/smtpd" in l and "client=" in l)
     assert counts.sent == submitted and counts.received >= 1 and counts.rejected >= 2
-    assert maillog.tally(sample("postfix.log"), WRITTEN, datetime(2026, 12, 5)) == maillog.Tally()
+    assert maillog_counts.tally(sample("postfix.log"), WRITTEN, datetime(2026, 12, 5)) == maillog_counts.Tally()
 
 
 def test_year_is_taken_from_the_file_across_new_year():
