@@ -28,6 +28,7 @@ MAX_REQUEST = 4 * 1024 * 1024  # a tested message (2 MB) and script, as JSON
 MAX_TEXT = 1000  # an address, a folder or a group name
 MAX_SCRIPT = 256 * 1024
 MAX_LIST = 2000  # folders in one (un)subscribe
+MAX_TRACKED = 1000  # messages in one tracking answer
 KIND_NAMES = {"mailbox": "a mailbox", "shared": "a shared mailbox", "domain": "an address of our domains"}
 SOCKET_MODE = 0o660
 
@@ -324,10 +325,49 @@ class Helper:
                 raise Refused(str(exc)) from exc
         return mailqueue.delete(self.layout, [self._queue_id(args.get("queue_id"))])
 
+    def track(self, args: dict) -> list[dict]:
+        """Messages of the mail log that QUERY names (a queue id, Message-ID, sender or
+        recipient; '' for all) from SINCE (ISO) on, newest first, at most LIMIT.
+
+        With SENDERS (addresses of our domains) only messages sent from one of them: the
+        app asks so for a person who is not a server admin, and nothing else leaves here.
+        """
+        from . import maillog
+
+        query = args.get("query", "")
+        if not isinstance(query, str) or len(query) > MAX_TEXT:
+            raise Refused(f"query must be text of at most {MAX_TEXT} characters")
+        senders = args.get("senders")
+        if senders is not None:
+            senders = self._addresses(self._list(senders, "senders"), ("domain",))
+        limit = args.get("limit", 200)
+        if not isinstance(limit, int) or not 0 < limit <= MAX_TRACKED:
+            raise Refused(f"limit must be a number from 1 to {MAX_TRACKED}")
+        found = maillog.track(self.layout, query, self._since(args.get("since")), senders, limit)
+        return [tracked.as_json() for tracked in found]
+
+    def mail_counts(self, args: dict) -> dict:
+        """Messages received, sent and rejected since SINCE (ISO), from the mail log."""
+        from . import maillog
+
+        return maillog.tally(self.layout, self._since(args.get("since"), required=True)).__dict__
+
+    def _since(self, value: object, required: bool = False):
+        from datetime import datetime
+
+        if value in (None, "") and not required:
+            return None
+        try:
+            since = datetime.fromisoformat(self._text(value, "since", 40))
+        except ValueError as exc:
+            raise Refused(f"since must be an ISO date and time: {value!r}") from exc
+        # The logs carry this machine's local time, without a zone.
+        return since.astimezone().replace(tzinfo=None) if since.tzinfo else since
+
     OPERATIONS = ("quotas", "kick", "shared_access", "reconcile_shares", "user_shares",
                   "sieve_test", "publish_spam_rules", "reload_rspamd", "apply_server_settings",
-                  "dkim_key",
-                  "queue_list", "queue_counts", "queue_headers", "queue_flush", "queue_delete")
+                  "dkim_key", "queue_list", "queue_counts", "queue_headers", "queue_flush",
+                  "queue_delete", "track", "mail_counts")
 
     def handle(self, request: object, caller: str) -> dict:
         """Check and run one decoded request; the answer to send back."""

@@ -21,7 +21,8 @@ from .common import actor, config
 # endpoint, label, and the endpoints (its form posts too) during which it is current.
 SERVER_PAGES = [("admin.server_index", "Mail settings", ("admin.server_index", "admin.server_save")),
                 ("admin.server_queue", "Queue", ("admin.server_queue", "admin.server_queue_message",
-                                                 "admin.server_queue_delete_all"))]
+                                                 "admin.server_queue_delete_all")),
+                ("admin.server_tracking", "Message tracking", ("admin.server_tracking",))]
 # Each form of the settings page and the settings it saves; a checkbox absent from a
 # submitted form means "off".
 SECTIONS = {

@@ -7,7 +7,7 @@ from flask_login import current_user
 from core.extensions import db
 from core.services.access import audit
 from core.services.directory import domains, mailboxes
-from core.services.server import dashboard, jobs
+from core.services.server import dashboard, jobs, tracking
 
 from .blueprint import bp
 from .access import domain_filter
@@ -46,6 +46,7 @@ def index():
     return render_template(
         "admin/dashboard.html", rows=rows, counts=dashboard.counts(db.session, roles),
         queue=dashboard.queue_counts(config()) if roles.server else None,
+        today=tracking.counts_today(config()) if roles.server else None,
         domains=domains.visible_names(db.session, roles), domain=domain, sort=sort,
         descending=descending, jobs=jobs.recent(db.session, 5) if roles.server else [],
     )

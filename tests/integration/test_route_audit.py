@@ -56,6 +56,7 @@ ROUTES = {
     "webmail.attachment": Route(SIGNED_IN, "/mail/1/part/2?folder=INBOX"),
     "webmail.attachments_zip": Route(SIGNED_IN, "/mail/1/attachments.zip?folder=INBOX"),
     "webmail.source": Route(SIGNED_IN, "/mail/1/source?folder=INBOX"),
+    "webmail.delivery": Route(SIGNED_IN, "/mail/1/delivery?folder=INBOX"),
     "webmail.bulk": Route(SIGNED_IN, "/mail/bulk"),
     "webmail.changes": Route(SIGNED_IN, "/mail/changes?folder=INBOX"),
     "webmail.empty": Route(SIGNED_IN, "/mail/empty"),
@@ -126,10 +127,12 @@ ROUTES = {
     "admin.server_queue_flush": Route(SERVER_ADMIN, "/admin/server/queue/flush"),
     "admin.server_queue_delete": Route(SERVER_ADMIN, "/admin/server/queue/delete"),
     "admin.server_queue_delete_all": Route(SERVER_ADMIN, "/admin/server/queue/delete-all"),
+    "admin.server_tracking": Route(SERVER_ADMIN, "/admin/server/tracking"),
 }
 # Answers that still mean "reached": no message 1 in a new Inbox, no such token.
 REACHED_MISSING = {"webmail.message", "webmail.body", "webmail.attachment",
-                   "webmail.attachments_zip", "webmail.source", "welcome.set_password",
+                   "webmail.attachments_zip", "webmail.source", "webmail.delivery",
+                   "welcome.set_password",
                    "admin.server_queue_message"}  # no such message in the queue
 
 
