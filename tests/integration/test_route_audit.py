@@ -121,6 +121,9 @@ ROUTES = {
     "admin.rspamd_ui": Route(SERVER_ADMIN, "/admin/rspamd/"),
     "admin.server_index": Route(SERVER_ADMIN, "/admin/server"),
     "admin.server_save": Route(SERVER_ADMIN, "/admin/server/helo"),
+    "admin.server_smarthost": Route(SERVER_ADMIN, "/admin/server/smarthost"),
+    "admin.server_smarthost_save": Route(SERVER_ADMIN, "/admin/server/smarthost"),
+    "admin.server_smarthost_clear": Route(SERVER_ADMIN, "/admin/server/smarthost/clear"),
 }
 # Answers that still mean "reached": no message 1 in a new Inbox, no such token.
 REACHED_MISSING = {"webmail.message", "webmail.body", "webmail.attachment",
