@@ -75,10 +75,15 @@ def server_save(section: str):
     except ServiceError as exc:
         db.session.rollback()
         return _page(error=str(exc), status=400)
+    flash_outcome(outcome)
+    return redirect(url_for("admin.server_index"))  # the message shows at the top
+
+
+def flash_outcome(outcome: settings.Outcome) -> None:
+    """Say whether a saved change is live (the Server section's pages all do)."""
     if not outcome.changed:
         flash("Nothing changed.", "ok")
     elif outcome.pending:
         flash(f"Saved, but not live yet: {outcome.pending}. Starting the stack applies it.", "error")
     else:
         flash(f"Saved — Postfix reloaded in {outcome.seconds:.1f} s; the next message obeys it.", "ok")
-    return redirect(url_for("admin.server_index"))  # the message shows at the top

@@ -5,7 +5,7 @@ it, and an empty field keeps it (core/services/server/smarthost.py).
 """
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 
 from core.extensions import db
 from core.services.errors import ServiceError
@@ -15,7 +15,7 @@ from core.services.server.settings import InvalidSettings
 from .access import server_admin_required
 from .blueprint import bp
 from .common import actor, config
-from .server import SERVER_PAGES
+from .server import SERVER_PAGES, flash_outcome
 
 FIELDS = ("smarthost_host", "smarthost_port", "smarthost_tls", "smarthost_username")
 SERVER_PAGES.append(("admin.server_smarthost", "Smarthost",
@@ -33,16 +33,6 @@ def _page(form: dict | None = None, errors: dict | None = None, error: str = "",
     shown = smarthost.current(db.session, config())
     return render_template("admin/smarthost.html", shown=shown, form=form or _form(shown),
                            errors=errors or {}, error=error, tls_labels=smarthost.TLS_LABELS), status
-
-
-def _saved(outcome) -> None:
-    """Say whether the change is live."""
-    if not outcome.changed:
-        flash("Nothing changed.", "ok")
-    elif outcome.pending:
-        flash(f"Saved, but not live yet: {outcome.pending}. Starting the stack applies it.", "error")
-    else:
-        flash(f"Saved — Postfix reloaded in {outcome.seconds:.1f} s; the next message obeys it.", "ok")
 
 
 @bp.route("/server/smarthost")
@@ -67,7 +57,7 @@ def server_smarthost_save():
     except ServiceError as exc:
         db.session.rollback()
         return _page(texts, error=str(exc), status=400)
-    _saved(outcome)
+    flash_outcome(outcome)
     return redirect(url_for("admin.server_smarthost"))
 
 
@@ -80,5 +70,5 @@ def server_smarthost_clear():
     except ServiceError as exc:
         db.session.rollback()
         return _page(error=str(exc), status=400)
-    _saved(outcome)
+    flash_outcome(outcome)
     return redirect(url_for("admin.server_smarthost"))

@@ -29,6 +29,7 @@ from stack.layout import Layout
 from tests.conftest import free_ports
 from tests.helpers import new_address, submit
 from tests.integration.admin_support import unique, wait_until
+from tests.integration.test_admin_cli import cli  # noqa: F401  (a fixture)
 
 from .server_support import admin, relay_answer, relay_domain  # noqa: F401  (admin: a fixture)
 
@@ -97,18 +98,6 @@ def no_smarthost(mail_stack, stack_db):
         smarthost.clear(session, mail_stack, "tests")
     # Back to the loopback stack's own rule: nothing leaves for the internet.
     assert relay_answer(mail_stack, "127.0.0.1", EXTERNAL)[0] == 550
-
-
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def run(*args, stdin=None):
-        result = runner.invoke(args=list(args), input=stdin)
-        assert "Traceback" not in result.output
-        return result.exit_code, (json.loads(result.output) if result.exit_code == 0 and "--json" in args
-                                  else result.output)
-    return run
 
 
 def test_mail_for_other_domains_goes_through_the_smarthost_signed_in_over_starttls(
