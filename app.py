@@ -100,12 +100,13 @@ def _register_cli(app: Flask) -> None:
     from core.dkim_cli import dkim_cli
     from core.queue_cli import queue_cli
     from core.settings_cli import settings_cli
+    from core.smarthost_cli import smarthost_cli
     from core.spam_cli import spam_cli
     from core.track_cli import track_command
     from stack.cli import stack_cli
 
     for command in (*commands, dkim_cli, stack_cli, spam_cli, settings_cli, backup_cli, queue_cli,
-                    track_command):
+                    track_command, smarthost_cli):
         app.cli.add_command(command)
 
 

@@ -1,7 +1,10 @@
-"""Sealing the mail credential with a key that only the user's cookie holds.
+"""Sealing secrets with a key kept apart from the sealed blob.
 
-The server keeps the sealed blob (database), the browser keeps the key (session
-cookie): neither alone reveals the password, and a stolen database is useless.
+The mail credential of a web session: the server keeps the sealed blob (database), the
+browser keeps the key (session cookie): neither alone reveals the password, and a
+stolen database is useless. The smarthost's password: the database keeps the blob, the
+privileged helper the key (root's alone, stack/secretfiles.py), so the web app that
+stored it cannot read it back.
 """
 from __future__ import annotations
 

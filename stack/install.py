@@ -15,6 +15,8 @@ DAEMON_PACKAGES = (
     "dovecot-imapd", "dovecot-pop3d", "dovecot-managesieved", "dovecot-sieve",
     "dovecot-lmtpd", "dovecot-sqlite", "postfix", "postfix-sqlite", "rspamd",
     "redis-server", "openssl", "sqlite3", "ca-certificates",
+    # Postfix's smtp client signs in to a smarthost through Cyrus SASL's PLAIN/LOGIN modules.
+    "libsasl2-modules",
     # Not a daemon: libmagic for the web app's attachment type checks (python-magic).
     "libmagic1",
 )

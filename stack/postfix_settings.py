@@ -12,6 +12,7 @@ import ipaddress
 import json
 import subprocess
 
+from . import smarthost
 from .errors import StackError
 from .layout import Layout
 
@@ -21,9 +22,10 @@ LOOPBACK = "127.0.0.1/32"
 
 
 def template_values(cfg: dict, layout: Layout) -> dict:
-    """main.cf's message size, queue lifetime, always-Bcc, HELO name, mynetworks and port-25 AUTH."""
+    """main.cf's message size, queue lifetime, always-Bcc, HELO name, mynetworks, port-25 AUTH
+    and smarthost (with master.cf's smarthost service and its password file)."""
     from core.db import transaction_at
-    from core.models.server import server_settings
+    from core.models.server import SMARTHOST_PASSWORD, sealed_secret, server_settings
 
     with transaction_at(f"sqlite:///{layout.database}") as session:
         stored = server_settings(session, int(cfg["MESSAGE_SIZE_LIMIT_MB"]))
@@ -40,6 +42,7 @@ def template_values(cfg: dict, layout: Layout) -> dict:
             # Without SASL, smtpd would warn about this restriction on every connection.
             "port25_sender_restrictions":
                 "reject_authenticated_sender_login_mismatch" if stored.auth_on_port_25 else "",
+            **smarthost.template_values(cfg, layout, stored, sealed_secret(session, SMARTHOST_PASSWORD)),
         }
 
 

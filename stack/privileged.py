@@ -244,6 +244,21 @@ class Helper:
             raise Refused("apply_server_settings takes no arguments: it reads the database")
         return reload_postfix_checked(self.cfg)
 
+    def seal_smarthost_password(self, args: dict) -> str:
+        """Seal the smarthost's PASSWORD for HOST:PORT with the helper's key, which only root
+        reads; the blob (text) the app stores. It came over this socket, never in an argv,
+        and only this helper opens it again, to render Postfix's password file."""
+        from .quoting import HOSTNAME
+        from .smarthost import MAX_PASSWORD, seal
+
+        host, port = self._text(args.get("host"), "host", 253), args.get("port")
+        if not HOSTNAME.match(host):
+            raise Refused("host must be a host name or IPv4 address")
+        if type(port) is not int or not 0 < port < 65536:
+            raise Refused("port must be a number from 1 to 65535")
+        password = self._text(args.get("password"), "password", MAX_PASSWORD)
+        return seal(self.layout, host, port, password)
+
     def dkim_key(self, args: dict) -> dict:
         """Read, create ("ensure") or remove the DKIM key of a domain of ours.
 
@@ -367,7 +382,7 @@ class Helper:
     OPERATIONS = ("quotas", "kick", "shared_access", "reconcile_shares", "user_shares",
                   "sieve_test", "publish_spam_rules", "reload_rspamd", "apply_server_settings",
                   "dkim_key", "queue_list", "queue_counts", "queue_headers", "queue_flush",
-                  "queue_delete", "track", "mail_counts")
+                  "queue_delete", "track", "mail_counts", "seal_smarthost_password")
 
     def handle(self, request: object, caller: str) -> dict:
         """Check and run one decoded request; the answer to send back."""

@@ -76,6 +76,14 @@ def _postfix(text: str) -> str:
     return text.replace("$", "$$")
 
 
+def _table(text: str) -> str:
+    """One line of a Postfix lookup table source (postmap(5)), or nothing: a line that
+    starts with a blank would continue the line before, edge blanks are dropped."""
+    if text != text.strip():
+        raise StackError("a Postfix table line cannot start or end with blanks")
+    return text
+
+
 SYNTAXES = {
     # Dovecot: double-quoted, backslash escapes; `$` would name another setting and
     # `%` a variable, so neither is accepted in a quoted value.
@@ -88,6 +96,7 @@ SYNTAXES = {
     # An SQL literal inside a query that Dovecot or Postfix %-expands: `%` doubled.
     "sql_expand": lambda t: _sql(t).replace("%", "%%"),
     "postfix": _postfix,
+    "table": _table,
     # UCL (Rspamd): single-quoted, where UCL expands no $VARIABLES (in double quotes it
     # does, and collapses `$$` only when the string also holds a variable). The only
     # escape there is \'; any other backslash stays literal, so none is accepted.

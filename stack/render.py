@@ -54,6 +54,8 @@ def outputs(layout: Layout) -> list[Output]:
         Output("postfix/main.cf", pfx / "main.cf", "postfix", "postfix"),
         Output("postfix/master.cf", pfx / "master.cf", "bare", "postfix"),
         Output("postfix/header_checks", pfx / "header_checks", "bare", "postfix"),
+        # The smarthost's sign-in (stack/smarthost.py): root's alone.
+        Output("postfix/smarthost_password", pfx / "smarthost_password", "table", "postfix", 0o600),
         Output("redis/redis.conf", layout.redis_etc / "redis.conf", "redis", "redis", 0o640, "redis"),
         Output("disclaimer/filter.conf", disclaimer_filter.config_file(layout), "bare", "disclaimer"),
     ]

@@ -3,10 +3,13 @@
 The folder and the files are root's, readable by the web app's group only (0750 and
 0640): the app signs its cookies with the secret key and talks to Rspamd's controller
 with its password. Nobody else on the machine reads them. Rspamd's own configuration
-holds only a hash of its controller password, kept here too (root's alone).
+holds only a hash of its controller password, kept here too (root's alone), and so is
+the privileged helper's sealing key (server secrets such as the smarthost's password).
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import os
 import secrets
@@ -22,6 +25,7 @@ log = logging.getLogger(__name__)
 SECRET_BYTES = 48
 NAMES = ("secret_key", "rspamd_password", "redis_password", "auth_policy_key")
 RSPAMD_HASH = "rspamd_password.hash"
+SEALING_KEY = "sealing_key"
 
 
 def ensure_secrets(layout: Layout) -> list[str]:
@@ -86,3 +90,20 @@ def _secret(cfg: dict, layout: Layout, name: str) -> str:
     if len(value) < 16:
         raise StackError(f"MAILROOM_{name.upper()} is too short: use at least 16 characters")
     return value
+
+
+def sealing_key(layout: Layout, create: bool = False) -> str | None:
+    """The key (Fernet, core/vault.py) with which the privileged helper seals server
+    secrets: root's alone (0600), so the web app stores sealed blobs it cannot open.
+    Created when CREATE and missing; None when missing. Backed up with the other secrets."""
+    path = layout.secrets / SEALING_KEY
+    if create:
+        perms.ensure_dir(layout.secrets, 0o750, None, perms.APP_USER)
+        if _create(path):
+            log.info("generated %s", path)
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    perms.set_owner(path, 0o600)
+    return base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()).decode("ascii")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, Text
+from sqlalchemy import DateTime, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import PRIVATE
 
 from .base import Base, utcnow
 
@@ -20,6 +22,11 @@ DEFAULT_QUEUE_DAYS = 4
 # filter takes up to 64 MiB: a larger limit would let mail pass unscanned or stick.
 MAX_MESSAGE_SIZE_MB = 50
 MAX_QUEUE_DAYS = 30
+# The smarthost's TLS: none, STARTTLS (RFC 3207), or TLS from the first byte (RFC 8314).
+SMARTHOST_TLS = ("none", "starttls", "ssl")
+DEFAULT_SMARTHOST_PORT = 587
+# The private row holding the smarthost's password, sealed by the privileged helper.
+SMARTHOST_PASSWORD = "smarthost_password"
 
 
 class ServerSettings(Base):
@@ -35,6 +42,11 @@ class ServerSettings(Base):
     relay_networks: Mapped[str] = mapped_column(Text)  # IPv4 addresses or networks, one a line
     relay_trusted_networks: Mapped[bool]
     auth_on_port_25: Mapped[bool]
+    # The smarthost all mail for other domains goes through; '' for none (0008).
+    smarthost_host: Mapped[str] = mapped_column(String(253), default="")
+    smarthost_port: Mapped[int] = mapped_column(default=DEFAULT_SMARTHOST_PORT)
+    smarthost_tls: Mapped[str] = mapped_column(String(16), default="starttls")
+    smarthost_username: Mapped[str] = mapped_column(String(255), default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
 
@@ -43,7 +55,8 @@ class ServerSettings(Base):
         """An unsaved row with Postfix's strict defaults and the configured message size."""
         return cls(id=ROW_ID, message_size_mb=message_size_mb, queue_lifetime_days=DEFAULT_QUEUE_DAYS,
                    always_bcc="", helo_name="", relay_networks="", relay_trusted_networks=False,
-                   auth_on_port_25=False)
+                   auth_on_port_25=False, smarthost_host="", smarthost_port=DEFAULT_SMARTHOST_PORT,
+                   smarthost_tls="starttls", smarthost_username="")
 
     def networks(self) -> list[str]:
         """The relay networks as a list, e.g. ['192.168.1.20', '10.0.5.0/24']."""
@@ -54,10 +67,46 @@ class ServerSettings(Base):
         return {"message_size_mb": self.message_size_mb, "queue_lifetime_days": self.queue_lifetime_days,
                 "always_bcc": self.always_bcc, "helo_name": self.helo_name,
                 "relay_networks": self.networks(), "relay_trusted_networks": self.relay_trusted_networks,
-                "auth_on_port_25": self.auth_on_port_25}
+                "auth_on_port_25": self.auth_on_port_25, "smarthost_host": self.smarthost_host,
+                "smarthost_port": self.smarthost_port, "smarthost_tls": self.smarthost_tls,
+                "smarthost_username": self.smarthost_username}
 
 
 def server_settings(db: Session, default_size_mb: int) -> ServerSettings:
     """The stored settings, or the defaults while nothing is saved (the message size then
     being DEFAULT_SIZE_MB, MAILROOM_MESSAGE_SIZE_LIMIT_MB)."""
     return db.get(ServerSettings, ROW_ID) or ServerSettings.defaults(default_size_mb)
+
+
+class ServerSecret(Base):
+    """A server secret sealed by the privileged helper with a key only root reads
+    (stack/secretfiles.py): the web app stores and passes on the blob, never opens it.
+
+    In the private database (core/db.py): no Postfix lookup can reach it.
+    """
+
+    __tablename__ = "server_secrets"
+    __table_args__ = {"schema": PRIVATE}
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+
+def sealed_secret(db: Session, name: str) -> bytes | None:
+    """The sealed secret NAME, or None when none is stored."""
+    row = db.get(ServerSecret, name)
+    return row.sealed if row else None
+
+
+def store_secret(db: Session, name: str, sealed: bytes | None) -> None:
+    """Store the sealed secret NAME, or remove it (None); the caller commits."""
+    row = db.get(ServerSecret, name)
+    if sealed is None:
+        if row is not None:
+            db.delete(row)
+    elif row is None:
+        db.add(ServerSecret(name=name, sealed=sealed))
+    else:
+        row.sealed = sealed

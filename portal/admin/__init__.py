@@ -1,6 +1,6 @@
 """Blueprint "admin": the server's and domains' administration."""
 from . import (aliases, disclaimers, dkim, domains, groups, mailboxes, queue, server,  # noqa: F401
-               shared, spam, tracking, views)  # (routes register on bp)
+               shared, smarthost, spam, tracking, views)  # (routes register on bp)
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -20,6 +20,8 @@ from .common import actor, config
 # Each page of the Server section, in the order the sub-navigation shows them: its
 # endpoint, label, and the endpoints (its form posts too) during which it is current.
 SERVER_PAGES = [("admin.server_index", "Mail settings", ("admin.server_index", "admin.server_save")),
+                ("admin.server_smarthost", "Smarthost", ("admin.server_smarthost", "admin.server_smarthost_save",
+                                                         "admin.server_smarthost_clear")),
                 ("admin.server_queue", "Queue", ("admin.server_queue", "admin.server_queue_message",
                                                  "admin.server_queue_delete_all")),
                 ("admin.server_tracking", "Message tracking", ("admin.server_tracking",))]
@@ -78,10 +80,15 @@ def server_save(section: str):
     except ServiceError as exc:
         db.session.rollback()
         return _page(error=str(exc), status=400)
+    flash_outcome(outcome)
+    return redirect(url_for("admin.server_index"))  # the message shows at the top
+
+
+def flash_outcome(outcome: settings.Outcome) -> None:
+    """Say whether a saved change is live (the Server section's pages all do)."""
     if not outcome.changed:
         flash("Nothing changed.", "ok")
     elif outcome.pending:
         flash(f"Saved, but not live yet: {outcome.pending}. Starting the stack applies it.", "error")
     else:
         flash(f"Saved — Postfix reloaded in {outcome.seconds:.1f} s; the next message obeys it.", "ok")
-    return redirect(url_for("admin.server_index"))  # the message shows at the top

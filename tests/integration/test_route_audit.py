@@ -128,6 +128,9 @@ ROUTES = {
     "admin.server_queue_delete": Route(SERVER_ADMIN, "/admin/server/queue/delete"),
     "admin.server_queue_delete_all": Route(SERVER_ADMIN, "/admin/server/queue/delete-all"),
     "admin.server_tracking": Route(SERVER_ADMIN, "/admin/server/tracking"),
+    "admin.server_smarthost": Route(SERVER_ADMIN, "/admin/server/smarthost"),
+    "admin.server_smarthost_save": Route(SERVER_ADMIN, "/admin/server/smarthost"),
+    "admin.server_smarthost_clear": Route(SERVER_ADMIN, "/admin/server/smarthost/clear"),
 }
 # Answers that still mean "reached": no message 1 in a new Inbox, no such token.
 REACHED_MISSING = {"webmail.message", "webmail.body", "webmail.attachment",

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.mail import privileged
 from core.mail.errors import MailError, ServiceUnavailable
-from core.models.server import ROW_ID, ServerSettings, server_settings
+from core.models.server import ROW_ID, ServerSettings, sealed_secret, server_settings, store_secret
 from core.services.access import audit
 from core.services.errors import InvalidInput, ServiceError
 from core.services.server import mailstore
@@ -89,19 +89,27 @@ def parse(texts: dict[str, str]) -> dict[str, object]:
     return values
 
 
-def update(db: Session, cfg: dict, texts: dict[str, str], actor: str) -> Outcome:
+def update(db: Session, cfg: dict, texts: dict[str, str], actor: str,
+           secrets: dict[str, bytes | None] | None = None) -> Outcome:
     """Check, store (audited as ACTOR's change) and apply the settings in TEXTS (column ->
-    text); Rejected, with the old values stored again, if Postfix refuses them."""
+    text) and the sealed SECRETS (name -> sealed blob, None removes it); Rejected, with the
+    old values stored again, if Postfix refuses them."""
     values = parse(texts)
     row = db.get(ServerSettings, ROW_ID)
     if row is None:
         row = current(db, cfg)
         db.add(row)
     stored = {name: getattr(row, name) for name in PARSERS}
+    kept = {name: sealed_secret(db, name) for name in secrets or {}}
     before = row.values()
     for name, value in values.items():
         setattr(row, name, value)
     changed = {k: v for k, v in row.values().items() if before[k] != v}
+    for name, sealed in (secrets or {}).items():
+        if sealed != kept[name]:
+            store_secret(db, name, sealed)
+            before[name] = "set" if kept[name] else "none"  # the audit never holds a secret
+            changed[name] = "replaced" if sealed else "removed"
     if not changed:
         db.rollback()
         return Outcome()
@@ -114,7 +122,7 @@ def update(db: Session, cfg: dict, texts: dict[str, str], actor: str) -> Outcome
     except ServiceUnavailable as exc:  # stored: `stack up` renders it
         return Outcome(changed, pending=str(exc))
     except privileged.Refused as exc:
-        _undo(db, cfg, row, stored, before, changed, actor)
+        _undo(db, cfg, row, (stored, kept), before, changed, actor)
         raise Rejected(f"Postfix refused the new settings, so the previous ones stay in "
                        f"place. {exc}") from exc
     seconds = time.monotonic() - began
@@ -122,11 +130,15 @@ def update(db: Session, cfg: dict, texts: dict[str, str], actor: str) -> Outcome
     return Outcome(changed, str(detail), seconds)
 
 
-def _undo(db: Session, cfg: dict, row: ServerSettings, stored: dict, before: dict,
+def _undo(db: Session, cfg: dict, row: ServerSettings, stored: tuple[dict, dict], before: dict,
           changed: dict, actor: str) -> None:
-    """Store the STORED columns again (audited: CHANGED back to BEFORE) and apply them."""
-    for name, value in stored.items():
+    """Store the STORED columns and sealed secrets again (audited: CHANGED back to BEFORE)
+    and apply them."""
+    columns, secrets = stored
+    for name, value in columns.items():
         setattr(row, name, value)
+    for name, sealed in secrets.items():
+        store_secret(db, name, sealed)
     audit.record(db, actor, "update", "server", "settings (undone: Postfix refused)",
                  before=changed, after={k: before[k] for k in changed})
     db.commit()

@@ -10,7 +10,7 @@ import ipaddress
 import re
 
 from core.models import InvalidName, normalize_address, normalize_domain
-from core.models.server import MAX_MESSAGE_SIZE_MB, MAX_QUEUE_DAYS
+from core.models.server import MAX_MESSAGE_SIZE_MB, MAX_QUEUE_DAYS, SMARTHOST_TLS
 from core.services.errors import InvalidInput
 
 MAX_NETWORKS = 100
@@ -24,7 +24,8 @@ def _whole(text: str, label: str, low: int, high: int, unit: str) -> int:
     """A whole number from LOW to HIGH."""
     text = text.strip()
     if not re.fullmatch(r"[0-9]{1,6}", text) or not low <= int(text) <= high:
-        raise InvalidInput(f"{label}: enter a whole number of {unit} from {low} to {high}.")
+        number = f"a whole number of {unit}" if unit else "a whole number"
+        raise InvalidInput(f"{label}: enter {number} from {low} to {high}.")
     return int(text)
 
 
@@ -97,8 +98,44 @@ def switch(text: str) -> bool:
         raise InvalidInput(f"“{text}” is neither on nor off.") from None
 
 
+def smarthost_host(text: str) -> str:
+    """A host name or IPv4 address (Postfix here speaks IPv4 only), or '' for no smarthost."""
+    text = text.strip().lower().removeprefix("[").removesuffix("]")
+    try:
+        if ipaddress.ip_address(text).version == 4:
+            return text
+        raise InvalidInput(f"Smarthost: “{text}” is IPv6; this server's Postfix sends over IPv4 only.")
+    except ValueError:
+        pass
+    return _optional(text, normalize_domain,
+                     "Smarthost: “{}” is not a host name or IPv4 address (such as smtp.example.net).")
+
+
+def smarthost_port(text: str) -> int:
+    """The smarthost's TCP port."""
+    return _whole(text, "Port", 1, 65535, "")  # e.g. 587 (STARTTLS), 465 (TLS)
+
+
+def smarthost_tls(text: str) -> str:
+    """none, starttls or ssl (TLS from the first byte)."""
+    text = text.strip().lower()
+    if text not in SMARTHOST_TLS:
+        raise InvalidInput("TLS: choose none, STARTTLS or implicit TLS (starttls or ssl).")
+    return text
+
+
+def smarthost_username(text: str) -> str:
+    """The user name the smarthost signs us in with, or '' for none. Postfix keeps it as
+    `user:password` in a lookup table: no blanks, no colon."""
+    text = text.strip()
+    if len(text) > 255 or re.search(r"[\s:\x00-\x1f\x7f]", text):
+        raise InvalidInput("User name: at most 255 characters, without blanks or colons.")
+    return text
+
+
 PARSERS = {
     "message_size_mb": message_size, "queue_lifetime_days": queue_days, "always_bcc": bcc_address,
     "helo_name": helo_name, "relay_networks": networks, "relay_trusted_networks": switch,
-    "auth_on_port_25": switch,
+    "auth_on_port_25": switch, "smarthost_host": smarthost_host, "smarthost_port": smarthost_port,
+    "smarthost_tls": smarthost_tls, "smarthost_username": smarthost_username,
 }
