@@ -1,45 +1,27 @@
 """Changing mail: bulk actions on the list, emptying Trash/Junk, managing folders."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import login_required
 
-from core.extensions import db
 from core.mail.errors import ImapError
 from core.services.mail import mailbox
-from core.services.spam import learning
 from portal.auth.current import mail_connection
-from portal.navigation import local_path
 
+from . import listops
 from .blueprint import bp
 
 FOLDER_ACTIONS = ("create", "rename", "delete", "subscribe", "unsubscribe")
 
 
-def _back(default: str) -> str:
-    return local_path(request.form.get("back"), default)
-
-
-def _uids() -> list[int]:
-    return [int(u) for u in request.form.getlist("uid") if u.isdigit()]
-
-
 @bp.route("/mail/bulk", methods=["POST"])
 @login_required
 def bulk():
-    """Mark, flag, move or delete the selected messages, then go back to the list."""
-    folder = request.form.get("folder", "INBOX")
-    action = request.form.get("action", "")
-    training = (learning.training_for(db.session, current_app.config, current_user.address)
-                if action in ("spam", "notspam") else None)
-    with mail_connection(folder) as client:
-        tree = mailbox.folder_tree(client, counts=False)  # names are enough
-        try:
-            flash(mailbox.bulk(client, tree, folder, _uids(), action,
-                               request.form.get("target", ""), training=training), "info")
-        except ImapError as exc:
-            flash(f"That did not work: {exc}", "error")
-    return redirect(_back(url_for("webmail.index", folder=folder)))
+    """Mark, flag, move or delete the selected messages (or all of the list), then go back."""
+    chosen = listops.selection()
+    with mail_connection(chosen.folder) as client:
+        listops.run_bulk(client, chosen, request.form.get("action", ""))
+    return redirect(listops.back(url_for("webmail.index", folder=chosen.folder)))
 
 
 @bp.route("/mail/empty", methods=["POST"])

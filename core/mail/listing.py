@@ -57,6 +57,7 @@ class Page:
     messages: list[Summary]
     uidnext: int
     order: Sequence[int] = ()  # every UID of the list in order (the cached array, not a copy)
+    uidvalidity: int = 0  # with uidnext, names "every message the list showed" exactly
 
     @property
     def pages(self) -> int:
@@ -166,7 +167,7 @@ def list_page(client: IMAPClient, cache: LruCache, owner: str, folder: str, *,
     page = min(max(1, page), pages)
     shown = list(uids[(page - 1) * per_page: page * per_page])
     return Page(folder, len(uids), page, per_page, fetch_summaries(client, shown),
-                int(info.get(b"UIDNEXT", 0)), uids)
+                int(info.get(b"UIDNEXT", 0)), uids, int(info.get(b"UIDVALIDITY", 0)))
 
 
 def arrived_since(client: IMAPClient, folder: str, uidnext: int) -> tuple[dict, list[Summary]]:

@@ -97,6 +97,14 @@ def mail_csp(allow_remote: bool, style_nonce: str) -> str:
             + (_IMG_REMOTE if allow_remote else _IMG_LOCAL))
 
 
+def print_csp(allow_remote: bool, nonce: str) -> str:
+    """The print page's policy: the mail frame's, plus our one script (it calls print())
+    admitted by NONCE, and the modal print dialog the sandbox would otherwise refuse."""
+    return (mail_csp(allow_remote, nonce)
+            .replace("sandbox allow-popups", "sandbox allow-scripts allow-modals allow-popups", 1)
+            .replace("script-src 'none'", f"script-src 'nonce-{nonce}'", 1))
+
+
 def sanitize_html(html: str, *, allow_remote: bool,
                   cid_map: Mapping[str, str]) -> SanitizedHtml:
     """Clean an HTML mail body; cid_map maps Content-ID (no <>) to an app URL."""

@@ -9,15 +9,15 @@ from imapclient import IMAPClient
 
 from core.cache import LruCache
 
-from core.mail import actions, folders, listing
+from core.mail import actions, folders, listing, uidset
 from core.mail.errors import ImapError
 from core.mail.search import parse
+
+from . import bulkops
 
 if TYPE_CHECKING:
     from core.services.spam.learning import Training
 
-BULK_ACTIONS = ("read", "unread", "flag", "unflag", "delete", "move", "spam", "notspam",
-                "archive")
 
 
 @dataclass
@@ -97,38 +97,14 @@ def bulk(client: IMAPClient, tree: list[folders.Folder], folder: str, uids: list
     """Apply ACTION to UIDS of FOLDER; returns a sentence saying what happened.
 
     With TRAINING, "spam" / "notspam" also say whether the move trained the spam filter
-    (Dovecot's IMAPSieve queues moves into and out of Junk for Rspamd).
+    (Dovecot's IMAPSieve queues moves into and out of Junk for Rspamd). See
+    bulkops.apply for every message of a list and for undoing.
     """
-    if action not in BULK_ACTIONS:
+    if action not in bulkops.ACTIONS:
         raise ImapError(f"Unknown action {action!r}.")
-    if not uids:
-        return "No messages were selected."
     listing.select(client, folder)
-    count = f"{len(uids)} message{'s' if len(uids) != 1 else ''}"
-    flag_changes = {"read": ("seen", True), "unread": ("seen", False),
-                    "flag": ("flagged", True), "unflag": ("flagged", False)}
-    if action in flag_changes:
-        actions.set_flag(client, uids, *flag_changes[action])
-        return f"{count} marked as {action}."
-    trash = folders.find_special(tree, "\\Trash")
-    if action == "delete" and folder == trash:
-        actions.expunge(client, uids)
-        return f"{count} deleted for good."
-    destination = {
-        "delete": trash,
-        "spam": folders.find_special(tree, "\\Junk"),
-        "notspam": "INBOX",
-        "archive": folders.find_special(tree, "\\Archive"),
-    }.get(action, target)
-    if not destination or destination == folder:
-        return "The messages are already there."
-    folders.check_name(destination)
-    actions.move(client, uids, destination)
-    done = f"{count} moved to {destination}."
-    junk = folders.find_special(tree, "\\Junk")
-    if training and (action == "spam" or (action == "notspam" and folder == junk)):
-        done += " " + training.after_move(action)
-    return done
+    return bulkops.apply(client, tree, folder, uidset.chunks(uids), action, len(set(uids)),
+                         target, training).text
 
 
 def empty_folder(client: IMAPClient, tree: list[folders.Folder], folder: str) -> str:

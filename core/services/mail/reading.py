@@ -170,14 +170,19 @@ def zip_attachments(raw: bytes, parsed) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for attachment in parsed.attachments:
             payload, _, name = part(raw, attachment.part_id)
-            stem, dot, ext = name.rpartition(".")
-            candidate, n = name, 1
-            while candidate in seen:
-                n += 1
-                candidate = f"{stem} ({n}).{ext}" if dot else f"{name} ({n})"
-            seen.add(candidate)
-            archive.writestr(candidate, payload)
+            archive.writestr(unique_name(name, seen), payload)
     return buffer.getvalue()
+
+
+def unique_name(name: str, seen: set[str]) -> str:
+    """NAME, or 'stem (2).ext', 'stem (3).ext', … when SEEN has it; added to SEEN."""
+    stem, dot, ext = name.rpartition(".")
+    candidate, n = name, 1
+    while candidate in seen:
+        n += 1
+        candidate = f"{stem} ({n}).{ext}" if dot else f"{name} ({n})"
+    seen.add(candidate)
+    return candidate
 
 
 def sniffed_safe(payload: bytes, declared: str) -> bool:
