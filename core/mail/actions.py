@@ -10,7 +10,8 @@ from . import imap
 from .errors import NotFoundError
 
 FLAG_NAMES = {"seen": "\\Seen", "flagged": "\\Flagged", "answered": "\\Answered",
-              "forwarded": "$Forwarded", "junk": "$Junk", "notjunk": "$NotJunk"}
+              "forwarded": "$Forwarded", "junk": "$Junk", "notjunk": "$NotJunk",
+              "mdnsent": "$MDNSent"}
 
 
 def _run(call, *args):
