@@ -7,15 +7,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Address, Base, Timestamped
 
 
-class TrustedSender(Timestamped, Base):
-    """A sender whose remote images and styles someone chose to always show."""
+class SenderChoice(Timestamped):
+    """Something a person (address) chose about one sender, once per pair."""
 
-    __tablename__ = "trusted_senders"
     __table_args__ = (UniqueConstraint("address", "sender"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     address: Mapped[str] = mapped_column(Address, index=True)
     sender: Mapped[str] = mapped_column(String(320))
+
+
+class TrustedSender(SenderChoice, Base):
+    """A sender whose remote images and styles someone chose to always show."""
+
+    __tablename__ = "trusted_senders"
 
 
 class IdentitySettings(Timestamped, Base):
@@ -49,12 +54,7 @@ class MailPreferences(Base):
     signature_above_quote: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class ReceiptRefusal(Timestamped, Base):
+class ReceiptRefusal(SenderChoice, Base):
     """A sender whose read-receipt requests someone chose never to be asked about."""
 
     __tablename__ = "receipt_refusals"
-    __table_args__ = (UniqueConstraint("address", "sender"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    address: Mapped[str] = mapped_column(Address, index=True)
-    sender: Mapped[str] = mapped_column(String(320))
