@@ -9,10 +9,11 @@ from flask_login import current_user, login_required
 
 from core.extensions import db
 from core.mail.compose import REPLY_MODES, Draft, new_message_id, one_line, valid_message_id
+from core.mail import reminder as reminder_words
 from core.mail.errors import NotFoundError
 from core.services.access import signin
 from core.services.mail import compose as service
-from core.services.mail import contacts, uploads
+from core.services.mail import contacts, identities, uploads
 from core.services.server import settings
 from core.services.errors import InvalidInput, NotFound
 from portal.auth.current import mail_connection, password
@@ -88,16 +89,24 @@ def _form_draft() -> Draft:
         reply_mode=mode if mode in REPLY_MODES else "",
         reply_folder=_folder(form.get("reply_folder")),
         reply_uid=_number(form.get("reply_uid")), draft_uid=_number(form.get("draft_uid")),
+        receipt=form.get("receipt") == "on",
+        priority=form.get("priority", "") if form.get("priority") in ("high", "low") else "",
     )
 
 
+def _signature_above() -> bool:
+    return identities.preferences(db.session, current_user.address).signature_above_quote
+
+
 def _page(draft: Draft, workspace: uploads.Workspace, choices, *, error: str = "",
-          notice: str = "", status: int = 200):
+          notice: str = "", status: int = 200, reminder: bool = False):
     title = "Draft" if draft.draft_uid and not draft.reply_mode else \
         TITLES.get(draft.reply_mode, "New message")
     return render_template(
         "webmail/compose.html", draft=draft, compose_id=workspace.compose_id,
         attachments=workspace.uploads(), identities=choices, error=error, notice=notice,
+        signature_above=_signature_above(), reminder=reminder,
+        reminder_question=reminder_words.QUESTION,
         title=title, budget=uploads.attachment_budget(_limit_mb()),
         too_large=uploads.too_large_text(_limit_mb()),
     ), status
@@ -111,11 +120,12 @@ def _start(client, workspace: uploads.Workspace, choices) -> Draft:
     mode = args.get("mode", "reply")
     if reply_uid and mode in REPLY_MODES:
         folder = _folder(args.get("folder")) or "INBOX"
-        return service.prefill(client, folder, reply_uid, mode, choices, workspace)
+        return service.prefill(client, folder, reply_uid, mode, choices, workspace,
+                               _signature_above())
     sender = choices[0].address
-    return Draft(sender=sender, to=one_line(args.get("to", ""))[:2000],
-                 subject=one_line(args.get("subject", ""))[:998],
-                 message_id=new_message_id(sender))
+    return service.signed(Draft(sender=sender, to=one_line(args.get("to", ""))[:2000],
+                                subject=one_line(args.get("subject", ""))[:998],
+                                message_id=new_message_id(sender)), choices[0])
 
 
 @bp.route("/compose")
@@ -150,6 +160,10 @@ def send():
     try:
         _take_files(workspace)
         identity = service.pick_identity(choices, draft.sender)
+        if _remind(workspace, draft):
+            return _page(draft, workspace, choices, status=422, reminder=True,
+                         error=f"{reminder_words.QUESTION} Attach it, or press Send again to send "
+                               "the message as it is.")
         with mail_connection() as client:
             report = _send_or_fail(client, draft, workspace, identity)
     except InvalidInput as exc:
@@ -165,6 +179,12 @@ def send():
     if report.warning:
         flash(report.warning, "error")
     return redirect(url_for("webmail.index"))
+
+
+def _remind(workspace: uploads.Workspace, draft: Draft) -> bool:
+    """Ask once (browsers without scripts: compose.js asks itself and says so)."""
+    return (request.form.get("attachment_check") == "ask" and not workspace.uploads()
+            and reminder_words.mentions_attachment(draft.body))
 
 
 def _send_or_fail(client, draft, workspace, identity):

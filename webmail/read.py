@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from core.extensions import db
 from core.mail import imap, mime, sanitize
 from core.services.errors import InvalidInput
-from core.services.mail import mailbox, reading
+from core.services.mail import mailbox, reading, receipts
 from portal.auth.current import mail_connection
 
 from .blueprint import bp
@@ -50,6 +50,7 @@ def message(uid: int):
         current=current, search_error="", message=opened, html=html, trust=trust,
         remote=trust.honoured or request.args.get("remote") == "1",
         text_html=sanitize.text_to_html(opened.parsed.text or "") if not html else "",
+        receipt_to=receipts.asks_receipt(db.session, current_user.address, opened.raw, opened.flags),
         **outgoing(tree),
     )
 

@@ -13,7 +13,8 @@ from .errors import NotFoundError
 _COPYUID = re.compile(r"\[COPYUID (\d+) [\d:,]+ ([\d:,]+)\]", re.IGNORECASE)
 
 FLAG_NAMES = {"seen": "\\Seen", "flagged": "\\Flagged", "answered": "\\Answered",
-              "forwarded": "$Forwarded", "junk": "$Junk", "notjunk": "$NotJunk"}
+              "forwarded": "$Forwarded", "junk": "$Junk", "notjunk": "$NotJunk",
+              "mdnsent": "$MDNSent"}
 
 
 def _run(call, *args):

@@ -21,7 +21,7 @@ import markdown
 
 from core.models import InvalidName, normalize_address
 
-from . import mime
+from . import mime, receipts
 from .sanitize import clean_fragment
 
 # 7bit: non-ASCII text goes out quoted-printable or base64, so no hop needs 8BITMIME.
@@ -64,6 +64,8 @@ class Draft:
     reply_folder: str = ""
     reply_uid: int | None = None
     draft_uid: int | None = None
+    receipt: bool = False  # ask for a read receipt (Disposition-Notification-To)
+    priority: str = ""  # 'high', 'low' or '' (normal)
 
 
 @dataclass(frozen=True)
@@ -217,8 +219,9 @@ def _set_private(msg: EmailMessage, draft: Draft) -> None:
 
 
 def build_message(draft: Draft, from_name: str, attachments: list[FilePart], *,
-                  for_draft: bool = False, now: datetime | None = None) -> EmailMessage:
-    """The message of DRAFT from FROM_NAME <draft.sender> with ATTACHMENTS.
+                  for_draft: bool = False, now: datetime | None = None,
+                  reply_to: str = "") -> EmailMessage:
+    """The message of DRAFT from FROM_NAME <draft.sender> with ATTACHMENTS (and REPLY_TO).
 
     For a draft, recipients are kept as typed and the form's private state
     (Markdown mode, what it replies to) rides along in X-Mailroom-* headers.
@@ -226,11 +229,16 @@ def build_message(draft: Draft, from_name: str, attachments: list[FilePart], *,
     msg = EmailMessage(policy=OUTGOING)
     msg["Date"] = email.utils.format_datetime(now or email.utils.localtime())
     msg["From"] = Address(display_name=one_line(from_name), addr_spec=draft.sender)
+    if reply_to.strip():
+        msg["Reply-To"] = _address_header(parse_recipients(reply_to))
     _set_recipients(msg, draft, for_draft)
     msg["Subject"] = one_line(draft.subject)
     msg["Message-ID"] = draft.message_id if valid_message_id(draft.message_id) \
         else new_message_id(draft.sender)
     _set_threading(msg, draft)
+    if draft.receipt:
+        msg[receipts.RECEIPT_HEADER] = draft.sender
+    receipts.set_priority(msg, draft.priority)
     if for_draft:
         _set_private(msg, draft)
     msg["User-Agent"] = "Mailroom"
@@ -355,7 +363,8 @@ def read_draft(raw: bytes) -> tuple[Draft, list[FilePart]]:
         cc=_typed(head, "Cc"), bcc=_typed(head, "Bcc"), subject=one_line(parsed.subject),
         body=_text(parsed), markdown=_header(head, FORMAT_HEADER).lower() == "markdown",
         message_id=parsed.message_id, in_reply_to=parsed.in_reply_to,
-        references=" ".join(parsed.references),
+        references=" ".join(parsed.references), receipt=bool(receipts.receipt_address(head)),
+        priority=receipts.priority_of(_header(head, "X-Priority"), _header(head, "Importance")),
     )
     mode, _, rest = _header(head, ORIGIN_HEADER).partition(" ")
     uid, _, folder = rest.partition(" ")

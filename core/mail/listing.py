@@ -17,13 +17,17 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from core.cache import LruCache
 
 from . import envelope as env
-from . import imap
+from . import imap, receipts
 from .errors import ImapError, NotFoundError, ServiceUnavailable
 from .folders import check_name
 
 SORT_KEYS = {"date": "DATE", "arrival": "ARRIVAL", "from": "FROM", "subject": "SUBJECT",
              "size": "SIZE"}
-FETCH_ITEMS = [b"ENVELOPE", b"FLAGS", b"RFC822.SIZE", b"BODYSTRUCTURE", b"INTERNALDATE"]
+# The priority headers ride along in the same FETCH: a few bytes per row, no round trip.
+PRIORITY_FETCH = b"BODY.PEEK[HEADER.FIELDS (X-PRIORITY IMPORTANCE)]"
+PRIORITY_KEY = b"BODY[HEADER.FIELDS (X-PRIORITY IMPORTANCE)]"
+FETCH_ITEMS = [b"ENVELOPE", b"FLAGS", b"RFC822.SIZE", b"BODYSTRUCTURE", b"INTERNALDATE",
+               PRIORITY_FETCH]
 
 
 @dataclass
@@ -39,6 +43,7 @@ class Summary:
     flags: frozenset[str]
     attachment: bool
     preview: str = ""
+    priority: str = ""  # 'high', 'low' or ''
 
     seen = property(lambda self: "\\Seen" in self.flags)
     flagged = property(lambda self: "\\Flagged" in self.flags)
@@ -155,6 +160,7 @@ def _summary(uid: int, item: dict) -> Summary:
         flags=flags,
         attachment=env.has_attachment(item.get(b"BODYSTRUCTURE")),
         preview=preview.decode("utf-8", errors="replace") if isinstance(preview, bytes) else str(preview),
+        priority=receipts.priority_from_header_block(item.get(PRIORITY_KEY) or b""),
     )
 
 

@@ -67,13 +67,16 @@ def probe(settings: SmtpSettings) -> None:
 
 
 def send(settings: SmtpSettings, message: EmailMessage,
-         login: tuple[str, str] | None = None) -> None:
-    """Send MESSAGE, authenticating with LOGIN (address, password) when given."""
+         login: tuple[str, str] | None = None, envelope_from: str | None = None) -> None:
+    """Send MESSAGE, authenticating with LOGIN (address, password) when given.
+
+    ENVELOPE_FROM is the MAIL FROM address ('' for the null sender <>); None takes From.
+    """
     conn = _open(settings)
     try:
         if login:
             conn.login(*login)
-        refused = conn.send_message(message)
+        refused = conn.send_message(message, from_addr=envelope_from)
     except smtplib.SMTPAuthenticationError as exc:
         raise AuthenticationFailed("the mail server refused the sign-in") from exc
     except smtplib.SMTPRecipientsRefused as exc:

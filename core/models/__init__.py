@@ -8,7 +8,7 @@ from .groups import Group, group_members
 from .jobs import AdminJob
 from .links import PasswordLink
 from .mailboxes import Credential, Mailbox
-from .preferences import TrustedSender
+from .preferences import IdentitySettings, MailPreferences, ReceiptRefusal, TrustedSender
 from .sessions import WebSession
 from .server import ServerSettings
 from .spam import ALLOW_FROM, ALLOW_TO, BLOCK_FROM, RULE_KINDS, SpamRule
@@ -19,6 +19,6 @@ __all__ = [
     "Group", "InvalidName", "Mailbox", "RELAY", "SERVER_ADMIN", "Setting", "SharedMailbox",
     "TO_EXTERNAL", "TO_MAILBOX", "TO_SHARED", "TrustedSender", "WebSession", "group_members",
     "normalize_address", "normalize_domain", "shared_mailbox_owners",
-    "AdminJob", "AuditEntry", "PasswordLink",
+    "AdminJob", "AuditEntry", "PasswordLink", "IdentitySettings", "MailPreferences", "ReceiptRefusal",
     "ALLOW_FROM", "ALLOW_TO", "BLOCK_FROM", "RULE_KINDS", "SpamRule", "ServerSettings",
 ]

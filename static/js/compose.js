@@ -230,8 +230,54 @@
       say("Wait until the attachments are uploaded, then send.");
       return;
     }
+    if (!remindedOnce()) {
+      event.preventDefault();
+      event.stopPropagation();
+      return;
+    }
     state.sending = true;
     say("Sending…");
+  });
+
+  // ---- attachment reminder: asked once per form, in the words core/mail/reminder.py knows
+  const MENTION = /\b(?:attach(?:ed|es|ing|ments?)?|allegat[oiae]|anh[aä]nge?|angeh[aä]ngt)\b/i;
+  function ownText(body) {
+    const lines = body.split("\n");
+    const cut = lines.indexOf("-- ");
+    const text = (cut >= 0 ? lines.slice(0, cut) : lines).join("\n")
+      .split("---------- Forwarded message ----------")[0];
+    return text.split("\n").filter((line) => !line.trimStart().startsWith(">")).join("\n");
+  }
+  function remindedOnce() {
+    if (el.attachment_check.value === "asked") return true;
+    el.attachment_check.value = "asked"; // the server need not ask again
+    if (list.querySelector(".att.is-done") || !MENTION.test(ownText(el.body.value))) return true;
+    return window.confirm(`${form.dataset.reminder} Send it anyway?`);
+  }
+
+  // ---- signatures: the chosen identity's signature below "-- ", swapped without
+  // touching anything typed (core/mail/signature.py places the first one)
+  const signatureOf = (option) => (option?.dataset.signature || "").replace(/\r\n/g, "\n").replace(/^\n+|\n+$/g, "");
+  let shownIdentity = el.from.selectedOptions[0];
+  el.from.addEventListener("change", () => {
+    const before = signatureOf(shownIdentity);
+    const after = signatureOf(el.from.selectedOptions[0]);
+    shownIdentity = el.from.selectedOptions[0];
+    const body = el.body.value;
+    const oldBlock = before ? `-- \n${before}\n` : "";
+    const at = oldBlock ? body.indexOf(oldBlock) : -1;
+    if (at >= 0 && after) {
+      el.body.value = body.slice(0, at) + `-- \n${after}\n` + body.slice(at + oldBlock.length);
+    } else if (at >= 0) { // no signature now: the old one goes, with the blank lines before it
+      const head = body.slice(0, at).replace(/\n+$/, "");
+      const rest = body.slice(at + oldBlock.length).replace(/^\n+/, "");
+      el.body.value = rest ? `${head}\n\n${rest}` : `${head}\n`;
+    } else if (after && !body.split("\n").includes("-- ")) {
+      el.body.value = form.dataset.signatureAt === "above"
+        ? `\n\n-- \n${after}\n\n${body.replace(/^\n+/, "")}`
+        : `${body.replace(/\n+$/, "")}\n\n-- \n${after}\n`;
+    }
+    if (after && "markdown" in el.from.selectedOptions[0].dataset) el.markdown.checked = true;
   });
 
   // ---- keyboard: Ctrl+Enter sends; Enter in a one-line field moves on instead of sending
@@ -261,7 +307,10 @@
     if (!el.to.value) {
       el.to.focus();
     } else {
-      const at = form.dataset.caret === "end" ? el.body.value.length : 0;
+      // A reply's text goes between the quote and the signature, when there is one.
+      const mark = el.body.value.indexOf("\n-- \n");
+      const end = mark > 0 ? mark - 1 : el.body.value.length;
+      const at = form.dataset.caret === "end" ? end : 0;
       el.body.focus();
       el.body.setSelectionRange(at, at);
     }

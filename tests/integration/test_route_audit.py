@@ -57,7 +57,14 @@ ROUTES = {
     "webmail.attachments_zip": Route(SIGNED_IN, "/mail/1/attachments.zip?folder=INBOX"),
     "webmail.source": Route(SIGNED_IN, "/mail/1/source?folder=INBOX"),
     "webmail.delivery": Route(SIGNED_IN, "/mail/1/delivery?folder=INBOX"),
+    "webmail.eml": Route(SIGNED_IN, "/mail/1/eml?folder=INBOX"),
+    "webmail.print_view": Route(SIGNED_IN, "/mail/1/print?folder=INBOX"),
     "webmail.bulk": Route(SIGNED_IN, "/mail/bulk"),
+    "webmail.read_all": Route(SIGNED_IN, "/mail/read-all"),
+    "webmail.undo": Route(SIGNED_IN, "/mail/undo"),
+    "webmail.receipt": Route(SIGNED_IN, "/mail/receipt"),
+    "webmail.export_zip": Route(SIGNED_IN, "/mail/export.zip"),
+    "webmail.import_messages": Route(SIGNED_IN, "/mail/import"),
     "webmail.changes": Route(SIGNED_IN, "/mail/changes?folder=INBOX"),
     "webmail.empty": Route(SIGNED_IN, "/mail/empty"),
     "webmail.trust": Route(SIGNED_IN, "/mail/trust"),
@@ -77,6 +84,9 @@ ROUTES = {
     "portal.script_op": Route(SIGNED_IN, "/settings/filters/scripts/activate"),
     "portal.tester": Route(SIGNED_IN, "/settings/filters/test"),
     "portal.forwarding_page": Route(SIGNED_IN, "/settings/forwarding"),
+    "portal.identities_page": Route(SIGNED_IN, "/settings/identities"),
+    "portal.identity_save": Route(SIGNED_IN, "/settings/identities/edit"),
+    "portal.identity_preferences": Route(SIGNED_IN, "/settings/identities/preferences"),
     "portal.junk_page": Route(SIGNED_IN, "/settings/junk"),
     "portal.password_page": Route(SIGNED_IN, "/settings/password"),
     "portal.spam_page": Route(SIGNED_IN, "/settings/spam"),
@@ -135,6 +145,7 @@ ROUTES = {
 # Answers that still mean "reached": no message 1 in a new Inbox, no such token.
 REACHED_MISSING = {"webmail.message", "webmail.body", "webmail.attachment",
                    "webmail.attachments_zip", "webmail.source", "webmail.delivery",
+                   "webmail.eml", "webmail.print_view",
                    "welcome.set_password",
                    "admin.server_queue_message"}  # no such message in the queue
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from core.mail import actions, folders, listing, smtp
 from core.mail.compose import (
@@ -20,9 +18,10 @@ from core.mail.errors import (
     AuthenticationFailed, ImapError, MailError, NotFoundError, PartiallyRefused,
     ServiceUnavailable, SmtpError,
 )
-from core.models import TO_MAILBOX, Alias, AliasDestination, Mailbox
+from core.mail.signature import with_signature, without_signature
 from core.services.errors import InvalidInput, ServiceError
 
+from .identities import Identity, identities, pick_identity  # noqa: F401  (compose's names)
 from .uploads import Workspace
 
 log = logging.getLogger(__name__)
@@ -45,56 +44,12 @@ class AlreadySent(ServiceError):
     """This form's message was sent, is being sent, or was discarded."""
 
 
-@dataclass(frozen=True)
-class Identity:
-    """An address the person may send as, e.g. Identity('sales@example.test', 'Sam Rivera')."""
-
-    address: str
-    name: str
-
-    @property
-    def label(self) -> str:
-        """'Sam Rivera <sales@example.test>'."""
-        return f"{self.name} <{self.address}>" if self.name else self.address
-
-
 @dataclass
 class SendReport:
     """What happened after the server accepted the message."""
 
     recipients: list[str]
     warning: str = ""
-
-
-def identities(db: Session, address: str) -> list[Identity]:
-    """The person's own address first, then every alias delivering to their mailbox."""
-    mailbox = db.scalar(select(Mailbox).where(Mailbox.address == address))
-    name = mailbox.display_name if mailbox else ""
-    own = [Identity(address, name)]
-    aliases = db.scalars(
-        select(Alias).join(AliasDestination, AliasDestination.alias_id == Alias.id)
-        .join(Mailbox, AliasDestination.mailbox_id == Mailbox.id)
-        .where(AliasDestination.kind == TO_MAILBOX, Mailbox.address == address)
-        .order_by(Alias.local_part)
-    )
-    domain = address.rpartition("@")[2]
-    for alias in aliases:
-        # An alias on every domain ('postmaster@*') is offered on the person's own domain.
-        alias_address = f"{alias.local_part}@{alias.domain.name if alias.domain else domain}"
-        if alias_address not in {i.address for i in own}:
-            own.append(Identity(alias_address, name))
-    return own
-
-
-def pick_identity(choices: list[Identity], address: str, strict: bool = True) -> Identity:
-    """The identity for ADDRESS; InvalidInput (or the first one when not STRICT) otherwise."""
-    wanted = (address or "").strip().lower()
-    for identity in choices:
-        if identity.address == wanted:
-            return identity
-    if strict:
-        raise InvalidInput(f"You cannot send as {address or 'nobody'}: choose one of your addresses.")
-    return choices[0]
 
 
 def reply_subject(subject: str) -> str:
@@ -125,7 +80,7 @@ def quote(original: Original) -> str:
     """'On Tue, 3 Mar 2026 at 09:12, Priya wrote:' and the text with '> ' before each line."""
     when = original.date
     said = f"On {when:%a}, {when.day} {when:%b %Y at %H:%M}, " if when else "Earlier, "
-    lines = original.text.rstrip("\n").split("\n")
+    lines = without_signature(original.text).rstrip("\n").split("\n")
     quoted = "\n".join(f"> {line}" if line else ">" for line in lines)
     return f"{said}{_who(original.from_)} wrote:\n{quoted}\n"
 
@@ -160,6 +115,14 @@ def reply_draft(original: Original, mode: str, choices: list[Identity]) -> Draft
                  references=references(original))
 
 
+def signed(draft: Draft, identity: Identity, above: bool = False) -> Draft:
+    """DRAFT of a new form with IDENTITY's signature in its text (ABOVE a quote or forward)."""
+    if identity.signature.strip():
+        draft.body = with_signature(draft.body, identity.signature, above)
+        draft.markdown = draft.markdown or identity.signature_markdown
+    return draft
+
+
 def forward_text(original: Original) -> str:
     """The inline-forward body: a short header block, then the original text."""
     when = original.date.strftime("%a, %d %b %Y %H:%M %z") if original.date else ""
@@ -179,8 +142,12 @@ def special_folder(client: IMAPClient, special: str) -> str:
 
 
 def prefill(client: IMAPClient, folder: str, uid: int, mode: str, choices: list[Identity],
-            workspace: Workspace) -> Draft:
-    """The form replying to or forwarding message UID of FOLDER (forwarded files go to WORKSPACE)."""
+            workspace: Workspace, signature_above: bool = False) -> Draft:
+    """The form replying to or forwarding message UID of FOLDER (forwarded files go to WORKSPACE).
+
+    The sender's signature goes below the reply, or above the quote when SIGNATURE_ABOVE;
+    always above a forwarded text.
+    """
     listing.select(client, folder, readonly=True)
     raw = actions.raw_message(client, uid)
     original = read_original(raw)
@@ -198,7 +165,8 @@ def prefill(client: IMAPClient, folder: str, uid: int, mode: str, choices: list[
             for part in original.attachments:
                 workspace.add_bytes(part.data, part.filename, part.content_type)
     draft.reply_mode, draft.reply_folder, draft.reply_uid = mode, folder, uid
-    return draft
+    return signed(draft, pick_identity(choices, draft.sender, strict=False),
+                  above=signature_above or mode == "forward")
 
 
 def open_draft(client: IMAPClient, uid: int, workspace: Workspace) -> Draft:
@@ -232,7 +200,8 @@ def save_draft(client: IMAPClient, draft: Draft, workspace: Workspace,
         state = workspace.state()
         _refuse_if_closed(state)
         drafts = special_folder(client, "\\Drafts")
-        msg = build_message(draft, identity.name, files_of(workspace), for_draft=True)
+        msg = build_message(draft, identity.name, files_of(workspace), for_draft=True,
+                            reply_to=identity.reply_to)
         uid = actions.append(client, drafts, to_bytes(msg), DRAFT_FLAGS)
         if uid is None:
             uid = _newest_with_id(client, drafts, draft.message_id)
@@ -302,11 +271,13 @@ def send(client: IMAPClient, draft: Draft, workspace: Workspace, identity: Ident
 
     On refusal the draft is saved to Drafts and SendFailed says why.
     """
-    recipients = all_recipients(draft)
-    if not recipients:
+    if not all_recipients(draft):
         raise InvalidInput("Add at least one recipient.")
     draft.message_id = draft.message_id or new_message_id(identity.address)
-    message = without_private(build_message(draft, identity.name, files_of(workspace)))
+    outgoing = with_identity_bcc(draft, identity)
+    recipients = all_recipients(outgoing)
+    message = without_private(build_message(outgoing, identity.name, files_of(workspace),
+                                            reply_to=identity.reply_to))
     _claim(workspace)
     warning = ""
     try:
@@ -329,6 +300,14 @@ def send(client: IMAPClient, draft: Draft, workspace: Workspace, identity: Ident
     _tidy_up(client, draft, old)
     workspace.clear()
     return report
+
+
+def with_identity_bcc(draft: Draft, identity: Identity) -> Draft:
+    """A copy of DRAFT whose Bcc also has the identity's automatic Bcc (each address once)."""
+    typed = parse_recipients(draft.bcc)
+    have = {address for _, address in typed}
+    extra = [pair for pair in parse_recipients(identity.bcc) if pair[1] not in have]
+    return replace(draft, bcc=format_recipients(typed + extra)) if extra else draft
 
 
 def _rescue(client: IMAPClient, draft: Draft, workspace: Workspace,
