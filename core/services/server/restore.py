@@ -24,7 +24,7 @@ from core.db import upgrade
 from core.services.errors import AlreadyExists, InvalidInput, Refused, ServiceError
 from core.services.server.backup import (
     DATABASE_MEMBER, DKIM, FORMAT, KIND, MANIFEST, PRIVATE_MEMBER, SECRETS, code_revisions,
-    dkim_folder, layout_for)
+    layout_for)
 from stack import perms
 from stack.dkim import keys_dir
 from stack.daemons import running
