@@ -9,7 +9,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from core.cli_common import actor, emit, fail, json_option
+from core.cli_common import actor, fail
+from core.cli_output import emit, json_option
 from core.db import db
 from core.services.errors import ServiceError
 from core.services.server import settings
