@@ -8,6 +8,8 @@ import socket
 import statistics
 import tempfile
 import threading
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
@@ -80,17 +82,36 @@ def scratch_stack():
         shutil.rmtree(overrides["DATA_DIR"], ignore_errors=True)
 
 
-def sign_in(base: str, address: str, password: str) -> urllib.request.OpenerDirector:
-    """A cookie-keeping HTTP opener signed in to the app at BASE."""
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+class _Stay(urllib.request.HTTPRedirectHandler):
+    """Follows no redirect: the redirect answer itself is returned."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def sign_in(base: str, address: str, password: str, timed_landing: bool = False):
+    """A cookie-keeping HTTP opener signed in to the app at BASE.
+
+    TIMED_LANDING: also return the seconds the page the sign-in leads to took,
+    (opener, seconds); that page is the first list of INBOX on the new session.
+    """
+    jar = urllib.request.HTTPCookieProcessor(CookieJar())
+    opener = urllib.request.build_opener(jar)
     form = opener.open(base + "/login").read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
     data = urllib.parse.urlencode({"address": address, "password": password,
                                    "csrf_token": token}).encode()
-    page = opener.open(base + "/login", data).read().decode()  # follows the redirect to /
+    try:
+        urllib.request.build_opener(jar, _Stay).open(base + "/login", data).read()
+        raise RuntimeError(f"sign-in as {address} failed: no redirect")
+    except urllib.error.HTTPError as exc:  # the 302 that _Stay does not follow
+        landing = urllib.parse.urljoin(base, exc.headers["Location"])
+    began = time.perf_counter()
+    page = opener.open(landing).read().decode()
+    seconds = time.perf_counter() - began
     if 'data-count="messages"' not in page:
         raise RuntimeError(f"sign-in as {address} failed")
-    return opener
+    return (opener, seconds) if timed_landing else opener
 
 
 def sign_out(base: str, opener: urllib.request.OpenerDirector) -> None:

@@ -7,7 +7,7 @@ import ssl
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 from imapclient.imap_utf7 import decode as decode_utf7
 from imapclient.response_parser import parse_response
 
@@ -146,13 +146,17 @@ def _login_within(client: IMAPClient, address: str, password: str, seconds: floa
         raise LoginDelayed(f"no answer to LOGIN within {seconds:g} s") from exc
 
 
-def refused(exc: Exception) -> ImapError:
+def refused(exc: Exception) -> ImapError | ServiceUnavailable:
     """An ImapError carrying what the server answered, without imapclient's prefix.
+
+    A session the server ended (BYE) is ServiceUnavailable, so the pool drops it.
 
     >>> str(refused(IMAPClientError("create failed: [ALREADYEXISTS] Mailbox exists.")))
     'ALREADYEXISTS] Mailbox exists.'
     """
     text = str(exc)
+    if isinstance(exc, IMAPClientAbortError):  # BYE or a broken socket: the session is gone
+        return ServiceUnavailable(SERVICE, text)
     return ImapError(text.split("failed: ", 1)[-1].strip("[]' ") or text)
 
 
@@ -172,9 +176,20 @@ def close(client: IMAPClient) -> None:
 
 
 def is_alive(client: IMAPClient) -> bool:
-    """True when a NOOP still gets an answer."""
+    """True when a NOOP still gets an answer and the session can be used as it is.
+
+    When another client deleted (and perhaps re-created) the folder this session has
+    selected, Dovecot answers the NOOP with an untagged NO and the next command on
+    that folder with BYE "Mailbox was deleted under us"; a STATUS still reports the
+    old UIDVALIDITY. UNSELECT is still accepted then, so the folder is let go and the
+    next request SELECTs whatever now has that name.
+    """
     try:
-        client.noop()
+        _text, untagged = client.noop()
+        if getattr(client, "selected", None) and any(
+                isinstance(r, tuple) and r[:1] in ((b"NO",), (b"BAD",)) for r in untagged):
+            log.info("selected folder %r changed under the session: unselecting", client.selected[0])
+            client.unselect_folder()
         return True
     except (OSError, IMAPClientError):
         return False

@@ -1,13 +1,16 @@
 """Make HTML mail safe to show, and plain-text mail readable, in the reading view.
 
-The sandboxed iframe plus mail_csp() is the real boundary; this is the second wall,
-in two passes so bleach (maintenance mode upstream) stays swappable:
-1. html5lib (vendored by bleach) parses the document as a browser would; on that
-   tree dangerous elements go *with their content* (bleach's strip=True keeps the
-   text of <style>/<title>), all SVG/MathML goes (namespace-confusion mXSS), and
-   the URL policy applies: remote images blocked or allowed, cid: rewritten,
-   trackers removed, CSS url() checked, links opened in a new tab.
-2. bleach.Cleaner re-checks the result against allow-lists (defence in depth).
+The sandboxed iframe plus mail_csp() is the real boundary; this is the second wall.
+html5lib (vendored by bleach) parses the document once, as a browser would; one walk
+of that tree applies the whole policy, then it is serialised:
+- dangerous elements go *with their content* (bleach's strip=True would keep the
+  text of <style>/<title>), all SVG/MathML goes (namespace-confusion mXSS);
+- the URL policy applies: remote images blocked or allowed, cid: rewritten,
+  trackers removed, CSS url() checked, links opened in a new tab;
+- the allow-lists that bleach.Cleaner applied as a second pass (which parsed and
+  serialised the document a second time): other elements are unwrapped (their
+  content stays, as bleach's strip=True), attributes not listed for the element
+  go, and href/src are checked once more against the schemes allowed.
 
 The parts live beside this module (sanitize_tree: parser and walker; sanitize_urls:
 URL policy; sanitize_css: CSS policy; sanitize_text: plain text); import from here.
@@ -22,15 +25,13 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from html import unescape
 
 import bleach
 import tinycss2
 
-from .sanitize_css import ALLOWED_CSS, clean_style, css_sanitizer, css_url
+from .sanitize_css import ALLOWED_CSS, clean_style, css_url
 from .sanitize_text import text_to_html
-from .sanitize_tree import (MAX_HTML_DEPTH, MAX_HTML_ELEMENTS, LinearWalker, TooComplex,
-                            parse_document, serialize)
+from .sanitize_tree import MAX_HTML_DEPTH, MAX_HTML_ELEMENTS, TooComplex, parse_document, serialize
 from .sanitize_urls import (BLOCKED_ATTR, DATA_IMAGE_RE, LINK_SCHEMES, UrlPolicy, cid_key,
                             is_remote, is_tracker, squash, url_scheme)
 
@@ -116,8 +117,7 @@ def sanitize_html(html: str, *, allow_remote: bool,
         return SanitizedHtml(TOO_COMPLEX_HTML, {"too_complex": 1}, False)
     _count_stylesheets(root, policy)
     body = root.find("body")
-    fragment = _prune_body(body, policy) if body is not None else ""
-    cleaned = _cleaner(policy).clean(fragment)
+    cleaned = _prune_body(body, policy) if body is not None else ""
     return SanitizedHtml(cleaned, {k: v for k, v in policy.blocked.items() if v},
                          policy.has_remote)
 
@@ -170,21 +170,43 @@ def _body_colours(body: ET.Element) -> None:
 
 
 def _prune_children(top: ET.Element, policy: UrlPolicy) -> None:
-    """Drop dangerous subtrees, clean the rest (iterative: mail can nest deeply)."""
+    """Drop dangerous subtrees, unwrap elements not allowed, clean the rest.
+
+    Iterative, as mail can nest deeply; an unwrapped element's children take its
+    place and are judged in turn.
+    """
     stack = [top]
     while stack:
         parent = stack.pop()
         kept: list[ET.Element] = []
-        for child in list(parent):
-            if _keep(child, policy):
+        pending = list(reversed(parent))
+        while pending:
+            child = pending.pop()
+            if not _keep(child, policy):
+                _add_text(parent, kept, child.tail)  # the text after it stays
+            elif child.tag in ALLOWED_TAGS:
+                _allowed_attributes(child, policy)
                 kept.append(child)
                 stack.append(child)
-            elif child.tail:  # the text after a dropped element stays
-                if kept:
-                    kept[-1].tail = (kept[-1].tail or "") + child.tail
+            else:
+                _add_text(parent, kept, child.text)
+                inner = list(child)
+                if inner:
+                    inner[-1].tail = (inner[-1].tail or "") + (child.tail or "")
                 else:
-                    parent.text = (parent.text or "") + child.tail
+                    _add_text(parent, kept, child.tail)
+                pending.extend(reversed(inner))
         parent[:] = kept  # one rebuild: removing one by one is O(n^2)
+
+
+def _add_text(parent: ET.Element, kept: list[ET.Element], text: str | None) -> None:
+    """Append TEXT after the last kept child (or to PARENT's own text)."""
+    if not text:
+        return
+    if kept:
+        kept[-1].tail = (kept[-1].tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
 
 
 def _keep(el: ET.Element, policy: UrlPolicy) -> bool:
@@ -249,30 +271,28 @@ def _background_attr(el: ET.Element, policy: UrlPolicy) -> None:
     """Turn the legacy background="" attribute into CSS, or block it."""
     url, verdict = policy.resolve_image(el.attrib.pop("background"))
     if url:
-        css = f"background-image: {css_url(url)}"
-        el.set("style", "; ".join(filter(None, (el.get("style"), css))))
+        css = f"background-image: {css_url(url)};"  # after clean_style's "a: b;" list
+        el.set("style", " ".join(filter(None, (el.get("style"), css))))
     elif verdict == "remote":
         policy.block_image(el)
 
 
-def _cleaner(policy: UrlPolicy) -> bleach.Cleaner:
-    """A fresh Cleaner bound to POLICY (bleach's parser keeps state: not thread-safe)."""
-    def attr_ok(tag: str, name: str, value: str) -> bool:
-        """bleach's allow-list check, re-stating the tree pass's URL policy."""
-        if name == BLOCKED_ATTR:
-            return value == "1"
-        if name not in _GLOBAL_ATTRS and name not in _TAG_ATTRS.get(tag, ()):
-            return False
-        if name == "href":
-            return url_scheme(value) in LINK_SCHEMES
-        if name == "src":  # bleach sees attribute values with entities unresolved
-            src = unescape(value)
-            return (src in policy.trusted or bool(DATA_IMAGE_RE.match(src))
-                    or (policy.allow_remote and url_scheme(src) in ("http", "https")))
-        return True
+def _allowed_attributes(el: ET.Element, policy: UrlPolicy) -> None:
+    """Keep only the attributes allowed on EL, with href/src of allowed schemes."""
+    for name, value in list(el.attrib.items()):
+        if not _attribute_ok(el.tag, name, value, policy):
+            del el.attrib[name]
 
-    cleaner = bleach.Cleaner(
-        tags=ALLOWED_TAGS, attributes=attr_ok, strip=True, strip_comments=True,
-        protocols={"http", "https", "mailto", "data"}, css_sanitizer=css_sanitizer())
-    cleaner.walker = LinearWalker
-    return cleaner
+
+def _attribute_ok(tag: str, name: str, value: str, policy: UrlPolicy) -> bool:
+    """The allow-list check bleach's pass made, re-stating the URL policy."""
+    if name == BLOCKED_ATTR:
+        return value == "1"
+    if name not in _GLOBAL_ATTRS and name not in _TAG_ATTRS.get(tag, ()):
+        return False
+    if name == "href":
+        return url_scheme(value) in LINK_SCHEMES
+    if name == "src":
+        return (value in policy.trusted or bool(DATA_IMAGE_RE.match(value))
+                or (policy.allow_remote and url_scheme(value) in ("http", "https")))
+    return True

@@ -10,7 +10,7 @@ class FakeClient:
         self.name, self.selected, self.selected_exists, self.closed = name, None, 0, False
 
     def noop(self):
-        return "OK"
+        return b"NOOP completed", []  # (text, untagged replies) as imapclient gives
 
     def logout(self):
         self.closed = True

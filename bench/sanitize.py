@@ -1,0 +1,88 @@
+"""Sanitising big HTML mail: the 200 KB newsletter and table-heavy shop mail of 200 KB and 1 MB.
+
+Times core.mail.sanitize.sanitize_html (each document sanitised REPEAT times in a
+fresh process state for the style memo: the first run is reported apart) and, for
+reference, html5lib's parse alone. Prints medians and ms per MB against issue 17's
+targets (newsletter ≤ 40 ms, table-heavy mail ≤ 100 ms per MB).
+
+Run: python -m bench.sanitize [--repeat 7]
+"""
+from __future__ import annotations
+
+import argparse
+import email
+import random
+import statistics
+import time
+
+from core.mail import sanitize
+from core.mail.sanitize_css import _clean_plain_style
+from core.mail.sanitize_tree import parse_document
+
+from . import fill
+
+TARGET_NEWSLETTER_MS = 40
+TARGET_MS_PER_MB = 100
+
+
+def newsletter_html() -> str:
+    """The HTML part of bench.fill's newsletter (~200 KB)."""
+    msg = email.message_from_bytes(fill.newsletter("reader@bench.test"))
+    part = next(p for p in msg.walk() if p.get_content_type() == "text/html")
+    return part.get_payload(decode=True).decode()
+
+
+def shop_html(size: int) -> str:
+    """An order confirmation of about SIZE bytes: nested tables, a row per item, inline CSS."""
+    rng = random.Random(size)
+    cell = 'style="padding:6px 8px;border-bottom:1px solid #e5e5e5;font:13px Arial,sans-serif;color:#222"'
+    rows = []
+    while sum(map(len, rows)) < size:
+        n = len(rows) + 1
+        rows.append(
+            f'<tr><td {cell} width="64"><img src="https://img.shop.example/p/{n}.jpg" width="56" '
+            f'height="56" alt="Item {n}" style="display:block;border:0"></td>'
+            f'<td {cell}><a href="https://shop.example/p/{n}" style="color:#0645ad">Product {n} '
+            f'{" ".join(rng.sample(fill.WORDS, 3))}</a><br><span style="color:#777;font-size:11px">'
+            f'SKU {rng.randint(10000, 99999)} &middot; size {rng.choice("SML")}</span></td>'
+            f'<td {cell} align="right">{rng.randint(1, 5)}</td>'
+            f'<td {cell} align="right" nowrap>&euro;&nbsp;{rng.randint(1, 500)}.{rng.randint(0, 99):02d}</td></tr>\n')
+    return ('<!doctype html><html><head><style>td{vertical-align:top}</style></head>'
+            '<body bgcolor="#f5f5f5"><table width="100%" cellpadding="0" cellspacing="0"><tr><td align="center">'
+            '<table width="640" cellpadding="0" cellspacing="0" style="background:#fff;border:1px solid #ddd">'
+            + "".join(rows) + "</table></td></tr></table></body></html>")
+
+
+def _median_ms(action, repeat: int) -> tuple[float, float]:
+    """(first run, median of the REPEAT runs after it) in ms."""
+    samples = []
+    for _ in range(repeat + 1):
+        began = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - began) * 1000)
+    return samples[0], statistics.median(samples[1:])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args(argv)
+    documents = [("newsletter 200 KB", newsletter_html()), ("shop mail 200 KB", shop_html(200_000)),
+                 ("shop mail 1 MB", shop_html(1_000_000))]
+    print(f"{'document':<20}{'bytes':>9}{'parse':>9}{'first':>9}{'median':>9}{'ms/MB':>9}  target")
+    for name, html in documents:
+        _clean_plain_style.cache_clear()
+        parse = _median_ms(lambda: parse_document(html), args.repeat)[1]
+        first, median = _median_ms(
+            lambda: sanitize.sanitize_html(html, allow_remote=False, cid_map={}), args.repeat)
+        per_mb = median / (len(html) / 1_000_000)
+        target = (f"≤ {TARGET_NEWSLETTER_MS} ms {'met' if median <= TARGET_NEWSLETTER_MS else 'MISS'}"
+                  if name.startswith("newsletter") else
+                  f"≤ {TARGET_MS_PER_MB} ms/MB {'met' if per_mb <= TARGET_MS_PER_MB else 'MISS'}")
+        print(f"{name:<20}{len(html):>9}{parse:>9.1f}{first:>9.1f}{median:>9.1f}{per_mb:>9.1f}  {target}")
+    print("ms; parse = html5lib's parse alone; first = the first sanitising in this process.")
+
+
+if __name__ == "__main__":
+    main()
