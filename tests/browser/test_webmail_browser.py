@@ -35,7 +35,7 @@ def test_keyboard_moves_opens_and_deletes(page, live_url, mail_stack, stack_db, 
     assert page.get_by_role("dialog", name="Keyboard shortcuts").is_visible()
     page.keyboard.press("Escape")
     page.keyboard.press("#")
-    page.get_by_text("1 message moved to Trash.").wait_for()
+    page.get_by_role("status").get_by_text("1 message moved to Trash.").wait_for()
     wait_for_subject(mail_stack, address, second, "Trash", timeout=5)
 
 
