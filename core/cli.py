@@ -178,10 +178,13 @@ def _optional(text: str | None, parse):
 @click.option("--keep-copy/--no-keep-copy", default=None, help="Keep a copy when forwarding.")
 @click.option("--password-stdin", is_flag=True, help="Read a new password from standard input.")
 @click.option("--server-admin/--no-server-admin", default=None, help="Grant or drop the server admin role.")
+@click.option("--imap/--no-imap", default=None,
+              help="Allow or refuse IMAP logins (the webmail and portal sign in over IMAP too).")
+@click.option("--pop3/--no-pop3", default=None, help="Allow or refuse POP3 logins.")
 @json_option
 def mailbox_set(address, display_name, enabled, quota, junk_days, forward, keep_copy,
-                password_stdin, server_admin, as_json) -> None:
-    """Change a mailbox: access, quota, Junk retention, forwarding, password, role."""
+                password_stdin, server_admin, imap, pop3, as_json) -> None:
+    """Change a mailbox: access, protocols, quota, Junk retention, forwarding, password, role."""
     password = read_password() if password_stdin else None
 
     def work(session):
@@ -200,11 +203,13 @@ def mailbox_set(address, display_name, enabled, quota, junk_days, forward, keep_
             mailboxes.set_password(session, actor(), mailbox, password)
         if server_admin is not None:
             admin_roles.set_server_admin(session, actor(), mailbox, server_admin)
+        protocol_off.append(mailboxes.set_protocols(session, actor(), mailbox, imap=imap, pop3=pop3))
         return {**mailbox_data(mailbox),
                 "server_admin": admin_roles.is_server_admin(session, mailbox)}
 
+    protocol_off: list[bool] = []  # set by WORK: open sessions on a refused protocol end
     data = change(work)
-    if enabled is False or password is not None:
+    if any(protocol_off) or enabled is False or password is not None:
         mailstore.kick(current_app.config, data["address"])
     emit(as_json, data, f"Saved mailbox {data['address']}.")
 

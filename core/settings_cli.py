@@ -1,7 +1,8 @@
 """`flask --app app settings show|set KEY VALUE [--json]`: the mail server's own settings.
 
-`set` checks the value, stores it (audited as `cli:USER`), has `postfix check` read the
-resulting configuration and reloads Postfix; a value Postfix refuses is undone.
+`set` checks the value, stores it (audited as `cli:USER`), has `postfix check` and
+`doveconf` read the resulting configuration and reloads the daemon(s) that read it; a
+value they refuse is undone.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from core.services.errors import ServiceError
 from core.services.server import settings
 
 settings_cli = AppGroup("settings", help="The mail server's own settings (Admin → Server).")
-SWITCH_KEYS = ("relay-trusted-networks", "auth-on-port-25")
+SWITCH_KEYS = ("relay-trusted-networks", "auth-on-port-25", "deleted-to-trash", "allow-unencrypted")
 
 
 def _shown(key: str, value: object) -> str:
@@ -62,5 +63,6 @@ def set_command(key: str, value: str, as_json: bool) -> None:
     elif outcome.pending:
         text = f"Saved {key}, but it is not live yet: {outcome.pending}"
     else:
-        text = f"Saved {key}: {_shown(key, changed[key])}. Postfix reloaded ({outcome.seconds:.1f} s)."
+        daemons = " and ".join(settings.reloaded(outcome.changed))
+        text = f"Saved {key}: {_shown(key, changed[key])}. {daemons} reloaded ({outcome.seconds:.1f} s)."
     emit(as_json, data, text)

@@ -1,8 +1,8 @@
 """The daemons' own configuration checkers, run before a configuration goes live.
 
 `stack install --system` runs them on a whole scratch install (stack/sysinstall.py);
-a server setting runs Postfix's on a scratch copy of Postfix's files before the live
-ones change (`postfix_candidate`). A refusal is a StackError in the daemon's own words.
+a server setting runs Postfix's and Dovecot's on scratch copies of their files before
+the live ones change (`postfix_candidate`, `dovecot_candidate`). A refusal is a StackError in the daemon's own words.
 """
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ def rspamd(local_confdir: Path) -> tuple[str, list[str]]:
                       "/etc/rspamd/rspamd.conf"]
 
 
+def dovecot(config_file: Path) -> tuple[str, list[str]]:
+    """`doveconf -n` of CONFIG_FILE: it parses every included file and names what it refuses."""
+    return "Dovecot", ["doveconf", "-c", str(config_file), "-n"]
+
+
 def run(name: str, argv: list[str]) -> None:
     """Run one checker; StackError with its output if it refuses (Postfix: if it says anything)."""
     done = subprocess.run(argv, capture_output=True, text=True, timeout=CHECK_TIMEOUT,
@@ -49,5 +54,24 @@ def postfix_candidate(cfg: dict, layout: Layout, rspamd_password: str) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
         run(*postfix(scratch))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def dovecot_candidate(cfg: dict, layout: Layout, rspamd_password: str) -> None:
+    """Render Dovecot's files as they would be now into a scratch directory (dovecot.conf
+    naming the scratch conf.d and SQL files) and have `doveconf` read them; the live files
+    are not touched."""
+    scratch = Path(tempfile.mkdtemp(prefix="mailroom-dovecot-check-"))
+    etc = layout.dovecot_etc
+    moved = {"conf_d": scratch / "conf.d", "sql_conf": scratch / "dovecot-sql.conf.ext",
+             "passdb_conf": scratch / "dovecot-passdb.conf.ext"}
+    try:
+        for out, text in rendered(cfg, layout, rspamd_password, daemon="dovecot", overrides=moved):
+            if out.target.is_relative_to(etc):  # not the IMAPSieve scripts elsewhere
+                target = scratch / out.target.relative_to(etc)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+        run(*dovecot(scratch / "dovecot.conf"))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -230,26 +230,57 @@ def reload(cfg: dict, name: str) -> str:
     return f"{name}: {done}"
 
 
-def reload_postfix_checked(cfg: dict, timeout: float = 10.0) -> str:
-    """Have `postfix check` read Postfix's files as they would be rendered now, then
-    render them and reload Postfix; say what was done. StackError in Postfix's words if
-    it refuses: nothing changed.
+def apply_server_settings(cfg: dict, timeout: float = 10.0) -> str:
+    """Have `postfix check` and `doveconf` read Postfix's and Dovecot's files as they
+    would be rendered now, then render them and reload each of the two whose files
+    changed; say what was done. StackError in the daemon's words if one refuses: nothing
+    changed.
 
-    Postfix's master rereads main.cf and retires its old processes as they finish their
-    sessions; returning once they are gone means the next connection gets the new
-    settings. A client still talking after TIMEOUT keeps its process (and is mentioned).
+    Dovecot's master answers SIGHUP by rereading its configuration and replacing its
+    login, auth and config processes; open IMAP/POP3 sessions keep theirs until they end
+    (a mail setting such as deleted-to-Trash reaches the next session). Returning once
+    the old login processes are gone means the next connection gets the new settings.
     """
     layout = Layout.from_config(cfg)
-    checks.postfix_candidate(cfg, layout, secretfiles.rspamd_password(cfg, layout))
-    done, left = _reload_and_retire(cfg, "postfix", timeout)
-    return done + (f"; {len(left)} old process(es) still finishing a session" if left else "")
+    password = secretfiles.rspamd_password(cfg, layout)
+    checks.postfix_candidate(cfg, layout, password)
+    checks.dovecot_candidate(cfg, layout, password)
+    with _locked(layout):
+        render_all(cfg, layout, password)
+    done = []
+    for name in ("postfix", "dovecot"):
+        if daemons.running(layout, name) is None:
+            done.append(f"{name}: not running")
+        elif daemons.stale(layout, name):
+            did, left = _reload_and_retire(cfg, name, timeout, _RETIRED[name])
+            done.append(did + (f"; {len(left)} old process(es) still finishing a session" if left else ""))
+    return "; ".join(done) or "the configuration was already live"
 
 
-def _reload_and_retire(cfg: dict, name: str, timeout: float) -> tuple[str, list[procs.Record]]:
-    """Reload NAME and wait up to TIMEOUT until no process of its old configuration runs;
-    what was done, and the old processes still alive."""
+# The processes a reload must see gone before the next connection surely gets the new
+# configuration: all of Postfix's (they finish their session and exit); of Dovecot, those
+# that authenticate logins (a mail session keeps its process, and the old settings, until
+# it ends).
+_RETIRED = {"postfix": lambda comm: True,
+            "dovecot": lambda comm: comm.endswith("-login") or comm in ("auth", "config")}
+
+
+def _command_name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
+def _reload_and_retire(cfg: dict, name: str, timeout: float,
+                       retired=lambda comm: True) -> tuple[str, list[procs.Record]]:
+    """Reload NAME and wait up to TIMEOUT until no process of its old configuration runs
+    (of those whose command name RETIRED picks); what was done, and the old processes
+    still alive."""
     master = daemons.running(Layout.from_config(cfg), name)
-    old = [r for r in procs.tree(master.pid) if r.pid != master.pid] if master else []
+    old = [r for r in procs.tree(master.pid)
+           if r.pid != master.pid and retired(_command_name(r.pid))] if master else []
     done = reload(cfg, name)
     deadline = time.monotonic() + timeout
     while any(r.alive() for r in old) and time.monotonic() < deadline:

@@ -39,6 +39,10 @@ def template_values(cfg: dict, layout: Layout) -> dict:
             "helo_name": stored.helo_name or cfg["MAIL_HOSTNAME"],
             "mynetworks": " ".join(dict.fromkeys(networks)),
             "port25_auth": "yes" if stored.auth_on_port_25 else "no",
+            # Submission (587) demands STARTTLS before AUTH unless unencrypted sign-in is
+            # allowed; port 465 is TLS from the first byte either way.
+            "submission_tls_level": "may" if stored.allow_unencrypted else "encrypt",
+            "submission_tls_auth_only": "no" if stored.allow_unencrypted else "yes",
             # Without SASL, smtpd would warn about this restriction on every connection.
             "port25_sender_restrictions":
                 "reject_authenticated_sender_login_mismatch" if stored.auth_on_port_25 else "",

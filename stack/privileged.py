@@ -236,13 +236,14 @@ class Helper:
         reload_rspamd(self.cfg)
 
     def apply_server_settings(self, args: dict) -> str:
-        """Render Postfix's files with the server settings from the database, have
-        `postfix check` read them first, and reload Postfix; what was done."""
-        from .manager import reload_postfix_checked
+        """Render Postfix's and Dovecot's files with the server settings from the database,
+        have `postfix check` and `doveconf` read them first, and reload the daemon(s) whose
+        files changed; what was done."""
+        from .manager import apply_server_settings
 
         if args:
             raise Refused("apply_server_settings takes no arguments: it reads the database")
-        return reload_postfix_checked(self.cfg)
+        return apply_server_settings(self.cfg)
 
     def seal_smarthost_password(self, args: dict) -> str:
         """Seal the smarthost's PASSWORD for HOST:PORT with the helper's key, which only root

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import filter as disclaimer_filter
-from . import dkim, learnd, postfix_settings, secretfiles, spam, worker
+from . import dkim, dovecot_settings, learnd, postfix_settings, secretfiles, spam, worker
 from .files import TEMPLATES, write_file
 from .layout import APP_NETWORKS, Layout
 from .quoting import render_text
@@ -88,7 +88,8 @@ def _output(template: Path, target: Path, syntax: str, daemon: str) -> Output:
 def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
     """The values the templates refer to; each is quoted by the template's syntax."""
     return {**_paths(layout), **_settings(cfg), **spam.template_values(layout),
-            **postfix_settings.template_values(cfg, layout), **dkim.template_values(cfg, layout),
+            **postfix_settings.template_values(cfg, layout), **dovecot_settings.template_values(cfg, layout),
+            **dkim.template_values(cfg, layout),
             **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout),
             "controller_password": secretfiles.rspamd_password_hash(layout, rspamd_password),
             "auth_policy_key": secretfiles.auth_policy_key(cfg, layout), "app_networks": APP_NETWORKS}
@@ -149,10 +150,11 @@ def _settings(cfg: dict) -> dict:
     }
 
 
-def rendered(cfg: dict, layout: Layout, rspamd_password: str,
-             daemon: str | None = None) -> list[tuple[Output, str]]:
-    """Every config file (or DAEMON's only) with its text, nothing written."""
-    values = template_values(cfg, layout, rspamd_password)
+def rendered(cfg: dict, layout: Layout, rspamd_password: str, daemon: str | None = None,
+             overrides: dict | None = None) -> list[tuple[Output, str]]:
+    """Every config file (or DAEMON's only) with its text, nothing written; OVERRIDES
+    replace template values (a scratch copy's own paths)."""
+    values = {**template_values(cfg, layout, rspamd_password), **(overrides or {})}
     return [(out, render_text((TEMPLATES / out.template).read_text(encoding="utf-8"), values, out.syntax))
             for out in outputs(layout) if daemon in (None, out.daemon)]
 

@@ -45,6 +45,10 @@ class Mailbox(Timestamped, Base):
     forward_keep_copy: Mapped[bool] = mapped_column(Boolean, default=True)
     # Read by Dovecot's userdb: a global before-script files `X-Spam: Yes` into Junk.
     spam_to_junk: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # Read by Dovecot's deny passdb (0010): a protocol turned off refuses this mailbox's
+    # logins over it. The webmail and the portal sign in over IMAP, so IMAP off stops them too.
+    imap_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    pop3_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
     domain: Mapped[Domain] = relationship()
     credential: Mapped[Credential | None] = relationship(

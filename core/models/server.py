@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, LargeBinary, String, Text
+from sqlalchemy import DateTime, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import PRIVATE
@@ -30,7 +30,8 @@ SMARTHOST_PASSWORD = "smarthost_password"
 
 
 class ServerSettings(Base):
-    """Message size and queue lifetime, global always-Bcc, HELO name, relay exceptions."""
+    """Message size and queue lifetime, global always-Bcc, HELO name, relay exceptions,
+    smarthost; Dovecot's deleted-to-Trash and unencrypted sign-in."""
 
     __tablename__ = "server_settings"
 
@@ -47,6 +48,10 @@ class ServerSettings(Base):
     smarthost_port: Mapped[int] = mapped_column(default=DEFAULT_SMARTHOST_PORT)
     smarthost_tls: Mapped[str] = mapped_column(String(16), default="starttls")
     smarthost_username: Mapped[str] = mapped_column(String(255), default="")
+    # Dovecot (0010): an expunged message outside Trash goes to Trash first (lazy_expunge);
+    # a password over an unencrypted connection from outside loopback is accepted.
+    deleted_to_trash: Mapped[bool] = mapped_column(default=False, server_default=false())
+    allow_unencrypted: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
 
@@ -56,7 +61,8 @@ class ServerSettings(Base):
         return cls(id=ROW_ID, message_size_mb=message_size_mb, queue_lifetime_days=DEFAULT_QUEUE_DAYS,
                    always_bcc="", helo_name="", relay_networks="", relay_trusted_networks=False,
                    auth_on_port_25=False, smarthost_host="", smarthost_port=DEFAULT_SMARTHOST_PORT,
-                   smarthost_tls="starttls", smarthost_username="")
+                   smarthost_tls="starttls", smarthost_username="", deleted_to_trash=False,
+                   allow_unencrypted=False)
 
     def networks(self) -> list[str]:
         """The relay networks as a list, e.g. ['192.168.1.20', '10.0.5.0/24']."""
@@ -69,7 +75,8 @@ class ServerSettings(Base):
                 "relay_networks": self.networks(), "relay_trusted_networks": self.relay_trusted_networks,
                 "auth_on_port_25": self.auth_on_port_25, "smarthost_host": self.smarthost_host,
                 "smarthost_port": self.smarthost_port, "smarthost_tls": self.smarthost_tls,
-                "smarthost_username": self.smarthost_username}
+                "smarthost_username": self.smarthost_username,
+                "deleted_to_trash": self.deleted_to_trash, "allow_unencrypted": self.allow_unencrypted}
 
 
 def server_settings(db: Session, default_size_mb: int) -> ServerSettings:

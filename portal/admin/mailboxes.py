@@ -105,6 +105,22 @@ def mailbox_edit(mailbox: Mailbox):
     return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
 
 
+@bp.route("/mailboxes/<path:address>/protocols", methods=["POST"])
+@owns("mailbox")
+def mailbox_protocols(mailbox: Mailbox):
+    """Allow or refuse IMAP and POP3 logins (open sessions on a refused one end)."""
+    imap, pop3 = checked("imap"), checked("pop3")
+    turned_off, error = attempt(lambda: mailboxes.set_protocols(db.session, actor(), mailbox,
+                                                                 imap=imap, pop3=pop3))
+    if error:
+        return _edit_page(mailbox, error, status=400)
+    if turned_off:
+        mailstore.kick(config(), mailbox.address)
+    shown = ", ".join(name for name, on in (("IMAP", imap), ("POP3", pop3)) if on) or "neither IMAP nor POP3"
+    flash(f"Saved {mailbox.address}: {shown} from the next login on.", "ok")
+    return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
+
+
 @bp.route("/mailboxes/<path:address>/password", methods=["POST"])
 @owns("mailbox")
 def mailbox_password(mailbox: Mailbox):

@@ -32,8 +32,10 @@ SECTIONS = {
     "bcc": ("always_bcc",),
     "access": ("relay_networks", "relay_trusted_networks", "auth_on_port_25"),
     "helo": ("helo_name",),
+    "trash": ("deleted_to_trash",),
+    "encryption": ("allow_unencrypted",),
 }
-SWITCHES = ("relay_trusted_networks", "auth_on_port_25")
+SWITCHES = ("relay_trusted_networks", "auth_on_port_25", "deleted_to_trash", "allow_unencrypted")
 
 
 @bp.context_processor
@@ -91,4 +93,6 @@ def flash_outcome(outcome: settings.Outcome) -> None:
     elif outcome.pending:
         flash(f"Saved, but not live yet: {outcome.pending}. Starting the stack applies it.", "error")
     else:
-        flash(f"Saved — Postfix reloaded in {outcome.seconds:.1f} s; the next message obeys it.", "ok")
+        daemons = " and ".join(settings.reloaded(outcome.changed))
+        flash(f"Saved — {daemons} reloaded in {outcome.seconds:.1f} s; the next message or "
+              "sign-in obeys it.", "ok")

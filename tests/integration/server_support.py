@@ -26,7 +26,8 @@ NETWORK = "127.0.0.84/30"  # 127.0.0.84 - .87
 IN_NETWORK = "127.0.0.86"
 DEVICE = "127.0.0.88"  # signs in on port 25
 DEFAULTS = {"queue_lifetime_days": "4", "always_bcc": "", "helo_name": "", "relay_networks": "",
-            "relay_trusted_networks": "off", "auth_on_port_25": "off"}
+            "relay_trusted_networks": "off", "auth_on_port_25": "off", "deleted_to_trash": "off",
+            "allow_unencrypted": "off"}
 
 
 @pytest.fixture(scope="module")

@@ -114,6 +114,7 @@ ROUTES = {
     "admin.mailbox_delete": Route(DOMAIN_ADMIN, "/admin/mailboxes/{mailbox}/delete"),
     "admin.mailbox_link": Route(DOMAIN_ADMIN, "/admin/mailboxes/{mailbox}/link"),
     "admin.mailbox_password": Route(DOMAIN_ADMIN, "/admin/mailboxes/{mailbox}/password"),
+    "admin.mailbox_protocols": Route(DOMAIN_ADMIN, "/admin/mailboxes/{mailbox}/protocols"),
     "admin.mailbox_server_admin": Route(SERVER_ADMIN, "/admin/mailboxes/{mailbox}/server-admin"),
     "admin.alias_edit": Route(DOMAIN_ADMIN, "/admin/aliases/{alias_id}"),
     "admin.alias_delete": Route(DOMAIN_ADMIN, "/admin/aliases/{alias_id}/delete"),

@@ -38,6 +38,7 @@ def snapshot(mailbox: Mailbox) -> dict:
         "quota_mb": mailbox.quota_mb, "junk_days": mailbox.junk_days,
         "forward_address": mailbox.forward_address,
         "forward_keep_copy": mailbox.forward_keep_copy,
+        "imap": mailbox.imap_enabled, "pop3": mailbox.pop3_enabled,
     }
 
 
@@ -132,6 +133,33 @@ def update_mailbox(db: Session, actor: str, mailbox: Mailbox, *, display_name: s
     audit.record(db, actor, "update", "mailbox", mailbox.address, domain=mailbox.domain.name,
                  before=before, after=snapshot(mailbox))
     return mailbox
+
+
+def set_protocols(db: Session, actor: str, mailbox: Mailbox, *, imap: bool | None = None,
+                  pop3: bool | None = None) -> bool:
+    """Allow or refuse MAILBOX's IMAP and POP3 logins (None: unchanged); whether one was
+    turned off (then call mailstore.kick after the commit: open sessions end).
+
+    The webmail and the portal sign in over IMAP, so IMAP off ends the mailbox's web
+    sessions too, and a person cannot turn off the IMAP of the mailbox they are signed in
+    with (they would lock themselves out of this very page).
+    """
+    before = snapshot(mailbox)
+    if imap is False and mailbox.imap_enabled and actor == mailbox.address:
+        raise InvalidInput("You are signed in with this mailbox: turning its IMAP off would "
+                           "sign you out of Mailroom for good. Ask another admin, or use "
+                           "`flask --app app mailbox set ADDRESS --no-imap`.")
+    turned_off = (imap is False and mailbox.imap_enabled) or (pop3 is False and mailbox.pop3_enabled)
+    if imap is False and mailbox.imap_enabled:
+        db.execute(delete(WebSession).where(WebSession.address == mailbox.address))
+    if imap is not None:
+        mailbox.imap_enabled = imap
+    if pop3 is not None:
+        mailbox.pop3_enabled = pop3
+    db.flush()
+    audit.record(db, actor, "update", "mailbox", mailbox.address, domain=mailbox.domain.name,
+                 before=before, after=snapshot(mailbox))
+    return turned_off
 
 
 def set_password(db: Session, actor: str, mailbox: Mailbox, password: str) -> None:

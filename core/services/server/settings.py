@@ -3,10 +3,11 @@ store, audit, apply.
 
 Each value is parsed and checked here, stored in the server_settings row
 (core.models.server) and made live by the privileged helper's `apply_server_settings`:
-it renders Postfix's files with the stored row into a scratch directory, lets
-`postfix check` read them, then renders the live files and reloads Postfix (its master
-rereads main.cf; no connection is dropped). When Postfix refuses, the previous values
-are stored again and the error carries Postfix's own words.
+it renders Postfix's and Dovecot's files with the stored row into a scratch directory,
+lets `postfix check` and `doveconf` read them, then renders the live files and reloads
+the daemon(s) whose files changed (Postfix's master rereads main.cf, Dovecot's master
+its configuration; no connection is dropped). When one refuses, the previous values
+are stored again and the error carries its own words.
 
 Applying needs the change committed (the helper reads the database), so `update`
 commits its own transaction, unlike the directory's services.
@@ -34,7 +35,11 @@ KEYS = {
     "message-size-mb": "message_size_mb", "queue-lifetime-days": "queue_lifetime_days",
     "always-bcc": "always_bcc", "helo-name": "helo_name", "relay-networks": "relay_networks",
     "relay-trusted-networks": "relay_trusted_networks", "auth-on-port-25": "auth_on_port_25",
+    "deleted-to-trash": "deleted_to_trash", "allow-unencrypted": "allow_unencrypted",
 }
+# The daemons that read each setting (the others are Postfix's alone); the helper reloads
+# only a daemon whose rendered files changed.
+READERS = {"deleted_to_trash": ("Dovecot",), "allow_unencrypted": ("Dovecot", "Postfix")}
 
 
 class InvalidSettings(InvalidInput):
@@ -46,7 +51,7 @@ class InvalidSettings(InvalidInput):
 
 
 class Rejected(ServiceError):
-    """Postfix refused the configuration with the new values; the old ones are back."""
+    """Postfix or Dovecot refused the configuration with the new values; the old ones are back."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ def update(db: Session, cfg: dict, texts: dict[str, str], actor: str,
            secrets: dict[str, bytes | None] | None = None) -> Outcome:
     """Check, store (audited as ACTOR's change) and apply the settings in TEXTS (column ->
     text) and the sealed SECRETS (name -> sealed blob, None removes it); Rejected, with the
-    old values stored again, if Postfix refuses them."""
+    old values stored again, if Postfix or Dovecot refuses them."""
     values = parse(texts)
     row = db.get(ServerSettings, ROW_ID)
     if row is None:
@@ -123,11 +128,16 @@ def update(db: Session, cfg: dict, texts: dict[str, str], actor: str,
         return Outcome(changed, pending=str(exc))
     except privileged.Refused as exc:
         _undo(db, cfg, row, (stored, kept), before, changed, actor)
-        raise Rejected(f"Postfix refused the new settings, so the previous ones stay in "
-                       f"place. {exc}") from exc
+        raise Rejected(f"{' or '.join(reloaded(changed))} refused the new settings, so the "
+                       f"previous ones stay in place. {exc}") from exc
     seconds = time.monotonic() - began
     log.info("server settings %s live after %.2f s (%s)", sorted(changed), seconds, detail)
     return Outcome(changed, str(detail), seconds)
+
+
+def reloaded(changed: dict) -> list[str]:
+    """The daemons that CHANGED settings are applied to, e.g. ['Dovecot', 'Postfix']."""
+    return sorted({daemon for name in changed for daemon in READERS.get(name, ("Postfix",))})
 
 
 def _undo(db: Session, cfg: dict, row: ServerSettings, stored: tuple[dict, dict], before: dict,
@@ -139,7 +149,8 @@ def _undo(db: Session, cfg: dict, row: ServerSettings, stored: tuple[dict, dict]
         setattr(row, name, value)
     for name, sealed in secrets.items():
         store_secret(db, name, sealed)
-    audit.record(db, actor, "update", "server", "settings (undone: Postfix refused)",
+    audit.record(db, actor, "update", "server",
+                 f"settings (undone: {' or '.join(reloaded(changed))} refused)",
                  before=changed, after={k: before[k] for k in changed})
     db.commit()
     try:  # the live files are unchanged unless the reload itself failed: make sure
