@@ -22,7 +22,8 @@ def mailapp_page():
     # The phone's camera opens the URL in Safari, which signs in and offers the profile.
     qr_code = segno.make(profile_url, error="m").svg_data_uri(scale=4, border=2)
     return render_template("portal/mailapps.html", servers=mailapps.servers(current_app.config),
-                           profile_url=profile_url, qr_code=qr_code)
+                           host=current_app.config["MAIL_HOSTNAME"], profile_url=profile_url,
+                           qr_code=qr_code)
 
 
 @bp.route("/mail-app/mail.mobileconfig")
