@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import plistlib
 import poplib
+import re
 import smtplib
 import socket
 import ssl
@@ -18,7 +19,7 @@ from imapclient import IMAPClient
 from core.models import RELAY
 from core.services.directory import domains, lookup
 from core.services.directory.lookup import SYSTEM_ACTOR
-from tests.helpers import PASSWORD, message, new_address, signed_in_client
+from tests.helpers import PASSWORD, csrf_token, message, new_address, signed_in_client
 from tests.integration.admin_support import unique
 
 AUTOCONFIG_PATHS = ("/.well-known/autoconfig/mail/config-v1.1.xml", "/mail/config-v1.1.xml")
@@ -211,3 +212,20 @@ def test_the_iphone_profile_is_the_persons_account_without_a_password(app, mail_
         (mail_stack["MAIL_HOSTNAME"], mail_stack["IMAPS_PORT"])
     assert (account["OutgoingMailServerHostName"], account["OutgoingMailServerPortNumber"]) == \
         (mail_stack["MAIL_HOSTNAME"], mail_stack["SMTPS_PORT"])
+
+
+def test_the_qr_codes_address_leads_a_phone_through_sign_in_to_the_profile(app, stack_db, domain):
+    address = new_address(stack_db, domain, "qrcode")
+    page = signed_in_client(app, address).get("/settings/mail-app").get_data(as_text=True)
+    profile_url = "http://localhost/settings/mail-app/mail.mobileconfig"
+    assert f"The code holds the address {profile_url}" in page
+    phone = app.test_client()  # Safari on the phone, not signed in yet
+    to_login = phone.get(profile_url)
+    assert to_login.status_code == 302 and "/login?next=" in to_login.headers["Location"]
+    form = phone.get(to_login.headers["Location"]).get_data(as_text=True)
+    next_path = re.search(r'name="next" value="([^"]+)"', form).group(1)
+    signed_in = phone.post("/login", data={"address": address, "password": PASSWORD, "next": next_path,
+                                           "csrf_token": csrf_token(form)})
+    assert signed_in.headers["Location"] == "/settings/mail-app/mail.mobileconfig"
+    profile = phone.get(signed_in.headers["Location"])
+    assert plistlib.loads(profile.data)["PayloadContent"][0]["EmailAddress"] == address
