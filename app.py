@@ -86,11 +86,13 @@ def _register_blueprints(app: Flask) -> None:
     from portal.admin import bp as admin_bp
     from portal.admin.onboarding import bp as welcome_bp
     from portal.auth import bp as auth_bp
+    from portal.autoconfig import bp as autoconfig_bp
     from portal.errors import bp as errors_bp
     from portal.health import bp as health_bp
     from webmail import bp as webmail_bp
 
-    for blueprint in (errors_bp, health_bp, auth_bp, webmail_bp, portal_bp, admin_bp, welcome_bp):
+    for blueprint in (errors_bp, health_bp, auth_bp, webmail_bp, portal_bp, admin_bp, welcome_bp,
+                      autoconfig_bp):
         app.register_blueprint(blueprint)
 
 

@@ -1,0 +1,37 @@
+"""Set up a mail app: the servers, ports and security, and the iPhone profile with its QR code."""
+from __future__ import annotations
+
+import io
+
+import segno
+from flask import current_app, render_template, send_file, url_for
+from flask_login import current_user, login_required
+
+from core.extensions import db
+from core.mail import clientconfig
+from core.services.personal import mailapps
+
+from .blueprint import bp
+
+
+@bp.route("/mail-app")
+@login_required
+def mailapp_page():
+    """Every server a mail program needs, the sign-in, and the profile as a download and a QR code."""
+    profile_url = url_for(".mobileconfig", _external=True)
+    # The phone's camera opens the URL in Safari, which signs in and offers the profile.
+    qr_code = segno.make(profile_url, error="m").svg_data_uri(scale=4, border=2)
+    return render_template("portal/mailapps.html", servers=mailapps.servers(current_app.config),
+                           host=current_app.config["MAIL_HOSTNAME"], profile_url=profile_url,
+                           qr_code=qr_code)
+
+
+@bp.route("/mail-app/mail.mobileconfig")
+@login_required
+def mobileconfig():
+    """The Apple configuration profile of the person's account (no password in it)."""
+    servers = mailapps.servers(current_app.config)
+    name = mailapps.display_name(db.session, current_user.address)
+    profile = clientconfig.mobileconfig(current_user.address, name, servers)
+    return send_file(io.BytesIO(profile), mimetype=clientconfig.MOBILECONFIG_TYPE, as_attachment=True,
+                     download_name=f"{current_user.address}.mobileconfig", max_age=0)
