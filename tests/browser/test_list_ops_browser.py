@@ -6,6 +6,7 @@ from email.message import EmailMessage
 import pytest
 
 from tests.helpers import imap_login, new_address, png, sign_in
+from tests.integration.test_list_ops import fill as append_subjects
 
 pytestmark = pytest.mark.browser
 
@@ -13,15 +14,7 @@ pytestmark = pytest.mark.browser
 def fill(cfg, address, count, prefix="many"):
     """COUNT unread messages APPENDed to the Inbox; their subjects."""
     subjects = [f"{prefix} {n} {uuid.uuid4().hex[:6]}" for n in range(count)]
-    client = imap_login(cfg, address)
-    try:
-        for subject in subjects:
-            msg = EmailMessage()
-            msg["From"], msg["To"], msg["Subject"] = "Ben <ben@outside.test>", address, subject
-            msg.set_content(f"About {subject}.")
-            client.append("INBOX", msg.as_bytes())
-    finally:
-        client.logout()
+    append_subjects(cfg, address, subjects)
     return subjects
 
 
