@@ -36,5 +36,7 @@ def client_key() -> str:
 
 def sign_in_slot() -> AbstractContextManager:
     """Hold a slot for this client's sign-in; AlreadySigningIn when it failed lately and
-    has one under way, ServerBusy when MAILROOM_SIGNIN_CONCURRENCY sign-ins are."""
-    return SLOTS.slot(client_key(), current_app.config["SIGNIN_CONCURRENCY"])
+    has one under way, ServerBusy when MAILROOM_SIGNIN_CONCURRENCY sign-ins are and none
+    ends within MAILROOM_SIGNIN_TIMEOUT seconds."""
+    return SLOTS.slot(client_key(), current_app.config["SIGNIN_CONCURRENCY"],
+                      current_app.config["SIGNIN_TIMEOUT"])

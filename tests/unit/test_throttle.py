@@ -2,6 +2,8 @@
 import ipaddress
 import json
 import socket
+import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -83,6 +85,28 @@ def test_sign_in_slots_hold_all_clients_together_to_the_capacity():
             pass
     with slots.slot("client:192.0.2.3", 1):  # given back
         pass
+
+
+def test_a_sign_in_waits_for_a_slot_that_frees_within_its_patience():
+    # Thirty people arriving at nine: a full server makes the next one wait, not fail.
+    slots = SignInSlots()
+    taken, release = threading.Event(), threading.Event()
+
+    def first():
+        with slots.slot("client:192.0.2.1", 1):
+            taken.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    taken.wait(5)
+    with pytest.raises(ServerBusy), slots.slot("client:192.0.2.2", 1, patience=0.05):
+        pass
+    threading.Timer(0.1, release.set).start()
+    began = time.monotonic()
+    with slots.slot("client:192.0.2.2", 1, patience=5):
+        assert 0.05 < time.monotonic() - began < 4
+    holder.join(5)
 
 
 def test_a_client_without_failures_signs_in_several_people_at_once():

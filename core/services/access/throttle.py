@@ -69,25 +69,29 @@ class SignInSlots:
     network that failed within SUSPECT_SECONDS is held to one sign-in at a time, so a
     guesser cannot take the whole capacity; a network without failures is not, because
     its sign-ins are answered at once and one address is often a whole office (NAT) or a
-    proxy, whose people sign in together.
+    proxy, whose people sign in together. When all slots are taken, a sign-in waits up to
+    PATIENCE seconds for one (people arriving together at nine o'clock), then ServerBusy.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._busy: dict[str, int] = {}
         self._failed: dict[str, float] = {}  # network -> when its last sign-in failed
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
 
     @contextmanager
-    def slot(self, client: str, capacity: int) -> Iterator[None]:
-        """Hold a slot for a sign-in from CLIENT; AlreadySigningIn or ServerBusy when there
-        is none. A wrong password or a held-back answer (AuthenticationFailed,
-        LoginDelayed) raised inside counts as CLIENT's failure."""
+    def slot(self, client: str, capacity: int, patience: float = 0.0) -> Iterator[None]:
+        """Hold a slot for a sign-in from CLIENT; AlreadySigningIn at once when it failed
+        lately and has one under way, ServerBusy when none frees within PATIENCE seconds.
+        A wrong password or a held-back answer (AuthenticationFailed, LoginDelayed) raised
+        inside counts as CLIENT's failure."""
         with self._lock:
             if self._busy.get(client) and self._failed_lately(client):
                 raise AlreadySigningIn(client)
-            if sum(self._busy.values()) >= capacity:
+            if not self._lock.wait_for(lambda: sum(self._busy.values()) < capacity, patience):
                 raise ServerBusy(client)
+            if self._busy.get(client) and self._failed_lately(client):  # failed while it waited
+                raise AlreadySigningIn(client)
             self._busy[client] = self._busy.get(client, 0) + 1
         try:
             yield
@@ -100,6 +104,7 @@ class SignInSlots:
                 self._busy[client] -= 1
                 if not self._busy[client]:
                     del self._busy[client]
+                self._lock.notify()
 
     def _failed_lately(self, client: str) -> bool:
         """Whether CLIENT's last failure is less than SUSPECT_SECONDS old (caller holds the lock)."""
