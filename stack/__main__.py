@@ -31,12 +31,15 @@ def _run(action) -> None:
 @main.command()
 @click.option("--browser", is_flag=True, help="Also Chromium and fonts for the browser tests.")
 def install(browser: bool) -> None:
-    """Install the missing Debian packages (root, apt-get)."""
+    """Install the missing Debian packages (root, apt-get) and the web app's system user."""
+    from . import perms
     from .install import ensure_packages
 
     def action():
         """Install, then say what was done."""
         installed = ensure_packages(browser=browser)
+        # Files the tests and the stack create are owned by it from the first run on.
+        perms.system_user(perms.APP_USER)
         return [f"installed: {' '.join(installed)}"] if installed else ["all packages are installed"]
 
     _run(action)
