@@ -25,7 +25,7 @@ def test_compose_attach_save_and_send_with_keyboard_and_labels(page, live_url, m
     sender = new_address(stack_db, domain, "bwriter")
     rcpt = new_address(stack_db, domain, "breader")
     sign_in(page, live_url, sender)
-    page.get_by_role("link", name="Compose").click()
+    page.get_by_role("navigation", name="Folders").get_by_role("link", name="Compose").click()
     page.get_by_role("heading", name="New message").wait_for()
 
     # The To field has the focus; typing part of a local address offers it.
