@@ -173,8 +173,10 @@ def domain(stack_db) -> str:
 def app(mail_stack):
     """The Mailroom app configured for the test stack (tight sign-in limit)."""
     from app import create_app
+    from core.extensions import imap_pool
 
-    return create_app({**mail_stack, "ENV": "testing", "LOGIN_LIMIT_ADDRESS": "3 per minute"})
+    yield create_app({**mail_stack, "ENV": "testing", "LOGIN_LIMIT_ADDRESS": "3 per minute"})
+    imap_pool.close_all()  # before the stack goes down: its Dovecot serves them
 
 
 @pytest.fixture(scope="session")
