@@ -5,6 +5,7 @@ project's own stack code, and stopped at the end.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
@@ -27,6 +28,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 HS_CACHE = Path(os.environ.get("MAILROOM_TEST_RSPAMD_CACHE", "/var/tmp/mailroom-test-rspamd-cache"))
 HS_PATTERNS = ("*.hs", "*.hsmp", "*.hsmc")
 FAULTS = Path(__file__).resolve().parent / "faults"
+# Lock files of the ports handed out by free_ports, one per port: every test process on
+# the machine (xdist workers, other checkouts' sessions) skips a port another one holds.
+PORT_LOCKS = Path("/tmp/mailroom-test-ports")
+_held_ports: list = []  # the locks' open files: a port stays ours until this process ends
+# "gw0", "gw1", ... in a pytest-xdist worker; each worker runs its own stack.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def pytest_collection_modifyitems(items: list) -> None:
@@ -35,18 +42,40 @@ def pytest_collection_modifyitems(items: list) -> None:
     items.sort(key=lambda item: item.path.parent == FAULTS)
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist (`-n N`): each test file whole on one worker, in collection order.
+
+    A file's tests share its module fixtures, and the files of tests/faults, sorted last,
+    must come after every other file their worker's stack serves.
+    """
+    from xdist.scheduler import LoadFileScheduling
+
+    config.option.loadscopereorder = False  # xdist's default: the most tests first
+    return LoadFileScheduling(config, log)
+
+
 def free_ports(count: int) -> list[int]:
-    """COUNT distinct ports that nothing listens on right now."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
+    """COUNT distinct ports that nothing listens on right now, reserved for this process.
+
+    Between choosing a port and a daemon listening on it, another test process (a
+    parallel worker starting its own stack) could be handed the same port by the kernel;
+    a lock file per port, held until this process ends, makes every other one skip it.
+    """
+    PORT_LOCKS.mkdir(exist_ok=True)
+    ports: list[int] = []
+    while len(ports) < count:
+        with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+            port = sock.getsockname()[1]
+        lock = open(PORT_LOCKS / str(port), "a", encoding="ascii")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # held by another process, or already ours
+            lock.close()
+            continue
+        _held_ports.append(lock)
+        ports.append(port)
+    return ports
 
 
 def copy_hyperscan(source: Path, target: Path) -> None:
@@ -85,7 +114,7 @@ def stack_overrides():
     The path stays short: Unix socket paths are limited to 108 bytes, and the mail
     user must be able to reach the Maildirs.
     """
-    base = Path(tempfile.mkdtemp(prefix="mr-", dir="/tmp"))
+    base = Path(tempfile.mkdtemp(prefix=f"mr-{WORKER}-", dir="/tmp"))
     base.chmod(0o755)
     overrides = {"DATA_DIR": str(base / "data"), "ENV": "testing"}
     overrides.update(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))
@@ -144,8 +173,10 @@ def domain(stack_db) -> str:
 def app(mail_stack):
     """The Mailroom app configured for the test stack (tight sign-in limit)."""
     from app import create_app
+    from core.extensions import imap_pool
 
-    return create_app({**mail_stack, "ENV": "testing", "LOGIN_LIMIT_ADDRESS": "3 per minute"})
+    yield create_app({**mail_stack, "ENV": "testing", "LOGIN_LIMIT_ADDRESS": "3 per minute"})
+    imap_pool.close_all()  # before the stack goes down: its Dovecot serves them
 
 
 @pytest.fixture(scope="session")

@@ -79,6 +79,13 @@ class ConnectionPool:
         for _, client in idle:
             imap.close(client)
 
+    def close_all(self) -> None:
+        """Close every idle connection (the server they belong to is going away)."""
+        with self._lock:
+            keys = list(self._idle)
+        for key in keys:
+            self.discard(key)
+
     def _take(self, key: str, folder: str | None) -> IMAPClient | None:
         self._reap()
         while True:

@@ -45,7 +45,7 @@ def test_edit_with_live_preview_save_then_webmail_mail_carries_it(page, live_url
     assert page.get_by_label("Disclaimer text (Markdown)").input_value().startswith("**Confidential**")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Mail").click()
-    page.get_by_role("link", name="Compose").click()
+    page.get_by_role("navigation", name="Folders").get_by_role("link", name="Compose").click()
     page.get_by_role("heading", name="New message").wait_for()
     page.get_by_label("To", exact=True).fill(rcpt)
     subject = f"browser disclaimer {uuid.uuid4().hex}"

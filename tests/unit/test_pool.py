@@ -82,3 +82,15 @@ def test_idle_connections_are_closed_after_the_idle_time(monkeypatch):
     monkeypatch.setattr(pool_module.time, "monotonic", lambda: now + 11)
     second = _use(pool, "INBOX", opened)
     assert first.closed and second is not first
+
+
+def test_close_all_closes_every_idle_connection_of_every_address():
+    pool = ConnectionPool()
+    clients = [FakeClient("a"), FakeClient("b"), FakeClient("c")]
+    pool.put("anna@example.test", clients[0])
+    pool.put("anna@example.test", clients[1])
+    pool.put("bob", clients[2])
+    pool.close_all()
+    assert all(client.closed for client in clients)
+    opened = []
+    assert _use(pool, "INBOX", opened) is opened[0]  # nothing idle is lent again
