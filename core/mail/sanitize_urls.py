@@ -5,6 +5,7 @@ dropped, '\\' as '/'), so 'java&#09;script:' or ' //host' cannot slip past.
 """
 from __future__ import annotations
 
+import functools
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -27,6 +28,7 @@ _SCHEME_RE = re.compile(r"^([a-z][a-z0-9+.-]*):")
 _PIXEL_URL_RE = re.compile(
     r"(/wf/open|/track/open|/open(\.(aspx|php|gif))?(\?|$)|/(pixel|beacon)(\.(gif|png))?"
     r"(/|\?|$)|[/_-]1x1\.(gif|png)|/blank\.gif)", re.I)
+_MEMO_MAX_LENGTH = 1024  # longer styles are not remembered: the memo stays small
 _LENGTH_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(px)?\s*$", re.I)
 
 
@@ -94,9 +96,20 @@ def is_remote(url: str) -> bool:
 
 def is_tracker(el: ET.Element, src: str) -> bool:
     """A remote image that is 1x1, zero-sized, hidden or a known pixel URL."""
-    sizes = [_length(el.get("width")), _length(el.get("height"))]
-    hidden = "hidden" in el.attrib
-    for decl in tinycss2.parse_declaration_list(el.get("style", ""), True, True):
+    style = el.get("style", "")
+    hints = _style_hints if len(style) <= _MEMO_MAX_LENGTH else _style_hints.__wrapped__
+    style_sizes, hidden = hints(style)
+    sizes = [_length(el.get("width")), _length(el.get("height")), *style_sizes]
+    known = [s for s in sizes if s is not None]
+    tiny = bool(known) and (min(known) == 0 or max(known) <= 1)
+    return hidden or "hidden" in el.attrib or tiny or bool(_PIXEL_URL_RE.search(src))
+
+
+@functools.lru_cache(maxsize=1024)
+def _style_hints(style: str) -> tuple[tuple[float | None, ...], bool]:
+    """The pixel sizes a style gives and whether it hides: shop mail repeats one per image."""
+    sizes, hidden = [], False
+    for decl in tinycss2.parse_declaration_list(style, True, True):
         if decl.type != "declaration":
             continue
         value = tinycss2.serialize(decl.value).strip().lower()
@@ -104,9 +117,7 @@ def is_tracker(el: ET.Element, src: str) -> bool:
             sizes.append(_length(value))
         hidden |= (decl.lower_name, value) in (("display", "none"), ("visibility", "hidden"),
                                                ("opacity", "0"))
-    known = [s for s in sizes if s is not None]
-    tiny = bool(known) and (min(known) == 0 or max(known) <= 1)
-    return hidden or tiny or bool(_PIXEL_URL_RE.search(src))
+    return tuple(sizes), hidden
 
 
 def _length(value: str | None) -> float | None:
