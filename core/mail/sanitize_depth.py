@@ -20,17 +20,17 @@ from __future__ import annotations
 import re
 
 _WS = r"\t\n\f\r "
-# One token in document order: comment, abrupt empty comment, CDATA/bogus comment, or a tag
-# with HTML5's attribute grammar (a quote opens a value only after '='). Possessive
+# One token in document order: a tag with HTML5's attribute grammar (tried first: most
+# are tags), comment, abrupt empty comment, CDATA or bogus comment (a quote opens a value only after '='). Possessive
 # quantifiers keep it linear on hostile input.
 _TOKEN_RE = re.compile(rf"""
-    <!---?>
+    <(?P<end>/?)(?P<name>[a-zA-Z][^{_WS}/>]*+)
+      (?:[{_WS}/]++|[^{_WS}/>][^{_WS}/>=]*+(?:[{_WS}]*+=[{_WS}]*+(?:"[^"]*+"|'[^']*+'|[^{_WS}>]*+))?+)*+
+      (?:>|\Z)
+  | <!---?>
   | <!--.*?(?:--!?>|\Z)
   | (?P<cdata><!\[CDATA\[.*?(?:\]\]>|\Z))
   | <(?:[!?]|/(?![a-zA-Z]))[^>]*+(?:>|\Z)
-  | <(?P<end>/?)(?P<name>[a-zA-Z][^{_WS}/>]*+)
-      (?:[{_WS}/]++|[^{_WS}/>][^{_WS}/>=]*+(?:[{_WS}]*+=[{_WS}]*+(?:"[^"]*+"|'[^']*+'|[^{_WS}>]*+))?+)*+
-      (?:>|\Z)
 """, re.S | re.X)
 _START_TAG_RE = re.compile(r"<[a-zA-Z]")
 _VOID = frozenset("area base basefont bgsound br col embed frame hr image img input keygen "

@@ -101,7 +101,10 @@ def _copy_tree(top) -> ET.Element:
 
 def _attributes(node) -> dict[str, str]:
     """NODE's attributes; Lexbor gives None for one written without a value."""
-    return {name: value or "" for name, value in node.attributes.items()}
+    attributes = node.attributes
+    if None in attributes.values():
+        return {name: value or "" for name, value in attributes.items()}
+    return attributes
 
 
 def serialize(element: ET.Element) -> str:
@@ -113,29 +116,34 @@ def serialize(element: ET.Element) -> str:
     todo: list = [element]
     while todo:
         node = todo.pop()
-        if isinstance(node, str):
+        if node.__class__ is str:
             out.append(node)
             continue
         tag = node.tag
-        attrs = "".join(_attribute(tag, name, value) for name, value in sorted(node.attrib.items()))
-        out.append(f"<{tag}{attrs}>")
+        attrib = node.attrib
+        out.append(f"<{tag}{_attributes_html(tag, attrib)}>" if attrib else f"<{tag}>")
         tail = _escape_text(node.tail) if node.tail and node is not element else ""
         if tag in _VOID_ELEMENTS:
             out.append(tail)
-            continue
-        if node.text:
-            out.append(_escape_text(node.text))
-        todo.append(f"</{tag}>{tail}")
-        todo.extend(reversed(node))
+        elif len(node):
+            if node.text:
+                out.append(_escape_text(node.text))
+            todo.append(f"</{tag}>{tail}")
+            todo.extend(reversed(node))
+        else:  # most elements: their text and end tag at once
+            out.append(f"{_escape_text(node.text)}</{tag}>{tail}" if node.text else f"</{tag}>{tail}")
     return "".join(out)
 
 
-def _attribute(tag: str, name: str, value: str) -> str:
-    """ name="value" with &, < and " escaped."""
-    if (tag, name) in _MINIMISED:
-        return f" {name}"
-    value = value.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
-    return f' {name}="{value}"'
+def _attributes_html(tag: str, attrib: dict[str, str]) -> str:
+    """' name="value"' for each attribute, sorted, with &, < and " escaped."""
+    return "".join([f" {name}" if (tag, name) in _MINIMISED else f' {name}="{_escape_attr(value)}"'
+                    for name, value in sorted(attrib.items())])
+
+
+def _escape_attr(value: str) -> str:
+    """VALUE with &, < and " escaped (as html5lib's serialiser did)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
 
 
 def _escape_text(text: str) -> str:
