@@ -1,11 +1,12 @@
-"""An upper estimate of how deep a browser would nest an HTML document, from its tags alone.
+"""An upper estimate of how deep and big a browser would build an HTML document, from its tags.
 
-Lexbor (the fast parser behind core.mail.sanitize_tree) follows HTML5 to the letter,
-and HTML5's tree construction scans the stack of open elements for many tags: 40,000
-nested <div>s (200 KB) cost it 4 s. The sanitiser refuses trees deeper than
-MAX_HTML_DEPTH anyway, so before Lexbor sees a document this linear scan estimates its
-depth, and a document that may come near the limit is parsed by the bounded html5lib
-builder instead, which stops at the limit.
+Lexbor (the fast parser behind core.mail.sanitize_tree) follows HTML5 to the letter and
+has no limits: HTML5's tree construction scans the stack of open elements for many
+tags (40,000 nested <div>s, 200 KB, cost it 4 s) and re-creates unclosed formatting
+elements after each token (6 KB can become 240,000 elements). The sanitiser refuses
+trees deeper or bigger than its limits anyway, so before Lexbor sees a document this
+linear scan estimates both, and a document that may come near a limit is parsed by
+the bounded html5lib builder instead, which stops at the limit.
 
 The estimate must never be lower than the real depth, so it errs one way only: every
 start tag of a non-void element counts; an end tag closes only what HTML5 certainly
@@ -20,9 +21,9 @@ from __future__ import annotations
 import re
 
 _WS = r"\t\n\f\r "
-# One token in document order: a tag with HTML5's attribute grammar (tried first: most
-# are tags), comment, abrupt empty comment, CDATA or bogus comment (a quote opens a value only after '='). Possessive
-# quantifiers keep it linear on hostile input.
+# One token in document order: a tag with HTML5's attribute grammar (a quote opens a
+# value only after '='; tried first, as most tokens are tags), comment, abrupt empty
+# comment, CDATA or bogus comment. Possessive quantifiers keep it linear on hostile input.
 _TOKEN_RE = re.compile(rf"""
     <(?P<end>/?)(?P<name>[a-zA-Z][^{_WS}/>]*+)
       (?:[{_WS}/]++|[^{_WS}/>][^{_WS}/>=]*+(?:[{_WS}]*+=[{_WS}]*+(?:"[^"]*+"|'[^']*+'|[^{_WS}>]*+))?+)*+
@@ -77,16 +78,19 @@ def may_exceed(html: str, max_depth: int, max_elements: int) -> bool:
                     elements += opened * (1 + 2 * formatting)
                 continue
             name = name.lower()
-            if end:
-                elements += formatting
+            if end:  # </p> and </br> make an element; text after any tag may re-create
+                elements += 1 + 2 * formatting if name in ("p", "br") else formatting
                 formatting -= _close(stack, name)
                 continue
-            if name in _IGNORED or name in _VOID:
+            if name in _IGNORED:
+                continue
+            if name in _VOID:
+                elements += 1 + 2 * formatting
                 continue
             _open(stack, name)
             formatting += name in _FORMATTING
             elements += 1 + 2 * formatting
-            if len(stack) > max_depth or elements > max_elements:
+            if len(stack) >= max_depth or elements > max_elements:
                 return True
             if name in _RAW_TEXT:  # text whose end a regex may misjudge: only its start tags count
                 pos = _raw_text_end(html, name, pos)
@@ -96,7 +100,8 @@ def may_exceed(html: str, max_depth: int, max_elements: int) -> bool:
                 break
         else:
             break
-    return len(stack) > max_depth or elements > max_elements
+    # >=: a void element, or the <p> that a stray </p> makes, sits on top for a moment.
+    return len(stack) >= max_depth or elements > max_elements
 
 
 def _open(stack: list[str], name: str) -> None:

@@ -56,9 +56,19 @@ class _BoundedTree(type(HTMLParser().tree)):  # html5lib's etree builder, as ble
 
 
 def parse_document(html: str) -> ET.Element:
-    """HTML parsed as a browser would (HTML tags unprefixed); TooComplex past the limits."""
+    """HTML's <html> element parsed as a browser would (HTML tags unprefixed); TooComplex past the limits."""
     if may_exceed(html, MAX_HTML_DEPTH, MAX_HTML_ELEMENTS):
-        return HTMLParser(_BoundedTree, namespaceHTMLElements=False).parse(html)
+        return parse_with_html5lib(html)
+    return parse_with_lexbor(html)
+
+
+def parse_with_html5lib(html: str) -> ET.Element:
+    """parse_document by html5lib's builder, which stops at the limits (slow, bounded)."""
+    return HTMLParser(_BoundedTree, namespaceHTMLElements=False).parse(html)
+
+
+def parse_with_lexbor(html: str) -> ET.Element:
+    """parse_document by Lexbor (fast; its cost grows with depth: see sanitize_depth)."""
     return _copy_tree(LexborHTMLParser(html).root)
 
 

@@ -23,6 +23,9 @@ LINK_SCHEMES = frozenset(("http", "https", "mailto"))
 DATA_IMAGE_RE = re.compile(r"^data:image/(png|gif|jpeg|jpg|webp|bmp);base64,[a-z0-9+/=]*$", re.I)
 _URL_NOISE_RE = re.compile(r"[\x00-\x20\x7f-\xa0\s`]+")
 _SCHEME_RE = re.compile(r"^([a-z][a-z0-9+.-]*):")
+# A scheme written plainly (no entity, blank or control before its colon) is the scheme
+# squash() would find: the common case, without unescaping the whole URL.
+_PLAIN_SCHEME_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
 # Open-tracking endpoints of common mailers (SendGrid /wf/open, Mailchimp
 # /track/open.php, generic .../open?id=) and pixel file names.
 _PIXEL_URL_RE = re.compile(
@@ -85,8 +88,8 @@ def squash(url: str) -> str:
 
 def url_scheme(url: str) -> str | None:
     """The lower-cased scheme of URL after browser-style normalisation, or None."""
-    match = _SCHEME_RE.match(squash(url))
-    return match.group(1) if match else None
+    match = _PLAIN_SCHEME_RE.match(url) or _SCHEME_RE.match(squash(url))
+    return match.group(1).lower() if match else None
 
 
 def is_remote(url: str) -> bool:
