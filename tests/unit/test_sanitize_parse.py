@@ -176,26 +176,47 @@ def _lexbor_depth(markup: str) -> int:
 
 
 _TOKENS = st.sampled_from([
-    "<div>", "</div>", "<p>", "</p>", "<b>", "</b>", "<i>", "</i>", "<a href=x>", "</a>",
-    "<table>", "</table>", "<tr>", "</tr>", "<td>", "</td>", "<li>", "</li>", "<ul>", "</ul>",
-    "<span>", "</span>", "<font a=1>", "<font a=2>", "</font>", "<svg>", "</svg>", "<g/>",
-    "<math>", "<mi>", "</math>", "<select>", "</select>", "<option>", "<button>", "</button>",
-    "<form>", "</form>", "<h1>", "<h2>", "</h1>", "<dd>", "<dt>", "<dl>", "</dl>", "<br>",
-    "</br>", "<img>", "<!--", "-->", "--!>", "<!-->", "<style>", "</style>", "<script>",
-    "</script>", "<title>", "</title>", "<textarea>", "</textarea>", "<template>", "</template>",
-    "<caption>", "<col>", "<body>", "</body>", "<html>", "<![CDATA[", "]]>", '"', "'", "=",
-    "<p title='", "<p a\"b='", ">", "x", " ", "<xmp>", "</xmp>", "<noscript>", "</noscript>",
-    "<nobr>", "<center>", "<pre>", "<plaintext>", "<image>", "<frameset>", "<object>",
+    "<div>", "</div>", "<p>", "</p>", "<b>", "</b>", "<i>", "</i>", "<a href=x>", "</a>", "<a>",
+    "<b x=1>", "<b x=2>", "<u>", "</u>", "<font a=1>", "<font a=2>", "</font>", "<nobr>",
+    "<table>", "</table>", "<tr>", "</tr>", "<td>", "</td>", "<th>", "</th>", "<tbody>",
+    "</tbody>", "<thead>", "<caption>", "</caption>", "<col>", "<colgroup>", "<li>", "</li>",
+    "<ul>", "</ul>", "<span>", "</span>", "<svg>", "</svg>", "<g/>", "<foreignObject>",
+    "</foreignObject>", "<desc>", "<math>", "<mi>", "<mtext>", "<mglyph>", "</math>",
+    "<annotation-xml encoding=text/html>", "<select>", "</select>", "<option>", "</option>",
+    "<optgroup>", "<button>", "</button>", "<form>", "</form>", "<h1>", "<h2>", "</h1>", "<dd>",
+    "<dt>", "<dl>", "</dl>", "<ruby>", "<rb>", "<rt>", "<br>", "</br>", "<br/>", "<div/>",
+    "<img>", "<image>", "<frame>", "<!--", "-->", "--!>", "<!-->", "<style>", "</style>",
+    "<script>", "</script>", "<title>", "</title>", "<textarea>", "</textarea>", "<xmp>",
+    "</xmp>", "<noscript>", "</noscript>", "<iframe>", "</iframe>", "<noembed>", "<plaintext>",
+    "<template>", "</template>", "<body>", "</body>", "<html>", "<![CDATA[", "]]>", '"', "'",
+    "=", ">", "x", " ", "<p title='", "<p a\"b='", "<a href='", "<center>", "<pre>",
+    "<frameset>", "<object>", "</object>", "<applet>", "<marquee>", "<dialog>", "<details>",
+    "<summary>",
 ])
 
 
+def _lexbor_elements(markup: str) -> int:
+    """How many elements Lexbor makes of MARKUP, besides <html>, <head> and <body>."""
+    count, todo = 0, [LexborHTMLParser(markup).root]
+    while todo:
+        child = todo.pop().child
+        while child is not None:
+            if child.is_element_node:
+                count += 1
+                todo.append(child)
+            child = child.next
+    return count - 2
+
+
 @settings(max_examples=400, deadline=None)
-@given(st.lists(_TOKENS, max_size=120))
-def test_guard_never_under_estimates_lexbor_depth(tokens):
+@given(st.lists(_TOKENS, max_size=150))
+def test_guard_never_under_estimates_lexbor_depth_or_size(tokens):
     markup = "".join(tokens)
-    depth = _lexbor_depth(markup)
+    depth, elements = _lexbor_depth(markup), _lexbor_elements(markup)
     if depth:
         assert may_exceed(markup, depth - 1, 10**9), markup
+    if elements:
+        assert may_exceed(markup, 10**9, elements - 1), markup
 
 
 def test_serialiser_escapes_text_and_attributes():
