@@ -69,11 +69,18 @@ _ROW_GROUPS = frozenset(("tbody", "thead", "tfoot"))
 # (HTML5's "table scope"); a cell's marker also drops the formatting elements in it.
 _CELLS = frozenset(("td", "th", "caption"))
 _TABLE_SCOPE = frozenset(("table", "template"))
+# Start tags whose only effect is one element pushed (none of the cases _Estimate.start
+# handles apart): the common case, taken without a method call.
+_PLAIN_START = frozenset(
+    "abbr acronym address article aside bdi bdo blockquote center cite dfn div figcaption "
+    "figure footer header hgroup ins del kbd label main mark nav q samp section span sub sup "
+    "time var".split()) - _CLOSES_P
 
 
 def may_exceed(html: str, max_depth: int, max_elements: int) -> bool:
     """True when a browser might build HTML deeper or bigger than the limits (never False when it would)."""
     state = _Estimate()
+    stack = state.stack
     pos = 0
     while pos < len(html):
         for match in _TOKEN_RE.finditer(html, pos):
@@ -82,21 +89,31 @@ def may_exceed(html: str, max_depth: int, max_elements: int) -> bool:
             if name is None:
                 if match.group("cdata"):  # markup in HTML, text in SVG: count its start tags
                     state.opaque(len(_START_TAG_RE.findall(match.group())))
-            elif end:
-                state.end(name.lower())
+                continue
+            name = name.lower()
+            if end:
+                if stack and stack[-1] == name and name != "br":  # most end tags: one pop
+                    stack.pop()
+                    state.elements += state.formatting
+                    state.formatting -= name in _FORMATTING
+                else:
+                    state.end(name)
+                continue
+            if name in _PLAIN_START:  # most start tags: just pushed
+                stack.append(name)
+                state.elements += 1 + 2 * state.formatting
             else:
-                name = name.lower()
                 state.start(name)
-                if len(state.stack) >= max_depth or state.elements > max_elements:
-                    return True
-                if name in _RAW_TEXT:  # text whose end a regex may misjudge
-                    pos = _raw_text_end(html, name, pos)
-                    state.opaque(len(_START_TAG_RE.findall(html, match.end(), pos)))
-                    break
+            if len(stack) >= max_depth or state.elements > max_elements:
+                return True
+            if name in _RAW_TEXT:  # text whose end a regex may misjudge
+                pos = _raw_text_end(html, name, pos)
+                state.opaque(len(_START_TAG_RE.findall(html, match.end(), pos)))
+                break
         else:
             break
     # >=: a void element, or the <p> that a stray </p> makes, sits on top for a moment.
-    return len(state.stack) >= max_depth or state.elements > max_elements
+    return len(stack) >= max_depth or state.elements > max_elements
 
 
 class _Estimate:
