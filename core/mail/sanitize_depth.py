@@ -26,7 +26,9 @@ _WS = r"\t\n\f\r "
 # comment, CDATA or bogus comment. Possessive quantifiers keep it linear on hostile input.
 _TOKEN_RE = re.compile(rf"""
     <(?P<end>/?)(?P<name>[a-zA-Z][^{_WS}/>]*+)
-      (?:[{_WS}/]++|[^{_WS}/>][^{_WS}/>=]*+(?:[{_WS}]*+=[{_WS}]*+(?:"[^"]*+"|'[^']*+'|[^{_WS}>]*+))?+)*+
+      (?:[{_WS}/]++
+        |[^{_WS}/>][^{_WS}/>=]*+(?:[{_WS}]*+=[{_WS}]*+(?:"[^"]*+"|'[^']*+'|[^{_WS}>]*+))?+
+      )*+
       (?:>|\Z)
   | <!---?>
   | <!--.*?(?:--!?>|\Z)
@@ -78,7 +80,10 @@ _PLAIN_START = frozenset(
 
 
 def may_exceed(html: str, max_depth: int, max_elements: int) -> bool:
-    """True when a browser might build HTML deeper or bigger than the limits (never False when it would)."""
+    """True when a browser might build HTML deeper or bigger than the limits.
+
+    Never False when it would; sometimes True when it would not.
+    """
     state = _Estimate()
     stack = state.stack
     pos = 0

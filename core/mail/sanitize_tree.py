@@ -59,7 +59,10 @@ class _BoundedTree(type(HTMLParser().tree)):  # html5lib's etree builder, as ble
 
 
 def parse_document(html: str) -> ET.Element:
-    """HTML's <html> element parsed as a browser would (HTML tags unprefixed); TooComplex past the limits."""
+    """HTML's <html> element parsed as a browser would (HTML tags unprefixed).
+
+    Raises TooComplex past MAX_HTML_DEPTH or MAX_HTML_ELEMENTS.
+    """
     return parse_with_lexbor(html) if lexbor_is_safe(html) else parse_with_html5lib(html)
 
 
@@ -147,7 +150,8 @@ def serialize(element: ET.Element) -> str:
             todo.append(f"</{tag}>{tail}")
             todo.extend(reversed(node))
         else:  # most elements: their text and end tag at once
-            out.append(f"{_escape_text(node.text)}</{tag}>{tail}" if node.text else f"</{tag}>{tail}")
+            text = _escape_text(node.text) if node.text else ""
+            out.append(f"{text}</{tag}>{tail}")
     return "".join(out)
 
 

@@ -225,3 +225,9 @@ def test_serialiser_escapes_text_and_attributes():
     assert serialize(root.find("body")) == (
         '<body><p class="x" title="a&amp;b&lt;c>&quot;">1 &lt; 2 &amp;&gt; 3<br>t</p>'
         "<hr noshade></body>")
+
+
+def test_lone_surrogates_never_reach_the_response():
+    # A body decoded with surrogateescape can hold them; UTF-8 cannot encode them.
+    out = sanitize_html("\udcff<p>x\ud800</p>", allow_remote=False, cid_map={}).html
+    assert out.encode("utf-8") == b"<p>x</p>"
