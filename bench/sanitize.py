@@ -7,6 +7,9 @@ with the machine's load, html5lib's parse alone (the parser used before issue 17
 Prints medians, the best run and ms per MB against issue 17's targets (newsletter
 ≤ 40 ms, table-heavy mail ≤ 100 ms per MB); `ratio` is the median over html5lib's parse.
 
+Then hostile documents (each sanitised once), which must be refused or cleaned in
+bounded time whichever parser the depth guard picks.
+
 Run: python -m bench.sanitize [--repeat 7]
 """
 from __future__ import annotations
@@ -56,6 +59,16 @@ def shop_html(size: int) -> str:
             + "".join(rows) + "</table></td></tr></table></body></html>")
 
 
+HOSTILE = {
+    "40,000 nested <div>": lambda: "<div>" * 40_000,
+    "<b><div></b> x 10,000": lambda: "<b><div></b>" * 10_000,
+    "500 <div> + 100,000 </p>": lambda: "<div>" * 500 + "</p>" * 100_000,
+    "480 <font> re-opened 500x": lambda: ("<p>" + "".join(f"<font a={i}>" for i in range(480))
+                                          + "</p>" + "<p>x" * 500),
+    "250,000 <br>": lambda: "<br>" * 250_000,
+}
+
+
 def _times_ms(action, repeat: int) -> tuple[float, float, float]:
     """(first run, median and best of the REPEAT runs after it) in ms."""
     samples = []
@@ -90,6 +103,13 @@ def main(argv: list[str] | None = None) -> None:
               f"{best:>7.1f}{per_mb:>7.1f}{median / reference:>7.2f}  {target}")
     print("ms; html5lib = its parse alone (the old parser, a yardstick for the load); parse = "
           "parse_document; first = the first sanitising in this process.")
+    print(f"\n{'hostile document':<28}{'bytes':>9}{'ms':>8}  outcome")
+    for name, make in HOSTILE.items():
+        html = make()
+        began = time.perf_counter()
+        result = sanitize.sanitize_html(html, allow_remote=False, cid_map={})
+        outcome = "refused (too complex)" if result.blocked.get("too_complex") else "cleaned"
+        print(f"{name:<28}{len(html):>9}{(time.perf_counter() - began) * 1000:>8.0f}  {outcome}")
 
 
 if __name__ == "__main__":
