@@ -10,7 +10,10 @@ Prints medians, the best run and ms per MB against issue 17's targets (newslette
 Then hostile documents (each sanitised once), which must be refused or cleaned in
 bounded time whichever parser the depth guard picks.
 
-Run: python -m bench.sanitize [--repeat 7]
+With --candidates, the parse alone of each HTML library issue 17 weighed that is
+installed (lxml and nh3 are not pinned: pip install them to compare).
+
+Run: python -m bench.sanitize [--repeat 7] [--candidates]
 """
 from __future__ import annotations
 
@@ -19,6 +22,9 @@ import email
 import random
 import statistics
 import time
+from collections.abc import Callable
+
+from selectolax.lexbor import LexborHTMLParser
 
 from core.mail import sanitize
 from core.mail.sanitize_css import _clean_plain_style
@@ -80,21 +86,31 @@ def _times_ms(action, repeat: int) -> tuple[float, float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Print the table."""
+    """Print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--candidates", action="store_true",
+                        help="also time the parse alone of the other HTML libraries installed")
     args = parser.parse_args(argv)
     documents = [("newsletter 200 KB", newsletter_html()), ("shop mail 200 KB", shop_html(200_000)),
                  ("shop mail 1 MB", shop_html(1_000_000))]
+    _print_documents(documents, args.repeat)
+    _print_hostile()
+    if args.candidates:
+        _print_candidates(documents, args.repeat)
+
+
+def _print_documents(documents: list[tuple[str, str]], repeat: int) -> None:
+    """Sanitising times of DOCUMENTS against the targets."""
     print(f"{'document':<19}{'bytes':>8}{'html5lib':>9}{'parse':>7}{'first':>7}{'median':>7}"
           f"{'best':>7}{'ms/MB':>7}{'ratio':>7}  target")
     for name, html in documents:
         _clean_plain_style.cache_clear()
         _style_hints.cache_clear()
-        reference = _times_ms(lambda: parse_with_html5lib(html), min(args.repeat, 3))[1]
-        parse = _times_ms(lambda: parse_document(html), args.repeat)[1]
+        reference = _times_ms(lambda: parse_with_html5lib(html), min(repeat, 3))[1]
+        parse = _times_ms(lambda: parse_document(html), repeat)[1]
         first, median, best = _times_ms(
-            lambda: sanitize.sanitize_html(html, allow_remote=False, cid_map={}), args.repeat)
+            lambda: sanitize.sanitize_html(html, allow_remote=False, cid_map={}), repeat)
         per_mb = median / (len(html) / 1_000_000)
         target = (f"≤ {TARGET_NEWSLETTER_MS} ms {'met' if median <= TARGET_NEWSLETTER_MS else 'MISS'}"
                   if name.startswith("newsletter") else
@@ -103,6 +119,10 @@ def main(argv: list[str] | None = None) -> None:
               f"{best:>7.1f}{per_mb:>7.1f}{median / reference:>7.2f}  {target}")
     print("ms; html5lib = its parse alone (the old parser, a yardstick for the load); parse = "
           "parse_document; first = the first sanitising in this process.")
+
+
+def _print_hostile() -> None:
+    """How long each hostile document takes to be refused or cleaned."""
     print(f"\n{'hostile document':<28}{'bytes':>9}{'ms':>8}  outcome")
     for name, make in HOSTILE.items():
         html = make()
@@ -110,6 +130,31 @@ def main(argv: list[str] | None = None) -> None:
         result = sanitize.sanitize_html(html, allow_remote=False, cid_map={})
         outcome = "refused (too complex)" if result.blocked.get("too_complex") else "cleaned"
         print(f"{name:<28}{len(html):>9}{(time.perf_counter() - began) * 1000:>8.0f}  {outcome}")
+
+
+def _print_candidates(documents: list[tuple[str, str]], repeat: int) -> None:
+    """Median parse-alone times of the HTML libraries issue 17 weighed, those installed."""
+    print(f"\n{'parser (median ms)':<24}" + "".join(f"{name:>19}" for name, _ in documents))
+    for library, parse in _candidate_parsers().items():
+        times = [_times_ms(lambda: parse(html), repeat)[1] for _, html in documents]
+        print(f"{library:<24}" + "".join(f"{ms:>19.1f}" for ms in times))
+
+
+def _candidate_parsers() -> dict[str, Callable[[str], object]]:
+    """Lexbor and html5lib, and lxml and nh3 (not pinned) when installed."""
+    parsers: dict[str, Callable[[str], object]] = {
+        "lexbor (selectolax)": LexborHTMLParser, "html5lib (bleach)": parse_with_html5lib}
+    try:
+        import lxml.html
+        parsers["lxml (libxml2)"] = lxml.html.document_fromstring
+    except ImportError:
+        pass
+    try:
+        import nh3  # ammonia cleans as it parses: its time is a whole (rougher) sanitising
+        parsers["nh3 clean (ammonia)"] = lambda html: nh3.clean(html, tags=set(sanitize.ALLOWED_TAGS))
+    except ImportError:
+        pass
+    return parsers
 
 
 if __name__ == "__main__":
