@@ -73,10 +73,8 @@ _CELLS = frozenset(("td", "th", "caption"))
 _TABLE_SCOPE = frozenset(("table", "template"))
 # Start tags whose only effect is one element pushed (none of the cases _Estimate.start
 # handles apart): the common case, taken without a method call.
-_PLAIN_START = frozenset(
-    "abbr acronym address article aside bdi bdo blockquote center cite dfn div figcaption "
-    "figure footer header hgroup ins del kbd label main mark nav q samp section span sub sup "
-    "time var".split()) - _CLOSES_P
+_PLAIN_START = frozenset("abbr acronym bdi bdo cite del dfn ins kbd label mark q samp span sub "
+                         "sup time var".split())
 
 
 def may_exceed(html: str, max_depth: int, max_elements: int) -> bool:

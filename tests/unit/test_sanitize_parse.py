@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
 from bench.sanitize import newsletter_html, shop_html
-from core.mail import sanitize_tree
+from core.mail import sanitize_depth, sanitize_tree
 from core.mail.sanitize import sanitize_html
 from core.mail.sanitize_depth import may_exceed
 from core.mail.sanitize_tree import MAX_HTML_DEPTH, MAX_HTML_ELEMENTS, serialize
@@ -158,6 +158,13 @@ def test_guard_counts_formatting_elements_that_would_be_re_created():
     assert not sanitize_tree.lexbor_is_safe(markup)
     assert len(LexborHTMLParser(markup).root.css("font")) > 5 * MAX_HTML_ELEMENTS  # as feared
     assert sanitize_html(markup, allow_remote=False, cid_map={}).blocked == {"too_complex": 1}
+
+
+def test_guard_fast_path_only_takes_tags_without_special_rules():
+    special = (sanitize_depth._VOID | sanitize_depth._IGNORED | sanitize_depth._RAW_TEXT
+               | sanitize_depth._FORMATTING | sanitize_depth._CLOSES_P | set(sanitize_depth._CLOSES)
+               | set(sanitize_depth._TABLE_PARTS) | {"svg", "math", "select", "html"})
+    assert sanitize_depth._PLAIN_START.isdisjoint(special)
 
 
 def _lexbor_depth(markup: str) -> int:
