@@ -1,8 +1,9 @@
 """Make HTML mail safe to show, and plain-text mail readable, in the reading view.
 
 The sandboxed iframe plus mail_csp() is the real boundary; this is the second wall.
-html5lib (vendored by bleach) parses the document once, as a browser would; one walk
-of that tree applies the whole policy, then it is serialised:
+Lexbor (HTML5 in C, through selectolax) parses the document once, as a browser would
+(html5lib's bounded builder takes what may nest or grow past the limits); one walk of
+that tree applies the whole policy, then it is serialised with everything escaped:
 - dangerous elements go *with their content* (bleach's strip=True would keep the
   text of <style>/<title>), all SVG/MathML goes (namespace-confusion mXSS);
 - the URL policy applies: remote images blocked or allowed, cid: rewritten,
@@ -12,8 +13,9 @@ of that tree applies the whole policy, then it is serialised:
   content stays, as bleach's strip=True), attributes not listed for the element
   go, and href/src are checked once more against the schemes allowed.
 
-The parts live beside this module (sanitize_tree: parser and walker; sanitize_urls:
-URL policy; sanitize_css: CSS policy; sanitize_text: plain text); import from here.
+The parts live beside this module (sanitize_tree: parsers and serialiser; sanitize_depth:
+which parser; sanitize_urls: URL policy; sanitize_css: CSS policy; sanitize_text: plain
+text); import from here.
 
 >>> sanitize_html('<p onclick="x()">Hi<img src="https://t.example/a.png">',
 ...               allow_remote=False, cid_map={}).blocked

@@ -42,9 +42,8 @@ _CSS_IMAGE_PROPS = frozenset(("background", "background-image"))
 
 def clean_style(style: str, el: ET.Element, policy: UrlPolicy) -> str:
     """A style attribute with allowed properties and safe values only."""
-    if len(style) <= _MEMO_MAX_LENGTH and not _NEEDS_POLICY_RE.search(style):
-        return _clean_plain_style(style)
-    return _clean_declarations(style, el, policy)
+    cleaned = _clean_plain_style(style) if len(style) <= _MEMO_MAX_LENGTH else None
+    return _clean_declarations(style, el, policy) if cleaned is None else cleaned
 
 
 # Newsletters and shop mail repeat the same few style attributes on every cell; tinycss2
@@ -56,9 +55,9 @@ _MEMO_MAX_LENGTH = 1024
 
 
 @functools.lru_cache(maxsize=4096)
-def _clean_plain_style(style: str) -> str:
-    """clean_style of a style that cannot reach the URL policy."""
-    return _clean_declarations(style, None, None)
+def _clean_plain_style(style: str) -> str | None:
+    """clean_style of a style that cannot reach the URL policy; None for one that may."""
+    return None if _NEEDS_POLICY_RE.search(style) else _clean_declarations(style, None, None)
 
 
 def _clean_declarations(style: str, el: ET.Element | None, policy: UrlPolicy | None) -> str:

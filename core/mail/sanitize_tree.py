@@ -1,20 +1,35 @@
-"""The HTML parser and tree walker behind core.mail.sanitize, bounded and linear.
+"""The HTML parser behind core.mail.sanitize, bounded and linear, and its serialiser.
 
-Both come from bleach's shim over its vendored html5lib, so the tree pass and
-bleach's own pass read a document the same way.
+Lexbor (through selectolax) parses as HTML5 says, as a browser would, in C; its tree is
+copied into ElementTree elements for the policy walk. A document that could nest
+deeper or grow bigger than the limits (sanitize_depth's estimate) is parsed instead by
+html5lib's builder (vendored by bleach), which stops at the limits: Lexbor's HTML5
+tree construction scans the open elements for many tags and has no limits of its own.
 """
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from bleach.html5lib_shim import HTMLParser, HTMLSerializer, constants, getTreeWalker
+from bleach.html5lib_shim import HTMLParser
+from selectolax.lexbor import LexborHTMLParser
+
+from .sanitize_depth import may_exceed
 
 #: Browsers stop nesting at 512 (Blink) and no real mail comes near either limit.
 #: Without them html5lib's O(depth) scope checks and its re-opening of formatting
 #: elements (a 6 KB message can expand to 50,000 elements) cost minutes of CPU.
 MAX_HTML_DEPTH = 512
 MAX_HTML_ELEMENTS = 50_000
-_VOID_ELEMENTS = constants.voidElements
+# Lexbor makes 250,000 elements in about 0.1 s, and the copy stops at MAX_HTML_ELEMENTS:
+# a document of up to this many is refused faster by Lexbor than by html5lib.
+_LEXBOR_MAX_ELEMENTS = 5 * MAX_HTML_ELEMENTS
+_VOID_ELEMENTS = frozenset("area base basefont bgsound br col embed frame hr img input keygen "
+                           "link meta param source track wbr".split())
+# Foreign content keeps its namespace, as html5lib's builder writes it: the policy drops it.
+_FOREIGN = {"svg": "{http://www.w3.org/2000/svg}svg",
+            "math": "{http://www.w3.org/1998/Math/MathML}math"}
+# html5lib's serialiser wrote these attributes without a value; the output stays the same.
+_MINIMISED = frozenset((("hr", "noshade"),))
 
 
 class TooComplex(Exception):
@@ -43,64 +58,114 @@ class _BoundedTree(type(HTMLParser().tree)):  # html5lib's etree builder, as ble
         return super().insertElementTable(token)
 
 
-class LinearWalker(getTreeWalker("etree")):
-    """html5lib's etree walker without its O(siblings) parent look-ups.
-
-    The stock walker re-finds each parent in its parent's child list, so a
-    <div> holding 10,000 paragraphs takes seconds to serialise; this is linear.
-    """
-
-    def __iter__(self):
-        """html5lib tokens for the tree, in document order."""
-        stack: list = [self.tree]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, list):  # tokens queued to follow a subtree
-                yield from node
-            elif node.tag == "<!DOCTYPE>":
-                continue  # never part of a body fragment
-            elif node.tag in ("DOCUMENT_ROOT", "DOCUMENT_FRAGMENT"):
-                yield from self.text(node.text or "")
-                stack.extend(reversed(node))
-            else:
-                yield from self._element(node, stack)
-
-    def _element(self, node: ET.Element, stack: list):
-        """Tokens for NODE's start; queue its children, end tag and tail on STACK."""
-        tail = list(self.text(node.tail)) if node.tail else []
-        if not isinstance(node.tag, str):
-            yield self.comment(node.text or "")
-            yield from tail
-            return
-        namespace, name = _split_name(node.tag)
-        attrs = {_split_name(key): value for key, value in node.attrib.items()}
-        if namespace is None and name in _VOID_ELEMENTS:
-            yield from self.emptyTag(None, name, attrs)
-            yield from tail
-            return
-        yield self.startTag(namespace, name, attrs)
-        yield from self.text(node.text or "")
-        stack.append([self.endTag(namespace, name), *tail])
-        stack.extend(reversed(node))
-
-
-def _split_name(qualified: str) -> tuple[str | None, str]:
-    """ElementTree's '{namespace}name' as (namespace, name); (None, name) for HTML."""
-    if qualified.startswith("{") and "}" in qualified:
-        namespace, name = qualified[1:].split("}", 1)
-        return namespace, name
-    return None, qualified
-
-
 def parse_document(html: str) -> ET.Element:
-    """HTML parsed as a browser would (HTML tags unprefixed); TooComplex past the limits."""
+    """HTML's <html> element parsed as a browser would (HTML tags unprefixed).
+
+    Raises TooComplex past MAX_HTML_DEPTH or MAX_HTML_ELEMENTS.
+    """
+    return parse_with_lexbor(html) if lexbor_is_safe(html) else parse_with_html5lib(html)
+
+
+def lexbor_is_safe(html: str) -> bool:
+    """True when Lexbor parses HTML in bounded time: not too deep, not too many elements."""
+    return not may_exceed(html, MAX_HTML_DEPTH, _LEXBOR_MAX_ELEMENTS)
+
+
+def parse_with_html5lib(html: str) -> ET.Element:
+    """parse_document by html5lib's builder, which stops at the limits (slow, bounded)."""
     return HTMLParser(_BoundedTree, namespaceHTMLElements=False).parse(html)
 
 
+def parse_with_lexbor(html: str) -> ET.Element:
+    """parse_document by Lexbor (fast; its cost grows with depth: see sanitize_depth)."""
+    return _copy_tree(LexborHTMLParser(html).root)
+
+
+def _copy_tree(top) -> ET.Element:
+    """Lexbor's <html> element and all in it as ElementTree elements, within the limits.
+
+    Iterative, as mail can nest deeply; text nodes become .text/.tail as in ElementTree,
+    comments ET.Comment, <svg>/<math> one namespaced element without content.
+    """
+    root = ET.Element(top.tag, _attributes(top))
+    created = 1
+    # (next sibling to copy, its parent, the element copied before it, depth of parent)
+    pending = [(top.child, root, None, 1)]
+    while pending:
+        node, parent, last, depth = pending.pop()
+        while node is not None:
+            tag = node.tag
+            if tag == "-text":
+                text = node.text_content
+                if last is None:
+                    parent.text = (parent.text or "") + text
+                else:
+                    last.tail = (last.tail or "") + text
+            elif tag == "-comment":
+                last = ET.Comment(node.comment_content)
+                parent.append(last)
+            elif tag[0] != "-":
+                created += 1
+                if depth >= MAX_HTML_DEPTH or created > MAX_HTML_ELEMENTS:
+                    raise TooComplex
+                last = ET.SubElement(parent, _FOREIGN.get(tag, tag), _attributes(node))
+                child = node.child
+                if child is not None and tag not in _FOREIGN:
+                    pending.append((node.next, parent, last, depth))
+                    node, parent, last, depth = child, last, None, depth + 1
+                    continue
+            node = node.next
+    return root
+
+
+def _attributes(node) -> dict[str, str]:
+    """NODE's attributes; Lexbor gives None for one written without a value."""
+    attributes = node.attributes
+    if None in attributes.values():
+        return {name: value or "" for name, value in attributes.items()}
+    return attributes
+
+
 def serialize(element: ET.Element) -> str:
-    """ELEMENT and its content as HTML that bleach will read back the same way."""
-    serializer = HTMLSerializer(quote_attr_values="always", use_best_quote_char=False,
-                                omit_optional_tags=False, escape_lt_in_attrs=True,
-                                sanitize=False, alphabetical_attributes=True,
-                                escape_rcdata=True)  # never emit raw text bleach could re-parse
-    return serializer.render(LinearWalker(element))
+    """ELEMENT (without its tail) and its content as HTML, attributes in alphabetical order.
+
+    Text and attribute values are always escaped, so nothing in them reads as markup.
+    """
+    out: list[str] = []
+    todo: list = [element]
+    while todo:
+        node = todo.pop()
+        if node.__class__ is str:
+            out.append(node)
+            continue
+        tag = node.tag
+        attrib = node.attrib
+        out.append(f"<{tag}{_attributes_html(tag, attrib)}>" if attrib else f"<{tag}>")
+        tail = _escape_text(node.tail) if node.tail and node is not element else ""
+        if tag in _VOID_ELEMENTS:
+            out.append(tail)
+        elif len(node):
+            if node.text:
+                out.append(_escape_text(node.text))
+            todo.append(f"</{tag}>{tail}")
+            todo.extend(reversed(node))
+        else:  # most elements: their text and end tag at once
+            text = _escape_text(node.text) if node.text else ""
+            out.append(f"{text}</{tag}>{tail}")
+    return "".join(out)
+
+
+def _attributes_html(tag: str, attrib: dict[str, str]) -> str:
+    """' name="value"' for each attribute, sorted, with &, < and " escaped."""
+    return "".join([f" {name}" if (tag, name) in _MINIMISED else f' {name}="{_escape_attr(value)}"'
+                    for name, value in sorted(attrib.items())])
+
+
+def _escape_attr(value: str) -> str:
+    """VALUE with &, < and " escaped (as html5lib's serialiser did)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+
+
+def _escape_text(text: str) -> str:
+    """TEXT with &, < and > escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

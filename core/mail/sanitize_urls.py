@@ -5,6 +5,7 @@ dropped, '\\' as '/'), so 'java&#09;script:' or ' //host' cannot slip past.
 """
 from __future__ import annotations
 
+import functools
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -22,11 +23,15 @@ LINK_SCHEMES = frozenset(("http", "https", "mailto"))
 DATA_IMAGE_RE = re.compile(r"^data:image/(png|gif|jpeg|jpg|webp|bmp);base64,[a-z0-9+/=]*$", re.I)
 _URL_NOISE_RE = re.compile(r"[\x00-\x20\x7f-\xa0\s`]+")
 _SCHEME_RE = re.compile(r"^([a-z][a-z0-9+.-]*):")
+# A scheme written plainly (no entity, blank or control before its colon) is the scheme
+# squash() would find: the common case, without unescaping the whole URL.
+_PLAIN_SCHEME_RE = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
 # Open-tracking endpoints of common mailers (SendGrid /wf/open, Mailchimp
 # /track/open.php, generic .../open?id=) and pixel file names.
 _PIXEL_URL_RE = re.compile(
     r"(/wf/open|/track/open|/open(\.(aspx|php|gif))?(\?|$)|/(pixel|beacon)(\.(gif|png))?"
     r"(/|\?|$)|[/_-]1x1\.(gif|png)|/blank\.gif)", re.I)
+_MEMO_MAX_LENGTH = 1024  # longer styles are not remembered: the memo stays small
 _LENGTH_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(px)?\s*$", re.I)
 
 
@@ -83,8 +88,8 @@ def squash(url: str) -> str:
 
 def url_scheme(url: str) -> str | None:
     """The lower-cased scheme of URL after browser-style normalisation, or None."""
-    match = _SCHEME_RE.match(squash(url))
-    return match.group(1) if match else None
+    match = _PLAIN_SCHEME_RE.match(url) or _SCHEME_RE.match(squash(url))
+    return match.group(1).lower() if match else None
 
 
 def is_remote(url: str) -> bool:
@@ -94,9 +99,20 @@ def is_remote(url: str) -> bool:
 
 def is_tracker(el: ET.Element, src: str) -> bool:
     """A remote image that is 1x1, zero-sized, hidden or a known pixel URL."""
-    sizes = [_length(el.get("width")), _length(el.get("height"))]
-    hidden = "hidden" in el.attrib
-    for decl in tinycss2.parse_declaration_list(el.get("style", ""), True, True):
+    style = el.get("style", "")
+    hints = _style_hints if len(style) <= _MEMO_MAX_LENGTH else _style_hints.__wrapped__
+    style_sizes, hidden = hints(style)
+    sizes = [_length(el.get("width")), _length(el.get("height")), *style_sizes]
+    known = [s for s in sizes if s is not None]
+    tiny = bool(known) and (min(known) == 0 or max(known) <= 1)
+    return hidden or "hidden" in el.attrib or tiny or bool(_PIXEL_URL_RE.search(src))
+
+
+@functools.lru_cache(maxsize=1024)
+def _style_hints(style: str) -> tuple[tuple[float | None, ...], bool]:
+    """The pixel sizes a style gives and whether it hides: shop mail repeats one per image."""
+    sizes, hidden = [], False
+    for decl in tinycss2.parse_declaration_list(style, True, True):
         if decl.type != "declaration":
             continue
         value = tinycss2.serialize(decl.value).strip().lower()
@@ -104,9 +120,7 @@ def is_tracker(el: ET.Element, src: str) -> bool:
             sizes.append(_length(value))
         hidden |= (decl.lower_name, value) in (("display", "none"), ("visibility", "hidden"),
                                                ("opacity", "0"))
-    known = [s for s in sizes if s is not None]
-    tiny = bool(known) and (min(known) == 0 or max(known) <= 1)
-    return hidden or tiny or bool(_PIXEL_URL_RE.search(src))
+    return tuple(sizes), hidden
 
 
 def _length(value: str | None) -> float | None:
