@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.mail import smtp
+from core.mail import listing, smtp
 from tests.helpers import (PASSWORD, csrf_token, deliver_raw, imap_login, new_address,
                            signed_in_client, submit, uid_of, wait_for_subject)
 
@@ -285,6 +285,22 @@ def test_flags_and_read_state(mail_stack, web, person):
     client.logout()
     _bulk(web, "INBOX", [uid], "unread")
     assert 'class="row unread flagged' in web.get("/mail").get_data(as_text=True)
+
+
+def test_a_flag_set_by_another_client_shows_through_the_row_cache(mail_stack, web, person):
+    subject = f"row cache {uuid.uuid4().hex[:6]}"
+    submit(mail_stack, person, person, subject)
+    uid = uid_of(mail_stack, person, subject)
+    row = re.compile(rf'<li class="row ([^"]*)"[^>]*data-uid="{uid}"')
+    assert row.search(web.get("/mail").get_data(as_text=True)).group(1).split() == ["unread"]
+    client = imap_login(mail_stack, person)
+    uidvalidity = client.select_folder("INBOX")[b"UIDVALIDITY"]
+    assert listing.row_cache.get((person, "INBOX", uidvalidity, uid)).subject == subject
+    client.add_flags([uid], [b"\\Seen", b"\\Flagged"])
+    client.logout()
+    html = web.get("/mail").get_data(as_text=True)  # from the cached row, with fresh FLAGS
+    assert subject in html
+    assert row.search(html).group(1).split() == ["flagged"]
 
 
 def test_search_operators(mail_stack, web, person):
