@@ -114,6 +114,18 @@ def sign_in(base: str, address: str, password: str, timed_landing: bool = False)
     return (opener, seconds) if timed_landing else opener
 
 
+def app_client(app, address: str, password: str):
+    """A Flask test client of APP signed in as ADDRESS: the request path without HTTP."""
+    client = app.test_client()
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    answer = client.post("/login", data={"address": address, "password": password,
+                                         "csrf_token": token})
+    if answer.status_code != 302:
+        raise RuntimeError(f"sign-in as {address} failed ({answer.status_code})")
+    return client
+
+
 def sign_out(base: str, opener: urllib.request.OpenerDirector) -> None:
     """Sign the opener's session out, so the app logs its IMAP connections out too."""
     page = opener.open(base + "/").read().decode()

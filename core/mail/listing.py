@@ -21,7 +21,7 @@ from core.cache import LruCache, share
 from . import envelope as env
 from . import imap, receipts
 from .errors import ImapError, NotFoundError, ServiceUnavailable
-from .folders import check_name
+from .folders import check_name, state_of
 
 SORT_KEYS = {"date": "DATE", "arrival": "ARRIVAL", "from": "FROM", "subject": "SUBJECT",
              "size": "SIZE"}
@@ -69,6 +69,7 @@ class Page:
     uidnext: int
     order: Sequence[int] = ()  # every UID of the list in order (the cached array, not a copy)
     uidvalidity: int = 0  # with uidnext, names "every message the list showed" exactly
+    state: tuple = ()  # the folder's (messages, UIDNEXT, HIGHESTMODSEQ) when it was listed
 
     @property
     def pages(self) -> int:
@@ -181,7 +182,7 @@ def list_page(client: IMAPClient, cache: LruCache, owner: str, folder: str, *,
     uidvalidity = int(info.get(b"UIDVALIDITY", 0))
     rows = cached_summaries(client, (owner, folder, uidvalidity), shown)
     return Page(folder, len(uids), page, per_page, rows, int(info.get(b"UIDNEXT", 0)), uids,
-                uidvalidity)
+                uidvalidity, state_of(info))
 
 
 def cached_summaries(client: IMAPClient, where: tuple, uids: list[int]) -> list[Summary]:

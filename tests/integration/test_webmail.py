@@ -363,6 +363,26 @@ def test_polling_reports_new_mail_and_unread_counts(mail_stack, web, person):
     assert web.get(f"/mail/changes?folder=INBOX&uidnext={data['uidnext']}").get_json()["new"] == 0
 
 
+def test_the_folder_tree_is_kept_until_the_shown_folder_polling_or_a_change_here_moves_it(
+        mail_stack, web, person):
+    assert 'data-count="unseen">0<' in web.get("/mail").get_data(as_text=True)
+    subject = f"counted {uuid.uuid4().hex[:6]}"
+    submit(mail_stack, person, person, subject)
+    wait_for_subject(mail_stack, person, subject)
+    assert 'data-count="unseen">1<' in web.get("/mail").get_data(as_text=True)  # INBOX moved
+    client = imap_login(mail_stack, person)  # another program files mail into a new folder
+    client.create_folder("Filed")
+    client.subscribe_folder("Filed")
+    client.append("Filed", b"From: a@outside.test\r\nSubject: filed\r\n\r\nbody\r\n")
+    client.logout()
+    assert 'data-folder="Filed"' not in web.get("/mail").get_data(as_text=True)  # kept tree
+    assert web.get("/mail/changes?folder=INBOX").get_json()["unseen"]["Filed"] == 1
+    assert 'data-unseen="Filed" aria-label="1 unread"' in web.get("/mail").get_data(as_text=True)
+    page = web.get("/folders").get_data(as_text=True)
+    web.post("/folders", data={"action": "create", "name": "Made here", "csrf_token": csrf_token(page)})
+    assert 'data-folder="Made here"' in web.get("/mail").get_data(as_text=True)
+
+
 def test_folders_create_rename_delete(mail_stack, web, person):
     page = web.get("/folders").get_data(as_text=True)
     token = csrf_token(page)

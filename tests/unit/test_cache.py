@@ -66,6 +66,6 @@ def test_the_app_sets_the_budget_from_cache_mb(tmp_path):
         shares = cache_module._budget.shares  # noqa: SLF001
         assert sum(f for _, f in shares) == pytest.approx(1.0)  # every cache has its share
         assert 7.9 * 2**20 < sum(c.max_size for c, _ in shares) <= 8 * 2**20
-        assert raw_cache.max_size == int(0.3 * 8 * 2**20)
+        assert raw_cache.max_size == int(0.25 * 8 * 2**20)
     finally:
         cache_module.set_budget(cache_module.DEFAULT_BUDGET)

@@ -28,7 +28,7 @@ INLINE_SAFE = INLINE_IMAGES | {"application/pdf", "text/plain"}
 
 # Recently read messages' bytes, so the body frame and parts need no second FETCH, and
 # their sanitised HTML, so the page and its frame sanitise once (~200 ms per 200 KB).
-raw_cache = share(0.3)
+raw_cache = share(0.25)
 html_cache = share(0.15)
 
 
