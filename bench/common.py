@@ -39,6 +39,11 @@ def scratch_overrides(root: Path | None = None) -> dict:
     return {"ENV": "testing", "DATA_DIR": str(root), **dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))}
 
 
+def overrides_of(cfg: dict) -> dict:
+    """The overrides scratch_overrides made for the stack CFG (to serve an app on it)."""
+    return {key: cfg[key] for key in ("ENV", "DATA_DIR", *PORT_KEYS)}
+
+
 def config(overrides: dict) -> dict:
     """The full configuration for OVERRIDES."""
     return load_config(overrides)
