@@ -96,9 +96,9 @@ def profile_in_process(cfg: dict, requests: int) -> None:
     profiler.disable()
     for order in ("tottime", "cumulative"):
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(25)
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(60)
         print(f"\n--- {requests} requests by {order} ---")
-        print("\n".join(out.getvalue().splitlines()[6:40]))
+        print("\n".join(out.getvalue().splitlines()[6:75]))
 
 
 def main(argv: list[str] | None = None) -> None:

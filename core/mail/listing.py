@@ -180,30 +180,40 @@ def list_page(client: IMAPClient, cache: LruCache, owner: str, folder: str, *,
     page = min(max(1, page), pages)
     shown = list(uids[(page - 1) * per_page: page * per_page])
     uidvalidity = int(info.get(b"UIDVALIDITY", 0))
-    rows = cached_summaries(client, (owner, folder, uidvalidity), shown)
+    rows = cached_summaries(client, (owner, folder, uidvalidity), shown,
+                            int(info.get(b"HIGHESTMODSEQ", 0)))
     return Page(folder, len(uids), page, per_page, rows, int(info.get(b"UIDNEXT", 0)), uids,
                 uidvalidity, state_of(info))
 
 
-def cached_summaries(client: IMAPClient, where: tuple, uids: list[int]) -> list[Summary]:
-    """The rows of UIDS in the selected folder: cached rows with fresh FLAGS, the rest fetched.
+def cached_summaries(client: IMAPClient, where: tuple, uids: list[int],
+                     modseq: int = 0) -> list[Summary]:
+    """The rows of UIDS in the selected folder: cached rows with live FLAGS, the rest fetched.
 
-    WHERE is (owner, folder, UIDVALIDITY). A UID whose FLAGS no longer come back was
-    expunged meanwhile and is left out, as a full FETCH would leave it out.
+    WHERE is (owner, folder, UIDVALIDITY); MODSEQ the folder's HIGHESTMODSEQ now. Every
+    flag change raises HIGHESTMODSEQ (RFC 7162 §3.1.1), so rows whose flags were read at
+    this MODSEQ are still exact and need no FETCH at all; the others get a FETCH FLAGS.
+    A UID whose FLAGS no longer come back was expunged meanwhile and is left out.
     """
-    known = {uid: row for uid in uids if (row := row_cache.get((*where, uid))) is not None}
-    if known:
+    cached = {uid: found for uid in uids if (found := row_cache.get((*where, uid))) is not None}
+    known = {uid: row for uid, (row, read_at) in cached.items() if modseq and read_at == modseq}
+    stale = [uid for uid in cached if uid not in known]
+    if stale:
         try:
-            flags = client.fetch(list(known), [b"FLAGS"])
+            flags = client.fetch(stale, [b"FLAGS"])
         except IMAPClientError as exc:
             raise imap.refused(exc) from exc
-        known = {uid: replace(row, flags=_flags(flags[uid])) for uid, row in known.items()
-                 if uid in flags}
-    missing = [uid for uid in uids if uid not in known]
-    for row in fetch_summaries(client, missing):
-        row_cache.put((*where, row.uid), row, size=_row_size(row))
-        known[row.uid] = row
+        for uid in (u for u in stale if u in flags):
+            known[uid] = _remember(where, replace(cached[uid][0], flags=_flags(flags[uid])), modseq)
+    for row in fetch_summaries(client, [uid for uid in uids if uid not in cached]):
+        known[row.uid] = _remember(where, row, modseq)
     return [known[uid] for uid in uids if uid in known]
+
+
+def _remember(where: tuple, row: Summary, modseq: int) -> Summary:
+    """Cache ROW, its flags read at MODSEQ; returns it."""
+    row_cache.put((*where, row.uid), (row, modseq), size=_row_size(row))
+    return row
 
 
 def _row_size(row: Summary) -> int:

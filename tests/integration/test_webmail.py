@@ -295,7 +295,7 @@ def test_a_flag_set_by_another_client_shows_through_the_row_cache(mail_stack, we
     assert row.search(web.get("/mail").get_data(as_text=True)).group(1).split() == ["unread"]
     client = imap_login(mail_stack, person)
     uidvalidity = client.select_folder("INBOX")[b"UIDVALIDITY"]
-    assert listing.row_cache.get((person, "INBOX", uidvalidity, uid)).subject == subject
+    assert listing.row_cache.get((person, "INBOX", uidvalidity, uid))[0].subject == subject
     client.add_flags([uid], [b"\\Seen", b"\\Flagged"])
     client.logout()
     html = web.get("/mail").get_data(as_text=True)  # from the cached row, with fresh FLAGS
