@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from flask import Flask, redirect, url_for
 
+from core import cache
 from core.config import ConfigError, check_secret_key, load_config
 from core.extensions import csrf, db, limiter, login_manager
 from portal import https
@@ -48,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
         # A composed body may be as large as a message (Flask's default is 500 kB).
         MAX_FORM_MEMORY_SIZE=settings["MESSAGE_SIZE_LIMIT_MB"] * 1024 * 1024,
     )
+    cache.set_budget(settings["CACHE_MB"] * 1024 * 1024)
     _init_extensions(app)
     https.init_app(app)
     _register_blueprints(app)

@@ -39,6 +39,11 @@ def scratch_overrides(root: Path | None = None) -> dict:
     return {"ENV": "testing", "DATA_DIR": str(root), **dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))}
 
 
+def overrides_of(cfg: dict) -> dict:
+    """The overrides scratch_overrides made for the stack CFG (to serve an app on it)."""
+    return {key: cfg[key] for key in ("ENV", "DATA_DIR", *PORT_KEYS)}
+
+
 def config(overrides: dict) -> dict:
     """The full configuration for OVERRIDES."""
     return load_config(overrides)
@@ -112,6 +117,18 @@ def sign_in(base: str, address: str, password: str, timed_landing: bool = False)
     if 'data-count="messages"' not in page:
         raise RuntimeError(f"sign-in as {address} failed")
     return (opener, seconds) if timed_landing else opener
+
+
+def app_client(app, address: str, password: str):
+    """A Flask test client of APP signed in as ADDRESS: the request path without HTTP."""
+    client = app.test_client()
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    answer = client.post("/login", data={"address": address, "password": password,
+                                         "csrf_token": token})
+    if answer.status_code != 302:
+        raise RuntimeError(f"sign-in as {address} failed ({answer.status_code})")
+    return client
 
 
 def sign_out(base: str, opener: urllib.request.OpenerDirector) -> None:

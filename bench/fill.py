@@ -13,6 +13,7 @@ import os
 import pwd
 import quopri
 import random
+import shutil
 import subprocess
 import time
 from datetime import datetime, timedelta, timezone
@@ -183,6 +184,7 @@ class Filler:
     """Put generated messages into USER's folders through the stack's own doveadm."""
 
     def __init__(self, stack_dir: Path, user: str) -> None:
+        self.stack_dir = stack_dir
         self.conf = stack_dir / "etc" / "dovecot" / "dovecot.conf"
         local, _, domain = user.partition("@")
         self.maildir = stack_dir / "mail" / domain / local / "Maildir"
@@ -222,6 +224,30 @@ class Filler:
         seconds = time.perf_counter() - began
         log.info("%s: %d messages in %.1f s", folder, count, seconds)
         return seconds
+
+    def clone(self, user: str) -> "Filler":
+        """Give USER (in the directory, no mail yet) a copy of this user's whole Maildir.
+
+        Message files are hard links (100k messages in seconds, no disk); Dovecot's
+        indexes, cache and uidlists are copied, as Dovecot rewrites and appends to them.
+        """
+        twin = Filler(self.stack_dir, user)
+        uid, gid = mail_owner()
+        for source in [self.maildir, *(p for p in self.maildir.rglob("*") if p.is_dir())]:
+            target = twin.maildir / source.relative_to(self.maildir)
+            target.mkdir(parents=True, exist_ok=True)
+            os.chown(target, uid, gid)
+            for entry in os.scandir(source):
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                if source.name in ("cur", "new"):
+                    os.link(entry.path, target / entry.name)
+                else:
+                    shutil.copy2(entry.path, target / entry.name)
+                    os.chown(target / entry.name, uid, gid)
+        for parent in (twin.maildir.parent, twin.maildir.parent.parent):
+            os.chown(parent, uid, gid)
+        return twin
 
     def warm(self, folder: str) -> None:
         """Put FOLDER's Date headers (SORT (DATE)) and envelopes (the list) in Dovecot's cache."""

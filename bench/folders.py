@@ -1,23 +1,27 @@
-"""The webmail's folder tree at 5 and 50 folders: IMAP commands and milliseconds.
+"""The webmail's folder tree at 6 and 400 folders: IMAP commands, milliseconds, the page.
 
 "one trip" is the tree as the webmail builds it on Dovecot (one LIST ... RETURN
 (SUBSCRIBED SPECIAL-USE STATUS (...)), RFC 5819); "per folder" is the same call told that
 the server lacks LIST-STATUS and LIST-EXTENDED, which is the way it went before: LIST,
 LSUB and one STATUS per folder. Both on one logged-in connection, as the pool keeps it.
+Then the warm list page of INBOX through the app (Flask's test client, no HTTP) for each
+size, and its ratio to the smallest size (issue 17's target: at most 1.5).
 Starts its own stack and removes it afterwards.
 
-Run: python -m bench.folders [--sizes 5,50] [--rounds 30]
+Run: python -m bench.folders [--sizes 6,400] [--rounds 30]
 """
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import time
 
 from core.db import Database
 from core.mail import imap
 from core.services.directory import lookup
 from core.services.mail.mailbox import folder_tree
-from .common import scratch_stack, summary
+from .common import app_client, scratch_stack, summary
 
 PASSWORD = "benchmark-password-1"
 OLD_WAY = ("LIST-STATUS", "LIST-EXTENDED")
@@ -68,10 +72,36 @@ def _report(cfg: dict, address: str, folders: int, rounds: int) -> None:
         client.logout()
 
 
+def _page_times(cfg: dict, address: str, rounds: int) -> list[float]:
+    """Seconds of ROUNDS warm list pages of ADDRESS's INBOX (after one untimed)."""
+    from app import create_app
+
+    web = app_client(create_app(cfg), address, PASSWORD)
+    samples = []
+    for number in range(rounds + 1):
+        start = time.perf_counter()
+        page = web.get("/mail?folder=INBOX")
+        if page.status_code != 200:
+            raise RuntimeError(f"the list page answered {page.status_code}")
+        if number:
+            samples.append(time.perf_counter() - start)
+    return samples
+
+
+def _report_pages(cfg: dict, sizes: list[int], rounds: int) -> None:
+    medians = {}
+    for size in sizes:
+        samples = _page_times(cfg, f"tree{size}@bench.test", rounds)
+        medians[size] = statistics.median(samples)
+        print(f"{size:3d} folders  warm list page (app)     {summary(samples)}"
+              f"   ÷ {sizes[0]} folders: {medians[size] / medians[sizes[0]]:.2f}")
+    print(f"1-minute load average {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
+
+
 def main() -> None:
     """Print commands and milliseconds of the folder tree per size, both ways."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="5,50", help="user folders per mailbox, comma-separated")
+    parser.add_argument("--sizes", default="6,400", help="user folders per mailbox, comma-separated")
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
     with scratch_stack() as cfg:
@@ -80,10 +110,12 @@ def main() -> None:
         with db.transaction() as session:
             lookup.add_domain(session, "bench.test")
         print("(plus INBOX and the five special-use folders; the tree also lists nested parents)")
-        for size in (int(s) for s in args.sizes.split(",")):
+        sizes = [int(s) for s in args.sizes.split(",")]
+        for size in sizes:
             address = f"tree{size}@bench.test"
             _mailbox(cfg, address, size)
             _report(cfg, address, size, args.rounds)
+        _report_pages(cfg, sizes, args.rounds)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ NEWSLETTER = 0  # the "size" the newsletter figures are filed under
 LIST_ROWS = (
     ("list", "list page 1 (date desc)", ""),
     ("page2", "list page 2", "&page=2"),
+    ("page1000", "list page 1,000 (or last)", "&page=1000"),
     ("subject", "list sorted by subject", "&sort=subject"),
     ("search", f"search subject:{SEARCH_WORD}", f"&q=subject:{SEARCH_WORD}"),
 )
@@ -112,6 +113,7 @@ class RawImap:
         """SELECT, UID SORT (REVERSE SORT) CRITERIA, UID FETCH of the page's 50 UIDs."""
         self.client.select_folder(folder)
         uids = self.client.sort([f"REVERSE {sort}"], list(criteria))
+        page = min(page, max(1, -(-len(uids) // PER_PAGE)))  # as the app: the last page at most
         shown = uids[(page - 1) * PER_PAGE: page * PER_PAGE]
         return len(uids), self.client.fetch(shown, FETCH_ITEMS) if shown else {}
 
@@ -131,6 +133,7 @@ class RawImap:
         return {
             "list": lambda: self.page(folder),
             "page2": lambda: self.page(folder, page=2),
+            "page1000": lambda: self.page(folder, page=1000),
             "subject": lambda: self.page(folder, sort="SUBJECT"),
             "search": lambda: self.page(folder, criteria=("SUBJECT", SEARCH_WORD)),
             "search-only": lambda: self.search(folder),
@@ -205,7 +208,7 @@ def _get(opener, url: str) -> tuple[float, str]:
 
 def _check(row: str, size: int, html: str, totals: dict) -> None:
     """Fail loudly when a page is not what was asked for (a sign-in page, an error)."""
-    if row in ("list", "page2", "subject", "search"):
+    if row in ("list", "page2", "page1000", "subject", "search"):
         want = size if row != "search" else totals[size]
         if f'data-count="messages">{want}<' not in html:
             raise RuntimeError(f"{row} at {label(size)}: expected {want} messages in the page")

@@ -83,6 +83,7 @@ DEFAULTS: dict[str, object] = {
     "MESSAGE_SIZE_LIMIT_MB": 25,
     "UPLOAD_QUOTA_MB": 100,  # attachments one person may have waiting in open messages
     "PAGE_SIZE": 50,  # messages per page of the list
+    "CACHE_MB": 64,  # all in-memory caches of one web process together (core/cache.py)
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_MAX_HOURS": 12,  # a session ends this long after sign-in, however active
     "LOGIN_LIMIT_ADDRESS": "5 per minute",

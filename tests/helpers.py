@@ -174,3 +174,20 @@ def command_runner(app, *group: str):
             return 0, json.loads(result.output)
         return result.exit_code, result.output
     return run
+
+
+# An IMAP command as imaplib sends it: 'A12 UID FETCH ...' names FETCH.
+COMMAND = re.compile(rb"^[A-Z]+\d+ (?:UID )?([A-Z]+)")
+
+
+def commands_sent(client, monkeypatch) -> list[str]:
+    """The names of the IMAP commands CLIENT sends from now on (filled as they go out)."""
+    sent, send = [], client._imap.send
+
+    def counting(data: bytes) -> None:
+        if found := COMMAND.match(data):
+            sent.append(found.group(1).decode())
+        send(data)
+
+    monkeypatch.setattr(client._imap, "send", counting)
+    return sent

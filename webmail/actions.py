@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from core.mail.errors import ImapError
 from core.services.mail import mailbox
@@ -10,8 +10,17 @@ from portal.auth.current import mail_connection
 
 from . import listops
 from .blueprint import bp
+from .context import owner
 
 FOLDER_ACTIONS = ("create", "rename", "delete", "subscribe", "unsubscribe")
+
+
+@bp.after_request
+def _counts_anew_after_a_change(response):
+    """After any POST (moved, deleted, sent, imported, a folder made) the tree is listed anew."""
+    if request.method == "POST" and current_user.is_authenticated:
+        mailbox.forget_sidebar(owner())
+    return response
 
 
 @bp.route("/mail/bulk", methods=["POST"])

@@ -7,11 +7,11 @@ from flask import current_app, request, url_for
 from flask_login import current_user
 
 from core.mail.folders import find_special
-from core.cache import LruCache
+from core.cache import share
 from core.mail.listing import SORT_KEYS
 
-# Sorted UID lists of every person's folders and searches: 4 bytes a UID, 32 MB in all.
-sort_cache = LruCache(32 * 1024 * 1024)
+# Sorted UID lists of every person's folders and searches: 4 bytes a UID.
+sort_cache = share(0.3)
 
 
 @dataclass(frozen=True)

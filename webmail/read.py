@@ -8,7 +8,7 @@ from flask import (Response, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from core.extensions import db
-from core.mail import imap, mime, sanitize
+from core.mail import mime, sanitize
 from core.services.errors import InvalidInput
 from core.services.mail import mailbox, reading, receipts
 from portal.auth.current import mail_connection
@@ -34,19 +34,20 @@ def message(uid: int):
     """The list with one message open in the reading pane (alone on a phone)."""
     options = list_options()
     with mail_connection(options.folder) as client:
-        tree = mailbox.folder_tree(client)
         page = mailbox.message_list(client, sort_cache, owner(), options.folder,
                                     sort=options.sort, reverse=options.reverse,
                                     page=options.page, per_page=per_page(), query=options.query)
         # Previous/next follow the list as shown: its sort and its search.
         opened = reading.open_message(client, owner(), options.folder, uid, page.order)
-        quota = imap.quota(client)
+        # Reading may have set \\Seen: the folder's state is asked anew, not the list's.
+        side = mailbox.sidebar(client, owner(), options.folder)
+    tree = side.tree
     html = reading.body_html(opened.raw, opened.parsed, allow_remote=False)
     trust = reading.sender_trust(db.session, current_user.address, opened,
                                  current_app.config["MAIL_HOSTNAME"])
     current = next((f for f in tree if f.name == options.folder), None)
     return render_template(
-        "webmail/mail.html", tree=tree, page=page, results=None, options=options, quota=quota,
+        "webmail/mail.html", tree=tree, page=page, results=None, options=options, quota=side.quota,
         current=current, search_error="", message=opened, html=html, trust=trust,
         remote=trust.honoured or request.args.get("remote") == "1",
         text_html=sanitize.text_to_html(opened.parsed.text or "") if not html else "",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import jsonify, render_template, request
 from flask_login import login_required
 
-from core.mail import imap, listing
+from core.mail import listing
 from core.mail.search import QueryError
 from core.services.mail import mailbox
 from portal.auth.current import mail_connection
@@ -20,20 +20,20 @@ def index():
     """Folders, the list of the chosen folder (or search results), an empty reading pane."""
     options = list_options()
     with mail_connection(options.folder) as client:
-        tree = mailbox.folder_tree(client)
-        page, results, error = _list_or_search(client, tree, options)
-        quota = imap.quota(client)
-    current = next((f for f in tree if f.name == options.folder), None)
-    return render_template("webmail/mail.html", tree=tree, page=page, results=results,
-                           options=options, quota=quota, current=current, search_error=error,
-                           message=None, **outgoing(tree))
+        page, results, error = _list_or_search(client, options)
+        side = mailbox.sidebar(client, owner(), options.folder, page.state if page else None)
+    current = next((f for f in side.tree if f.name == options.folder), None)
+    return render_template("webmail/mail.html", tree=side.tree, page=page, results=results,
+                           options=options, quota=side.quota, current=current,
+                           search_error=error, message=None, **outgoing(side.tree))
 
 
-def _list_or_search(client, tree, options):
+def _list_or_search(client, options):
     try:
         if options.query and options.everywhere:
             return None, mailbox.search_everywhere(
-                client, sort_cache, owner(), options.query, tree, options.page, per_page()), ""
+                client, sort_cache, owner(), options.query, mailbox.folder_tree(client),
+                options.page, per_page()), ""
         return mailbox.message_list(
             client, sort_cache, owner(), options.folder, sort=options.sort,
             reverse=options.reverse, page=options.page, per_page=per_page(),
@@ -52,7 +52,7 @@ def changes():
     since_uidnext = request.args.get("uidnext", 0, type=int)
     with mail_connection(options.folder) as client:
         info, fresh = listing.arrived_since(client, options.folder, since_uidnext)
-        tree = mailbox.folder_tree(client)
+        tree = mailbox.fresh_sidebar(client, owner()).tree  # the next page shows these counts too
     counts = {f.name: f.unseen for f in tree}
     rows = render_template("webmail/_rows.html", messages=fresh, options=options,
                            selected=None, **outgoing(tree)) if fresh else ""

@@ -1,7 +1,7 @@
 """Folders over IMAP: the tree with counts and special uses, and changes to it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -30,6 +30,8 @@ class Folder:
     depth: int
     shared: bool
     selectable: bool = True
+    # (messages, UIDNEXT, HIGHESTMODSEQ) as listed when counts were asked: when, not what.
+    state: tuple = field(default=(), compare=False)
 
     @property
     def kind(self) -> str:
@@ -62,16 +64,17 @@ def list_folders(client: IMAPClient, counts: bool = True) -> list[Folder]:
         flags = [_flag_text(f) for f in raw_flags]
         delimiter = _flag_text(delim) if delim else "/"
         selectable = "\\Noselect" not in flags and "\\NonExistent" not in flags
-        status = (0, 0)
+        status, state = (0, 0), ()
         if counts and selectable:
-            status = _counts(statuses.get(name, {})) if statuses is not None else _status(client, name)
+            items = statuses.get(name, {}) if statuses is not None else _status(client, name)
+            status, state = _counts(items), state_of(items)
         parts = name.split(delimiter)
         shared = parts[0] == SHARED_PREFIX and len(parts) > 1
         folders.append(Folder(
             name=name, label="Inbox" if name.upper() == "INBOX" else parts[-1],
             delimiter=delimiter, special=_special(flags), messages=status[0],
             unseen=status[1], subscribed=name in subscribed or name.upper() == "INBOX",
-            depth=len(parts) - 1, shared=shared, selectable=selectable,
+            depth=len(parts) - 1, shared=shared, selectable=selectable, state=state,
         ))
     return sorted(folders, key=_order)
 
@@ -86,8 +89,9 @@ def _listing(client: IMAPClient, counts: bool) -> tuple[list, set[str], dict | N
         return (client.list_folders(), {name for _, _, name in client.list_sub_folders()},
                 None)
     with_status = counts and client.has_capability("LIST-STATUS")
+    items = b" ".join(_status_items(client)).decode()
     listed, statuses = imap.list_returning(
-        client, "SUBSCRIBED SPECIAL-USE" + (" STATUS (MESSAGES UNSEEN)" if with_status else ""))
+        client, "SUBSCRIBED SPECIAL-USE" + (f" STATUS ({items})" if with_status else ""))
     subscribed = {name for flags, _, name in listed if b"\\Subscribed" in flags}
     return listed, subscribed, statuses if with_status else None
 
@@ -97,11 +101,26 @@ def _counts(items: dict) -> tuple[int, int]:
     return int(items.get(b"MESSAGES", 0)), int(items.get(b"UNSEEN", 0))
 
 
-def _status(client: IMAPClient, name: str) -> tuple[int, int]:
+def state_of(items: dict) -> tuple[int, int, int]:
+    """(messages, UIDNEXT, HIGHESTMODSEQ) from STATUS or SELECT items (EXISTS for a SELECT).
+
+    While it is the same, no message came, went or changed its flags in that folder.
+    """
+    messages = items.get(b"MESSAGES", items.get(b"EXISTS", 0))
+    return int(messages), int(items.get(b"UIDNEXT", 0)), int(items.get(b"HIGHESTMODSEQ", 0))
+
+
+def _status_items(client: IMAPClient) -> list[bytes]:
+    """The counts the tree shows, and what tells whether they may have changed."""
+    items = [b"MESSAGES", b"UNSEEN", b"UIDNEXT"]
+    return items + [b"HIGHESTMODSEQ"] if client.has_capability("CONDSTORE") else items
+
+
+def _status(client: IMAPClient, name: str) -> dict:
     try:
-        return _counts(client.folder_status(name, [b"MESSAGES", b"UNSEEN"]))
+        return client.folder_status(name, _status_items(client))
     except IMAPClientError:
-        return (0, 0)  # a folder we may list but not read (ACL): show it without counts
+        return {}  # a folder we may list but not read (ACL): show it without counts
 
 
 def _order(folder: Folder) -> tuple:

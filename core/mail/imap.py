@@ -1,6 +1,7 @@
 """IMAP store over imapclient: connecting, signing in, and the reads the pages need."""
 from __future__ import annotations
 
+import imaplib
 import logging
 import socket
 import ssl
@@ -16,6 +17,11 @@ from .errors import AuthenticationFailed, ImapError, LoginDelayed, ServiceUnavai
 
 log = logging.getLogger(__name__)
 SERVICE = "IMAP server (Dovecot)"
+# imaplib refuses any line over 1,000,000 bytes, and the UID SORT answer of a folder is
+# one line: 7 bytes a UID, so over ~150,000 messages the list failed with "got more than
+# 1000000 bytes". 64 MB holds a million UIDs many times over and still stops a runaway.
+MAX_LINE = 64 * 1024 * 1024
+imaplib._MAXLINE = max(imaplib._MAXLINE, MAX_LINE)  # noqa: SLF001 - no public setting
 
 
 @dataclass(frozen=True)

@@ -2,24 +2,26 @@
 
 The sorted UID list of a folder is cached per connection owner and reused while
 UIDVALIDITY, UIDNEXT and EXISTS say no message came or went, so paging through
-a 100,000-message folder costs one SELECT and one FETCH of 50 UIDs.
+a 100,000-message folder costs one SELECT and one FETCH of 50 UIDs. The rows
+themselves (envelope, size, structure, preview) never change for a UID, so they are
+cached too and a page seen before fetches only the FLAGS of its UIDs, which stay live.
 """
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Sequence
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
-from core.cache import LruCache
+from core.cache import LruCache, share
 
 from . import envelope as env
 from . import imap, receipts
 from .errors import ImapError, NotFoundError, ServiceUnavailable
-from .folders import check_name
+from .folders import check_name, state_of
 
 SORT_KEYS = {"date": "DATE", "arrival": "ARRIVAL", "from": "FROM", "subject": "SUBJECT",
              "size": "SIZE"}
@@ -28,6 +30,10 @@ PRIORITY_FETCH = b"BODY.PEEK[HEADER.FIELDS (X-PRIORITY IMPORTANCE)]"
 PRIORITY_KEY = b"BODY[HEADER.FIELDS (X-PRIORITY IMPORTANCE)]"
 FETCH_ITEMS = [b"ENVELOPE", b"FLAGS", b"RFC822.SIZE", b"BODYSTRUCTURE", b"INTERNALDATE",
                PRIORITY_FETCH]
+# List rows by (owner, folder, UIDVALIDITY, UID): a UID names one message for good.
+row_cache = share(0.2)
+# What a cached Summary costs beyond its strings: the object, its dict, tuples, datetime.
+ROW_OVERHEAD = 900
 
 
 @dataclass
@@ -63,6 +69,7 @@ class Page:
     uidnext: int
     order: Sequence[int] = ()  # every UID of the list in order (the cached array, not a copy)
     uidvalidity: int = 0  # with uidnext, names "every message the list showed" exactly
+    state: tuple = ()  # the folder's (messages, UIDNEXT, HIGHESTMODSEQ) when it was listed
 
     @property
     def pages(self) -> int:
@@ -146,7 +153,7 @@ def fetch_summaries(client: IMAPClient, uids: list[int], preview: bool = True) -
 def _summary(uid: int, item: dict) -> Summary:
     envelope = item.get(b"ENVELOPE")
     senders = env.addresses(envelope.from_) if envelope else []
-    flags = frozenset(f.decode() if isinstance(f, bytes) else str(f) for f in item.get(b"FLAGS", ()))
+    flags = _flags(item)
     preview = item.get(b"PREVIEW") or b""
     if isinstance(preview, tuple):  # (algorithm, text) in the draft form of RFC 8970
         preview = preview[-1] or b""
@@ -172,8 +179,51 @@ def list_page(client: IMAPClient, cache: LruCache, owner: str, folder: str, *,
     pages = page_count(len(uids), per_page)
     page = min(max(1, page), pages)
     shown = list(uids[(page - 1) * per_page: page * per_page])
-    return Page(folder, len(uids), page, per_page, fetch_summaries(client, shown),
-                int(info.get(b"UIDNEXT", 0)), uids, int(info.get(b"UIDVALIDITY", 0)))
+    uidvalidity = int(info.get(b"UIDVALIDITY", 0))
+    rows = cached_summaries(client, (owner, folder, uidvalidity), shown,
+                            int(info.get(b"HIGHESTMODSEQ", 0)))
+    return Page(folder, len(uids), page, per_page, rows, int(info.get(b"UIDNEXT", 0)), uids,
+                uidvalidity, state_of(info))
+
+
+def cached_summaries(client: IMAPClient, where: tuple, uids: list[int],
+                     modseq: int = 0) -> list[Summary]:
+    """The rows of UIDS in the selected folder: cached rows with live FLAGS, the rest fetched.
+
+    WHERE is (owner, folder, UIDVALIDITY); MODSEQ the folder's HIGHESTMODSEQ now. Every
+    flag change raises HIGHESTMODSEQ (RFC 7162 §3.1.1), so rows whose flags were read at
+    this MODSEQ are still exact and need no FETCH at all; the others get a FETCH FLAGS.
+    A UID whose FLAGS no longer come back was expunged meanwhile and is left out.
+    """
+    cached = {uid: found for uid in uids if (found := row_cache.get((*where, uid))) is not None}
+    known = {uid: row for uid, (row, read_at) in cached.items() if modseq and read_at == modseq}
+    stale = [uid for uid in cached if uid not in known]
+    if stale:
+        try:
+            flags = client.fetch(stale, [b"FLAGS"])
+        except IMAPClientError as exc:
+            raise imap.refused(exc) from exc
+        for uid in (u for u in stale if u in flags):
+            known[uid] = _remember(where, replace(cached[uid][0], flags=_flags(flags[uid])), modseq)
+    for row in fetch_summaries(client, [uid for uid in uids if uid not in cached]):
+        known[row.uid] = _remember(where, row, modseq)
+    return [known[uid] for uid in uids if uid in known]
+
+
+def _remember(where: tuple, row: Summary, modseq: int) -> Summary:
+    """Cache ROW, its flags read at MODSEQ; returns it."""
+    row_cache.put((*where, row.uid), (row, modseq), size=_row_size(row))
+    return row
+
+
+def _row_size(row: Summary) -> int:
+    people = [row.sender, *row.to]
+    return (ROW_OVERHEAD + len(row.subject) + len(row.preview)
+            + sum(len(name) + len(address) + 100 for name, address in people))
+
+
+def _flags(item: dict) -> frozenset[str]:
+    return frozenset(f.decode() if isinstance(f, bytes) else str(f) for f in item.get(b"FLAGS", ()))
 
 
 def arrived_since(client: IMAPClient, folder: str, uidnext: int) -> tuple[dict, list[Summary]]:

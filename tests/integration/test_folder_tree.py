@@ -3,7 +3,6 @@
 folders and counts exactly as the LIST + LSUB + one STATUS per folder way does."""
 from __future__ import annotations
 
-import re
 import uuid
 
 import pytest
@@ -11,10 +10,9 @@ import pytest
 from core.services.access.roles import Roles
 from core.services.directory import groups, shared
 from core.services.mail.mailbox import folder_tree
-from tests.helpers import imap_login, message, new_address
+from tests.helpers import commands_sent, imap_login, message, new_address
 
 # A command line as imaplib sends it: TAG [UID] NAME ...
-COMMAND = re.compile(rb"^[A-Z]+\d+ (?:UID )?([A-Z]+)")
 EXTENSIONS = ("LIST-STATUS", "LIST-EXTENDED")
 QUOTED = 'Pro jects/Sub "q"'  # spaces and quotes, under a parent that does not exist
 ACCENTED = "Été 2026"  # modified UTF-7 on the wire (&AMk-t&AOk- 2026)
@@ -56,19 +54,6 @@ def person(mail_stack, stack_db, domain):
     finally:
         client.logout()
     return address, desk, peer
-
-
-def commands_sent(client, monkeypatch) -> list[str]:
-    """The names of the IMAP commands CLIENT sends from now on (filled as they go out)."""
-    sent, send = [], client._imap.send
-
-    def counting(data: bytes) -> None:
-        if found := COMMAND.match(data):
-            sent.append(found.group(1).decode())
-        send(data)
-
-    monkeypatch.setattr(client._imap, "send", counting)
-    return sent
 
 
 def without(client, monkeypatch, capabilities) -> None:

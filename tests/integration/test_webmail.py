@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.mail import smtp
+from core.mail import listing, smtp
 from tests.helpers import (PASSWORD, csrf_token, deliver_raw, imap_login, new_address,
                            signed_in_client, submit, uid_of, wait_for_subject)
 
@@ -287,6 +287,22 @@ def test_flags_and_read_state(mail_stack, web, person):
     assert 'class="row unread flagged' in web.get("/mail").get_data(as_text=True)
 
 
+def test_a_flag_set_by_another_client_shows_through_the_row_cache(mail_stack, web, person):
+    subject = f"row cache {uuid.uuid4().hex[:6]}"
+    submit(mail_stack, person, person, subject)
+    uid = uid_of(mail_stack, person, subject)
+    row = re.compile(rf'<li class="row ([^"]*)"[^>]*data-uid="{uid}"')
+    assert row.search(web.get("/mail").get_data(as_text=True)).group(1).split() == ["unread"]
+    client = imap_login(mail_stack, person)
+    uidvalidity = client.select_folder("INBOX")[b"UIDVALIDITY"]
+    assert listing.row_cache.get((person, "INBOX", uidvalidity, uid))[0].subject == subject
+    client.add_flags([uid], [b"\\Seen", b"\\Flagged"])
+    client.logout()
+    html = web.get("/mail").get_data(as_text=True)  # from the cached row, with fresh FLAGS
+    assert subject in html
+    assert row.search(html).group(1).split() == ["flagged"]
+
+
 def test_search_operators(mail_stack, web, person):
     tag = uuid.uuid4().hex[:6]
     plain = EmailMessage()
@@ -345,6 +361,26 @@ def test_polling_reports_new_mail_and_unread_counts(mail_stack, web, person):
     assert data["new"] == 1 and subject in data["rows"]
     assert data["uidnext"] > uidnext and data["unseen"]["INBOX"] >= 1
     assert web.get(f"/mail/changes?folder=INBOX&uidnext={data['uidnext']}").get_json()["new"] == 0
+
+
+def test_the_folder_tree_is_kept_until_the_shown_folder_polling_or_a_change_here_moves_it(
+        mail_stack, web, person):
+    assert 'data-count="unseen">0<' in web.get("/mail").get_data(as_text=True)
+    subject = f"counted {uuid.uuid4().hex[:6]}"
+    submit(mail_stack, person, person, subject)
+    wait_for_subject(mail_stack, person, subject)
+    assert 'data-count="unseen">1<' in web.get("/mail").get_data(as_text=True)  # INBOX moved
+    client = imap_login(mail_stack, person)  # another program files mail into a new folder
+    client.create_folder("Filed")
+    client.subscribe_folder("Filed")
+    client.append("Filed", b"From: a@outside.test\r\nSubject: filed\r\n\r\nbody\r\n")
+    client.logout()
+    assert 'data-folder="Filed"' not in web.get("/mail").get_data(as_text=True)  # kept tree
+    assert web.get("/mail/changes?folder=INBOX").get_json()["unseen"]["Filed"] == 1
+    assert 'data-unseen="Filed" aria-label="1 unread"' in web.get("/mail").get_data(as_text=True)
+    page = web.get("/folders").get_data(as_text=True)
+    web.post("/folders", data={"action": "create", "name": "Made here", "csrf_token": csrf_token(page)})
+    assert 'data-folder="Made here"' in web.get("/mail").get_data(as_text=True)
 
 
 def test_folders_create_rename_delete(mail_stack, web, person):

@@ -8,7 +8,7 @@ from imapclient.exceptions import IMAPClientError
 from sqlalchemy import String, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from core.cache import LruCache
+from core.cache import LruCache, share
 from core.mail import envelope, folders, listing
 from core.mail.errors import ImapError, NotFoundError
 from core.models import Mailbox
@@ -38,7 +38,9 @@ class Contact:
 
 
 # Recent correspondents per person, reused while Sent has not changed.
-recent_cache = LruCache(256)
+recent_cache = share(0.05)
+# What one Contact costs in memory beyond its two strings (object, dict, list slot).
+CONTACT_OVERHEAD = 200
 
 
 def recent_correspondents(client: IMAPClient, owner: str,
@@ -58,7 +60,8 @@ def recent_correspondents(client: IMAPClient, owner: str,
     if cached is not None:
         return cached
     contacts = _from_envelopes(client, int(info.get(b"EXISTS", 0)))
-    cache.put(owner, contacts, state)
+    cache.put(owner, contacts, state,
+              sum(CONTACT_OVERHEAD + len(c.name) + len(c.address) for c in contacts))
     return contacts
 
 

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import heapq
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from imapclient import IMAPClient
 
-from core.cache import LruCache
+from core.cache import LruCache, share
 
-from core.mail import actions, folders, listing, uidset
+from core.mail import actions, folders, imap, listing, uidset
 from core.mail.errors import ImapError
 from core.mail.search import parse
 
@@ -18,6 +19,24 @@ from . import bulkops
 if TYPE_CHECKING:
     from core.services.spam.learning import Training
 
+
+
+# Each person's folder tree with counts and their quota, as every mail page shows them.
+sidebar_cache = share(0.05)
+# How long changes in folders other than the shown one may take to reach the page's
+# counts (the page's polling shows them sooner); changes in the shown one show at once.
+SIDEBAR_SECONDS = 30
+# What one cached Folder costs beyond its names.
+FOLDER_OVERHEAD = 700
+
+
+@dataclass
+class Sidebar:
+    """The folder tree (with counts) and the quota beside a list."""
+
+    tree: list[folders.Folder]
+    quota: list[imap.QuotaUsage]
+    made: float = 0.0
 
 
 @dataclass
@@ -49,6 +68,37 @@ def folder_tree(client: IMAPClient, counts: bool = True) -> list[folders.Folder]
     if folders.ensure_special_folders(client, tree):
         tree = folders.list_folders(client, counts)
     return tree
+
+
+def sidebar(client: IMAPClient, owner: str, folder: str, state: tuple | None = None) -> Sidebar:
+    """The folder tree and quota beside FOLDER, whose (messages, UIDNEXT, HIGHESTMODSEQ) is STATE.
+
+    Listing 400 folders with their counts costs Dovecot and imapclient ~20 ms, against
+    ~5 ms for the whole page of a person with 6 folders. So the sidebar is kept per
+    person and reused while the shown folder still has the state it was listed with
+    (a message read, moved or arrived there shows at once) and for at most
+    SIDEBAR_SECONDS. STATE None: ask the server (FOLDER is selected now).
+    """
+    if state is None:
+        state = folders.state_of(listing.select(client, folder))
+    cached = sidebar_cache.get(owner)
+    if cached is not None and time.monotonic() - cached.made < SIDEBAR_SECONDS:
+        shown = next((f for f in cached.tree if f.name == folder), None)
+        if shown is not None and shown.state == state:
+            return cached
+    return fresh_sidebar(client, owner)
+
+
+def fresh_sidebar(client: IMAPClient, owner: str) -> Sidebar:
+    """The folder tree and quota as the server has them now, kept as OWNER's sidebar."""
+    made = Sidebar(folder_tree(client), imap.quota(client), time.monotonic())
+    sidebar_cache.put(owner, made, size=sum(FOLDER_OVERHEAD + 2 * len(f.name) for f in made.tree))
+    return made
+
+
+def forget_sidebar(owner: str) -> None:
+    """Drop OWNER's sidebar: a folder was made, renamed, removed or emptied."""
+    sidebar_cache.discard(owner)
 
 
 def message_list(client: IMAPClient, cache: LruCache, owner: str, folder: str, *,

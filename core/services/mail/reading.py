@@ -14,7 +14,7 @@ from imapclient import IMAPClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.cache import LruCache
+from core.cache import share
 from core.mail import actions, listing, mime, provenance, sanitize
 from core.mail.errors import NotFoundError
 from core.models import TrustedSender, normalize_address
@@ -28,8 +28,8 @@ INLINE_SAFE = INLINE_IMAGES | {"application/pdf", "text/plain"}
 
 # Recently read messages' bytes, so the body frame and parts need no second FETCH, and
 # their sanitised HTML, so the page and its frame sanitise once (~200 ms per 200 KB).
-raw_cache = LruCache(64 * 1024 * 1024)
-html_cache = LruCache(32 * 1024 * 1024)
+raw_cache = share(0.25)
+html_cache = share(0.15)
 
 
 @dataclass
