@@ -24,7 +24,9 @@ SERVER_PAGES = [("admin.server_index", "Mail settings", ("admin.server_index", "
                                                          "admin.server_smarthost_clear")),
                 ("admin.server_queue", "Queue", ("admin.server_queue", "admin.server_queue_message",
                                                  "admin.server_queue_delete_all")),
-                ("admin.server_tracking", "Message tracking", ("admin.server_tracking",))]
+                ("admin.server_tracking", "Message tracking", ("admin.server_tracking",)),
+                ("admin.server_attachments", "Attachments", ("admin.server_attachments",
+                                                             "admin.server_attachments_save"))]
 # Each form of the settings page and the settings it saves; a checkbox absent from a
 # submitted form means "off".
 SECTIONS = {

@@ -12,7 +12,7 @@ import re
 from core.models import InvalidName, normalize_address, normalize_domain
 from core.models.server import MAX_MESSAGE_SIZE_MB, MAX_QUEUE_DAYS, SMARTHOST_TLS
 from core.services.errors import InvalidInput
-from stack.attachments import DETECTORS
+from stack.attachments import ARCHIVES, DETECTORS, EXECUTABLES, ZIP_BASED
 
 MAX_NETWORKS = 100
 # A network this wide would let much of the internet relay through the server.
@@ -144,6 +144,13 @@ def attachment_types(text: str) -> str:
                            f"{'is not a type' if len(unknown) == 1 else 'are not types'} the "
                            f"detector names; choose from {', '.join(sorted(DETECTORS))}.")
     return ",".join(dict.fromkeys(names))
+
+
+def attachment_classes() -> dict[str, list[str]]:
+    """The detector's names the Attachments page explains: each class, and every name."""
+    return {"executables": list(EXECUTABLES), "zip_based": list(ZIP_BASED),
+            "archives": [name for name in ARCHIVES if name not in ZIP_BASED],
+            "detectors": sorted(DETECTORS)}
 
 
 PARSERS = {
