@@ -5,17 +5,16 @@ checked, stored, audited, and applied by the privileged helper, which reloads Rs
 """
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import render_template, request
 
 from core.extensions import db
-from core.services.errors import ServiceError
 from core.services.server import settings
 from core.services.server.settings_input import attachment_classes
 
 from .access import server_admin_required
 from .blueprint import bp
 from .common import actor, config
-from .server import flash_outcome
+from .server import save_form
 
 FIELDS = ("block_executables", "block_archives", "block_types")
 
@@ -45,13 +44,5 @@ def server_attachments():
 def server_attachments_save():
     """Check, store and apply the attachment rules; errors go next to their fields."""
     texts = {name: request.form.get(name, "") for name in FIELDS}
-    try:
-        outcome = settings.update(db.session, config(), texts, actor())
-    except settings.InvalidSettings as exc:
-        db.session.rollback()
-        return _page(texts, exc.errors, status=400)
-    except ServiceError as exc:
-        db.session.rollback()
-        return _page(texts, error=str(exc), status=400)
-    flash_outcome(outcome)
-    return redirect(url_for("admin.server_attachments"))
+    return save_form(_page, texts, lambda: settings.update(db.session, config(), texts, actor()),
+                     "admin.server_attachments")

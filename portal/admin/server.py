@@ -88,6 +88,22 @@ def server_save(section: str):
     return redirect(url_for("admin.server_index"))  # the message shows at the top
 
 
+def save_form(page, texts: dict[str, str], save, endpoint: str):
+    """Run SAVE() (a service's change of server settings) for a page of the section: the
+    page again with the errors (PAGE(form, errors, error, status)), or say whether the
+    change is live and go back to ENDPOINT."""
+    try:
+        outcome = save()
+    except settings.InvalidSettings as exc:
+        db.session.rollback()
+        return page(texts, exc.errors, status=400)
+    except ServiceError as exc:
+        db.session.rollback()
+        return page(texts, error=str(exc), status=400)
+    flash_outcome(outcome)
+    return redirect(url_for(endpoint))
+
+
 def flash_outcome(outcome: settings.Outcome) -> None:
     """Say whether a saved change is live (the Server section's pages all do)."""
     if not outcome.changed:
