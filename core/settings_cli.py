@@ -17,7 +17,8 @@ from core.services.errors import ServiceError
 from core.services.server import settings
 
 settings_cli = AppGroup("settings", help="The mail server's own settings (Admin → Server).")
-SWITCH_KEYS = ("relay-trusted-networks", "auth-on-port-25", "deleted-to-trash", "allow-unencrypted")
+SWITCH_KEYS = ("relay-trusted-networks", "auth-on-port-25", "deleted-to-trash", "allow-unencrypted",
+               "block-executables", "block-archives")
 
 
 def _shown(key: str, value: object) -> str:
@@ -48,7 +49,8 @@ def show_command(as_json: bool) -> None:
 @click.argument("value")
 @json_option
 def set_command(key: str, value: str, as_json: bool) -> None:
-    """Set KEY to VALUE ('' clears always-bcc, helo-name and relay-networks; on/off for switches)."""
+    """Set KEY to VALUE ('' clears always-bcc, helo-name, relay-networks and block-types;
+    on/off for switches)."""
     try:
         with db.factory() as session:
             outcome = settings.update(session, dict(current_app.config),

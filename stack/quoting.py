@@ -104,6 +104,9 @@ SYNTAXES = {
     # A UCL key naming a domain (dkim_signing's `domain` section): UCL takes no single-quoted
     # keys, so double quotes, around host-name characters only (nothing to expand or escape).
     "ucl_key": lambda t: '"' + domain_name(t) + '"',
+    # A Lua string literal (Rspamd's local.d/rspamd.lua): double-quoted, where only a
+    # backslash escapes; control characters (a newline ends the literal) never get here.
+    "lua": lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"',
     # redis.conf: double-quoted with backslash escapes (sdssplitargs).
     "redis": lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"',
 }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import filter as disclaimer_filter
-from . import dkim, dovecot_settings, learnd, postfix_settings, secretfiles, spam, worker
+from . import attachments, dkim, dovecot_settings, learnd, postfix_settings, secretfiles, spam, worker
 from .files import TEMPLATES, write_file
 from .layout import APP_NETWORKS, Layout
 from .quoting import render_text
@@ -90,6 +90,7 @@ def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
     return {**_paths(layout), **_settings(cfg), **spam.template_values(layout),
             **postfix_settings.template_values(cfg, layout), **dovecot_settings.template_values(cfg, layout),
             **dkim.template_values(cfg, layout),
+            **attachments.template_values(cfg, layout),
             **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout),
             "controller_password": secretfiles.rspamd_password_hash(layout, rspamd_password),
             "auth_policy_key": secretfiles.auth_policy_key(cfg, layout), "app_networks": APP_NETWORKS}

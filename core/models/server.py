@@ -31,7 +31,7 @@ SMARTHOST_PASSWORD = "smarthost_password"
 
 class ServerSettings(Base):
     """Message size and queue lifetime, global always-Bcc, HELO name, relay exceptions,
-    smarthost; Dovecot's deleted-to-Trash and unencrypted sign-in."""
+    smarthost; Dovecot's deleted-to-Trash and unencrypted sign-in; attachments Rspamd rejects."""
 
     __tablename__ = "server_settings"
 
@@ -52,6 +52,11 @@ class ServerSettings(Base):
     # a password over an unencrypted connection from outside loopback is accepted.
     deleted_to_trash: Mapped[bool] = mapped_column(default=False, server_default=false())
     allow_unencrypted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Rspamd (0011): attachments rejected by content (stack/attachments.py): two classes and
+    # a comma-separated list of the detector's type names ('' for none).
+    block_executables: Mapped[bool] = mapped_column(default=False, server_default=false())
+    block_archives: Mapped[bool] = mapped_column(default=False, server_default=false())
+    block_types: Mapped[str] = mapped_column(Text, default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
 
@@ -62,11 +67,16 @@ class ServerSettings(Base):
                    always_bcc="", helo_name="", relay_networks="", relay_trusted_networks=False,
                    auth_on_port_25=False, smarthost_host="", smarthost_port=DEFAULT_SMARTHOST_PORT,
                    smarthost_tls="starttls", smarthost_username="", deleted_to_trash=False,
-                   allow_unencrypted=False)
+                   allow_unencrypted=False,
+                   block_executables=False, block_archives=False, block_types="")
 
     def networks(self) -> list[str]:
         """The relay networks as a list, e.g. ['192.168.1.20', '10.0.5.0/24']."""
         return self.relay_networks.split()
+
+    def types(self) -> list[str]:
+        """The blocked attachment types beyond the two classes, e.g. ['pdf', 'png']."""
+        return [name for name in self.block_types.split(",") if name]
 
     def values(self) -> dict:
         """The settings as plain values (the audit log, the CLI's JSON)."""
@@ -76,7 +86,9 @@ class ServerSettings(Base):
                 "auth_on_port_25": self.auth_on_port_25, "smarthost_host": self.smarthost_host,
                 "smarthost_port": self.smarthost_port, "smarthost_tls": self.smarthost_tls,
                 "smarthost_username": self.smarthost_username,
-                "deleted_to_trash": self.deleted_to_trash, "allow_unencrypted": self.allow_unencrypted}
+                "deleted_to_trash": self.deleted_to_trash, "allow_unencrypted": self.allow_unencrypted,
+                "block_executables": self.block_executables, "block_archives": self.block_archives,
+                "block_types": self.types()}
 
 
 def server_settings(db: Session, default_size_mb: int) -> ServerSettings:

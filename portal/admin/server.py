@@ -24,7 +24,9 @@ SERVER_PAGES = [("admin.server_index", "Mail settings", ("admin.server_index", "
                                                          "admin.server_smarthost_clear")),
                 ("admin.server_queue", "Queue", ("admin.server_queue", "admin.server_queue_message",
                                                  "admin.server_queue_delete_all")),
-                ("admin.server_tracking", "Message tracking", ("admin.server_tracking",))]
+                ("admin.server_tracking", "Message tracking", ("admin.server_tracking",)),
+                ("admin.server_attachments", "Attachments", ("admin.server_attachments",
+                                                             "admin.server_attachments_save"))]
 # Each form of the settings page and the settings it saves; a checkbox absent from a
 # submitted form means "off".
 SECTIONS = {
@@ -84,6 +86,22 @@ def server_save(section: str):
         return _page(error=str(exc), status=400)
     flash_outcome(outcome)
     return redirect(url_for("admin.server_index"))  # the message shows at the top
+
+
+def save_form(page, texts: dict[str, str], save, endpoint: str):
+    """Run SAVE() (a service's change of server settings) for a page of the section: the
+    page again with the errors (PAGE(form, errors, error, status)), or say whether the
+    change is live and go back to ENDPOINT."""
+    try:
+        outcome = save()
+    except settings.InvalidSettings as exc:
+        db.session.rollback()
+        return page(texts, exc.errors, status=400)
+    except ServiceError as exc:
+        db.session.rollback()
+        return page(texts, error=str(exc), status=400)
+    flash_outcome(outcome)
+    return redirect(url_for(endpoint))
 
 
 def flash_outcome(outcome: settings.Outcome) -> None:

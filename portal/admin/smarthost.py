@@ -10,12 +10,11 @@ from flask import redirect, render_template, request, url_for
 from core.extensions import db
 from core.services.errors import ServiceError
 from core.services.server import smarthost
-from core.services.server.settings import InvalidSettings
 
 from .access import server_admin_required
 from .blueprint import bp
 from .common import actor, config
-from .server import flash_outcome
+from .server import flash_outcome, save_form
 
 FIELDS = ("smarthost_host", "smarthost_port", "smarthost_tls", "smarthost_username")
 
@@ -45,17 +44,9 @@ def server_smarthost_save():
     """Check, store and apply the smarthost; errors go next to their fields."""
     texts = {name: request.form.get(name, "") for name in FIELDS}
     password = request.form.get("smarthost_password", "") or None
-    try:
-        outcome = smarthost.save(db.session, config(), actor(), texts, password,
-                                 sign_out=bool(request.form.get("sign_out")))
-    except InvalidSettings as exc:
-        db.session.rollback()
-        return _page(texts, exc.errors, status=400)
-    except ServiceError as exc:
-        db.session.rollback()
-        return _page(texts, error=str(exc), status=400)
-    flash_outcome(outcome)
-    return redirect(url_for("admin.server_smarthost"))
+    return save_form(_page, texts, lambda: smarthost.save(db.session, config(), actor(), texts, password,
+                                                          sign_out=bool(request.form.get("sign_out"))),
+                     "admin.server_smarthost")
 
 
 @bp.route("/server/smarthost/clear", methods=["POST"])

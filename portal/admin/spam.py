@@ -8,7 +8,7 @@ from flask_login import current_user
 from core.extensions import db
 from core.mail import rspamd
 from core.mail.errors import MailError
-from core.models.spam import FilterSettings, filter_settings
+from core.models.spam import filter_settings
 from core.services.spam import learning, spam_filter
 from core.services.errors import InvalidInput
 
@@ -18,15 +18,6 @@ from .access import server_admin_required
 from .common import attempt, config
 
 SETTING_FIELDS = ("greylist", "spam", "reject", "subject_prefix")
-
-
-def _form_values(settings: FilterSettings) -> dict[str, str]:
-    """The settings as the form shows them (empty: that action is off)."""
-    def number(value: float | None) -> str:
-        return "" if value is None else f"{value:g}"
-
-    return {"greylist": number(settings.greylist), "spam": number(settings.spam),
-            "reject": number(settings.reject), "subject_prefix": settings.subject_prefix}
 
 
 def _rspamd_details() -> tuple[dict, str]:
@@ -44,7 +35,7 @@ def _page(error: str = "", status: int = 200, form: dict | None = None,
     return render_template(
         "admin/spam.html", status=learning.status(config()), details=details,
         details_error=details_error, error=error,
-        form=form or _form_values(filter_settings(db.session)),
+        form=form or spam_filter.settings_texts(filter_settings(db.session)),
         rules=spam_filter.list_rules(db.session), labels=spam_filter.RULE_LABELS,
         rule_form=rule_form or {"kind": "", "value": ""},
     ), status

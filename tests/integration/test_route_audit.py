@@ -146,6 +146,8 @@ ROUTES = {
     "admin.server_smarthost": Route(SERVER_ADMIN, "/admin/server/smarthost"),
     "admin.server_smarthost_save": Route(SERVER_ADMIN, "/admin/server/smarthost"),
     "admin.server_smarthost_clear": Route(SERVER_ADMIN, "/admin/server/smarthost/clear"),
+    "admin.server_attachments": Route(SERVER_ADMIN, "/admin/server/attachments"),
+    "admin.server_attachments_save": Route(SERVER_ADMIN, "/admin/server/attachments"),
 }
 # Answers that still mean "reached": no message 1 in a new Inbox, no such token.
 REACHED_MISSING = {"webmail.message", "webmail.body", "webmail.attachment",

@@ -36,10 +36,13 @@ KEYS = {
     "always-bcc": "always_bcc", "helo-name": "helo_name", "relay-networks": "relay_networks",
     "relay-trusted-networks": "relay_trusted_networks", "auth-on-port-25": "auth_on_port_25",
     "deleted-to-trash": "deleted_to_trash", "allow-unencrypted": "allow_unencrypted",
+    "block-executables": "block_executables", "block-archives": "block_archives",
+    "block-types": "block_types",
 }
 # The daemons that read each setting (the others are Postfix's alone); the helper reloads
 # only a daemon whose rendered files changed.
-READERS = {"deleted_to_trash": ("Dovecot",), "allow_unencrypted": ("Dovecot", "Postfix")}
+READERS = {"deleted_to_trash": ("Dovecot",), "allow_unencrypted": ("Dovecot", "Postfix"),
+           **dict.fromkeys(("block_executables", "block_archives", "block_types"), ("Rspamd",))}
 
 
 class InvalidSettings(InvalidInput):

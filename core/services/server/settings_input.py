@@ -12,6 +12,7 @@ import re
 from core.models import InvalidName, normalize_address, normalize_domain
 from core.models.server import MAX_MESSAGE_SIZE_MB, MAX_QUEUE_DAYS, SMARTHOST_TLS
 from core.services.errors import InvalidInput
+from stack.attachments import ARCHIVES, DETECTORS, EXECUTABLES, ZIP_BASED
 
 MAX_NETWORKS = 100
 # A network this wide would let much of the internet relay through the server.
@@ -133,10 +134,31 @@ def smarthost_username(text: str) -> str:
     return text
 
 
+def attachment_types(text: str) -> str:
+    """Detector type names (stack/attachments.py) separated by commas or blanks, stored as
+    'pdf,png'; '' for none. An unknown name is refused with the names there are."""
+    names = [name for name in re.split(r"[\s,]+", text.strip().lower()) if name]
+    unknown = [name for name in names if name not in DETECTORS]
+    if unknown:
+        raise InvalidInput(f"Blocked file types: {', '.join(f'“{name}”' for name in unknown)} "
+                           f"{'is not a type' if len(unknown) == 1 else 'are not types'} the "
+                           f"detector names; choose from {', '.join(sorted(DETECTORS))}.")
+    return ",".join(dict.fromkeys(names))
+
+
+def attachment_classes() -> dict[str, list[str]]:
+    """The detector's names the Attachments page explains: each class, and every name."""
+    return {"executables": list(EXECUTABLES), "zip_based": list(ZIP_BASED),
+            "archives": [name for name in ARCHIVES if name not in ZIP_BASED],
+            "detectors": sorted(DETECTORS)}
+
+
 PARSERS = {
     "message_size_mb": message_size, "queue_lifetime_days": queue_days, "always_bcc": bcc_address,
     "helo_name": helo_name, "relay_networks": networks, "relay_trusted_networks": switch,
     "auth_on_port_25": switch, "smarthost_host": smarthost_host, "smarthost_port": smarthost_port,
     "smarthost_tls": smarthost_tls, "smarthost_username": smarthost_username,
     "deleted_to_trash": switch, "allow_unencrypted": switch,
+    # Attachment blocking (Rspamd)
+    "block_executables": switch, "block_archives": switch, "block_types": attachment_types,
 }

@@ -52,6 +52,15 @@ def parse_settings(greylist: str, spam: str, reject: str, subject_prefix: str) -
     return FilterSettings(values["greylist"], values["spam"], values["reject"], prefix)
 
 
+def settings_texts(settings: FilterSettings) -> dict[str, str]:
+    """SETTINGS as typed text, the way parse_settings takes them ('' for an action that is off)."""
+    def number(value: float | None) -> str:
+        return "" if value is None else f"{value:g}"
+
+    return {"greylist": number(settings.greylist), "spam": number(settings.spam),
+            "reject": number(settings.reject), "subject_prefix": settings.subject_prefix}
+
+
 def _threshold(label: str, text: str) -> float | None:
     """A threshold from the form: empty means off."""
     text = text.strip().replace(",", ".")
