@@ -31,7 +31,7 @@ SMARTHOST_PASSWORD = "smarthost_password"
 
 class ServerSettings(Base):
     """Message size and queue lifetime, global always-Bcc, HELO name, relay exceptions,
-    smarthost; Dovecot's deleted-to-Trash and unencrypted sign-in."""
+    smarthost; Dovecot's deleted-to-Trash and unencrypted sign-in; antivirus."""
 
     __tablename__ = "server_settings"
 
@@ -52,6 +52,9 @@ class ServerSettings(Base):
     # a password over an unencrypted connection from outside loopback is accepted.
     deleted_to_trash: Mapped[bool] = mapped_column(default=False, server_default=false())
     allow_unencrypted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Rspamd asks clamd about every message (0012). On for a new server (defaults()); a row
+    # saved before 0012 gets off, until an admin turns it on (and clamd answers then).
+    antivirus: Mapped[bool] = mapped_column(default=True, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
 
@@ -62,7 +65,7 @@ class ServerSettings(Base):
                    always_bcc="", helo_name="", relay_networks="", relay_trusted_networks=False,
                    auth_on_port_25=False, smarthost_host="", smarthost_port=DEFAULT_SMARTHOST_PORT,
                    smarthost_tls="starttls", smarthost_username="", deleted_to_trash=False,
-                   allow_unencrypted=False)
+                   allow_unencrypted=False, antivirus=True)
 
     def networks(self) -> list[str]:
         """The relay networks as a list, e.g. ['192.168.1.20', '10.0.5.0/24']."""
@@ -76,7 +79,8 @@ class ServerSettings(Base):
                 "auth_on_port_25": self.auth_on_port_25, "smarthost_host": self.smarthost_host,
                 "smarthost_port": self.smarthost_port, "smarthost_tls": self.smarthost_tls,
                 "smarthost_username": self.smarthost_username,
-                "deleted_to_trash": self.deleted_to_trash, "allow_unencrypted": self.allow_unencrypted}
+                "deleted_to_trash": self.deleted_to_trash, "allow_unencrypted": self.allow_unencrypted,
+                "antivirus": self.antivirus}
 
 
 def server_settings(db: Session, default_size_mb: int) -> ServerSettings:
