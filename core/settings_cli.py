@@ -17,7 +17,8 @@ from core.services.errors import ServiceError
 from core.services.server import settings
 
 settings_cli = AppGroup("settings", help="The mail server's own settings (Admin → Server).")
-SWITCH_KEYS = ("relay-trusted-networks", "auth-on-port-25", "deleted-to-trash", "allow-unencrypted")
+SWITCH_KEYS = ("relay-trusted-networks", "auth-on-port-25", "deleted-to-trash", "allow-unencrypted",
+               "antivirus")
 
 
 def _shown(key: str, value: object) -> str:

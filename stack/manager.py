@@ -232,9 +232,9 @@ def reload(cfg: dict, name: str) -> str:
 
 def apply_server_settings(cfg: dict, timeout: float = 10.0) -> str:
     """Have `postfix check` and `doveconf` read Postfix's and Dovecot's files as they
-    would be rendered now, then render them and reload each of the two whose files
-    changed; say what was done. StackError in the daemon's words if one refuses: nothing
-    changed.
+    would be rendered now, then render them and reload each of them, and Rspamd (checked
+    by `rspamadm configtest` first), whose files changed; say what was done. StackError
+    in the daemon's words if one refuses: nothing changed.
 
     Dovecot's master answers SIGHUP by rereading its configuration and replacing its
     login, auth and config processes; open IMAP/POP3 sessions keep theirs until they end
@@ -248,7 +248,7 @@ def apply_server_settings(cfg: dict, timeout: float = 10.0) -> str:
     with _locked(layout):
         render_all(cfg, layout, password)
     done = []
-    for name in ("postfix", "dovecot"):
+    for name in ("postfix", "dovecot", "rspamd"):  # Rspamd: the antivirus module
         if daemons.running(layout, name) is None:
             done.append(f"{name}: not running")
         elif daemons.stale(layout, name):
@@ -261,7 +261,7 @@ def apply_server_settings(cfg: dict, timeout: float = 10.0) -> str:
 # configuration: all of Postfix's (they finish their session and exit); of Dovecot, those
 # that authenticate logins (a mail session keeps its process, and the old settings, until
 # it ends).
-_RETIRED = {"postfix": lambda comm: True,
+_RETIRED = {"postfix": lambda comm: True, "rspamd": lambda comm: True,
             "dovecot": lambda comm: comm.endswith("-login") or comm in ("auth", "config")}
 
 

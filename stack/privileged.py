@@ -236,9 +236,9 @@ class Helper:
         reload_rspamd(self.cfg)
 
     def apply_server_settings(self, args: dict) -> str:
-        """Render Postfix's and Dovecot's files with the server settings from the database,
-        have `postfix check` and `doveconf` read them first, and reload the daemon(s) whose
-        files changed; what was done."""
+        """Render Postfix's, Dovecot's and Rspamd's files with the server settings from the
+        database, have their checkers read them first, and reload the daemon(s) whose files
+        changed; what was done."""
         from .manager import apply_server_settings
 
         if args:

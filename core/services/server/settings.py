@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from core.mail import privileged
+from core.mail import clamd, privileged
 from core.mail.errors import MailError, ServiceUnavailable
 from core.models.server import ROW_ID, ServerSettings, sealed_secret, server_settings, store_secret
 from core.services.access import audit
@@ -36,10 +36,12 @@ KEYS = {
     "always-bcc": "always_bcc", "helo-name": "helo_name", "relay-networks": "relay_networks",
     "relay-trusted-networks": "relay_trusted_networks", "auth-on-port-25": "auth_on_port_25",
     "deleted-to-trash": "deleted_to_trash", "allow-unencrypted": "allow_unencrypted",
+    "antivirus": "antivirus",
 }
 # The daemons that read each setting (the others are Postfix's alone); the helper reloads
 # only a daemon whose rendered files changed.
-READERS = {"deleted_to_trash": ("Dovecot",), "allow_unencrypted": ("Dovecot", "Postfix")}
+READERS = {"deleted_to_trash": ("Dovecot",), "allow_unencrypted": ("Dovecot", "Postfix"),
+           "antivirus": ("Postfix", "Rspamd")}
 
 
 class InvalidSettings(InvalidInput):
@@ -104,6 +106,8 @@ def update(db: Session, cfg: dict, texts: dict[str, str], actor: str,
     if row is None:
         row = current(db, cfg)
         db.add(row)
+    if values.get("antivirus") and not row.antivirus:
+        _require_scanner(cfg)
     stored = {name: getattr(row, name) for name in PARSERS}
     kept = {name: sealed_secret(db, name) for name in secrets or {}}
     before = row.values()
@@ -133,6 +137,17 @@ def update(db: Session, cfg: dict, texts: dict[str, str], actor: str,
     seconds = time.monotonic() - began
     log.info("server settings %s live after %.2f s (%s)", sorted(changed), seconds, detail)
     return Outcome(changed, str(detail), seconds)
+
+
+def _require_scanner(cfg: dict) -> None:
+    """InvalidSettings unless clamd answers: with antivirus on and no scanner, Rspamd
+    would defer every message."""
+    try:
+        clamd.ping(clamd.ClamdSettings.from_config(cfg))
+    except ServiceUnavailable as exc:
+        raise InvalidSettings({"antivirus": f"Antivirus stays off: {exc}. Start it (`flask --app app "
+                                            f"stack up`; on a system install: systemctl start "
+                                            f"clamav-daemon) and try again."}) from exc
 
 
 def reloaded(changed: dict) -> list[str]:
