@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.mail import clamd
+
 from .layout import CLAMD, Layout, SystemLayout
 
 
 def template_values(cfg: dict, layout: Layout) -> dict:
-    """antivirus.conf's `enabled` and main.cf's milter_default_action."""
+    """antivirus.conf's `enabled` and clamd's address, main.cf's milter_default_action."""
     from core.db import transaction_at
     from core.models.server import server_settings
 
@@ -25,4 +27,6 @@ def template_values(cfg: dict, layout: Layout) -> dict:
     # would wait for a scanner that is not there.
     on = wanted and (not isinstance(layout, SystemLayout) or Path(CLAMD).exists())
     return {"antivirus": "true" if on else "false",
-            "milter_default_action": "tempfail" if on else "accept"}
+            "milter_default_action": "tempfail" if on else "accept",
+            # The stack's own clamd on loopback TCP, or Debian's on its Unix socket.
+            "clamd_server": clamd.ClamdSettings.from_config(cfg).where()}

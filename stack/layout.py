@@ -133,7 +133,6 @@ class Layout:
             "smtp_dns": "disabled", "dns_server": CLOSED_DNS,
             "postfix_log": self.log_file("postfix"), "dovecot_log": self.log_file("dovecot"),
             "redis_log": self.log_file("redis"),
-            "clamd_server": f"{listen}:{cfg['CLAMD_PORT']}",
         }
 
     def log_file(self, daemon: str) -> Path:
@@ -203,8 +202,6 @@ class SystemLayout(Layout):
             "redis_log": self._at("/var/log/redis/redis-server.log"),
             "redis_pidfile": self._at("/run/redis/redis-server.pid"),
             "redis_dir": self._at("/var/lib/redis"),
-            # Debian's own clamav-daemon (systemd starts it) on its socket.
-            "clamd_server": CLAMD_SOCKET,
         }
 
 

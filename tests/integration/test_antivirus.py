@@ -16,7 +16,8 @@ from core.services.server import settings
 from core.services.spam import spam_filter
 from stack import start_daemon, stop_daemon
 from stack.layout import Layout
-from tests.helpers import command_runner, imap_login, new_address, wait_for_subject
+from tests.faults.support import count
+from tests.helpers import command_runner, new_address, wait_for_subject
 
 from .admin_support import server_admin
 from .antivirus_support import EICAR, VIRUS_NAME, set_antivirus, unique, with_attachment
@@ -55,16 +56,6 @@ def refused(cfg: dict, sender: str, to: str, raw: bytes) -> smtplib.SMTPDataErro
     return caught.value
 
 
-def in_inbox(cfg: dict, address: str, subject: str) -> int:
-    """Messages with SUBJECT in ADDRESS's INBOX."""
-    client = imap_login(cfg, address)
-    try:
-        client.select_folder("INBOX", readonly=True)
-        return len(client.search(["SUBJECT", subject]))
-    finally:
-        client.logout()
-
-
 def test_a_virus_from_an_allowed_sender_is_refused_and_its_clean_mail_arrives(
         mail_stack, stack_db, domain, allowed_sender):
     rcpt = new_address(stack_db, domain, "avrcpt")
@@ -83,7 +74,7 @@ def test_a_virus_from_an_allowed_sender_is_refused_and_its_clean_mail_arrives(
     smtp_in(mail_stack, allowed_sender, rcpt,
             with_attachment(allowed_sender, rcpt, clean, b"%PDF-1.4 an ordinary invoice\n"))
     wait_for_subject(mail_stack, rcpt, clean)
-    assert in_inbox(mail_stack, rcpt, subject) == 0
+    assert count(mail_stack, rcpt, "INBOX", subject) == 0
 
 
 def test_the_admin_page_switch_is_obeyed_by_the_next_message(app, mail_stack, stack_db, domain):
