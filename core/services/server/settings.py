@@ -6,8 +6,9 @@ Each value is parsed and checked here, stored in the server_settings row
 it renders Postfix's and Dovecot's files with the stored row into a scratch directory,
 lets `postfix check` and `doveconf` read them, then renders the live files and reloads
 the daemon(s) whose files changed (Postfix's master rereads main.cf, Dovecot's master
-its configuration; no connection is dropped). When one refuses, the previous values
-are stored again and the error carries its own words.
+its configuration, Rspamd's antivirus module follows `rspamadm configtest`; no
+connection is dropped). When one refuses, the previous values are stored again and the
+error carries its own words. Antivirus is turned on only while clamd answers.
 
 Applying needs the change committed (the helper reads the database), so `update`
 commits its own transaction, unlike the directory's services.
@@ -53,7 +54,7 @@ class InvalidSettings(InvalidInput):
 
 
 class Rejected(ServiceError):
-    """Postfix or Dovecot refused the configuration with the new values; the old ones are back."""
+    """Postfix, Dovecot or Rspamd refused the configuration with the new values; the old ones are back."""
 
 
 @dataclass(frozen=True)
