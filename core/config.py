@@ -79,6 +79,8 @@ DEFAULTS: dict[str, object] = {
     "FILTER_PORT": 10026,  # the disclaimer filter (stack/filter), after Postfix's queue
     "REINJECT_PORT": 10027,  # Postfix takes filtered mail back here
     "AUTH_POLICY_PORT": 10028,  # the worker's auth policy server, asked by Dovecot before each login
+    "CLAMD_PORT": 13310,  # ClamAV's clamd (local stack), asked by Rspamd's antivirus module
+    "CLAMD_SOCKET": "",  # clamd's Unix socket instead (a system install: Debian's clamav-daemon)
     "DEFAULT_QUOTA_MB": 1024,
     "MESSAGE_SIZE_LIMIT_MB": 25,
     "UPLOAD_QUOTA_MB": 100,  # attachments one person may have waiting in open messages

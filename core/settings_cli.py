@@ -18,7 +18,7 @@ from core.services.server import settings
 
 settings_cli = AppGroup("settings", help="The mail server's own settings (Admin → Server).")
 SWITCH_KEYS = ("relay-trusted-networks", "auth-on-port-25", "deleted-to-trash", "allow-unencrypted",
-               "block-executables", "block-archives")
+               "antivirus", "block-executables", "block-archives")
 
 
 def _shown(key: str, value: object) -> str:

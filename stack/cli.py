@@ -105,9 +105,9 @@ def status_command(as_json: bool) -> None:
             click.echo(json.dumps(status_json(_config()), indent=2))
             return
         for s in status(_config()):
-            state = ("answers" if s.port else "runs") if s.answers else "DOWN"
+            state = ("answers" if s.port or s.host else "runs") if s.answers else "DOWN"
             pid = f"pid {s.pid}" if s.pid else "not started by us"
-            where = f"{s.host}:{s.port}" if s.port else "(no port)"
+            where = f"{s.host}:{s.port}" if s.port else s.host or "(no port)"
             click.echo(f"{s.name:<12} {where:<22} {state:<8} {pid}")
     except StackError as exc:
         _fail(exc)

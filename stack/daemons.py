@@ -55,6 +55,12 @@ def specs(layout: Layout) -> dict[str, Daemon]:
              "-u", "_rspamd", "-g", "_rspamd"),
             layout.rspamd_run / "rspamd.pid",
         ),
+        # ClamAV, for Rspamd's antivirus module; it drops root for `User clamav` itself. Its
+        # SIGHUP only reopens the log: new settings need a restart.
+        "clamd": Daemon(
+            "clamd", ("clamd", "-c", str(layout.clamav_etc / "clamd.conf")),
+            layout.clamd_run / "clamd.pid", reload_signal=None,
+        ),
         # Junk training: teaches Rspamd what Dovecot's IMAPSieve scripts queued; it drops
         # root itself once it has read the controller password.
         "learnd": Daemon(
@@ -101,7 +107,7 @@ def _applied(layout: Layout, name: str) -> None:
 # On a system install each daemon is a systemd unit (stack/sysinstall.py).
 SYSTEMD_UNITS = {"worker": "mailroom-worker", "redis": "redis-server", "rspamd": "rspamd",
                  "learnd": "mailroom-learnd", "dovecot": "dovecot", "disclaimer": "mailroom-filter",
-                 "postfix": "postfix"}
+                 "postfix": "postfix", "clamd": "clamav-daemon"}
 
 
 def running(layout: Layout, name: str) -> procs.Record | None:

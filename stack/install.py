@@ -17,12 +17,18 @@ DAEMON_PACKAGES = (
     "redis-server", "openssl", "sqlite3", "ca-certificates",
     # Postfix's smtp client signs in to a smarthost through Cyrus SASL's PLAIN/LOGIN modules.
     "libsasl2-modules",
+    # ClamAV's scanner for Rspamd's antivirus module (the stack runs its own clamd).
+    "clamav-daemon", "clamav-base",
     # Not a daemon: libmagic for the web app's attachment type checks (python-magic).
     "libmagic1",
 )
 BROWSER_PACKAGES = ("chromium", "fonts-dejavu-core")
-# Without this answer Postfix's installer asks which kind of mail server to set up.
-POSTFIX_PRESEED = "postfix postfix/main_mailer_type select No configuration\n"
+# Without the first answer Postfix's installer asks which kind of mail server to set up;
+# the second keeps freshclam (a clamav-daemon dependency) from becoming a daemon of its
+# own that downloads signatures into /var/lib/clamav: the stack's clamd reads its own
+# folder, and a production server runs freshclam for it (README, "Antivirus").
+PRESEED = ("postfix postfix/main_mailer_type select No configuration\n"
+           "clamav-freshclam clamav-freshclam/autoupdate_freshclam select manual\n")
 # invoke-rc.d asks this script whether a package may start its daemon; 101 = no.
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
@@ -57,7 +63,7 @@ def ensure_packages(browser: bool = False) -> list[str]:
         )
     log.info("installing %s", " ".join(missing))
     _apt(["apt-get", "update"])
-    _run(["debconf-set-selections"], stdin=POSTFIX_PRESEED)
+    _run(["debconf-set-selections"], stdin=PRESEED)
     with _no_daemon_starts():
         _apt(["apt-get", "install", "-y", "--no-install-recommends", *missing])
     still = missing_packages(missing)

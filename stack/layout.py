@@ -30,6 +30,7 @@ SERVICES = {
     "rspamd": ("RSPAMD_CONTROLLER_PORT", "rspamd"),
     "redis": ("REDIS_PORT", "redis"),
     "disclaimer": ("FILTER_PORT", "disclaimer"),
+    "clamd": ("CLAMD_PORT", "clamd"),
 }
 # Ports a daemon needs besides those in SERVICES.
 EXTRA_PORTS = {"rspamd": ("RSPAMD_PROXY_PORT", "RSPAMD_NORMAL_PORT"), "postfix": ("REINJECT_PORT",),
@@ -38,9 +39,9 @@ EXTRA_PORTS = {"rspamd": ("RSPAMD_PROXY_PORT", "RSPAMD_NORMAL_PORT"), "postfix":
 # x-originating-ip, login_trusted_networks) and exempt from the worker's login limit.
 APP_NETWORKS = "127.0.0.1/32"
 # Start order: Postfix needs Dovecot's sockets, the Rspamd milter and the disclaimer
-# filter (its content_filter); Rspamd uses Redis. The job worker holds the database's
+# filter (its content_filter); Rspamd uses Redis and clamd. The job worker holds the database's
 # WAL index open for the daemons that read it (stack/worker.py), so it comes first.
-DAEMONS = ("worker", "redis", "rspamd", "learnd", "dovecot", "disclaimer", "postfix")
+DAEMONS = ("worker", "redis", "clamd", "rspamd", "learnd", "dovecot", "disclaimer", "postfix")
 
 
 def _safe_path(value: str, what: str) -> Path:
@@ -97,12 +98,16 @@ class Layout:
     postfix_etc = property(lambda self: self.etc / "postfix")
     rspamd_etc = property(lambda self: self.etc / "rspamd")
     redis_etc = property(lambda self: self.etc / "redis")
+    clamav_etc = property(lambda self: self.etc / "clamav")
     run = property(lambda self: self.root / "run")
     records = property(lambda self: self.run / "mailroom")
     dovecot_run = property(lambda self: self.run / "dovecot")
     rspamd_run = property(lambda self: self.run / "rspamd")
     redis_run = property(lambda self: self.run / "redis")
+    clamd_run = property(lambda self: self.run / "clamav")
     lib = property(lambda self: self.root / "lib")
+    # clamd's DatabaseDirectory: the shipped test signature, or freshclam's downloads.
+    clamav_db = property(lambda self: self.lib / "clamav")
     log = property(lambda self: self.root / "log")
     mail = property(lambda self: self.root / "mail")
     sieve = property(lambda self: self.root / "sieve")
@@ -127,7 +132,7 @@ class Layout:
             "default_transport": "error:this server does not send mail to the internet",
             "smtp_dns": "disabled", "dns_server": CLOSED_DNS,
             "postfix_log": self.log_file("postfix"), "dovecot_log": self.log_file("dovecot"),
-            "redis_log": self.log_file("redis"), "antivirus": "false", "clamd_socket": CLAMD_SOCKET,
+            "redis_log": self.log_file("redis"),
         }
 
     def log_file(self, daemon: str) -> Path:
@@ -197,8 +202,6 @@ class SystemLayout(Layout):
             "redis_log": self._at("/var/log/redis/redis-server.log"),
             "redis_pidfile": self._at("/run/redis/redis-server.pid"),
             "redis_dir": self._at("/var/lib/redis"),
-            # ClamAV when Debian's clamav-daemon is installed ("if present").
-            "antivirus": "true" if Path(CLAMD).exists() else "false", "clamd_socket": CLAMD_SOCKET,
         }
 
 

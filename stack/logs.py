@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 # copy and the truncation is lost; with O_APPEND writers nothing is ever written at
 # an old offset, so the fresh file never starts with a hole.
 COPY_TRUNCATE = ("learnd", "disclaimer", "worker")
+# Daemons that reopen their log on a signal (Rspamd's master tells its workers).
+REOPEN_SIGNALS = {"rspamd": signal.SIGUSR1, "clamd": signal.SIGHUP}
 # How long a daemon may take to let go of the renamed file before it is compressed.
 RELEASE_TIMEOUT = 10.0
 MIB = 1024 * 1024
@@ -126,10 +128,10 @@ def _reopen(layout: Layout, name: str) -> None:
         _run(("doveadm", "-c", str(layout.dovecot_conf), "log", "reopen"))
     elif name == "postfix":
         _run(("postfix", "-c", str(layout.postfix_etc), "reload"))
-    elif name == "rspamd":
+    elif name in REOPEN_SIGNALS:
         record = running(layout, name)
         if record:
-            procs.send(record, signal.SIGUSR1)
+            procs.send(record, REOPEN_SIGNALS[name])
 
 
 def _run(argv: tuple[str, ...]) -> None:

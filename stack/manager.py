@@ -233,8 +233,9 @@ def reload(cfg: dict, name: str) -> str:
 def apply_server_settings(cfg: dict, timeout: float = 10.0) -> str:
     """Have `postfix check` and `doveconf` read Postfix's and Dovecot's files as they
     would be rendered now, then render them and reload each of Postfix, Dovecot and
-    Rspamd (attachment blocking; `rspamadm configtest` first) whose files changed; say
-    what was done. StackError in the daemon's words if one refuses: nothing changed.
+    Rspamd (antivirus, attachment blocking; `rspamadm configtest` first) whose files
+    changed; say what was done. StackError in the daemon's words if one refuses: nothing
+    changed.
 
     Dovecot's master answers SIGHUP by rereading its configuration and replacing its
     login, auth and config processes; open IMAP/POP3 sessions keep theirs until they end

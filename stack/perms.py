@@ -22,7 +22,7 @@ APP_USER = "mailroom"
 # The user that owns the Maildirs (Debian's `mail`, uid 8) and runs Sieve programs.
 MAIL_USER = "mail"
 # Users that must reach files under STACK_DIR.
-DAEMON_USERS = ("mail", "postfix", "_rspamd", "redis", "dovecot")
+DAEMON_USERS = ("mail", "postfix", "_rspamd", "redis", "dovecot", "clamav")
 # The database (the directory, no secrets): mailroom:postfix 0640, in a folder of its
 # own (mailroom:postfix 0750) where SQLite can create its WAL files. The web app owns
 # it; Postfix's lookup tables read it as postfix (whose primary group only counts),

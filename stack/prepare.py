@@ -23,17 +23,20 @@ def tree(layout: Layout) -> list[tuple[Path, int, str | None]]:
         (layout.rspamd_etc / "local.d", 0o755, None),
         (layout.rspamd_etc / "override.d", 0o755, None),
         (layout.redis_etc, 0o755, None),
+        (layout.clamav_etc, 0o755, None),
         (run, 0o755, None),
         (layout.records, 0o755, None),  # our pid records: `status` may run unprivileged
         (layout.dovecot_run, 0o755, None),
         (layout.rspamd_run, 0o755, "_rspamd"),
         (layout.redis_run, 0o755, "redis"),
+        (layout.clamd_run, 0o755, "clamav"),  # clamd writes its pidfile as clamav
         (lib, 0o755, None),
         (lib / "dovecot", 0o750, None),
         (lib / "shared", 0o750, "mail"),  # acl_shared_dict, written by the mail uid
         (lib / "postfix", 0o700, "postfix"),
         (lib / "rspamd", 0o750, "_rspamd"),  # DBDIR: kept between runs (hyperscan cache)
         (lib / "redis", 0o750, "redis"),
+        (layout.clamav_db, 0o755, "clamav"),  # root renders the signature; freshclam may add
         (layout.log, 0o755, None),
         (layout.mail, 0o750, "mail"),
         (layout.sieve, 0o755, None),
@@ -45,7 +48,8 @@ def tree(layout: Layout) -> list[tuple[Path, int, str | None]]:
 
 
 # Log files, pre-created so a daemon that opens its log after dropping privileges can.
-LOG_OWNERS = {"dovecot": None, "postfix": None, "rspamd": "_rspamd", "redis": "redis"}
+LOG_OWNERS = {"dovecot": None, "postfix": None, "rspamd": "_rspamd", "redis": "redis",
+              "clamd": "clamav"}
 
 
 def prepare_tree(layout: Layout) -> None:

@@ -237,8 +237,8 @@ class Helper:
 
     def apply_server_settings(self, args: dict) -> str:
         """Render Postfix's, Dovecot's and Rspamd's files with the server settings from the
-        database, have `postfix check` and `doveconf` read them first, and reload the
-        daemon(s) whose files changed; what was done."""
+        database, have their checkers read them first, and reload the daemon(s) whose files
+        changed; what was done."""
         from .manager import apply_server_settings
 
         if args:

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import filter as disclaimer_filter
-from . import attachments, dkim, dovecot_settings, learnd, postfix_settings, secretfiles, spam, worker
+from . import (antivirus, attachments, dkim, dovecot_settings, learnd, postfix_settings, secretfiles,
+               spam, worker)
 from .files import TEMPLATES, write_file
-from .layout import APP_NETWORKS, Layout
+from .layout import APP_NETWORKS, Layout, SystemLayout
 from .quoting import render_text
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,11 @@ def outputs(layout: Layout) -> list[Output]:
                "bare", "dovecot", 0o755),
         Output("learnd/learnd.conf", learnd.config_file(layout), "bare", "learnd"),
     ]
+    if not isinstance(layout, SystemLayout):  # a system install uses Debian's clamd as it is
+        files += [  # the stack's own clamd and its one shipped signature (EICAR)
+            Output("clamav/clamd.conf", layout.clamav_etc / "clamd.conf", "bare", "clamd"),
+            Output("clamav/mailroom-test.ndb", layout.clamav_db / "mailroom-test.ndb", "bare", "clamd"),
+        ]
     return files
 
 
@@ -89,7 +95,7 @@ def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
     """The values the templates refer to; each is quoted by the template's syntax."""
     return {**_paths(layout), **_settings(cfg), **spam.template_values(layout),
             **postfix_settings.template_values(cfg, layout), **dovecot_settings.template_values(cfg, layout),
-            **dkim.template_values(cfg, layout),
+            **dkim.template_values(cfg, layout), **antivirus.template_values(cfg, layout),
             **attachments.template_values(cfg, layout),
             **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout),
             "controller_password": secretfiles.rspamd_password_hash(layout, rspamd_password),
@@ -124,6 +130,9 @@ def _paths(layout: Layout) -> dict:
         "redis_pidfile": layout.redis_run / "redis.pid",
         "redis_dir": layout.lib / "redis",
         "filter_pidfile": disclaimer_filter.pidfile(layout),
+        "clamd_pidfile": layout.clamd_run / "clamd.pid",
+        "clamd_log": layout.log_file("clamd"),
+        "clamav_db": layout.clamav_db,
     }
 
 
@@ -134,7 +143,7 @@ def _settings(cfg: dict) -> dict:
     ports = {key: cfg[key.upper()] for key in (
         "imap_port", "imaps_port", "pop3_port", "pop3s_port", "sieve_port", "smtp_port",
         "submission_port", "smtps_port", "redis_port", "filter_port", "reinject_port",
-        "auth_policy_port",
+        "auth_policy_port", "clamd_port",
     )}
     return {
         **ports,

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from core.mail import clamd
+from core.mail.errors import ServiceUnavailable
+
 from .daemons import answers, running
 from .layout import DAEMONS, SERVICES, Layout
 
@@ -12,7 +15,8 @@ class ServiceStatus:
     """One service of the stack, e.g. ServiceStatus("imap", "127.0.0.1", 10143, True, 4711).
 
     A background daemon with no port (learnd, the worker) has host "" and port None;
-    it "answers" while its process runs.
+    it "answers" while its process runs. A service on a Unix socket (a system install's
+    clamd) has the socket's path as its host and port None.
     """
 
     name: str
@@ -30,13 +34,26 @@ def status(cfg: dict) -> list[ServiceStatus]:
     for name, (key, daemon) in SERVICES.items():
         port = int(cfg[key])
         record = running(layout, daemon)
-        result.append(ServiceStatus(name, host, port, answers(host, port), record.pid if record else None))
+        pid = record.pid if record else None
+        if name == "clamd" and cfg.get("CLAMD_SOCKET"):  # a system install: Debian's socket
+            result.append(ServiceStatus(name, str(cfg["CLAMD_SOCKET"]), None, _clamd_answers(cfg), pid))
+        else:
+            result.append(ServiceStatus(name, host, port, answers(host, port), pid))
     with_ports = {daemon for _, daemon in SERVICES.values()}
     for name in DAEMONS:
         if name not in with_ports:
             record = running(layout, name)
             result.append(ServiceStatus(name, "", None, record is not None, record.pid if record else None))
     return result
+
+
+def _clamd_answers(cfg: dict) -> bool:
+    """Whether clamd answers PING on its Unix socket."""
+    try:
+        clamd.ping(clamd.ClamdSettings.from_config(cfg))
+    except ServiceUnavailable:
+        return False
+    return True
 
 
 def status_json(cfg: dict) -> dict:

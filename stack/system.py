@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .layout import under_root
+from .layout import CLAMD_SOCKET, under_root
 
 # The standard ports (RFC 6409, 8314, 9051, 1939, 5804) and Rspamd's and Redis's own.
 SYSTEM_PORTS = {
@@ -34,4 +34,5 @@ def system_config(cfg: dict, prefix: Path, cert: Path, key: Path) -> dict:
             "DATABASE_URL": f"sqlite:///{data / 'db' / 'mailroom.db'}",
             "IMAP_HOST": "127.0.0.1", "IMAP_TLS": "none", "SIEVE_HOST": "127.0.0.1",
             "SUBMISSION_HOST": cfg["MAIL_HOSTNAME"], "SUBMISSION_TLS": "starttls",
-            "TLS_CA_FILE": "system", "TLS_CERT_FILE": str(cert), "TLS_KEY_FILE": str(key)}
+            "TLS_CA_FILE": "system", "TLS_CERT_FILE": str(cert), "TLS_KEY_FILE": str(key),
+            "CLAMD_SOCKET": CLAMD_SOCKET}

@@ -31,7 +31,8 @@ SMARTHOST_PASSWORD = "smarthost_password"
 
 class ServerSettings(Base):
     """Message size and queue lifetime, global always-Bcc, HELO name, relay exceptions,
-    smarthost; Dovecot's deleted-to-Trash and unencrypted sign-in; attachments Rspamd rejects."""
+    smarthost; Dovecot's deleted-to-Trash and unencrypted sign-in; attachments Rspamd rejects;
+    antivirus."""
 
     __tablename__ = "server_settings"
 
@@ -57,6 +58,9 @@ class ServerSettings(Base):
     block_executables: Mapped[bool] = mapped_column(default=False, server_default=false())
     block_archives: Mapped[bool] = mapped_column(default=False, server_default=false())
     block_types: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Rspamd asks clamd about every message (0012). On for a new server (defaults()); a row
+    # saved before 0012 gets off, until an admin turns it on (and clamd answers then).
+    antivirus: Mapped[bool] = mapped_column(default=True, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
 
@@ -67,7 +71,7 @@ class ServerSettings(Base):
                    always_bcc="", helo_name="", relay_networks="", relay_trusted_networks=False,
                    auth_on_port_25=False, smarthost_host="", smarthost_port=DEFAULT_SMARTHOST_PORT,
                    smarthost_tls="starttls", smarthost_username="", deleted_to_trash=False,
-                   allow_unencrypted=False,
+                   allow_unencrypted=False, antivirus=True,
                    block_executables=False, block_archives=False, block_types="")
 
     def networks(self) -> list[str]:
@@ -88,7 +92,7 @@ class ServerSettings(Base):
                 "smarthost_username": self.smarthost_username,
                 "deleted_to_trash": self.deleted_to_trash, "allow_unencrypted": self.allow_unencrypted,
                 "block_executables": self.block_executables, "block_archives": self.block_archives,
-                "block_types": self.types()}
+                "block_types": self.types(), "antivirus": self.antivirus}
 
 
 def server_settings(db: Session, default_size_mb: int) -> ServerSettings:

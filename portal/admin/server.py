@@ -36,8 +36,10 @@ SECTIONS = {
     "helo": ("helo_name",),
     "trash": ("deleted_to_trash",),
     "encryption": ("allow_unencrypted",),
+    "antivirus": ("antivirus",),
 }
-SWITCHES = ("relay_trusted_networks", "auth_on_port_25", "deleted_to_trash", "allow_unencrypted")
+SWITCHES = ("relay_trusted_networks", "auth_on_port_25", "deleted_to_trash", "allow_unencrypted",
+            "antivirus")
 
 
 @bp.context_processor

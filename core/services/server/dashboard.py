@@ -1,4 +1,5 @@
-"""The admin dashboard: every mailbox's quota use, directory counts, Postfix's queue.
+"""The admin dashboard: every mailbox's quota use, directory counts, Postfix's queue, and
+whether the virus scanner answers while antivirus is on.
 
 Usage comes live from Dovecot (doveadm `quota get` over its socket, asked of the
 privileged helper a thousand mailboxes per request), so every delivery, login or
@@ -12,8 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.mail import clamd
 from core.mail.doveadm import rows
+from core.mail.errors import ServiceUnavailable
 from core.models import Alias, Domain, Mailbox, SharedMailbox
+from core.models.server import server_settings
 from core.services.access.roles import Roles
 from . import mailstore, queue
 
@@ -96,3 +100,17 @@ def queue_counts(cfg: dict) -> dict[str, int] | None:
     """Messages in each of Postfix's queues (deferred, active, hold, ...), or None when
     Postfix (or the privileged helper, which asks it) does not answer."""
     return queue.counts(cfg)
+
+
+def scanner_down(db: Session, cfg: dict) -> str | None:
+    """Why the virus scanner does not answer while antivirus is on (mail then waits), e.g.
+    'The virus scanner (clamd) is unreachable: no answer on 127.0.0.1:13310 (Connection
+    refused)'; None when it answers or antivirus is off."""
+    if not server_settings(db, int(cfg["MESSAGE_SIZE_LIMIT_MB"])).antivirus:
+        return None
+    try:
+        clamd.ping(clamd.ClamdSettings.from_config(cfg))
+    except ServiceUnavailable as exc:
+        log.warning("dashboard: %s", exc)
+        return str(exc)
+    return None

@@ -6,8 +6,9 @@ Each value is parsed and checked here, stored in the server_settings row
 it renders Postfix's and Dovecot's files with the stored row into a scratch directory,
 lets `postfix check` and `doveconf` read them, then renders the live files and reloads
 the daemon(s) whose files changed (Postfix's master rereads main.cf, Dovecot's master
-its configuration; no connection is dropped). When one refuses, the previous values
-are stored again and the error carries its own words.
+its configuration, Rspamd's antivirus module follows `rspamadm configtest`; no
+connection is dropped). When one refuses, the previous values are stored again and the
+error carries its own words. Antivirus is turned on only while clamd answers.
 
 Applying needs the change committed (the helper reads the database), so `update`
 commits its own transaction, unlike the directory's services.
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from core.mail import privileged
+from core.mail import clamd, privileged
 from core.mail.errors import MailError, ServiceUnavailable
 from core.models.server import ROW_ID, ServerSettings, sealed_secret, server_settings, store_secret
 from core.services.access import audit
@@ -37,11 +38,12 @@ KEYS = {
     "relay-trusted-networks": "relay_trusted_networks", "auth-on-port-25": "auth_on_port_25",
     "deleted-to-trash": "deleted_to_trash", "allow-unencrypted": "allow_unencrypted",
     "block-executables": "block_executables", "block-archives": "block_archives",
-    "block-types": "block_types",
+    "block-types": "block_types", "antivirus": "antivirus",
 }
 # The daemons that read each setting (the others are Postfix's alone); the helper reloads
 # only a daemon whose rendered files changed.
 READERS = {"deleted_to_trash": ("Dovecot",), "allow_unencrypted": ("Dovecot", "Postfix"),
+           "antivirus": ("Postfix", "Rspamd"),
            **dict.fromkeys(("block_executables", "block_archives", "block_types"), ("Rspamd",))}
 
 
@@ -54,7 +56,7 @@ class InvalidSettings(InvalidInput):
 
 
 class Rejected(ServiceError):
-    """Postfix or Dovecot refused the configuration with the new values; the old ones are back."""
+    """Postfix, Dovecot or Rspamd refused the configuration with the new values; the old ones are back."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ def update(db: Session, cfg: dict, texts: dict[str, str], actor: str,
     if row is None:
         row = current(db, cfg)
         db.add(row)
+    if values.get("antivirus") and not row.antivirus:
+        _require_scanner(cfg)
     stored = {name: getattr(row, name) for name in PARSERS}
     kept = {name: sealed_secret(db, name) for name in secrets or {}}
     before = row.values()
@@ -136,6 +140,17 @@ def update(db: Session, cfg: dict, texts: dict[str, str], actor: str,
     seconds = time.monotonic() - began
     log.info("server settings %s live after %.2f s (%s)", sorted(changed), seconds, detail)
     return Outcome(changed, str(detail), seconds)
+
+
+def _require_scanner(cfg: dict) -> None:
+    """InvalidSettings unless clamd answers: with antivirus on and no scanner, Rspamd
+    would defer every message."""
+    try:
+        clamd.ping(clamd.ClamdSettings.from_config(cfg))
+    except ServiceUnavailable as exc:
+        raise InvalidSettings({"antivirus": f"Antivirus stays off: {exc}. Start it (`flask --app app "
+                                            f"stack up`; on a system install: systemctl start "
+                                            f"clamav-daemon) and try again."}) from exc
 
 
 def reloaded(changed: dict) -> list[str]:
