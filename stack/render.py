@@ -51,6 +51,8 @@ def outputs(layout: Layout) -> list[Output]:
         Output("dovecot/dovecot.conf", dov / "dovecot.conf", "dovecot", "dovecot"),
         Output("dovecot/dovecot-sql.conf.ext", dov / "dovecot-sql.conf.ext", "bare", "dovecot"),
         Output("dovecot/dovecot-passdb.conf.ext", dov / "dovecot-passdb.conf.ext", "bare", "dovecot"),
+        # The master user's passdb (conf.d/45-master-user.conf).
+        Output("dovecot/dovecot-master.conf.ext", dov / "dovecot-master.conf.ext", "bare", "dovecot"),
         Output("postfix/main.cf", pfx / "main.cf", "postfix", "postfix"),
         Output("postfix/master.cf", pfx / "master.cf", "bare", "postfix"),
         Output("postfix/header_checks", pfx / "header_checks", "bare", "postfix"),
@@ -107,6 +109,7 @@ def _paths(layout: Layout) -> dict:
         "dh_file": DOVECOT_DH,
         "sql_conf": layout.dovecot_etc / "dovecot-sql.conf.ext",
         "passdb_conf": layout.dovecot_etc / "dovecot-passdb.conf.ext",
+        "master_passdb_conf": layout.dovecot_etc / "dovecot-master.conf.ext",
         "conf_d": layout.dovecot_etc / "conf.d",
         "shared_dict": layout.lib / "shared" / "shared-mailboxes.db",
         "sieve_before": layout.sieve / "before.d",

@@ -31,7 +31,7 @@ SMARTHOST_PASSWORD = "smarthost_password"
 
 class ServerSettings(Base):
     """Message size and queue lifetime, global always-Bcc, HELO name, relay exceptions,
-    smarthost; Dovecot's deleted-to-Trash and unencrypted sign-in."""
+    smarthost; Dovecot's deleted-to-Trash, unencrypted sign-in and master user."""
 
     __tablename__ = "server_settings"
 
@@ -52,6 +52,8 @@ class ServerSettings(Base):
     # a password over an unencrypted connection from outside loopback is accepted.
     deleted_to_trash: Mapped[bool] = mapped_column(default=False, server_default=false())
     allow_unencrypted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Master user (0013): IMAP and POP3 accept ADDRESS*root with the master password.
+    master_user: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
 
@@ -62,7 +64,7 @@ class ServerSettings(Base):
                    always_bcc="", helo_name="", relay_networks="", relay_trusted_networks=False,
                    auth_on_port_25=False, smarthost_host="", smarthost_port=DEFAULT_SMARTHOST_PORT,
                    smarthost_tls="starttls", smarthost_username="", deleted_to_trash=False,
-                   allow_unencrypted=False)
+                   allow_unencrypted=False, master_user=False)
 
     def networks(self) -> list[str]:
         """The relay networks as a list, e.g. ['192.168.1.20', '10.0.5.0/24']."""
@@ -76,7 +78,8 @@ class ServerSettings(Base):
                 "auth_on_port_25": self.auth_on_port_25, "smarthost_host": self.smarthost_host,
                 "smarthost_port": self.smarthost_port, "smarthost_tls": self.smarthost_tls,
                 "smarthost_username": self.smarthost_username,
-                "deleted_to_trash": self.deleted_to_trash, "allow_unencrypted": self.allow_unencrypted}
+                "deleted_to_trash": self.deleted_to_trash, "allow_unencrypted": self.allow_unencrypted,
+                "master_user": self.master_user}
 
 
 def server_settings(db: Session, default_size_mb: int) -> ServerSettings:
@@ -117,3 +120,33 @@ def store_secret(db: Session, name: str, sealed: bytes | None) -> None:
         db.add(ServerSecret(name=name, sealed=sealed))
     else:
         row.sealed = sealed
+
+
+# The master user's name: IMAP and POP3 logins `ADDRESS*root` (Dovecot's
+# auth_master_user_separator) open ADDRESS's mailbox with the master password.
+MASTER_NAME = "root"
+MASTER_SEPARATOR = "*"
+
+
+class MasterCredential(Base):
+    """The master password's hash (BLF-CRYPT), read by Dovecot's master passdb.
+
+    In the private database (core/db.py): no Postfix lookup can reach it.
+    """
+
+    __tablename__ = "master_credentials"
+    __table_args__ = {"schema": PRIVATE}
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+
+def master_login(address: str) -> str:
+    """The IMAP/POP3 login name that opens ADDRESS's mailbox as the master user.
+
+    >>> master_login("anna@example.test")
+    'anna@example.test*root'
+    """
+    return f"{address}{MASTER_SEPARATOR}{MASTER_NAME}"

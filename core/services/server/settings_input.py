@@ -138,5 +138,5 @@ PARSERS = {
     "helo_name": helo_name, "relay_networks": networks, "relay_trusted_networks": switch,
     "auth_on_port_25": switch, "smarthost_host": smarthost_host, "smarthost_port": smarthost_port,
     "smarthost_tls": smarthost_tls, "smarthost_username": smarthost_username,
-    "deleted_to_trash": switch, "allow_unencrypted": switch,
+    "deleted_to_trash": switch, "allow_unencrypted": switch, "master_user": switch,
 }
