@@ -6,7 +6,6 @@ never from the command line; `--json` prints machine-readable output.
 """
 from __future__ import annotations
 
-import sys
 
 import click
 from flask import current_app
