@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from core.models import AuditEntry
 from core.models.server import master_login
-from tests.helpers import new_address
-from tests.integration.admin_support import send_inbound, unique, wait_until
+from tests.helpers import csrf_token, new_address, new_server_admin
+from tests.integration.admin_support import AdminClient, send_inbound, unique, wait_until
 
 from .server_support import defaults  # noqa: F401  (fixture: settings back to their defaults)
 from .test_dovecot_settings import imap_from, pop3_from, tls
@@ -155,3 +155,53 @@ def test_master_login_opens_the_mailbox_over_imap_and_pop3_only_while_on(cli, ma
     assert imap_refused(mail_stack, address)
     with pytest.raises(poplib.error_proto):
         pop3_count(mail_stack, address, source=REFUSED)
+
+
+# --- Server admins open a mailbox in the webmail -------------------------------------
+
+OPENER = "127.0.0.96"  # the admin's browser
+
+
+def test_a_server_admin_reads_a_mailbox_in_the_webmail_and_returns(app, cli, master, mail_stack,
+                                                                   stack_db, domain):
+    address = new_address(stack_db, domain, "opened")
+    subject = unique("read-by-admin")
+    send_inbound(mail_stack, address, subject)
+    admin = AdminClient(app, new_server_admin(stack_db, domain, "opener"), ip=OPENER)
+    refused = admin.post(f"/admin/mailboxes/{address}/open", {"master_password": MASTER})
+    assert refused.status_code == 400 and "master user is off" in refused.get_data(as_text=True)
+    assert cli("settings", "set", "master-user", "on")[0] == 0
+
+    response = admin.post(f"/admin/mailboxes/{address}/open", {"master_password": MASTER})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/mail")
+    assert wait_until(lambda: subject in admin.text("/mail"))
+    page = admin.text("/mail")
+    assert f"You are reading {address}" in page and "Return to admin" in page
+    assert "Compose" not in page and "/compose" not in page
+    assert admin.get("/compose").status_code == 403
+    assert admin.get("/settings/").status_code == 403
+    assert admin.get("/admin/").status_code == 403
+    with stack_db.factory() as session:
+        opened = session.scalars(select(AuditEntry).where(AuditEntry.action == "login",
+                                                          AuditEntry.target == address,
+                                                          AuditEntry.actor == admin.address)).all()
+    assert len(opened) == 1 and json.loads(opened[0].after)["client"] == OPENER
+    # Dovecot's own record of the master login names the browser's address too.
+    assert wait_until(lambda: any(e["client"] == OPENER for e in master_logins(stack_db, address)))
+
+    admin.token = csrf_token(page)
+    back = admin.post("/return")
+    assert back.status_code == 302 and back.headers["Location"].endswith(f"/admin/mailboxes/{address}")
+    page = admin.text(f"/admin/mailboxes/{address}")
+    assert "You are reading" not in page and "Open this mailbox" in page
+    admin.token = csrf_token(page)
+    assert "Compose" in admin.text("/mail")  # the admin's own webmail again
+
+
+def test_a_wrong_master_password_opens_nothing(app, cli, master, stack_db, domain):
+    address = new_address(stack_db, domain, "closed")
+    assert cli("settings", "set", "master-user", "on")[0] == 0
+    admin = AdminClient(app, new_server_admin(stack_db, domain, "guesser"), ip="127.0.0.97")
+    response = admin.post(f"/admin/mailboxes/{address}/open", {"master_password": "not the master one"})
+    assert response.status_code == 400 and "Wrong master password" in response.get_data(as_text=True)
+    assert "You are reading" not in admin.text("/admin/")
