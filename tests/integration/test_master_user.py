@@ -75,7 +75,7 @@ def pop3_count(cfg: dict, address: str, source: str = READER) -> int:
         conn.pass_(MASTER)
         return conn.stat()[0]
     finally:
-        conn.quit() if conn.sock else None
+        conn.close()
 
 
 def submission_refuses(cfg: dict, address: str) -> bool:
