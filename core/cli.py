@@ -6,13 +6,12 @@ never from the command line; `--json` prints machine-readable output.
 """
 from __future__ import annotations
 
-import sys
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from core.cli_common import ALL, actor, change, fail
+from core.cli_common import ALL, actor, change, fail, read_password
 from core.cli_output import emit, emit_rows, json_option
 from core.cli_groups import alias_cli, group_cli, shared_cli
 from core.db import upgrade
@@ -22,11 +21,6 @@ from core.services.personal import junk
 from core.services.server import mailstore
 from core.services.server.backup import code_revisions
 from core.services.errors import ServiceError
-
-
-def read_password() -> str:
-    """One line of standard input (the password), without its line ending."""
-    return sys.stdin.readline().rstrip("\r\n")
 
 
 db_cli = AppGroup("db", help="The app's database.")

@@ -5,6 +5,7 @@ Printing (text or --json) is in core/cli_output.py.
 from __future__ import annotations
 
 import getpass
+import sys
 
 import click
 
@@ -21,6 +22,11 @@ def actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return "cli"
+
+
+def read_password() -> str:
+    """One line of standard input (the password), without its line ending."""
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 def fail(exc: Exception) -> None:

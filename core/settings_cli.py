@@ -2,7 +2,8 @@
 
 `set` checks the value, stores it (audited as `cli:USER`), has `postfix check` and
 `doveconf` read the resulting configuration and reloads the daemon(s) that read it; a
-value they refuse is undone.
+value they refuse is undone. `master-password --password-stdin` stores the master
+user's password (hashed; Dovecot reads it live).
 """
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from core.cli_common import actor, fail
+from core.cli_common import actor, fail, read_password
 from core.cli_output import emit, json_option
 from core.db import db
 from core.services.errors import ServiceError
-from core.services.server import settings
+from core.services.server import master_user, settings
 
 settings_cli = AppGroup("settings", help="The mail server's own settings (Admin → Server).")
 SWITCH_KEYS = ("relay-trusted-networks", "auth-on-port-25", "deleted-to-trash", "allow-unencrypted",
-               "antivirus", "block-executables", "block-archives")
+               "antivirus", "block-executables", "block-archives", "master-user")
 
 
 def _shown(key: str, value: object) -> str:
@@ -68,3 +69,21 @@ def set_command(key: str, value: str, as_json: bool) -> None:
         daemons = " and ".join(settings.reloaded(outcome.changed))
         text = f"Saved {key}: {_shown(key, changed[key])}. {daemons} reloaded ({outcome.seconds:.1f} s)."
     emit(as_json, data, text)
+
+
+@settings_cli.command("master-password")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the master password from standard input (one line).")
+@json_option
+def master_password_command(password_stdin: bool, as_json: bool) -> None:
+    """Set the master user's password (IMAP/POP3 login ADDRESS*root while master-user is on)."""
+    password = read_password()
+    try:
+        with db.factory() as session:
+            replaced = master_user.set_password(session, password, actor())
+            enabled = settings.current(session, dict(current_app.config)).master_user
+    except ServiceError as exc:
+        fail(exc)
+    state = "on" if enabled else "off (`settings set master-user on` turns it on)"
+    emit(as_json, {"replaced": replaced, "master_user": enabled},
+         f"Master password {'replaced' if replaced else 'set'}; the master user is {state}.")

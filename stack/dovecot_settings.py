@@ -14,8 +14,8 @@ TRASH = "Trash"
 
 
 def template_values(cfg: dict, layout: Layout) -> dict:
-    """Dovecot's lazy_expunge mailbox ('' leaves the plugin inactive) and whether a
-    password needs an encrypted (or loopback) connection."""
+    """Dovecot's lazy_expunge mailbox ('' leaves the plugin inactive), whether a
+    password needs an encrypted (or loopback) connection, whether the master user may log in."""
     from core.db import transaction_at
     from core.models.server import server_settings
 
@@ -24,4 +24,5 @@ def template_values(cfg: dict, layout: Layout) -> dict:
         return {
             "lazy_expunge_mailbox": TRASH if stored.deleted_to_trash else "",
             "disable_plaintext_auth": "no" if stored.allow_unencrypted else "yes",
+            "master_user_enabled": 1 if stored.master_user else 0,
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import perms
+from . import perms, quota_clone
 from .errors import StackError
 from .layout import Layout
 from .sieve import compile_folder, install_before_scripts
@@ -63,6 +63,7 @@ def prepare_tree(layout: Layout) -> None:
         perms.ensure_dir(path, mode, owner)
     for name, owner in LOG_OWNERS.items():
         perms.ensure_file(layout.log_file(name), 0o640, owner)
+    quota_clone.prepare(layout)
 
 
 def prepare_app_dirs(layout: Layout) -> None:

@@ -21,7 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from . import mailqueue, perms, shares
+from . import mailqueue, perms, quota_clone, shares
 
 log = logging.getLogger("mailroom.privileged")
 MAX_REQUEST = 4 * 1024 * 1024  # a tested message (2 MB) and script, as JSON
@@ -122,7 +122,11 @@ class Helper:
     # --- operations -------------------------------------------------------------------
 
     def quotas(self, args: dict) -> dict[str, list[str] | None]:
-        """`doveadm quota get` of each mailbox: its fields (five per row), None if unknown."""
+        """`doveadm quota get` of each mailbox: its fields (five per row), None if unknown.
+
+        What is measured also goes into quota_clone's table for the mailboxes Dovecot has
+        not copied there yet (stack/quota_clone.py): the dashboard asks only for those.
+        """
         from core.mail.doveadm import DoveadmError
 
         found = {}
@@ -133,6 +137,8 @@ class Helper:
                 except DoveadmError as exc:
                     log.warning("no quota for %s: %s", address, exc)
                     found[address] = None
+        quota_clone.record(quota_clone.database(self.layout),
+                           {a: quota_clone.from_doveadm(f) for a, f in found.items() if f is not None})
         return found
 
     def kick(self, args: dict) -> bool:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import filter as disclaimer_filter
-from . import (antivirus, attachments, dkim, dovecot_settings, learnd, postfix_settings, secretfiles,
-               spam, worker)
+from . import (antivirus, attachments, dkim, dovecot_settings, learnd, postfix_settings, quota_clone,
+               secretfiles, spam, worker)
 from .files import TEMPLATES, write_file
 from .layout import APP_NETWORKS, Layout, SystemLayout
 from .quoting import render_text
@@ -52,6 +52,10 @@ def outputs(layout: Layout) -> list[Output]:
         Output("dovecot/dovecot.conf", dov / "dovecot.conf", "dovecot", "dovecot"),
         Output("dovecot/dovecot-sql.conf.ext", dov / "dovecot-sql.conf.ext", "bare", "dovecot"),
         Output("dovecot/dovecot-passdb.conf.ext", dov / "dovecot-passdb.conf.ext", "bare", "dovecot"),
+        # The master user's passdb (conf.d/45-master-user.conf).
+        Output("dovecot/dovecot-master.conf.ext", dov / "dovecot-master.conf.ext", "bare", "dovecot"),
+        # Where quota_clone writes (conf.d/55-quota-clone.conf).
+        Output("dovecot/dovecot-dict-quota.conf.ext", dov / "dovecot-dict-quota.conf.ext", "bare", "dovecot"),
         Output("postfix/main.cf", pfx / "main.cf", "postfix", "postfix"),
         Output("postfix/master.cf", pfx / "master.cf", "bare", "postfix"),
         Output("postfix/header_checks", pfx / "header_checks", "bare", "postfix"),
@@ -114,6 +118,9 @@ def _paths(layout: Layout) -> dict:
         "dh_file": DOVECOT_DH,
         "sql_conf": layout.dovecot_etc / "dovecot-sql.conf.ext",
         "passdb_conf": layout.dovecot_etc / "dovecot-passdb.conf.ext",
+        "master_passdb_conf": layout.dovecot_etc / "dovecot-master.conf.ext",
+        "quota_dict_conf": layout.dovecot_etc / "dovecot-dict-quota.conf.ext",
+        "quota_database": quota_clone.database(layout),
         "conf_d": layout.dovecot_etc / "conf.d",
         "shared_dict": layout.lib / "shared" / "shared-mailboxes.db",
         "sieve_before": layout.sieve / "before.d",

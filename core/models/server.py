@@ -31,8 +31,8 @@ SMARTHOST_PASSWORD = "smarthost_password"
 
 class ServerSettings(Base):
     """Message size and queue lifetime, global always-Bcc, HELO name, relay exceptions,
-    smarthost; Dovecot's deleted-to-Trash and unencrypted sign-in; attachments Rspamd rejects;
-    antivirus."""
+    smarthost; Dovecot's deleted-to-Trash, unencrypted sign-in and master user; attachments
+    Rspamd rejects; antivirus."""
 
     __tablename__ = "server_settings"
 
@@ -61,6 +61,8 @@ class ServerSettings(Base):
     # Rspamd asks clamd about every message (0012). On for a new server (defaults()); a row
     # saved before 0012 gets off, until an admin turns it on (and clamd answers then).
     antivirus: Mapped[bool] = mapped_column(default=True, server_default=false())
+    # Master user (0013): IMAP and POP3 accept ADDRESS*root with the master password.
+    master_user: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
 
@@ -71,7 +73,7 @@ class ServerSettings(Base):
                    always_bcc="", helo_name="", relay_networks="", relay_trusted_networks=False,
                    auth_on_port_25=False, smarthost_host="", smarthost_port=DEFAULT_SMARTHOST_PORT,
                    smarthost_tls="starttls", smarthost_username="", deleted_to_trash=False,
-                   allow_unencrypted=False, antivirus=True,
+                   allow_unencrypted=False, antivirus=True, master_user=False,
                    block_executables=False, block_archives=False, block_types="")
 
     def networks(self) -> list[str]:
@@ -92,7 +94,7 @@ class ServerSettings(Base):
                 "smarthost_username": self.smarthost_username,
                 "deleted_to_trash": self.deleted_to_trash, "allow_unencrypted": self.allow_unencrypted,
                 "block_executables": self.block_executables, "block_archives": self.block_archives,
-                "block_types": self.types(), "antivirus": self.antivirus}
+                "block_types": self.types(), "antivirus": self.antivirus, "master_user": self.master_user}
 
 
 def server_settings(db: Session, default_size_mb: int) -> ServerSettings:
@@ -133,3 +135,33 @@ def store_secret(db: Session, name: str, sealed: bytes | None) -> None:
         db.add(ServerSecret(name=name, sealed=sealed))
     else:
         row.sealed = sealed
+
+
+# The master user's name: IMAP and POP3 logins `ADDRESS*root` (Dovecot's
+# auth_master_user_separator) open ADDRESS's mailbox with the master password.
+MASTER_NAME = "root"
+MASTER_SEPARATOR = "*"
+
+
+class MasterCredential(Base):
+    """The master password's hash (BLF-CRYPT), read by Dovecot's master passdb.
+
+    In the private database (core/db.py): no Postfix lookup can reach it.
+    """
+
+    __tablename__ = "master_credentials"
+    __table_args__ = {"schema": PRIVATE}
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+
+def master_login(address: str) -> str:
+    """The IMAP/POP3 login name that opens ADDRESS's mailbox as the master user.
+
+    >>> master_login("anna@example.test")
+    'anna@example.test*root'
+    """
+    return f"{address}{MASTER_SEPARATOR}{MASTER_NAME}"

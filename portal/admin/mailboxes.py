@@ -6,9 +6,13 @@ from flask_login import current_user
 
 from core.extensions import db
 from core.models import Mailbox
-from core.services.access import admin_roles
+from core.mail.errors import MailError
+from core.services.access import admin_roles, reading
 from core.services.directory import domains, links, mailboxes
-from core.services.server import mailstore
+from core.services.errors import ServiceError
+from core.services.server import mailstore, settings
+from portal.auth.current import client_ip, imap_settings
+from portal.auth.reading import begin as begin_reading
 
 from .blueprint import bp
 from .access import domain_filter, domain_of_field, owns, server_admin_required
@@ -182,3 +186,25 @@ def mailbox_delete(mailbox: Mailbox):
           "moved to the archive, where a server admin can restore it") + f" (job {job.id}).", "ok")
     return redirect(url_for("admin.mailbox_list"))
 
+
+
+# --- Reading a mailbox through the master user (issue 14 item 3) ---
+
+
+@bp.route("/mailboxes/<path:address>/open", methods=["POST"])
+@server_admin_required
+@owns("mailbox")
+def mailbox_open(mailbox: Mailbox):
+    """Open the webmail as this mailbox through the master login (audited); the admin's
+    own session waits behind it (POST /return)."""
+    enabled = settings.current(db.session, config()).master_user
+    try:
+        opened = reading.open_mailbox(db.session, imap_settings(), mailbox.address,
+                                      request.form.get("master_password", ""), enabled, actor(),
+                                      client_ip(), config()["SIGNIN_TIMEOUT"])
+    except (MailError, ServiceError) as exc:
+        db.session.rollback()
+        return _edit_page(mailbox, str(exc), status=400)
+    begin_reading(opened)
+    flash(f"You are reading {mailbox.address}'s mailbox.", "ok")
+    return redirect(url_for("webmail.index"))

@@ -11,7 +11,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from core.extensions import db
 from core.services.errors import ServiceError
-from core.services.server import settings
+from core.services.server import master_user, settings
 
 from .access import server_admin_required
 from .blueprint import bp
@@ -37,9 +37,10 @@ SECTIONS = {
     "trash": ("deleted_to_trash",),
     "encryption": ("allow_unencrypted",),
     "antivirus": ("antivirus",),
+    "master": ("master_user",),
 }
 SWITCHES = ("relay_trusted_networks", "auth_on_port_25", "deleted_to_trash", "allow_unencrypted",
-            "antivirus")
+            "antivirus", "master_user")
 
 
 @bp.context_processor
@@ -61,7 +62,8 @@ def _page(form: dict | None = None, errors: dict | None = None, error: str = "",
     cfg = config()
     return render_template("admin/server.html", form=form or _form(settings.current(db.session, cfg)),
                            errors=errors or {}, error=error, hostname=cfg["MAIL_HOSTNAME"],
-                           default_size=settings.default_size_mb(cfg)), status
+                           default_size=settings.default_size_mb(cfg),
+                           master_password_set=master_user.has_password(db.session)), status
 
 
 @bp.route("/server")

@@ -12,11 +12,15 @@ from flask_login import UserMixin, current_user
 from core.extensions import db, imap_pool, login_manager
 from core.mail import imap
 from core.mail.errors import MailError
+from core.models.server import master_login
 from core.services.access import roles, signin
 from core.services.server import mailstore
 
 log = logging.getLogger(__name__)
 VAULT_KEY = "vault"
+# Set while a server admin reads this session's mailbox through the master user
+# (portal/auth/reading.py): the admin's own session to return to.
+READING_KEY = "reading"
 NOT_KICKED = ("Mail programs that were connected could not be disconnected just now: sign "
               "them out and in again.")
 
@@ -24,9 +28,15 @@ NOT_KICKED = ("Mail programs that were connected could not be disconnected just 
 class User(UserMixin):
     """A signed-in web session; get_id() is the server-side session id."""
 
-    def __init__(self, session_id: str, address: str) -> None:
+    def __init__(self, session_id: str, address: str, reader: str | None = None) -> None:
         self.id = session_id
         self.address = address
+        self.reader = reader  # the server admin reading this mailbox, if one is
+
+    @property
+    def login(self) -> str:
+        """The IMAP login: the address, or ADDRESS*root while an admin reads the mailbox."""
+        return master_login(self.address) if self.reader else self.address
 
     @cached_property
     def roles(self) -> roles.Roles:
@@ -44,7 +54,8 @@ def load_user(session_id: str) -> User | None:
                                         *signin.lifetimes(current_app.config))
     if web_session is None:
         return None
-    return User(web_session.id, web_session.address)
+    note = session.get(READING_KEY)
+    return User(web_session.id, web_session.address, note.get("admin") if isinstance(note, dict) else None)
 
 
 def client_ip() -> str:
@@ -72,9 +83,10 @@ def mail_connection(folder: str | None = None) -> Iterator[Any]:
     second device) reuses them instead of piling up against Dovecot's per-user limit.
     """
     def opener():
-        return imap.login(imap_settings(), current_user.address, password(), client_ip())
+        return imap.login(imap_settings(), current_user.login, password(), client_ip())
 
-    with imap_pool.connection(current_user.address, opener, folder) as client:
+    # Keyed by the login: a master-user session never shares the person's own connections.
+    with imap_pool.connection(current_user.login, opener, folder) as client:
         yield client
 
 

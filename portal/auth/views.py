@@ -13,6 +13,7 @@ from ..navigation import local_path
 from .blueprint import bp
 from .current import VAULT_KEY, User, client_ip, imap_settings
 from .limits import client_key, guess_limit, sign_in_slot
+from .reading import reading_note
 
 
 def _typed_address() -> str:
@@ -57,9 +58,13 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """End the session (POST with a CSRF token only)."""
+    """End the session (POST with a CSRF token only), and the admin's own behind a
+    mailbox the admin was reading."""
+    note = reading_note()
+    if note:
+        signin.sign_out(db.session, str(note.get("session", "")))
     signin.sign_out(db.session, current_user.id)
-    imap_pool.discard(current_user.address)
+    imap_pool.discard(current_user.login)
     uploads.discard_session(current_app.config["DATA_DIR"], current_user.id)
     logout_user()
     session.clear()

@@ -85,8 +85,18 @@ def check_logs(settings: Path) -> None:
         log.warning("log rotation failed: %s", exc)
 
 
-def start_policy(cfg: dict, layout) -> tuple:
+def record_master_login(database, address: str, master: str, protocol: str, remote: str) -> None:
+    """Write one master-user login into the audit log, with the client's address."""
+    from core.services.access import audit
+
+    with database.transaction() as session:
+        audit.record_master_login(session, address, master, protocol, remote)
+    log.info("master login: %s as %s over %s from %s", master, address, protocol, remote)
+
+
+def start_policy(cfg: dict, layout, database) -> tuple:
     """Serve Dovecot's auth policy (stack/worker/policy.py); return its counts and a stop function."""
+    import functools
     import ipaddress
 
     from core.services.access.throttle import FailedLogins
@@ -98,7 +108,8 @@ def start_policy(cfg: dict, layout) -> tuple:
     exempt = tuple(ipaddress.ip_network(network) for network in APP_NETWORKS.split())
     logins = FailedLogins(cfg["LOGIN_LIMIT_IP"], exempt)
     stop = serve_in_thread(cfg["LISTEN_ADDRESS"], int(cfg["AUTH_POLICY_PORT"]),
-                           secretfiles.auth_policy_key(cfg, layout), logins)
+                           secretfiles.auth_policy_key(cfg, layout), logins,
+                           functools.partial(record_master_login, database))
     return logins, stop
 
 
@@ -155,7 +166,7 @@ def main(args: list[str]) -> int:
     helper = Helper(cfg, database)
     stop_helper = serve_in_thread(socket_path(layout), helper, app_group())
     check_acls = AclCheck(database, lambda: helper.cfg)
-    logins, stop_policy = start_policy(cfg, layout)
+    logins, stop_policy = start_policy(cfg, layout, database)
 
     def reconfigure() -> None:
         changed = read_settings(settings)

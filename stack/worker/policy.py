@@ -11,6 +11,10 @@ right password too, until the oldest failure has left the window. A success take
 nothing off. The app's own address is exempt (its web sign-in has its own limits
 and names the browser's address to Dovecot instead).
 
+A successful master-user login (ADDRESS*root, Dovecot's report names master=root) is
+handed to ON_MASTER_LOGIN after the answer, which writes it to the audit log with the
+client's address.
+
 Only requests with the key (header X-API-Key) count. If this server does not answer,
 Dovecot refuses every login (auth_policy_reject_on_fail): an attacker who stopped it
 must not get unlimited guesses.
@@ -22,7 +26,7 @@ import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Callable, Optional
 from urllib.parse import parse_qs, urlsplit
 
 from core.services.access.throttle import FailedLogins
@@ -30,6 +34,8 @@ from core.services.access.throttle import FailedLogins
 log = logging.getLogger("mailroom.policy")
 MAX_BODY = 16 * 1024  # Dovecot sends a few attributes
 REFUSAL = "Too many failed logins from your address. Try again later."
+# (ADDRESS, master user, protocol, client address) of one successful master login.
+MasterLogin = Callable[[str, str, str, str], None]
 
 
 class PolicyServer(ThreadingHTTPServer):
@@ -37,10 +43,12 @@ class PolicyServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], key: str, logins: FailedLogins) -> None:
+    def __init__(self, address: tuple[str, int], key: str, logins: FailedLogins,
+                 on_master_login: Optional[MasterLogin] = None) -> None:
         super().__init__(address, PolicyHandler)
         self.key = key.encode()
         self.logins = logins
+        self.on_master_login = on_master_login
 
 
 class PolicyHandler(BaseHTTPRequestHandler):
@@ -64,12 +72,24 @@ class PolicyHandler(BaseHTTPRequestHandler):
             self.server.logins.report(remote, request.get("success") is True,
                                       request.get("policy_reject") is True)
             self._answer(200, {})
+            self._master_login(request, remote)
         elif self.server.logins.allow(remote):
             self._answer(200, {"status": 0})
         else:
             log.info("refused a %s login from %s: too many failed logins",
                      str(request.get("protocol", "?"))[:20], remote[:64])
             self._answer(200, {"status": -1, "msg": REFUSAL})
+
+    def _master_login(self, request: dict, remote: str) -> None:
+        """Hand a successful master login on (after the answer: Dovecot need not wait)."""
+        master = str(request.get("master", ""))
+        if master and request.get("success") is True and self.server.on_master_login:
+            try:
+                self.server.on_master_login(str(request.get("user", ""))[:320], master[:64],
+                                            str(request.get("protocol", ""))[:20], remote[:64])
+            except Exception:  # noqa: BLE001 - a failed record must not end the policy server
+                log.exception("could not record the master login of %s from %s",
+                              request.get("user"), remote)
 
     def _request(self) -> dict | None:
         """The JSON object Dovecot sent, or None."""
@@ -95,9 +115,10 @@ class PolicyHandler(BaseHTTPRequestHandler):
         log.debug(format, *args)
 
 
-def serve_in_thread(host: str, port: int, key: str, logins: FailedLogins) -> Callable[[], None]:
+def serve_in_thread(host: str, port: int, key: str, logins: FailedLogins,
+                    on_master_login: Optional[MasterLogin] = None) -> Callable[[], None]:
     """Listen on HOST:PORT in a background thread; return a function that stops it."""
-    server = PolicyServer((host, port), key, logins)
+    server = PolicyServer((host, port), key, logins, on_master_login)
     threading.Thread(target=server.serve_forever, name="auth-policy", daemon=True).start()
     log.info("auth policy server listening on %s:%s", host, port)
 

@@ -33,7 +33,11 @@
     const key = event.key;
     if (key === "?") { dialog.showModal(); event.preventDefault(); return; }
     if (key === "/") { document.getElementById("q").focus(); event.preventDefault(); return; }
-    if (key === "c") { window.location.href = document.querySelector(".fab").href; return; }
+    if (key === "c") {  // no Compose while an admin reads someone's mailbox
+      const fab = document.querySelector(".fab");
+      if (fab) { window.location.href = fab.href; }
+      return;
+    }
     if ((key === "j" || key === "k") && !document.body.classList.contains("has-message")) {
       focusRow(cursor + (key === "j" ? 1 : -1));
       event.preventDefault();

@@ -27,7 +27,7 @@ IN_NETWORK = "127.0.0.86"
 DEVICE = "127.0.0.88"  # signs in on port 25
 DEFAULTS = {"queue_lifetime_days": "4", "always_bcc": "", "helo_name": "", "relay_networks": "",
             "relay_trusted_networks": "off", "auth_on_port_25": "off", "deleted_to_trash": "off",
-            "allow_unencrypted": "off", "antivirus": "on",
+            "allow_unencrypted": "off", "antivirus": "on", "master_user": "off",
             "block_executables": "off", "block_archives": "off", "block_types": ""}
 
 

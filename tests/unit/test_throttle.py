@@ -191,3 +191,28 @@ def test_policy_server_answers_only_dovecot_and_its_protocol(policy):
     assert policy("allow", {"remote": "192.0.2.11"}) == (200, {"status": 0})  # nothing counted
     assert policy("forget", failure)[0] == 400
     assert policy("allow", ["not", "an", "object"])[0] == 400
+
+
+def test_policy_server_hands_on_successful_master_logins_only():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    seen = []
+    stop = serve_in_thread("127.0.0.1", port, KEY, FailedLogins("5 per minute"),
+                           lambda *login: seen.append(login))
+    try:
+        for body in ({"user": "anna@x.test", "master": "root", "success": False},
+                     {"user": "anna@x.test", "master": "", "success": True},
+                     {"user": "anna@x.test", "master": "root", "success": True}):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/?command=report",
+                json.dumps({"remote": "192.0.2.20", "protocol": "imap", **body}).encode(),
+                {"Content-Type": "application/json", "X-API-Key": KEY})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert answer.status == 200
+        deadline = time.monotonic() + 5  # handed on after the answer, in the handler's thread
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop()
+    assert seen == [("anna@x.test", "root", "imap", "192.0.2.20")]

@@ -13,7 +13,7 @@ from core.models import AuditEntry
 from .roles import Roles
 
 KINDS = ("domain", "mailbox", "group", "alias", "shared", "role", "spam", "server")
-ACTIONS = ("create", "update", "delete", "erase", "repair", "flush")
+ACTIONS = ("create", "update", "delete", "erase", "repair", "flush", "login")
 PAGE_SIZE = 50
 
 
@@ -29,6 +29,15 @@ def record(db: Session, actor: str, action: str, kind: str, target: str, *,
     )
     db.add(entry)
     return entry
+
+
+def record_master_login(db: Session, address: str, master: str, protocol: str,
+                        client: str) -> AuditEntry | None:
+    """Record that MASTER logged in to ADDRESS's mailbox over PROTOCOL from CLIENT (the
+    worker's auth policy server, on Dovecot's report)."""
+    domain = address.rpartition("@")[2] or None
+    return record(db, f"{master} (master user)", "login", "mailbox", address, domain=domain,
+                  after={"protocol": protocol, "client": client})
 
 
 def _dump(values: dict | None) -> str | None:

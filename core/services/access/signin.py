@@ -66,6 +66,11 @@ def sign_in(db: Session, settings: imap.ImapSettings, address: str, password: st
         client = imap.login(settings, address, password, client_ip, wait)
     except AuthenticationFailed as exc:
         raise AuthenticationFailed(GENERIC_FAILURE) from exc
+    return start_session(db, address, password, client)
+
+
+def start_session(db: Session, address: str, password: str, client: IMAPClient) -> SignedIn:
+    """Open (and commit) a web session for ADDRESS whose IMAP login PASSWORD just passed."""
     key = vault.new_key()
     session = WebSession(
         id=secrets.token_urlsafe(32), address=address,

@@ -26,7 +26,7 @@ from core.mail.errors import MailError, ServiceUnavailable
 from core.models.server import ROW_ID, ServerSettings, sealed_secret, server_settings, store_secret
 from core.services.access import audit
 from core.services.errors import InvalidInput, ServiceError
-from core.services.server import mailstore
+from core.services.server import mailstore, master_user
 
 from .settings_input import PARSERS
 
@@ -38,12 +38,12 @@ KEYS = {
     "relay-trusted-networks": "relay_trusted_networks", "auth-on-port-25": "auth_on_port_25",
     "deleted-to-trash": "deleted_to_trash", "allow-unencrypted": "allow_unencrypted",
     "block-executables": "block_executables", "block-archives": "block_archives",
-    "block-types": "block_types", "antivirus": "antivirus",
+    "block-types": "block_types", "antivirus": "antivirus", "master-user": "master_user",
 }
 # The daemons that read each setting (the others are Postfix's alone); the helper reloads
 # only a daemon whose rendered files changed.
 READERS = {"deleted_to_trash": ("Dovecot",), "allow_unencrypted": ("Dovecot", "Postfix"),
-           "antivirus": ("Postfix", "Rspamd"),
+           "antivirus": ("Postfix", "Rspamd"), "master_user": ("Dovecot",),
            **dict.fromkeys(("block_executables", "block_archives", "block_types"), ("Rspamd",))}
 
 
@@ -105,6 +105,8 @@ def update(db: Session, cfg: dict, texts: dict[str, str], actor: str,
     text) and the sealed SECRETS (name -> sealed blob, None removes it); Rejected, with the
     old values stored again, if Postfix or Dovecot refuses them."""
     values = parse(texts)
+    if values.get("master_user") and not master_user.has_password(db):
+        raise InvalidSettings({"master_user": master_user.NO_PASSWORD})
     row = db.get(ServerSettings, ROW_ID)
     if row is None:
         row = current(db, cfg)

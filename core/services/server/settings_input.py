@@ -159,6 +159,7 @@ PARSERS = {
     "auth_on_port_25": switch, "smarthost_host": smarthost_host, "smarthost_port": smarthost_port,
     "smarthost_tls": smarthost_tls, "smarthost_username": smarthost_username,
     "deleted_to_trash": switch, "allow_unencrypted": switch, "antivirus": switch,
+    "master_user": switch,
     # Attachment blocking (Rspamd)
     "block_executables": switch, "block_archives": switch, "block_types": attachment_types,
 }
