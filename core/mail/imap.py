@@ -201,6 +201,15 @@ def is_alive(client: IMAPClient) -> bool:
         return False
 
 
+def let_go(client: IMAPClient) -> bool:
+    """UNSELECT the selected folder; True when the session answered and can be used."""
+    try:
+        client.unselect_folder()
+        return True
+    except (OSError, IMAPClientError):
+        return False
+
+
 def list_returning(client: IMAPClient, options: str) -> tuple[list[tuple], dict[str, dict]]:
     """Every folder by `LIST "" "*" RETURN (OPTIONS)`, one round trip (RFC 5258).
 

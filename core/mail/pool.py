@@ -4,9 +4,15 @@ imapclient is not thread-safe: a connection is checked out by one request at a
 time. Each address keeps at most MAX_IDLE idle connections; connections idle
 longer than IDLE_SECONDS are closed, so Dovecot's per-user limit is respected.
 
-A big folder keeps a connection of its own: on Maildir, switching a connection
-into a folder of 100,000 messages re-reads its whole uidlist (55-160 ms), while
-a connection that still has it selected answers at once (bench/webmail.py).
+A big folder keeps a connection of its own, so the other folders' connection keeps
+its folder selected. Before a connection is lent it must show the folder as it is now:
+one with a small folder selected is synced by a NOOP, but syncing a session that has a
+big folder selected costs Dovecot a copy of the folder's whole index (memmove and
+memset, 6-15 ms at 1,000,000 messages, on NOOP or any other command), and a STATUS of
+the selected folder answers from the session's last sync, so it would not show new
+mail. That folder is let go instead (UNSELECT, well under 1 ms): a STATUS of a folder
+not selected reads Dovecot's index as it is now (~0.3 ms at 1,000,000), which is all a
+warm list page asks; the folder is SELECTed again only when something changed there.
 """
 from __future__ import annotations
 
@@ -59,11 +65,10 @@ class ConnectionPool:
         When the address has MAX_IDLE idle connections already, the one idle longest
         is closed, so the connections of the folders in use stay.
         """
-        selected = getattr(client, "selected", None)
         evicted = None
         with self._lock:
-            if selected and getattr(client, "selected_exists", 0) > BIG_FOLDER:
-                self._big.setdefault(key, set()).add(selected[0])
+            if _holds_big_folder(client):
+                self._big.setdefault(key, set()).add(client.selected[0])
             idle = self._idle.setdefault(key, [])
             idle.append((time.monotonic(), client))
             if len(idle) > self.max_idle:
@@ -95,7 +100,7 @@ class ConnectionPool:
                 if index is None:
                     return None
                 _, client = idle.pop(index)
-            if imap.is_alive(client):
+            if imap.let_go(client) if _holds_big_folder(client) else imap.is_alive(client):
                 return client
             imap.close(client)
 
@@ -131,3 +136,7 @@ class ConnectionPool:
                     del self._idle[key]
         for client in stale:
             imap.close(client)
+
+
+def _holds_big_folder(client: IMAPClient) -> bool:
+    return bool(getattr(client, "selected", None)) and getattr(client, "selected_exists", 0) > BIG_FOLDER
