@@ -30,6 +30,7 @@ from typing import Callable
 from imapclient import IMAPClient
 
 from core.db import Database
+from core.mail import imap  # noqa: F401 - imported for its imaplib line limit: a 1M-UID SORT line
 from core.services.directory import lookup
 from stack import manager
 
