@@ -92,7 +92,7 @@ def state(client: IMAPClient, folder: str) -> dict:
 
     Current whether or not this connection has FOLDER selected: Dovecot answers STATUS
     of the selected folder from the session's view as of its last sync, and the pool
-    syncs a connection (NOOP) or lets its folder go (UNSELECT) before lending it.
+    lends a connection only once that view is current (core/mail/pool.py).
     NotFoundError when the folder does not exist, ServiceUnavailable when the connection broke.
     """
     _check(folder)
