@@ -42,14 +42,16 @@ def message(uid: int):
         # Reading may have set \\Seen: the folder's state is asked anew, not the list's.
         side = mailbox.sidebar(client, owner(), options.folder)
     tree = side.tree
-    html = reading.body_html(opened.raw, opened.parsed, allow_remote=False)
     trust = reading.sender_trust(db.session, current_user.address, opened,
                                  current_app.config["MAIL_HOSTNAME"])
+    remote = trust.honoured or request.args.get("remote") == "1"
+    # Sanitised as the frame will ask for it, so the frame finds it cached.
+    html = reading.body_html(opened.raw, remote, opened.parsed)
     current = next((f for f in tree if f.name == options.folder), None)
     return render_template(
         "webmail/mail.html", tree=tree, page=page, results=None, options=options, quota=side.quota,
         current=current, search_error="", message=opened, html=html, trust=trust,
-        remote=trust.honoured or request.args.get("remote") == "1",
+        remote=remote,
         text_html=sanitize.text_to_html(opened.parsed.text or "") if not html else "",
         receipt_to=receipts.asks_receipt(db.session, current_user.address, opened.raw, opened.flags),
         **outgoing(tree),
@@ -62,7 +64,7 @@ def body(uid: int):
     """The sanitised HTML body as its own document, for a sandboxed iframe."""
     allow_remote = request.args.get("remote") == "1"
     raw = _raw(uid)
-    html = reading.body_html(raw, mime.parse_message(raw), allow_remote=allow_remote)
+    html = reading.body_html(raw, allow_remote)
     nonce = secrets.token_urlsafe(16)  # admits our stylesheet, and only it
     document = render_template("webmail/body.html", html=html.html if html else "", nonce=nonce)
     csp = sanitize.mail_csp(allow_remote, nonce)

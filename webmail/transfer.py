@@ -113,7 +113,7 @@ def print_view(uid: int):
     allow_remote = request.args.get("remote") == "1"
     with mail_connection(options.folder) as client:
         opened = reading.open_message(client, owner(), options.folder, uid)
-    html = reading.body_html(opened.raw, opened.parsed, allow_remote=allow_remote)
+    html = reading.body_html(opened.raw, allow_remote, opened.parsed)
     nonce = secrets.token_urlsafe(16)
     document = render_template(
         "webmail/print.html", message=opened, nonce=nonce, html=html.html if html else "",

@@ -201,6 +201,23 @@ def is_alive(client: IMAPClient) -> bool:
         return False
 
 
+def same_status(witness: IMAPClient, client: IMAPClient, folder: str) -> bool:
+    """True when WITNESS (not in FOLDER) and CLIENT (FOLDER selected) report the same state.
+
+    Dovecot answers CLIENT's STATUS from its session's last sync, WITNESS's from the
+    folder as it is now: the same UIDVALIDITY, UIDNEXT, MESSAGES and HIGHESTMODSEQ mean
+    no message came, went or changed its flags since CLIENT last synced. False when
+    either does not answer (or the folder is gone).
+    """
+    items = [b"UIDVALIDITY", b"UIDNEXT", b"MESSAGES"]
+    if client.has_capability("CONDSTORE"):
+        items.append(b"HIGHESTMODSEQ")
+    try:
+        return witness.folder_status(folder, items) == client.folder_status(folder, items)
+    except (OSError, IMAPClientError):
+        return False
+
+
 def list_returning(client: IMAPClient, options: str) -> tuple[list[tuple], dict[str, dict]]:
     """Every folder by `LIST "" "*" RETURN (OPTIONS)`, one round trip (RFC 5258).
 

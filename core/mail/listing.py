@@ -87,6 +87,24 @@ def _state_items(client: IMAPClient) -> list[bytes]:
     return items + [b"HIGHESTMODSEQ"] if client.has_capability("CONDSTORE") else items
 
 
+def state(client: IMAPClient, folder: str) -> dict:
+    """FOLDER's UIDVALIDITY, UIDNEXT, EXISTS (and HIGHESTMODSEQ) by one STATUS; selects nothing.
+
+    Current whether or not this connection has FOLDER selected: Dovecot answers STATUS
+    of the selected folder from the session's view as of its last sync, and the pool
+    lends a connection only once that view is current (core/mail/pool.py).
+    NotFoundError when the folder does not exist, ServiceUnavailable when the connection broke.
+    """
+    _check(folder)
+    try:
+        status = client.folder_status(folder, _state_items(client))
+    except IMAPClientAbortError as exc:
+        raise ServiceUnavailable(imap.SERVICE, str(exc)) from exc
+    except IMAPClientError as exc:
+        raise NotFoundError(f"There is no folder {folder!r}.") from exc
+    return {b"EXISTS": status[b"MESSAGES"], **status}
+
+
 def select(client: IMAPClient, folder: str, readonly: bool = False) -> dict:
     """SELECT FOLDER, or keep it when this connection has it open already.
 
@@ -94,17 +112,14 @@ def select(client: IMAPClient, folder: str, readonly: bool = False) -> dict:
     HIGHESTMODSEQ); NotFoundError when the folder does not exist (a NO answer),
     ServiceUnavailable when the connection broke.
     """
+    if getattr(client, "selected", None) in ((folder, readonly), (folder, False)):
+        # STATUS is enough for the state, unless the folder was replaced meanwhile
+        # (another UIDVALIDITY).
+        info = state(client, folder)
+        if int(info[b"UIDVALIDITY"]) == client.selected_uidvalidity:
+            return info
+    _check(folder)
     try:
-        check_name(folder)
-    except ImapError as exc:
-        raise NotFoundError(f"There is no folder {folder!r}.") from exc
-    try:
-        if getattr(client, "selected", None) in ((folder, readonly), (folder, False)):
-            # The pool's NOOP has synced this session; STATUS is enough for the state,
-            # unless the folder was replaced meanwhile (another UIDVALIDITY).
-            status = client.folder_status(folder, _state_items(client))
-            if int(status[b"UIDVALIDITY"]) == client.selected_uidvalidity:
-                return {b"EXISTS": status[b"MESSAGES"], **status}
         return client.select_folder(folder, readonly=readonly)
     except IMAPClientAbortError as exc:
         raise ServiceUnavailable(imap.SERVICE, str(exc)) from exc
@@ -112,23 +127,38 @@ def select(client: IMAPClient, folder: str, readonly: bool = False) -> dict:
         raise NotFoundError(f"There is no folder {folder!r}.") from exc
 
 
+def _check(folder: str) -> None:
+    try:
+        check_name(folder)
+    except ImapError as exc:
+        raise NotFoundError(f"There is no folder {folder!r}.") from exc
+
+
 def sorted_uids(client: IMAPClient, cache: LruCache, owner: str, folder: str,
                 sort: str, reverse: bool, criteria: list | None = None) -> tuple[array, dict]:
-    """SELECT FOLDER and return all UIDs matching CRITERIA in order, cached."""
-    info = select(client, folder)
-    state = (info.get(b"UIDVALIDITY"), info.get(b"UIDNEXT"), info.get(b"EXISTS"),
-             info.get(b"HIGHESTMODSEQ") if criteria and _flag_dependent(criteria) else None)
+    """All UIDs of FOLDER matching CRITERIA in order, cached; SELECTs FOLDER only to sort.
+
+    Returns them with the folder's state (as state() gives it).
+    """
+    info = state(client, folder)
     key = (owner, folder, sort, reverse, repr(criteria))
-    uids = cache.get(key, state)
+    uids = cache.get(key, _sort_state(info, criteria))
     if uids is None:
+        info = select(client, folder)
         order = ("REVERSE " if reverse else "") + SORT_KEYS.get(sort, "DATE")
         try:
             found = client.sort([order], criteria or ["ALL"])
         except IMAPClientError as exc:
             raise imap.refused(exc) from exc
         uids = array("I", found)
-        cache.put(key, uids, state, uids.itemsize * len(uids))
+        cache.put(key, uids, _sort_state(info, criteria), uids.itemsize * len(uids))
     return uids, info
+
+
+def _sort_state(info: dict, criteria: list | None) -> tuple:
+    """What a sorted list of UIDs is valid for: a flag-dependent search also needs HIGHESTMODSEQ."""
+    return (info.get(b"UIDVALIDITY"), info.get(b"UIDNEXT"), info.get(b"EXISTS"),
+            info.get(b"HIGHESTMODSEQ") if criteria and _flag_dependent(criteria) else None)
 
 
 def _flag_dependent(criteria: list) -> bool:
@@ -198,6 +228,8 @@ def cached_summaries(client: IMAPClient, where: tuple, uids: list[int],
     cached = {uid: found for uid in uids if (found := row_cache.get((*where, uid))) is not None}
     known = {uid: row for uid, (row, read_at) in cached.items() if modseq and read_at == modseq}
     stale = [uid for uid in cached if uid not in known]
+    if len(known) < len(uids):
+        _open(client, *where[1:])  # sorted_uids selects only to sort
     if stale:
         try:
             flags = client.fetch(stale, [b"FLAGS"])
@@ -208,6 +240,13 @@ def cached_summaries(client: IMAPClient, where: tuple, uids: list[int],
     for row in fetch_summaries(client, [uid for uid in uids if uid not in cached]):
         known[row.uid] = _remember(where, row, modseq)
     return [known[uid] for uid in uids if uid in known]
+
+
+def _open(client: IMAPClient, folder: str, uidvalidity: int) -> None:
+    """SELECT FOLDER unless this connection has it open already, at UIDVALIDITY."""
+    selected = getattr(client, "selected", None)
+    if not selected or selected[0] != folder or client.selected_uidvalidity != uidvalidity:
+        select(client, folder)
 
 
 def _remember(where: tuple, row: Summary, modseq: int) -> Summary:
@@ -229,12 +268,13 @@ def _flags(item: dict) -> frozenset[str]:
 def arrived_since(client: IMAPClient, folder: str, uidnext: int) -> tuple[dict, list[Summary]]:
     """The messages of FOLDER whose UID is at least UIDNEXT (newest first).
 
-    A read-write SELECT, as the list uses, so polling keeps the connection's folder
-    open for the next page; fetching ENVELOPE and FLAGS sets no \\Seen.
+    The folder is SELECTed (read-write, as the list does) only when something arrived;
+    fetching ENVELOPE and FLAGS sets no \\Seen.
     """
-    info = select(client, folder)
+    info = state(client, folder)
     fresh: list[int] = []
     if uidnext and int(info.get(b"UIDNEXT", 0)) > uidnext:
+        select(client, folder)
         try:
             # "n:*" always includes the highest UID, even below n (RFC 3501 6.4.8).
             fresh = sorted((u for u in client.search(["UID", f"{uidnext}:*"]) if u >= uidnext),

@@ -19,6 +19,7 @@ from email.message import Message
 from email.parser import BytesParser
 from html import escape
 from itertools import islice
+from typing import Iterable
 
 from .errors import MailError
 from .mime_enriched import enriched_to_html
@@ -29,7 +30,7 @@ from .mime_text import (decode_bytes, decode_header_value, has_control_chars, me
                         parse_date, shorten, unflow)
 
 __all__ = ["Attachment", "ParsedMessage", "PartNotFound", "parse_message", "part_payload",
-           "safe_filename", "content_disposition"]
+           "part_payloads", "safe_filename", "content_disposition"]
 log = logging.getLogger(__name__)
 
 #: Deeper multipart nesting is not walked (no real mail needs it; hostile mail might).
@@ -143,13 +144,25 @@ def part_payload(raw: bytes, part_id: str) -> tuple[bytes, str, str]:
     Example: part_payload(raw, "2") -> (b"%PDF-1.7...", "application/pdf", "report.pdf").
     Raises PartNotFound when PART_ID names no part.
     """
-    part = _find(_parse(raw)[0], part_id)
-    if part is None:
-        raise PartNotFound(f"no part {part_id!r} in this message")
-    ctype = part_type(part)
-    name = safe_filename(decode_filename(part_param(part, "filename", "content-disposition")
-                                         or part_param(part, "name")))
-    return part_bytes(part), ctype, name or fallback_filename(part_id, ctype)
+    return part_payloads(raw, [part_id])[part_id]
+
+
+def part_payloads(raw: bytes, part_ids: Iterable[str]) -> dict[str, tuple[bytes, str, str]]:
+    """part_payload of each of PART_IDS, from one parse of RAW.
+
+    Example: part_payloads(raw, ["2", "3"]) -> {"2": (b"\\x89PNG...", "image/png", "a.png"), ...}.
+    """
+    root = _parse(raw)[0]
+    found = {}
+    for part_id in part_ids:
+        part = _find(root, part_id)
+        if part is None:
+            raise PartNotFound(f"no part {part_id!r} in this message")
+        ctype = part_type(part)
+        name = safe_filename(decode_filename(part_param(part, "filename", "content-disposition")
+                                             or part_param(part, "name")))
+        found[part_id] = part_bytes(part), ctype, name or fallback_filename(part_id, ctype)
+    return found
 
 
 def _parse(raw: bytes) -> tuple[Message, list[str]]:

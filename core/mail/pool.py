@@ -4,9 +4,16 @@ imapclient is not thread-safe: a connection is checked out by one request at a
 time. Each address keeps at most MAX_IDLE idle connections; connections idle
 longer than IDLE_SECONDS are closed, so Dovecot's per-user limit is respected.
 
-A big folder keeps a connection of its own: on Maildir, switching a connection
-into a folder of 100,000 messages re-reads its whole uidlist (55-160 ms), while
-a connection that still has it selected answers at once (bench/webmail.py).
+A big folder keeps a connection of its own. Before a connection is lent it must show
+its folder as it is now: a NOOP syncs it. But syncing a session that has a big folder
+selected costs Dovecot a copy of the folder's whole index (memmove and memset: 6-15 ms
+at 1,000,000 messages, on NOOP or any other command), while a STATUS costs ~0.3 ms.
+STATUS of the selected folder answers from the session's last sync, STATUS of a folder
+not selected from the index as it is now; so another idle connection of the same person
+witnesses the folder's state, and when both say the same, nothing changed and no sync
+is needed. Letting the big folder go (UNSELECT) was tried: the list page got as cheap,
+but opening a message then SELECTs it again and took ~0.9 s at 1,000,000 (~25 ms on a
+connection that kept it selected).
 """
 from __future__ import annotations
 
@@ -59,11 +66,10 @@ class ConnectionPool:
         When the address has MAX_IDLE idle connections already, the one idle longest
         is closed, so the connections of the folders in use stay.
         """
-        selected = getattr(client, "selected", None)
         evicted = None
         with self._lock:
-            if selected and getattr(client, "selected_exists", 0) > BIG_FOLDER:
-                self._big.setdefault(key, set()).add(selected[0])
+            if _holds_big_folder(client):
+                self._big.setdefault(key, set()).add(client.selected[0])
             idle = self._idle.setdefault(key, [])
             idle.append((time.monotonic(), client))
             if len(idle) > self.max_idle:
@@ -95,9 +101,26 @@ class ConnectionPool:
                 if index is None:
                     return None
                 _, client = idle.pop(index)
-            if imap.is_alive(client):
+            if self._current(key, client) or imap.is_alive(client):
                 return client
             imap.close(client)
+
+    def _current(self, key: str, client: IMAPClient) -> bool:
+        """True when CLIENT holds a big folder that another idle connection sees unchanged."""
+        if not _holds_big_folder(client):
+            return False
+        folder = client.selected[0]
+        with self._lock:
+            idle = self._idle.get(key, [])
+            index = next((i for i, (_, c) in enumerate(idle)
+                          if (getattr(c, "selected", None) or (None,))[0] != folder), None)
+            if index is None:
+                return False
+            _, witness = idle.pop(index)
+        try:
+            return imap.same_status(witness, client, folder)
+        finally:
+            self.put(key, witness)  # a dead witness is found by its own check when next lent
 
     def _pick(self, idle: list[tuple[float, IMAPClient]], folder: str | None,
               big_folders: set[str]) -> int | None:
@@ -131,3 +154,7 @@ class ConnectionPool:
                     del self._idle[key]
         for client in stale:
             imap.close(client)
+
+
+def _holds_big_folder(client: IMAPClient) -> bool:
+    return bool(getattr(client, "selected", None)) and getattr(client, "selected_exists", 0) > BIG_FOLDER

@@ -1,7 +1,12 @@
 """The list's caches on a real Dovecot: what a warm page still asks the server."""
+import select
+
 from core.cache import LruCache
-from core.mail import listing
-from tests.helpers import commands_sent, imap_login, new_address
+from core.extensions import imap_pool
+from core.mail import listing, pool
+from core.services.server import mailstore
+from tests.helpers import commands_sent, imap_login, message, new_address, signed_in_client
+from tests.integration.admin_support import wait_until
 
 
 def _page(client, cache, owner):
@@ -32,3 +37,36 @@ def test_a_warm_page_asks_only_for_the_folder_state_until_a_flag_moves(
         assert flagged.messages[0].flagged and not any(r.flagged for r in flagged.messages[1:])
     finally:
         client.logout()
+
+
+def test_a_big_folder_unchanged_is_not_synced_yet_new_mail_shows_and_a_kick_is_survived(
+        mail_stack, stack_db, domain, app, monkeypatch):
+    # The pool syncs a connection holding a big folder only when another connection sees
+    # that folder changed (core/mail/pool.py). That relies on Dovecot answering STATUS of
+    # a folder not selected as it is now, and on a connection the server ended being
+    # replaced before it is lent.
+    monkeypatch.setattr(pool, "BIG_FOLDER", 2)  # three messages make a big folder here
+    owner = new_address(stack_db, domain, "bigpool", spam_to_junk=False)
+    other = imap_login(mail_stack, owner)
+    other.create_folder("Big")
+    for number in range(3):
+        other.append("Big", message("a@outside.test", owner, f"big row {number}").as_bytes())
+    web = signed_in_client(app, owner)
+    for folder in ("INBOX", "Big", "INBOX"):  # Big keeps a connection of its own
+        assert web.get(f"/mail?folder={folder}").status_code == 200
+    (big,) = [c for _, c in imap_pool._idle[owner] if c.selected == ("Big", False)]
+    sent = commands_sent(big, monkeypatch)
+    assert "big row 2" in web.get("/mail?folder=Big").get_data(as_text=True)
+    assert sent == ["STATUS", "STATUS"]  # its view against the other's; no NOOP, no SELECT
+
+    other.append("Big", message("a@outside.test", owner, "big row 3").as_bytes())
+    other.logout()
+    html = web.get("/mail?folder=Big").get_data(as_text=True)
+    assert "big row 3" in html and 'data-count="messages">4<' in html
+
+    mailstore.kick(mail_stack, owner)
+    idle = [c for _, c in imap_pool._idle[owner]]
+    assert len(idle) == 2 and wait_until(
+        lambda: all(select.select([c.socket()], [], [], 0)[0] for c in idle))
+    page = web.get("/mail?folder=Big")  # every pooled connection is dead: a new one, quietly
+    assert page.status_code == 200 and "big row 3" in page.get_data(as_text=True)

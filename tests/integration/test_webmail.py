@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from core.mail import listing, smtp
+from core.mail import listing, sanitize, smtp
 from tests.helpers import (PASSWORD, csrf_token, deliver_raw, imap_login, new_address,
                            signed_in_client, submit, uid_of, wait_for_subject)
 
+clean = sanitize.sanitize_html
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 
@@ -139,6 +140,30 @@ def test_always_show_remote_content_for_a_signed_in_sender_is_remembered(
                                   "csrf_token": csrf_token(page)})
     again = web.get(f"/mail/{uid}?folder=INBOX").get_data(as_text=True)
     assert "Show once" not in again and re.search(r'<iframe[^>]*src="[^"]*remote=1', again, re.S)
+
+
+def test_a_trusted_senders_html_is_sanitised_once_for_the_page_and_its_frame(
+        mail_stack, stack_db, domain, web, person, monkeypatch):
+    friend = new_address(stack_db, domain, "friend")
+    page = web.get("/settings/").get_data(as_text=True)
+    web.post("/mail/trust", data={"sender": friend, "uid": 1, "folder": "INBOX",
+                                  "csrf_token": csrf_token(page)})
+    subject = f"trusted once {uuid.uuid4().hex[:8]}"
+    smtp.send(smtp.SmtpSettings.submission(mail_stack), _newsletter(friend, person, subject),
+              login=(friend, PASSWORD))
+    uid = uid_of(mail_stack, person, subject)
+    calls = []
+
+    def counted(html, **options):
+        calls.append(options)
+        return clean(html, **options)
+
+    monkeypatch.setattr(sanitize, "sanitize_html", counted)
+    page = web.get(f"/mail/{uid}?folder=INBOX").get_data(as_text=True)
+    assert re.search(r'<iframe[^>]*src="[^"]*remote=1', page, re.S)
+    frame = web.get(f"/mail/{uid}/body?folder=INBOX&remote=1").get_data(as_text=True)
+    assert "pics.test/cat.jpg" in frame
+    assert [k["allow_remote"] for k in calls] == [True]  # the frame used the page's result
 
 
 @pytest.mark.parametrize("forged_results", [

@@ -36,7 +36,7 @@ FAST = settings(max_examples=int(os.environ.get("MAILROOM_HYPOTHESIS_EXAMPLES", 
 def test_any_message_parses_into_something_the_view_can_show(raw):
     parsed = mime.parse_message(raw)
     assert isinstance(parsed.subject, str) and isinstance(parsed.defects, list)
-    html = reading.body_html(raw, parsed, allow_remote=False)
+    html = reading.body_html(raw, False, parsed)
     assert html is None or "<script" not in html.html.lower()
     sanitize.text_to_html(parsed.text or "")
     reading.people(parsed.from_)

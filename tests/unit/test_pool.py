@@ -8,9 +8,23 @@ class FakeClient:
 
     def __init__(self, name):
         self.name, self.selected, self.selected_exists, self.closed = name, None, 0, False
+        self.sent, self.dead, self.views = [], False, {}
 
     def noop(self):
-        return b"NOOP completed", []  # (text, untagged replies) as imapclient gives
+        return self._answer("NOOP", (b"NOOP completed", []))  # (text, untagged) as imapclient gives
+
+    def folder_status(self, folder, items):
+        # A selected folder as this session last synced it; another as the server has it now.
+        return self._answer("STATUS", self.views.get(folder, {}))
+
+    def has_capability(self, name):
+        return True
+
+    def _answer(self, command, answer):
+        self.sent.append(command)
+        if self.dead:
+            raise ConnectionResetError("the server went away")
+        return answer
 
     def logout(self):
         self.closed = True
@@ -40,6 +54,39 @@ def test_a_big_folder_keeps_its_own_connection():
     assert small is not big and big.selected == ("Archive", False)
     assert _use(pool, "Archive", opened, size=BIG_FOLDER + 1) is big
     assert _use(pool, "INBOX", opened) is small and len(opened) == 2
+
+
+def test_a_big_folder_is_synced_only_when_another_connection_sees_it_changed():
+    # Syncing a session with a big folder selected copies its whole index in Dovecot;
+    # a STATUS from a connection without it selected is current and cheap (core/mail/pool.py).
+    pool, opened = ConnectionPool(), []
+    big = _use(pool, "Archive", opened, size=BIG_FOLDER + 1)
+    small = _use(pool, "INBOX", opened)
+    big.sent.clear(), small.sent.clear()
+    assert _use(pool, "Archive", opened, size=BIG_FOLDER + 1) is big
+    assert big.sent == ["STATUS"] and small.sent == ["STATUS"]  # the same state: no NOOP
+    big.views["Archive"] = {b"UIDNEXT": 7}  # what this session saw before mail arrived
+    big.sent.clear()
+    assert _use(pool, "Archive", opened, size=BIG_FOLDER + 1) is big and big.sent == ["STATUS", "NOOP"]
+    small.sent.clear()
+    assert _use(pool, "INBOX", opened) is small and small.sent == ["NOOP"]
+
+
+def test_a_big_folder_without_another_connection_to_witness_is_synced():
+    pool, opened = ConnectionPool(), []
+    big = _use(pool, "Archive", opened, size=BIG_FOLDER + 1)
+    big.sent.clear()
+    assert _use(pool, "Archive", opened, size=BIG_FOLDER + 1) is big and big.sent == ["NOOP"]
+
+
+def test_a_dead_connection_is_replaced_whichever_check_finds_it():
+    pool, opened = ConnectionPool(), []
+    big = _use(pool, "Archive", opened, size=BIG_FOLDER + 1)
+    small = _use(pool, "INBOX", opened)
+    big.dead = small.dead = True
+    fresh = _use(pool, "Archive", opened, size=BIG_FOLDER + 1)
+    assert fresh not in (big, small) and big.closed
+    assert _use(pool, "INBOX", opened) not in (big, small) and small.closed
 
 
 def test_at_the_limit_the_longest_idle_big_folder_gives_way():

@@ -77,10 +77,10 @@ def sidebar(client: IMAPClient, owner: str, folder: str, state: tuple | None = N
     ~5 ms for the whole page of a person with 6 folders. So the sidebar is kept per
     person and reused while the shown folder still has the state it was listed with
     (a message read, moved or arrived there shows at once) and for at most
-    SIDEBAR_SECONDS. STATE None: ask the server (FOLDER is selected now).
+    SIDEBAR_SECONDS. STATE None: ask the server.
     """
     if state is None:
-        state = folders.state_of(listing.select(client, folder))
+        state = folders.state_of(listing.state(client, folder))
     cached = sidebar_cache.get(owner)
     if cached is not None and time.monotonic() - cached.made < SIDEBAR_SECONDS:
         shown = next((f for f in cached.tree if f.name == folder), None)
