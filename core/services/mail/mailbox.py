@@ -85,24 +85,29 @@ def sidebar(client: IMAPClient, owner: str, folder: str, state: tuple | None = N
     """
     if state is None:
         state = folders.state_of(listing.select(client, folder))
+    now = time.monotonic()
     mark = _change_mark(owner)
     cached = sidebar_cache.get(owner, mark)
-    if cached is not None and time.monotonic() - cached.made < SIDEBAR_SECONDS:
+    if cached is not None and now - cached.made < SIDEBAR_SECONDS:
         shown = next((f for f in cached.tree if f.name == folder), None)
         if shown is not None and shown.state == state:
             return cached
-    return fresh_sidebar(client, owner, mark)
+    return _listed(client, owner, mark, now)
 
 
-def fresh_sidebar(client: IMAPClient, owner: str, mark: str | None = None) -> Sidebar:
-    """The folder tree and quota as the server has them now, kept as OWNER's sidebar.
+def fresh_sidebar(client: IMAPClient, owner: str) -> Sidebar:
+    """The folder tree and quota as the server has them now, kept as OWNER's sidebar."""
+    now = time.monotonic()
+    return _listed(client, owner, _change_mark(owner), now)
 
-    MARK is the change mark read before listing (a change made meanwhile leaves a newer
-    one, so this tree is not reused after it); by default it is read now.
+
+def _listed(client: IMAPClient, owner: str, mark: str, began: float) -> Sidebar:
+    """List the tree and keep it with the MARK read at BEGAN, just before listing.
+
+    Dated BEGAN, a tree is never reused past the mark of a change made while it was
+    being listed (a newer mark) nor past that mark's lifetime (forget_sidebar).
     """
-    if mark is None:
-        mark = _change_mark(owner)
-    made = Sidebar(folder_tree(client), imap.quota(client), time.monotonic())
+    made = Sidebar(folder_tree(client), imap.quota(client), began)
     sidebar_cache.put(owner, made, mark,
                       size=sum(FOLDER_OVERHEAD + 2 * len(f.name) for f in made.tree))
     return made
@@ -112,10 +117,11 @@ def forget_sidebar(owner: str) -> None:
     """Make every app process list OWNER's tree anew: a folder was made, renamed,
     removed or emptied, or mail was moved or sent.
 
-    The new mark outlives every tree cached before it (SIDEBAR_SECONDS), so a process
-    never mistakes an old tree for one listed after the change.
+    The new mark lasts as long as any tree listed before it can still be reused
+    (SIDEBAR_SECONDS, and a second for Redis's clock and this process's to differ), so
+    no process takes an older tree for one listed after the change.
     """
-    shared.store().put(_MARK + owner, secrets.token_hex(8), SIDEBAR_SECONDS)
+    shared.store().put(_MARK + owner, secrets.token_hex(8), SIDEBAR_SECONDS + 1)
 
 
 def _change_mark(owner: str) -> str:
