@@ -29,17 +29,20 @@ def app_environment(cfg: dict, port: int, **settings: str) -> dict:
 
 
 @contextmanager
-def served_app(cfg: dict, port: int, **settings: str) -> Iterator[subprocess.Popen]:
-    """`python app.py` started as the mailroom user, answering on PORT; stopped after.
+def served_app(cfg: dict, port: int, **settings: str) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """`python app.py` started as the mailroom user, answering on PORT; yields the
+    process and the file its output goes to; stopped after.
 
     From the checkout, or from the copy stack/deploy.py makes when the checkout is
-    private to root (as demo.sh does). Its output is in the process's stdout.
+    private to root (as demo.sh does).
     """
     home = app_home(ROOT, Path(cfg["DATA_DIR"]))
-    proc = subprocess.Popen([str(home / ".venv" / "bin" / "python"), "app.py"], cwd=home,
-                            env=app_environment(cfg, port, **settings),
-                            user="mailroom", group="mailroom", extra_groups=[],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log_path = Path(cfg["DATA_DIR"]).parent / f"app-{port}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([str(home / ".venv" / "bin" / "python"), "app.py"], cwd=home,
+                                env=app_environment(cfg, port, **settings),
+                                user="mailroom", group="mailroom", extra_groups=[],
+                                stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -51,9 +54,9 @@ def served_app(cfg: dict, port: int, **settings: str) -> Iterator[subprocess.Pop
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail("the app did not start as mailroom:\n"
-                                + proc.stdout.read().decode(errors="replace"))
+                                + log_path.read_text(errors="replace"))
                 time.sleep(0.2)
-        yield proc
+        yield proc, log_path
     finally:
         proc.terminate()
         proc.wait(timeout=30)

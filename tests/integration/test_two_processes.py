@@ -122,7 +122,7 @@ class Visitor:
 
 @pytest.fixture(scope="module")
 def processes(mail_stack):
-    """Two `python app.py` as the mailroom user; yields [(port, process), ...]."""
+    """Two `python app.py` as the mailroom user; yields [(port, (process, log)), ...]."""
     ports = free_ports(2)
     # Tight enough that the guesses test below needs the two processes' counts together.
     with served_app(mail_stack, ports[0], LOGIN_LIMIT_ADDRESS="2 per minute", THREADS="4") as first, \
@@ -229,10 +229,12 @@ def _no_password_in_cookie_store_log_or_argv(app, cfg, visitor, processes) -> No
     keys = store.keys("*")
     assert keys, "the processes wrote nothing to the shared store"
     assert not [k for k in keys if PASSWORD.encode() in (store.dump(k) or b"")]
-    for _, proc in processes:
+    for _, (proc, log) in processes:
         for name in ("cmdline", "environ"):
             assert PASSWORD.encode() not in Path(f"/proc/{proc.pid}/{name}").read_bytes()
         assert cfg["REDIS_PASSWORD"].encode() not in Path(f"/proc/{proc.pid}/environ").read_bytes()
+        output = log.read_bytes()
+        assert b"Mailroom serving" in output and PASSWORD.encode() not in output
 
 
 def test_password_guesses_count_across_processes(stack_db, domain, processes):

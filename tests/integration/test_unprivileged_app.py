@@ -27,7 +27,7 @@ from tests.integration.process_support import ROOT, app_environment, served_app
 def served_as_mailroom(mail_stack):
     """`python app.py` started as the mailroom user; yields (base URL, pid)."""
     port = free_ports(1)[0]
-    with served_app(mail_stack, port) as proc:
+    with served_app(mail_stack, port) as (proc, _):
         yield f"http://127.0.0.1:{port}", proc.pid
 
 
