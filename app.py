@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from flask import Flask, redirect, url_for
 
-from core import cache
+from core import cache, shared
 from core.config import ConfigError, check_secret_key, load_config
 from core.extensions import csrf, db, limiter, login_manager
 from portal import https
@@ -48,8 +48,14 @@ def create_app(config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=(settings["MESSAGE_SIZE_LIMIT_MB"] + 5) * 1024 * 1024,
         # A composed body may be as large as a message (Flask's default is 500 kB).
         MAX_FORM_MEMORY_SIZE=settings["MESSAGE_SIZE_LIMIT_MB"] * 1024 * 1024,
+        # Every app process counts guesses in the one shared store; while it is down,
+        # each counts alone rather than not at all.
+        RATELIMIT_STORAGE_URI=shared.store_url(settings),
+        RATELIMIT_STORAGE_OPTIONS=shared.store_options(settings),
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
     )
     cache.set_budget(settings["CACHE_MB"] * 1024 * 1024)
+    shared.configure(settings)
     _init_extensions(app)
     https.init_app(app)
     _register_blueprints(app)

@@ -54,13 +54,6 @@ class LruCache:
             self._size += size
             self._trim()
 
-    def discard(self, key: Hashable) -> None:
-        """Forget what KEY held, if anything."""
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._size -= old[2]
-
     def resize(self, max_size: int) -> None:
         """Hold at most MAX_SIZE bytes from now on, dropping the oldest entries."""
         with self._lock:

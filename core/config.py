@@ -76,6 +76,7 @@ DEFAULTS: dict[str, object] = {
     "REDIS_HOST": "127.0.0.1",  # Rspamd's Redis: Bayes learn counters are read there
     "REDIS_PORT": 16379,
     "REDIS_PASSWORD": "",  # or REDIS_PASSWORD_FILE; default file DATA_DIR/secrets/redis_password
+    "REDIS_URL": "",  # what app processes share (core/shared.py); default: the stack's Redis, database 1
     "FILTER_PORT": 10026,  # the disclaimer filter (stack/filter), after Postfix's queue
     "REINJECT_PORT": 10027,  # Postfix takes filtered mail back here
     "AUTH_POLICY_PORT": 10028,  # the worker's auth policy server, asked by Dovecot before each login

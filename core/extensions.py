@@ -9,7 +9,8 @@ from core.mail.pool import ConnectionPool
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", default_limits=[])
+# Its storage comes from app.config (RATELIMIT_STORAGE_URI: the shared store, app.py).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
 imap_pool = ConnectionPool()
 
 __all__ = ["csrf", "db", "imap_pool", "limiter", "login_manager"]

@@ -10,7 +10,6 @@ import pwd
 import re
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,52 +18,17 @@ from pathlib import Path
 
 import pytest
 
-from core.config import DEFAULTS, SECRET_KEYS
-from stack.deploy import app_home
 from tests.conftest import free_ports
 from tests.helpers import PASSWORD, new_server_admin
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _environment(cfg: dict, port: int) -> dict:
-    env = {f"MAILROOM_{key}": str(cfg[key]) for key in DEFAULTS if key not in SECRET_KEYS}
-    env.update(MAILROOM_ENV="production", MAILROOM_PORT=str(port), MAILROOM_HOST="127.0.0.1",
-               PATH="/usr/sbin:/usr/bin:/sbin:/bin", LANG="C.UTF-8")
-    return env
+from tests.integration.process_support import ROOT, app_environment, served_app
 
 
 @pytest.fixture(scope="module")
 def served_as_mailroom(mail_stack):
-    """`python app.py` started as the mailroom user; yields (base URL, pid).
-
-    From the checkout, or from the copy stack/deploy.py makes when the checkout is
-    private to root (as demo.sh does).
-    """
+    """`python app.py` started as the mailroom user; yields (base URL, pid)."""
     port = free_ports(1)[0]
-    home = app_home(ROOT, Path(mail_stack["DATA_DIR"]))
-    proc = subprocess.Popen([str(home / ".venv" / "bin" / "python"), "app.py"], cwd=home,
-                            env=_environment(mail_stack, port),
-                            user="mailroom", group="mailroom", extra_groups=[],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=5).read()
-                break
-            except urllib.error.HTTPError:
-                break  # it answers; whether every part is up is another test's question
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("the app did not start as mailroom:\n"
-                                + proc.stdout.read().decode(errors="replace"))
-                time.sleep(0.2)
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with served_app(mail_stack, port) as (proc, _):
+        yield f"http://127.0.0.1:{port}", proc.pid
 
 
 def _uids(pid: int) -> list[int]:
@@ -97,7 +61,7 @@ def test_privileged_pages_work_through_the_helper(served_as_mailroom, mail_stack
 
 
 def test_started_as_root_the_app_refuses(mail_stack):
-    env = {**_environment(mail_stack, free_ports(1)[0]), "MAILROOM_ALLOW_ROOT": ""}
+    env = app_environment(mail_stack, free_ports(1)[0], ALLOW_ROOT="")
     done = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode != 0 and "does not run as root" in done.stderr

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import heapq
+import secrets
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from imapclient import IMAPClient
 
+from core import shared
 from core.cache import LruCache, share
-
 from core.mail import actions, folders, imap, listing, uidset
 from core.mail.errors import ImapError
 from core.mail.search import parse
@@ -28,6 +29,8 @@ sidebar_cache = share(0.05)
 SIDEBAR_SECONDS = 30
 # What one cached Folder costs beyond its names.
 FOLDER_OVERHEAD = 700
+# The shared store's key of a person's change mark (forget_sidebar).
+_MARK = "sidebar-changed:"
 
 
 @dataclass
@@ -77,28 +80,53 @@ def sidebar(client: IMAPClient, owner: str, folder: str, state: tuple | None = N
     ~5 ms for the whole page of a person with 6 folders. So the sidebar is kept per
     person and reused while the shown folder still has the state it was listed with
     (a message read, moved or arrived there shows at once) and for at most
-    SIDEBAR_SECONDS. STATE None: ask the server.
+    SIDEBAR_SECONDS, unless a change was made through any app process since (the
+    shared mark, forget_sidebar). STATE None: ask the server.
     """
     if state is None:
         state = folders.state_of(listing.state(client, folder))
-    cached = sidebar_cache.get(owner)
-    if cached is not None and time.monotonic() - cached.made < SIDEBAR_SECONDS:
+    now = time.monotonic()
+    mark = _change_mark(owner)
+    cached = sidebar_cache.get(owner, mark)
+    if cached is not None and now - cached.made < SIDEBAR_SECONDS:
         shown = next((f for f in cached.tree if f.name == folder), None)
         if shown is not None and shown.state == state:
             return cached
-    return fresh_sidebar(client, owner)
+    return _listed(client, owner, mark, now)
 
 
 def fresh_sidebar(client: IMAPClient, owner: str) -> Sidebar:
     """The folder tree and quota as the server has them now, kept as OWNER's sidebar."""
-    made = Sidebar(folder_tree(client), imap.quota(client), time.monotonic())
-    sidebar_cache.put(owner, made, size=sum(FOLDER_OVERHEAD + 2 * len(f.name) for f in made.tree))
+    now = time.monotonic()
+    return _listed(client, owner, _change_mark(owner), now)
+
+
+def _listed(client: IMAPClient, owner: str, mark: str, began: float) -> Sidebar:
+    """List the tree and keep it with the MARK read at BEGAN, just before listing.
+
+    Dated BEGAN, a tree is never reused past the mark of a change made while it was
+    being listed (a newer mark) nor past that mark's lifetime (forget_sidebar).
+    """
+    made = Sidebar(folder_tree(client), imap.quota(client), began)
+    sidebar_cache.put(owner, made, mark,
+                      size=sum(FOLDER_OVERHEAD + 2 * len(f.name) for f in made.tree))
     return made
 
 
 def forget_sidebar(owner: str) -> None:
-    """Drop OWNER's sidebar: a folder was made, renamed, removed or emptied."""
-    sidebar_cache.discard(owner)
+    """Make every app process list OWNER's tree anew: a folder was made, renamed,
+    removed or emptied, or mail was moved or sent.
+
+    The new mark lasts as long as any tree listed before it can still be reused
+    (SIDEBAR_SECONDS, and a second for Redis's clock and this process's to differ), so
+    no process takes an older tree for one listed after the change.
+    """
+    shared.store().put(_MARK + owner, secrets.token_hex(8), SIDEBAR_SECONDS + 1)
+
+
+def _change_mark(owner: str) -> str:
+    """The mark of OWNER's last change through any process ("" when none is recent)."""
+    return shared.store().get(_MARK + owner) or ""
 
 
 def message_list(client: IMAPClient, cache: LruCache, owner: str, folder: str, *,
