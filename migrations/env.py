@@ -2,7 +2,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from core.db import attach_private
+from core.db import PRIVATE, attach_private
 
 config = context.config
 
@@ -18,6 +18,11 @@ def run_migrations_online() -> None:
     if url.startswith("sqlite"):
         attach_private(engine, url)
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # PostgreSQL's counterpart of the attached private file (core/db.py): a schema,
+            # there before any migration names it.
+            connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {PRIVATE}")
+            connection.commit()
         context.configure(connection=connection, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()

@@ -5,7 +5,9 @@ Step one copies the secrets into the private file and commits (each statement on
 own, each repeatable); step two removes them from the main file in the migration's
 transaction. A run cut short between the two is simply run again. secure_delete
 overwrites the removed content instead of leaving it in free pages; core.db.upgrade
-then empties the WAL, which held the old pages too.
+then empties the WAL, which held the old pages too. PostgreSQL copies with ON CONFLICT
+(its INSERT OR REPLACE) and has no secure_delete: its daemons' role never reads the old
+rows' table (the schema private is not theirs to use), and VACUUM reclaims the space.
 
 Revision ID: 0006
 Revises: 0005
@@ -39,6 +41,9 @@ def _sessions_table(schema=None) -> None:
 
 
 def upgrade() -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    insert = "INSERT OR REPLACE INTO" if sqlite else "INSERT INTO"
+    keep = "" if sqlite else " ON CONFLICT DO NOTHING"
     with op.get_context().autocommit_block():
         op.create_table(
             "credentials",
@@ -48,11 +53,13 @@ def upgrade() -> None:
             schema=PRIVATE, if_not_exists=True,
         )
         _sessions_table(PRIVATE)
-        op.execute("INSERT OR REPLACE INTO private.credentials (address, password_hash) "
-                   "SELECT address, password_hash FROM mailboxes")
-        op.execute(f"INSERT OR REPLACE INTO private.web_sessions ({SESSION_COLUMNS}) "
-                   f"SELECT {SESSION_COLUMNS} FROM web_sessions")
-    op.execute("PRAGMA main.secure_delete = ON")
+        # A run again after step one finds the rows it copied; the source is unchanged.
+        op.execute(f"{insert} private.credentials (address, password_hash) "
+                   f"SELECT address, password_hash FROM mailboxes{keep}")
+        op.execute(f"{insert} private.web_sessions ({SESSION_COLUMNS}) "
+                   f"SELECT {SESSION_COLUMNS} FROM web_sessions{keep}")
+    if sqlite:
+        op.execute("PRAGMA main.secure_delete = ON")
     op.drop_table("web_sessions")
     op.drop_column("mailboxes", "password_hash")
 
