@@ -1,0 +1,107 @@
+"""A local PostgreSQL cluster in a directory: initdb, start, stop, a database for the app.
+
+Debian's postgresql 15 without its cluster manager or systemd: `initdb` and `pg_ctl`
+run as the `postgres` user (PostgreSQL refuses to run as root). The server listens on
+one loopback port; its Unix socket sits in a 0700 directory of `postgres`, where only
+root and `postgres` reach it, so local connections are trusted and serve the stack's
+own set-up (roles, grants) as the superuser. Every TCP login needs a password
+(SCRAM-SHA-256).
+"""
+from __future__ import annotations
+
+import logging
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import StackError
+from .quoting import quote
+
+log = logging.getLogger(__name__)
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+SUPERUSER = "postgres"  # the Debian user the server runs as, and its superuser role
+ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+START_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One PostgreSQL cluster: its folder under the stack and its loopback port."""
+
+    root: Path
+    port: int
+    host: str = "127.0.0.1"
+
+    data = property(lambda self: self.root / "data")
+    socket_dir = property(lambda self: self.root / "run")
+    log_file = property(lambda self: self.root / "postgresql.log")
+    settings_file = property(lambda self: self.data / "mailroom.conf")
+
+    def superuser_url(self, database: str = "postgres") -> str:
+        """A URL for the superuser over the Unix socket (root or postgres only)."""
+        return (f"postgresql+psycopg://{SUPERUSER}@/{database}"
+                f"?host={self.socket_dir}&port={self.port}")
+
+    def url(self, role: str, password: str, database: str) -> str:
+        """A TCP URL for ROLE on DATABASE (the names and password are ours: URL-safe)."""
+        return f"postgresql+psycopg://{role}:{password}@{self.host}:{self.port}/{database}"
+
+
+def _as_postgres(argv: list[str], what: str, timeout: float = START_TIMEOUT) -> None:
+    """Run ARGV as the postgres user; a failure becomes a StackError with its output."""
+    try:
+        done = subprocess.run(argv, user=SUPERUSER, group=SUPERUSER, extra_groups=[], cwd="/",
+                              env=ENV, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise StackError(f"PostgreSQL {what}: {exc}") from exc
+    if done.returncode:
+        raise StackError(f"PostgreSQL {what} failed: {(done.stdout + done.stderr).strip()[-2000:]}")
+
+
+def _owned_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    subprocess.run(["chown", f"{SUPERUSER}:{SUPERUSER}", str(path)], check=True, env=ENV)
+    path.chmod(0o700)
+
+
+def init(cluster: Cluster) -> bool:
+    """Create the cluster's files unless they exist; True if it was created now."""
+    if (cluster.data / "PG_VERSION").exists():
+        return False
+    for path in (cluster.root, cluster.data, cluster.socket_dir):
+        _owned_dir(path)
+    _as_postgres([str(PG_BIN / "initdb"), "-D", str(cluster.data), "-U", SUPERUSER, "-E", "UTF8",
+                  "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256"], "initdb")
+    with open(cluster.data / "postgresql.conf", "a", encoding="utf-8") as conf:
+        conf.write(f"\n# Mailroom's settings (stack/postgres.py)\ninclude = {quote(cluster.settings_file.name, 'sql')}\n")
+    log.info("PostgreSQL cluster created in %s", cluster.data)
+    return True
+
+
+def write_settings(cluster: Cluster) -> None:
+    """The settings that follow the stack's configuration: the port, where it listens."""
+    settings = {
+        "listen_addresses": quote(cluster.host, "sql"),
+        "port": quote(cluster.port, "int"),
+        "unix_socket_directories": quote(str(cluster.socket_dir), "sql"),
+        "unix_socket_permissions": "0700",
+        "password_encryption": quote("scram-sha-256", "sql"),
+    }
+    cluster.settings_file.write_text("".join(f"{k} = {v}\n" for k, v in settings.items()),
+                                     encoding="utf-8")
+    subprocess.run(["chown", f"{SUPERUSER}:{SUPERUSER}", str(cluster.settings_file)], check=True, env=ENV)
+
+
+def start(cluster: Cluster) -> None:
+    """Start the cluster's server and wait until it accepts connections."""
+    write_settings(cluster)
+    _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(cluster.data), "-l", str(cluster.log_file),
+                  "-w", "-t", str(START_TIMEOUT), "start"], "start")
+
+
+def stop(cluster: Cluster) -> None:
+    """Stop the cluster's server if it runs (fast: open sessions are ended)."""
+    if not (cluster.data / "postmaster.pid").exists():
+        return
+    _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(cluster.data), "-m", "fast", "-w", "stop"], "stop")
