@@ -18,7 +18,7 @@ def tree(layout: Layout) -> list[tuple[Path, int, str | None]]:
         (layout.etc, 0o755, None),
         (layout.dovecot_etc, 0o755, None),
         (layout.postfix_etc, 0o755, None),
-        (layout.postfix_etc / "sqlite", 0o755, None),
+        (layout.postfix_etc / "maps", 0o755, None),
         (layout.rspamd_etc, 0o755, None),
         (layout.rspamd_etc / "local.d", 0o755, None),
         (layout.rspamd_etc / "override.d", 0o755, None),

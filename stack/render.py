@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import filter as disclaimer_filter
-from . import (antivirus, attachments, dkim, dovecot_settings, learnd, postfix_settings, quota_clone,
-               secretfiles, spam, worker)
+from . import (antivirus, attachments, dkim, dovecot_settings, learnd, pgsql, postfix_settings,
+               quota_clone, secretfiles, spam, worker)
 from .files import TEMPLATES, write_file
 from .layout import APP_NETWORKS, Layout, SystemLayout
 from .quoting import render_text
@@ -34,6 +34,8 @@ class Output:
     daemon: str
     mode: int = 0o644
     group: str | None = None
+    # A folder of templates, one per database driver (sqlite, pgsql), put before TEMPLATE.
+    header: str | None = None
 
 
 # Files that hold a secret: readable by their daemon's group only.
@@ -69,8 +71,9 @@ def outputs(layout: Layout) -> list[Output]:
     for sub in ("local.d", "override.d"):
         files += [_output(t, rsp / sub / t.name, "ucl", "rspamd")
                   for t in sorted((TEMPLATES / "rspamd" / sub).glob("*")) if t.is_file()]
-    files += [
-        Output(f"postfix/sqlite/{name}.cf", pfx / "sqlite" / f"{name}.cf", "bare", "postfix")
+    files += [  # the query of each, after its driver's connection settings (a password: 0640)
+        Output(f"postfix/maps/{name}.cf", pfx / "maps" / f"{name}.cf", "bare", "postfix", 0o640,
+               "postfix", header="postfix/connect")
         for name in POSTFIX_MAPS
     ]
     sieve = spam.imapsieve_dir(layout)
@@ -101,6 +104,7 @@ def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
             **postfix_settings.template_values(cfg, layout), **dovecot_settings.template_values(cfg, layout),
             **dkim.template_values(cfg, layout), **antivirus.template_values(cfg, layout),
             **attachments.template_values(cfg, layout),
+            **pgsql.template_values(cfg, layout, secretfiles.postgres_passwords(cfg, layout)),
             **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout),
             "controller_password": secretfiles.rspamd_password_hash(layout, rspamd_password),
             "auth_policy_key": secretfiles.auth_policy_key(cfg, layout), "app_networks": APP_NETWORKS}
@@ -130,7 +134,7 @@ def _paths(layout: Layout) -> dict:
         "mail_root": layout.mail,
         "queue_dir": layout.queue,
         "data_dir": layout.lib / "postfix",
-        "maps": layout.postfix_etc / "sqlite",
+        "maps": layout.postfix_etc / "maps",
         "header_checks": layout.postfix_etc / "header_checks",
         "lmtp_socket": layout.lmtp_socket,
         "auth_socket": layout.auth_socket,
@@ -172,8 +176,16 @@ def rendered(cfg: dict, layout: Layout, rspamd_password: str, daemon: str | None
     """Every config file (or DAEMON's only) with its text, nothing written; OVERRIDES
     replace template values (a scratch copy's own paths)."""
     values = {**template_values(cfg, layout, rspamd_password), **(overrides or {})}
-    return [(out, render_text((TEMPLATES / out.template).read_text(encoding="utf-8"), values, out.syntax))
+    return [(out, render_text(_template(out, values["sql_driver"]), values, out.syntax))
             for out in outputs(layout) if daemon in (None, out.daemon)]
+
+
+def _template(out: Output, driver: str) -> str:
+    """OUT's template text, after its DRIVER header when it has one."""
+    text = (TEMPLATES / out.template).read_text(encoding="utf-8")
+    if out.header:
+        text = (TEMPLATES / out.header / f"{driver}.cf").read_text(encoding="utf-8") + text
+    return text
 
 
 def render_all(cfg: dict, layout: Layout, rspamd_password: str) -> None:

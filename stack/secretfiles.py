@@ -92,6 +92,18 @@ def _secret(cfg: dict, layout: Layout, name: str) -> str:
     return value
 
 
+def postgres_passwords(cfg: dict, layout: Layout) -> dict[str, str]:
+    """The daemons' PostgreSQL roles and their passwords (none on SQLite), made when missing."""
+    from .pgsql import SECRET_FILES, is_postgresql
+
+    if not is_postgresql(cfg):
+        return {}
+    for name in SECRET_FILES.values():
+        if _create(layout.secrets / name):
+            log.info("generated %s", layout.secrets / name)
+    return {role: _secret(cfg, layout, name) for role, name in SECRET_FILES.items()}
+
+
 def sealing_key(layout: Layout, create: bool = False) -> str | None:
     """The key (Fernet, core/vault.py) with which the privileged helper seals server
     secrets: root's alone (0600), so the web app stores sealed blobs it cannot open.
