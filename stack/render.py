@@ -176,11 +176,11 @@ def rendered(cfg: dict, layout: Layout, rspamd_password: str, daemon: str | None
     """Every config file (or DAEMON's only) with its text, nothing written; OVERRIDES
     replace template values (a scratch copy's own paths)."""
     values = {**template_values(cfg, layout, rspamd_password), **(overrides or {})}
-    return [(out, render_text(_template(out, values["sql_driver"]), values, out.syntax))
+    return [(out, render_text(template_text(out, values["sql_driver"]), values, out.syntax))
             for out in outputs(layout) if daemon in (None, out.daemon)]
 
 
-def _template(out: Output, driver: str) -> str:
+def template_text(out: Output, driver: str) -> str:
     """OUT's template text, after its DRIVER header when it has one."""
     text = (TEMPLATES / out.template).read_text(encoding="utf-8")
     if out.header:

@@ -13,7 +13,6 @@ from core.db import Database, upgrade
 from core.services.directory import aliases, domains, mailboxes
 from core.services.server import migrate
 from stack import pgsql, render
-from stack.files import TEMPLATES
 from stack.layout import Layout
 from stack.quoting import render_text
 from tests.integration.pg_support import new_database, pg_cluster  # noqa: F401 (fixture)
@@ -55,7 +54,7 @@ def directory(pg_cluster, tmp_path_factory):
     for out in render.outputs(layout):
         if out.header or out.template in DOVECOT_SQL:
             target = etc / "maps" / Path(out.template).name
-            target.write_text(render_text(render._template(out, "pgsql"), values, out.syntax))
+            target.write_text(render_text(render.template_text(out, "pgsql"), values, out.syntax))
     return {"etc": etc, "dbname": dbname, "cluster": pg_cluster, "values": values}
 
 
