@@ -2,7 +2,9 @@
 directory copied there by `db migrate-to`, through the daemons' read-only roles."""
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,9 +25,10 @@ DOVECOT_SQL = {f"dovecot/dovecot-{name}.conf.ext" for name in ("sql", "passdb", 
 
 
 @pytest.fixture(scope="module")
-def directory(pg_cluster, tmp_path_factory):
+def directory(pg_cluster):
     """A PostgreSQL directory (mailbox ann, alias team -> ann + bo) with the daemons' roles."""
-    folder = tmp_path_factory.mktemp("pgsql-maps")
+    folder = Path(tempfile.mkdtemp(prefix="mr-pgmaps-", dir="/tmp"))  # Dovecot's auth reads here
+    folder.chmod(0o755)
     source = f"sqlite:///{folder / 'mailroom.db'}"
     upgrade(source)
     database = Database()
@@ -55,7 +58,51 @@ def directory(pg_cluster, tmp_path_factory):
         if out.header or out.template in DOVECOT_SQL:
             target = etc / "maps" / Path(out.template).name
             target.write_text(render_text(render.template_text(out, "pgsql"), values, out.syntax))
-    return {"etc": etc, "dbname": dbname, "cluster": pg_cluster, "values": values}
+    yield {"etc": etc, "dbname": dbname, "cluster": pg_cluster, "values": values}
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+# Dovecot's auth as stack/templates/dovecot/dovecot.conf sets it up (the deny passdb, the
+# hashes, the userdb), with no mail service: only the SQL is under test here. base_dir
+# is a folder of its own: Dovecot puts a link named dovecot.conf there.
+DOVECOT_CONF = """base_dir = {run}/base
+state_dir = {run}/state
+instance_name = mailroom-pgsql-test
+log_path = {run}/dovecot.log
+protocols =
+ssl = no
+auth_username_format = %Lu
+passdb {{
+  driver = sql
+  args = {etc}/dovecot-sql.conf.ext
+  deny = yes
+}}
+passdb {{
+  driver = sql
+  args = {etc}/dovecot-passdb.conf.ext
+}}
+userdb {{
+  driver = sql
+  args = {etc}/dovecot-sql.conf.ext
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def dovecot(directory):
+    """A Dovecot reading its passdb and userdb from PostgreSQL; yields its doveadm argv."""
+    run = Path(tempfile.mkdtemp(prefix="mr-dv-", dir="/tmp"))  # its users must reach it
+    run.chmod(0o755)
+    conf = run / "dovecot.conf"
+    conf.write_text(DOVECOT_CONF.format(run=run, etc=directory["etc"] / "maps"))
+    subprocess.run(["dovecot", "-c", str(conf)], check=True, timeout=30, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield ["doveadm", "-c", str(conf)]
+    finally:
+        subprocess.run(["doveadm", "-c", str(conf), "stop"], check=False, timeout=30,
+                       stdin=subprocess.DEVNULL, capture_output=True)
+        shutil.rmtree(run, ignore_errors=True)
 
 
 def postmap(directory, table: str, key: str) -> str | None:
@@ -110,3 +157,16 @@ def test_dovecot_queries_answer_for_its_role(directory):
     user = as_role(directory, pgsql.DOVECOT_ROLE, query("dovecot-sql.conf.ext", "user_query"))
     assert user[0][0] == "/srv/mail/pg.test/ann"
     assert as_role(directory, pgsql.DOVECOT_ROLE, query("dovecot-sql.conf.ext", "password_query")) == []
+
+
+def test_dovecot_signs_in_and_finds_the_user_in_postgresql(dovecot):
+    def auth(address: str, password: str) -> str:
+        done = subprocess.run([*dovecot, "auth", "test", address, password], capture_output=True,
+                              text=True, timeout=30, check=False)
+        return done.stdout + done.stderr
+
+    assert "auth succeeded" in auth("Ann@pg.test", PASSWORD)
+    user = subprocess.run([*dovecot, "user", "ann@pg.test"], capture_output=True, text=True,
+                          timeout=30, check=True).stdout
+    assert "/srv/mail/pg.test/ann" in user
+    assert "auth failed" in auth("ann@pg.test", "not the password")  # last: the auth penalty
