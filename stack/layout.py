@@ -68,7 +68,13 @@ class Layout:
 
     root: Path
     data_dir: Path
-    database: Path
+    database: Path | None  # the SQLite file; None when the directory is in PostgreSQL
+    database_url: str = ""  # the app's DATABASE_URL (default: the SQLite file's)
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL the stack's own processes open the directory with."""
+        return self.database_url or f"sqlite:///{self.database}"
 
     @classmethod
     def from_config(cls, cfg: dict) -> "Layout":
@@ -80,10 +86,12 @@ class Layout:
             return SystemLayout.for_install(cfg, Path("/"), Path(str(cfg["TLS_CERT_FILE"])),
                                             Path(str(cfg["TLS_KEY_FILE"])))
         root = _safe_path(str(cfg["STACK_DIR"]), "MAILROOM_STACK_DIR")
+        url = str(cfg["DATABASE_URL"])
         layout = cls(
             root=root,
             data_dir=_safe_path(str(cfg["DATA_DIR"]), "MAILROOM_DATA_DIR"),
-            database=database_path(str(cfg["DATABASE_URL"])),
+            database=None if url.startswith("postgresql") else database_path(url),
+            database_url=url,
         )
         if len(str(layout.dovecot_run)) > MAX_SOCKET_DIR:
             raise StackError(
@@ -92,7 +100,7 @@ class Layout:
             )
         return layout
 
-    private_database = property(lambda self: private_database(self.database))
+    private_database = property(lambda self: self.database and private_database(self.database))
     etc = property(lambda self: self.root / "etc")
     dovecot_etc = property(lambda self: self.etc / "dovecot")
     postfix_etc = property(lambda self: self.etc / "postfix")

@@ -61,7 +61,8 @@ def template_values(cfg: dict, layout: Layout, passwords: dict[str, str]) -> dic
     PASSWORDS maps each daemon role to its password (PostgreSQL only).
     """
     if not is_postgresql(cfg):
-        return {"sql_driver": "sqlite", "list_agg": "group_concat", "sql_connect": layout.database, "private_sql_connect": layout.private_database}
+        return {"sql_driver": "sqlite", "list_agg": "group_concat", "sql_connect": layout.database,
+                "private_sql_connect": layout.private_database}
     server = Server.from_url(str(cfg["DATABASE_URL"]))
     dovecot = server.libpq_url(DOVECOT_ROLE, passwords[DOVECOT_ROLE])
     return {
@@ -80,7 +81,7 @@ def grant_statements(dbname: str, passwords: dict[str, str]) -> list[str]:
     for role, password in passwords.items():
         lines += [
             f"DO $$ BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
-            f"ALTER ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {quote(password, 'sql')}",
+            f"ALTER ROLE {role} LOGIN PASSWORD {quote(password, 'sql')}",
             f"ALTER ROLE {role} SET default_transaction_read_only = on",
             f"REVOKE ALL ON DATABASE {dbname} FROM {role}",
             f"GRANT CONNECT ON DATABASE {dbname} TO {role}",
@@ -96,3 +97,27 @@ def grant_statements(dbname: str, passwords: dict[str, str]) -> list[str]:
               + f" TO {DOVECOT_ROLE}",
               f"ALTER ROLE {DOVECOT_ROLE} IN DATABASE {dbname} SET search_path = public, {PRIVATE}"]
     return lines
+
+
+def grant(url: str, passwords: dict[str, str]) -> None:
+    """Create or update the daemons' roles and grants, as the app's role at URL.
+
+    The app's role owns the database and its tables; creating roles takes CREATEROLE
+    (or a superuser: run grant_statements as one, and give the app's role CREATEROLE
+    or nothing to do here fails).
+    """
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    server = Server.from_url(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            for statement in grant_statements(server.dbname, passwords):
+                connection.exec_driver_sql(statement)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise StackError(f"cannot set up the daemons' PostgreSQL roles ({reason}): give the app's "
+                         "role CREATEROLE, or run stack.pgsql.grant_statements as a superuser") from None
+    finally:
+        engine.dispose()

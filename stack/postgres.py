@@ -14,7 +14,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.config import LOCAL_POSTGRES_DATABASE, LOCAL_POSTGRES_ROLE, local_postgres_url
+
 from .errors import StackError
+from .layout import Layout
 from .quoting import quote
 
 log = logging.getLogger(__name__)
@@ -100,8 +103,65 @@ def start(cluster: Cluster) -> None:
                   "-w", "-t", str(START_TIMEOUT), "start"], "start")
 
 
+def running(cluster: Cluster) -> bool:
+    """Whether the cluster's server runs (pg_ctl status: 0 runs, 3 does not)."""
+    if not (cluster.data / "PG_VERSION").exists():
+        return False
+    done = subprocess.run([str(PG_BIN / "pg_ctl"), "-D", str(cluster.data), "status"], user=SUPERUSER,
+                          group=SUPERUSER, extra_groups=[], cwd="/", env=ENV, stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=30, check=False)
+    return done.returncode == 0
+
+
 def stop(cluster: Cluster) -> None:
     """Stop the cluster's server if it runs (fast: open sessions are ended)."""
     if not (cluster.data / "postmaster.pid").exists():
         return
     _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(cluster.data), "-m", "fast", "-w", "stop"], "stop")
+
+
+def is_local(cfg: dict) -> bool:
+    """Whether the stack runs the app's PostgreSQL itself (MAILROOM_DATABASE=postgresql and
+    no MAILROOM_DATABASE_URL of another server)."""
+    if cfg["DATABASE"] != "postgresql":
+        return False
+    from sqlalchemy.engine import make_url
+
+    url, local = make_url(str(cfg["DATABASE_URL"])), make_url(local_postgres_url(cfg))
+    return (url.host, url.port, url.database) == (local.host, local.port, local.database)
+
+
+def local_cluster(cfg: dict, layout: Layout) -> Cluster:
+    """The cluster the local stack runs, in STACK_DIR/lib/postgresql."""
+    return Cluster(layout.lib / "postgresql", int(cfg["POSTGRES_PORT"]), str(cfg["LISTEN_ADDRESS"]))
+
+
+def ensure_local(cfg: dict, layout: Layout, password: str) -> list[str]:
+    """Create and start the local cluster as needed, with the app's role (PASSWORD) and
+    database; return lines to show."""
+    cluster = local_cluster(cfg, layout)
+    lines = [f"postgresql: cluster created in {cluster.data}"] if init(cluster) else []
+    if not running(cluster):
+        start(cluster)
+        lines.append(f"postgresql: started on {cluster.host}:{cluster.port}")
+    _ensure_app_role(cluster, password)
+    return lines
+
+
+def _ensure_app_role(cluster: Cluster, password: str) -> None:
+    """The app's role (it creates the daemons' roles: CREATEROLE) and its database."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(cluster.superuser_url(), isolation_level="AUTOCOMMIT")
+    role, database = LOCAL_POSTGRES_ROLE, LOCAL_POSTGRES_DATABASE
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(
+                f"DO $$ BEGIN CREATE ROLE {role} LOGIN CREATEROLE; "
+                "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+            connection.exec_driver_sql(f"ALTER ROLE {role} PASSWORD {quote(password, 'sql')}")
+            if not connection.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %(name)s",
+                                              {"name": database}).scalar():
+                connection.exec_driver_sql(f"CREATE DATABASE {database} OWNER {role}")
+    finally:
+        engine.dispose()

@@ -64,7 +64,9 @@ def outputs(layout: Layout) -> list[Output]:
         # The smarthost's sign-in (stack/smarthost.py): root's alone.
         Output("postfix/smarthost_password", pfx / "smarthost_password", "table", "postfix", 0o600),
         Output("redis/redis.conf", layout.redis_etc / "redis.conf", "redis", "redis", 0o640, "redis"),
-        Output("disclaimer/filter.conf", disclaimer_filter.config_file(layout), "bare", "disclaimer"),
+        # The filter and learnd read their settings as root, then drop it; the database
+        # URL in them may hold the app's PostgreSQL password.
+        Output("disclaimer/filter.conf", disclaimer_filter.config_file(layout), "bare", "disclaimer", 0o600),
     ]
     files += [_output(t, dov / "conf.d" / t.name, "dovecot", "dovecot")
               for t in sorted((TEMPLATES / "dovecot/conf.d").glob("*.conf"))]
@@ -82,7 +84,7 @@ def outputs(layout: Layout) -> list[Output]:
         Output("dovecot/imapsieve/report-ham.sieve", sieve / "report-ham.sieve", "bare", "dovecot"),
         Output("dovecot/imapsieve/mailroom-learn", layout.sieve / "bin" / "mailroom-learn",
                "bare", "dovecot", 0o755),
-        Output("learnd/learnd.conf", learnd.config_file(layout), "bare", "learnd"),
+        Output("learnd/learnd.conf", learnd.config_file(layout), "bare", "learnd", 0o600),
     ]
     if not isinstance(layout, SystemLayout):  # a system install uses Debian's clamd as it is
         files += [  # the stack's own clamd and its one shipped signature (EICAR)
@@ -130,7 +132,7 @@ def _paths(layout: Layout) -> dict:
         "sieve_before": layout.sieve / "before.d",
         "sieve_bin": layout.sieve / "bin",
         "database": layout.database,
-        "private_database": layout.private_database,
+        "database_url": layout.url,
         "mail_root": layout.mail,
         "queue_dir": layout.queue,
         "data_dir": layout.lib / "postfix",

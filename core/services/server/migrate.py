@@ -168,7 +168,8 @@ def switch_steps(target: str) -> str:
         "To switch, with the web app stopped since the copy (anything written after it is not in PostgreSQL):\n"
         f"  1. set MAILROOM_DATABASE_URL={shown(target)} (with its password) in {ENV_FILE}\n"
         "     or the environment of every Mailroom process;\n"
-        "  2. restart the web app and every `flask --app app` command's environment with it;\n"
-        "  3. point Postfix's lookup tables and Dovecot's passdb/userdb at PostgreSQL (README,\n"
-        "     \"PostgreSQL\"). The SQLite files stay as they were: keep them until you are sure."
+        "  2. run `flask --app app stack up`: it renders Postfix's pgsql: lookup tables and Dovecot's\n"
+        "     pgsql passdb/userdb, creates their read-only roles (the URL's role needs CREATEROLE)\n"
+        "     and reloads them;\n"
+        "  3. start the web app. The SQLite files stay as they were: keep them until you are sure."
     )
