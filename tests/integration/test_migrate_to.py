@@ -122,3 +122,11 @@ def test_a_source_with_a_newer_schema_is_refused(tmp_path, sqlite_url, pg_cluste
 def test_anything_but_a_psycopg_url_is_refused(tmp_path, sqlite_url, url):
     code, output = cli(tmp_path, sqlite_url, url)
     assert code == 1 and "postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME" in output
+
+
+def test_a_missing_source_is_refused_and_not_created(tmp_path, pg_cluster):
+    missing = tmp_path / "nowhere" / "mailroom.db"
+    target = new_database(pg_cluster)
+    code, output = cli(tmp_path, f"sqlite:///{missing}", target)
+    assert code == 1 and f"There is no SQLite database at {missing}" in output
+    assert not missing.parent.exists() and tables(target) == set()

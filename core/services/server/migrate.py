@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Integer, MetaData, Table, create_engine, func, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
@@ -62,6 +63,8 @@ def migrate_to(source: str, target: str) -> Migrated:
     began = time.monotonic()
     if not source.startswith("sqlite:///"):
         raise InvalidInput(f"MAILROOM_DATABASE_URL is {shown(source)}: only an SQLite database is migrated.")
+    if not Path(source.removeprefix("sqlite:///")).is_file():  # opening it would create it
+        raise Refused(f"There is no SQLite database at {source.removeprefix('sqlite:///')} to copy.")
     target_engine = create_engine(target_url(target), connect_args={"connect_timeout": CONNECT_TIMEOUT})
     source_engine = make_engine(source)
     try:
