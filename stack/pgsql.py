@@ -8,6 +8,7 @@ invisible to both until it is granted here.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from core.db import PRIVATE
@@ -22,6 +23,7 @@ POSTFIX_TABLES = ("domains", "mailboxes", "shared_mailboxes", "aliases", "alias_
 # What the userdb and the deny passdb (dovecot-sql.conf.ext) read, and the hashes.
 DOVECOT_TABLES = ("domains", "mailboxes", "shared_mailboxes", "settings", "groups", "group_members")
 DOVECOT_PRIVATE_TABLES = ("credentials", "master_credentials")
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 SECRET_FILES = {POSTFIX_ROLE: "postgres_postfix_password", DOVECOT_ROLE: "postgres_dovecot_password"}
 
 
@@ -42,6 +44,10 @@ class Server:
         if not parsed.drivername.startswith("postgresql") or not parsed.host or not parsed.database:
             raise StackError("the daemons reach PostgreSQL over TCP: MAILROOM_DATABASE_URL needs "
                              "postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME")
+        if not IDENTIFIER.match(parsed.database):
+            # It is written unquoted into the grants (an SQL identifier) and the daemons' configs.
+            raise StackError(f"the database name {parsed.database!r} must be lower-case letters, "
+                             "digits and _ for the daemons' grants")
         return cls(parsed.host, parsed.port or 5432, parsed.database)
 
     def libpq_url(self, role: str, password: str) -> str:

@@ -45,6 +45,11 @@ def test_a_url_without_host_or_database_is_refused_for_the_daemons(layout):
         pgsql.template_values({"DATABASE_URL": "postgresql+psycopg://u@/db?host=/run/pg"}, layout, PASSWORDS)
 
 
+def test_a_database_name_the_grants_could_not_name_bare_is_refused(layout):
+    with pytest.raises(StackError, match="lower-case letters"):
+        pgsql.template_values({"DATABASE_URL": "postgresql+psycopg://u:p@h/db;drop"}, layout, PASSWORDS)
+
+
 def test_a_password_with_characters_a_config_would_interpret_is_refused(layout):
     with pytest.raises(StackError, match="bare"):
         pgsql.template_values({"DATABASE_URL": URL}, layout, {**PASSWORDS, pgsql.DOVECOT_ROLE: "a b#c"})
