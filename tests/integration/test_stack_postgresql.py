@@ -84,6 +84,17 @@ def test_postfix_role_cannot_read_password_hashes(pg_stack, people):
         engine.dispose()
 
 
+def test_up_again_leaves_the_cluster_and_the_roles_working(pg_stack, people):
+    from stack import up
+
+    cfg, cluster = pg_stack
+    lines = list(up(cfg))
+    assert not any(line.startswith("postgresql:") for line in lines)  # neither made nor started
+    assert postgres.running(cluster)
+    send_inbound(people, "team@pg.test", "pg-again")
+    wait_for_subject(people, "bo@pg.test", "pg-again")
+
+
 def test_dovecot_signs_in_from_postgresql(people):
     imap_login(people, "bo@pg.test").logout()
     with pytest.raises(AuthenticationFailed):  # last: Dovecot's auth penalty follows a failure
