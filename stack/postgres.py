@@ -113,6 +113,15 @@ def running(cluster: Cluster) -> bool:
     return done.returncode == 0
 
 
+def pid(cluster: Cluster) -> int | None:
+    """The server's pid from its postmaster.pid (first line), None when it does not run."""
+    try:
+        first = (cluster.data / "postmaster.pid").read_text(encoding="ascii").split("\n", 1)[0]
+    except (OSError, UnicodeError):
+        return None
+    return int(first) if first.isdigit() else None
+
+
 def stop(cluster: Cluster) -> None:
     """Stop the cluster's server if it runs (fast: open sessions are ended)."""
     if not (cluster.data / "postmaster.pid").exists():

@@ -84,6 +84,14 @@ def test_postfix_role_cannot_read_password_hashes(pg_stack, people):
         engine.dispose()
 
 
+def test_status_reports_the_local_postgresql(pg_stack):
+    from stack.status import status
+
+    cfg, cluster = pg_stack
+    found = {s.name: s for s in status(cfg)}["postgresql"]
+    assert (found.port, found.answers) == (cluster.port, True) and found.pid
+
+
 def test_up_again_leaves_the_cluster_and_the_roles_working(pg_stack, people):
     from stack import up
 
