@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core.config import LOCAL_POSTGRES_DATABASE, LOCAL_POSTGRES_ROLE, local_postgres_url
 
+from . import perms
 from .errors import StackError
 from .layout import Layout
 from .quoting import quote
@@ -45,10 +46,6 @@ class Cluster:
         return (f"postgresql+psycopg://{SUPERUSER}@/{database}"
                 f"?host={self.socket_dir}&port={self.port}")
 
-    def url(self, role: str, password: str, database: str) -> str:
-        """A TCP URL for ROLE on DATABASE (the names and password are ours: URL-safe)."""
-        return f"postgresql+psycopg://{role}:{password}@{self.host}:{self.port}/{database}"
-
 
 def _as_postgres(argv: list[str], what: str, timeout: float = START_TIMEOUT) -> None:
     """Run ARGV as the postgres user; a failure becomes a StackError with its output."""
@@ -62,18 +59,12 @@ def _as_postgres(argv: list[str], what: str, timeout: float = START_TIMEOUT) -> 
         raise StackError(f"PostgreSQL {what} failed: {(done.stdout + done.stderr).strip()[-2000:]}")
 
 
-def _owned_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    subprocess.run(["chown", f"{SUPERUSER}:{SUPERUSER}", str(path)], check=True, env=ENV)
-    path.chmod(0o700)
-
-
 def init(cluster: Cluster) -> bool:
     """Create the cluster's files unless they exist; True if it was created now."""
     if (cluster.data / "PG_VERSION").exists():
         return False
     for path in (cluster.root, cluster.data, cluster.socket_dir):
-        _owned_dir(path)
+        perms.ensure_dir(path, 0o700, SUPERUSER)
     _as_postgres([str(PG_BIN / "initdb"), "-D", str(cluster.data), "-U", SUPERUSER, "-E", "UTF8",
                   "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256"], "initdb")
     with open(cluster.data / "postgresql.conf", "a", encoding="utf-8") as conf:
@@ -93,7 +84,7 @@ def write_settings(cluster: Cluster) -> None:
     }
     cluster.settings_file.write_text("".join(f"{k} = {v}\n" for k, v in settings.items()),
                                      encoding="utf-8")
-    subprocess.run(["chown", f"{SUPERUSER}:{SUPERUSER}", str(cluster.settings_file)], check=True, env=ENV)
+    perms.set_owner(cluster.settings_file, 0o600, SUPERUSER)
 
 
 def start(cluster: Cluster) -> None:

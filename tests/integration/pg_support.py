@@ -28,6 +28,11 @@ def pg_cluster():
         shutil.rmtree(base, ignore_errors=True)
 
 
+def role_url(cluster: postgres.Cluster, role: str, password: str, database: str) -> str:
+    """A TCP URL for ROLE on DATABASE in CLUSTER, as the daemons connect."""
+    return f"postgresql+psycopg://{role}:{password}@{cluster.host}:{cluster.port}/{database}"
+
+
 def new_database(cluster: postgres.Cluster) -> str:
     """Create an empty database in CLUSTER; return its superuser URL."""
     name = f"t_{uuid.uuid4().hex[:12]}"

@@ -70,7 +70,7 @@ def test_counts_per_table_match(sqlite_url, pg_cluster):
 
 
 def test_a_target_that_cannot_connect_is_refused(tmp_path, sqlite_url, pg_cluster):
-    closed = pg_cluster.url("mailroom", "nope", "nowhere").replace(f":{pg_cluster.port}/", ":1/")
+    closed = "postgresql+psycopg://mailroom:nope@127.0.0.1:1/nowhere"
     code, output = cli(tmp_path, sqlite_url, closed)
     assert code == 1 and "Cannot connect to postgresql+psycopg://mailroom:***@127.0.0.1:1/nowhere" in output
     assert "nope" not in output  # the password is never shown

@@ -17,7 +17,7 @@ from core.services.server import migrate
 from stack import pgsql, render
 from stack.layout import Layout
 from stack.quoting import render_text
-from tests.integration.pg_support import new_database, pg_cluster  # noqa: F401 (fixture)
+from tests.integration.pg_support import new_database, pg_cluster, role_url  # noqa: F401 (fixture)
 
 PASSWORDS = {pgsql.POSTFIX_ROLE: "postfix-role-pw-0123456789", pgsql.DOVECOT_ROLE: "dovecot-role-pw-0123456789"}
 PASSWORD = "correct horse battery staple 7"
@@ -47,7 +47,7 @@ def directory(pg_cluster):
         for statement in pgsql.grant_statements(dbname, PASSWORDS):
             connection.exec_driver_sql(statement)
     engine.dispose()
-    app_url = pg_cluster.url("postgres", "unused", dbname)
+    app_url = role_url(pg_cluster, "postgres", "unused", dbname)
     layout = Layout(root=folder / "stack", data_dir=folder, database=folder / "unused.db")
     values = {**pgsql.template_values({"DATABASE_URL": app_url}, layout, PASSWORDS),
               "reject_text": render.LOCAL_ONLY_REJECT, "mail_root": "/srv/mail", "master_user_enabled": 1}
@@ -116,7 +116,7 @@ def postmap(directory, table: str, key: str) -> str | None:
 
 def as_role(directory, role: str, sql: str):
     """Run SQL as one of the daemons' roles, over TCP with its password."""
-    engine = create_engine(directory["cluster"].url(role, PASSWORDS[role], directory["dbname"]))
+    engine = create_engine(role_url(directory["cluster"], role, PASSWORDS[role], directory["dbname"]))
     try:
         with engine.connect() as connection:
             return connection.exec_driver_sql(sql).all()

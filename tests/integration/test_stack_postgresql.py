@@ -19,6 +19,7 @@ from stack.layout import Layout
 from tests.conftest import HS_CACHE, PORT_KEYS, copy_hyperscan, free_ports
 from tests.helpers import PASSWORD, imap_login, wait_for_subject
 from tests.integration.admin_support import send_inbound
+from tests.integration.pg_support import role_url
 
 @pytest.fixture(scope="module")
 def pg_stack():
@@ -74,7 +75,7 @@ def test_the_daemons_configs_name_postgresql(people):
 def test_postfix_role_cannot_read_password_hashes(pg_stack, people):
     cfg, cluster = pg_stack
     password = (Path(cfg["DATA_DIR"]) / "secrets" / "postgres_postfix_password").read_text().strip()
-    engine = create_engine(cluster.url(pgsql.POSTFIX_ROLE, password, "mailroom"))
+    engine = create_engine(role_url(cluster, pgsql.POSTFIX_ROLE, password, "mailroom"))
     try:
         with engine.connect() as connection:
             assert connection.exec_driver_sql("SELECT count(*) FROM mailboxes").scalar() == 2
