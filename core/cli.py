@@ -39,15 +39,18 @@ def db_upgrade(as_json: bool) -> None:
 @click.argument("url")
 @json_option
 def db_migrate_to(url: str, as_json: bool) -> None:
-    """Copy this SQLite database into the empty PostgreSQL database at URL."""
+    """Copy this SQLite database into the empty PostgreSQL database at URL (`local`: the
+    stack's own, MAILROOM_DATABASE=postgresql)."""
+    local = url == migrate.LOCAL
     try:
-        done = migrate.migrate_to(current_app.config["DATABASE_URL"], url)
+        target = migrate.local_target(dict(current_app.config)) if local else url
+        done = migrate.migrate_to(current_app.config["DATABASE_URL"], target)
     except ServiceError as exc:
         fail(exc)
     counts = "\n".join(f"  {table:<28} {count}" for table, count in done.counts.items())
     emit(as_json, {"revision": done.revision, "counts": done.counts, "seconds": round(done.seconds, 3)},
          f"Copied schema {done.revision} in {done.seconds:.2f} s; rows per table, the same in both:\n"
-         f"{counts}\n{migrate.switch_steps(url)}")
+         f"{counts}\n{migrate.switch_steps(target, local)}")
 
 
 domain_cli = AppGroup("domain", help="Mail domains.")

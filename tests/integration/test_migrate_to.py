@@ -1,14 +1,22 @@
 """`flask --app app db migrate-to URL`: SQLite into an empty PostgreSQL, and what it refuses."""
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 from sqlalchemy import create_engine, select, text
 
 from app import create_app
+from core.config import load_config
 from core.db import Database, upgrade
 from core.models import Alias, Domain, Mailbox
 from core.services.directory import aliases, domains, mailboxes
 from core.services.server import migrate
+from stack import postgres
+from stack.layout import Layout
+from tests.conftest import free_ports
 from tests.integration.pg_support import new_database, pg_cluster, tables  # noqa: F401 (fixture)
 
 PASSWORD = "correct horse battery staple 7"
@@ -30,10 +38,10 @@ def sqlite_url(tmp_path):
     return url
 
 
-def cli(tmp_path, source: str, *args):
+def cli(data_dir, source: str, *args, **config):
     """Run `db migrate-to ARGS` with the app on SOURCE; return (exit code, output)."""
-    app = create_app({"DATABASE_URL": source, "DATA_DIR": str(tmp_path), "ENV": "testing",
-                      "SECRET_KEY": "x" * 40})
+    app = create_app({"DATABASE_URL": source, "DATA_DIR": str(data_dir), "ENV": "testing",
+                      "SECRET_KEY": "x" * 40, **config})
     result = app.test_cli_runner().invoke(args=["db", "migrate-to", *args])
     assert "Traceback" not in result.output
     return result.exit_code, result.output
@@ -130,3 +138,26 @@ def test_a_missing_source_is_refused_and_not_created(tmp_path, pg_cluster):
     code, output = cli(tmp_path, f"sqlite:///{missing}", target)
     assert code == 1 and f"There is no SQLite database at {missing}" in output
     assert not missing.parent.exists() and tables(target) == set()
+
+
+def test_local_starts_the_stacks_own_postgresql_and_copies_into_it(sqlite_url):
+    base = Path(tempfile.mkdtemp(prefix="mr-pgl-", dir="/tmp"))
+    base.chmod(0o755)  # the postgres user must reach STACK_DIR/lib/postgresql
+    port = free_ports(1)[0]
+    try:
+        code, output = cli(base / "data", sqlite_url, "local", POSTGRES_PORT=port)
+        assert code == 0, output
+        assert "set MAILROOM_DATABASE=postgresql (and no MAILROOM_DATABASE_URL)" in output
+        cfg = load_config({"DATA_DIR": str(base / "data"), "DATABASE": "postgresql", "POSTGRES_PORT": port},
+                          environ={})
+        engine = create_engine(cfg["DATABASE_URL"])  # the URL the app will build from its secret
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM mailboxes").scalar() == 2
+        engine.dispose()
+        code, output = cli(base / "data", sqlite_url, "local", POSTGRES_PORT=port)
+        assert code == 1 and "is not empty" in output  # a second copy is refused
+    finally:
+        cfg = load_config({"DATA_DIR": str(base / "data"), "DATABASE": "postgresql", "POSTGRES_PORT": port},
+                          environ={})
+        postgres.stop(postgres.local_cluster(cfg, Layout.from_config(cfg)))
+        shutil.rmtree(base, ignore_errors=True)

@@ -18,7 +18,7 @@ from sqlalchemy import Integer, MetaData, Table, create_engine, func, inspect, s
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from core.config import ENV_FILE
+from core.config import ENV_FILE, local_postgres_url
 from core.db import PRIVATE, alembic_config, make_engine
 from core.services.errors import InvalidInput, ServiceError
 from core.services.server.backup import code_revisions
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SCHEMAS = (None, PRIVATE)  # None: the default schema (public on PostgreSQL, main on SQLite)
 VERSION_TABLE = "alembic_version"
 CONNECT_TIMEOUT = 10  # seconds: a wrong host should fail now, not after the TCP default
+LOCAL = "local"  # the target that names the local stack's own PostgreSQL
 
 
 class Refused(ServiceError):
@@ -56,6 +57,26 @@ def target_url(url: str) -> str:
     if parsed.drivername != "postgresql+psycopg" or not parsed.database:
         raise Refused(f"{shown(url)} is not a PostgreSQL URL: write postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME")
     return url
+
+
+def local_target(cfg: dict) -> str:
+    """The URL of the PostgreSQL the local stack runs with MAILROOM_DATABASE=postgresql,
+    started now (as `stack up` would) with its role and database if needed."""
+    import os
+
+    from stack import postgres, secretfiles
+    from stack.errors import StackError
+    from stack.layout import Layout
+
+    if os.geteuid() != 0:
+        raise Refused("The local PostgreSQL is started as root, as `flask --app app stack up` is.")
+    local = {**cfg, "DATABASE": "postgresql"}
+    try:
+        layout = Layout.from_config(cfg)
+        postgres.ensure_local(local, layout, secretfiles.local_postgres_password(layout))
+    except StackError as exc:
+        raise Refused(f"The local PostgreSQL could not be started: {exc}") from None
+    return local_postgres_url(local)
 
 
 def migrate_to(source: str, target: str) -> Migrated:
@@ -165,11 +186,13 @@ def _copy_table(src: Connection, dst: Connection, table: Table) -> int:
     return target_count
 
 
-def switch_steps(target: str) -> str:
-    """What the admin changes after a copy to TARGET, as lines to print."""
+def switch_steps(target: str, local: bool = False) -> str:
+    """What the admin changes after a copy to TARGET (LOCAL: the stack's own), as lines to print."""
+    setting = ("MAILROOM_DATABASE=postgresql (and no MAILROOM_DATABASE_URL)" if local
+               else f"MAILROOM_DATABASE_URL={shown(target)} (with its password)")
     return (
         "To switch, with the web app stopped since the copy (anything written after it is not in PostgreSQL):\n"
-        f"  1. set MAILROOM_DATABASE_URL={shown(target)} (with its password) in {ENV_FILE}\n"
+        f"  1. set {setting} in {ENV_FILE}\n"
         "     or the environment of every Mailroom process;\n"
         "  2. run `flask --app app stack up`: it renders Postfix's pgsql: lookup tables and Dovecot's\n"
         "     pgsql passdb/userdb, creates their read-only roles (the URL's role needs CREATEROLE)\n"
