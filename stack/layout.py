@@ -54,10 +54,11 @@ def _safe_path(value: str, what: str) -> Path:
 
 
 def database_path(url: str) -> Path:
-    """The SQLite file of a sqlite:/// DATABASE_URL (the only kind the daemons read)."""
+    """The SQLite file of a sqlite:/// DATABASE_URL (the local stack also reads PostgreSQL:
+    Layout.from_config; a system install only this)."""
     if not url.startswith("sqlite:///"):
         raise StackError(
-            "the local stack reads an SQLite database: set MAILROOM_DATABASE_URL to sqlite:////path"
+            "a system install reads an SQLite database: set MAILROOM_DATABASE_URL to sqlite:////path"
         )
     return _safe_path(url.removeprefix("sqlite:///"), "the SQLite path in MAILROOM_DATABASE_URL")
 
