@@ -1,8 +1,8 @@
 """How Postfix and Dovecot reach a PostgreSQL directory: their roles, grants and settings.
 
 The app's role owns the database. The daemons get a role each that only reads:
-Postfix's sees the directory tables its lookup tables name and nothing of the schema
-private (no password hash, no sealed secret); Dovecot's sees those too, plus the two
+Postfix's sees the columns its lookup tables read (column-level grants) and nothing of
+the schema private (no password hash, no sealed secret); Dovecot's sees those too, plus the two
 hash tables its passdbs query. Rights are granted by name, so a table added later is
 invisible to both until it is granted here.
 """
@@ -18,8 +18,15 @@ from .layout import Layout
 from .quoting import quote
 
 POSTFIX_ROLE, DOVECOT_ROLE = "mailroom_postfix", "mailroom_dovecot"
-# What the rendered lookup tables (stack/templates/postfix/maps) read.
-POSTFIX_TABLES = ("domains", "mailboxes", "shared_mailboxes", "aliases", "alias_destinations")
+# The columns the rendered lookup tables (stack/templates/postfix/maps) read, and no
+# other: Postfix never sees a display name, a forwarding address or a quota.
+POSTFIX_COLUMNS = {
+    "domains": ("id", "name", "mode", "catchall_address", "bcc_address", "relay_host", "relay_port"),
+    "mailboxes": ("id", "address"),
+    "shared_mailboxes": ("id", "address"),
+    "aliases": ("id", "domain_id", "local_part", "local_only"),
+    "alias_destinations": ("alias_id", "kind", "mailbox_id", "shared_mailbox_id", "address"),
+}
 # What the userdb and the deny passdb (dovecot-sql.conf.ext) read, and the hashes.
 DOVECOT_TABLES = ("domains", "mailboxes", "shared_mailboxes", "settings", "groups", "group_members")
 DOVECOT_PRIVATE_TABLES = ("credentials", "master_credentials")
@@ -96,8 +103,9 @@ def grant_statements(dbname: str, passwords: dict[str, str]) -> list[str]:
             f"REVOKE ALL ON ALL TABLES IN SCHEMA {PRIVATE} FROM {role}",
         ]
     # PostgreSQL 15 grants nothing on schema public to PUBLIC but USAGE; tables need grants.
-    lines += [f"GRANT SELECT ON {', '.join(POSTFIX_TABLES)} TO {POSTFIX_ROLE}",
-              f"GRANT SELECT ON {', '.join(DOVECOT_TABLES)} TO {DOVECOT_ROLE}",
+    lines += [f"GRANT SELECT ({', '.join(columns)}) ON {table} TO {POSTFIX_ROLE}"
+              for table, columns in POSTFIX_COLUMNS.items()]
+    lines += [f"GRANT SELECT ON {', '.join(DOVECOT_TABLES)} TO {DOVECOT_ROLE}",
               f"GRANT USAGE ON SCHEMA {PRIVATE} TO {DOVECOT_ROLE}",
               "GRANT SELECT ON " + ", ".join(f"{PRIVATE}.{t}" for t in DOVECOT_PRIVATE_TABLES)
               + f" TO {DOVECOT_ROLE}",

@@ -131,6 +131,10 @@ def test_postfix_resolves_mailboxes_and_aliases_from_postgresql(directory):
     assert sorted(postmap(directory, "aliases", "team@pg.test").split(",")) == ["ann@pg.test", "bo@pg.test"]
     assert sorted(postmap(directory, "sender_login", "team@pg.test").split(",")) == ["ann@pg.test", "bo@pg.test"]
     assert postmap(directory, "local_only", "team@pg.test") is None
+    assert postmap(directory, "identity", "bo@pg.test") == "bo@pg.test"
+    for table, key in (("catchall", "@pg.test"), ("recipient_bcc", "@pg.test"),
+                       ("relay_domains", "pg.test"), ("transport", "pg.test")):
+        assert postmap(directory, table, key) is None  # asked, and allowed to ask
 
 
 def test_postfix_role_cannot_read_password_hashes(directory):
@@ -138,6 +142,8 @@ def test_postfix_role_cannot_read_password_hashes(directory):
         as_role(directory, pgsql.POSTFIX_ROLE, "SELECT password_hash FROM private.credentials")
     with pytest.raises(ProgrammingError, match="permission denied"):
         as_role(directory, pgsql.POSTFIX_ROLE, "SELECT token_hash FROM password_links")
+    with pytest.raises(ProgrammingError, match="permission denied"):  # only the columns it needs
+        as_role(directory, pgsql.POSTFIX_ROLE, "SELECT forward_address FROM mailboxes")
 
 
 def test_daemon_roles_only_read(directory):

@@ -76,7 +76,8 @@ def test_one_map_template_after_each_drivers_connection(layout, driver, first):
 def test_the_grants_give_postfix_nothing_private():
     statements = pgsql.grant_statements("directory", PASSWORDS)
     postfix = [s for s in statements if s.rstrip().endswith(pgsql.POSTFIX_ROLE) and s.startswith("GRANT")]
-    assert postfix == ["GRANT CONNECT ON DATABASE directory TO mailroom_postfix",
-                       "GRANT SELECT ON domains, mailboxes, shared_mailboxes, aliases, alias_destinations "
-                       "TO mailroom_postfix"]
+    assert postfix[0] == "GRANT CONNECT ON DATABASE directory TO mailroom_postfix"
+    assert "GRANT SELECT (id, address) ON mailboxes TO mailroom_postfix" in postfix
+    assert {s.split(" ON ")[1].split()[0] for s in postfix[1:]} == {
+        "domains", "mailboxes", "shared_mailboxes", "aliases", "alias_destinations"}
     assert "PASSWORD 'pf-0123456789abcdef'" in " ".join(statements)
