@@ -2,13 +2,18 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from core.db import attach_private
+from core.db import PRIVATE, attach_private
 
 config = context.config
 
 
 def run_migrations_online() -> None:
-    """Run every pending migration in one connection."""
+    """Run every pending migration in one connection (the caller's, when it passed one)."""
+    given = config.attributes.get("connection")
+    if given is not None:
+        # `db migrate-to`: the schema and the copied rows commit together, or neither.
+        _run(given)
+        return
     engine = engine_from_config(
         config.get_section(config.config_ini_section, {}),
         prefix="sqlalchemy.",
@@ -18,9 +23,18 @@ def run_migrations_online() -> None:
     if url.startswith("sqlite"):
         attach_private(engine, url)
     with engine.connect() as connection:
-        context.configure(connection=connection, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
+        _run(connection)
+        connection.commit()
+
+
+def _run(connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # PostgreSQL's counterpart of the attached private file (core/db.py): a schema,
+        # there before any migration names it.
+        connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {PRIVATE}")
+    context.configure(connection=connection, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
 
 
 def run_migrations_offline() -> None:

@@ -21,7 +21,7 @@ def template_values(cfg: dict, layout: Layout) -> dict:
     from core.db import transaction_at
     from core.models.server import server_settings
 
-    with transaction_at(f"sqlite:///{layout.database}") as session:
+    with transaction_at(layout.url) as session:
         wanted = server_settings(session, int(cfg["MESSAGE_SIZE_LIMIT_MB"])).antivirus
     # A system install scans "if present": without Debian's clamav-daemon every message
     # would wait for a scanner that is not there.

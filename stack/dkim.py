@@ -129,7 +129,7 @@ def after_render(layout: Layout) -> None:
     from core.db import transaction_at
     from core.models import Domain
 
-    with transaction_at(f"sqlite:///{layout.database}") as session:
+    with transaction_at(layout.url) as session:
         names = list(session.scalars(select(Domain.name).where(Domain.dkim_enabled.is_(True))
                                      .order_by(Domain.name)))
     if write_file(domains_file(layout), domains_block(layout, names), 0o644):

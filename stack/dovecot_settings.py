@@ -19,7 +19,7 @@ def template_values(cfg: dict, layout: Layout) -> dict:
     from core.db import transaction_at
     from core.models.server import server_settings
 
-    with transaction_at(f"sqlite:///{layout.database}") as session:
+    with transaction_at(layout.url) as session:
         stored = server_settings(session, int(cfg["MESSAGE_SIZE_LIMIT_MB"]))
         return {
             "lazy_expunge_mailbox": TRASH if stored.deleted_to_trash else "",

@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 DAEMON_PACKAGES = (
     "dovecot-imapd", "dovecot-pop3d", "dovecot-managesieved", "dovecot-sieve",
     "dovecot-lmtpd", "dovecot-sqlite", "postfix", "postfix-sqlite", "rspamd",
+    # The same lookups on a PostgreSQL directory (stack/pgsql.py).
+    "dovecot-pgsql", "postfix-pgsql",
     "redis-server", "openssl", "sqlite3", "ca-certificates",
     # Postfix's smtp client signs in to a smarthost through Cyrus SASL's PLAIN/LOGIN modules.
     "libsasl2-modules",

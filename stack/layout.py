@@ -54,10 +54,11 @@ def _safe_path(value: str, what: str) -> Path:
 
 
 def database_path(url: str) -> Path:
-    """The SQLite file of a sqlite:/// DATABASE_URL (the only kind the daemons read)."""
+    """The SQLite file of a sqlite:/// DATABASE_URL (the local stack also reads PostgreSQL:
+    Layout.from_config; a system install only this)."""
     if not url.startswith("sqlite:///"):
         raise StackError(
-            "the local stack reads an SQLite database: set MAILROOM_DATABASE_URL to sqlite:////path"
+            "a system install reads an SQLite database: set MAILROOM_DATABASE_URL to sqlite:////path"
         )
     return _safe_path(url.removeprefix("sqlite:///"), "the SQLite path in MAILROOM_DATABASE_URL")
 
@@ -68,7 +69,13 @@ class Layout:
 
     root: Path
     data_dir: Path
-    database: Path
+    database: Path | None  # the SQLite file; None when the directory is in PostgreSQL
+    database_url: str = ""  # the app's DATABASE_URL (default: the SQLite file's)
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL the stack's own processes open the directory with."""
+        return self.database_url or f"sqlite:///{self.database}"
 
     @classmethod
     def from_config(cls, cfg: dict) -> "Layout":
@@ -80,10 +87,12 @@ class Layout:
             return SystemLayout.for_install(cfg, Path("/"), Path(str(cfg["TLS_CERT_FILE"])),
                                             Path(str(cfg["TLS_KEY_FILE"])))
         root = _safe_path(str(cfg["STACK_DIR"]), "MAILROOM_STACK_DIR")
+        url = str(cfg["DATABASE_URL"])
         layout = cls(
             root=root,
             data_dir=_safe_path(str(cfg["DATA_DIR"]), "MAILROOM_DATA_DIR"),
-            database=database_path(str(cfg["DATABASE_URL"])),
+            database=None if url.startswith("postgresql") else database_path(url),
+            database_url=url,
         )
         if len(str(layout.dovecot_run)) > MAX_SOCKET_DIR:
             raise StackError(
@@ -92,7 +101,7 @@ class Layout:
             )
         return layout
 
-    private_database = property(lambda self: private_database(self.database))
+    private_database = property(lambda self: self.database and private_database(self.database))
     etc = property(lambda self: self.root / "etc")
     dovecot_etc = property(lambda self: self.etc / "dovecot")
     postfix_etc = property(lambda self: self.etc / "postfix")

@@ -7,7 +7,9 @@ import os
 import time
 from contextlib import contextmanager
 
-from . import checks, daemons, prepare, procs, secretfiles, tls, worker
+from core.config import local_postgres_url
+
+from . import checks, daemons, pgsql, postgres, prepare, procs, secretfiles, tls, worker
 from .daemons import Daemon
 from .errors import StackError
 from .install import ensure_packages
@@ -32,7 +34,12 @@ def up(cfg: dict) -> list[str]:
     _check_distinct_ports(cfg)
     prepare.prepare_tree(layout)
     with _locked(layout):
-        lines = _start_or_keep(cfg, layout)
+        lines = []
+        if postgres.is_local(cfg):  # before anything opens the database
+            lines += postgres.ensure_local(cfg, layout, secretfiles.local_postgres_password(layout))
+            cfg = {**cfg, "DATABASE_URL": local_postgres_url(cfg)}  # now with its password
+            layout = Layout.from_config(cfg)
+        lines += _start_or_keep(cfg, layout)
     lines.append(f"stack ready in {time.monotonic() - began:.1f} s; database and secrets in "
                  f"{layout.data_dir}, files and logs in {layout.root}")
     return lines
@@ -92,6 +99,8 @@ def _prepare(cfg: dict, layout: Layout) -> list[str]:
     from core.db import upgrade  # imported late: the rest of stack/ needs no SQLAlchemy
 
     upgrade(str(cfg["DATABASE_URL"]))
+    if pgsql.is_postgresql(cfg):  # the daemons' read-only roles, before they first connect
+        pgsql.grant(str(cfg["DATABASE_URL"]), secretfiles.postgres_passwords(cfg, layout))
     prepare.check_database(layout)
     if tls.ensure_certificate(cfg, layout):
         lines.append(f"created TLS certificate {layout.cert}")
@@ -177,10 +186,15 @@ def down(cfg: dict) -> list[str]:
     if not layout.records.is_dir():
         return [f"{name}: not running" for name in reversed(DAEMONS)]
     with _locked(layout):
-        return [
+        lines = [
             f"{name}: {'stopped' if daemons.stop(layout, name) else 'not running'}"
             for name in reversed(DAEMONS)
         ]
+        if postgres.is_local(cfg):  # last: the others read it
+            cluster = postgres.local_cluster(cfg, layout)
+            lines.append(f"postgresql: {'stopped' if postgres.running(cluster) else 'not running'}")
+            postgres.stop(cluster)
+        return lines
 
 
 def stop_daemon(cfg: dict, name: str) -> bool:

@@ -18,7 +18,7 @@ def tree(layout: Layout) -> list[tuple[Path, int, str | None]]:
         (layout.etc, 0o755, None),
         (layout.dovecot_etc, 0o755, None),
         (layout.postfix_etc, 0o755, None),
-        (layout.postfix_etc / "sqlite", 0o755, None),
+        (layout.postfix_etc / "maps", 0o755, None),
         (layout.rspamd_etc, 0o755, None),
         (layout.rspamd_etc / "local.d", 0o755, None),
         (layout.rspamd_etc / "override.d", 0o755, None),
@@ -71,6 +71,9 @@ def prepare_app_dirs(layout: Layout) -> None:
 
     A database left at DATA_DIR/mailroom.db by an earlier version moves into its folder.
     """
+    perms.ensure_dir(layout.data_dir / "uploads", 0o700, perms.APP_USER)
+    if layout.database is None:  # PostgreSQL: no file of ours
+        return
     folder = layout.database.parent
     perms.ensure_dir(folder, perms.DATABASE_DIR_MODE, perms.APP_USER, perms.DATABASE_GROUP)
     old = layout.data_dir / "mailroom.db"
@@ -78,12 +81,13 @@ def prepare_app_dirs(layout: Layout) -> None:
         for suffix in ("", "-wal", "-shm"):
             if Path(f"{old}{suffix}").exists():
                 os.replace(f"{old}{suffix}", f"{layout.database}{suffix}")
-    perms.ensure_dir(layout.data_dir / "uploads", 0o700, perms.APP_USER)
 
 
 def check_database(layout: Layout) -> None:
     """The database must be reachable and readable by the daemons that query it, its
-    private database by the web app only."""
+    private database by the web app only. PostgreSQL grants its own (stack/pgsql.py)."""
+    if layout.database is None:
+        return
     if not layout.database.exists():
         raise StackError(f"the database {layout.database} does not exist")
     perms.set_owner(layout.database, perms.DATABASE_MODE, perms.APP_USER, perms.DATABASE_GROUP)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import filter as disclaimer_filter
-from . import (antivirus, attachments, dkim, dovecot_settings, learnd, postfix_settings, quota_clone,
-               secretfiles, spam, worker)
+from . import (antivirus, attachments, dkim, dovecot_settings, learnd, pgsql, postfix_settings,
+               quota_clone, secretfiles, spam, worker)
 from .files import TEMPLATES, write_file
 from .layout import APP_NETWORKS, Layout, SystemLayout
 from .quoting import render_text
@@ -34,6 +34,8 @@ class Output:
     daemon: str
     mode: int = 0o644
     group: str | None = None
+    # A folder of templates, one per database driver (sqlite, pgsql), put before TEMPLATE.
+    header: str | None = None
 
 
 # Files that hold a secret: readable by their daemon's group only.
@@ -62,15 +64,18 @@ def outputs(layout: Layout) -> list[Output]:
         # The smarthost's sign-in (stack/smarthost.py): root's alone.
         Output("postfix/smarthost_password", pfx / "smarthost_password", "table", "postfix", 0o600),
         Output("redis/redis.conf", layout.redis_etc / "redis.conf", "redis", "redis", 0o640, "redis"),
-        Output("disclaimer/filter.conf", disclaimer_filter.config_file(layout), "bare", "disclaimer"),
+        # The filter and learnd read their settings as root, then drop it; the database
+        # URL in them may hold the app's PostgreSQL password.
+        Output("disclaimer/filter.conf", disclaimer_filter.config_file(layout), "bare", "disclaimer", 0o600),
     ]
     files += [_output(t, dov / "conf.d" / t.name, "dovecot", "dovecot")
               for t in sorted((TEMPLATES / "dovecot/conf.d").glob("*.conf"))]
     for sub in ("local.d", "override.d"):
         files += [_output(t, rsp / sub / t.name, "ucl", "rspamd")
                   for t in sorted((TEMPLATES / "rspamd" / sub).glob("*")) if t.is_file()]
-    files += [
-        Output(f"postfix/sqlite/{name}.cf", pfx / "sqlite" / f"{name}.cf", "bare", "postfix")
+    files += [  # the query of each, after its driver's connection settings (a password: 0640)
+        Output(f"postfix/maps/{name}.cf", pfx / "maps" / f"{name}.cf", "bare", "postfix", 0o640,
+               "postfix", header="postfix/connect")
         for name in POSTFIX_MAPS
     ]
     sieve = spam.imapsieve_dir(layout)
@@ -79,7 +84,7 @@ def outputs(layout: Layout) -> list[Output]:
         Output("dovecot/imapsieve/report-ham.sieve", sieve / "report-ham.sieve", "bare", "dovecot"),
         Output("dovecot/imapsieve/mailroom-learn", layout.sieve / "bin" / "mailroom-learn",
                "bare", "dovecot", 0o755),
-        Output("learnd/learnd.conf", learnd.config_file(layout), "bare", "learnd"),
+        Output("learnd/learnd.conf", learnd.config_file(layout), "bare", "learnd", 0o600),
     ]
     if not isinstance(layout, SystemLayout):  # a system install uses Debian's clamd as it is
         files += [  # the stack's own clamd and its one shipped signature (EICAR)
@@ -101,6 +106,7 @@ def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
             **postfix_settings.template_values(cfg, layout), **dovecot_settings.template_values(cfg, layout),
             **dkim.template_values(cfg, layout), **antivirus.template_values(cfg, layout),
             **attachments.template_values(cfg, layout),
+            **pgsql.template_values(cfg, layout, secretfiles.postgres_passwords(cfg, layout)),
             **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout),
             "controller_password": secretfiles.rspamd_password_hash(layout, rspamd_password),
             "auth_policy_key": secretfiles.auth_policy_key(cfg, layout), "app_networks": APP_NETWORKS}
@@ -126,11 +132,11 @@ def _paths(layout: Layout) -> dict:
         "sieve_before": layout.sieve / "before.d",
         "sieve_bin": layout.sieve / "bin",
         "database": layout.database,
-        "private_database": layout.private_database,
+        "database_url": layout.url,
         "mail_root": layout.mail,
         "queue_dir": layout.queue,
         "data_dir": layout.lib / "postfix",
-        "maps": layout.postfix_etc / "sqlite",
+        "maps": layout.postfix_etc / "maps",
         "header_checks": layout.postfix_etc / "header_checks",
         "lmtp_socket": layout.lmtp_socket,
         "auth_socket": layout.auth_socket,
@@ -172,8 +178,16 @@ def rendered(cfg: dict, layout: Layout, rspamd_password: str, daemon: str | None
     """Every config file (or DAEMON's only) with its text, nothing written; OVERRIDES
     replace template values (a scratch copy's own paths)."""
     values = {**template_values(cfg, layout, rspamd_password), **(overrides or {})}
-    return [(out, render_text((TEMPLATES / out.template).read_text(encoding="utf-8"), values, out.syntax))
+    return [(out, render_text(template_text(out, values["sql_driver"]), values, out.syntax))
             for out in outputs(layout) if daemon in (None, out.daemon)]
+
+
+def template_text(out: Output, driver: str) -> str:
+    """OUT's template text, after its DRIVER header when it has one."""
+    text = (TEMPLATES / out.template).read_text(encoding="utf-8")
+    if out.header:
+        text = (TEMPLATES / out.header / f"{driver}.cf").read_text(encoding="utf-8") + text
+    return text
 
 
 def render_all(cfg: dict, layout: Layout, rspamd_password: str) -> None:

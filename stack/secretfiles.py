@@ -92,6 +92,30 @@ def _secret(cfg: dict, layout: Layout, name: str) -> str:
     return value
 
 
+def postgres_passwords(cfg: dict, layout: Layout) -> dict[str, str]:
+    """The daemons' PostgreSQL roles and their passwords (none on SQLite), made when missing."""
+    from .pgsql import SECRET_FILES, is_postgresql
+
+    if not is_postgresql(cfg):
+        return {}
+    for name in SECRET_FILES.values():
+        if _create(layout.secrets / name):
+            log.info("generated %s", layout.secrets / name)
+    return {role: _secret(cfg, layout, name) for role, name in SECRET_FILES.items()}
+
+
+def local_postgres_password(layout: Layout) -> str:
+    """The password of the app's role on the local PostgreSQL, made when missing."""
+    from core.config import LOCAL_POSTGRES_SECRET
+
+    perms.ensure_dir(layout.secrets, 0o750, None, perms.APP_USER)
+    path = layout.secrets / LOCAL_POSTGRES_SECRET
+    if _create(path):
+        log.info("generated %s", path)
+    perms.set_owner(path, 0o640, None, perms.APP_USER)  # the app reads it (core/config.py)
+    return path.read_text(encoding="utf-8").strip()
+
+
 def sealing_key(layout: Layout, create: bool = False) -> str | None:
     """The key (Fernet, core/vault.py) with which the privileged helper seals server
     secrets: root's alone (0600), so the web app stores sealed blobs it cannot open.

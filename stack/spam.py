@@ -65,7 +65,7 @@ def template_values(layout: Layout) -> dict:
     from core.db import transaction_at
     from core.models.spam import filter_settings
 
-    with transaction_at(f"sqlite:///{layout.database}") as session:
+    with transaction_at(layout.url) as session:
         settings = filter_settings(session)
     return {**action_values(settings), **paths(layout)}
 
@@ -75,7 +75,7 @@ def after_render(layout: Layout, rspamd_password: str) -> None:
     from core.db import transaction_at
     from core.models.spam import map_contents
 
-    with transaction_at(f"sqlite:///{layout.database}") as session:
+    with transaction_at(layout.url) as session:
         write_maps(layout, map_contents(session))
     prepare_queue(layout)
     write_file(learnd.password_file(layout), rspamd_password + "\n", 0o600)

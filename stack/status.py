@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from core.mail import clamd
 from core.mail.errors import ServiceUnavailable
 
+from . import postgres
 from .daemons import answers, running
 from .layout import DAEMONS, SERVICES, Layout
 
@@ -44,6 +45,10 @@ def status(cfg: dict) -> list[ServiceStatus]:
         if name not in with_ports:
             record = running(layout, name)
             result.append(ServiceStatus(name, "", None, record is not None, record.pid if record else None))
+    if postgres.is_local(cfg):
+        cluster = postgres.local_cluster(cfg, layout)
+        result.append(ServiceStatus("postgresql", cluster.host, cluster.port,
+                                    answers(cluster.host, cluster.port), postgres.pid(cluster)))
     return result
 
 

@@ -3,9 +3,12 @@
 Postfix reads the main SQLite file as its own user; it must find no secret there.
 Step one copies the secrets into the private file and commits (each statement on its
 own, each repeatable); step two removes them from the main file in the migration's
-transaction. A run cut short between the two is simply run again. secure_delete
+transaction. A run cut short between the two is simply run again. PostgreSQL has one
+database and transactional DDL: there both steps are one transaction. secure_delete
 overwrites the removed content instead of leaving it in free pages; core.db.upgrade
-then empties the WAL, which held the old pages too.
+then empties the WAL, which held the old pages too. PostgreSQL has no secure_delete:
+the dropped column's space is reclaimed by VACUUM, and the daemons' roles could never
+read the column (stack/pgsql.py grants them named columns only).
 
 Revision ID: 0006
 Revises: 0005
@@ -38,21 +41,29 @@ def _sessions_table(schema=None) -> None:
                     if_not_exists=True)
 
 
+def _copy_secrets(insert: str) -> None:
+    """Create the private tables and copy the secrets into them with the verb INSERT."""
+    op.create_table(
+        "credentials",
+        sa.Column("address", sa.String(320), primary_key=True,
+                  sqlite_on_conflict_primary_key="REPLACE"),
+        sa.Column("password_hash", sa.String(255), nullable=False),
+        schema=PRIVATE, if_not_exists=True,
+    )
+    _sessions_table(PRIVATE)
+    op.execute(f"{insert} private.credentials (address, password_hash) "
+               "SELECT address, password_hash FROM mailboxes")
+    op.execute(f"{insert} private.web_sessions ({SESSION_COLUMNS}) "
+               f"SELECT {SESSION_COLUMNS} FROM web_sessions")
+
+
 def upgrade() -> None:
-    with op.get_context().autocommit_block():
-        op.create_table(
-            "credentials",
-            sa.Column("address", sa.String(320), primary_key=True,
-                      sqlite_on_conflict_primary_key="REPLACE"),
-            sa.Column("password_hash", sa.String(255), nullable=False),
-            schema=PRIVATE, if_not_exists=True,
-        )
-        _sessions_table(PRIVATE)
-        op.execute("INSERT OR REPLACE INTO private.credentials (address, password_hash) "
-                   "SELECT address, password_hash FROM mailboxes")
-        op.execute(f"INSERT OR REPLACE INTO private.web_sessions ({SESSION_COLUMNS}) "
-                   f"SELECT {SESSION_COLUMNS} FROM web_sessions")
-    op.execute("PRAGMA main.secure_delete = ON")
+    if op.get_bind().dialect.name == "sqlite":
+        with op.get_context().autocommit_block():
+            _copy_secrets("INSERT OR REPLACE INTO")
+        op.execute("PRAGMA main.secure_delete = ON")
+    else:
+        _copy_secrets("INSERT INTO")
     op.drop_table("web_sessions")
     op.drop_column("mailboxes", "password_hash")
 

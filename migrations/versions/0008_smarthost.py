@@ -36,7 +36,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(f"PRAGMA {PRIVATE}.secure_delete = ON")
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f"PRAGMA {PRIVATE}.secure_delete = ON")
     op.drop_table("server_secrets", schema=PRIVATE)
     with op.batch_alter_table("server_settings") as batch:
         for column in reversed(COLUMNS):

@@ -36,14 +36,9 @@ class FilterConfig:
     listen: str
     port: int
     reinject_port: int
-    database: Path
+    database_url: str  # the app's database (a PostgreSQL one holds a password: 0600 file)
     pidfile: Path
     user: str
-
-    @property
-    def database_url(self) -> str:
-        """The SQLAlchemy URL of the app's database."""
-        return f"sqlite:///{self.database}"
 
 
 def read_config(path: Path) -> FilterConfig:
@@ -51,7 +46,7 @@ def read_config(path: Path) -> FilterConfig:
     section = read_section(path, "filter")
     return FilterConfig(
         listen=section["listen"], port=section.getint("port"),
-        reinject_port=section.getint("reinject_port"), database=Path(section["database"]),
+        reinject_port=section.getint("reinject_port"), database_url=section["database_url"],
         pidfile=Path(section["pidfile"]),
         user=section["user"],
     )

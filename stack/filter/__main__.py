@@ -58,12 +58,12 @@ def main(argv: list[str]) -> int:
     try:
         handler.disclaimer_for("check@mailroom.invalid")
     except SQLAlchemyError as exc:
-        log.error("user %s cannot read the database %s: %s", config.user, config.database, exc)
+        log.error("user %s cannot read the database: %s", config.user, exc)
         return 1
     # Only now does the port accept connections, so `stack up` waits for a working filter.
     listener.listen(64)
-    log.info("listening on %s:%s, handing mail back to %s:%s, reading %s",
-             config.listen, config.port, config.listen, config.reinject_port, config.database)
+    log.info("listening on %s:%s, handing mail back to %s:%s",
+             config.listen, config.port, config.listen, config.reinject_port)
     serve(listener, config, handler)
     return 0
 

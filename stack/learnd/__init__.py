@@ -44,17 +44,12 @@ class LearnConfig:
     """The worker's settings, e.g. LearnConfig(Path('/…/spool/learn'), …, '127.0.0.1', …)."""
 
     spool: Path
-    database: Path
+    database_url: str  # the app's database (a PostgreSQL one holds a password: 0600 file)
     controller_host: str
     controller_port: int
     password_file: Path
     pidfile: Path
     user: str
-
-    @property
-    def database_url(self) -> str:
-        """The SQLAlchemy URL of the app's database."""
-        return f"sqlite:///{self.database}"
 
 
 def read_config(path: Path) -> LearnConfig:
@@ -62,7 +57,7 @@ def read_config(path: Path) -> LearnConfig:
     section = read_section(path, "learnd")
     host, _, port = section["controller"].rpartition(":")
     return LearnConfig(
-        spool=Path(section["spool"]), database=Path(section["database"]),
+        spool=Path(section["spool"]), database_url=section["database_url"],
         controller_host=host, controller_port=int(port),
         password_file=Path(section["password_file"]), pidfile=Path(section["pidfile"]),
         user=section["user"],

@@ -157,10 +157,11 @@ def main(args: list[str]) -> int:
     settings, pid_path = Path(args[0]), Path(args[1])
     cfg = read_settings(settings)
     layout = Layout.from_config(cfg)
-    if not layout.database.is_file():
+    if layout.database is not None and not layout.database.is_file():
         log.error("no database at %s", layout.database)
         return 1
-    keeper = detach(pid_path, lambda: hold_open(layout.database))
+    # PostgreSQL has no WAL index for Postfix to share: nothing to hold open.
+    keeper = detach(pid_path, lambda: layout.database and hold_open(layout.database))
     database = Database()
     database.configure(cfg["DATABASE_URL"])
     helper = Helper(cfg, database)
@@ -179,7 +180,8 @@ def main(args: list[str]) -> int:
     finally:
         stop_policy()
         stop_helper()
-        keeper.close()
+        if keeper:
+            keeper.close()
     return 0
 
 

@@ -152,7 +152,7 @@ def postmap(cfg, table, key) -> str | None:
     """What Postfix's own sqlite client answers for KEY in one of our lookup tables."""
     etc = Path(cfg["STACK_DIR"]) / "etc" / "postfix"
     result = subprocess.run(
-        ["postmap", "-c", str(etc), "-q", key, f"sqlite:{etc / 'sqlite' / table}.cf"],
+        ["postmap", "-c", str(etc), "-q", key, f"sqlite:{etc / 'maps' / table}.cf"],
         capture_output=True, text=True, check=False,
     )
     return result.stdout.strip() if result.returncode == 0 else None

@@ -60,7 +60,7 @@ def sink():
 
 def make_handler(database, port: int) -> DisclaimerHandler:
     """A filter handler reinjecting to PORT and reading DATABASE."""
-    config = FilterConfig("127.0.0.1", free_port(), port, Path("/nonexistent"),
+    config = FilterConfig("127.0.0.1", free_port(), port, "sqlite:////nonexistent",
                           Path("/nonexistent"), "nobody")
     return DisclaimerHandler(config, database, workers=1)
 
@@ -150,7 +150,7 @@ def test_only_postfix_on_the_listen_address_may_send(acme, sink):
 def test_rendered_config_is_read_back(tmp_path):
     path = tmp_path / "filter.conf"
     path.write_text("[filter]\nlisten = 127.0.0.1\nport = 10026\nreinject_port = 10027\n"
-                    "database = /srv/m%d.db\npidfile = /run/f.pid\n"
+                    "database_url = sqlite:////srv/m%d.db\npidfile = /run/f.pid\n"
                     "user = mailroom-filter\n")
     config = read_config(path)
     assert (config.port, config.reinject_port, config.user) == (10026, 10027, "mailroom-filter")

@@ -1,6 +1,6 @@
 """Aliases: an address on one domain or on every domain, with destinations of three kinds.
 
-Postfix reads them live (stack/templates/postfix/sqlite/aliases.cf): a real mailbox
+Postfix reads them live (stack/templates/postfix/maps/aliases.cf): a real mailbox
 first maps to itself, then a domain's own alias, then an alias valid on every domain,
 then the domain's catch-all. The loop check below follows the same order.
 """

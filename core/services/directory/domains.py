@@ -1,6 +1,6 @@
 """Domains: local delivery or relay, always-Bcc, catch-all, domain admins, deletion.
 
-Postfix reads every column used here on each message (stack/templates/postfix/sqlite),
+Postfix reads every column used here on each message (stack/templates/postfix/maps),
 so a change is live for the next message without a reload.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The addresses a person sends as, and what they chose for each (name, Reply-To, Bcc, signature).
 
 Which addresses are offered is never stored: it is worked out from the directory the
-same way Postfix's sender-login map decides (stack/templates/postfix/sqlite/
+same way Postfix's sender-login map decides (stack/templates/postfix/maps/
 sender_login.cf, enforced on submission by reject_authenticated_sender_login_mismatch):
 the person's own mailbox address, and every alias with a destination of kind 'mailbox'
 that is their mailbox; an alias on every domain ('postmaster@*') counts on each domain

@@ -1,0 +1,178 @@
+"""Postfix's pgsql lookup tables and Dovecot's queries, rendered for PostgreSQL, against a
+directory copied there by `db migrate-to`, through the daemons' read-only roles."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.exc import ProgrammingError
+
+from core.db import Database, upgrade
+from core.services.directory import aliases, domains, mailboxes
+from core.services.server import migrate
+from stack import pgsql, render
+from stack.layout import Layout
+from stack.quoting import render_text
+from tests.integration.pg_support import new_database, pg_cluster, role_url  # noqa: F401 (fixture)
+
+PASSWORDS = {pgsql.POSTFIX_ROLE: "postfix-role-pw-0123456789", pgsql.DOVECOT_ROLE: "dovecot-role-pw-0123456789"}
+PASSWORD = "correct horse battery staple 7"
+DOVECOT_SQL = {f"dovecot/dovecot-{name}.conf.ext" for name in ("sql", "passdb", "master")}
+
+
+@pytest.fixture(scope="module")
+def directory(pg_cluster):
+    """A PostgreSQL directory (mailbox ann, alias team -> ann + bo) with the daemons' roles."""
+    folder = Path(tempfile.mkdtemp(prefix="mr-pgmaps-", dir="/tmp"))  # Dovecot's auth reads here
+    folder.chmod(0o755)
+    source = f"sqlite:///{folder / 'mailroom.db'}"
+    upgrade(source)
+    database = Database()
+    database.configure(source)
+    with database.transaction() as session:
+        domains.create_domain(session, "test", "pg.test")
+        for person in ("ann", "bo"):
+            mailboxes.create_mailbox(session, "test", f"{person}@pg.test", password=PASSWORD)
+        aliases.create_alias(session, "test", "team@pg.test", ["ann@pg.test", "bo@pg.test"])
+    database.engine.dispose()
+    superuser = new_database(pg_cluster)
+    migrate.migrate_to(source, superuser)
+    dbname = make_url(superuser).database
+    engine = create_engine(superuser)
+    with engine.begin() as connection:
+        for statement in pgsql.grant_statements(dbname, PASSWORDS):
+            connection.exec_driver_sql(statement)
+    engine.dispose()
+    app_url = role_url(pg_cluster, "postgres", "unused", dbname)
+    layout = Layout(root=folder / "stack", data_dir=folder, database=folder / "unused.db")
+    values = {**pgsql.template_values({"DATABASE_URL": app_url}, layout, PASSWORDS),
+              "reject_text": render.LOCAL_ONLY_REJECT, "mail_root": "/srv/mail", "master_user_enabled": 1}
+    etc = folder / "postfix"
+    (etc / "maps").mkdir(parents=True)
+    (etc / "main.cf").write_text("")
+    for out in render.outputs(layout):
+        if out.header or out.template in DOVECOT_SQL:
+            target = etc / "maps" / Path(out.template).name
+            target.write_text(render_text(render.template_text(out, "pgsql"), values, out.syntax))
+    yield {"etc": etc, "dbname": dbname, "cluster": pg_cluster, "values": values}
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+# Dovecot's auth as stack/templates/dovecot/dovecot.conf sets it up (the deny passdb, the
+# hashes, the userdb), with no mail service: only the SQL is under test here. base_dir
+# is a folder of its own: Dovecot puts a link named dovecot.conf there.
+DOVECOT_CONF = """base_dir = {run}/base
+state_dir = {run}/state
+instance_name = mailroom-pgsql-test
+log_path = {run}/dovecot.log
+protocols =
+ssl = no
+auth_username_format = %Lu
+passdb {{
+  driver = sql
+  args = {etc}/dovecot-sql.conf.ext
+  deny = yes
+}}
+passdb {{
+  driver = sql
+  args = {etc}/dovecot-passdb.conf.ext
+}}
+userdb {{
+  driver = sql
+  args = {etc}/dovecot-sql.conf.ext
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def dovecot(directory):
+    """A Dovecot reading its passdb and userdb from PostgreSQL; yields its doveadm argv."""
+    run = Path(tempfile.mkdtemp(prefix="mr-dv-", dir="/tmp"))  # its users must reach it
+    run.chmod(0o755)
+    conf = run / "dovecot.conf"
+    conf.write_text(DOVECOT_CONF.format(run=run, etc=directory["etc"] / "maps"))
+    subprocess.run(["dovecot", "-c", str(conf)], check=True, timeout=30, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield ["doveadm", "-c", str(conf)]
+    finally:
+        subprocess.run(["doveadm", "-c", str(conf), "stop"], check=False, timeout=30,
+                       stdin=subprocess.DEVNULL, capture_output=True)
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def postmap(directory, table: str, key: str) -> str | None:
+    """What Postfix's own pgsql client answers for KEY in one of the rendered tables."""
+    etc = directory["etc"]
+    done = subprocess.run(["postmap", "-c", str(etc), "-q", key, f"pgsql:{etc / 'maps' / table}.cf"],
+                          capture_output=True, text=True, check=False, timeout=30)
+    assert "fatal" not in done.stderr and "warning" not in done.stderr, done.stderr
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def as_role(directory, role: str, sql: str):
+    """Run SQL as one of the daemons' roles, over TCP with its password."""
+    engine = create_engine(role_url(directory["cluster"], role, PASSWORDS[role], directory["dbname"]))
+    try:
+        with engine.connect() as connection:
+            return connection.exec_driver_sql(sql).all()
+    finally:
+        engine.dispose()
+
+
+def test_postfix_resolves_mailboxes_and_aliases_from_postgresql(directory):
+    assert postmap(directory, "virtual_mailbox_domains", "pg.test") == "pg.test"
+    assert postmap(directory, "virtual_mailbox_maps", "ann@pg.test") == "ann@pg.test"
+    assert postmap(directory, "virtual_mailbox_maps", "nobody@pg.test") is None
+    assert sorted(postmap(directory, "aliases", "team@pg.test").split(",")) == ["ann@pg.test", "bo@pg.test"]
+    assert sorted(postmap(directory, "sender_login", "team@pg.test").split(",")) == ["ann@pg.test", "bo@pg.test"]
+    assert postmap(directory, "local_only", "team@pg.test") is None
+    assert postmap(directory, "identity", "bo@pg.test") == "bo@pg.test"
+    for table, key in (("catchall", "@pg.test"), ("recipient_bcc", "@pg.test"),
+                       ("relay_domains", "pg.test"), ("transport", "pg.test")):
+        assert postmap(directory, table, key) is None  # asked, and allowed to ask
+
+
+def test_postfix_role_cannot_read_password_hashes(directory):
+    with pytest.raises(ProgrammingError, match="permission denied"):
+        as_role(directory, pgsql.POSTFIX_ROLE, "SELECT password_hash FROM private.credentials")
+    with pytest.raises(ProgrammingError, match="permission denied"):
+        as_role(directory, pgsql.POSTFIX_ROLE, "SELECT token_hash FROM password_links")
+    with pytest.raises(ProgrammingError, match="permission denied"):  # only the columns it needs
+        as_role(directory, pgsql.POSTFIX_ROLE, "SELECT forward_address FROM mailboxes")
+
+
+def test_daemon_roles_only_read(directory):
+    with pytest.raises(Exception, match="read-only transaction|permission denied"):
+        as_role(directory, pgsql.DOVECOT_ROLE, "DELETE FROM private.credentials")
+
+
+def test_dovecot_queries_answer_for_its_role(directory):
+    """The rendered passdb/userdb queries, with %u as Dovecot fills it, as Dovecot's role."""
+    def query(name: str, key: str) -> str:
+        conf = (directory["etc"] / "maps" / name).read_text()
+        line = next(l for l in conf.splitlines() if l.startswith(key + " = "))
+        return line.split(" = ", 1)[1].replace("%u", "ann@pg.test").replace("%s", "imap")
+
+    rows = as_role(directory, pgsql.DOVECOT_ROLE, query("dovecot-passdb.conf.ext", "password_query"))
+    assert rows[0][0] == "ann@pg.test" and rows[0][1] and PASSWORD not in rows[0][1]
+    user = as_role(directory, pgsql.DOVECOT_ROLE, query("dovecot-sql.conf.ext", "user_query"))
+    assert user[0][0] == "/srv/mail/pg.test/ann"
+    assert as_role(directory, pgsql.DOVECOT_ROLE, query("dovecot-sql.conf.ext", "password_query")) == []
+
+
+def test_dovecot_signs_in_and_finds_the_user_in_postgresql(dovecot):
+    def auth(address: str, password: str) -> str:
+        done = subprocess.run([*dovecot, "auth", "test", address, password], capture_output=True,
+                              text=True, timeout=30, check=False)
+        return done.stdout + done.stderr
+
+    assert "auth succeeded" in auth("Ann@pg.test", PASSWORD)
+    user = subprocess.run([*dovecot, "user", "ann@pg.test"], capture_output=True, text=True,
+                          timeout=30, check=True).stdout
+    assert "/srv/mail/pg.test/ann" in user
+    assert "auth failed" in auth("ann@pg.test", "not the password")  # last: the auth penalty
