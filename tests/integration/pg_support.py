@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect
 
+from core.db import Database, upgrade
+from core.services.directory import aliases, domains, mailboxes
 from stack import postgres
 from tests.conftest import free_ports
 
@@ -41,6 +43,32 @@ def new_database(cluster: postgres.Cluster) -> str:
         connection.exec_driver_sql(f"CREATE DATABASE {name}")
     engine.dispose()
     return cluster.superuser_url(name)
+
+
+def prepared_database(cluster: postgres.Cluster, *statements: str) -> str:
+    """A new database in CLUSTER after STATEMENTS ran in it; its superuser URL."""
+    url = new_database(cluster)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+    engine.dispose()
+    return url
+
+
+def sqlite_directory(url: str, domain: str, password: str) -> str:
+    """An SQLite directory at URL, at this code's schema: DOMAIN with mailboxes ann and bo
+    (PASSWORD) and the alias team -> ann + bo. Returns URL."""
+    upgrade(url)
+    database = Database()
+    database.configure(url)
+    with database.transaction() as session:
+        domains.create_domain(session, "test", domain)
+        for person in ("ann", "bo"):
+            mailboxes.create_mailbox(session, "test", f"{person}@{domain}", password=password)
+        aliases.create_alias(session, "test", f"team@{domain}", [f"ann@{domain}", f"bo@{domain}"])
+    database.engine.dispose()
+    return url
 
 
 def tables(url: str) -> set[str]:

@@ -10,14 +10,15 @@ from sqlalchemy import create_engine, select, text
 
 from app import create_app
 from core.config import load_config
-from core.db import Database, upgrade
+from core.db import Database
 from core.models import Alias, Domain, Mailbox
-from core.services.directory import aliases, domains, mailboxes
+from core.services.directory import domains
 from core.services.server import migrate
 from stack import postgres
 from stack.layout import Layout
 from tests.conftest import free_ports
-from tests.integration.pg_support import new_database, pg_cluster, tables  # noqa: F401 (fixture)
+from tests.integration.pg_support import (new_database, pg_cluster, prepared_database,  # noqa: F401 (fixture)
+                                          sqlite_directory, tables)
 
 PASSWORD = "correct horse battery staple 7"
 
@@ -25,17 +26,7 @@ PASSWORD = "correct horse battery staple 7"
 @pytest.fixture
 def sqlite_url(tmp_path):
     """An SQLite directory at this code's schema with a domain, two mailboxes, an alias."""
-    url = f"sqlite:///{tmp_path / 'db' / 'mailroom.db'}"
-    upgrade(url)
-    database = Database()
-    database.configure(url)
-    with database.transaction() as session:
-        domains.create_domain(session, "test", "copy.test")
-        for person in ("ann", "bo"):
-            mailboxes.create_mailbox(session, "test", f"{person}@copy.test", password=PASSWORD)
-        aliases.create_alias(session, "test", "team@copy.test", ["ann@copy.test", "bo@copy.test"])
-    database.engine.dispose()
-    return url
+    return sqlite_directory(f"sqlite:///{tmp_path / 'db' / 'mailroom.db'}", "copy.test", PASSWORD)
 
 
 def cli(data_dir, source: str, *args, **config):
@@ -85,24 +76,15 @@ def test_a_target_that_cannot_connect_is_refused(tmp_path, sqlite_url, pg_cluste
 
 
 def test_a_target_with_a_newer_schema_is_refused_and_left_alone(tmp_path, sqlite_url, pg_cluster):
-    target = new_database(pg_cluster)
-    engine = create_engine(target)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
-        connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('9999')")
-    engine.dispose()
+    target = prepared_database(pg_cluster, "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)",
+                               "INSERT INTO alembic_version VALUES ('9999')")
     code, output = cli(tmp_path, sqlite_url, target)
     assert code == 1 and "has schema '9999', newer than this version of Mailroom" in output
     assert tables(target) == {"public.alembic_version"}
 
 
 def test_a_non_empty_target_is_refused_and_left_alone(tmp_path, sqlite_url, pg_cluster):
-    target = new_database(pg_cluster)
-    engine = create_engine(target)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE notes (id int)")
-        connection.exec_driver_sql("INSERT INTO notes VALUES (1)")
-    engine.dispose()
+    target = prepared_database(pg_cluster, "CREATE TABLE notes (id int)", "INSERT INTO notes VALUES (1)")
     code, output = cli(tmp_path, sqlite_url, target)
     assert code == 1 and "is not empty (tables: notes)" in output
     assert tables(target) == {"public.notes"}

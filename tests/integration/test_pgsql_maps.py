@@ -11,13 +11,12 @@ import pytest
 from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import ProgrammingError
 
-from core.db import Database, upgrade
-from core.services.directory import aliases, domains, mailboxes
 from core.services.server import migrate
 from stack import pgsql, render
 from stack.layout import Layout
 from stack.quoting import render_text
-from tests.integration.pg_support import new_database, pg_cluster, role_url  # noqa: F401 (fixture)
+from tests.integration.pg_support import (new_database, pg_cluster, role_url,  # noqa: F401 (fixture)
+                                          sqlite_directory)
 
 PASSWORDS = {pgsql.POSTFIX_ROLE: "postfix-role-pw-0123456789", pgsql.DOVECOT_ROLE: "dovecot-role-pw-0123456789"}
 PASSWORD = "correct horse battery staple 7"
@@ -29,16 +28,7 @@ def directory(pg_cluster):
     """A PostgreSQL directory (mailbox ann, alias team -> ann + bo) with the daemons' roles."""
     folder = Path(tempfile.mkdtemp(prefix="mr-pgmaps-", dir="/tmp"))  # Dovecot's auth reads here
     folder.chmod(0o755)
-    source = f"sqlite:///{folder / 'mailroom.db'}"
-    upgrade(source)
-    database = Database()
-    database.configure(source)
-    with database.transaction() as session:
-        domains.create_domain(session, "test", "pg.test")
-        for person in ("ann", "bo"):
-            mailboxes.create_mailbox(session, "test", f"{person}@pg.test", password=PASSWORD)
-        aliases.create_alias(session, "test", "team@pg.test", ["ann@pg.test", "bo@pg.test"])
-    database.engine.dispose()
+    source = sqlite_directory(f"sqlite:///{folder / 'mailroom.db'}", "pg.test", PASSWORD)
     superuser = new_database(pg_cluster)
     migrate.migrate_to(source, superuser)
     dbname = make_url(superuser).database
