@@ -1,14 +1,16 @@
 """`flask --app app db migrate-to URL`: SQLite into an empty PostgreSQL, and what it refuses."""
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from app import create_app
 from core.config import load_config
 from core.db import Database
 from core.models import Alias, Domain, Mailbox
@@ -17,6 +19,7 @@ from core.services.server import migrate
 from stack import postgres
 from stack.layout import Layout
 from tests.conftest import free_ports
+from tests.integration.process_support import ROOT
 from tests.integration.pg_support import (new_database, pg_cluster, prepared_database,  # noqa: F401 (fixture)
                                           sqlite_directory, tables)
 
@@ -30,12 +33,16 @@ def sqlite_url(tmp_path):
 
 
 def cli(data_dir, source: str, *args, **config):
-    """Run `db migrate-to ARGS` with the app on SOURCE; return (exit code, output)."""
-    app = create_app({"DATABASE_URL": source, "DATA_DIR": str(data_dir), "ENV": "testing",
-                      "SECRET_KEY": "x" * 40, **config})
-    result = app.test_cli_runner().invoke(args=["db", "migrate-to", *args])
-    assert "Traceback" not in result.output
-    return result.exit_code, result.output
+    """Run `flask --app app db migrate-to ARGS` on SOURCE in a process of its own (an app
+    made here would point this test process's database at SOURCE); (exit code, output)."""
+    settings = {"DATABASE_URL": source, "DATA_DIR": str(data_dir), "ENV": "testing",
+                "SECRET_KEY": "x" * 40, **config}
+    env = {"PATH": os.environ["PATH"], **{f"MAILROOM_{key}": str(value) for key, value in settings.items()}}
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "migrate-to", *args],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    return result.returncode, output
 
 
 def test_copies_every_table_and_says_what_to_switch(tmp_path, sqlite_url, pg_cluster):
