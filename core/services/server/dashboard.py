@@ -11,9 +11,9 @@ request), which records it there too; if the helper does not answer, the page sa
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.mail import clamd
@@ -21,6 +21,7 @@ from core.mail.errors import ServiceUnavailable
 from core.models import Alias, Domain, Mailbox, SharedMailbox
 from core.models.server import server_settings
 from core.services.access.roles import Roles
+from core.services.paging import Page, page_of_list
 from stack import quota_clone
 from stack.layout import Layout
 
@@ -28,6 +29,8 @@ from . import mailstore, queue
 
 log = logging.getLogger(__name__)
 QUOTA_BATCH = 1000  # mailboxes per request to the privileged helper
+LIGHT_COLUMNS = (Mailbox.address, Domain.name.label("domain"), Mailbox.display_name,
+                 Mailbox.enabled, Mailbox.quota_mb)
 SORT_KEYS = {
     "address": lambda r: r.address,
     "used": lambda r: r.used_kb or 0,
@@ -56,17 +59,25 @@ class QuotaRow:
         return 100.0 * self.used_kb / self.limit_kb if self.limit_kb and self.used_kb else 0.0
 
 
-def quota_rows(cfg: dict, mailboxes: list[Mailbox], sort: str = "address",
-               descending: bool = False) -> list[QuotaRow]:
-    """Storage and message counts for MAILBOXES, sorted by SORT."""
+def quota_page(cfg: dict, db: Session, mailboxes: Select, sort: str = "address", descending: bool = False,
+               page: int = 1) -> Page:
+    """Page PAGE of the storage and message counts of the MAILBOXES query, sorted by SORT.
+
+    Use lives in Dovecot's copy, not in the directory, so every mailbox the query finds
+    is read as one light row (no objects) and sorted against the copy; only the page's
+    mailboxes that Dovecot never copied are measured (they sort as empty until then).
+    """
     usage = quota_clone.read(_usage_file(cfg))
-    missing = [m.address for m in mailboxes if m.address not in usage]
+    default_mb = int(cfg["DEFAULT_QUOTA_MB"])
+    found = [_row(mailbox, usage.get(mailbox.address), default_mb)
+             for mailbox in db.execute(mailboxes.with_only_columns(*LIGHT_COLUMNS))]
+    found.sort(key=SORT_KEYS.get(sort, SORT_KEYS["address"]), reverse=descending)
+    shown = page_of_list(found, page)
+    missing = [row.address for row in shown.rows if row.messages is None]
     if missing:
         usage.update(_measure(cfg, missing))
-    found = [_row(mailbox, usage.get(mailbox.address), int(cfg["DEFAULT_QUOTA_MB"]))
-             for mailbox in mailboxes]
-    key = SORT_KEYS.get(sort, SORT_KEYS["address"])
-    return sorted(found, key=key, reverse=descending)
+        shown = replace(shown, rows=[replace(row, **_use(usage.get(row.address))) for row in shown.rows])
+    return shown
 
 
 def _usage_file(cfg: dict):
@@ -85,12 +96,17 @@ def _measure(cfg: dict, addresses: list[str]) -> dict[str, tuple[int, int]]:
     return quota_clone.read(_usage_file(cfg))
 
 
-def _row(mailbox: Mailbox, usage: tuple[int, int] | None, default_mb: int) -> QuotaRow:
-    """A row from the copy's (bytes, messages); the limit is the mailbox's quota (0: none)."""
+def _row(mailbox, usage: tuple[int, int] | None, default_mb: int) -> QuotaRow:
+    """A row from a LIGHT_COLUMNS row and the copy's (bytes, messages); the limit is the
+    mailbox's quota (0: none)."""
     quota_mb = default_mb if mailbox.quota_mb is None else mailbox.quota_mb
+    return QuotaRow(mailbox.address, mailbox.domain, mailbox.display_name, mailbox.enabled,
+                    limit_kb=quota_mb * 1024 or None, **_use(usage))
+
+
+def _use(usage: tuple[int, int] | None) -> dict:
     used_kb, messages = (usage[0] // 1024, usage[1]) if usage else (None, None)
-    return QuotaRow(mailbox.address, mailbox.domain.name, mailbox.display_name, mailbox.enabled,
-                    used_kb, quota_mb * 1024 or None, messages)
+    return {"used_kb": used_kb, "messages": messages}
 
 
 @dataclass(frozen=True)
