@@ -34,11 +34,14 @@ def page_number(text: str) -> int:
     return int(text) if text.isdigit() and 0 < int(text) < MAX_PAGE else 1
 
 
-def page_of(db: Session, query: Select, page: int, per_page: int = PER_PAGE) -> Page:
-    """Page PAGE of QUERY (which must be ordered); a page past the end shows the last one."""
+def page_of(db: Session, query: Select, page: int, per_page: int = PER_PAGE,
+            whole_rows: bool = False) -> Page:
+    """Page PAGE of QUERY (which must be ordered); a page past the end shows the last one.
+    Its rows are the first column's values, or WHOLE_ROWS."""
     total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     page = _within(page, total, per_page)
-    rows = list(db.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    cut = query.limit(per_page).offset((page - 1) * per_page)
+    rows = list(db.execute(cut) if whole_rows else db.scalars(cut))
     return Page(rows, total, page, per_page)
 
 

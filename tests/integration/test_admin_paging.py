@@ -106,3 +106,10 @@ def test_the_dashboard_shows_one_page_of_mailboxes(admin, big):
     shown = listed(page, r'href="/admin/mailboxes/(u\d+)@')
     assert shown == [f"u{n:03d}" for n in range(119, 69, -1)]
     assert "Page 1 of 3" in page
+
+
+def test_the_dashboard_sorted_by_use_shows_one_page(admin, big):
+    name, _ = big
+    page = admin.text(f"/admin/?domain={name}&sort=used&order=desc&page=3")
+    assert len(listed(page, r'href="/admin/mailboxes/(u\d+)@')) == MAILBOXES - 100
+    assert "Page 3 of 3" in page

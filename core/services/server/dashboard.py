@@ -21,7 +21,7 @@ from core.mail.errors import ServiceUnavailable
 from core.models import Alias, Domain, Mailbox, SharedMailbox
 from core.models.server import server_settings
 from core.services.access.roles import Roles
-from core.services.paging import Page, page_of_list
+from core.services.paging import Page, page_of, page_of_list
 from stack import quota_clone
 from stack.layout import Layout
 
@@ -63,16 +63,24 @@ def quota_page(cfg: dict, db: Session, mailboxes: Select, sort: str = "address",
                page: int = 1) -> Page:
     """Page PAGE of the storage and message counts of the MAILBOXES query, sorted by SORT.
 
-    Use lives in Dovecot's copy, not in the directory, so every mailbox the query finds
-    is read as one light row (no objects) and sorted against the copy; only the page's
-    mailboxes that Dovecot never copied are measured (they sort as empty until then).
+    By address the database cuts the page. Use lives in Dovecot's copy, not in the
+    directory, so to sort by use every mailbox the query finds is read as one light row
+    (no objects) and sorted against the copy. Only the page's mailboxes that Dovecot
+    never copied are measured (they sort as empty until then).
     """
-    usage = quota_clone.read(_usage_file(cfg))
     default_mb = int(cfg["DEFAULT_QUOTA_MB"])
-    found = [_row(mailbox, usage.get(mailbox.address), default_mb)
-             for mailbox in db.execute(mailboxes.with_only_columns(*LIGHT_COLUMNS))]
-    found.sort(key=SORT_KEYS.get(sort, SORT_KEYS["address"]), reverse=descending)
-    shown = page_of_list(found, page)
+    light = mailboxes.with_only_columns(*LIGHT_COLUMNS).order_by(None)
+    if sort in SORT_KEYS and sort != "address":
+        usage = quota_clone.read(_usage_file(cfg))
+        found = [_row(mailbox, usage.get(mailbox.address), default_mb) for mailbox in db.execute(light)]
+        found.sort(key=SORT_KEYS[sort], reverse=descending)
+        shown = page_of_list(found, page)
+    else:
+        order = Mailbox.address.desc() if descending else Mailbox.address
+        shown = page_of(db, light.order_by(order), page, whole_rows=True)
+        usage = quota_clone.read(_usage_file(cfg), [mailbox.address for mailbox in shown.rows])
+        shown = replace(shown, rows=[_row(mailbox, usage.get(mailbox.address), default_mb)
+                                     for mailbox in shown.rows])
     missing = [row.address for row in shown.rows if row.messages is None]
     if missing:
         usage.update(_measure(cfg, missing))
@@ -93,7 +101,7 @@ def _measure(cfg: dict, addresses: list[str]) -> dict[str, tuple[int, int]]:
     except ServiceUnavailable as exc:
         log.warning("could not measure %d mailboxes: %s", len(addresses), exc)
         return {}
-    return quota_clone.read(_usage_file(cfg))
+    return quota_clone.read(_usage_file(cfg), addresses)
 
 
 def _row(mailbox, usage: tuple[int, int] | None, default_mb: int) -> QuotaRow:
