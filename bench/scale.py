@@ -166,6 +166,7 @@ def page_times(cfg: dict, domains: int, rounds: int) -> list[tuple[str, list[flo
              ("aliases, page 1000", "/admin/aliases?page=1000"),
              ("aliases of one domain", f"/admin/aliases?domain={middle}"),
              ("dashboard (quota by address)", "/admin/"),
+             ("dashboard by use (reads all)", "/admin/?sort=used&order=desc"),
              ("dashboard of one domain", f"/admin/?domain={middle}")]
     found = []
     for label, url in pages:
