@@ -76,7 +76,8 @@ def alias_create():
     if error:
         return _form_page(None, error, 400, form)
     flash(f"Created {alias.address}. Postfix delivers mail to it from the next message on.", "ok")
-    return redirect(url_for("admin.alias_list"))
+    # Its domain's aliases: the whole list is paged, and the new one may be far into it.
+    return redirect(url_for("admin.alias_list", domain=alias.domain.name if alias.domain else "*"))
 
 
 @bp.route("/aliases/<int:alias_id>", methods=["GET", "POST"])

@@ -40,7 +40,7 @@ def test_shared_mailbox_and_alias_made_in_the_browser_reach_the_members_webmail(
     page.get_by_label("Alias address").fill(alias)
     page.get_by_label("Shared mailboxes", exact=True).fill(box)
     page.get_by_role("button", name="Create alias").click()
-    page.get_by_role("link", name=alias).wait_for()
+    page.get_by_text(f"Created {alias}.").wait_for()
 
     subject = unique("for the desk")
     send_inbound(mail_stack, alias, subject)
