@@ -36,20 +36,21 @@ def admin_navigation():
 @bp.route("/")
 @domain_filter
 def index():
-    """Counts, Postfix's queue and every visible mailbox's quota use (sortable, by domain)."""
+    """Counts, Postfix's queue and the visible mailboxes' quota use (sortable, by domain or
+    a search, a page at a time)."""
     roles = current_user.roles
-    domain = wanted_domain()
+    domain, text = wanted_domain(), request.args.get("q", "")
     sort = request.args.get("sort", "address")
     sort = sort if sort in dashboard.SORT_KEYS else "address"
     descending = request.args.get("order") == "desc"
-    rows = dashboard.quota_page(config(), db.session, mailboxes.mailbox_query(roles, domain), sort,
+    rows = dashboard.quota_page(config(), db.session, mailboxes.mailbox_query(roles, domain, text), sort,
                                 descending, page_number(request.args.get("page", "")))
     return render_template(
         "admin/dashboard.html", rows=rows, counts=dashboard.counts(db.session, roles),
         queue=dashboard.queue_counts(config()) if roles.server else None,
         scanner_down=dashboard.scanner_down(db.session, config()) if roles.server else None,
         today=tracking.counts_today(config()) if roles.server else None,
-        domains=domain_choices(), domain=domain, sort=sort,
+        domains=domain_choices(), domain=domain, q=text, sort=sort,
         descending=descending, jobs=jobs.recent(db.session, 5) if roles.server else [],
     )
 
