@@ -32,16 +32,18 @@ def free_ports(count: int) -> list[int]:
         return [s.getsockname()[1] for s in socks]
 
 
-def scratch_overrides(root: Path | None = None) -> dict:
-    """Config overrides for a stack in a new traversable temp dir on free ports."""
+def scratch_overrides(root: Path | None = None, database: str = "sqlite") -> dict:
+    """Config overrides for a stack in a new traversable temp dir on free ports, its
+    directory on DATABASE (postgresql: the stack runs a PostgreSQL of its own)."""
     root = root or Path(tempfile.mkdtemp(prefix="mrb-", dir="/tmp"))
     root.chmod(0o755)
-    return {"ENV": "testing", "DATA_DIR": str(root), **dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))}
+    return {"ENV": "testing", "DATA_DIR": str(root), "DATABASE": database,
+            **dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))}
 
 
 def overrides_of(cfg: dict) -> dict:
     """The overrides scratch_overrides made for the stack CFG (to serve an app on it)."""
-    return {key: cfg[key] for key in ("ENV", "DATA_DIR", *PORT_KEYS)}
+    return {key: cfg[key] for key in ("ENV", "DATA_DIR", "DATABASE", *PORT_KEYS)}
 
 
 def config(overrides: dict) -> dict:
@@ -71,11 +73,12 @@ def database(cfg: dict):
 
 
 @contextlib.contextmanager
-def scratch_stack():
-    """A fresh stack on free ports; yields its configuration, stops and deletes it afterwards."""
+def scratch_stack(database: str = "sqlite"):
+    """A fresh stack on free ports with its directory on DATABASE; yields its configuration,
+    stops and deletes it afterwards."""
     from stack import manager
 
-    overrides = scratch_overrides()
+    overrides = scratch_overrides(database=database)
     cfg = config(overrides)
     seed_rspamd_cache(cfg)
     manager.up(cfg)

@@ -14,12 +14,11 @@ from flask.cli import AppGroup, with_appcontext
 from core.cli_common import ALL, actor, change, fail, read_password
 from core.cli_output import emit, emit_rows, json_option
 from core.cli_groups import alias_cli, group_cli, shared_cli
-from core.db import upgrade
+from core.db import Unusable, code_revisions, upgrade
 from core.services.access import admin_roles
 from core.services.directory import archives, demo, domains, links, lookup, mailboxes
 from core.services.personal import junk
 from core.services.server import mailstore, migrate
-from core.services.server.backup import code_revisions
 from core.services.errors import ServiceError
 
 
@@ -31,7 +30,10 @@ db_cli = AppGroup("db", help="The app's database.")
 def db_upgrade(as_json: bool) -> None:
     """Create or upgrade the database schema to the newest migration."""
     url = current_app.config["DATABASE_URL"]
-    upgrade(url)
+    try:
+        upgrade(url)
+    except Unusable as exc:
+        fail(exc)
     emit(as_json, {"revision": code_revisions(url)[-1]}, "Database is up to date.")
 
 

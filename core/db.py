@@ -25,8 +25,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import DEFAULTS, PRIVATE_DATABASE_MODE, private_database
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 PRIVATE = "private"
 BUSY_TIMEOUT = DEFAULTS["DB_BUSY_TIMEOUT"]
+VERSION_TABLE = "alembic_version"
+CONNECT_TIMEOUT = 10  # seconds
 
 
 def make_engine(url: str, private: bool = True, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
@@ -53,6 +56,8 @@ def make_engine(url: str, private: bool = True, busy_timeout: float = BUSY_TIMEO
     kwargs: dict = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}
+    elif url.startswith("postgresql"):  # a wrong host fails now, not after TCP's minutes
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -172,15 +177,63 @@ def alembic_config(url: str):
     return cfg
 
 
+class Unusable(Exception):
+    """The database cannot be upgraded as it is (it does not answer, or newer code wrote
+    it); nothing was changed."""
+
+
+def shown(url: str) -> str:
+    """URL with its password hidden, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cannot_connect(url: str, exc: OperationalError) -> str:
+    """The message for a database at URL that refused the connection (first line of why)."""
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    return f"Cannot connect to {shown(url)}: {reason}"
+
+
+def code_revisions(url: str) -> list[str]:
+    """Every schema revision this code knows, oldest first (the last is the head)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(url))
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+def schema_revision(connection: Connection) -> str | None:
+    """The schema revision Alembic recorded in the connection's database; None when none."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the schema at URL up to REVISION, creating the SQLite file if needed."""
+    """Bring the schema at URL up to REVISION, creating the SQLite file if needed; Unusable,
+    with nothing changed, when the database does not answer or has a newer schema."""
     from alembic import command
 
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    _check_upgradable(url)
     command.upgrade(alembic_config(url), revision)
     if url.startswith("sqlite:///"):
         empty_wal(url)
+
+
+def _check_upgradable(url: str) -> None:
+    """Unusable unless the database at URL answers with a schema this code knows (or none)."""
+    engine = make_engine(url, private=False)
+    try:
+        with engine.connect() as connection:
+            found = schema_revision(connection)
+    except OperationalError as exc:
+        raise Unusable(f"{cannot_connect(url, exc)}. Nothing was changed.") from None
+    finally:
+        engine.dispose()
+    if found is not None and found not in code_revisions(url):
+        raise Unusable(f"The database at {shown(url)} has schema {found!r}, newer than this version "
+                       "of Mailroom knows: run the version that wrote it. Nothing was changed.")
 
 
 def empty_wal(url: str) -> None:

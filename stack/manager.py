@@ -96,9 +96,12 @@ def _prepare(cfg: dict, layout: Layout) -> list[str]:
     lines = []
     for name in secretfiles.ensure_secrets(layout):
         lines.append(f"generated {layout.secrets / name}")
-    from core.db import upgrade  # imported late: the rest of stack/ needs no SQLAlchemy
+    from core.db import Unusable, upgrade  # imported late: the rest of stack/ needs no SQLAlchemy
 
-    upgrade(str(cfg["DATABASE_URL"]))
+    try:
+        upgrade(str(cfg["DATABASE_URL"]))
+    except Unusable as exc:
+        raise StackError(str(exc)) from None
     if pgsql.is_postgresql(cfg):  # the daemons' read-only roles, before they first connect
         pgsql.grant(str(cfg["DATABASE_URL"]), secretfiles.postgres_passwords(cfg, layout))
     prepare.check_database(layout)

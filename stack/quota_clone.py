@@ -58,14 +58,17 @@ def record(path: Path, measured: dict[str, tuple[int, int]]) -> None:
     connection.close()
 
 
-def read(path: Path) -> dict[str, tuple[int, int]]:
-    """Every copied mailbox's (bytes, messages), in one query; {} while there is no file
-    (the stack never ran). Read-only: the web app's group may only read it."""
+def read(path: Path, addresses: list[str] | None = None) -> dict[str, tuple[int, int]]:
+    """Every copied mailbox's (bytes, messages), or those of ADDRESSES (a page's: at most
+    a few thousand), in one query; {} while there is no file (the stack never ran).
+    Read-only: the web app's group may only read it."""
     if not path.is_file():
         return {}
+    query, values = f"SELECT address, bytes, messages FROM {TABLE}", ()
+    if addresses is not None:
+        query, values = f"{query} WHERE address IN ({', '.join('?' * len(addresses))})", tuple(addresses)
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     try:
-        return {address: (size, count) for address, size, count
-                in connection.execute(f"SELECT address, bytes, messages FROM {TABLE}")}
+        return {address: (size, count) for address, size, count in connection.execute(query, values)}
     finally:
         connection.close()

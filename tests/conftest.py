@@ -36,6 +36,12 @@ _held_ports: list = []  # the locks' open files: a port stays ours until this pr
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+def pytest_addoption(parser) -> None:
+    parser.addoption("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                     help="the directory's database of each worker's stack: postgresql runs a local "
+                          "PostgreSQL in it (stack/test.sh's second pass, on the tests marked directory)")
+
+
 def pytest_collection_modifyitems(items: list) -> None:
     """Run tests/faults last, whatever the order of the paths given: they stop and start
     daemons of the session's stack, and a restart gone wrong must not spread to other tests."""
@@ -108,15 +114,17 @@ def our_processes(cfg: dict) -> list:
 
 
 @pytest.fixture(scope="session")
-def stack_overrides():
-    """Config overrides of the session's stack: a fresh 0755 temp dir and free ports.
+def stack_overrides(request):
+    """Config overrides of the session's stack: a fresh 0755 temp dir, free ports and the
+    database chosen by --database.
 
     The path stays short: Unix socket paths are limited to 108 bytes, and the mail
     user must be able to reach the Maildirs.
     """
     base = Path(tempfile.mkdtemp(prefix=f"mr-{WORKER}-", dir="/tmp"))
     base.chmod(0o755)
-    overrides = {"DATA_DIR": str(base / "data"), "ENV": "testing"}
+    overrides = {"DATA_DIR": str(base / "data"), "ENV": "testing",
+                 "DATABASE": request.config.getoption("database")}
     overrides.update(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))
     yield overrides
     if not os.environ.get("MAILROOM_KEEP_TEST_STACK"):

@@ -7,10 +7,11 @@ from flask_login import current_user
 from core.extensions import db
 from core.models import TO_EXTERNAL, TO_MAILBOX, TO_SHARED, Alias
 from core.services.directory import aliases, domains, mailboxes, shared
+from core.services.paging import page_number
 
 from .blueprint import bp
 from .access import domain_filter, domain_of_field, owns
-from .common import actor, attempt, checked, save, wanted_domain
+from .common import actor, attempt, checked, domain_choices, kept_filters, save, wanted_domain
 
 
 FIELDS = ((TO_MAILBOX, "mailboxes"), (TO_SHARED, "shared"), (TO_EXTERNAL, "external"))
@@ -46,12 +47,13 @@ def _suggestions() -> dict[str, list[str]]:
 @bp.route("/aliases")
 @domain_filter
 def alias_list():
-    """Aliases of the caller's domains (and, for server admins, those on every domain)."""
+    """Aliases of the caller's domains (and, for server admins, those on every domain),
+    a page at a time."""
     domain = wanted_domain()
-    return render_template(
-        "admin/aliases.html", aliases=aliases.list_aliases(db.session, current_user.roles, domain),
-        domain=domain, domains=domains.visible_names(db.session, current_user.roles),
-        kind_names=aliases.KIND_NAMES)
+    found = aliases.page_of_aliases(db.session, current_user.roles, domain,
+                                    page_number(request.args.get("page", "")))
+    return render_template("admin/aliases.html", listed=found, domain=domain, kept=kept_filters(),
+                           domains=domain_choices(), kind_names=aliases.KIND_NAMES)
 
 
 def _form_page(alias: Alias | None, error: str = "", status: int = 200, form=None):
@@ -74,7 +76,8 @@ def alias_create():
     if error:
         return _form_page(None, error, 400, form)
     flash(f"Created {alias.address}. Postfix delivers mail to it from the next message on.", "ok")
-    return redirect(url_for("admin.alias_list"))
+    # Its domain's aliases: the whole list is paged, and the new one may be far into it.
+    return redirect(url_for("admin.alias_list", domain=alias.domain.name if alias.domain else "*"))
 
 
 @bp.route("/aliases/<int:alias_id>", methods=["GET", "POST"])

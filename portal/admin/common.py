@@ -7,10 +7,12 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from core.extensions import db
-from core.services.directory import lookup
+from core.services.directory import domains, lookup
 from core.services.errors import ServiceError
 
 T = TypeVar("T")
+# A list page's domain filter is a menu up to this many domains, a text field beyond.
+DOMAIN_MENU_MAX = 200
 
 
 def actor() -> str:
@@ -62,3 +64,15 @@ def wanted_domain() -> str:
         return lookup.valid_domain_name(text)
     except ServiceError:
         abort(400)  # no domain name: nothing to compare (the domain column normalises)
+
+
+def kept_filters() -> dict[str, str]:
+    """The filters of a list page that its page links keep."""
+    return {name: request.args[name] for name in ("domain", "q") if request.args.get(name)}
+
+
+def domain_choices() -> list[str] | None:
+    """The domains a list page's filter offers as a menu; None when there are more than
+    DOMAIN_MENU_MAX (the filter is then a text field: a menu of 10,000 helps nobody)."""
+    names = domains.visible_names(db.session, current_user.roles, limit=DOMAIN_MENU_MAX + 1)
+    return names if len(names) <= DOMAIN_MENU_MAX else None

@@ -9,6 +9,7 @@ from core.mail.errors import MailError
 from core.models import Domain
 from core.services.access import admin_roles
 from core.services.directory import dkim, domains
+from core.services.paging import page_number
 from core.services.server import mailstore
 
 from .blueprint import bp
@@ -19,9 +20,14 @@ from .common import actor, attempt, config, save
 @bp.route("/domains")
 @admin_required
 def domain_list():
-    """The caller's domains with counts; server admins also get the form for a new one."""
-    return render_template("admin/domains.html",
-                           rows=domains.list_domains(db.session, current_user.roles))
+    """The caller's domains with counts, a page at a time; server admins also get the form
+    for a new one."""
+    return render_template("admin/domains.html", listed=_domain_page())
+
+
+def _domain_page():
+    return domains.page_of_domains(db.session, current_user.roles,
+                                   page_number(request.args.get("page", "")))
 
 
 @bp.route("/domains", methods=["POST"])
@@ -31,8 +37,7 @@ def domain_create():
     name = request.form.get("name", "")
     domain, error = attempt(lambda: domains.create_domain(db.session, actor(), name))
     if error:
-        rows = domains.list_domains(db.session, current_user.roles)
-        return render_template("admin/domains.html", rows=rows, error=error, name=name), 400
+        return render_template("admin/domains.html", listed=_domain_page(), error=error, name=name), 400
     flash(f"Added {domain.unicode_name}. Mail for it is accepted from now on.", "ok")
     return redirect(url_for("admin.domain_edit", name=domain.name))
 

@@ -10,13 +10,14 @@ from core.mail.errors import MailError
 from core.services.access import admin_roles, reading
 from core.services.directory import domains, links, mailboxes
 from core.services.errors import ServiceError
+from core.services.paging import page_number
 from core.services.server import mailstore, settings
 from portal.auth.current import client_ip, imap_settings
 from portal.auth.reading import begin as begin_reading
 
 from .blueprint import bp
 from .access import domain_filter, domain_of_field, owns, server_admin_required
-from .common import actor, attempt, checked, config, save, wanted_domain
+from .common import actor, attempt, checked, config, domain_choices, kept_filters, save, wanted_domain
 
 EDIT_FIELDS = ("display_name", "quota", "junk_days", "forward_address")
 
@@ -24,11 +25,13 @@ EDIT_FIELDS = ("display_name", "quota", "junk_days", "forward_address")
 @bp.route("/mailboxes")
 @domain_filter
 def mailbox_list():
-    """Mailboxes of the caller's domains, optionally of one domain or matching a search."""
+    """Mailboxes of the caller's domains, optionally of one domain or matching a search,
+    a page at a time."""
     domain, text = wanted_domain(), request.args.get("q", "")
-    found = mailboxes.list_mailboxes(db.session, current_user.roles, domain, text)
-    return render_template("admin/mailboxes.html", mailboxes=found, domain=domain, q=text,
-                           domains=domains.visible_names(db.session, current_user.roles))
+    found = mailboxes.page_of_mailboxes(db.session, current_user.roles, domain, text,
+                                        page_number(request.args.get("page", "")))
+    return render_template("admin/mailboxes.html", listed=found, domain=domain, q=text,
+                           kept=kept_filters(), domains=domain_choices())
 
 
 def _new_page(error: str = "", status: int = 200):

@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from core.extensions import db
 from core.services.errors import InvalidInput, NotFound, ServiceError
+from core.services.paging import page_number
 from core.services.server import queue
 
 from .access import server_admin_required
@@ -14,10 +15,6 @@ from .common import actor, config
 
 # Where the list page's own links and forms keep the filter and page.
 KEPT = ("sender", "recipient", "page")
-
-
-def _page_number(text: str) -> int:
-    return int(text) if text.isdigit() and 0 < int(text) < 10**6 else 1
 
 
 def _back():
@@ -31,7 +28,7 @@ def _back():
 def server_queue():
     """The queue, newest first, 50 a page, filtered by sender and recipient."""
     sender, recipient = request.args.get("sender", ""), request.args.get("recipient", "")
-    listed = queue.listing(config(), sender, recipient, _page_number(request.args.get("page", "")))
+    listed = queue.listing(config(), sender, recipient, page_number(request.args.get("page", "")))
     kept = {k: v for k, v in (("sender", sender), ("recipient", recipient)) if v}
     return render_template("admin/queue.html", listed=listed, sender=sender, recipient=recipient,
                            kept=kept)

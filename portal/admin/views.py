@@ -7,11 +7,12 @@ from flask_login import current_user
 from core.extensions import db
 from core.services.access import audit
 from core.services.directory import domains, mailboxes
+from core.services.paging import page_number
 from core.services.server import dashboard, jobs, tracking
 
 from .blueprint import bp
 from .access import domain_filter
-from .common import config, wanted_domain
+from .common import config, domain_choices, wanted_domain
 
 # Links the admin navigation shows when another part of the admin area provides them.
 OPTIONAL_LINKS = (
@@ -35,20 +36,21 @@ def admin_navigation():
 @bp.route("/")
 @domain_filter
 def index():
-    """Counts, Postfix's queue and every visible mailbox's quota use (sortable, by domain)."""
+    """Counts, Postfix's queue and the visible mailboxes' quota use (sortable, by domain or
+    a search, a page at a time)."""
     roles = current_user.roles
-    domain = wanted_domain()
+    domain, text = wanted_domain(), request.args.get("q", "")
     sort = request.args.get("sort", "address")
     sort = sort if sort in dashboard.SORT_KEYS else "address"
     descending = request.args.get("order") == "desc"
-    rows = dashboard.quota_rows(config(), mailboxes.list_mailboxes(db.session, roles, domain),
-                                sort, descending)
+    rows = dashboard.quota_page(config(), db.session, mailboxes.mailbox_query(roles, domain, text), sort,
+                                descending, page_number(request.args.get("page", "")))
     return render_template(
         "admin/dashboard.html", rows=rows, counts=dashboard.counts(db.session, roles),
         queue=dashboard.queue_counts(config()) if roles.server else None,
         scanner_down=dashboard.scanner_down(db.session, config()) if roles.server else None,
         today=tracking.counts_today(config()) if roles.server else None,
-        domains=domains.visible_names(db.session, roles), domain=domain, sort=sort,
+        domains=domain_choices(), domain=domain, q=text, sort=sort,
         descending=descending, jobs=jobs.recent(db.session, 5) if roles.server else [],
     )
 
@@ -69,13 +71,9 @@ def _filters() -> audit.Filters:
 def audit_log():
     """Every admin change, newest first, filtered by who, what, domain, text and age."""
     roles = current_user.roles
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        page = 1
     filters = _filters()
     return render_template(
-        "admin/audit.html", result=audit.entries(db.session, roles, filters, page),
+        "admin/audit.html", result=audit.entries(db.session, roles, filters, page_number(request.args.get("page", ""))),
         filters=filters, actors=audit.actors(db.session, roles), kinds=audit.KINDS,
         actions=audit.ACTIONS, domains=domains.visible_names(db.session, roles),
         pager_args={k: v for k, v in request.args.items() if k != "page"},

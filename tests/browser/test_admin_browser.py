@@ -40,7 +40,7 @@ def test_shared_mailbox_and_alias_made_in_the_browser_reach_the_members_webmail(
     page.get_by_label("Alias address").fill(alias)
     page.get_by_label("Shared mailboxes", exact=True).fill(box)
     page.get_by_role("button", name="Create alias").click()
-    page.get_by_role("link", name=alias).wait_for()
+    page.get_by_text(f"Created {alias}.").wait_for()
 
     subject = unique("for the desk")
     send_inbound(mail_stack, alias, subject)
@@ -66,9 +66,12 @@ def test_dashboard_on_a_phone_sorts_by_keyboard_and_erases_only_after_confirmati
     page.goto(live_url + "/admin/")
     page.get_by_role("heading", name="Mail storage by mailbox").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.get_by_role("searchbox", name="Search").fill(victim)  # the table is paged
+    page.get_by_role("button", name="Show").click()
     page.get_by_role("link", name="Used", exact=True).focus()
     page.keyboard.press("Enter")
     page.wait_for_url("**sort=used**")
+    assert f"q={victim}" in page.url  # the sort keeps the search
     assert page.get_by_role("meter", name=f"{victim} uses").count() == 1
 
     page.goto(live_url + f"/admin/mailboxes/{victim}")

@@ -17,6 +17,8 @@ from core.services.access.roles import Roles
 from tests.helpers import PASSWORD
 from tests.integration.admin_support import AdminClient, domain_admin, server_admin, unique
 
+pytestmark = pytest.mark.directory  # run again on PostgreSQL (stack/test.sh)
+
 
 @dataclass(frozen=True)
 class Realm:

@@ -11,6 +11,8 @@ from core.models import AuditEntry
 from tests.helpers import PASSWORD, imap_login, new_address, wait_for_subject
 from tests.integration.admin_support import rcpt, send_inbound, unique
 
+pytestmark = pytest.mark.directory  # run again on PostgreSQL (stack/test.sh)
+
 
 @pytest.fixture
 def cli(app):

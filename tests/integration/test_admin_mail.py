@@ -27,6 +27,8 @@ from tests.integration.admin_support import (
     wait_until,
 )
 
+pytestmark = pytest.mark.directory  # run again on PostgreSQL (stack/test.sh)
+
 
 @pytest.fixture(scope="module")
 def admin(app, stack_db, domain):

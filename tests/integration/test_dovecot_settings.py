@@ -22,6 +22,8 @@ from tests.integration.admin_support import unique
 
 from .server_support import admin, defaults, save  # noqa: F401  (admin, defaults: fixtures)
 
+pytestmark = pytest.mark.directory  # run again on PostgreSQL (stack/test.sh)
+
 log = logging.getLogger(__name__)
 # Each test's own client addresses: Dovecot's auth penalty and the worker's login limit
 # are per address.

@@ -15,6 +15,8 @@ from core.services.errors import AlreadyExists
 from core.services.server import mailstore
 from tests.helpers import PASSWORD, imap_login, new_address, submit, wait_for_subject
 
+pytestmark = pytest.mark.directory  # run again on PostgreSQL (stack/test.sh)
+
 NEW_PASSWORD = "another-owner-pass-9"
 
 

@@ -23,6 +23,8 @@ from tests.integration.admin_support import AdminClient, send_inbound, unique, w
 from .server_support import defaults  # noqa: F401  (fixture: settings back to their defaults)
 from .test_dovecot_settings import imap_from, pop3_from, tls
 
+pytestmark = pytest.mark.directory  # run again on PostgreSQL (stack/test.sh)
+
 MASTER = "a master passphrase for tests"
 # This file's own client addresses: refused logins must not slow the other tests'
 # (Dovecot's auth penalty and the worker's limit are per client address).

@@ -1,4 +1,5 @@
-"""`flask --app app db migrate-to URL`: SQLite into an empty PostgreSQL, and what it refuses."""
+"""`flask --app app db migrate-to URL`: SQLite into an empty PostgreSQL, and what it refuses;
+`db upgrade` refusing what it cannot upgrade."""
 from __future__ import annotations
 
 import os
@@ -33,12 +34,17 @@ def sqlite_url(tmp_path):
 
 
 def cli(data_dir, source: str, *args, **config):
-    """Run `flask --app app db migrate-to ARGS` on SOURCE in a process of its own (an app
-    made here would point this test process's database at SOURCE); (exit code, output)."""
-    settings = {"DATABASE_URL": source, "DATA_DIR": str(data_dir), "ENV": "testing",
+    """Run `flask --app app db migrate-to ARGS` on SOURCE; (exit code, output)."""
+    return flask(data_dir, source, "migrate-to", *args, **config)
+
+
+def flask(data_dir, url: str, *args, **config):
+    """Run `flask --app app db ARGS` with the database URL in a process of its own (an app
+    made here would point this test process's database at URL); (exit code, output)."""
+    settings = {"DATABASE_URL": url, "DATA_DIR": str(data_dir), "ENV": "testing",
                 "SECRET_KEY": "x" * 40, **config}
     env = {"PATH": os.environ["PATH"], **{f"MAILROOM_{key}": str(value) for key, value in settings.items()}}
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "migrate-to", *args],
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", *args],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     output = result.stdout + result.stderr
     assert "Traceback" not in output
@@ -150,3 +156,30 @@ def test_local_starts_the_stacks_own_postgresql_and_copies_into_it(sqlite_url):
                           environ={})
         postgres.stop(postgres.local_cluster(cfg, Layout.from_config(cfg)))
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_upgrade_of_a_database_that_cannot_connect_is_refused(tmp_path):
+    code, output = flask(tmp_path, "postgresql+psycopg://mailroom:nope@127.0.0.1:1/nowhere", "upgrade")
+    assert code == 1 and "Cannot connect to postgresql+psycopg://mailroom:***@127.0.0.1:1/nowhere" in output
+    assert "Nothing was changed" in output and "nope" not in output
+
+
+def test_upgrade_of_a_postgresql_database_with_a_newer_schema_is_refused_and_left_alone(tmp_path, pg_cluster):
+    target = prepared_database(pg_cluster, "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)",
+                               "INSERT INTO alembic_version VALUES ('9999')")
+    code, output = flask(tmp_path, target, "upgrade")
+    assert code == 1 and "has schema '9999', newer than this version of Mailroom knows" in output
+    assert tables(target) == {"public.alembic_version"}
+
+
+def test_upgrade_of_an_sqlite_database_with_a_newer_schema_is_refused_and_left_alone(tmp_path, sqlite_url):
+    engine = create_engine(sqlite_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+        before = connection.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
+    code, output = flask(tmp_path, sqlite_url, "upgrade", "--json")
+    assert code == 1 and "has schema '9999', newer than this version of Mailroom knows" in output
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "9999"
+        assert connection.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar() == before
+    engine.dispose()

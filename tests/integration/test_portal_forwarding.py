@@ -7,6 +7,8 @@ from tests.integration.portal_support import (
     ensure_domain, post, send, settle, subjects, unique, userdb,
 )
 
+pytestmark = pytest.mark.directory  # run again on PostgreSQL (stack/test.sh)
+
 PAGE = "/settings/forwarding"
 
 

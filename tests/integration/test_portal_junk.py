@@ -1,14 +1,17 @@
 """Spam handling: X-Spam: Yes to Junk before the person's rules, and Junk expiry by Dovecot."""
-import sqlite3
 import time
-from contextlib import closing
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import text
 
+from core.services.personal import junk
 from tests.helpers import imap_login, wait_for_subject
 from tests.integration.portal_support import (
     lmtp_deliver, post, rule_form, send, signed_in_person, subjects, unique, userdb,
 )
+
+pytestmark = pytest.mark.directory  # run again on PostgreSQL (stack/test.sh)
 
 PAGE = "/settings/junk"
 
@@ -73,25 +76,41 @@ def test_retention_choices_reach_dovecot(mail_stack, person):
     assert 'value="many"' in refused.get_data(as_text=True)
 
 
-def test_dovecot_expunges_junk_older_than_the_limit(mail_stack, person):
+@contextmanager
+def short_server_default(stack_db, days: float):
+    """The server-wide Junk retention as a fraction of a day while the block runs.
+
+    The settings value is text that the userdb casts to REAL on both databases (the
+    mailbox's own integer column takes no fraction on PostgreSQL).
+    """
+    update = text("UPDATE settings SET value = :value WHERE key = :key")
+    with stack_db.engine.begin() as conn:
+        kept = conn.execute(text("SELECT value FROM settings WHERE key = :key"), {"key": junk.SETTING}).scalar()
+        conn.execute(update, {"value": repr(days), "key": junk.SETTING})
+    try:
+        yield
+    finally:
+        with stack_db.engine.begin() as conn:
+            conn.execute(update, {"value": kept, "key": junk.SETTING})
+
+
+def test_dovecot_expunges_junk_older_than_the_limit(mail_stack, stack_db, person):
     """Autoexpunge counts from the save date (Maildir: the file's ctime), so a short limit.
 
-    The per-mailbox limit is stored as a fraction of a day (SQLite keeps the REAL);
-    the userdb turns days into seconds exactly as it does for whole days.
+    The server-wide limit is set to a fraction of a day; the userdb turns days into
+    seconds exactly as it does for whole days.
     """
     address, _ = person
     old, other = unique("old junk"), unique("keeper")
     lmtp_deliver(mail_stack, address, raw(old, "Yes"))
     wait_for_subject(mail_stack, address, old, "Junk")
-    path = mail_stack["DATABASE_URL"].removeprefix("sqlite:///")
-    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
-        conn.execute("UPDATE mailboxes SET junk_days = ? WHERE address = ?", (3 / 86400, address))
-    assert userdb(mail_stack, address)["namespace/inbox/mailbox/Junk/autoexpunge"] == "3s"
-    time.sleep(4)
-    lmtp_deliver(mail_stack, address, raw(other, None))  # any session of the user runs autoexpunge
-    wait_for_subject(mail_stack, address, other, "INBOX")
-    deadline = time.monotonic() + 10
-    while old in subjects(mail_stack, address, "Junk") and time.monotonic() < deadline:
-        time.sleep(0.5)
+    with short_server_default(stack_db, 3 / 86400):
+        assert userdb(mail_stack, address)["namespace/inbox/mailbox/Junk/autoexpunge"] == "3s"
+        time.sleep(4)
+        lmtp_deliver(mail_stack, address, raw(other, None))  # any session of the user runs autoexpunge
+        wait_for_subject(mail_stack, address, other, "INBOX")
+        deadline = time.monotonic() + 10
+        while old in subjects(mail_stack, address, "Junk") and time.monotonic() < deadline:
+            time.sleep(0.5)
     assert subjects(mail_stack, address, "Junk") == []
     assert other in subjects(mail_stack, address, "INBOX")  # the Inbox is never expunged

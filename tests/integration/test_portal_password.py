@@ -15,6 +15,8 @@ from tests.helpers import (PASSWORD, imap_login, post_login, signed_in_client, s
                            submit, wait_for_subject)
 from tests.integration.portal_support import imap_settings, post, signed_in_person, unique
 
+pytestmark = pytest.mark.directory  # run again on PostgreSQL (stack/test.sh)
+
 PAGE = "/settings/password"
 NEW_PASSWORD = "a brand new secret 42"
 WRONG_IP, OLD_IMAP_IP, OLD_SMTP_IP = "127.0.0.30", "127.0.0.31", "127.0.0.32"

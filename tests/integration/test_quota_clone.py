@@ -20,7 +20,7 @@ def copied(cfg: dict, address: str) -> tuple[int, int] | None:
 
 
 def dashboard_row(admin: AdminClient, domain: str, address: str) -> str:
-    page = admin.text(f"/admin/?domain={domain}")
+    page = admin.text(f"/admin/?domain={domain}&q={address}")  # its page: the table is paged
     return re.search(rf"<tr[^>]*>\s*<td><a [^>]*>{re.escape(address)}</a>.*?</tr>", page, re.S).group(0)
 
 

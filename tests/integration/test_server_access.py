@@ -20,6 +20,8 @@ from .server_support import (  # noqa: F401  (admin, defaults: fixtures)
     relay_answer, relay_domain, save, smtp,
 )
 
+pytestmark = pytest.mark.directory  # run again on PostgreSQL (stack/test.sh)
+
 log = logging.getLogger(__name__)
 ACCESS_OFF = {"relay_networks": "", "relay_trusted_networks": "", "auth_on_port_25": ""}
 

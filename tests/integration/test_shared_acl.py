@@ -20,6 +20,8 @@ from stack.worker.acls import reconcile
 from tests.helpers import imap_login, new_address
 from tests.integration.admin_support import server_admin, unique
 
+pytestmark = pytest.mark.directory  # run again on PostgreSQL (stack/test.sh)
+
 
 @pytest.fixture(scope="module")
 def admin(app, stack_db, domain):

@@ -20,6 +20,8 @@ from .spam_support import (
     HAM_WORDS, SPAM_WORDS, append, counts, generated, move_all, outcomes, plain_imap, wait_until,
 )
 
+pytestmark = pytest.mark.directory  # run again on PostgreSQL (stack/test.sh)
+
 log = logging.getLogger(__name__)
 
 

@@ -12,7 +12,6 @@ import poplib
 import shutil
 import smtplib
 import socket
-import sqlite3
 import ssl
 import subprocess
 import tempfile
@@ -23,7 +22,7 @@ import uuid
 import warnings
 from base64 import b64encode
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -34,12 +33,16 @@ from imapclient import IMAPClient
 from limits import parse
 from sievelib.managesieve import Client as SieveClient
 
-from core.config import load_config, private_database
-from core.db import attach
-from stack import StackError, start_daemon, status, stop_daemon, up
+from sqlalchemy import text
+
+from core.config import load_config
+from core.db import make_engine
+from stack import StackError, pgsql, start_daemon, status, stop_daemon, up
 from stack.cli import stack_cli
 from stack.daemons import running
 from stack.layout import DAEMONS, Layout
+
+pytestmark = pytest.mark.directory  # run again on PostgreSQL (stack/test.sh)
 
 DOMAIN = "example.test"
 PASSWORD = "correct horse battery"
@@ -52,24 +55,32 @@ SPECIAL = {"Drafts": b"\\Drafts", "Sent": b"\\Sent", "Trash": b"\\Trash",
 
 # --- helpers -------------------------------------------------------------------------
 
+@contextmanager
 def db(cfg):
-    """A connection to the stack's SQLite database (autocommit) with its private database
-    attached, closed after the block."""
-    path = Path(cfg["DATABASE_URL"].removeprefix("sqlite:///"))
-    connection = sqlite3.connect(path, isolation_level=None)
-    attach(connection, private_database(path))
-    return closing(connection)
+    """One transaction on the stack's database (SQLite with its private database attached,
+    or PostgreSQL), committed after the block."""
+    engine = make_engine(cfg["DATABASE_URL"])
+    try:
+        with engine.begin() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def run(conn, sql: str, **values):
+    """SQL with :named VALUES, as the app would write it on either database."""
+    return conn.execute(text(sql), values)
 
 
 def domain_id(cfg, name=DOMAIN, **columns) -> int:
     """The id of domain NAME, inserted (with COLUMNS) if missing."""
     with db(cfg) as conn:
-        row = conn.execute("SELECT id FROM domains WHERE name = ?", (name,)).fetchone()
-        if row:
-            return row[0]
+        found = run(conn, "SELECT id FROM domains WHERE name = :name", name=name).scalar()
+        if found:
+            return found
         cols = {"name": name, "mode": "deliver", **columns}
-        sql = f"INSERT INTO domains ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-        return conn.execute(sql, tuple(cols.values())).lastrowid
+        return run(conn, f"INSERT INTO domains ({', '.join(cols)}) VALUES"
+                         f" ({', '.join(':' + c for c in cols)}) RETURNING id", **cols).scalar()
 
 
 def add_mailbox(cfg, local_part, enabled=True, quota_mb=None, domain=DOMAIN) -> str:
@@ -77,13 +88,12 @@ def add_mailbox(cfg, local_part, enabled=True, quota_mb=None, domain=DOMAIN) -> 
     address = f"{local_part}@{domain}"
     hashed = "{BLF-CRYPT}" + bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(10)).decode()
     with db(cfg) as conn:
-        conn.execute(
-            "INSERT INTO mailboxes (domain_id, local_part, address, enabled, quota_mb)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (domain_id(cfg, domain), local_part, address, int(enabled), quota_mb),
-        )
-        conn.execute("INSERT INTO private.credentials (address, password_hash) VALUES (?, ?)",
-                     (address, hashed))
+        run(conn, "INSERT INTO mailboxes (domain_id, local_part, address, enabled, quota_mb)"
+                  " VALUES (:domain, :local, :address, :enabled, :quota)",
+            domain=domain_id(cfg, domain), local=local_part, address=address, enabled=enabled,
+            quota=quota_mb)
+        run(conn, "INSERT INTO private.credentials (address, password_hash) VALUES (:address, :hash)",
+            address=address, hash=hashed)
     return address
 
 
@@ -91,15 +101,12 @@ def add_alias(cfg, local_part, destinations, domain=DOMAIN, local_only=False) ->
     """Insert an alias (domain None: every domain) with external-address destinations."""
     dom = domain_id(cfg, domain) if domain else None
     with db(cfg) as conn:
-        alias = conn.execute(
-            "INSERT INTO aliases (local_part, domain_id, local_only) VALUES (?, ?, ?)",
-            (local_part, dom, int(local_only)),
-        ).lastrowid
+        alias = run(conn, "INSERT INTO aliases (local_part, domain_id, local_only)"
+                          " VALUES (:local, :domain, :local_only) RETURNING id",
+                    local=local_part, domain=dom, local_only=local_only).scalar()
         for address in destinations:
-            conn.execute(
-                "INSERT INTO alias_destinations (alias_id, kind, address) VALUES (?, 'external', ?)",
-                (alias, address),
-            )
+            run(conn, "INSERT INTO alias_destinations (alias_id, kind, address)"
+                      " VALUES (:alias, 'external', :address)", alias=alias, address=address)
 
 
 def tls_context(cfg) -> ssl.SSLContext:
@@ -149,10 +156,11 @@ def rspamd_stat(cfg) -> dict:
 
 
 def postmap(cfg, table, key) -> str | None:
-    """What Postfix's own sqlite client answers for KEY in one of our lookup tables."""
+    """What Postfix's own sqlite or pgsql client answers for KEY in one of our lookup tables."""
     etc = Path(cfg["STACK_DIR"]) / "etc" / "postfix"
+    kind = "pgsql" if pgsql.is_postgresql(cfg) else "sqlite"
     result = subprocess.run(
-        ["postmap", "-c", str(etc), "-q", key, f"sqlite:{etc / 'maps' / table}.cf"],
+        ["postmap", "-c", str(etc), "-q", key, f"{kind}:{etc / 'maps' / table}.cf"],
         capture_output=True, text=True, check=False,
     )
     return result.stdout.strip() if result.returncode == 0 else None
@@ -189,8 +197,10 @@ class OutsidePOP3(FromAddress, poplib.POP3):
 
 def test_every_service_answers(mail_stack):
     services = {s.name: s for s in status(mail_stack)}
+    own_database = {"postgresql"} if pgsql.is_postgresql(mail_stack) else set()
     assert set(services) == {"imap", "imaps", "pop3", "pop3s", "managesieve", "smtp", "submission",
-                             "submissions", "rspamd", "redis", "disclaimer", "clamd", "learnd", "worker"}
+                             "submissions", "rspamd", "redis", "disclaimer", "clamd", "learnd",
+                             "worker", *own_database}
     assert all(s.answers and s.pid for s in services.values()), services
     assert services["imap"].port == mail_stack["IMAP_PORT"]
     assert services["worker"].port is None and services["learnd"].host == ""
@@ -491,6 +501,8 @@ def test_databases_are_readable_by_whom_they_serve_only(mail_stack):
 
     import pwd
 
+    if pgsql.is_postgresql(mail_stack):
+        pytest.skip("the SQLite files' modes; PostgreSQL's roles: test_stack_postgresql.py")
     layout = Layout.from_config(mail_stack)
     private = [Path(f"{layout.private_database}{suffix}") for suffix in ("", "-wal", "-shm")]
     for path, mode, owner in ((layout.database, 0o640, ("mailroom", "postfix")),

@@ -6,8 +6,8 @@ then the domain's catch-all. The loop check below follows the same order.
 """
 from __future__ import annotations
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from core.models import (
     DELIVER, TO_EXTERNAL, TO_MAILBOX, TO_SHARED, Alias, AliasDestination, Domain, InvalidName,
@@ -16,6 +16,7 @@ from core.models import (
 from core.services.access import audit
 from core.services.access.roles import Roles
 from core.services.errors import AlreadyExists, InvalidInput, NotFound
+from core.services.paging import Page, page_of
 
 from . import lookup
 
@@ -67,15 +68,29 @@ def find_alias(db: Session, text: str) -> Alias:
 
 def list_aliases(db: Session, roles: Roles, domain: str = "") -> list[Alias]:
     """Aliases visible under ROLES (domain admins: their domains only), by address."""
+    return list(db.scalars(alias_query(roles, domain)))
+
+
+def page_of_aliases(db: Session, roles: Roles, domain: str = "", page: int = 1) -> Page:
+    """Page PAGE of list_aliases' result, cut by the database."""
+    return page_of(db, alias_query(roles, domain), page)
+
+
+def alias_query(roles: Roles, domain: str = "") -> Select:
+    """The query of list_aliases: those on every domain first, then by domain and local part."""
+    # Each row shows its domain and its destinations' addresses: loaded with the page, not
+    # one query per alias (at 100,000 aliases on PostgreSQL that was 200 ms a page).
     query = (select(Alias).outerjoin(Domain, Alias.domain_id == Domain.id)
-             .options(selectinload(Alias.destinations)))
+             .options(contains_eager(Alias.domain),
+                      selectinload(Alias.destinations).options(selectinload(AliasDestination.mailbox),
+                                                               selectinload(AliasDestination.shared_mailbox))))
     if not roles.server:
         query = query.where(Domain.name.in_(roles.domains))
     if domain == EVERY_DOMAIN:
         query = query.where(Alias.domain_id.is_(None))
     elif domain:
         query = query.where(Domain.name == domain)
-    return list(db.scalars(query.order_by(Domain.name.is_not(None), Domain.name, Alias.local_part)))
+    return query.order_by(Domain.name.is_not(None), Domain.name, Alias.local_part)
 
 
 def create_alias(db: Session, actor: str, address: str, destinations: list,

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from core.models import (
@@ -19,6 +19,7 @@ from core.models import (
 from core.services.access import audit
 from core.services.access.roles import Roles
 from core.services.errors import InvalidInput
+from core.services.paging import Page, page_of
 from core.services.server import jobs
 
 from . import aliases, lookup
@@ -53,19 +54,34 @@ class DomainRow:
 
 def list_domains(db: Session, roles: Roles) -> list[DomainRow]:
     """Domains visible under ROLES, by name, with mailbox, alias and shared-mailbox counts."""
+    return _with_counts(db, list(db.scalars(_domain_query(roles))))
+
+
+def page_of_domains(db: Session, roles: Roles, page: int = 1) -> Page:
+    """Page PAGE of list_domains' result: the page's domains, counted for them alone."""
+    found = page_of(db, _domain_query(roles), page)
+    return replace(found, rows=_with_counts(db, found.rows))
+
+
+def _domain_query(roles: Roles) -> Select:
     query = select(Domain).order_by(Domain.name)
-    if not roles.server:
-        query = query.where(Domain.name.in_(roles.domains))
+    return query if roles.server else query.where(Domain.name.in_(roles.domains))
+
+
+def _with_counts(db: Session, found: list[Domain]) -> list[DomainRow]:
+    """FOUND with their mailbox, alias and shared-mailbox counts (one query per kind)."""
+    ids = [d.id for d in found]
     counts = {model: dict(db.execute(select(model.domain_id, func.count())
+                                     .where(model.domain_id.in_(ids))
                                      .group_by(model.domain_id)).all())
               for model in (Mailbox, Alias, SharedMailbox)}
     return [DomainRow(d, counts[Mailbox].get(d.id, 0), counts[Alias].get(d.id, 0),
-                      counts[SharedMailbox].get(d.id, 0)) for d in db.scalars(query)]
+                      counts[SharedMailbox].get(d.id, 0)) for d in found]
 
 
-def visible_names(db: Session, roles: Roles) -> list[str]:
-    """Names of the domains an admin sees (for filters and choices)."""
-    query = select(Domain.name).order_by(Domain.name)
+def visible_names(db: Session, roles: Roles, limit: int | None = None) -> list[str]:
+    """Names of the domains an admin sees (for filters and choices), the first LIMIT."""
+    query = select(Domain.name).order_by(Domain.name).limit(limit)
     if not roles.server:
         query = query.where(Domain.name.in_(roles.domains))
     return list(db.scalars(query))

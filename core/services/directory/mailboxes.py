@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import String, delete, or_, select, type_coerce
+from sqlalchemy import Select, String, delete, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from core import passwords
@@ -19,6 +19,7 @@ from core.models import AdminJob, Domain, Group, Mailbox, WebSession
 from core.services.access import audit
 from core.services.access.roles import Roles
 from core.services.errors import InvalidInput
+from core.services.paging import Page, page_of
 from core.services.personal import forwarding
 from core.services.server import jobs
 
@@ -72,6 +73,17 @@ def parse_days(text: str) -> int | None:
 
 def list_mailboxes(db: Session, roles: Roles, domain: str = "", text: str = "") -> list[Mailbox]:
     """Mailboxes visible under ROLES, optionally on one DOMAIN or matching TEXT."""
+    return list(db.scalars(mailbox_query(roles, domain, text)))
+
+
+def page_of_mailboxes(db: Session, roles: Roles, domain: str = "", text: str = "",
+                      page: int = 1) -> Page:
+    """Page PAGE of list_mailboxes' result, cut by the database."""
+    return page_of(db, mailbox_query(roles, domain, text), page)
+
+
+def mailbox_query(roles: Roles, domain: str = "", text: str = "") -> Select:
+    """The query of list_mailboxes, by domain and local part."""
     query = select(Mailbox).join(Domain, Mailbox.domain_id == Domain.id)
     if not roles.server:
         query = query.where(Domain.name.in_(roles.domains))
@@ -82,7 +94,7 @@ def list_mailboxes(db: Session, roles: Roles, domain: str = "", text: str = "") 
         address = type_coerce(Mailbox.address, String)
         query = query.where(or_(address.contains(text.strip().lower(), autoescape=True),
                                 Mailbox.display_name.contains(text.strip(), autoescape=True)))
-    return list(db.scalars(query.order_by(Domain.name, Mailbox.local_part)))
+    return query.order_by(Domain.name, Mailbox.local_part)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from core.config import private_database
-from core.db import PRIVATE, alembic_config, attach
+from core.db import PRIVATE, attach
 from core.models import Alias, Domain, Mailbox
 from core.services.errors import InvalidInput, ServiceError
 from stack.dkim import keys_dir
@@ -64,14 +64,6 @@ def layout_for(cfg: dict) -> Layout:
         return Layout.from_config(cfg)
     except StackError as exc:
         raise InvalidInput(str(exc)) from exc
-
-
-def code_revisions(url: str) -> list[str]:
-    """Every schema revision this code knows, oldest first (the last is the head)."""
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(alembic_config(url))
-    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
 
 
 def create_backup(cfg: dict, target: Path) -> Written:

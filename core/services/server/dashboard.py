@@ -11,9 +11,9 @@ request), which records it there too; if the helper does not answer, the page sa
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.mail import clamd
@@ -21,6 +21,7 @@ from core.mail.errors import ServiceUnavailable
 from core.models import Alias, Domain, Mailbox, SharedMailbox
 from core.models.server import server_settings
 from core.services.access.roles import Roles
+from core.services.paging import Page, page_of, page_of_list
 from stack import quota_clone
 from stack.layout import Layout
 
@@ -28,6 +29,8 @@ from . import mailstore, queue
 
 log = logging.getLogger(__name__)
 QUOTA_BATCH = 1000  # mailboxes per request to the privileged helper
+LIGHT_COLUMNS = (Mailbox.address, Domain.name.label("domain"), Mailbox.display_name,
+                 Mailbox.enabled, Mailbox.quota_mb)
 SORT_KEYS = {
     "address": lambda r: r.address,
     "used": lambda r: r.used_kb or 0,
@@ -56,17 +59,33 @@ class QuotaRow:
         return 100.0 * self.used_kb / self.limit_kb if self.limit_kb and self.used_kb else 0.0
 
 
-def quota_rows(cfg: dict, mailboxes: list[Mailbox], sort: str = "address",
-               descending: bool = False) -> list[QuotaRow]:
-    """Storage and message counts for MAILBOXES, sorted by SORT."""
-    usage = quota_clone.read(_usage_file(cfg))
-    missing = [m.address for m in mailboxes if m.address not in usage]
+def quota_page(cfg: dict, db: Session, mailboxes: Select, sort: str = "address", descending: bool = False,
+               page: int = 1) -> Page:
+    """Page PAGE of the storage and message counts of the MAILBOXES query, sorted by SORT.
+
+    By address the database cuts the page. Use lives in Dovecot's copy, not in the
+    directory, so to sort by use every mailbox the query finds is read as one light row
+    (no objects) and sorted against the copy. Only the page's mailboxes that Dovecot
+    never copied are measured (they sort as empty until then).
+    """
+    default_mb = int(cfg["DEFAULT_QUOTA_MB"])
+    light = mailboxes.with_only_columns(*LIGHT_COLUMNS).order_by(None)
+    if sort in SORT_KEYS and sort != "address":
+        usage = quota_clone.read(_usage_file(cfg))
+        found = [_row(mailbox, usage.get(mailbox.address), default_mb) for mailbox in db.execute(light)]
+        found.sort(key=SORT_KEYS[sort], reverse=descending)
+        shown = page_of_list(found, page)
+    else:
+        order = Mailbox.address.desc() if descending else Mailbox.address
+        shown = page_of(db, light.order_by(order), page, whole_rows=True)
+        usage = quota_clone.read(_usage_file(cfg), [mailbox.address for mailbox in shown.rows])
+        shown = replace(shown, rows=[_row(mailbox, usage.get(mailbox.address), default_mb)
+                                     for mailbox in shown.rows])
+    missing = [row.address for row in shown.rows if row.messages is None]
     if missing:
         usage.update(_measure(cfg, missing))
-    found = [_row(mailbox, usage.get(mailbox.address), int(cfg["DEFAULT_QUOTA_MB"]))
-             for mailbox in mailboxes]
-    key = SORT_KEYS.get(sort, SORT_KEYS["address"])
-    return sorted(found, key=key, reverse=descending)
+        shown = replace(shown, rows=[replace(row, **_use(usage.get(row.address))) for row in shown.rows])
+    return shown
 
 
 def _usage_file(cfg: dict):
@@ -82,15 +101,20 @@ def _measure(cfg: dict, addresses: list[str]) -> dict[str, tuple[int, int]]:
     except ServiceUnavailable as exc:
         log.warning("could not measure %d mailboxes: %s", len(addresses), exc)
         return {}
-    return quota_clone.read(_usage_file(cfg))
+    return quota_clone.read(_usage_file(cfg), addresses)
 
 
-def _row(mailbox: Mailbox, usage: tuple[int, int] | None, default_mb: int) -> QuotaRow:
-    """A row from the copy's (bytes, messages); the limit is the mailbox's quota (0: none)."""
+def _row(mailbox, usage: tuple[int, int] | None, default_mb: int) -> QuotaRow:
+    """A row from a LIGHT_COLUMNS row and the copy's (bytes, messages); the limit is the
+    mailbox's quota (0: none)."""
     quota_mb = default_mb if mailbox.quota_mb is None else mailbox.quota_mb
+    return QuotaRow(mailbox.address, mailbox.domain, mailbox.display_name, mailbox.enabled,
+                    limit_kb=quota_mb * 1024 or None, **_use(usage))
+
+
+def _use(usage: tuple[int, int] | None) -> dict:
     used_kb, messages = (usage[0] // 1024, usage[1]) if usage else (None, None)
-    return QuotaRow(mailbox.address, mailbox.domain.name, mailbox.display_name, mailbox.enabled,
-                    used_kb, quota_mb * 1024 or None, messages)
+    return {"used_kb": used_kb, "messages": messages}
 
 
 @dataclass(frozen=True)

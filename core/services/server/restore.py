@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from core.config import PRIVATE_DATABASE_MODE
-from core.db import upgrade
+from core.db import code_revisions, upgrade
 from core.services.errors import AlreadyExists, InvalidInput, Refused, ServiceError
 from core.services.server.backup import (
-    DATABASE_MEMBER, DKIM, FORMAT, KIND, MANIFEST, PRIVATE_MEMBER, SECRETS, code_revisions,
-    layout_for)
+    DATABASE_MEMBER, DKIM, FORMAT, KIND, MANIFEST, PRIVATE_MEMBER, SECRETS, layout_for)
 from stack import perms
 from stack.dkim import keys_dir
 from stack.daemons import running
