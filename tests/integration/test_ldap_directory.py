@@ -1,0 +1,112 @@
+"""Directory users from a real slapd: Dovecot signs them in with an LDAP bind, Postfix
+finds their addresses and extra addresses with ldap: tables, beside the database's
+mailboxes (issue 19). The unreachable-directory case runs last: it stops slapd."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from core.db import Database
+from core.mail import smtp
+from core.mail.errors import AuthenticationFailed, SmtpError
+from core.services.directory import lookup
+from stack import daemons, slapd
+from stack.layout import Layout
+from tests.helpers import PASSWORD, imap_login, message, wait_for_subject
+from tests.integration.admin_support import send_inbound, smtp_from, wait_until
+from tests.integration.ldap_support import DOMAIN, entry_uuid, ldap_stack, seed_password  # noqa: F401
+
+ADA, GRACE, LINUS = (f"{name}@{DOMAIN}" for name in ("ada", "grace", "linus"))
+
+
+def subject() -> str:
+    return f"ldap-{uuid.uuid4().hex[:10]}"
+
+
+def test_directory_user_signs_in_over_imap_with_their_directory_password(ldap_stack):
+    client = imap_login(ldap_stack, ADA, seed_password(ldap_stack))
+    try:
+        client.select_folder("INBOX")
+        assert client.capabilities()  # a working session as ada
+    finally:
+        client.logout()
+
+
+def test_mail_to_a_directory_user_and_their_alias_attribute_reaches_their_inbox(ldap_stack):
+    direct, via_alias = subject(), subject()
+    send_inbound(ldap_stack, ADA, direct)
+    send_inbound(ldap_stack, f"countess@{DOMAIN}", via_alias)  # ada's mailLocalAddress
+    for wanted in (direct, via_alias):
+        assert wait_for_subject(ldap_stack, ADA, wanted, password=seed_password(ldap_stack))
+
+
+def test_mail_folder_is_named_by_the_stable_id_not_the_address(ldap_stack):
+    wanted = subject()
+    send_inbound(ldap_stack, GRACE, wanted)
+    wait_for_subject(ldap_stack, GRACE, wanted, password=seed_password(ldap_stack))
+    home = Path(ldap_stack["STACK_DIR"]) / "mail" / "directory" / entry_uuid(ldap_stack, "grace")
+    assert any((home / "Maildir").rglob("*")), home
+
+
+def test_directory_user_submits_as_themselves_and_as_their_alias(ldap_stack):
+    password, first, second = seed_password(ldap_stack), subject(), subject()
+    settings = smtp.SmtpSettings.submission(ldap_stack)
+    smtp.send(settings, message(ADA, GRACE, first), login=(ADA, password))
+    smtp.send(settings, message(f"countess@{DOMAIN}", GRACE, second), login=(ADA, password))
+    for wanted in (first, second):
+        assert wait_for_subject(ldap_stack, GRACE, wanted, password=password)
+    with pytest.raises(SmtpError, match="not owned by user"):  # not her address
+        smtp.send(settings, message(GRACE, ADA, subject()), login=(ADA, password))
+
+
+def test_local_mailboxes_keep_working_beside_the_directory(ldap_stack):
+    address, wanted = f"local-{uuid.uuid4().hex[:6]}@{DOMAIN}", subject()
+    database = Database()
+    database.configure(ldap_stack["DATABASE_URL"])
+    with database.transaction() as session:
+        lookup.add_mailbox(session, address, PASSWORD)
+    database.engine.dispose()
+    send_inbound(ldap_stack, address, wanted)
+    assert wait_for_subject(ldap_stack, address, wanted)
+
+
+def test_disabled_directory_user_cannot_sign_in_but_still_receives_mail(ldap_stack):
+    wanted = subject()
+    send_inbound(ldap_stack, LINUS, wanted)
+    new = Path(ldap_stack["STACK_DIR"]) / "mail" / "directory" / entry_uuid(ldap_stack, "linus") / "Maildir" / "new"
+    assert wait_until(lambda: any(wanted.encode() in f.read_bytes() for f in new.glob("*")) if new.is_dir() else False)
+    with pytest.raises(AuthenticationFailed):
+        imap_login(ldap_stack, LINUS, seed_password(ldap_stack))
+
+
+def test_wrong_directory_password_is_refused(ldap_stack):
+    with pytest.raises(AuthenticationFailed):
+        imap_login(ldap_stack, GRACE, "not-" + seed_password(ldap_stack))
+
+
+def test_unreachable_directory_defers_mail_for_its_users_and_not_for_local_mailboxes(ldap_stack):
+    layout = Layout.from_config(ldap_stack)
+    address = f"kept-{uuid.uuid4().hex[:6]}@{DOMAIN}"
+    database = Database()
+    database.configure(ldap_stack["DATABASE_URL"])
+    with database.transaction() as session:
+        lookup.add_mailbox(session, address, PASSWORD)
+    database.engine.dispose()
+    assert daemons.stop(layout, slapd.NAME)
+    try:
+        with smtp_from(ldap_stack) as conn:
+            conn.ehlo()
+            conn.mail("someone@outside.test")
+            code, text = conn.rcpt(ADA)
+            assert 400 <= code < 500, (code, text)  # deferred, never bounced
+            assert conn.rcpt(address)[0] == 250
+        wanted = subject()
+        send_inbound(ldap_stack, address, wanted)
+        assert wait_for_subject(ldap_stack, address, wanted)
+    finally:
+        slapd.ensure_local(ldap_stack, layout)
+    queued = subject()
+    send_inbound(ldap_stack, ADA, queued)  # the directory is back: delivered again
+    assert wait_for_subject(ldap_stack, ADA, queued, password=seed_password(ldap_stack))
