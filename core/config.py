@@ -234,6 +234,13 @@ def local_ldap(cfg: dict) -> bool:
     return cfg.get("LDAP_URL") == "local"
 
 
+def ldap_bind_password(cfg: dict) -> str:
+    """MAILROOM_LDAP_BIND_PASSWORD, else its default file (re-read: `stack up` makes the
+    local directory's after the configuration was loaded); '' when there is none."""
+    return str(cfg.get("LDAP_BIND_PASSWORD") or "") or _read_secret_file(
+        str(Path(cfg["DATA_DIR"]) / "secrets" / LOCAL_LDAP_SECRET))
+
+
 def ldap_url(cfg: dict) -> str:
     """The directory's URL: MAILROOM_LDAP_URL, or the local slapd's."""
     if local_ldap(cfg):

@@ -6,7 +6,7 @@ provider is ldap, and main.cf lists the LDAP tables after the database's own.
 """
 from __future__ import annotations
 
-from core.config import ldap_url
+from core.config import ldap_bind_password, ldap_url
 from core.ldapdir.presets import SchemaError, schema_from_config
 
 from .errors import StackError
@@ -46,7 +46,7 @@ def template_values(cfg: dict, layout: Layout) -> dict:
         "ldap_mailbox_maps": f", {table(layout, 'users')}",
         "ldap_alias_maps": f", {table(layout, 'users')}, {table(layout, 'aliases')}",
         "ldap_sender_maps": f", {table(layout, 'senders')}",
-        "ldap_url": url, "ldap_bind_dn": cfg["LDAP_BIND_DN"], "ldap_bind_password": bind_password(cfg, layout),
+        "ldap_url": url, "ldap_bind_dn": cfg["LDAP_BIND_DN"], "ldap_bind_password": bind_password(cfg),
         "ldap_user_base": cfg["LDAP_USER_BASE"],
         "ldap_dovecot_tls": "yes" if starttls else "no", "ldap_postfix_tls": "yes" if starttls else "no",
         "ldap_mail_attr": schema.mail_attr, "ldap_id_attr": schema.id_attr,
@@ -59,16 +59,9 @@ def template_values(cfg: dict, layout: Layout) -> dict:
     }
 
 
-def bind_password(cfg: dict, layout: Layout) -> str:
+def bind_password(cfg: dict) -> str:
     """MAILROOM_LDAP_BIND_PASSWORD, or its default file (the local directory's generated one)."""
-    from core.config import LOCAL_LDAP_SECRET
-
-    value = str(cfg.get("LDAP_BIND_PASSWORD") or "")
-    if not value:
-        try:
-            value = (layout.secrets / LOCAL_LDAP_SECRET).read_text(encoding="utf-8").strip()
-        except OSError:
-            value = ""
+    value = ldap_bind_password(cfg)
     if not value:
         raise StackError("MAILROOM_LDAP_BIND_PASSWORD (or MAILROOM_LDAP_BIND_PASSWORD_FILE) is not set")
     return value

@@ -3,6 +3,8 @@ finds their addresses and extra addresses with ldap: tables, beside the database
 mailboxes (issue 19). The unreachable-directory case runs last: it stops slapd."""
 from __future__ import annotations
 
+import json
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -14,8 +16,10 @@ from core.mail.errors import AuthenticationFailed, SmtpError
 from core.services.directory import lookup
 from stack import daemons, slapd
 from stack.layout import Layout
+from stack.status import status
 from tests.helpers import PASSWORD, imap_login, message, wait_for_subject
 from tests.integration.admin_support import send_inbound, smtp_from, wait_until
+from tests.integration.process_support import ROOT, app_environment
 from tests.integration.ldap_support import DOMAIN, entry_uuid, ldap_stack, seed_password  # noqa: F401
 
 ADA, GRACE, LINUS = (f"{name}@{DOMAIN}" for name in ("ada", "grace", "linus"))
@@ -86,6 +90,36 @@ def test_wrong_directory_password_is_refused(ldap_stack):
         imap_login(ldap_stack, GRACE, "not-" + seed_password(ldap_stack))
 
 
+def directory_test(cfg: dict, **settings: str) -> tuple[int, str]:
+    """`flask --app app directory test --json` in its own process with CFG and SETTINGS."""
+    env = app_environment(cfg, 0, **settings)
+    done = subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "--app", "app", "directory", "test", "--json"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_directory_test_binds_counts_and_shows_users_as_the_daemons_see_them(ldap_stack):
+    code, output = directory_test(ldap_stack)
+    assert code == 0, output
+    report = json.loads(output)
+    assert (report["ok"], report["users"], report["disabled"], report["groups"]) == (True, 3, 1, 2)
+    ada = next(u for u in report["samples"] if u["address"] == ADA)
+    assert ada["aliases"] == [f"countess@{DOMAIN}"] and ada["can_sign_in"]
+    assert ada["id"] == entry_uuid(ldap_stack, "ada")  # her mail folder's name
+
+
+@pytest.mark.parametrize(("settings", "problem"), [
+    ({"LDAP_BIND_PASSWORD": "wrong-password-for-the-test"}, "refused the bind"),
+    ({"LDAP_USER_FILTER": "(objectClass=posixAccount)"}, "no user under"),
+    ({"LDAP_USER_FILTER": "objectClass=person"}, "must be one filter in parentheses"),
+])
+def test_directory_test_and_stack_status_name_what_is_wrong(ldap_stack, settings, problem):
+    code, output = directory_test(ldap_stack, **settings)
+    assert code == 1 and json.loads(output)["problem"].count(problem) == 1, output
+    shown = next(s for s in status({**ldap_stack, **settings}) if s.name == "directory")
+    assert not shown.answers and problem in shown.detail
+
+
 def test_unreachable_directory_defers_mail_for_its_users_and_not_for_local_mailboxes(ldap_stack):
     layout = Layout.from_config(ldap_stack)
     address = f"kept-{uuid.uuid4().hex[:6]}@{DOMAIN}"
@@ -96,6 +130,8 @@ def test_unreachable_directory_defers_mail_for_its_users_and_not_for_local_mailb
     database.engine.dispose()
     assert daemons.stop(layout, slapd.NAME)
     try:
+        shown = next(s for s in status(ldap_stack) if s.name == "directory")
+        assert not shown.answers and "cannot be reached" in shown.detail
         with smtp_from(ldap_stack) as conn:
             conn.ehlo()
             conn.mail("someone@outside.test")
