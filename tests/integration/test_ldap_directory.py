@@ -1,9 +1,11 @@
 """Directory users from a real slapd: Dovecot signs them in with an LDAP bind, Postfix
 finds their addresses and extra addresses with ldap: tables, beside the database's
-mailboxes (issue 19). The unreachable-directory case runs last: it stops slapd."""
+mailboxes (issue 19). Failed logins come after the web sign-ins (Dovecot's auth penalty
+would slow this client's next ones); the unreachable-directory case runs last: it stops slapd."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import uuid
 from pathlib import Path
@@ -13,13 +15,15 @@ import pytest
 from core.db import Database
 from core.mail import smtp
 from core.mail.errors import AuthenticationFailed, SmtpError
+from core.services.access import roles
 from core.services.directory import lookup
 from stack import daemons, slapd
 from stack.layout import Layout
 from stack.status import status
+from tests.conftest import free_ports
 from tests.helpers import PASSWORD, imap_login, message, wait_for_subject
 from tests.integration.admin_support import send_inbound, smtp_from, wait_until
-from tests.integration.process_support import ROOT, app_environment
+from tests.integration.process_support import ROOT, app_environment, served_app, signed_in_opener
 from tests.integration.ldap_support import DOMAIN, entry_uuid, ldap_stack, seed_password  # noqa: F401
 
 ADA, GRACE, LINUS = (f"{name}@{DOMAIN}" for name in ("ada", "grace", "linus"))
@@ -65,15 +69,44 @@ def test_directory_user_submits_as_themselves_and_as_their_alias(ldap_stack):
         smtp.send(settings, message(GRACE, ADA, subject()), login=(ADA, password))
 
 
-def test_local_mailboxes_keep_working_beside_the_directory(ldap_stack):
-    address, wanted = f"local-{uuid.uuid4().hex[:6]}@{DOMAIN}", subject()
+def new_local_mailbox(cfg: dict, prefix: str) -> str:
+    """A new mailbox in the database (password PASSWORD) beside the directory; a server
+    admin when PREFIX is 'admin'."""
+    address = f"{prefix}-{uuid.uuid4().hex[:6]}@{DOMAIN}"
     database = Database()
-    database.configure(ldap_stack["DATABASE_URL"])
+    database.configure(cfg["DATABASE_URL"])
     with database.transaction() as session:
         lookup.add_mailbox(session, address, PASSWORD)
+        if prefix == "admin":
+            roles.grant_server_admin(session, address)
     database.engine.dispose()
+    return address
+
+
+def test_local_mailboxes_keep_working_beside_the_directory(ldap_stack):
+    address, wanted = new_local_mailbox(ldap_stack, "local"), subject()
     send_inbound(ldap_stack, address, wanted)
     assert wait_for_subject(ldap_stack, address, wanted)
+
+
+def test_webmail_signs_a_directory_user_in_and_the_dashboard_counts_the_directory(ldap_stack):
+    port = free_ports(1)[0]
+    admin = new_local_mailbox(ldap_stack, "admin")
+    with served_app(ldap_stack, port):
+        base = f"http://127.0.0.1:{port}"
+        signed_in_opener(base, ADA, seed_password(ldap_stack))  # the webmail signs in over IMAP
+        page = signed_in_opener(base, admin).open(base + "/admin/").read().decode()
+    assert re.search(r"<dt>Directory users</dt><dd>3 \(1 disabled\)</dd>", page), page
+    assert "The user directory has a problem" not in page
+
+
+def test_dashboard_says_when_the_directory_refuses_the_bind(ldap_stack):
+    port = free_ports(1)[0]
+    admin = new_local_mailbox(ldap_stack, "admin")
+    with served_app(ldap_stack, port, LDAP_BIND_PASSWORD="wrong-password-for-the-test"):
+        base = f"http://127.0.0.1:{port}"
+        page = signed_in_opener(base, admin).open(base + "/admin/").read().decode()
+    assert "The user directory has a problem" in page and "refused the bind" in page
 
 
 def test_disabled_directory_user_cannot_sign_in_but_still_receives_mail(ldap_stack):
@@ -122,12 +155,7 @@ def test_directory_test_and_stack_status_name_what_is_wrong(ldap_stack, settings
 
 def test_unreachable_directory_defers_mail_for_its_users_and_not_for_local_mailboxes(ldap_stack):
     layout = Layout.from_config(ldap_stack)
-    address = f"kept-{uuid.uuid4().hex[:6]}@{DOMAIN}"
-    database = Database()
-    database.configure(ldap_stack["DATABASE_URL"])
-    with database.transaction() as session:
-        lookup.add_mailbox(session, address, PASSWORD)
-    database.engine.dispose()
+    address = new_local_mailbox(ldap_stack, "kept")
     assert daemons.stop(layout, slapd.NAME)
     try:
         shown = next(s for s in status(ldap_stack) if s.name == "directory")
