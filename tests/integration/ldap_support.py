@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from ldap3 import Connection, Server
 
-from core.config import ldap_url, load_config
+from core.config import LOCAL_LDAP_SUFFIX, ldap_url, load_config
 from core.db import Database
 from core.services.directory import lookup
 from stack import secretfiles, slapd
@@ -56,8 +56,17 @@ def admin(cfg: dict) -> Connection:
     return Connection(Server(ldap_url(cfg)), slapd.ADMIN_DN, password, auto_bind=True)
 
 
+def add_person(cfg: dict, uid: str, password: str) -> str:
+    """Add the person UID (address UID@DOMAIN, PASSWORD) to the directory; return their DN."""
+    dn = f"uid={uid},ou=people,{LOCAL_LDAP_SUFFIX}"
+    with admin(cfg) as conn:
+        assert conn.add(dn, ["inetOrgPerson"], {"uid": uid, "cn": uid, "sn": uid, "mail": f"{uid}@{DOMAIN}",
+                                                "userPassword": password}), conn.result
+    return dn
+
+
 def entry_uuid(cfg: dict, uid: str) -> str:
     """The stable id of the seeded person UID."""
     with admin(cfg) as conn:
-        conn.search(f"ou=people,dc=mailroom,dc=test", f"(uid={uid})", attributes=["entryUUID"])
+        conn.search(f"ou=people,{LOCAL_LDAP_SUFFIX}", f"(uid={uid})", attributes=["entryUUID"])
         return str(conn.entries[0].entryUUID)

@@ -21,9 +21,10 @@ from stack.layout import Layout
 from stack.status import status
 from tests.conftest import free_ports
 from tests.helpers import PASSWORD, imap_login, message, wait_for_subject
-from tests.integration.admin_support import send_inbound, smtp_from, wait_until
+from tests.integration.admin_support import rcpt, send_inbound, smtp_from, wait_until
 from tests.integration.process_support import ROOT, app_environment, served_app, signed_in_opener
-from tests.integration.ldap_support import DOMAIN, entry_uuid, ldap_stack, seed_password  # noqa: F401
+from tests.integration.ldap_support import (DOMAIN, add_person, admin, entry_uuid, ldap_stack,  # noqa: F401
+                                            seed_password)
 
 ADA, GRACE, LINUS = (f"{name}@{DOMAIN}" for name in ("ada", "grace", "linus"))
 
@@ -120,6 +121,27 @@ def test_disabled_directory_user_cannot_sign_in_but_still_receives_mail(ldap_sta
 def test_wrong_directory_password_is_refused(ldap_stack):
     with pytest.raises(AuthenticationFailed):
         imap_login(ldap_stack, GRACE, "not-" + seed_password(ldap_stack))
+
+
+def test_person_removed_from_the_directory_loses_access_and_a_successor_starts_empty(ldap_stack):
+    uid, password, wanted = f"temp{uuid.uuid4().hex[:6]}", "first-Pass-123456", subject()
+    address = f"{uid}@{DOMAIN}"
+    dn = add_person(ldap_stack, uid, password)
+    send_inbound(ldap_stack, address, wanted)
+    wait_for_subject(ldap_stack, address, wanted, password=password)
+    with admin(ldap_stack) as conn:
+        assert conn.delete(dn)
+    with pytest.raises(AuthenticationFailed):  # at once: Dovecot caches no directory answer
+        imap_login(ldap_stack, address, password)
+    assert rcpt(ldap_stack, address, "127.0.0.1")[0] == 550  # unknown now: never delivered elsewhere
+    add_person(ldap_stack, uid, password)  # a new person given the same address
+    try:
+        client = imap_login(ldap_stack, address, password)
+        assert client.select_folder("INBOX")[b"EXISTS"] == 0  # not the removed person's mail
+        client.logout()
+    finally:
+        with admin(ldap_stack) as conn:  # the seeded tree again, for the counts below
+            conn.delete(dn)
 
 
 def directory_test(cfg: dict, **settings: str) -> tuple[int, str]:
