@@ -107,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from core.backup_cli import backup_cli
     from core.cli import commands
+    from core.directory_cli import directory_cli
     from core.dkim_cli import dkim_cli
     from core.queue_cli import queue_cli
     from core.settings_cli import settings_cli
@@ -116,7 +117,7 @@ def _register_cli(app: Flask) -> None:
     from stack.cli import stack_cli
 
     for command in (*commands, dkim_cli, stack_cli, spam_cli, settings_cli, backup_cli, queue_cli,
-                    track_command, smarthost_cli):
+                    track_command, smarthost_cli, directory_cli):
         app.cli.add_command(command)
 
 

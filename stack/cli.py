@@ -108,7 +108,7 @@ def status_command(as_json: bool) -> None:
             state = ("answers" if s.port or s.host else "runs") if s.answers else "DOWN"
             pid = f"pid {s.pid}" if s.pid else "not started by us"
             where = f"{s.host}:{s.port}" if s.port else s.host or "(no port)"
-            click.echo(f"{s.name:<12} {where:<22} {state:<8} {pid}")
+            click.echo(f"{s.name:<12} {where:<22} {state:<8} {pid}" + (f"\n  {s.detail}" if s.detail else ""))
     except StackError as exc:
         _fail(exc)
 

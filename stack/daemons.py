@@ -236,6 +236,16 @@ def answers(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def wait_answers(host: str, port: int, timeout: float = 10.0) -> bool:
+    """Whether HOST:PORT accepts a connection within TIMEOUT seconds."""
+    deadline = time.monotonic() + timeout
+    while not answers(host, port, 0.2):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def log_tail(path: Path, lines: int = 12) -> str:
     """The last LINES lines of a log file, indented, for an error message."""
     try:

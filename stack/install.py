@@ -16,6 +16,9 @@ DAEMON_PACKAGES = (
     "dovecot-lmtpd", "dovecot-sqlite", "postfix", "postfix-sqlite", "rspamd",
     # The same lookups on a PostgreSQL directory (stack/pgsql.py).
     "dovecot-pgsql", "postfix-pgsql",
+    # Directory users (MAILROOM_ACCOUNT_PROVIDER=ldap): the daemons' LDAP lookups, and the
+    # slapd the local stack runs for MAILROOM_LDAP_URL=local (stack/slapd.py).
+    "dovecot-ldap", "postfix-ldap", "slapd",
     "redis-server", "openssl", "sqlite3", "ca-certificates",
     # Postfix's smtp client signs in to a smarthost through Cyrus SASL's PLAIN/LOGIN modules.
     "libsasl2-modules",
@@ -28,9 +31,12 @@ BROWSER_PACKAGES = ("chromium", "fonts-dejavu-core")
 # Without the first answer Postfix's installer asks which kind of mail server to set up;
 # the second keeps freshclam (a clamav-daemon dependency) from becoming a daemon of its
 # own that downloads signatures into /var/lib/clamav: the stack's clamd reads its own
-# folder, and a production server runs freshclam for it (README, "Antivirus").
+# folder, and a production server runs freshclam for it (README, "Antivirus"); the third
+# keeps slapd's installer from creating a directory of its own in /etc/ldap/slapd.d and
+# /var/lib/ldap (the stack's slapd has its own files, and a system slapd is not wanted).
 PRESEED = ("postfix postfix/main_mailer_type select No configuration\n"
-           "clamav-freshclam clamav-freshclam/autoupdate_freshclam select manual\n")
+           "clamav-freshclam clamav-freshclam/autoupdate_freshclam select manual\n"
+           "slapd slapd/no_configuration boolean true\n")
 # invoke-rc.d asks this script whether a package may start its daemon; 101 = no.
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}

@@ -7,9 +7,9 @@ import os
 import time
 from contextlib import contextmanager
 
-from core.config import local_postgres_url
+from core.config import local_ldap, local_postgres_url
 
-from . import checks, daemons, pgsql, postgres, prepare, procs, secretfiles, tls, worker
+from . import checks, daemons, pgsql, postgres, prepare, procs, secretfiles, slapd, tls, worker
 from .daemons import Daemon
 from .errors import StackError
 from .install import ensure_packages
@@ -39,6 +39,8 @@ def up(cfg: dict) -> list[str]:
             lines += postgres.ensure_local(cfg, layout, secretfiles.local_postgres_password(layout))
             cfg = {**cfg, "DATABASE_URL": local_postgres_url(cfg)}  # now with its password
             layout = Layout.from_config(cfg)
+        if local_ldap(cfg):  # before Dovecot and Postfix, which look users up there
+            lines += slapd.ensure_local(cfg, layout)
         lines += _start_or_keep(cfg, layout)
     lines.append(f"stack ready in {time.monotonic() - began:.1f} s; database and secrets in "
                  f"{layout.data_dir}, files and logs in {layout.root}")
@@ -193,6 +195,8 @@ def down(cfg: dict) -> list[str]:
             f"{name}: {'stopped' if daemons.stop(layout, name) else 'not running'}"
             for name in reversed(DAEMONS)
         ]
+        if local_ldap(cfg):
+            lines.append(slapd.stop(layout))
         if postgres.is_local(cfg):  # last: the others read it
             cluster = postgres.local_cluster(cfg, layout)
             lines.append(f"postgresql: {'stopped' if postgres.running(cluster) else 'not running'}")

@@ -84,6 +84,27 @@ def _table(text: str) -> str:
     return text
 
 
+def _double_quoted(text: str) -> str:
+    """A double-quoted string where a backslash escapes (redis.conf's sdssplitargs,
+    slapd.conf's argument parser)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _ldif(text: str) -> str:
+    """An LDIF SAFE-STRING value (RFC 2849): ASCII, not starting with a space, : or <."""
+    if not text.isascii() or text[:1] in (" ", ":", "<") or text != text.rstrip():
+        raise StackError(f"{text!r} cannot be written as a plain LDIF value")
+    return text
+
+
+def _line(text: str) -> str:
+    """The rest of a `key = value` line (Dovecot's and Postfix's LDAP settings files),
+    taken as it is: no edge blanks, which either would drop."""
+    if text != text.strip():
+        raise StackError(f"a settings line cannot start or end with blanks: {text!r}")
+    return text
+
+
 SYNTAXES = {
     # Dovecot: double-quoted, backslash escapes; `$` would name another setting and
     # `%` a variable, so neither is accepted in a quoted value.
@@ -107,8 +128,10 @@ SYNTAXES = {
     # A Lua string literal (Rspamd's local.d/rspamd.lua): double-quoted, where only a
     # backslash escapes; control characters (a newline ends the literal) never get here.
     "lua": lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"',
-    # redis.conf: double-quoted with backslash escapes (sdssplitargs).
-    "redis": lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"',
+    "redis": _double_quoted,
+    "slapd": _double_quoted,
+    "ldif": _ldif,
+    "line": _line,
 }
 
 

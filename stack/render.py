@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import filter as disclaimer_filter
-from . import (antivirus, attachments, dkim, dovecot_settings, learnd, pgsql, postfix_settings,
-               quota_clone, secretfiles, spam, worker)
+from . import (antivirus, attachments, dkim, dovecot_settings, ldap_maps, learnd, pgsql,
+               postfix_settings, quota_clone, secretfiles, spam, worker)
 from .files import TEMPLATES, write_file
 from .layout import APP_NETWORKS, Layout, SystemLayout
 from .quoting import render_text
@@ -34,7 +34,8 @@ class Output:
     daemon: str
     mode: int = 0o644
     group: str | None = None
-    # A folder of templates, one per database driver (sqlite, pgsql), put before TEMPLATE.
+    # Put before TEMPLATE: a template, or a folder of them, one per database driver
+    # (sqlite, pgsql).
     header: str | None = None
 
 
@@ -43,8 +44,8 @@ PRIVATE = {"rspamd/override.d/worker-controller.inc": "_rspamd", "rspamd/local.d
            "redis/redis.conf": "redis", "dovecot/conf.d/40-auth-policy.conf": "dovecot"}
 
 
-def outputs(layout: Layout) -> list[Output]:
-    """Every file the stack renders.
+def outputs(layout: Layout, directory: bool = False) -> list[Output]:
+    """Every file the stack renders; with DIRECTORY, those of directory users (LDAP) too.
 
     Dovecot's conf.d/*.conf and Rspamd's local.d/override.d are rendered whole, so a
     feature adds its settings as a file of its own (dovecot.conf includes conf.d).
@@ -91,7 +92,21 @@ def outputs(layout: Layout) -> list[Output]:
             Output("clamav/clamd.conf", layout.clamav_etc / "clamd.conf", "bare", "clamd"),
             Output("clamav/mailroom-test.ndb", layout.clamav_db / "mailroom-test.ndb", "bare", "clamd"),
         ]
-    return files
+    return files + (directory_outputs(layout) if directory else [])
+
+
+def directory_outputs(layout: Layout) -> list[Output]:
+    """Directory users' lookups (stack/ldap_maps.py): Dovecot's LDAP passdb and userdb, and
+    Postfix's ldap: tables; the two settings files hold the directory's service password."""
+    values = ldap_maps.template_values({}, layout)
+    return [
+        Output("dovecot/directory/ldap.conf", values["directory_conf"], "dovecot", "dovecot"),
+        Output("dovecot/directory/dovecot-ldap.conf.ext", values["ldap_conf"], "line", "dovecot",
+               0o640, "dovecot"),
+        *(Output(f"postfix/ldap/{name}.cf", layout.postfix_etc / "maps" / f"ldap_{name}.cf", "line",
+                 "postfix", 0o640, "postfix", header="postfix/ldap/connect.cf")
+          for name in ldap_maps.POSTFIX_TABLES),
+    ]
 
 
 def _output(template: Path, target: Path, syntax: str, daemon: str) -> Output:
@@ -105,6 +120,7 @@ def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
     return {**_paths(layout), **_settings(cfg), **spam.template_values(layout),
             **postfix_settings.template_values(cfg, layout), **dovecot_settings.template_values(cfg, layout),
             **dkim.template_values(cfg, layout), **antivirus.template_values(cfg, layout),
+            **ldap_maps.template_values(cfg, layout),
             **attachments.template_values(cfg, layout),
             **pgsql.template_values(cfg, layout, secretfiles.postgres_passwords(cfg, layout)),
             **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout),
@@ -179,29 +195,34 @@ def rendered(cfg: dict, layout: Layout, rspamd_password: str, daemon: str | None
     replace template values (a scratch copy's own paths)."""
     values = {**template_values(cfg, layout, rspamd_password), **(overrides or {})}
     return [(out, render_text(template_text(out, values["sql_driver"]), values, out.syntax))
-            for out in outputs(layout) if daemon in (None, out.daemon)]
+            for out in outputs(layout, ldap_maps.enabled(cfg)) if daemon in (None, out.daemon)]
 
 
 def template_text(out: Output, driver: str) -> str:
     """OUT's template text, after its DRIVER header when it has one."""
     text = (TEMPLATES / out.template).read_text(encoding="utf-8")
     if out.header:
-        text = (TEMPLATES / out.header / f"{driver}.cf").read_text(encoding="utf-8") + text
+        header = TEMPLATES / out.header
+        text = (header if header.is_file() else header / f"{driver}.cf").read_text(encoding="utf-8") + text
     return text
 
 
 def render_all(cfg: dict, layout: Layout, rspamd_password: str) -> None:
-    """Write every config file whose content changed."""
+    """Write every config file whose content changed; remove directory users' lookups
+    while the account provider is not LDAP (dovecot.conf includes them if present)."""
     for out, text in rendered(cfg, layout, rspamd_password):
         if write_file(out.target, text, out.mode, out.group):
             log.info("rendered %s", out.target)
+    if not ldap_maps.enabled(cfg):
+        for out in directory_outputs(layout):
+            out.target.unlink(missing_ok=True)
     spam.after_render(layout, rspamd_password)  # rule maps, training queue, Sieve binaries
     dkim.after_render(layout)  # the domains Rspamd signs for
 
 
 def digest(layout: Layout, daemon: str) -> str:
     """A hash of the files DAEMON reads at start, to tell whether a running one is stale."""
-    files = [out.target for out in outputs(layout) if out.daemon == daemon]
+    files = [out.target for out in outputs(layout, directory=True) if out.daemon == daemon]
     if daemon in ("dovecot", "postfix"):
         files += [layout.cert, layout.key]
     if daemon == "worker":  # the privileged helper renders and reloads with these settings

@@ -116,6 +116,26 @@ def local_postgres_password(layout: Layout) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+LDAP_ADMIN_SECRET, LDAP_SEED_SECRET = "ldap_admin_password", "ldap_seed_password"
+
+
+def ldap_passwords(layout: Layout) -> dict[str, str]:
+    """The local directory's passwords (stack/slapd.py), made when missing: its admin's and
+    seeded people's (root's alone) and the read-only account's (the app binds with it too,
+    as MAILROOM_LDAP_BIND_PASSWORD's default file)."""
+    from core.config import LOCAL_LDAP_SECRET
+
+    perms.ensure_dir(layout.secrets, 0o750, None, perms.APP_USER)
+    found = {}
+    for key, name, group in (("admin", LDAP_ADMIN_SECRET, None), ("seed", LDAP_SEED_SECRET, None),
+                             ("bind", LOCAL_LDAP_SECRET, perms.APP_USER)):
+        if _create(layout.secrets / name):
+            log.info("generated %s", layout.secrets / name)
+        perms.set_owner(layout.secrets / name, 0o640 if group else 0o600, None, group)
+        found[key] = (layout.secrets / name).read_text(encoding="utf-8").strip()
+    return found
+
+
 def sealing_key(layout: Layout, create: bool = False) -> str | None:
     """The key (Fernet, core/vault.py) with which the privileged helper seals server
     secrets: root's alone (0600), so the web app stores sealed blobs it cannot open.

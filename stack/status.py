@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from core.config import local_ldap
 from core.mail import clamd
 from core.mail.errors import ServiceUnavailable
 
-from . import postgres
+from . import postgres, slapd
 from .daemons import answers, running
 from .layout import DAEMONS, SERVICES, Layout
 
@@ -25,6 +26,7 @@ class ServiceStatus:
     port: int | None
     answers: bool
     pid: int | None
+    detail: str = ""  # what is wrong, when a check says more than "does not answer"
 
 
 def status(cfg: dict) -> list[ServiceStatus]:
@@ -45,11 +47,28 @@ def status(cfg: dict) -> list[ServiceStatus]:
         if name not in with_ports:
             record = running(layout, name)
             result.append(ServiceStatus(name, "", None, record is not None, record.pid if record else None))
+    if cfg.get("ACCOUNT_PROVIDER") == "ldap":
+        result.append(_directory(cfg, layout))
     if postgres.is_local(cfg):
         cluster = postgres.local_cluster(cfg, layout)
         result.append(ServiceStatus("postgresql", cluster.host, cluster.port,
                                     answers(cluster.host, cluster.port), postgres.pid(cluster)))
     return result
+
+
+def _directory(cfg: dict, layout: Layout) -> ServiceStatus:
+    """The LDAP directory: it "answers" when the service account binds and the user filter
+    finds someone; DETAIL says which of those failed."""
+    from urllib.parse import urlsplit
+
+    from core.config import ldap_url
+    from core.ldapdir.client import check
+
+    url = urlsplit(ldap_url(cfg))
+    record = running(layout, slapd.NAME) if local_ldap(cfg) else None
+    problem = check(cfg, samples=0).problem
+    return ServiceStatus("directory", url.hostname or "", url.port or (636 if url.scheme == "ldaps" else 389),
+                         not problem, record.pid if record else None, problem)
 
 
 def _clamd_answers(cfg: dict) -> bool:

@@ -95,9 +95,9 @@ def still_answers(client, seconds=5.0):
 
 
 def wait_for_subject(cfg: dict, address: str, subject: str, folder: str = "INBOX",
-                     timeout: float = 20.0) -> bytes:
+                     timeout: float = 20.0, password: str = PASSWORD) -> bytes:
     """Poll FOLDER of ADDRESS until a message with SUBJECT arrives; return its raw bytes."""
-    client = imap_login(cfg, address)
+    client = imap_login(cfg, address, password)
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

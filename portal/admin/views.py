@@ -49,6 +49,7 @@ def index():
         "admin/dashboard.html", rows=rows, counts=dashboard.counts(db.session, roles),
         queue=dashboard.queue_counts(config()) if roles.server else None,
         scanner_down=dashboard.scanner_down(db.session, config()) if roles.server else None,
+        directory=dashboard.directory_status(config()) if roles.server else None,
         today=tracking.counts_today(config()) if roles.server else None,
         domains=domain_choices(), domain=domain, q=text, sort=sort,
         descending=descending, jobs=jobs.recent(db.session, 5) if roles.server else [],

@@ -3,11 +3,14 @@ on a port of its own, configured for the test stack (its secrets read from the s
 files, never passed in the environment or argv)."""
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from contextlib import contextmanager
+from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Iterator
 
@@ -15,6 +18,7 @@ import pytest
 
 from core.config import DEFAULTS, SECRET_KEYS
 from stack.deploy import app_home
+from tests.helpers import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,3 +64,14 @@ def served_app(cfg: dict, port: int, **settings: str) -> Iterator[tuple[subproce
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def signed_in_opener(base: str, address: str, password: str = PASSWORD) -> urllib.request.OpenerDirector:
+    """A urllib opener with a session of ADDRESS on the app served at BASE (its webmail)."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    form = opener.open(base + "/login").read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    page = opener.open(base + "/login", urllib.parse.urlencode(
+        {"address": address, "password": password, "csrf_token": token}).encode()).read().decode()
+    assert 'data-count="messages"' in page, "sign-in failed"
+    return opener

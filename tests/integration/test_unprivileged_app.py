@@ -7,20 +7,16 @@ from __future__ import annotations
 
 import os
 import pwd
-import re
 import subprocess
 import sys
 import urllib.error
-import urllib.parse
-import urllib.request
-from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import free_ports
-from tests.helpers import PASSWORD, new_server_admin
-from tests.integration.process_support import ROOT, app_environment, served_app
+from tests.helpers import new_server_admin
+from tests.integration.process_support import ROOT, app_environment, served_app, signed_in_opener
 
 
 @pytest.fixture(scope="module")
@@ -36,16 +32,6 @@ def _uids(pid: int) -> list[int]:
     return [int(v) for v in line.split()[1:]]
 
 
-def _opener_signed_in(base: str, address: str) -> urllib.request.OpenerDirector:
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-    form = opener.open(base + "/login").read().decode()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    page = opener.open(base + "/login", urllib.parse.urlencode(
-        {"address": address, "password": PASSWORD, "csrf_token": token}).encode()).read().decode()
-    assert 'data-count="messages"' in page, "sign-in failed"
-    return opener
-
-
 def test_served_process_is_not_root(served_as_mailroom):
     _, pid = served_as_mailroom
     assert _uids(pid) == [pwd.getpwnam("mailroom").pw_uid] * 4
@@ -54,7 +40,7 @@ def test_served_process_is_not_root(served_as_mailroom):
 def test_privileged_pages_work_through_the_helper(served_as_mailroom, mail_stack, stack_db, domain):
     base, _ = served_as_mailroom
     admin = new_server_admin(stack_db, domain, "unpriv")
-    opener = _opener_signed_in(base, admin)
+    opener = signed_in_opener(base, admin)
     dashboard = opener.open(base + "/admin/").read().decode()  # quotas from Dovecot's admin socket
     assert admin in dashboard
     assert opener.open(base + "/healthz").status == 200
@@ -72,7 +58,7 @@ def test_every_page_without_arguments_answers_as_mailroom(served_as_mailroom, ap
                                                            stack_db, domain):
     """No page needs root: each GET route without URL arguments answers below 500."""
     base, _ = served_as_mailroom
-    opener = _opener_signed_in(base, new_server_admin(stack_db, domain, "walk"))
+    opener = signed_in_opener(base, new_server_admin(stack_db, domain, "walk"))
     paths = sorted({rule.rule for rule in app.url_map.iter_rules()
                     if "GET" in rule.methods and not rule.arguments
                     and rule.rule not in ("/logout", "/static")})

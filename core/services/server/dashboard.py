@@ -159,3 +159,16 @@ def scanner_down(db: Session, cfg: dict) -> str | None:
         log.warning("dashboard: %s", exc)
         return str(exc)
     return None
+
+
+def directory_status(cfg: dict):
+    """The LDAP directory's check (core.ldapdir.client.DirectoryReport: counts, or the
+    problem: unreachable, bind refused, a filter that matches nobody); None without LDAP."""
+    if cfg.get("ACCOUNT_PROVIDER") != "ldap":
+        return None
+    from core.ldapdir.client import check
+
+    report = check(cfg, samples=0)
+    if report.problem:
+        log.warning("dashboard: %s", report.problem)
+    return report
