@@ -65,7 +65,8 @@ def dovecot_candidate(cfg: dict, layout: Layout, rspamd_password: str) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="mailroom-dovecot-check-"))
     etc = layout.dovecot_etc
     moved = {"conf_d": scratch / "conf.d", "sql_conf": scratch / "dovecot-sql.conf.ext",
-             "passdb_conf": scratch / "dovecot-passdb.conf.ext"}
+             "passdb_conf": scratch / "dovecot-passdb.conf.ext",
+             "apppass_conf": scratch / "dovecot-apppass.conf.ext"}
     try:
         for out, text in rendered(cfg, layout, rspamd_password, daemon="dovecot", overrides=moved):
             if out.target.is_relative_to(etc):  # not the IMAPSieve scripts elsewhere
