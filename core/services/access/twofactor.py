@@ -73,11 +73,15 @@ def is_on(db: Session, address: str) -> bool:
     return row is not None and row.confirmed_at is not None
 
 
+def domain_requires(db: Session, address: str) -> bool:
+    """True when ADDRESS's domain requires two-factor sign-in (Admin → Domains)."""
+    return bool(db.scalar(select(Domain.require_two_factor)
+                          .join(Mailbox, Mailbox.domain_id == Domain.id).where(Mailbox.address == address)))
+
+
 def required(db: Session, address: str) -> bool:
     """True when ADDRESS's domain requires two-factor sign-in and it is not on yet."""
-    demanded = db.scalar(select(Domain.require_two_factor).join(Mailbox, Mailbox.domain_id == Domain.id)
-                         .where(Mailbox.address == address))
-    return bool(demanded) and not is_on(db, address)
+    return domain_requires(db, address) and not is_on(db, address)
 
 
 def begin(db: Session, address: str) -> TwoFactor:
