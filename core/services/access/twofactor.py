@@ -32,8 +32,8 @@ WRONG_CODE = "That code is not right: type the six digits your app shows now, or
 def matching_step(secret: str, code: str, at: float) -> int | None:
     """The 30-second step within WINDOW of AT whose TOTP is CODE, else None.
 
-    >>> totp = pyotp.TOTP("JBSWY3DPEHPK3PXP")
-    >>> matching_step("JBSWY3DPEHPK3PXP", totp.at(59), 90) == 1
+    >>> totp = pyotp.TOTP("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    >>> matching_step("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", totp.at(59), 45) == 1
     True
     """
     code = "".join(code.split())
