@@ -131,7 +131,7 @@ def test_app_password_made_and_revoked_on_the_page(app, stack_db, domain):
     assert "Phone" in text
     assert imap_login_ok(app.config, GUESSER, address, starttls=True, password=password)
     # The worker records the last use (time and client address) shown beside it.
-    shown = f'<td data-label="From">{GUESSER}</td>'
+    shown = f'from <span class="client">{GUESSER}</span>'
     assert wait_until(lambda: shown in get(client, "/settings/security").get_data(as_text=True))
     listed = get(client, "/settings/security").get_data(as_text=True)
     assert password not in listed  # shown once
