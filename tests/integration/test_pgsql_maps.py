@@ -20,7 +20,7 @@ from tests.integration.pg_support import (new_database, pg_cluster, role_url,  #
 
 PASSWORDS = {pgsql.POSTFIX_ROLE: "postfix-role-pw-0123456789", pgsql.DOVECOT_ROLE: "dovecot-role-pw-0123456789"}
 PASSWORD = "correct horse battery staple 7"
-DOVECOT_SQL = {f"dovecot/dovecot-{name}.conf.ext" for name in ("sql", "passdb", "master")}
+DOVECOT_SQL = {f"dovecot/dovecot-{name}.conf.ext" for name in ("sql", "passdb", "master", "apppass")}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,8 @@ def directory(pg_cluster):
     app_url = role_url(pg_cluster, "postgres", "unused", dbname)
     layout = Layout(root=folder / "stack", data_dir=folder, database=folder / "unused.db")
     values = {**pgsql.template_values({"DATABASE_URL": app_url}, layout, PASSWORDS),
-              "reject_text": render.LOCAL_ONLY_REJECT, "mail_root": "/srv/mail", "master_user_enabled": 1}
+              "reject_text": render.LOCAL_ONLY_REJECT, "mail_root": "/srv/mail", "master_user_enabled": 1,
+              "app_address": render.APP_ADDRESS, "web_auth_key": "a-web-key-for-the-pgsql-test"}
     etc = folder / "postfix"
     (etc / "maps").mkdir(parents=True)
     (etc / "main.cf").write_text("")
@@ -70,6 +71,10 @@ passdb {{
 passdb {{
   driver = sql
   args = {etc}/dovecot-passdb.conf.ext
+}}
+passdb {{
+  driver = sql
+  args = {etc}/dovecot-apppass.conf.ext
 }}
 userdb {{
   driver = sql
@@ -166,3 +171,29 @@ def test_dovecot_signs_in_and_finds_the_user_in_postgresql(dovecot):
                           timeout=30, check=True).stdout
     assert "/srv/mail/pg.test/ann" in user
     assert "auth failed" in auth("ann@pg.test", "not the password")  # last: the auth penalty
+
+
+def test_two_factor_refuses_the_main_password_and_takes_an_app_password_on_postgresql(directory, dovecot):
+    from core.services.access import app_passwords
+
+    app_password = app_passwords.generate()
+    engine = create_engine(role_url(directory["cluster"], "postgres", "unused", directory["dbname"]))
+    rows = ("INSERT INTO private.two_factor (address, secret, confirmed_at, last_step) "
+            "VALUES ('ann@pg.test', 'SECRET', now(), 0)",
+            "INSERT INTO private.app_passwords (address, name, selector, password_hash) VALUES "
+            f"('ann@pg.test', 'Phone', '{app_password[:4]}', '{app_passwords.dovecot_hash(app_password)}')")
+    try:
+        with engine.begin() as connection:
+            for statement in rows:
+                connection.exec_driver_sql(statement)
+
+        def auth(password: str) -> str:
+            return subprocess.run([*dovecot, "auth", "test", "-x", "service=imap", "ann@pg.test", password],
+                                  capture_output=True, text=True, timeout=30, check=False).stdout
+        assert "auth succeeded" in auth(app_password)
+        assert "auth failed" in auth(PASSWORD)
+    finally:
+        with engine.begin() as connection:
+            for table in ("app_passwords", "two_factor"):
+                connection.exec_driver_sql(f"DELETE FROM private.{table}")
+        engine.dispose()

@@ -108,6 +108,7 @@ ROUTES = {
     "admin.index": Route(ANY_ADMIN, "/admin/"),
     "admin.audit_log": Route(ANY_ADMIN, "/admin/audit"),
     "admin.domain_list": Route(ANY_ADMIN, "/admin/domains"),
+    "admin.mailbox_two_factor_reset": Route(DOMAIN_ADMIN, "/admin/mailboxes/{mailbox}/two-factor"),
     "admin.mailbox_list": Route(ANY_ADMIN, "/admin/mailboxes"),
     "admin.mailbox_create": Route(ANY_ADMIN, "/admin/mailboxes/new"),
     "admin.alias_list": Route(ANY_ADMIN, "/admin/aliases"),

@@ -15,9 +15,9 @@ from core.services.access import twofactor
 from core.services.directory import lookup
 from core.services.directory.lookup import SYSTEM_ACTOR
 from core.services.directory.domains import require_two_factor
-from tests.helpers import PASSWORD, csrf_token, new_address, wait_for_subject
+from tests.helpers import PASSWORD, csrf_token, new_address, new_domain_admin, wait_for_subject
 
-from .admin_support import wait_until
+from .admin_support import AdminClient, wait_until
 from .test_compose import open_form, post as compose_post
 from .test_dovecot_settings import imap_login_ok
 from .test_two_factor import turn_on
@@ -102,7 +102,9 @@ def test_enrolment_keeps_the_session_working_and_turning_off_needs_password_and_
     address = new_address(stack_db, domain, "tfaenrol")
     client = app.test_client()
     assert password_step(client, address).status_code == 302
+    assert "app password" not in get(client, "/settings/mail-app").get_data(as_text=True)
     secret, codes = enrol(client)
+    assert "app password" in get(client, "/settings/mail-app").get_data(as_text=True)
     assert len(codes) == 10
     with stack_db.transaction() as session:
         assert twofactor.is_on(session, address)
@@ -162,3 +164,22 @@ def test_a_domain_that_requires_it_sends_people_to_set_it_up(app, stack_db):
          token_from="/settings/security")
     with stack_db.transaction() as session:
         assert twofactor.is_on(session, address)
+
+
+def test_a_domain_admin_requires_it_and_resets_a_lost_phone(app, stack_db, domain):
+    name = f"tfa{uuid.uuid4().hex[:6]}.test"
+    with stack_db.transaction() as session:
+        lookup.add_domain(session, name)
+    # The admin's own mailbox is elsewhere: the requirement would send them to set it up too.
+    admin = AdminClient(app, new_domain_admin(stack_db, domain, of=name))
+    person = new_address(stack_db, name, "lostphone")
+    turn_on(stack_db, person)
+    assert admin.post(f"/admin/domains/{name}/two-factor", {"require_two_factor": "on"}).status_code == 302
+    with stack_db.transaction() as session:
+        assert lookup.get_domain(session, name).require_two_factor
+    assert "Turn off two-factor sign-in" in admin.text(f"/admin/mailboxes/{person}")
+    assert admin.post(f"/admin/mailboxes/{person}/two-factor").status_code == 302
+    with stack_db.transaction() as session:
+        assert not twofactor.is_on(session, person)
+        assert twofactor.required(session, person)  # the domain sends them to set it up again
+    assert imap_login_ok(app.config, GUESSER, person, starttls=True)

@@ -19,6 +19,8 @@ from core.models import Domain, Mailbox, RecoveryCode, TwoFactor
 from core.models.base import utcnow
 from core.services.errors import InvalidInput, Refused
 
+from . import audit
+
 ISSUER = "Mailroom"
 # Codes of the step before and after the current one are taken too: a phone's clock
 # may be 30 s off, and a code typed just before it changed must still work (RFC 6238 §5.2).
@@ -158,6 +160,16 @@ def _replace_recovery_codes(db: Session, address: str) -> list[str]:
     codes = [new_recovery_code() for _ in range(RECOVERY_CODES)]
     db.add_all(RecoveryCode(address=address, code_hash=code_hash(c)) for c in codes)
     return codes
+
+
+def reset(db: Session, actor: str, mailbox: Mailbox) -> None:
+    """Turn MAILBOX's two-factor sign-in off for its owner who lost the phone and the
+    recovery codes (an admin of its domain); audited, in the caller's transaction."""
+    if not is_on(db, mailbox.address):
+        raise Refused(f"{mailbox.address} does not use two-factor sign-in.")
+    turn_off(db, mailbox.address)
+    audit.record(db, actor, "update", "mailbox", mailbox.address, domain=mailbox.domain.name,
+                 before={"two_factor": True}, after={"two_factor": False})
 
 
 def turn_off(db: Session, address: str) -> None:
