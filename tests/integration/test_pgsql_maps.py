@@ -49,7 +49,7 @@ def directory(pg_cluster):
         if out.header or out.template in DOVECOT_SQL:
             target = etc / "maps" / Path(out.template).name
             target.write_text(render_text(render.template_text(out, "pgsql"), values, out.syntax))
-    yield {"etc": etc, "dbname": dbname, "cluster": pg_cluster, "values": values}
+    yield {"etc": etc, "dbname": dbname, "cluster": pg_cluster, "values": values, "superuser": superuser}
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -151,7 +151,11 @@ def test_dovecot_queries_answer_for_its_role(directory):
     def query(name: str, key: str) -> str:
         conf = (directory["etc"] / "maps" / name).read_text()
         line = next(l for l in conf.splitlines() if l.startswith(key + " = "))
-        return line.split(" = ", 1)[1].replace("%u", "ann@pg.test").replace("%s", "imap")
+        filled = line.split(" = ", 1)[1].replace("%u", "ann@pg.test").replace("%s", "imap")
+        for variable, value in (("%{master_user}", ""), ("%{real_rip}", "192.0.2.1"),
+                                ("%{passdb:forward_mailroom}", "")):
+            filled = filled.replace(variable, value)
+        return filled
 
     rows = as_role(directory, pgsql.DOVECOT_ROLE, query("dovecot-passdb.conf.ext", "password_query"))
     assert rows[0][0] == "ann@pg.test" and rows[0][1] and PASSWORD not in rows[0][1]
@@ -177,7 +181,7 @@ def test_two_factor_refuses_the_main_password_and_takes_an_app_password_on_postg
     from core.services.access import app_passwords
 
     app_password = app_passwords.generate()
-    engine = create_engine(role_url(directory["cluster"], "postgres", "unused", directory["dbname"]))
+    engine = create_engine(directory["superuser"])
     rows = ("INSERT INTO private.two_factor (address, secret, confirmed_at, last_step) "
             "VALUES ('ann@pg.test', 'SECRET', now(), 0)",
             "INSERT INTO private.app_passwords (address, name, selector, password_hash) VALUES "
