@@ -6,7 +6,7 @@ import time
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from core.extensions import db, imap_pool, limiter
+from core.extensions import db, imap_pool
 from core.mail.errors import AuthenticationFailed
 from core.services.access import signin
 from core.services.mail import uploads
@@ -14,7 +14,7 @@ from core.services.mail import uploads
 from ..navigation import local_path
 from .blueprint import bp
 from .current import VAULT_KEY, User, client_ip, imap_settings
-from .limits import client_key, guess_limit, sign_in_slot
+from .limits import sign_in_limits, sign_in_slot
 from .reading import reading_note
 
 
@@ -47,9 +47,7 @@ def _failed(response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_IP"], methods=["POST"],
-               key_func=client_key, deduct_when=_failed)
-@guess_limit(_typed_address, deduct_when=_failed)
+@sign_in_limits(_typed_address, deduct_when=_failed)
 def login():
     """Show the sign-in form; on POST check the password with the IMAP server."""
     if current_user.is_authenticated:
@@ -76,9 +74,7 @@ def login():
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_IP"], methods=["POST"],
-               key_func=client_key, deduct_when=_failed)
-@guess_limit(_pending_address, deduct_when=_failed)
+@sign_in_limits(_pending_address, deduct_when=_failed)
 def login_code():
     """The second step of two-factor sign-in: a code from the app, or a recovery code."""
     if current_user.is_authenticated:
