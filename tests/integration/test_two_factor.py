@@ -19,7 +19,9 @@ from core.services.access import app_passwords, twofactor
 from tests.helpers import PASSWORD, new_address
 from tests.integration.admin_support import wait_until
 
+from .server_support import defaults  # noqa: F401  (fixture: settings back to their defaults)
 from .test_dovecot_settings import imap_login_ok, pop3_login_ok, sieve_login_ok, smtp_login_ok
+from .test_master_user import cli, master  # noqa: F401  (fixtures)
 
 # This file's own client addresses (Dovecot's penalty and the worker's limit are per address).
 PHONE = "127.0.0.71"
@@ -114,3 +116,14 @@ def test_web_session_credential_is_taken_from_the_web_app_only(mail_stack, stack
         session.delete(session.get(WebSession, session_id))
     with stack_db.transaction() as session:
         assert session.query(AppPassword).filter_by(address=address).count() == 0
+
+
+def test_the_master_user_still_opens_a_mailbox_with_two_factor_on(cli, master, defaults, mail_stack,
+                                                                  stack_db, domain):
+    from .test_master_user import imap_master
+
+    address = new_address(stack_db, domain, "tfamaster")
+    turn_on(stack_db, address)
+    code, done = cli("settings", "set", "master-user", "on", "--json")
+    assert code == 0, done
+    imap_master(mail_stack, address).logout()
