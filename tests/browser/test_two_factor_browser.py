@@ -1,11 +1,13 @@
 """A person sets up two-factor sign-in on a phone-sized screen, signs in again with a
 code from the app (generated here with pyotp) on a desktop one, and makes an app password
 that a mail program then signs in with, while the password alone is refused there."""
+import time
+
 import pyotp
 import pytest
 
 from core.services.access import twofactor
-from tests.helpers import PASSWORD, new_address, sign_in
+from tests.helpers import PASSWORD, new_address, new_domain_admin, sign_in
 from tests.integration.test_dovecot_settings import imap_login_ok
 from tests.integration.test_two_factor_web import next_code
 
@@ -52,3 +54,39 @@ def test_enrol_then_sign_in_with_a_code_and_make_an_app_password(page, live_url,
     page.get_by_role("button", name="Revoke Phone").click()
     page.get_by_text("is revoked").wait_for()
     assert not imap_login_ok(mail_stack, MAIL_PROGRAM, address, starttls=True, password=app_password)
+
+
+def test_a_domain_admin_requires_it_on_a_phone_and_a_person_is_sent_to_set_it_up(
+        browser, page, live_url, stack_db, domain):
+    from core.services.directory import lookup
+
+    name = f"tfab{int(time.time() * 1000) % 10**8}.test"
+    with stack_db.transaction() as session:
+        lookup.add_domain(session, name)
+    person = new_address(stack_db, name, "member")
+    page.set_viewport_size({"width": 375, "height": 740})
+    sign_in(page, live_url, new_domain_admin(stack_db, domain, of=name))
+    page.goto(live_url + f"/admin/domains/{name}")
+    page.get_by_label("Require two-factor sign-in").check()
+    page.get_by_role("button", name="Save two-factor sign-in").click()
+    page.get_by_text("without two-factor sign-in are sent to set it up").wait_for()
+    assert page.get_by_label("Require two-factor sign-in").is_checked()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+    other = browser.new_context(viewport={"width": 375, "height": 740})
+    errors: list[str] = []  # the page fixture watches its own context only
+    other.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    other.on("weberror", lambda err: errors.append(err.error.message))
+    try:
+        phone = other.new_page()
+        phone.goto(live_url + "/login")
+        phone.get_by_label("E-mail address").fill(person)
+        phone.get_by_label("Password").fill(PASSWORD)
+        phone.get_by_role("button", name="Sign in").click()
+        phone.get_by_role("heading", name="Two-factor sign-in").wait_for()
+        assert phone.get_by_text("Your organisation requires it.").is_visible()
+        phone.goto(live_url + "/mail")
+        assert phone.url.endswith("/settings/security")
+    finally:
+        other.close()
+    assert errors == []
