@@ -216,3 +216,29 @@ def test_policy_server_hands_on_successful_master_logins_only():
     finally:
         stop()
     assert seen == [("anna@x.test", "root", "imap", "192.0.2.20")]
+
+
+def test_policy_server_hands_on_successful_app_password_logins_only():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    seen = []
+    stop = serve_in_thread("127.0.0.1", port, KEY, FailedLogins("5 per minute"),
+                           on_app_login=lambda *login: seen.append(login))
+    try:
+        for body in ({"app": "7", "success": False}, {"app": "", "success": True},
+                     {"app": "x; DROP", "success": True}, {"app": "7", "success": True}):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/?command=report",
+                json.dumps({"remote": "192.0.2.21", "protocol": "smtp", "user": "a@x.test",
+                            "master": "", **body}).encode(),
+                {"Content-Type": "application/json", "X-API-Key": KEY})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert answer.status == 200
+        deadline = time.monotonic() + 5  # handed on after the answer, in the handler's thread
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # a wrongly handed-on report would arrive meanwhile
+    finally:
+        stop()
+    assert seen == [(7, "192.0.2.21")]

@@ -103,3 +103,19 @@ def test_a_web_sessions_credential_goes_with_the_session(session):
     assert signin.has_web_credential(session, "s1")
     signin.sign_out(session, "s1")
     assert session.query(AppPassword).filter_by(address="ann@example.test").count() == 1
+
+
+def test_removing_a_mailbox_forgets_its_sign_in_secrets(directory, tmp_path):
+    from core.models import AppPassword, RecoveryCode, TwoFactor
+    from core.services.directory import lookup, mailboxes
+
+    address = "bob@example.test"
+    with directory.factory() as s:
+        twofactor.confirm(s, address, pyotp.TOTP(twofactor.begin(s, address).secret).now())
+    with directory.transaction() as s:
+        app_passwords.create(s, address, "Phone")
+    with directory.transaction() as s:
+        mailboxes.delete_mailbox(s, "tests", lookup.get_mailbox(s, address), False, tmp_path)
+    with directory.transaction() as s:
+        for model in (TwoFactor, RecoveryCode, AppPassword):
+            assert s.query(model).filter_by(address=address).count() == 0, model
