@@ -88,8 +88,10 @@ def login_code():
     if request.method == "GET":
         return render_template("auth/login_code.html")
     try:
-        result = signin.finish_with_code(db.session, imap_settings(), note["address"],
-                                         request.form.get("code", ""), client_ip())
+        with sign_in_slot():  # as the password's step: Dovecot may hold back the LOGIN
+            result = signin.finish_with_code(db.session, imap_settings(), note["address"],
+                                             request.form.get("code", ""), client_ip(),
+                                             current_app.config["SIGNIN_TIMEOUT"])
     except AuthenticationFailed as exc:
         return render_template("auth/login_code.html", error=str(exc)), 401
     return _signed_in(result, note.get("next"))

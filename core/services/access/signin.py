@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from core import vault
 from core.mail import imap
-from core.mail.errors import AuthenticationFailed
+from core.mail.errors import AuthenticationFailed, MailError
 from core.models import AppPassword, InvalidName, WebSession, normalize_address
 from core.models.base import utcnow
 
@@ -89,9 +89,10 @@ def sign_in(db: Session, settings: imap.ImapSettings, address: str, password: st
 
 
 def finish_with_code(db: Session, settings: imap.ImapSettings, address: str, code: str,
-                     client_ip: str | None) -> SignedIn:
+                     client_ip: str | None, wait: float | None = None) -> SignedIn:
     """Open ADDRESS's web session once CODE (TOTP or recovery code) is right; its
-    password passed before (CodeNeeded). AuthenticationFailed on a wrong code."""
+    password passed before (CodeNeeded). AuthenticationFailed on a wrong code, or when
+    the IMAP server refuses the session's credential (the mailbox was disabled meanwhile)."""
     if not twofactor.check_code(db, address, code):
         raise AuthenticationFailed(twofactor.WRONG_CODE)
     key = vault.new_key()
@@ -101,7 +102,13 @@ def finish_with_code(db: Session, settings: imap.ImapSettings, address: str, cod
     db.flush()
     seal_web_credential(db, session, key)
     db.commit()
-    client = imap.login(settings, address, credential(db, session.id, key), client_ip)
+    try:
+        client = imap.login(settings, address, credential(db, session.id, key), client_ip, wait)
+    except MailError as exc:
+        sign_out(db, session.id)
+        if isinstance(exc, AuthenticationFailed):
+            raise AuthenticationFailed(GENERIC_FAILURE) from exc
+        raise
     return SignedIn(session.id, key, address, client)
 
 
