@@ -70,11 +70,11 @@ passdb {{
 }}
 passdb {{
   driver = sql
-  args = {etc}/dovecot-passdb.conf.ext
+  args = {etc}/dovecot-apppass.conf.ext
 }}
 passdb {{
   driver = sql
-  args = {etc}/dovecot-apppass.conf.ext
+  args = {etc}/dovecot-passdb.conf.ext
 }}
 userdb {{
   driver = sql
