@@ -127,3 +127,22 @@ def test_the_master_user_still_opens_a_mailbox_with_two_factor_on(cli, master, d
     code, done = cli("settings", "set", "master-user", "on", "--json")
     assert code == 0, done
     imap_master(mail_stack, address).logout()
+
+
+def test_the_command_line_requires_it_per_domain_and_resets_a_lost_phone(cli, stack_db):
+    from core.services.directory import lookup
+
+    name = f"tfacli{time.time_ns() % 10**8}.test"
+    with stack_db.transaction() as session:
+        lookup.add_domain(session, name)
+    address = new_address(stack_db, name, "cli")
+    turn_on(stack_db, address)
+    code, done = cli("domain", "set", name, "--require-two-factor", "--json")
+    assert code == 0 and done["require_two_factor"] is True, done
+    code, done = cli("mailbox", "set", address, "--reset-two-factor", "--json")
+    assert code == 0, done
+    with stack_db.transaction() as session:
+        assert twofactor.required(session, address)  # off now, and the domain asks for it
+    code, output = cli("mailbox", "set", address, "--reset-two-factor")
+    assert code != 0 and "does not use two-factor sign-in" in output, output
+    assert cli("domain", "set", name, "--no-require-two-factor", "--json")[1]["require_two_factor"] is False
