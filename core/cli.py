@@ -15,7 +15,7 @@ from core.cli_common import ALL, actor, change, fail, read_password
 from core.cli_output import emit, emit_rows, json_option
 from core.cli_groups import alias_cli, group_cli, shared_cli
 from core.db import Unusable, code_revisions, upgrade
-from core.services.access import admin_roles
+from core.services.access import admin_roles, twofactor
 from core.services.directory import archives, demo, domains, links, lookup, mailboxes
 from core.services.personal import junk
 from core.services.server import mailstore, migrate
@@ -61,7 +61,8 @@ domain_cli = AppGroup("domain", help="Mail domains.")
 def domain_data(domain) -> dict:
     """A domain as the --json output shows it."""
     return {"domain": domain.name, "mode": domain.mode, "relay": domains.relay_text(domain),
-            "bcc": domain.bcc_address, "catch_all": domain.catchall_address}
+            "bcc": domain.bcc_address, "catch_all": domain.catchall_address,
+            "require_two_factor": domain.require_two_factor}
 
 
 @domain_cli.command("add")
@@ -83,9 +84,11 @@ def domain_add(name: str, as_json: bool) -> None:
               help="Take mail for unknown addresses into this mailbox ('' to refuse it).")
 @click.option("--add-admin", multiple=True, metavar="ADDRESS", help="Make a mailbox domain admin.")
 @click.option("--remove-admin", multiple=True, metavar="ADDRESS", help="Remove a domain admin.")
+@click.option("--require-two-factor/--no-require-two-factor", "two_factor", default=None,
+              help="Require two-factor sign-in of the domain's people, or leave it to each.")
 @json_option
-def domain_set(name, relay, deliver, bcc, catch_all, add_admin, remove_admin, as_json) -> None:
-    """Change a domain's delivery, relay host, always-Bcc, catch-all or admins."""
+def domain_set(name, relay, deliver, bcc, catch_all, add_admin, remove_admin, two_factor, as_json) -> None:
+    """Change a domain's delivery, relay host, always-Bcc, catch-all, admins or 2FA requirement."""
     if relay and deliver:
         fail(click.UsageError("Use either --relay or --local."))
 
@@ -101,6 +104,8 @@ def domain_set(name, relay, deliver, bcc, catch_all, add_admin, remove_admin, as
             admin_roles.add_domain_admin(session, actor(), domain, address)
         for address in remove_admin:
             admin_roles.remove_domain_admin(session, actor(), domain, address)
+        if two_factor is not None:
+            domains.require_two_factor(session, actor(), domain, two_factor)
         return {**domain_data(domain), "admins": admin_roles.admins_of(session, domain)}
 
     data = change(work)
@@ -195,9 +200,11 @@ def _optional(text: str | None, parse):
 @click.option("--imap/--no-imap", default=None,
               help="Allow or refuse IMAP logins (the webmail and portal sign in over IMAP too).")
 @click.option("--pop3/--no-pop3", default=None, help="Allow or refuse POP3 logins.")
+@click.option("--reset-two-factor", is_flag=True,
+              help="Turn its two-factor sign-in off (the owner lost the phone and the recovery codes).")
 @json_option
 def mailbox_set(address, display_name, enabled, quota, junk_days, forward, keep_copy,
-                password_stdin, server_admin, imap, pop3, as_json) -> None:
+                password_stdin, server_admin, imap, pop3, reset_two_factor, as_json) -> None:
     """Change a mailbox: access, protocols, quota, Junk retention, forwarding, password, role."""
     password = read_password() if password_stdin else None
 
@@ -218,6 +225,8 @@ def mailbox_set(address, display_name, enabled, quota, junk_days, forward, keep_
         if server_admin is not None:
             admin_roles.set_server_admin(session, actor(), mailbox, server_admin)
         protocol_off.append(mailboxes.set_protocols(session, actor(), mailbox, imap=imap, pop3=pop3))
+        if reset_two_factor:
+            twofactor.reset(session, actor(), mailbox)
         return {**mailbox_data(mailbox),
                 "server_admin": admin_roles.is_server_admin(session, mailbox)}
 

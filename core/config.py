@@ -79,6 +79,9 @@ DEFAULTS: dict[str, object] = {
     "REDIS_HOST": "127.0.0.1",  # Rspamd's Redis: Bayes learn counters are read there
     "REDIS_PORT": 16379,
     "REDIS_PASSWORD": "",  # or REDIS_PASSWORD_FILE; default file DATA_DIR/secrets/redis_password
+    # Sent to Dovecot to check the main password of a person with two-factor sign-in (or
+    # WEB_AUTH_KEY_FILE; default file DATA_DIR/secrets/web_auth_key, made by `stack up`).
+    "WEB_AUTH_KEY": "",
     "REDIS_URL": "",  # what app processes share (core/shared.py); default: the stack's Redis, database 1
     "FILTER_PORT": 10026,  # the disclaimer filter (stack/filter), after Postfix's queue
     "REINJECT_PORT": 10027,  # Postfix takes filtered mail back here
@@ -128,7 +131,8 @@ DEFAULTS: dict[str, object] = {
     "LDAP_MEMBER_ATTR": "",
 }
 
-SECRET_KEYS = ("SECRET_KEY", "RSPAMD_PASSWORD", "REDIS_PASSWORD", "LDAP_BIND_PASSWORD")
+SECRET_KEYS = ("SECRET_KEY", "RSPAMD_PASSWORD", "REDIS_PASSWORD", "LDAP_BIND_PASSWORD",
+               "WEB_AUTH_KEY")
 # Written by `stack install --system`: the settings of the installed services, read by
 # the CLI and the units alike (the process environment still wins).
 ENV_FILE = Path("/etc/mailroom/mailroom.env")

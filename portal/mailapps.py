@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from core.extensions import db
 from core.mail import clientconfig
+from core.services.access import twofactor
 from core.services.personal import mailapps
 
 from .blueprint import bp
@@ -23,7 +24,7 @@ def mailapp_page():
     qr_code = segno.make(profile_url, error="m").svg_data_uri(scale=4, border=2)
     return render_template("portal/mailapps.html", servers=mailapps.servers(current_app.config),
                            host=current_app.config["MAIL_HOSTNAME"], profile_url=profile_url,
-                           qr_code=qr_code)
+                           qr_code=qr_code, two_factor=twofactor.is_on(db.session, current_user.address))
 
 
 @bp.route("/mail-app/mail.mobileconfig")

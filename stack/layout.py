@@ -37,7 +37,8 @@ EXTRA_PORTS = {"rspamd": ("RSPAMD_PROXY_PORT", "RSPAMD_NORMAL_PORT"), "postfix":
                "worker": ("AUTH_POLICY_PORT",)}
 # Where the web app connects to Dovecot from: trusted to name its client's address (IMAP ID
 # x-originating-ip, login_trusted_networks) and exempt from the worker's login limit.
-APP_NETWORKS = "127.0.0.1/32"
+APP_ADDRESS = "127.0.0.1"
+APP_NETWORKS = f"{APP_ADDRESS}/32"
 # Start order: Postfix needs Dovecot's sockets, the Rspamd milter and the disclaimer
 # filter (its content_filter); Rspamd uses Redis and clamd. The job worker holds the database's
 # WAL index open for the daemons that read it (stack/worker.py), so it comes first.

@@ -10,7 +10,7 @@ from . import filter as disclaimer_filter
 from . import (antivirus, attachments, dkim, dovecot_settings, ldap_maps, learnd, pgsql,
                postfix_settings, quota_clone, secretfiles, spam, worker)
 from .files import TEMPLATES, write_file
-from .layout import APP_NETWORKS, Layout, SystemLayout
+from .layout import APP_ADDRESS, APP_NETWORKS, Layout, SystemLayout
 from .quoting import render_text
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,10 @@ def outputs(layout: Layout, directory: bool = False) -> list[Output]:
     files = [
         Output("dovecot/dovecot.conf", dov / "dovecot.conf", "dovecot", "dovecot"),
         Output("dovecot/dovecot-sql.conf.ext", dov / "dovecot-sql.conf.ext", "bare", "dovecot"),
-        Output("dovecot/dovecot-passdb.conf.ext", dov / "dovecot-passdb.conf.ext", "bare", "dovecot"),
+        # It holds the web app's key (two-factor sign-in): Dovecot's group only.
+        Output("dovecot/dovecot-passdb.conf.ext", dov / "dovecot-passdb.conf.ext", "bare", "dovecot",
+               0o640, "dovecot"),
+        Output("dovecot/dovecot-apppass.conf.ext", dov / "dovecot-apppass.conf.ext", "bare", "dovecot"),
         # The master user's passdb (conf.d/45-master-user.conf).
         Output("dovecot/dovecot-master.conf.ext", dov / "dovecot-master.conf.ext", "bare", "dovecot"),
         # Where quota_clone writes (conf.d/55-quota-clone.conf).
@@ -125,7 +128,8 @@ def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
             **pgsql.template_values(cfg, layout, secretfiles.postgres_passwords(cfg, layout)),
             **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout),
             "controller_password": secretfiles.rspamd_password_hash(layout, rspamd_password),
-            "auth_policy_key": secretfiles.auth_policy_key(cfg, layout), "app_networks": APP_NETWORKS}
+            "auth_policy_key": secretfiles.auth_policy_key(cfg, layout), "app_networks": APP_NETWORKS,
+            "web_auth_key": secretfiles.web_auth_key(cfg, layout), "app_address": APP_ADDRESS}
 
 
 def _paths(layout: Layout) -> dict:
@@ -140,6 +144,7 @@ def _paths(layout: Layout) -> dict:
         "dh_file": DOVECOT_DH,
         "sql_conf": layout.dovecot_etc / "dovecot-sql.conf.ext",
         "passdb_conf": layout.dovecot_etc / "dovecot-passdb.conf.ext",
+        "apppass_conf": layout.dovecot_etc / "dovecot-apppass.conf.ext",
         "master_passdb_conf": layout.dovecot_etc / "dovecot-master.conf.ext",
         "quota_dict_conf": layout.dovecot_etc / "dovecot-dict-quota.conf.ext",
         "quota_database": quota_clone.database(layout),

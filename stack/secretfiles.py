@@ -23,7 +23,7 @@ from .layout import Layout
 log = logging.getLogger(__name__)
 # token_urlsafe(48) is 64 characters of [A-Za-z0-9_-].
 SECRET_BYTES = 48
-NAMES = ("secret_key", "rspamd_password", "redis_password", "auth_policy_key")
+NAMES = ("secret_key", "rspamd_password", "redis_password", "auth_policy_key", "web_auth_key")
 RSPAMD_HASH = "rspamd_password.hash"
 SEALING_KEY = "sealing_key"
 
@@ -78,6 +78,12 @@ def redis_password(cfg: dict, layout: Layout) -> str:
 def auth_policy_key(cfg: dict, layout: Layout) -> str:
     """The key Dovecot presents to the worker's auth policy server (the generated file's)."""
     return _secret(cfg, layout, "auth_policy_key")
+
+
+def web_auth_key(cfg: dict, layout: Layout) -> str:
+    """The key the web app sends Dovecot to check a main password of a person with
+    two-factor sign-in (stack/templates/dovecot/dovecot-passdb.conf.ext)."""
+    return _secret(cfg, layout, "web_auth_key")
 
 
 def _secret(cfg: dict, layout: Layout, name: str) -> str:

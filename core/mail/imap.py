@@ -33,13 +33,15 @@ class ImapSettings:
     tls: str = "none"  # none | starttls | ssl
     ca_file: str = ""
     timeout: float = 10.0
+    # Proves to Dovecot that a LOGIN comes from the web app (two-factor sign-in).
+    web_key: str = ""
 
     @classmethod
     def from_config(cls, cfg: dict) -> "ImapSettings":
         """Build from the app's configuration keys IMAP_*, TLS_CA_FILE, MAIL_TIMEOUT."""
         return cls(
             cfg["IMAP_HOST"], int(cfg["IMAP_PORT"]), cfg["IMAP_TLS"],
-            cfg["TLS_CA_FILE"], float(cfg["MAIL_TIMEOUT"]),
+            cfg["TLS_CA_FILE"], float(cfg["MAIL_TIMEOUT"]), cfg.get("WEB_AUTH_KEY", ""),
         )
 
     def ssl_context(self) -> ssl.SSLContext:
@@ -121,11 +123,15 @@ def login(settings: ImapSettings, address: str, password: str,
     failed-login penalty falls on that client, not on the web server's address.
     WAIT bounds the LOGIN itself (default: the settings' timeout): Dovecot holds back
     its answer to an address that failed before for up to 15 s; LoginDelayed says so.
+    The web app's key goes too (x-forward-mailroom): with it alone Dovecot takes the main
+    password of a person with two-factor sign-in, whose second factor the app asks.
     """
     client = connect(settings)
     try:
-        if client_ip:
-            client.id_({"name": "Mailroom", "x-originating-ip": client_ip})
+        fields = {"x-originating-ip": client_ip, "x-forward-mailroom": settings.web_key}
+        fields = {name: value for name, value in fields.items() if value}
+        if fields:
+            client.id_({"name": "Mailroom", **fields})
         _login_within(client, address, password, wait or settings.timeout)
         client.socket().settimeout(settings.timeout)
         if client.has_capability("CONDSTORE"):

@@ -25,6 +25,8 @@ class Domain(Timestamped, Base):
     dkim_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     disclaimer_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     disclaimer_markdown: Mapped[str] = mapped_column(Text, default="")
+    # A person of the domain without two-factor sign-in is sent to set it up first.
+    require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     @property
     def unicode_name(self) -> str:

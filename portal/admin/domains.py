@@ -14,7 +14,7 @@ from core.services.server import mailstore
 
 from .blueprint import bp
 from .access import admin_required, owns, server_admin_required
-from .common import actor, attempt, config, save
+from .common import actor, attempt, checked, config, save
 
 
 @bp.route("/domains")
@@ -69,6 +69,19 @@ def domain_edit(domain: Domain):
                 lambda error: edit_page(domain, error, form, 400),
                 f"Saved. Postfix uses the new settings of {domain.unicode_name} from the next "
                 "message on.", "admin.domain_edit", name=domain.name)
+
+
+@bp.route("/domains/<name>/two-factor", methods=["POST"])
+@owns("domain")
+def domain_two_factor(domain: Domain):
+    """Require two-factor sign-in of the domain's people, or stop requiring it."""
+    required = checked("require_two_factor")
+    return save(lambda: domains.require_two_factor(db.session, actor(), domain, required),
+                lambda error: edit_page(domain, error, status=400),
+                f"Saved. People of {domain.unicode_name} without two-factor sign-in are sent to set it "
+                "up at their next click." if required else
+                f"Saved. Two-factor sign-in is up to each person of {domain.unicode_name}.",
+                "admin.domain_edit", name=domain.name)
 
 
 @bp.route("/domains/<name>/admins", methods=["POST"])

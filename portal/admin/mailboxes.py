@@ -7,7 +7,7 @@ from flask_login import current_user
 from core.extensions import db
 from core.models import Mailbox
 from core.mail.errors import MailError
-from core.services.access import admin_roles, reading
+from core.services.access import admin_roles, reading, twofactor
 from core.services.directory import domains, links, mailboxes
 from core.services.errors import ServiceError
 from core.services.paging import page_number
@@ -80,6 +80,7 @@ def _edit_page(mailbox: Mailbox, error: str = "", form=None, status: int = 200):
     return render_template(
         "admin/mailbox.html", mailbox=mailbox, values=values, error=error,
         is_server_admin=admin_roles.is_server_admin(db.session, mailbox),
+        two_factor=twofactor.is_on(db.session, mailbox.address),
         default_quota=config()["DEFAULT_QUOTA_MB"],
     ), status
 
@@ -142,6 +143,16 @@ def mailbox_password(mailbox: Mailbox):
     mailstore.kick(config(), mailbox.address)
     flash(f"New password set for {mailbox.address}; it works for IMAP and SMTP at once.", "ok")
     return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
+
+
+@bp.route("/mailboxes/<path:address>/two-factor", methods=["POST"])
+@owns("mailbox")
+def mailbox_two_factor_reset(mailbox: Mailbox):
+    """Turn the mailbox's two-factor sign-in off (its owner lost the phone and the codes)."""
+    return save(lambda: twofactor.reset(db.session, actor(), mailbox),
+                lambda error: _edit_page(mailbox, error, status=400),
+                f"Two-factor sign-in of {mailbox.address} is off: its owner signs in with the password "
+                "alone and can set it up again.", "admin.mailbox_edit", address=mailbox.address)
 
 
 @bp.route("/mailboxes/<path:address>/link", methods=["POST"])

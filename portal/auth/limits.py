@@ -28,6 +28,17 @@ def guess_limit(address: Callable[[], str], deduct_when: Callable) -> Callable:
         key_func=lambda: signin.limit_key(address()), deduct_when=deduct_when)
 
 
+def sign_in_limits(address: Callable[[], str], deduct_when: Callable) -> Callable:
+    """A sign-in step's limits (a decorator): LOGIN_LIMIT_IP per client, and the guesses
+    at the normalised ADDRESS() shared with every form that checks a password."""
+    per_client = limiter.limit(lambda: current_app.config["LOGIN_LIMIT_IP"], methods=["POST"],
+                               key_func=client_key, deduct_when=deduct_when)
+
+    def decorate(view: Callable) -> Callable:
+        return per_client(guess_limit(address, deduct_when)(view))
+    return decorate
+
+
 def client_key() -> str:
     """The client a per-client limit counts: its IPv4 address, or its IPv6 /64
     (a request from 2001:db8::7 counts as 'client:2001:db8::/64')."""

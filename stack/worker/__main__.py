@@ -94,6 +94,14 @@ def record_master_login(database, address: str, master: str, protocol: str, remo
     log.info("master login: %s as %s over %s from %s", master, address, protocol, remote)
 
 
+def record_app_login(database, password_id: int, remote: str) -> None:
+    """Note the last use of an app password: the time and the client's address."""
+    from core.services.access import app_passwords
+
+    with database.transaction() as session:
+        app_passwords.record_use(session, password_id, remote)
+
+
 def start_policy(cfg: dict, layout, database) -> tuple:
     """Serve Dovecot's auth policy (stack/worker/policy.py); return its counts and a stop function."""
     import functools
@@ -109,7 +117,8 @@ def start_policy(cfg: dict, layout, database) -> tuple:
     logins = FailedLogins(cfg["LOGIN_LIMIT_IP"], exempt)
     stop = serve_in_thread(cfg["LISTEN_ADDRESS"], int(cfg["AUTH_POLICY_PORT"]),
                            secretfiles.auth_policy_key(cfg, layout), logins,
-                           functools.partial(record_master_login, database))
+                           functools.partial(record_master_login, database),
+                           functools.partial(record_app_login, database))
     return logins, stop
 
 

@@ -13,7 +13,9 @@ and names the browser's address to Dovecot instead).
 
 A successful master-user login (ADDRESS*root, Dovecot's report names master=root) is
 handed to ON_MASTER_LOGIN after the answer, which writes it to the audit log with the
-client's address.
+client's address. A successful login with an app password (Dovecot's report names
+its row, app=ID, from the app-password passdb) is handed to ON_APP_LOGIN, which
+records the time and client address shown beside it (Settings → Two-factor sign-in).
 
 Only requests with the key (header X-API-Key) count. If this server does not answer,
 Dovecot refuses every login (auth_policy_reject_on_fail): an attacker who stopped it
@@ -36,6 +38,8 @@ MAX_BODY = 16 * 1024  # Dovecot sends a few attributes
 REFUSAL = "Too many failed logins from your address. Try again later."
 # (ADDRESS, master user, protocol, client address) of one successful master login.
 MasterLogin = Callable[[str, str, str, str], None]
+# (app password id, client address) of one successful login with an app password.
+AppLogin = Callable[[int, str], None]
 
 
 class PolicyServer(ThreadingHTTPServer):
@@ -44,11 +48,13 @@ class PolicyServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], key: str, logins: FailedLogins,
-                 on_master_login: Optional[MasterLogin] = None) -> None:
+                 on_master_login: Optional[MasterLogin] = None,
+                 on_app_login: Optional[AppLogin] = None) -> None:
         super().__init__(address, PolicyHandler)
         self.key = key.encode()
         self.logins = logins
         self.on_master_login = on_master_login
+        self.on_app_login = on_app_login
 
 
 class PolicyHandler(BaseHTTPRequestHandler):
@@ -72,7 +78,8 @@ class PolicyHandler(BaseHTTPRequestHandler):
             self.server.logins.report(remote, request.get("success") is True,
                                       request.get("policy_reject") is True)
             self._answer(200, {})
-            self._master_login(request, remote)
+            if request.get("success") is True:
+                self._hand_on(request, remote)
         elif self.server.logins.allow(remote):
             self._answer(200, {"status": 0})
         else:
@@ -80,16 +87,18 @@ class PolicyHandler(BaseHTTPRequestHandler):
                      str(request.get("protocol", "?"))[:20], remote[:64])
             self._answer(200, {"status": -1, "msg": REFUSAL})
 
-    def _master_login(self, request: dict, remote: str) -> None:
-        """Hand a successful master login on (after the answer: Dovecot need not wait)."""
-        master = str(request.get("master", ""))
-        if master and request.get("success") is True and self.server.on_master_login:
-            try:
+    def _hand_on(self, request: dict, remote: str) -> None:
+        """Hand a successful master or app-password login on (after the answer: Dovecot
+        need not wait)."""
+        master, app = str(request.get("master", "")), str(request.get("app", ""))
+        try:
+            if master and self.server.on_master_login:
                 self.server.on_master_login(str(request.get("user", ""))[:320], master[:64],
                                             str(request.get("protocol", ""))[:20], remote[:64])
-            except Exception:  # noqa: BLE001 - a failed record must not end the policy server
-                log.exception("could not record the master login of %s from %s",
-                              request.get("user"), remote)
+            if app.isdigit() and self.server.on_app_login:
+                self.server.on_app_login(int(app), remote[:64])
+        except Exception:  # noqa: BLE001 - a failed record must not end the policy server
+            log.exception("could not record the login of %s from %s", request.get("user"), remote)
 
     def _request(self) -> dict | None:
         """The JSON object Dovecot sent, or None."""
@@ -116,9 +125,10 @@ class PolicyHandler(BaseHTTPRequestHandler):
 
 
 def serve_in_thread(host: str, port: int, key: str, logins: FailedLogins,
-                    on_master_login: Optional[MasterLogin] = None) -> Callable[[], None]:
+                    on_master_login: Optional[MasterLogin] = None,
+                    on_app_login: Optional[AppLogin] = None) -> Callable[[], None]:
     """Listen on HOST:PORT in a background thread; return a function that stops it."""
-    server = PolicyServer((host, port), key, logins, on_master_login)
+    server = PolicyServer((host, port), key, logins, on_master_login, on_app_login)
     threading.Thread(target=server.serve_forever, name="auth-policy", daemon=True).start()
     log.info("auth policy server listening on %s:%s", host, port)
 

@@ -63,14 +63,15 @@ def pop3_from(cfg: dict, source: str, implicit: bool = False) -> poplib.POP3:
     return kind(cfg["LISTEN_ADDRESS"], cfg["POP3_PORT"], timeout=30)
 
 
-def imap_login_ok(cfg: dict, source: str, address: str, starttls: bool = False, implicit: bool = False) -> bool:
+def imap_login_ok(cfg: dict, source: str, address: str, starttls: bool = False, implicit: bool = False,
+                  password: str = PASSWORD) -> bool:
     """Whether an IMAP LOGIN from SOURCE is accepted (after STARTTLS, or on IMAPS, if asked)."""
     conn = imap_from(cfg, source, implicit)
     try:
         if starttls:
             conn.starttls(tls())
         try:
-            conn.login(address, PASSWORD)
+            conn.login(address, password)
         except imaplib.IMAP4.error:
             return False
         return True
@@ -78,14 +79,15 @@ def imap_login_ok(cfg: dict, source: str, address: str, starttls: bool = False, 
         conn.shutdown()
 
 
-def pop3_login_ok(cfg: dict, source: str, address: str, starttls: bool = False, implicit: bool = False) -> bool:
+def pop3_login_ok(cfg: dict, source: str, address: str, starttls: bool = False, implicit: bool = False,
+                  password: str = PASSWORD) -> bool:
     conn = pop3_from(cfg, source, implicit)
     try:
         if starttls:
             conn.stls(tls())
         try:
             conn.user(address)
-            conn.pass_(PASSWORD)
+            conn.pass_(password)
         except poplib.error_proto:
             return False
         return True
@@ -93,7 +95,8 @@ def pop3_login_ok(cfg: dict, source: str, address: str, starttls: bool = False, 
         conn.close()
 
 
-def sieve_login_ok(cfg: dict, source: str, address: str, starttls: bool = False) -> bool:
+def sieve_login_ok(cfg: dict, source: str, address: str, starttls: bool = False,
+                   password: str = PASSWORD) -> bool:
     """ManageSieve (RFC 5804) AUTHENTICATE PLAIN from SOURCE, after STARTTLS if asked."""
     import base64
 
@@ -114,14 +117,15 @@ def sieve_login_ok(cfg: dict, source: str, address: str, starttls: bool = False)
             conn = tls().wrap_socket(raw, server_hostname=cfg["LISTEN_ADDRESS"])
             reader = conn.makefile("rb")
             until_ok()  # the capabilities again
-        token = base64.b64encode(f"\0{address}\0{PASSWORD}".encode()).decode()
+        token = base64.b64encode(f"\0{address}\0{password}".encode()).decode()
         conn.sendall(f'AUTHENTICATE "PLAIN" "{token}"\r\n'.encode())
         return until_ok().startswith(b"OK")
     finally:
         conn.close()
 
 
-def smtp_login_ok(cfg: dict, source: str, address: str, starttls: bool = False, implicit: bool = False) -> bool:
+def smtp_login_ok(cfg: dict, source: str, address: str, starttls: bool = False, implicit: bool = False,
+                  password: str = PASSWORD) -> bool:
     """SMTP AUTH on submission (587 here) after STARTTLS if asked, or on SMTPS (465)."""
     if implicit:
         conn = smtplib.SMTP_SSL(cfg["LISTEN_ADDRESS"], cfg["SMTPS_PORT"], local_hostname="client.test",
@@ -137,7 +141,7 @@ def smtp_login_ok(cfg: dict, source: str, address: str, starttls: bool = False, 
         if not conn.has_extn("auth"):
             return False
         try:
-            conn.login(address, PASSWORD)
+            conn.login(address, password)
         except smtplib.SMTPException:
             return False
         return True

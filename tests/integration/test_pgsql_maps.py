@@ -20,7 +20,7 @@ from tests.integration.pg_support import (new_database, pg_cluster, role_url,  #
 
 PASSWORDS = {pgsql.POSTFIX_ROLE: "postfix-role-pw-0123456789", pgsql.DOVECOT_ROLE: "dovecot-role-pw-0123456789"}
 PASSWORD = "correct horse battery staple 7"
-DOVECOT_SQL = {f"dovecot/dovecot-{name}.conf.ext" for name in ("sql", "passdb", "master")}
+DOVECOT_SQL = {f"dovecot/dovecot-{name}.conf.ext" for name in ("sql", "passdb", "master", "apppass")}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,8 @@ def directory(pg_cluster):
     app_url = role_url(pg_cluster, "postgres", "unused", dbname)
     layout = Layout(root=folder / "stack", data_dir=folder, database=folder / "unused.db")
     values = {**pgsql.template_values({"DATABASE_URL": app_url}, layout, PASSWORDS),
-              "reject_text": render.LOCAL_ONLY_REJECT, "mail_root": "/srv/mail", "master_user_enabled": 1}
+              "reject_text": render.LOCAL_ONLY_REJECT, "mail_root": "/srv/mail", "master_user_enabled": 1,
+              "app_address": render.APP_ADDRESS, "web_auth_key": "a-web-key-for-the-pgsql-test"}
     etc = folder / "postfix"
     (etc / "maps").mkdir(parents=True)
     (etc / "main.cf").write_text("")
@@ -48,7 +49,7 @@ def directory(pg_cluster):
         if out.header or out.template in DOVECOT_SQL:
             target = etc / "maps" / Path(out.template).name
             target.write_text(render_text(render.template_text(out, "pgsql"), values, out.syntax))
-    yield {"etc": etc, "dbname": dbname, "cluster": pg_cluster, "values": values}
+    yield {"etc": etc, "dbname": dbname, "cluster": pg_cluster, "values": values, "superuser": superuser}
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -66,6 +67,10 @@ passdb {{
   driver = sql
   args = {etc}/dovecot-sql.conf.ext
   deny = yes
+}}
+passdb {{
+  driver = sql
+  args = {etc}/dovecot-apppass.conf.ext
 }}
 passdb {{
   driver = sql
@@ -146,7 +151,11 @@ def test_dovecot_queries_answer_for_its_role(directory):
     def query(name: str, key: str) -> str:
         conf = (directory["etc"] / "maps" / name).read_text()
         line = next(l for l in conf.splitlines() if l.startswith(key + " = "))
-        return line.split(" = ", 1)[1].replace("%u", "ann@pg.test").replace("%s", "imap")
+        filled = line.split(" = ", 1)[1].replace("%u", "ann@pg.test").replace("%s", "imap")
+        for variable, value in (("%{master_user}", ""), ("%{real_rip}", "192.0.2.1"),
+                                ("%{passdb:forward_mailroom}", "")):
+            filled = filled.replace(variable, value)
+        return filled
 
     rows = as_role(directory, pgsql.DOVECOT_ROLE, query("dovecot-passdb.conf.ext", "password_query"))
     assert rows[0][0] == "ann@pg.test" and rows[0][1] and PASSWORD not in rows[0][1]
@@ -166,3 +175,29 @@ def test_dovecot_signs_in_and_finds_the_user_in_postgresql(dovecot):
                           timeout=30, check=True).stdout
     assert "/srv/mail/pg.test/ann" in user
     assert "auth failed" in auth("ann@pg.test", "not the password")  # last: the auth penalty
+
+
+def test_two_factor_refuses_the_main_password_and_takes_an_app_password_on_postgresql(directory, dovecot):
+    from core.services.access import app_passwords
+
+    app_password = app_passwords.generate()
+    engine = create_engine(directory["superuser"])
+    rows = ("INSERT INTO private.two_factor (address, secret, confirmed_at, last_step) "
+            "VALUES ('ann@pg.test', 'SECRET', now(), 0)",
+            "INSERT INTO private.app_passwords (address, name, selector, password_hash) VALUES "
+            f"('ann@pg.test', 'Phone', '{app_password[:4]}', '{app_passwords.dovecot_hash(app_password)}')")
+    try:
+        with engine.begin() as connection:
+            for statement in rows:
+                connection.exec_driver_sql(statement)
+
+        def auth(password: str) -> str:
+            return subprocess.run([*dovecot, "auth", "test", "-x", "service=imap", "ann@pg.test", password],
+                                  capture_output=True, text=True, timeout=30, check=False).stdout
+        assert "auth succeeded" in auth(app_password)
+        assert "auth failed" in auth(PASSWORD)
+    finally:
+        with engine.begin() as connection:
+            for table in ("app_passwords", "two_factor"):
+                connection.exec_driver_sql(f"DELETE FROM private.{table}")
+        engine.dispose()

@@ -193,26 +193,41 @@ def test_policy_server_answers_only_dovecot_and_its_protocol(policy):
     assert policy("allow", ["not", "an", "object"])[0] == 400
 
 
-def test_policy_server_hands_on_successful_master_logins_only():
+def handed_on(bodies: list[dict], callback: str) -> list[tuple]:
+    """Report each of BODIES (over REPORT_FIELDS) to a policy server whose CALLBACK
+    (on_master_login, on_app_login) records what it is handed; return that."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     seen = []
     stop = serve_in_thread("127.0.0.1", port, KEY, FailedLogins("5 per minute"),
-                           lambda *login: seen.append(login))
+                           **{callback: lambda *login: seen.append(login)})
     try:
-        for body in ({"user": "anna@x.test", "master": "root", "success": False},
-                     {"user": "anna@x.test", "master": "", "success": True},
-                     {"user": "anna@x.test", "master": "root", "success": True}):
+        for body in bodies:
             request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/?command=report",
-                json.dumps({"remote": "192.0.2.20", "protocol": "imap", **body}).encode(),
+                f"http://127.0.0.1:{port}/?command=report", json.dumps({**REPORT_FIELDS, **body}).encode(),
                 {"Content-Type": "application/json", "X-API-Key": KEY})
             with urllib.request.urlopen(request, timeout=10) as answer:
                 assert answer.status == 200
         deadline = time.monotonic() + 5  # handed on after the answer, in the handler's thread
         while not seen and time.monotonic() < deadline:
             time.sleep(0.01)
+        time.sleep(0.2)  # a wrongly handed-on report would arrive meanwhile
     finally:
         stop()
+    return seen
+
+
+REPORT_FIELDS = {"remote": "192.0.2.20", "protocol": "imap", "user": "anna@x.test", "master": "", "app": ""}
+
+
+def test_policy_server_hands_on_successful_master_logins_only():
+    seen = handed_on([{"master": "root", "success": False}, {"master": "", "success": True},
+                      {"master": "root", "success": True}], "on_master_login")
     assert seen == [("anna@x.test", "root", "imap", "192.0.2.20")]
+
+
+def test_policy_server_hands_on_successful_app_password_logins_only():
+    seen = handed_on([{"app": "7", "success": False}, {"app": "", "success": True},
+                      {"app": "x; DROP", "success": True}, {"app": "7", "success": True}], "on_app_login")
+    assert seen == [(7, "192.0.2.20")]

@@ -1,4 +1,10 @@
-"""Signing in and out: IMAP LOGIN is the check, the credential is sealed server-side."""
+"""Signing in and out: IMAP LOGIN is the check, the credential is sealed server-side.
+
+With two-factor sign-in on, the password passes first (Dovecot takes it from the web app
+only, with the app's key), then a code; such a session then holds its own credential
+(app_passwords.issue_web_credential) instead of the password: Dovecot refuses the main
+password over ManageSieve and SMTP AUTH, which the portal and compose use too.
+"""
 from __future__ import annotations
 
 import secrets
@@ -11,9 +17,11 @@ from sqlalchemy.orm import Session
 
 from core import vault
 from core.mail import imap
-from core.mail.errors import AuthenticationFailed
-from core.models import InvalidName, WebSession, normalize_address
+from core.mail.errors import AuthenticationFailed, MailError
+from core.models import AppPassword, InvalidName, WebSession, normalize_address
 from core.models.base import utcnow
+
+from . import app_passwords, twofactor
 
 GENERIC_FAILURE = "Wrong address or password."
 # The longest address RFC 5321 allows; a longer unparseable text keys a limit no further.
@@ -48,9 +56,17 @@ def limit_key(address: str) -> str:
         return "unparsed:" + (address or "").strip().lower()[:MAX_KEY_TEXT]
 
 
+@dataclass
+class CodeNeeded:
+    """The password of ADDRESS passed; two-factor sign-in asks a code next."""
+
+    address: str
+
+
 def sign_in(db: Session, settings: imap.ImapSettings, address: str, password: str,
-            client_ip: str | None, wait: float | None = None) -> SignedIn:
-    """Check ADDRESS/PASSWORD by IMAP LOGIN and open a web session.
+            client_ip: str | None, wait: float | None = None) -> SignedIn | CodeNeeded:
+    """Check ADDRESS/PASSWORD by IMAP LOGIN and open a web session, or say that a code
+    is needed first (CodeNeeded) when ADDRESS has two-factor sign-in.
 
     Raises AuthenticationFailed with one generic message for an unknown address
     and a wrong password alike, LoginDelayed when the server has not answered the
@@ -66,7 +82,47 @@ def sign_in(db: Session, settings: imap.ImapSettings, address: str, password: st
         client = imap.login(settings, address, password, client_ip, wait)
     except AuthenticationFailed as exc:
         raise AuthenticationFailed(GENERIC_FAILURE) from exc
+    if twofactor.is_on(db, address):
+        imap.close(client)
+        return CodeNeeded(address)
     return start_session(db, address, password, client)
+
+
+def finish_with_code(db: Session, settings: imap.ImapSettings, address: str, code: str,
+                     client_ip: str | None, wait: float | None = None) -> SignedIn:
+    """Open ADDRESS's web session once CODE (TOTP or recovery code) is right; its
+    password passed before (CodeNeeded). AuthenticationFailed on a wrong code, or when
+    the IMAP server refuses the session's credential (the mailbox was disabled meanwhile)."""
+    if not twofactor.check_code(db, address, code):
+        raise AuthenticationFailed(twofactor.WRONG_CODE)
+    key = vault.new_key()
+    session = WebSession(id=secrets.token_urlsafe(32), address=address, sealed_credential=b"",
+                         last_seen_at=utcnow())
+    db.add(session)
+    db.flush()
+    seal_web_credential(db, session, key)
+    db.commit()
+    try:
+        client = imap.login(settings, address, credential(db, session.id, key), client_ip, wait)
+    except MailError as exc:
+        sign_out(db, session.id)
+        if isinstance(exc, AuthenticationFailed):
+            raise AuthenticationFailed(GENERIC_FAILURE) from exc
+        raise
+    return SignedIn(session.id, key, address, client)
+
+
+def seal_web_credential(db: Session, session: WebSession, key: str) -> None:
+    """Give web SESSION a credential of its own, sealed with the cookie's KEY (in the
+    caller's transaction): from now on it never needs the person's password."""
+    db.execute(delete(AppPassword).where(AppPassword.web_session_id == session.id))
+    session.sealed_credential = vault.seal(
+        key, app_passwords.issue_web_credential(db, session.address, session.id))
+
+
+def has_web_credential(db: Session, session_id: str) -> bool:
+    """True when web session SESSION_ID holds its own credential, not the password."""
+    return db.scalar(select(AppPassword.id).where(AppPassword.web_session_id == session_id)) is not None
 
 
 def start_session(db: Session, address: str, password: str, client: IMAPClient) -> SignedIn:

@@ -153,6 +153,17 @@ def update_domain(db: Session, actor: str, domain: Domain, *, mode: str, relay: 
     return domain
 
 
+def require_two_factor(db: Session, actor: str, domain: Domain, required: bool) -> Domain:
+    """Require (or stop requiring) two-factor sign-in of DOMAIN's people: one without it is
+    sent to set it up at their next request, and cannot turn it off."""
+    before = {"require_two_factor": domain.require_two_factor}
+    domain.require_two_factor = required
+    db.flush()
+    audit.record(db, actor, "update", "domain", domain.name, domain=domain.name,
+                 before=before, after={"require_two_factor": required})
+    return domain
+
+
 def _optional_address(text: str, label: str) -> str | None:
     if not (text or "").strip():
         return None

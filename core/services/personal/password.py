@@ -39,7 +39,8 @@ def change_password(db: Session, settings: imap.ImapSettings, owner: str, curren
     mailbox = get_mailbox(db, owner)
     mailbox.password_hash = passwords.hash_password(new)
     web_session = db.get(WebSession, session_id)
-    if web_session is not None:
+    # A session of two-factor sign-in holds its own credential, which stays valid.
+    if web_session is not None and not signin.has_web_credential(db, session_id):
         web_session.sealed_credential = vault.seal(key, new)
     ended = signin.end_sessions(db, owner, keep=session_id)
     db.commit()  # the new password and the ended sessions in one transaction

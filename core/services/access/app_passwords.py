@@ -1,0 +1,90 @@
+"""App passwords: generated, shown once, stored as SHA-256, revocable, last use recorded.
+
+Mail programs cannot ask a TOTP code, so once two-factor sign-in is on they sign in with
+these (Dovecot's app-password passdb, stack/templates/dovecot/dovecot-apppass.conf.ext).
+The same mechanism gives each web session of such a person its own internal credential,
+accepted only from the web app's address (see AppPassword).
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.models import AppPassword
+from core.models.base import utcnow
+from core.services.errors import InvalidInput, NotFound
+
+# Lower-case letters and digits without look-alikes: 32 symbols, 5 bits each.
+ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+GROUPS, GROUP_LENGTH = 5, 4  # 'abcd-efgh-ijkm-npqr-stuv': 100 random bits
+SELECTOR_LENGTH = 4  # Dovecot's query selects the row by substr(%w, 1, 4)
+# A random secret of 100 bits needs no slow hash; Dovecot verifies this scheme.
+SCHEME = "{SHA256.HEX}"
+MAX_NAME = 100
+WEB_SESSION_NAME = "web session"
+
+
+def generate() -> str:
+    """A new app password such as 'k7pq-z3mv-ra8x-cn2e-w4ht'."""
+    chars = "".join(secrets.choice(ALPHABET) for _ in range(GROUPS * GROUP_LENGTH))
+    return "-".join(chars[i:i + GROUP_LENGTH] for i in range(0, len(chars), GROUP_LENGTH))
+
+
+def dovecot_hash(password: str) -> str:
+    """The hash Dovecot's passdb checks: '{SHA256.HEX}' and 64 hex digits."""
+    return SCHEME + hashlib.sha256(password.encode("ascii")).hexdigest()
+
+
+def _add(db: Session, address: str, name: str, web_session_id: str | None = None) -> str:
+    taken = set(db.scalars(select(AppPassword.selector).where(AppPassword.address == address)))
+    password = generate()
+    while password[:SELECTOR_LENGTH] in taken:  # the selector must pick one row
+        password = generate()
+    db.add(AppPassword(address=address, name=name, selector=password[:SELECTOR_LENGTH],
+                       password_hash=dovecot_hash(password), web_session_id=web_session_id))
+    db.flush()
+    return password
+
+
+def create(db: Session, address: str, name: str) -> str:
+    """Make an app password named NAME for ADDRESS; return it (it is not stored)."""
+    name = " ".join(name.split())
+    if not name or len(name) > MAX_NAME:
+        raise InvalidInput(f"Give the app password a name of 1 to {MAX_NAME} characters, "
+                           "such as the device or program that will use it.")
+    password = _add(db, address, name)
+    db.commit()
+    return password
+
+
+def issue_web_credential(db: Session, address: str, session_id: str) -> str:
+    """The internal credential of web session SESSION_ID, in the caller's transaction."""
+    return _add(db, address, WEB_SESSION_NAME, session_id)
+
+
+def listed(db: Session, address: str) -> list[AppPassword]:
+    """ADDRESS's app passwords, newest first (not the web sessions' credentials)."""
+    return list(db.scalars(select(AppPassword).where(
+        AppPassword.address == address, AppPassword.web_session_id.is_(None))
+        .order_by(AppPassword.created_at.desc(), AppPassword.id.desc())))
+
+
+def revoke(db: Session, address: str, password_id: int) -> str:
+    """Delete ADDRESS's app password PASSWORD_ID; return its name. Logins with it are
+    refused from the next one on (Dovecot has no auth cache here)."""
+    row = db.get(AppPassword, password_id)
+    if row is None or row.address != address or row.web_session_id is not None:
+        raise NotFound("There is no such app password.")
+    db.delete(row)
+    db.commit()
+    return row.name
+
+
+def record_use(db: Session, password_id: int, client_ip: str) -> None:
+    """Note that app password PASSWORD_ID signed in just now from CLIENT_IP, in the
+    caller's transaction."""
+    db.execute(update(AppPassword).where(AppPassword.id == password_id)
+               .values(last_used_at=utcnow(), last_used_ip=client_ip[:64]))
