@@ -118,7 +118,7 @@ def owned(db: Session, address: str, message_id: int) -> ScheduledMessage:
     """ADDRESS's scheduled message MESSAGE_ID; NotFound for anyone else's."""
     row = db.get(ScheduledMessage, message_id)
     if row is None or row.address != address:
-        raise NotFound("That scheduled message is no longer there.")
+        raise NotFound("That scheduled message is no longer there: it has been sent or taken back.")
     return row
 
 
