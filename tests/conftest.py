@@ -116,7 +116,9 @@ def stack_overrides():
     """
     base = Path(tempfile.mkdtemp(prefix=f"mr-{WORKER}-", dir="/tmp"))
     base.chmod(0o755)
-    overrides = {"DATA_DIR": str(base / "data"), "ENV": "testing"}
+    # Send goes out at once (no seconds of Undo): tests/integration/test_scheduled.py turns
+    # Undo on where it tests it.
+    overrides = {"DATA_DIR": str(base / "data"), "ENV": "testing", "UNDO_SEND_SECONDS": 0}
     overrides.update(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))
     yield overrides
     if not os.environ.get("MAILROOM_KEEP_TEST_STACK"):

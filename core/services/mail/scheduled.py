@@ -142,7 +142,7 @@ def unschedule(db: Session, client: IMAPClient, address: str, message_id: int) -
     return uid
 
 
-# --- the worker's side --------------------------------------------------------------
+# --- the worker's side: each call inside the caller's transaction, which commits ------
 
 
 def take_due(db: Session, now: datetime | None = None) -> list[int]:
@@ -158,7 +158,6 @@ def take_due(db: Session, now: datetime | None = None) -> list[int]:
             .values(state=SENDING))
         if claimed.rowcount == 1:
             taken.append(message_id)
-    db.commit()
     return taken
 
 
@@ -166,7 +165,6 @@ def mark_interrupted(db: Session) -> int:
     """Rows a stopped worker left in `sending`: failed, since they may have gone out."""
     result = db.execute(update(ScheduledMessage).where(ScheduledMessage.state == SENDING)
                         .values(state=FAILED, error=INTERRUPTED))
-    db.commit()
     return result.rowcount
 
 
@@ -202,7 +200,6 @@ def deliver(db: Session, row: ScheduledMessage, password: str, cfg: dict) -> boo
         return False
     _after_sending(row, message, password, cfg)
     db.delete(row)
-    db.commit()
     log.info("scheduled message %s of %s sent", row.id, row.address)
     return True
 
@@ -217,7 +214,6 @@ def _keep(db: Session, row: ScheduledMessage, state: str, error: str,
     row.state, row.error, row.attempts = state, error, row.attempts + 1
     if send_at is not None:
         row.send_at = send_at
-    db.commit()
     log.warning("scheduled message %s of %s: %s", row.id, row.address, error)
 
 
