@@ -38,31 +38,36 @@ def tokyo_page(page):
     return page
 
 
-def open_scheduled(page, width: int) -> None:
-    """Reach Scheduled from the mail page's sidebar (behind the Folders menu on a phone)."""
+def open_scheduled(page, width: int, waiting: int) -> None:
+    """From the mail page, see WAITING on the sidebar's Scheduled entry and open it (on a
+    phone the sidebar is behind the Folders menu)."""
     if width < 700:
         page.get_by_role("link", name="Folders").click()
-    page.get_by_role("navigation", name="Folders").get_by_role("link", name="Scheduled").click()
+    sidebar = page.get_by_role("navigation", name="Folders")
+    assert sidebar.get_by_label(f"{waiting} waiting").is_visible()
+    sidebar.get_by_role("link", name="Scheduled").click()
     page.get_by_role("heading", name="Scheduled").wait_for()
 
 
-def write(page, url: str, rcpt: str, subject: str) -> None:
+def start_writing(page, url: str, stack_db, domain: str, width: int, prefix: str):
+    """Sign a new person in at WIDTH and fill a compose form to another; (sender, rcpt, subject)."""
+    page.set_viewport_size({"width": width, "height": 800})
+    sender = new_address(stack_db, domain, f"{prefix}s")
+    rcpt = new_address(stack_db, domain, f"{prefix}r")
+    sign_in(page, url, sender)
+    subject = f"{prefix} {uuid.uuid4().hex}"
     page.goto(url + "/compose")
     page.get_by_label("To", exact=True).fill(rcpt)
     page.get_by_label("Subject").fill(subject)
     page.get_by_label("Message", exact=True).fill("Written in the browser.")
+    return sender, rcpt, subject
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_schedule_with_a_time_see_it_in_scheduled_and_cancel(
         tokyo_page, live_url, mail_stack, stack_db, domain, width):
     page = tokyo_page
-    page.set_viewport_size({"width": width, "height": 800})
-    sender = new_address(stack_db, domain, "bsched")
-    rcpt = new_address(stack_db, domain, "brcpt")
-    sign_in(page, live_url, sender)
-    subject = f"later {uuid.uuid4().hex}"
-    write(page, live_url, rcpt, subject)
+    sender, rcpt, subject = start_writing(page, live_url, stack_db, domain, width, "blater")
     page.get_by_text("Send later").click()
     assert page.get_by_text(f"Your time zone: {ZONE}").is_visible()
     day = (datetime.now(ZoneInfo(ZONE)) + timedelta(days=30)).replace(hour=9, minute=30,
@@ -72,20 +77,14 @@ def test_schedule_with_a_time_see_it_in_scheduled_and_cancel(
     page.get_by_role("button", name="Schedule").click()
 
     page.get_by_role("heading", name="Scheduled").wait_for()
-    row = page.get_by_role("row").filter(has_text=subject)
+    row = page.get_by_role("listitem").filter(has_text=subject)
     assert f"on {day:%a} {day.day} {day:%b %Y} at 09:30 (Asia/Tokyo)" in row.inner_text()
     [stored] = rows_of(stack_db, sender)
     utc = day.astimezone(timezone.utc)  # 00:30 UTC: Tokyo is 9 hours ahead
     assert stored.send_at.strftime("%Y-%m-%d %H:%M") == utc.strftime("%Y-%m-%d 00:30")
     page.goto(live_url + "/mail")
-    if width < 700:
-        page.get_by_role("link", name="Folders").click()
-    assert page.get_by_role("navigation", name="Folders").get_by_label("1 waiting").is_visible()
-    if width < 700:
-        page.get_by_role("navigation", name="Folders").get_by_role("link", name="Scheduled").click()
-        page.get_by_role("heading", name="Scheduled").wait_for()
-    else:
-        open_scheduled(page, width)
+    open_scheduled(page, width, waiting=1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
 
     page.get_by_role("button", name=f"Cancel {subject}").click()
     page.get_by_text("it is in Drafts").wait_for()
@@ -99,12 +98,7 @@ def test_schedule_with_a_time_see_it_in_scheduled_and_cancel(
 def test_send_then_undo_reopens_the_message_and_nothing_arrives(
         tokyo_page, undo_url, mail_stack, stack_db, domain, width):
     page = tokyo_page
-    page.set_viewport_size({"width": width, "height": 800})
-    sender = new_address(stack_db, domain, "bundo")
-    rcpt = new_address(stack_db, domain, "bundone")
-    sign_in(page, undo_url, sender)
-    subject = f"undo {uuid.uuid4().hex}"
-    write(page, undo_url, rcpt, subject)
+    sender, rcpt, subject = start_writing(page, undo_url, stack_db, domain, width, "bundo")
     page.get_by_role("button", name="Send", exact=True).click()
 
     page.get_by_text(f"Sending to {rcpt}").wait_for()
@@ -120,12 +114,8 @@ def test_send_then_undo_reopens_the_message_and_nothing_arrives(
 
 def test_without_undo_the_bar_goes_and_the_message_arrives(
         tokyo_page, undo_url, mail_stack, stack_db, domain):
+    sender, rcpt, subject = start_writing(tokyo_page, undo_url, stack_db, domain, 1280, "bgo")
     page = tokyo_page
-    sender = new_address(stack_db, domain, "bgo")
-    rcpt = new_address(stack_db, domain, "bgone")
-    sign_in(page, undo_url, sender)
-    subject = f"go {uuid.uuid4().hex}"
-    write(page, undo_url, rcpt, subject)
     began = datetime.now()
     page.get_by_role("button", name="Send", exact=True).click()
     page.get_by_role("button", name="Undo").wait_for()
