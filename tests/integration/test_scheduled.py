@@ -147,3 +147,22 @@ def test_without_undo_it_goes_out_promptly_after_ten_seconds(undo_app, mail_stac
     took = time.monotonic() - began
     assert took >= 10, f"delivered after {took:.1f} s, inside the Undo time"
     assert wait_for_subject(mail_stack, sender, subject, folder="Sent", timeout=10)
+
+
+def test_a_password_change_goes_with_the_waiting_messages(app, mail_stack, stack_db, pair):
+    from tests.helpers import PASSWORD, imap_login
+    from tests.integration.portal_support import post as portal_post
+
+    sender, rcpt = pair
+    client, subject, _ = schedule(app, sender, rcpt, 6)
+    new = "a brand new secret 42"
+    changed = portal_post(client, "/settings/password",
+                          {"current": PASSWORD, "new": new, "repeat": new})
+    assert changed.status_code == 302
+    assert wait_for_subject(mail_stack, rcpt, subject, timeout=30)
+    sent = imap_login(mail_stack, sender, new)  # the old password would not open it now
+    try:
+        sent.select_folder("Sent", readonly=True)
+        assert sent.search(["SUBJECT", subject])
+    finally:
+        sent.logout()

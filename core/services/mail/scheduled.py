@@ -40,6 +40,8 @@ LATEST = timedelta(days=366)  # how far ahead a message may be scheduled
 RETRY = timedelta(minutes=1)  # the pause after the mail server did not answer
 INTERRUPTED = ("The worker stopped while sending this message, so it may have gone out. "
                "Look in Sent: if it is not there, edit it and send it again.")
+NOT_RESEALED = ("Your scheduled messages could not be given the new password: edit each one "
+                "in Scheduled and send it again.")
 SIGN_IN_REFUSED = ("The mail server refused the sign-in kept with this message (was your "
                    "password changed?). Edit it and send it again.")
 
@@ -81,13 +83,13 @@ def schedule(db: Session, client: IMAPClient, draft: Draft, workspace: Workspace
     message, recipients = compose.outgoing_message(draft, workspace, identity, for_draft=True)
     compose.claim(workspace)
     try:
-        sealed = mailstore.call(cfg, "seal_send_credential", address=login[0], password=login[1])
+        sealed = _seal(cfg, *login)
     except MailError as exc:
         workspace.update_state(sending=0)
         raise compose.SendFailed(f"The message could not be scheduled: {exc}", None) from exc
     row = ScheduledMessage(
         address=login[0], sender=identity.address, recipients="\n".join(recipients),
-        subject=draft.subject, source=to_bytes(message), sealed_credential=sealed.encode("ascii"),
+        subject=draft.subject, source=to_bytes(message), sealed_credential=sealed,
         send_at=send_at, time_zone=zone_name or "UTC", undo=undo)
     db.add(row)
     db.commit()
@@ -140,6 +142,31 @@ def unschedule(db: Session, client: IMAPClient, address: str, message_id: int) -
         compose.drop_draft(client, uid)
         raise compose.AlreadySent("This message is being sent right now.")
     return uid
+
+
+def reseal(db: Session, cfg: dict, address: str, password: str) -> bool:
+    """Keep ADDRESS's new PASSWORD with their waiting messages (after a password change),
+    so they still go; one refused for the old password is queued again. False when the
+    helper could not seal it (those messages will then fail, listed, for the person)."""
+    if not count(db, address):
+        return True
+    try:
+        sealed = _seal(cfg, address, password)
+    except MailError as exc:
+        log.error("the scheduled messages of %s keep the old password: %s", address, exc)
+        return False
+    mine = (ScheduledMessage.address == address, ScheduledMessage.state != SENDING)
+    db.execute(update(ScheduledMessage).where(*mine).values(sealed_credential=sealed))
+    db.execute(update(ScheduledMessage).where(*mine, ScheduledMessage.error == SIGN_IN_REFUSED)
+               .values(state=QUEUED, error=None))
+    db.commit()
+    return True
+
+
+def _seal(cfg: dict, address: str, password: str) -> bytes:
+    """PASSWORD sealed by the privileged helper for ADDRESS's scheduled messages."""
+    sealed = mailstore.call(cfg, "seal_send_credential", address=address, password=password)
+    return sealed.encode("ascii")
 
 
 # --- the worker's side: each call inside the caller's transaction, which commits ------
