@@ -92,6 +92,7 @@ DEFAULTS: dict[str, object] = {
     "DEFAULT_QUOTA_MB": 1024,
     "MESSAGE_SIZE_LIMIT_MB": 25,
     "UPLOAD_QUOTA_MB": 100,  # attachments one person may have waiting in open messages
+    "UNDO_SEND_SECONDS": 10,  # Send waits this long for Undo, then the worker sends; 0: at once
     "PAGE_SIZE": 50,  # messages per page of the list
     "CACHE_MB": 64,  # all in-memory caches of one web process together (core/cache.py)
     "SESSION_IDLE_MINUTES": 30,

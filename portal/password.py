@@ -1,11 +1,12 @@
 """Changing the password: the rules are shown first, other sessions end afterwards."""
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from core.extensions import db
 from core.passwords import RULES
+from core.services.mail import scheduled
 from core.services.personal import password
 
 from .blueprint import bp
@@ -46,6 +47,8 @@ def password_page():
         return render_template("portal/password.html", rules=RULES,
                                errors=outcome.errors), outcome.status
     kicked = end_mail_sessions(current_user.address)
+    if not scheduled.reseal(db.session, current_app.config, current_user.address, form["new"]):
+        flash(scheduled.NOT_RESEALED, "error")
     flash("Your password was changed. Use the new one in your mail programs too"
           + (f"; {len(ended)} other sign-in{'s' if len(ended) != 1 else ''} ended." if ended
              else "."), "ok")

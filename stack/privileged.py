@@ -31,6 +31,8 @@ MAX_LIST = 2000  # folders in one (un)subscribe
 MAX_TRACKED = 1000  # messages in one tracking answer
 KIND_NAMES = {"mailbox": "a mailbox", "shared": "a shared mailbox", "domain": "an address of our domains"}
 SOCKET_MODE = 0o660
+# What a sealed mail password of a scheduled message is for (stack/worker/sender.py).
+SEND_PURPOSE = "scheduled send"
 
 
 class Refused(Exception):
@@ -266,6 +268,17 @@ class Helper:
         password = self._text(args.get("password"), "password", MAX_PASSWORD)
         return seal(self.layout, host, port, password)
 
+    def seal_send_credential(self, args: dict) -> str:
+        """Seal a mailbox's mail PASSWORD for sending its scheduled messages (Send later,
+        Undo): bound to ADDRESS, opened only by this process's scheduled sender
+        (stack/worker/sender.py) to sign in to submission as that person."""
+        from .secretfiles import seal_fields
+
+        address = self._address(args.get("address"), ("mailbox",))
+        password = self._text(args.get("password"), "password", MAX_TEXT)
+        return seal_fields(self.layout, {"purpose": SEND_PURPOSE, "address": address,
+                                         "password": password})
+
     def dkim_key(self, args: dict) -> dict:
         """Read, create ("ensure") or remove the DKIM key of a domain of ours.
 
@@ -389,7 +402,8 @@ class Helper:
     OPERATIONS = ("quotas", "kick", "shared_access", "reconcile_shares", "user_shares",
                   "sieve_test", "publish_spam_rules", "reload_rspamd", "apply_server_settings",
                   "dkim_key", "queue_list", "queue_counts", "queue_headers", "queue_flush",
-                  "queue_delete", "track", "mail_counts", "seal_smarthost_password")
+                  "queue_delete", "track", "mail_counts", "seal_smarthost_password",
+                  "seal_send_credential")
 
     def handle(self, request: object, caller: str) -> dict:
         """Check and run one decoded request; the answer to send back."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 import os
 import secrets
@@ -157,3 +158,26 @@ def sealing_key(layout: Layout, create: bool = False) -> str | None:
         return None
     perms.set_owner(path, 0o600)
     return base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()).decode("ascii")
+
+
+def seal_fields(layout: Layout, fields: dict) -> str:
+    """FIELDS (JSON) sealed with the helper's key, created the first time; the blob as text."""
+    from core.vault import seal
+
+    return seal(sealing_key(layout, create=True), json.dumps(fields)).decode("ascii")
+
+
+def unseal_fields(layout: Layout, sealed: bytes) -> dict:
+    """The fields seal_fields() sealed; VaultError when the key is missing or does not fit."""
+    from core.vault import VaultError, unseal
+
+    key = sealing_key(layout)
+    if key is None:
+        raise VaultError(f"there is no sealing key {layout.secrets / SEALING_KEY}")
+    try:
+        found = json.loads(unseal(key, sealed))
+    except ValueError as exc:
+        raise VaultError("the sealed blob holds no fields") from exc
+    if not isinstance(found, dict):
+        raise VaultError("the sealed blob holds no fields")
+    return found

@@ -15,7 +15,6 @@ cannot have the password sent somewhere else.
 """
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -38,23 +37,16 @@ def password_file(layout: Layout) -> Path:
 
 def seal(layout: Layout, host: str, port: int, password: str) -> str:
     """PASSWORD sealed for HOST:PORT with the helper's key (created the first time)."""
-    from core.vault import seal as vault_seal
-
-    key = secretfiles.sealing_key(layout, create=True)
-    plain = json.dumps({"host": host, "port": port, "password": password})
-    return vault_seal(key, plain).decode("ascii")
+    return secretfiles.seal_fields(layout, {"host": host, "port": port, "password": password})
 
 
 def unseal(layout: Layout, sealed: bytes, host: str, port: int) -> str | None:
     """The password in SEALED if it was sealed here for HOST:PORT; None otherwise (logged)."""
-    from core.vault import VaultError, unseal as vault_unseal
+    from core.vault import VaultError
 
-    key = secretfiles.sealing_key(layout)
     try:
-        if key is None:
-            raise VaultError(f"there is no sealing key {layout.secrets / secretfiles.SEALING_KEY}")
-        found = json.loads(vault_unseal(key, sealed))
-    except (VaultError, ValueError) as exc:
+        found = secretfiles.unseal_fields(layout, sealed)
+    except VaultError as exc:
         log.error("the smarthost's password cannot be opened (%s): enter it again", exc)
         return None
     if (found.get("host"), found.get("port")) != (host, port):

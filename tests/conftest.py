@@ -123,7 +123,9 @@ def stack_overrides(request):
     """
     base = Path(tempfile.mkdtemp(prefix=f"mr-{WORKER}-", dir="/tmp"))
     base.chmod(0o755)
-    overrides = {"DATA_DIR": str(base / "data"), "ENV": "testing",
+    # Send goes out at once (no seconds of Undo): tests/integration/test_scheduled.py turns
+    # Undo on where it tests it.
+    overrides = {"DATA_DIR": str(base / "data"), "ENV": "testing", "UNDO_SEND_SECONDS": 0,
                  "DATABASE": request.config.getoption("database")}
     overrides.update(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))
     yield overrides

@@ -18,6 +18,7 @@ from core.services.server import settings
 from core.services.errors import InvalidInput, NotFound
 from portal.auth.current import mail_connection, password
 
+from . import scheduled as scheduling
 from .blueprint import bp
 
 log = logging.getLogger(__name__)
@@ -164,13 +165,16 @@ def send():
             return _page(draft, workspace, choices, status=422, reminder=True,
                          error=f"{reminder_words.QUESTION} Attach it, or press Send again to send "
                                "the message as it is.")
+        when = scheduling.plan(request.form)
         with mail_connection() as client:
-            report = _send_or_fail(client, draft, workspace, identity)
+            report = _send_or_fail(client, draft, workspace, identity, when)
     except InvalidInput as exc:
         return _page(draft, workspace, choices, error=str(exc), status=422)
     except service.AlreadySent as exc:
         flash(str(exc), "info")
         return redirect(url_for("webmail.index"))
+    if not isinstance(report, (service.SendReport, service.SendFailed)):
+        return report  # scheduled: the redirect that says so
     if isinstance(report, service.SendFailed):
         saved = " It is saved in Drafts, so nothing is lost." if report.draft_uid else ""
         draft.draft_uid = report.draft_uid or draft.draft_uid
@@ -187,9 +191,11 @@ def _remind(workspace: uploads.Workspace, draft: Draft) -> bool:
             and reminder_words.mentions_attachment(draft.body))
 
 
-def _send_or_fail(client, draft, workspace, identity):
+def _send_or_fail(client, draft, workspace, identity, when: scheduling.Plan | None):
     # The refusal is returned, not raised, so the pooled IMAP connection is kept.
     try:
+        if when:
+            return scheduling.schedule(client, draft, workspace, identity, when)
         return service.send(client, draft, workspace, identity, current_app.config,
                             (current_user.address, password()))
     except service.SendFailed as exc:

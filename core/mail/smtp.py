@@ -67,16 +67,18 @@ def probe(settings: SmtpSettings) -> None:
 
 
 def send(settings: SmtpSettings, message: EmailMessage,
-         login: tuple[str, str] | None = None, envelope_from: str | None = None) -> None:
+         login: tuple[str, str] | None = None, envelope_from: str | None = None,
+         recipients: list[str] | None = None) -> None:
     """Send MESSAGE, authenticating with LOGIN (address, password) when given.
 
     ENVELOPE_FROM is the MAIL FROM address ('' for the null sender <>); None takes From.
+    RECIPIENTS are the RCPT TO addresses; None takes To, Cc and Bcc.
     """
     conn = _open(settings)
     try:
         if login:
             conn.login(*login)
-        refused = conn.send_message(message, from_addr=envelope_from)
+        refused = conn.send_message(message, from_addr=envelope_from, to_addrs=recipients)
     except smtplib.SMTPAuthenticationError as exc:
         raise AuthenticationFailed("the mail server refused the sign-in") from exc
     except smtplib.SMTPRecipientsRefused as exc:

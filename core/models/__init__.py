@@ -10,6 +10,7 @@ from .links import PasswordLink
 from .mailboxes import Credential, Mailbox
 from .preferences import IdentitySettings, MailPreferences, ReceiptRefusal, TrustedSender
 from .sessions import WebSession
+from .scheduled import ScheduledMessage
 from .server import ServerSettings
 from .twofactor import AppPassword, RecoveryCode, TwoFactor
 from .spam import ALLOW_FROM, ALLOW_TO, BLOCK_FROM, RULE_KINDS, SpamRule
@@ -21,5 +22,6 @@ __all__ = [
     "TO_EXTERNAL", "TO_MAILBOX", "TO_SHARED", "TrustedSender", "WebSession", "group_members",
     "normalize_address", "normalize_domain", "shared_mailbox_owners",
     "AdminJob", "AuditEntry", "PasswordLink", "IdentitySettings", "MailPreferences", "ReceiptRefusal",
-    "ALLOW_FROM", "ALLOW_TO", "BLOCK_FROM", "RULE_KINDS", "SpamRule", "ServerSettings", "AppPassword", "RecoveryCode", "TwoFactor",
+    "ALLOW_FROM", "ALLOW_TO", "BLOCK_FROM", "RULE_KINDS", "SpamRule", "ServerSettings", "AppPassword",
+    "RecoveryCode", "TwoFactor", "ScheduledMessage",
 ]

@@ -2,7 +2,7 @@
 
 Started by `stack up` like the mail daemons (stack/daemons.py), before Dovecot and
 Postfix, as root. It is the one process of ours that keeps root's powers, and does
-four things:
+five things:
 
 - It is the privileged helper (stack/privileged.py): the unprivileged web app asks
   it, over a Unix socket, for the typed operations that need root.
@@ -15,6 +15,8 @@ four things:
   index in place, writable by the daemons' group (stack/perms.py).
 - It is Dovecot's auth policy server (stack/worker/policy.py): it counts failed logins
   per client address and refuses an address past MAILROOM_LOGIN_LIMIT_IP of them.
+- It sends scheduled messages (Send later, and Send after its seconds of Undo) when
+  their time comes, as their person (stack/worker/sender.py).
 
 SETTINGS is the JSON file of the stack's settings that `stack up` writes (secrets are
 not in it: they are read from their files).

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .. import perms
 from ..background import detach, log_to_stderr
+from . import sender
 from .acls import AclCheck
 
 POLL_SECONDS = 1.0
@@ -177,6 +178,7 @@ def main(args: list[str]) -> int:
     stop_helper = serve_in_thread(socket_path(layout), helper, app_group())
     check_acls = AclCheck(database, lambda: helper.cfg)
     logins, stop_policy = start_policy(cfg, layout, database)
+    stop_sender = sender.start(database, lambda: helper.cfg)
 
     def reconfigure() -> None:
         changed = read_settings(settings)
@@ -187,6 +189,7 @@ def main(args: list[str]) -> int:
         serve(database, layout.mail, reconfigure,
               lambda: housekeeping(database, layout.data_dir, settings, check_acls))
     finally:
+        stop_sender()
         stop_policy()
         stop_helper()
         if keeper:

@@ -236,8 +236,15 @@
       return;
     }
     state.sending = true;
-    say("Sending…");
+    say(by && by.id === "c-later" ? "Scheduling…" : "Sending…");
   });
+
+  // ---- Send later: the time is read in the browser's own zone (webmail/scheduled.py)
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone) {
+    document.getElementById("c-time-zone").value = zone;
+    document.getElementById("c-zone-name").textContent = zone;
+  }
 
   // ---- attachment reminder: asked once per form, in the words core/mail/reminder.py knows
   const MENTION = /\b(?:attach(?:ed|es|ing|ments?)?|allegat[oiae]|anh[aä]nge?|angeh[aä]ngt)\b/i;

@@ -40,11 +40,11 @@
     });
   }
 
-  // Undo stays for a few seconds, then goes (the server accepts it a little longer).
-  const undo = document.getElementById("undo-form");
-  if (undo) {
+  // Undo stays for a few seconds, then goes: a move's (the server accepts it a little
+  // longer) and a Send's (the worker sends the message once they are over).
+  document.querySelectorAll(".undobar[data-seconds]").forEach((undo) => {
     window.setTimeout(() => undo.remove(), Number(undo.dataset.seconds || 10) * 1000);
-  }
+  });
 
   // Import: one request per file, so each stays within the size limit and the bar moves.
   const importForm = document.getElementById("import-form");

@@ -192,6 +192,8 @@ def test_a_server_admin_reads_a_mailbox_in_the_webmail_and_returns(app, cli, mas
     assert wait_until(lambda: any(e["client"] == OPENER for e in master_logins(stack_db, address)))
 
     admin.token = csrf_token(page)
+    for action in ("edit", "cancel"):  # taking back the person's scheduled mail writes Drafts
+        assert admin.post(f"/scheduled/1/{action}", {}).status_code == 403
     back = admin.post("/return")
     assert back.status_code == 302 and back.headers["Location"].endswith(f"/admin/mailboxes/{address}")
     page = admin.text(f"/admin/mailboxes/{address}")

@@ -5,6 +5,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, replace
+from email.message import EmailMessage
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -224,7 +225,8 @@ def _newest_with_id(client: IMAPClient, folder: str, message_id: str) -> int | N
     return max(found) if found else None
 
 
-def _failure_text(exc: MailError) -> str:
+def failure_text(exc: MailError) -> str:
+    """Why the mail server did not take a message, in words for the person who sent it."""
     if isinstance(exc, AuthenticationFailed):
         return ("The mail server refused your sign-in for sending. Sign out and in again; "
                 "if that does not help, ask your administrator.")
@@ -256,7 +258,9 @@ def _refuse_if_closed(state: dict) -> None:
         raise AlreadySent("This message has been sent already.")
 
 
-def _claim(workspace: Workspace) -> None:
+def claim(workspace: Workspace) -> None:
+    """Mark the form's message as being sent; AlreadySent when it was sent, is being
+    sent or was discarded (a double click, a second tab)."""
     with workspace.lock():
         state = workspace.state()
         _refuse_if_closed(state)
@@ -265,20 +269,31 @@ def _claim(workspace: Workspace) -> None:
         workspace.update_state(sending=time.time())
 
 
+def outgoing_message(draft: Draft, workspace: Workspace, identity: Identity, *,
+                     for_draft: bool = False) -> tuple[EmailMessage, list[str]]:
+    """DRAFT as it leaves (the identity's automatic Bcc added) and its envelope recipients.
+
+    FOR_DRAFT keeps the form's private state (X-Mailroom-*) in it, for a message that
+    waits (Send later) and may come back into the form.
+    """
+    if not all_recipients(draft):
+        raise InvalidInput("Add at least one recipient.")
+    draft.message_id = draft.message_id or new_message_id(identity.address)
+    outgoing = with_identity_bcc(draft, identity)
+    message = build_message(outgoing, identity.name, files_of(workspace), for_draft=for_draft,
+                            reply_to=identity.reply_to)
+    return message, all_recipients(outgoing)
+
+
 def send(client: IMAPClient, draft: Draft, workspace: Workspace, identity: Identity,
          cfg: dict, login: tuple[str, str]) -> SendReport:
     """Submit DRAFT as IDENTITY (submission port of CFG), file it in Sent, drop draft and uploads.
 
     On refusal the draft is saved to Drafts and SendFailed says why.
     """
-    if not all_recipients(draft):
-        raise InvalidInput("Add at least one recipient.")
-    draft.message_id = draft.message_id or new_message_id(identity.address)
-    outgoing = with_identity_bcc(draft, identity)
-    recipients = all_recipients(outgoing)
-    message = without_private(build_message(outgoing, identity.name, files_of(workspace),
-                                            reply_to=identity.reply_to))
-    _claim(workspace)
+    message, recipients = outgoing_message(draft, workspace, identity)
+    message = without_private(message)
+    claim(workspace)
     warning = ""
     try:
         smtp.send(smtp.SmtpSettings.submission(cfg), message, login=login)
@@ -289,14 +304,14 @@ def send(client: IMAPClient, draft: Draft, workspace: Workspace, identity: Ident
     except (SmtpError, AuthenticationFailed, ServiceUnavailable) as exc:
         log.warning("send refused for %s: %s", identity.address, exc)
         workspace.update_state(sending=0)
-        raise SendFailed(_failure_text(exc), _rescue(client, draft, workspace, identity)) from exc
+        raise SendFailed(failure_text(exc), _rescue(client, draft, workspace, identity)) from exc
     except Exception:
         workspace.update_state(sending=0)  # an unexpected error must not block a retry
         raise
     with workspace.lock():
         old = workspace.state().get("draft_uid") or draft.draft_uid
         workspace.update_state(sent=True, sending=0)
-    report = SendReport(recipients, " ".join(filter(None, (warning, _file_sent_copy(client, message)))))
+    report = SendReport(recipients, " ".join(filter(None, (warning, file_sent_copy(client, message)))))
     _tidy_up(client, draft, old)
     workspace.clear()
     return report
@@ -319,7 +334,7 @@ def _rescue(client: IMAPClient, draft: Draft, workspace: Workspace,
         return None
 
 
-def _file_sent_copy(client: IMAPClient, message) -> str:
+def file_sent_copy(client: IMAPClient, message) -> str:
     try:
         actions.append(client, special_folder(client, "\\Sent"), to_bytes(message), ("\\Seen",))
     except MailError as exc:
@@ -331,23 +346,30 @@ def _file_sent_copy(client: IMAPClient, message) -> str:
 def _tidy_up(client: IMAPClient, draft: Draft, draft_uid: int | None) -> None:
     """Delete the draft and mark the original answered or forwarded; failures only logged."""
     try:
-        if draft_uid:
-            listing.select(client, special_folder(client, "\\Drafts"))
-            actions.expunge(client, [int(draft_uid)])
-        if draft.reply_uid and draft.reply_folder:
-            listing.select(client, draft.reply_folder)
-            flag = "answered" if draft.reply_mode in ("reply", "all") else "forwarded"
-            actions.set_flag(client, [draft.reply_uid], flag, True)
+        drop_draft(client, draft_uid)
+        mark_original(client, draft)
     except (ImapError, NotFoundError) as exc:
         log.warning("after sending: %s", exc)
+
+
+def drop_draft(client: IMAPClient, draft_uid: int | None) -> None:
+    """Expunge draft DRAFT_UID from Drafts (nothing when None)."""
+    if draft_uid:
+        listing.select(client, special_folder(client, "\\Drafts"))
+        actions.expunge(client, [int(draft_uid)])
+
+
+def mark_original(client: IMAPClient, draft: Draft) -> None:
+    """Flag the message DRAFT replies to as answered, or the one it forwards as forwarded."""
+    if draft.reply_uid and draft.reply_folder:
+        listing.select(client, draft.reply_folder)
+        flag = "answered" if draft.reply_mode in ("reply", "all") else "forwarded"
+        actions.set_flag(client, [draft.reply_uid], flag, True)
 
 
 def discard(client: IMAPClient, draft_uid: int | None, workspace: Workspace) -> None:
     """Throw the message away: its saved draft and its uploads."""
     with workspace.lock():
-        uid = workspace.state().get("draft_uid") or draft_uid
-        if uid:
-            listing.select(client, special_folder(client, "\\Drafts"))
-            actions.expunge(client, [int(uid)])
+        drop_draft(client, workspace.state().get("draft_uid") or draft_uid)
         workspace.update_state(discarded=True)  # a late autosave must not bring it back
     workspace.clear()
