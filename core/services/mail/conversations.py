@@ -1,0 +1,227 @@
+"""The conversation view: one row per thread of a folder, with the person's answers from Sent.
+
+Threads come from the server (core.mail.threads). The person's own answers live in
+Sent, which THREAD of one folder cannot see; they are looked up for the conversations
+on the shown page only, by one SEARCH of Sent for the Message-IDs those conversations
+hold (answers name them in In-Reply-To and References) and for the messages they answer.
+The result is cached while Sent's state stays the same, so paging back costs a STATUS.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from core.cache import LruCache, share
+from core.mail import imap, listing, threads
+from core.mail.errors import NotFoundError
+
+# The Sent answers found for a page's conversations, while Sent stays the same.
+answers_cache = share(0.02)
+# A Message-ID that can travel as one IMAP atom or quoted string: anything else (spaces,
+# quotes, braces, control characters) is left out of the SEARCH rather than escaped.
+SAFE_ID = re.compile(r"<[\x21-\x7e]{1,250}>")
+_UNSAFE_IN_ID = set('"\\(){}%*[]')
+_IDS = re.compile(rb"<[^<>\s]{1,250}>")
+REFERENCE_FETCH = b"BODY.PEEK[HEADER.FIELDS (IN-REPLY-TO REFERENCES)]"
+REFERENCE_KEY = b"BODY[HEADER.FIELDS (IN-REPLY-TO REFERENCES)]"
+# At most this many Message-IDs go into one page's SEARCH of Sent (a long thread's newest).
+MAX_IDS = 400
+PER_CONVERSATION_IDS = 20
+
+
+@dataclass
+class Conversation:
+    """One thread: its messages in the listed folder and in Sent, oldest first."""
+
+    folder: str
+    uids: list[int]  # in FOLDER, oldest first: what the actions take
+    messages: list[tuple[str, listing.Summary]] = field(default_factory=list)  # (folder, row)
+
+    @property
+    def opens(self) -> int:
+        """The UID the row opens: the newest message of the listed folder."""
+        return self.uids[-1]
+
+    @property
+    def newest(self) -> listing.Summary:
+        """The newest message, wherever it is."""
+        return self.messages[-1][1]
+
+    @property
+    def subject(self) -> str:
+        """The subject the conversation started with."""
+        return self.messages[0][1].subject
+
+    @property
+    def unread(self) -> bool:
+        """Whether any of its messages is unread."""
+        return any(not row.seen for _, row in self.messages)
+
+    @property
+    def flagged(self) -> bool:
+        """Whether any of its messages is flagged."""
+        return any(row.flagged for _, row in self.messages)
+
+    @property
+    def attachment(self) -> bool:
+        """Whether any of its messages has attachments."""
+        return any(row.attachment for _, row in self.messages)
+
+    def participants(self, me: str, sent: str | None) -> list[str]:
+        """Who wrote in it, first writer first, 'me' for ME and for Sent."""
+        names: list[str] = []
+        for folder, row in self.messages:
+            name, address = row.sender
+            who = "me" if folder == sent or address.lower() == me else (name or address)
+            if who and who not in names:
+                names.append(who)
+        return names
+
+
+@dataclass
+class ConversationPage(listing.Page):
+    """A page of a folder's conversations; TOTAL counts conversations, MESSAGES_TOTAL messages."""
+
+    conversations: list[Conversation] = field(default_factory=list)
+    messages_total: int = 0
+
+
+def conversation_page(client: IMAPClient, cache: LruCache, owner: str, folder: str,
+                      sent: str | None, *, page: int = 1, per_page: int = 50,
+                      criteria: list | None = None) -> ConversationPage:
+    """Page PAGE of FOLDER's conversations, newest first, with the answers found in SENT."""
+    found, info = threads.threads(client, cache, owner, folder, criteria)
+    pages = listing.page_count(len(found), per_page)
+    page = min(max(1, page), pages)
+    shown = range((page - 1) * per_page, min(page * per_page, len(found)))
+    uidvalidity = int(info.get(b"UIDVALIDITY", 0))
+    conversations = _conversations(client, owner, folder, info, [found.members(i) for i in shown])
+    if sent and sent != folder:
+        _add_answers(client, owner, sent, conversations)
+    return ConversationPage(folder, len(found), page, per_page, [], int(info.get(b"UIDNEXT", 0)),
+                            found.uids, uidvalidity, listing.state_of(info),
+                            conversations=conversations, messages_total=len(found.uids))
+
+
+def open_conversation(client: IMAPClient, cache: LruCache, owner: str, folder: str,
+                      sent: str | None, uid: int) -> tuple[Conversation, tuple[int | None, int | None]]:
+    """The conversation of FOLDER holding UID, with its Sent answers; its unread messages
+    in FOLDER are marked read. Also the UIDs the previous and next conversations open.
+
+    NotFoundError when UID is in none of the folder's conversations.
+    """
+    found, info = threads.threads(client, cache, owner, folder)
+    index = found.index_of(uid)
+    if index is None:
+        raise NotFoundError("That conversation is not in this folder any more.")
+    conversation = _conversations(client, owner, folder, info, [found.members(index)])[0]
+    unread = [row.uid for name, row in conversation.messages if name == folder and not row.seen]
+    if unread:
+        listing.select(client, folder)
+        try:
+            client.add_flags(unread, [b"\\Seen"], silent=True)
+        except IMAPClientError as exc:
+            raise imap.refused(exc) from exc
+        conversation.messages = [(name, _seen(row) if row.uid in unread and name == folder else row)
+                                 for name, row in conversation.messages]
+    if sent and sent != folder:
+        _add_answers(client, owner, sent, [conversation])
+    newer = found.newest(index - 1) if index > 0 else None
+    older = found.newest(index + 1) if index + 1 < len(found) else None
+    return conversation, (newer, older)
+
+
+def _seen(row: listing.Summary) -> listing.Summary:
+    return replace(row, flags=row.flags | {"\\Seen"})
+
+
+def _conversations(client: IMAPClient, owner: str, folder: str, info: dict,
+                   members: list[list[int]]) -> list[Conversation]:
+    """Conversations of MEMBERS (UIDs of FOLDER, oldest first), their rows fetched or cached."""
+    where = (owner, folder, int(info.get(b"UIDVALIDITY", 0)))
+    rows = {row.uid: row for row in listing.cached_summaries(
+        client, where, [uid for group in members for uid in group],
+        int(info.get(b"HIGHESTMODSEQ", 0)))}
+    found = []
+    for group in members:
+        present = [uid for uid in group if uid in rows]  # an expunged one is left out
+        if present:
+            found.append(Conversation(folder, present, [(folder, rows[uid]) for uid in present]))
+    return found
+
+
+def _add_answers(client: IMAPClient, owner: str, sent: str,
+                 conversations: list[Conversation]) -> None:
+    """Add to each of CONVERSATIONS the messages of SENT that belong to it."""
+    ids: dict[str, Conversation] = {}
+    for conversation in conversations:
+        for _, row in conversation.messages[-PER_CONVERSATION_IDS:]:
+            for value in (row.message_id, row.in_reply_to):
+                if _safe(value):
+                    ids.setdefault(value, conversation)
+    ids = dict(list(ids.items())[:MAX_IDS])
+    if not ids:
+        return
+    try:
+        info = listing.state(client, sent)
+    except NotFoundError:
+        return  # no Sent folder (yet): nothing to add
+    key = (owner, sent, tuple(sorted(ids)))
+    found = answers_cache.get(key, listing.sort_state(info, None))
+    if found is None:
+        found = _search_sent(client, sent, sorted(ids))
+        answers_cache.put(key, found, listing.sort_state(info, None),
+                          size=200 + sum(64 + 40 * len(refs) for _, refs in found))
+    if not found:
+        return
+    where = (owner, sent, int(info.get(b"UIDVALIDITY", 0)))
+    rows = {row.uid: row for row in listing.cached_summaries(
+        client, where, [uid for uid, _ in found], int(info.get(b"HIGHESTMODSEQ", 0)))}
+    for uid, refs in found:
+        row = rows.get(uid)
+        owner_of = next((ids[ref] for ref in refs if ref in ids), None)
+        if row is None or owner_of is None:
+            continue
+        if row.message_id and any(r.message_id == row.message_id for _, r in owner_of.messages):
+            continue  # the same message in both folders (a copy to oneself)
+        owner_of.messages.append((sent, row))
+    for conversation in conversations:
+        conversation.messages.sort(key=lambda pair: _when(pair[1]))
+
+
+def _safe(value: str) -> bool:
+    return bool(SAFE_ID.fullmatch(value)) and not _UNSAFE_IN_ID & set(value)
+
+
+def _when(row: listing.Summary) -> float:
+    return row.date.timestamp() if isinstance(row.date, datetime) else 0.0
+
+
+def _search_sent(client: IMAPClient, sent: str, ids: list[str]) -> list[tuple[int, tuple[str, ...]]]:
+    """UIDs of SENT that answer IDS or are answered by them, with the Message-IDs each names.
+
+    One SEARCH: References or In-Reply-To naming one of IDS (an answer), or a
+    Message-ID among IDS (a message of the person's that the folder's mail answers).
+    """
+    criteria: list = []
+    for value in ids:
+        criteria += [["OR", "HEADER", "References", value, "HEADER", "In-Reply-To", value],
+                     ["HEADER", "Message-ID", value]]
+    listing.select(client, sent, readonly=True)
+    try:
+        uids = client.search(["OR"] * (len(criteria) - 1) + criteria)
+        data = client.fetch(uids, [REFERENCE_FETCH, b"ENVELOPE"]) if uids else {}
+    except IMAPClientError as exc:
+        raise imap.refused(exc) from exc
+    found = []
+    for uid in sorted(data):
+        envelope = data[uid].get(b"ENVELOPE")
+        named = _IDS.findall(data[uid].get(REFERENCE_KEY) or b"")
+        own = envelope.message_id if envelope and envelope.message_id else b""
+        found.append((uid, tuple(dict.fromkeys(v.decode("ascii", "replace")
+                                               for v in [*reversed(named), own] if v))))
+    return found
