@@ -88,13 +88,16 @@ def test_delete_takes_the_whole_conversation_and_leaves_sent_alone(app, mail_sta
     assert uids["plan2"][1] in _uids(mail_stack, me, "Sent")
 
 
+def _spam(rng: random.Random) -> str:
+    return " ".join(rng.choice(spam_support.SPAM_WORDS) for _ in range(60))
+
+
 def test_spam_on_a_conversation_moves_and_trains_every_message(app, mail_stack, stack_db, domain):
     me = new_address(stack_db, domain, "convspam", spam_to_junk=False)
     rng = random.Random(20)
-    words = lambda: " ".join(rng.choice(spam_support.SPAM_WORDS.split()) for _ in range(60))  # noqa: E731
-    first = raw("Win <win@prize.test>", me, "You won", "<win1@prize.test>", 0, body=words())
+    first = raw("Win <win@prize.test>", me, "You won", "<win1@prize.test>", 0, body=_spam(rng))
     second = raw("Win <win@prize.test>", me, "Re: You won", "<win2@prize.test>", 1,
-                 "<win1@prize.test>", body=words())
+                 "<win1@prize.test>", body=_spam(rng))
     client = imap_login(mail_stack, me)
     try:
         client.append("INBOX", first)

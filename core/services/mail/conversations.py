@@ -4,7 +4,8 @@ Threads come from the server (core.mail.threads). The person's own answers live 
 Sent, which THREAD of one folder cannot see; they are looked up for the conversations
 on the shown page only, by one SEARCH of Sent for the Message-IDs those conversations
 hold (answers name them in In-Reply-To and References) and for the messages they answer.
-The result is cached while Sent's state stays the same, so paging back costs a STATUS.
+The result is cached beside the sorted lists while Sent's state stays the same, so
+paging back costs a STATUS.
 """
 from __future__ import annotations
 
@@ -15,12 +16,10 @@ from datetime import datetime
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from core.cache import LruCache, share
+from core.cache import LruCache
 from core.mail import imap, listing, threads
 from core.mail.errors import NotFoundError
 
-# The Sent answers found for a page's conversations, while Sent stays the same.
-answers_cache = share(0.02)
 # A Message-ID that can travel as one IMAP atom or quoted string: anything else (spaces,
 # quotes, braces, control characters) is left out of the SEARCH rather than escaped.
 SAFE_ID = re.compile(r"<[\x21-\x7e]{1,250}>")
@@ -101,7 +100,7 @@ def conversation_page(client: IMAPClient, cache: LruCache, owner: str, folder: s
     uidvalidity = int(info.get(b"UIDVALIDITY", 0))
     conversations = _conversations(client, owner, folder, info, [found.members(i) for i in shown])
     if sent and sent != folder:
-        _add_answers(client, owner, sent, conversations)
+        _add_answers(client, cache, owner, sent, conversations)
     return ConversationPage(folder, len(found), page, per_page, [], int(info.get(b"UIDNEXT", 0)),
                             found.uids, uidvalidity, listing.state_of(info),
                             conversations=conversations, messages_total=len(found.uids))
@@ -129,7 +128,7 @@ def open_conversation(client: IMAPClient, cache: LruCache, owner: str, folder: s
         conversation.messages = [(name, _seen(row) if row.uid in unread and name == folder else row)
                                  for name, row in conversation.messages]
     if sent and sent != folder:
-        _add_answers(client, owner, sent, [conversation])
+        _add_answers(client, cache, owner, sent, [conversation])
     newer = found.newest(index - 1) if index > 0 else None
     older = found.newest(index + 1) if index + 1 < len(found) else None
     return conversation, (newer, older)
@@ -154,7 +153,7 @@ def _conversations(client: IMAPClient, owner: str, folder: str, info: dict,
     return found
 
 
-def _add_answers(client: IMAPClient, owner: str, sent: str,
+def _add_answers(client: IMAPClient, cache: LruCache, owner: str, sent: str,
                  conversations: list[Conversation]) -> None:
     """Add to each of CONVERSATIONS the messages of SENT that belong to it."""
     ids: dict[str, Conversation] = {}
@@ -170,11 +169,11 @@ def _add_answers(client: IMAPClient, owner: str, sent: str,
         info = listing.state(client, sent)
     except NotFoundError:
         return  # no Sent folder (yet): nothing to add
-    key = (owner, sent, tuple(sorted(ids)))
-    found = answers_cache.get(key, listing.sort_state(info, None))
+    key = (owner, sent, "answers", tuple(sorted(ids)))
+    found = cache.get(key, listing.sort_state(info, None))
     if found is None:
         found = _search_sent(client, sent, sorted(ids))
-        answers_cache.put(key, found, listing.sort_state(info, None),
+        cache.put(key, found, listing.sort_state(info, None),
                           size=200 + sum(64 + 40 * len(refs) for _, refs in found))
     if not found:
         return
