@@ -56,7 +56,7 @@ def sent_answers(inbox: list[tuple[bytes, float, str]], owner: str,
         refs = re.search(rb"^References: (.*)$", head, re.M)
         chain = ((refs.group(1) + b" ") if refs else b"") + found[b"Message-ID"]
         when = min(arrived + rng.randint(60, 7200), time.time())
-        text = (f"Message-ID: <sent.{number}@bench.test>\n"
+        text = (f"Message-ID: <sent.{seed}.{number}@bench.test>\n"
                 f"Date: {email.utils.format_datetime(datetime.fromtimestamp(when, timezone.utc))}\n"
                 f"From: Bench <{owner}>\nTo: someone@example.org\n").encode()
         text += (b"Subject: Re: " + found[b"Subject"].removeprefix(b"Re: ") + b"\n"

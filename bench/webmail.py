@@ -106,10 +106,10 @@ def timed(action: Callable, *args):
 class RawImap:
     """The IMAP work behind each page, done directly with imapclient on one connection."""
 
-    def __init__(self, cfg: dict) -> None:
+    def __init__(self, cfg: dict, address: str = ADDRESS) -> None:
         self.client = IMAPClient(cfg["IMAP_HOST"], port=int(cfg["IMAP_PORT"]), ssl=False,
                                  timeout=120)
-        self.client.login(ADDRESS, PASSWORD)
+        self.client.login(address, PASSWORD)
         self.client.enable("CONDSTORE")  # as the app does: SELECT then reports HIGHESTMODSEQ
 
     def page(self, folder: str, sort: str = "DATE", page: int = 1,

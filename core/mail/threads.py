@@ -1,11 +1,12 @@
 """A folder's conversations: IMAP THREAD=REFERENCES (RFC 5256) on the server, cached.
 
 THREAD answers a tree per conversation; the list needs only which messages belong
-together, newest conversation first. The answer is parsed from its raw line (100k
-messages: imapclient's generic parser takes ~600 ms for what the wire brings in
-~250 ms) and ordered by the folder's date sort, which the message list keeps cached
-anyway. The result is cached beside that sort under the same validity (UIDVALIDITY,
-UIDNEXT, EXISTS), so page after page of conversations costs no THREAD at all.
+together, the conversation with the latest arrival first (as the message list's
+"Arrival" order: no SORT is needed on top of THREAD, which a change of the folder
+would otherwise pay twice). The answer is parsed from its raw line (100k messages:
+imapclient's generic parser takes ~600 ms for what the wire brings in ~250 ms) and
+cached like the sorted UID lists, under the same validity (UIDVALIDITY, UIDNEXT,
+EXISTS), so page after page of conversations costs no THREAD at all.
 """
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ _TOKEN = re.compile(rb"[()]|\d+")
 class Threads:
     """Every UID of a list grouped by conversation.
 
-    UIDS holds the conversations newest first (by their newest message), each
-    conversation's messages oldest first; STARTS where each begins, then len(UIDS).
+    UIDS holds the conversations latest arrival first, each conversation's messages
+    in arrival (UID) order; STARTS where each begins, then len(UIDS).
     """
 
     uids: array
@@ -40,7 +41,7 @@ class Threads:
         return len(self.starts) - 1
 
     def members(self, index: int) -> list[int]:
-        """The UIDs of conversation INDEX, oldest first."""
+        """The UIDs of conversation INDEX, in arrival order."""
         return list(self.uids[self.starts[index]:self.starts[index + 1]])
 
     def index_of(self, uid: int) -> int | None:
@@ -52,21 +53,21 @@ class Threads:
         return bisect_right(self.starts, at) - 1
 
     def newest(self, index: int) -> int:
-        """The UID of conversation INDEX's newest message: the one its row opens."""
+        """The UID of conversation INDEX's latest arrival."""
         return self.uids[self.starts[index + 1] - 1]
 
 
 def threads(client: IMAPClient, cache: LruCache, owner: str, folder: str,
             criteria: list | None = None) -> tuple[Threads, dict]:
     """FOLDER's conversations (of the messages matching CRITERIA), cached; with its state."""
-    order, info = listing.sorted_uids(client, cache, owner, folder, "date", True, criteria)
+    info = listing.state(client, folder)
     key = (owner, folder, "threads", repr(criteria))
-    valid_for = listing.sort_state(info, criteria)
-    found = cache.get(key, valid_for)
+    found = cache.get(key, listing.sort_state(info, criteria))
     if found is None:
-        listing.select(client, folder)
-        found = arrange(groups(_thread_line(client, criteria)), order)
-        cache.put(key, found, valid_for, found.uids.itemsize * (len(found.uids) + len(found.starts)))
+        info = listing.select(client, folder)
+        found = arrange(groups(_thread_line(client, criteria)))
+        cache.put(key, found, listing.sort_state(info, criteria),
+                  found.uids.itemsize * (len(found.uids) + len(found.starts)))
     return found, info
 
 
@@ -102,24 +103,12 @@ def groups(line: bytes) -> list[list[int]]:
     return found
 
 
-def arrange(found: list[list[int]], order) -> Threads:
-    """Threads of FOUND, ordered as ORDER (every UID, newest first) says.
-
-    A UID missing from ORDER (it arrived between the SORT and the THREAD) is left out
-    until the folder's next change lists it anew.
-    """
-    thread_of: dict[int, int] = {}
-    for number, group in enumerate(found):
-        for uid in group:
-            thread_of[uid] = number
-    members: dict[int, list[int]] = {}
-    for uid in order:
-        number = thread_of.get(uid)
-        if number is not None:
-            members.setdefault(number, []).append(uid)  # dicts keep first-seen order
+def arrange(found: list[list[int]]) -> Threads:
+    """Threads of FOUND, the one with the highest UID (the latest arrival) first."""
+    found.sort(key=max, reverse=True)
     uids, starts = array("I"), array("I")
-    for newest_first in members.values():
+    for group in found:
         starts.append(len(uids))
-        uids.extend(reversed(newest_first))
+        uids.extend(sorted(group))
     starts.append(len(uids))
     return Threads(uids, starts)

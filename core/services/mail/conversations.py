@@ -4,8 +4,8 @@ Threads come from the server (core.mail.threads). The person's own answers live 
 Sent, which THREAD of one folder cannot see; they are looked up for the conversations
 on the shown page only, by one SEARCH of Sent for the Message-IDs those conversations
 hold (answers name them in In-Reply-To and References) and for the messages they answer.
-The result is cached beside the sorted lists while Sent's state stays the same, so
-paging back costs a STATUS.
+What each Message-ID found is cached beside the sorted lists while Sent's state stays
+the same, so paging back costs a STATUS, and new mail a SEARCH for its own IDs only.
 """
 from __future__ import annotations
 
@@ -37,12 +37,12 @@ class Conversation:
     """One thread: its messages in the listed folder and in Sent, oldest first."""
 
     folder: str
-    uids: list[int]  # in FOLDER, oldest first: what the actions take
+    uids: list[int]  # in FOLDER, in arrival order: what the actions take
     messages: list[tuple[str, listing.Summary]] = field(default_factory=list)  # (folder, row)
 
     @property
     def opens(self) -> int:
-        """The UID the row opens: the newest message of the listed folder."""
+        """The UID the row opens: the latest arrival of the listed folder."""
         return self.uids[-1]
 
     @property
@@ -92,7 +92,7 @@ class ConversationPage(listing.Page):
 def conversation_page(client: IMAPClient, cache: LruCache, owner: str, folder: str,
                       sent: str | None, *, page: int = 1, per_page: int = 50,
                       criteria: list | None = None) -> ConversationPage:
-    """Page PAGE of FOLDER's conversations, newest first, with the answers found in SENT."""
+    """Page PAGE of FOLDER's conversations, latest arrival first, with the answers found in SENT."""
     found, info = threads.threads(client, cache, owner, folder, criteria)
     pages = listing.page_count(len(found), per_page)
     page = min(max(1, page), pages)
@@ -140,7 +140,7 @@ def _seen(row: listing.Summary) -> listing.Summary:
 
 def _conversations(client: IMAPClient, owner: str, folder: str, info: dict,
                    members: list[list[int]]) -> list[Conversation]:
-    """Conversations of MEMBERS (UIDs of FOLDER, oldest first), their rows fetched or cached."""
+    """Conversations of MEMBERS (UIDs of FOLDER), their rows fetched or cached, oldest first."""
     where = (owner, folder, int(info.get(b"UIDVALIDITY", 0)))
     rows = {row.uid: row for row in listing.cached_summaries(
         client, where, [uid for group in members for uid in group],
@@ -149,7 +149,8 @@ def _conversations(client: IMAPClient, owner: str, folder: str, info: dict,
     for group in members:
         present = [uid for uid in group if uid in rows]  # an expunged one is left out
         if present:
-            found.append(Conversation(folder, present, [(folder, rows[uid]) for uid in present]))
+            found.append(Conversation(folder, present, sorted(
+                ((folder, rows[uid]) for uid in present), key=lambda pair: _when(pair[1]))))
     return found
 
 
@@ -169,12 +170,7 @@ def _add_answers(client: IMAPClient, cache: LruCache, owner: str, sent: str,
         info = listing.state(client, sent)
     except NotFoundError:
         return  # no Sent folder (yet): nothing to add
-    key = (owner, sent, "answers", tuple(sorted(ids)))
-    found = cache.get(key, listing.sort_state(info, None))
-    if found is None:
-        found = _search_sent(client, sent, sorted(ids))
-        cache.put(key, found, listing.sort_state(info, None),
-                          size=200 + sum(64 + 40 * len(refs) for _, refs in found))
+    found = _answers(client, cache, owner, sent, listing.sort_state(info, None), list(ids))
     if not found:
         return
     where = (owner, sent, int(info.get(b"UIDVALIDITY", 0)))
@@ -190,6 +186,24 @@ def _add_answers(client: IMAPClient, cache: LruCache, owner: str, sent: str,
         owner_of.messages.append((sent, row))
     for conversation in conversations:
         conversation.messages.sort(key=lambda pair: _when(pair[1]))
+
+
+def _answers(client: IMAPClient, cache: LruCache, owner: str, sent: str, valid_for: tuple,
+             ids: list[str]) -> list[tuple[int, tuple[str, ...]]]:
+    """The messages of SENT naming any of IDS, as (UID, the Message-IDs it names).
+
+    Kept per Message-ID while Sent stays as it was (VALID_FOR): when new mail puts a
+    new conversation on the page, only its Message-IDs are searched for.
+    """
+    known = {value: cache.get((owner, sent, "answers", value), valid_for) for value in ids}
+    missing = [value for value, hits in known.items() if hits is None]
+    if missing:
+        found = _search_sent(client, sent, missing)
+        for value in missing:
+            known[value] = tuple(hit for hit in found if value in hit[1])
+            cache.put((owner, sent, "answers", value), known[value], valid_for,
+                      size=100 + len(value) + sum(64 + 40 * len(refs) for _, refs in known[value]))
+    return sorted({hit for hits in known.values() for hit in hits})
 
 
 def _safe(value: str) -> bool:
