@@ -32,7 +32,8 @@ from core.services.mail import identities
 from stack import manager
 
 from . import fill, threads
-from .common import config, scratch_overrides, seed_rspamd_cache, served, sign_in, sign_out
+from .common import (config, scratch_overrides, seed_rspamd_cache, served, sign_in, sign_out,
+                     sizes_and_logging)
 from .webmail import PASSWORD, Figures, RawImap, label, timed
 
 log = logging.getLogger("bench.conversations")
@@ -151,9 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--repeat", type=int, default=10, help="samples of warm and of changed")
     args = parser.parse_args(argv)
-    sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("bench").setLevel(logging.INFO)
+    sizes = sizes_and_logging(args.sizes)
     figures = Figures()
     began = time.perf_counter()
     with prepared_stack(sizes) as cfg:

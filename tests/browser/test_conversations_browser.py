@@ -3,19 +3,10 @@ import uuid
 
 import pytest
 
-from tests.helpers import imap_login, new_address, sign_in
+from tests.helpers import folder_uids, new_address, sign_in
 from tests.integration.conversation_support import seed
 
 pytestmark = pytest.mark.browser
-
-
-def _folder(cfg, address, folder):
-    client = imap_login(cfg, address)
-    try:
-        client.select_folder(folder, readonly=True)
-        return set(client.search(["ALL"]))
-    finally:
-        client.logout()
 
 
 @pytest.mark.parametrize("width", [375, 1280])
@@ -55,7 +46,7 @@ def test_switch_open_expand_and_delete_a_conversation(page, live_url, mail_stack
 
     page.get_by_role("toolbar", name="Conversation actions").get_by_role("button", name="Delete").click()
     page.get_by_role("status").get_by_text("2 messages moved to Trash.").wait_for()
-    inbox = _folder(mail_stack, address, "INBOX")
+    inbox = folder_uids(mail_stack, address, "INBOX")
     assert uids["plan1"][1] not in inbox and uids["plan3"][1] not in inbox and len(inbox) == 2
-    assert uids["plan2"][1] in _folder(mail_stack, address, "Sent")  # my answer stays in Sent
+    assert uids["plan2"][1] in folder_uids(mail_stack, address, "Sent")  # my answer stays in Sent
     assert page.locator("#message-list .row").count() == 2

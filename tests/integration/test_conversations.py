@@ -5,7 +5,7 @@ import random
 
 from core.cache import LruCache
 from core.services.mail import conversations
-from tests.helpers import csrf_token, imap_login, new_address, signed_in_client
+from tests.helpers import csrf_token, folder_uids, imap_login, new_address, signed_in_client
 
 from . import spam_support
 from .conversation_support import raw, seed
@@ -16,15 +16,6 @@ def _flags(cfg, me, folder, uid):
     try:
         client.select_folder(folder, readonly=True)
         return client.get_flags([uid]).get(uid, ())
-    finally:
-        client.logout()
-
-
-def _uids(cfg, me, folder):
-    client = imap_login(cfg, me)
-    try:
-        client.select_folder(folder, readonly=True)
-        return set(client.search(["ALL"]))
     finally:
         client.logout()
 
@@ -83,9 +74,9 @@ def test_delete_takes_the_whole_conversation_and_leaves_sent_alone(app, mail_sta
     page = web.get("/mail?folder=INBOX").get_data(as_text=True)
     web.post("/mail/bulk", data={"folder": "INBOX", "action": "delete", "csrf_token": csrf_token(page),
                                  "uid": f"{uids['plan1'][1]},{uids['plan3'][1]}"})
-    assert _uids(mail_stack, me, "INBOX") == {uids["lunch2"][1], uids["alone"][1]}
-    assert len(_uids(mail_stack, me, "Trash")) == 2
-    assert uids["plan2"][1] in _uids(mail_stack, me, "Sent")
+    assert folder_uids(mail_stack, me, "INBOX") == {uids["lunch2"][1], uids["alone"][1]}
+    assert len(folder_uids(mail_stack, me, "Trash")) == 2
+    assert uids["plan2"][1] in folder_uids(mail_stack, me, "Sent")
 
 
 def _spam(rng: random.Random) -> str:
@@ -113,6 +104,6 @@ def test_spam_on_a_conversation_moves_and_trains_every_message(app, mail_stack, 
     done = web.post("/mail/bulk", data={"folder": "INBOX", "action": "spam", "uid": f"{both[0]},{both[1]}",
                                         "csrf_token": csrf_token(page)}, follow_redirects=True)
     assert "2 messages moved to Junk. The move is queued" in done.get_data(as_text=True)
-    assert _uids(mail_stack, me, "INBOX") == set() and len(_uids(mail_stack, me, "Junk")) == 2
+    assert folder_uids(mail_stack, me, "INBOX") == set() and len(folder_uids(mail_stack, me, "Junk")) == 2
     spam_support.wait_until(lambda: spam_support.counts(mail_stack)[0] == before[0] + 2,
                             "both messages learned as spam")
