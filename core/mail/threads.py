@@ -21,9 +21,19 @@ from imapclient.imapclient import _normalise_search_criteria
 
 from core.cache import LruCache
 
+from . import envelope as env
 from . import imap, listing
 
 _TOKEN = re.compile(rb"[()]|\d+")
+_IDS = re.compile(rb"<[^<>\s]{1,250}>")
+# A subject REFERENCES would thread by its base subject (RFC 5256 section 2.1).
+_REPLY = re.compile(r"\s*(re|fwd?|aw|wg|sv|vs)\s*(\[\d+\])?\s*:", re.I)
+REFERENCE_FETCH = b"BODY.PEEK[HEADER.FIELDS (IN-REPLY-TO REFERENCES)]"
+REFERENCE_KEY = b"BODY[HEADER.FIELDS (IN-REPLY-TO REFERENCES)]"
+# More new messages than this are threaded anew with the whole folder.
+MAX_GROWN = 50
+# How many of the newest threads' shown messages a new answer is looked for among.
+SHOWN_THREADS = 500
 
 
 @dataclass(frozen=True)
@@ -59,16 +69,98 @@ class Threads:
 
 def threads(client: IMAPClient, cache: LruCache, owner: str, folder: str,
             criteria: list | None = None) -> tuple[Threads, dict]:
-    """FOLDER's conversations (of the messages matching CRITERIA), cached; with its state."""
+    """FOLDER's conversations (of the messages matching CRITERIA), cached; with its state.
+
+    When mail only arrived since the cached threads (none left), the few new messages
+    join them by their References (grown) instead of a new THREAD of the whole folder.
+    """
     info = listing.state(client, folder)
     key = (owner, folder, "threads", repr(criteria))
-    found = cache.get(key, listing.sort_state(info, criteria))
+    valid_for = listing.sort_state(info, criteria)
+    cached = cache.get(key)  # (Threads, the state they were made at)
+    if cached is not None and cached[1] == valid_for:
+        return cached[0], info
+    found = grown(client, owner, folder, cached, info) if cached and criteria is None else None
     if found is None:
         info = listing.select(client, folder)
         found = arrange(groups(_thread_line(client, criteria)))
-        cache.put(key, found, listing.sort_state(info, criteria),
-                  found.uids.itemsize * (len(found.uids) + len(found.starts)))
+    cache.put(key, (found, listing.sort_state(info, criteria)),
+              size=found.uids.itemsize * (len(found.uids) + len(found.starts)))
     return found, info
+
+
+def grown(client: IMAPClient, owner: str, folder: str, cached: tuple[Threads, tuple],
+          info: dict) -> Threads | None:
+    """CACHED threads with the messages that arrived since, or None when that cannot be
+    told without threading the whole folder anew.
+
+    None when a message went (EXISTS grew less than the new UIDs), when many came, and
+    when a new message answers one whose Message-ID is not among the rows the list has
+    shown (the row cache) or looks like an answer without saying to what (REFERENCES
+    would join it by its subject). A new message naming nothing is a new conversation;
+    REFERENCES' merging of equal subjects waits for the next whole threading.
+    """
+    old, (uidvalidity, uidnext, exists, _) = cached
+    if info.get(b"UIDVALIDITY") != uidvalidity or info.get(b"UIDNEXT", 0) - uidnext > MAX_GROWN:
+        return None
+    listing.select(client, folder)
+    try:
+        new = sorted(u for u in client.search(["UID", f"{uidnext}:*"]) if u >= uidnext)
+        if not new or exists + len(new) != info.get(b"EXISTS"):
+            return None
+        data = client.fetch(new, [b"ENVELOPE", REFERENCE_FETCH])
+    except IMAPClientError as exc:
+        raise imap.refused(exc) from exc
+    thread_of = _shown_ids(old, (owner, folder, uidvalidity))
+    joined: dict[int, list[int]] = {}  # thread number (old, or new from -1 down) -> new UIDs
+    for uid in new:
+        envelope = data.get(uid, {}).get(b"ENVELOPE")
+        named = message_ids(data.get(uid, {}).get(REFERENCE_KEY) or b"")
+        number = next((thread_of[i] for i in reversed(named) if i in thread_of), None)
+        subject = env.decode_words(envelope.subject) if envelope else ""
+        if number is None and (named or _REPLY.match(subject)):
+            return None
+        number = -1 - uid if number is None else number
+        joined.setdefault(number, []).append(uid)
+        if envelope and envelope.message_id:
+            thread_of[envelope.message_id] = number
+    return _with(old, joined)
+
+
+def message_ids(headers: bytes) -> list[bytes]:
+    """The Message-IDs header lines name, in order: b"References: <a@x> <b@y>" -> [b"<a@x>", b"<b@y>"]."""
+    return _IDS.findall(headers)
+
+
+def _shown_ids(old: Threads, where: tuple) -> dict[bytes, int]:
+    """Message-ID -> thread number of the messages of OLD's first threads the list has
+    shown (their rows are in listing.row_cache under WHERE: owner, folder, UIDVALIDITY)."""
+    found = {}
+    for index in range(min(len(old), SHOWN_THREADS)):
+        for uid in old.members(index):
+            cached = listing.row_cache.get((*where, uid))
+            if cached is not None and cached[0].message_id:
+                found[cached[0].message_id.encode()] = index
+    return found
+
+
+def _with(old: Threads, joined: dict[int, list[int]]) -> Threads:
+    """OLD with JOINED's new UIDs added (keys: thread numbers; negative: new threads),
+    the threads that grew first, latest arrival first."""
+    front = sorted(joined, key=lambda n: max(joined[n]), reverse=True)
+    uids, starts = array("I"), array("I")
+    for number in front:
+        starts.append(len(uids))
+        if number >= 0:
+            uids.extend(old.uids[old.starts[number]:old.starts[number + 1]])
+        uids.extend(joined[number])
+    grown_threads = {n for n in front if n >= 0}
+    for index in range(len(old)):
+        if index not in grown_threads:
+            starts.append(len(uids))
+            uids.extend(old.uids[old.starts[index]:old.starts[index + 1]])
+    starts.append(len(uids))
+    return Threads(uids, starts)
 
 
 def _thread_line(client: IMAPClient, criteria: list | None) -> bytes:

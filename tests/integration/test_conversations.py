@@ -4,8 +4,10 @@ from __future__ import annotations
 import random
 
 from core.cache import LruCache
+from core.mail import threads
 from core.services.mail import conversations
-from tests.helpers import csrf_token, folder_uids, imap_login, new_address, signed_in_client
+from tests.helpers import (commands_sent, csrf_token, folder_uids, imap_login, new_address,
+                           signed_in_client)
 
 from . import spam_support
 from .conversation_support import raw, seed
@@ -37,6 +39,40 @@ def test_threads_come_newest_first_with_the_answers_kept_in_sent(mail_stack, sta
     # The person started this one: the INBOX answer's In-Reply-To finds it in Sent.
     assert [(f, r.uid) for f, r in lunch.messages] == [uids["lunch1"], uids["lunch2"]]
     assert [(f, r.uid) for f, r in alone.messages] == [uids["alone"]]
+
+
+def test_new_mail_joins_the_cached_threads_as_threading_anew_would(
+        mail_stack, stack_db, domain, monkeypatch):
+    me = new_address(stack_db, domain, "grown", spam_to_junk=False)
+    uids = seed(mail_stack, me, "t5")
+    client = imap_login(mail_stack, me)
+    try:
+        cache = LruCache(1 << 20)
+        conversations.conversation_page(client, cache, me, "INBOX", "Sent")  # page 1 shown
+        other = imap_login(mail_stack, me)
+        other.append("INBOX", raw("Ben <ben@conv.test>", me, "Re: Plan t5", "<plan4.t5@conv.test>", 6,
+                                  "<plan3.t5@conv.test>", "<plan1.t5@conv.test> <plan2.t5@conv.test>"))
+        other.append("INBOX", raw("News <news@conv.test>", me, "News t5", "<news.t5@conv.test>", 7))
+        other.logout()
+        client.noop()  # as the pool does before lending the connection
+        sent = commands_sent(client, monkeypatch)
+        page = conversations.conversation_page(client, cache, me, "INBOX", "Sent")
+        assert "THREAD" not in sent and "SORT" not in sent
+        anew, _ = threads.threads(client, LruCache(1 << 20), me, "INBOX")
+        grown, _ = threads.threads(client, cache, me, "INBOX")
+        assert (grown.uids, grown.starts) == (anew.uids, anew.starts)
+        news, plan = page.conversations[:2]
+        assert news.subject == "News t5" and len(news.messages) == 1
+        assert plan.uids[:2] == [uids["plan1"][1], uids["plan3"][1]] and len(plan.messages) == 4
+        # A message gone since: the folder is threaded anew.
+        client.select_folder("INBOX")
+        client.delete_messages([news.opens])
+        client.expunge()
+        sent.clear()
+        assert conversations.conversation_page(client, cache, me, "INBOX", "Sent").total == 3
+        assert "THREAD" in sent
+    finally:
+        client.logout()
 
 
 def test_the_switch_is_remembered_and_a_conversation_opens_read_with_the_newest_expanded(

@@ -19,6 +19,12 @@ def test_the_latest_arrival_comes_first_and_each_conversation_in_arrival_order()
     assert arranged.newest(1) == 7
 
 
+def test_new_mail_moves_the_threads_it_joined_to_the_front():
+    old = threads.arrange([[1, 4], [2], [3, 5]])  # [3, 5], [1, 4], [2]
+    grown = threads._with(old, {1: [6], -8: [8]})  # 6 answers [1, 4]; 8 starts a thread
+    assert [grown.members(i) for i in range(len(grown))] == [[8], [1, 4, 6], [3, 5], [2]]
+
+
 def test_only_plain_message_ids_reach_the_sent_search():
     assert conversations._safe("<abc.1@host.example>")
     for hostile in ('<a"b@x>', "<a b@x>", "<a{5}@x>", "<a)@x>", "<a\r\n@x>", "no-brackets@x", ""):

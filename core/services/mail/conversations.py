@@ -24,9 +24,6 @@ from core.mail.errors import NotFoundError
 # quotes, braces, control characters) is left out of the SEARCH rather than escaped.
 SAFE_ID = re.compile(r"<[\x21-\x7e]{1,250}>")
 _UNSAFE_IN_ID = set('"\\(){}%*[]')
-_IDS = re.compile(rb"<[^<>\s]{1,250}>")
-REFERENCE_FETCH = b"BODY.PEEK[HEADER.FIELDS (IN-REPLY-TO REFERENCES)]"
-REFERENCE_KEY = b"BODY[HEADER.FIELDS (IN-REPLY-TO REFERENCES)]"
 # At most this many Message-IDs go into one page's SEARCH of Sent (a long thread's newest).
 MAX_IDS = 400
 PER_CONVERSATION_IDS = 20
@@ -227,13 +224,13 @@ def _search_sent(client: IMAPClient, sent: str, ids: list[str]) -> list[tuple[in
     listing.select(client, sent, readonly=True)
     try:
         uids = client.search(["OR"] * (len(criteria) - 1) + criteria)
-        data = client.fetch(uids, [REFERENCE_FETCH, b"ENVELOPE"]) if uids else {}
+        data = client.fetch(uids, [threads.REFERENCE_FETCH, b"ENVELOPE"]) if uids else {}
     except IMAPClientError as exc:
         raise imap.refused(exc) from exc
     found = []
     for uid in sorted(data):
         envelope = data[uid].get(b"ENVELOPE")
-        named = _IDS.findall(data[uid].get(REFERENCE_KEY) or b"")
+        named = threads.message_ids(data[uid].get(threads.REFERENCE_KEY) or b"")
         own = envelope.message_id if envelope and envelope.message_id else b""
         found.append((uid, tuple(dict.fromkeys(v.decode("ascii", "replace")
                                                for v in [*reversed(named), own] if v))))
