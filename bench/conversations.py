@@ -7,8 +7,9 @@ for one person, with their answers in Sent, and gives a twin the very same Maild
   first   the first list after the app started (its caches empty: the SORT, and for
           conversations the THREAD and the search of Sent too);
   warm    the page again, nothing changed;
-  changed the page right after a new message arrived in the folder (a new SORT, and a
-          new THREAD for conversations), one new message per sample.
+  changed the page right after a new message arrived in the folder (a new SORT for
+          messages; for conversations the new message joins the cached threads), one new
+          message per sample, every other one an answer to the newest message there.
 
 Raw IMAP beside it: SELECT + UID SORT, and SELECT + UID THREAD REFERENCES, on one
 connection. Prints medians and conversations ÷ messages against issue 20's target (≤ 2).
@@ -88,9 +89,16 @@ class Raw(RawImap):
         return b"".join(self.client._raw_command_untagged(b"THREAD", [b"REFERENCES", b"UTF-8", b"ALL"]))
 
     def arrive(self, folder: str, number: int) -> None:
-        """APPEND one new message to FOLDER (the folder changed)."""
-        self.client.append(folder, (f"From: new@example.org\r\nTo: {MESSAGES}\r\nSubject: new {number}"
-                                    f"\r\nMessage-ID: <new.{number}@bench.test>\r\n\r\nhello\r\n").encode())
+        """APPEND one new message to FOLDER: every other one answers the newest message there."""
+        head = f"From: new@example.org\r\nTo: {MESSAGES}\r\nMessage-ID: <new.{number}@bench.test>\r\n"
+        if number % 2:
+            self.client.select_folder(folder, readonly=True)
+            newest = next(iter(self.client.fetch("*", [b"ENVELOPE"]).values()))[b"ENVELOPE"]
+            parent = newest.message_id.decode()
+            head += f"In-Reply-To: {parent}\r\nReferences: {parent}\r\nSubject: Re: news {number}\r\n"
+        else:
+            head += f"Subject: news {number}\r\n"
+        self.client.append(folder, (head + "\r\nhello\r\n").encode())
 
 
 def measure(base: str, cfg: dict, sizes: list[int], repeat: int, figures: Figures) -> None:
@@ -108,7 +116,7 @@ def measure(base: str, cfg: dict, sizes: list[int], repeat: int, figures: Figure
                 changed = cycle % 2 == 0 and cycle > 0
                 for view, opener in openers.items():
                     if changed:
-                        raws[view].arrive(folder_of(size), cycle * 1000 + size)
+                        raws[view].arrive(folder_of(size), cycle // 2 + size)
                     seconds = timed(lambda: opener.open(url).read())[0]
                     if cycle:
                         figures.add(view, "changed" if changed else "warm", size, seconds)
