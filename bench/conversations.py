@@ -92,8 +92,9 @@ class Raw(RawImap):
         """APPEND one new message to FOLDER: every other one answers the newest message there."""
         head = f"From: new@example.org\r\nTo: {MESSAGES}\r\nMessage-ID: <new.{number}@bench.test>\r\n"
         if number % 2:
-            self.client.select_folder(folder, readonly=True)
-            newest = next(iter(self.client.fetch("*", [b"ENVELOPE"]).values()))[b"ENVELOPE"]
+            uidnext = self.client.select_folder(folder, readonly=True)[b"UIDNEXT"]
+            uid = max(self.client.search(["UID", f"{uidnext - 1}:*"]))  # the newest, "*" at least
+            newest = self.client.fetch([uid], [b"ENVELOPE"])[uid][b"ENVELOPE"]
             parent = newest.message_id.decode()
             head += f"In-Reply-To: {parent}\r\nReferences: {parent}\r\nSubject: Re: news {number}\r\n"
         else:
