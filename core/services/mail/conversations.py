@@ -155,19 +155,24 @@ def _add_answers(client: IMAPClient, cache: LruCache, owner: str, sent: str,
                  conversations: list[Conversation]) -> None:
     """Add to each of CONVERSATIONS the messages of SENT that belong to it."""
     ids: dict[str, Conversation] = {}
+    wanted: list[tuple[str, str]] = []  # (header, Message-ID) to search Sent for
     for conversation in conversations:
+        own = {row.message_id for _, row in conversation.messages}
         for _, row in conversation.messages[-PER_CONVERSATION_IDS:]:
-            for value in (row.message_id, row.in_reply_to):
-                if _safe(value):
-                    ids.setdefault(value, conversation)
-    ids = dict(list(ids.items())[:MAX_IDS])
-    if not ids:
+            # An answer names what it answers in References (RFC 5322 section 3.6.4: the
+            # parent's References and its Message-ID, so In-Reply-To's too); a parent
+            # the folder lacks may be the person's own message in Sent.
+            for header, value in (("References", row.message_id), ("Message-ID", row.in_reply_to)):
+                if _safe(value) and value not in ids and (header == "References" or value not in own):
+                    ids[value] = conversation
+                    wanted.append((header, value))
+    if not wanted:
         return
     try:
         info = listing.state(client, sent)
     except NotFoundError:
         return  # no Sent folder (yet): nothing to add
-    found = _answers(client, cache, owner, sent, listing.sort_state(info, None), list(ids))
+    found = _answers(client, cache, owner, sent, listing.sort_state(info, None), wanted[:MAX_IDS])
     if not found:
         return
     where = (owner, sent, int(info.get(b"UIDVALIDITY", 0)))
@@ -186,20 +191,21 @@ def _add_answers(client: IMAPClient, cache: LruCache, owner: str, sent: str,
 
 
 def _answers(client: IMAPClient, cache: LruCache, owner: str, sent: str, valid_for: tuple,
-             ids: list[str]) -> list[tuple[int, tuple[str, ...]]]:
-    """The messages of SENT naming any of IDS, as (UID, the Message-IDs it names).
+             wanted: list[tuple[str, str]]) -> list[tuple[int, tuple[str, ...]]]:
+    """The messages of SENT whose header names the Message-ID, for each (header, Message-ID)
+    of WANTED, as (UID, the Message-IDs it names and its own).
 
     Kept per Message-ID while Sent stays as it was (VALID_FOR): when new mail puts a
     new conversation on the page, only its Message-IDs are searched for.
     """
-    known = {value: cache.get((owner, sent, "answers", value), valid_for) for value in ids}
-    missing = [value for value, hits in known.items() if hits is None]
+    known = {pair: cache.get((owner, sent, *pair), valid_for) for pair in wanted}
+    missing = [pair for pair, hits in known.items() if hits is None]
     if missing:
         found = _search_sent(client, sent, missing)
-        for value in missing:
-            known[value] = tuple(hit for hit in found if value in hit[1])
-            cache.put((owner, sent, "answers", value), known[value], valid_for,
-                      size=100 + len(value) + sum(64 + 40 * len(refs) for _, refs in known[value]))
+        for pair in missing:
+            known[pair] = tuple(hit for hit in found if pair[1] in hit[1])
+            cache.put((owner, sent, *pair), known[pair], valid_for,
+                      size=100 + len(pair[1]) + sum(64 + 40 * len(refs) for _, refs in known[pair]))
     return sorted({hit for hits in known.values() for hit in hits})
 
 
@@ -211,16 +217,15 @@ def _when(row: listing.Summary) -> float:
     return row.date.timestamp() if isinstance(row.date, datetime) else 0.0
 
 
-def _search_sent(client: IMAPClient, sent: str, ids: list[str]) -> list[tuple[int, tuple[str, ...]]]:
-    """UIDs of SENT that answer IDS or are answered by them, with the Message-IDs each names.
+def _search_sent(client: IMAPClient, sent: str,
+                 wanted: list[tuple[str, str]]) -> list[tuple[int, tuple[str, ...]]]:
+    """UIDs of SENT whose header names the Message-ID, for any (header, Message-ID) of
+    WANTED, in one SEARCH; with the Message-IDs each names and its own.
 
-    One SEARCH: References or In-Reply-To naming one of IDS (an answer), or a
-    Message-ID among IDS (a message of the person's that the folder's mail answers).
+    Each criterion costs Dovecot a pass over Sent's headers (100 of them ~45 ms at 5,000
+    messages), so an answer is found by References alone, not also by In-Reply-To.
     """
-    criteria: list = []
-    for value in ids:
-        criteria += [["OR", "HEADER", "References", value, "HEADER", "In-Reply-To", value],
-                     ["HEADER", "Message-ID", value]]
+    criteria = [["HEADER", header, value] for header, value in wanted]
     listing.select(client, sent, readonly=True)
     try:
         uids = client.search(["OR"] * (len(criteria) - 1) + criteria)
