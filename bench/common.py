@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import shutil
 import socket
@@ -21,6 +22,14 @@ from core.config import STACK_PORT_KEYS, load_config
 HS_CACHE = Path("/var/tmp/mailroom-test-rspamd-cache")
 HS_SUFFIXES = (".hs", ".hsmp", ".hsmc")
 PORT_KEYS = STACK_PORT_KEYS
+
+
+def sizes_and_logging(text: str) -> list[int]:
+    """The folder sizes of a --sizes argument ("1000,100000"), with logging set up as the
+    benchmarks log: warnings, and their own progress."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("bench").setLevel(logging.INFO)
+    return sorted({int(s) for s in text.split(",") if s.strip()})
 
 
 def free_ports(count: int) -> list[int]:

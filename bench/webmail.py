@@ -35,7 +35,8 @@ from core.services.directory import lookup
 from stack import manager
 
 from . import fill
-from .common import config, scratch_overrides, seed_rspamd_cache, served, sign_in, sign_out
+from .common import (config, scratch_overrides, seed_rspamd_cache, served, sign_in, sign_out,
+                     sizes_and_logging)
 
 log = logging.getLogger("bench.webmail")  # also when run as __main__
 ADDRESS = "bench@bench.test"
@@ -106,10 +107,10 @@ def timed(action: Callable, *args):
 class RawImap:
     """The IMAP work behind each page, done directly with imapclient on one connection."""
 
-    def __init__(self, cfg: dict) -> None:
+    def __init__(self, cfg: dict, address: str = ADDRESS) -> None:
         self.client = IMAPClient(cfg["IMAP_HOST"], port=int(cfg["IMAP_PORT"]), ssl=False,
                                  timeout=120)
-        self.client.login(ADDRESS, PASSWORD)
+        self.client.login(address, PASSWORD)
         self.client.enable("CONDSTORE")  # as the app does: SELECT then reports HIGHESTMODSEQ
 
     def page(self, folder: str, sort: str = "DATE", page: int = 1,
@@ -371,9 +372,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-warm", action="store_true",
                         help="import without caching the Date headers (as before issue 17)")
     args = parser.parse_args(argv)
-    sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("bench").setLevel(logging.INFO)
+    sizes = sizes_and_logging(args.sizes)
     figures = Figures()
     began = time.perf_counter()
     with prepared_stack(sizes, args.rounds + 1, not args.no_warm) as bench:

@@ -94,6 +94,16 @@ def still_answers(client, seconds=5.0):
     return True
 
 
+def folder_uids(cfg: dict, address: str, folder: str) -> set[int]:
+    """The UIDs of every message in ADDRESS's FOLDER, read over IMAP now."""
+    client = imap_login(cfg, address)
+    try:
+        client.select_folder(folder, readonly=True)
+        return set(client.search(["ALL"]))
+    finally:
+        client.logout()
+
+
 def wait_for_subject(cfg: dict, address: str, subject: str, folder: str = "INBOX",
                      timeout: float = 20.0, password: str = PASSWORD) -> bytes:
     """Poll FOLDER of ADDRESS until a message with SUBJECT arrives; return its raw bytes."""

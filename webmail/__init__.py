@@ -1,6 +1,6 @@
 """Blueprint "webmail": reading and writing mail."""
-from . import (actions, compose, delivery, format, listops, read, receipts,  # noqa: F401
-               scheduled, transfer, views)  # (routes register on bp)
+from . import (actions, compose, conversations, delivery, format, listops, read,  # noqa: F401
+               receipts, scheduled, transfer, views)  # (routes register on bp)
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from flask import current_app, request, url_for
 from flask_login import current_user
 
-from core.mail.folders import find_special
 from core.cache import share
+from core.extensions import db
+from core.mail.folders import find_special
 from core.mail.listing import SORT_KEYS
+from core.services.mail import identities
 
 # Sorted UID lists of every person's folders and searches: 4 bytes a UID.
 sort_cache = share(0.3)
@@ -46,6 +48,11 @@ def list_options() -> ListOptions:
         query=request.args.get("q", "").strip()[:500],
         everywhere=request.args.get("scope") == "all",
     )
+
+
+def conversations_chosen() -> bool:
+    """Whether the person lists their mail as conversations (else one row per message)."""
+    return identities.preferences(db.session, current_user.address).conversations
 
 
 def outgoing(tree) -> dict:

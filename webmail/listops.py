@@ -34,8 +34,11 @@ def back(default: str) -> str:
 
 
 def selection() -> bulkops.Selection:
-    """The messages a bulk form names: ticked `uid`s, or `scope=all` of the list it showed."""
-    uids = tuple(int(u) for u in request.form.getlist("uid")
+    """The messages a bulk form names: ticked `uid`s, or `scope=all` of the list it showed.
+
+    A conversation's row names all its messages in one `uid` value: "12,15,19".
+    """
+    uids = tuple(int(u) for value in request.form.getlist("uid") for u in value.split(",")
                  if u.isascii() and u.isdigit() and 0 < int(u) < 2**32)
     return bulkops.Selection(
         folder=request.form.get("folder", "INBOX") or "INBOX", uids=uids,

@@ -65,8 +65,10 @@ def body(uid: int):
     allow_remote = request.args.get("remote") == "1"
     raw = _raw(uid)
     html = reading.body_html(raw, allow_remote)
+    # Text mail is framed too where a conversation shows several messages in one page.
+    shown = html.html if html else sanitize.text_to_html(mime.parse_message(raw).text or "")
     nonce = secrets.token_urlsafe(16)  # admits our stylesheet, and only it
-    document = render_template("webmail/body.html", html=html.html if html else "", nonce=nonce)
+    document = render_template("webmail/body.html", html=shown, nonce=nonce)
     csp = sanitize.mail_csp(allow_remote, nonce)
     return Response(document, mimetype="text/html",
                     headers={**NOSNIFF, "Content-Security-Policy": csp,

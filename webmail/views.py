@@ -9,6 +9,7 @@ from core.mail.search import QueryError
 from core.services.mail import mailbox
 from portal.auth.current import mail_connection
 
+from . import conversations
 from .blueprint import bp
 from .context import list_options, outgoing, owner, per_page, sort_cache
 
@@ -20,12 +21,17 @@ def index():
     """Folders, the list of the chosen folder (or search results), an empty reading pane."""
     options = list_options()
     with mail_connection(options.folder) as client:
-        page, results, error = _list_or_search(client, options)
-        side = mailbox.sidebar(client, owner(), options.folder, page.state if page else None)
+        threaded = conversations.listed(client, options)
+        if threaded:
+            (page, side, error), results = threaded, None
+        else:
+            page, results, error = _list_or_search(client, options)
+            side = mailbox.sidebar(client, owner(), options.folder, page.state if page else None)
     current = next((f for f in side.tree if f.name == options.folder), None)
     return render_template("webmail/mail.html", tree=side.tree, page=page, results=results,
                            options=options, quota=side.quota, current=current,
-                           search_error=error, message=None, **outgoing(side.tree))
+                           search_error=error, message=None,
+                           **outgoing(side.tree))
 
 
 def _list_or_search(client, options):

@@ -50,6 +50,8 @@ class Summary:
     attachment: bool
     preview: str = ""
     priority: str = ""  # 'high', 'low' or ''
+    message_id: str = ""  # "<id@host>", as the envelope has it: what joins a conversation
+    in_reply_to: str = ""
 
     seen = property(lambda self: "\\Seen" in self.flags)
     flagged = property(lambda self: "\\Flagged" in self.flags)
@@ -142,7 +144,7 @@ def sorted_uids(client: IMAPClient, cache: LruCache, owner: str, folder: str,
     """
     info = state(client, folder)
     key = (owner, folder, sort, reverse, repr(criteria))
-    uids = cache.get(key, _sort_state(info, criteria))
+    uids = cache.get(key, sort_state(info, criteria))
     if uids is None:
         info = select(client, folder)
         order = ("REVERSE " if reverse else "") + SORT_KEYS.get(sort, "DATE")
@@ -151,11 +153,11 @@ def sorted_uids(client: IMAPClient, cache: LruCache, owner: str, folder: str,
         except IMAPClientError as exc:
             raise imap.refused(exc) from exc
         uids = array("I", found)
-        cache.put(key, uids, _sort_state(info, criteria), uids.itemsize * len(uids))
+        cache.put(key, uids, sort_state(info, criteria), uids.itemsize * len(uids))
     return uids, info
 
 
-def _sort_state(info: dict, criteria: list | None) -> tuple:
+def sort_state(info: dict, criteria: list | None) -> tuple:
     """What a sorted list of UIDs is valid for: a flag-dependent search also needs HIGHESTMODSEQ."""
     return (info.get(b"UIDVALIDITY"), info.get(b"UIDNEXT"), info.get(b"EXISTS"),
             info.get(b"HIGHESTMODSEQ") if criteria and _flag_dependent(criteria) else None)
@@ -198,7 +200,14 @@ def _summary(uid: int, item: dict) -> Summary:
         attachment=env.has_attachment(item.get(b"BODYSTRUCTURE")),
         preview=preview.decode("utf-8", errors="replace") if isinstance(preview, bytes) else str(preview),
         priority=receipts.priority_from_header_block(item.get(PRIORITY_KEY) or b""),
+        message_id=_text(envelope.message_id) if envelope else "",
+        in_reply_to=_text(envelope.in_reply_to) if envelope else "",
     )
+
+
+def _text(value) -> str:
+    """An ENVELOPE's Message-ID or In-Reply-To as text ('' when absent)."""
+    return value.decode("ascii", errors="replace").strip() if isinstance(value, bytes) else ""
 
 
 def list_page(client: IMAPClient, cache: LruCache, owner: str, folder: str, *,
@@ -257,7 +266,8 @@ def _remember(where: tuple, row: Summary, modseq: int) -> Summary:
 
 def _row_size(row: Summary) -> int:
     people = [row.sender, *row.to]
-    return (ROW_OVERHEAD + len(row.subject) + len(row.preview)
+    return (ROW_OVERHEAD + len(row.subject) + len(row.preview) + len(row.message_id)
+            + len(row.in_reply_to)
             + sum(len(name) + len(address) + 100 for name, address in people))
 
 

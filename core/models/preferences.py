@@ -45,13 +45,14 @@ class IdentitySettings(Timestamped, Base):
 
 
 class MailPreferences(Base):
-    """A person's compose choices: the default identity and where the signature goes."""
+    """A person's webmail choices: the default identity, where the signature goes, the list view."""
 
     __tablename__ = "mail_preferences"
 
     address: Mapped[str] = mapped_column(Address, primary_key=True)
     default_sender: Mapped[str] = mapped_column(String(320), default="")
     signature_above_quote: Mapped[bool] = mapped_column(Boolean, default=False)
+    conversations: Mapped[bool] = mapped_column(Boolean, default=False)  # else one row per message
 
 
 class ReceiptRefusal(SenderChoice, Base):

@@ -1,7 +1,7 @@
 """Send later and Undo send: messages waiting for their time (private: text and sealed credential).
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa

@@ -129,9 +129,10 @@
   // New mail without reloading: ask the server what arrived since UIDNEXT.
   const pane = document.querySelector(".listpane[data-poll]");
   if (!pane || !list) { return; }
-  // New rows go on top only where the newest come first: page 1 by date, no search.
+  // New rows go on top only where the newest come first: page 1 by date, no search, and
+  // one row per message (a new message may belong to a conversation already shown).
   const params = new URLSearchParams(window.location.search);
-  const firstPage = !params.get("q") && (params.get("page") || "1") === "1" &&
+  const firstPage = !pane.dataset.conversations && !params.get("q") && (params.get("page") || "1") === "1" &&
     (params.get("sort") || "date") === "date" && (params.get("order") || "desc") === "desc";
   async function poll() {
     const url = `${pane.dataset.poll}&uidnext=${pane.dataset.uidnext}`;

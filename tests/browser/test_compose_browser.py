@@ -5,19 +5,14 @@ from email import policy
 
 import pytest
 
-from tests.helpers import imap_login, new_address, sign_in, wait_for_subject
+from tests.helpers import folder_uids, imap_login, new_address, sign_in, wait_for_subject
 
 pytestmark = pytest.mark.browser
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
 
 
 def count(cfg, address, folder):
-    client = imap_login(cfg, address)
-    try:
-        client.select_folder(folder, readonly=True)
-        return len(client.search(["ALL"]))
-    finally:
-        client.logout()
+    return len(folder_uids(cfg, address, folder))
 
 
 def test_compose_attach_save_and_send_with_keyboard_and_labels(page, live_url, mail_stack,

@@ -56,6 +56,8 @@ ROUTES = {
     "autoconfig.outlook": Route(PUBLIC, "/autodiscover/autodiscover.xml?emailaddress=anyone@{domain}"),
     "webmail.index": Route(SIGNED_IN, "/mail?folder=INBOX"),
     "webmail.message": Route(SIGNED_IN, "/mail/1?folder=INBOX"),
+    "webmail.conversation": Route(SIGNED_IN, "/mail/conversation/1?folder=INBOX"),
+    "webmail.list_view": Route(SIGNED_IN, "/mail/view"),
     "webmail.body": Route(SIGNED_IN, "/mail/1/body?folder=INBOX"),
     "webmail.attachment": Route(SIGNED_IN, "/mail/1/part/2?folder=INBOX"),
     "webmail.attachments_zip": Route(SIGNED_IN, "/mail/1/attachments.zip?folder=INBOX"),
@@ -165,7 +167,7 @@ ROUTES = {
     "admin.server_attachments_save": Route(SERVER_ADMIN, "/admin/server/attachments"),
 }
 # Answers that still mean "reached": no message 1 in a new Inbox, no such token.
-REACHED_MISSING = {"webmail.message", "webmail.body", "webmail.attachment",
+REACHED_MISSING = {"webmail.message", "webmail.conversation", "webmail.body", "webmail.attachment",
                    "webmail.attachments_zip", "webmail.source", "webmail.delivery",
                    "webmail.eml", "webmail.print_view",
                    "welcome.set_password",

@@ -126,7 +126,7 @@ def _overridden(db: Session, address: str) -> dict[str, str]:
 def preferences(db: Session, address: str) -> MailPreferences:
     """The person's compose preferences (defaults when never saved; not added to the session)."""
     return db.get(MailPreferences, address) or MailPreferences(
-        address=address, default_sender="", signature_above_quote=False)
+        address=address, default_sender="", signature_above_quote=False, conversations=False)
 
 
 def identities(db: Session, address: str) -> list[Identity]:
@@ -184,11 +184,23 @@ def save_preferences(db: Session, address: str, default_sender: str,
     """Store the default identity (one of ADDRESS's) and where a reply's signature goes."""
     if default_sender not in sendable(db, address):
         raise InvalidField("default_sender", f"You cannot send as {default_sender}.")
+    row = _preferences_row(db, address)
+    row.default_sender, row.signature_above_quote = default_sender, signature_above_quote
+
+
+def save_list_view(db: Session, address: str, conversations: bool) -> None:
+    """Show ADDRESS's message list as conversations (one row per thread) or as messages."""
+    _preferences_row(db, address).conversations = conversations
+
+
+def _preferences_row(db: Session, address: str) -> MailPreferences:
+    """ADDRESS's stored preferences, added to the session first when there are none."""
     row = db.get(MailPreferences, address)
     if row is None:
-        row = MailPreferences(address=address)
+        row = MailPreferences(address=address, default_sender="", signature_above_quote=False,
+                              conversations=False)
         db.add(row)
-    row.default_sender, row.signature_above_quote = default_sender, signature_above_quote
+    return row
 
 
 def pick_identity(choices: list[Identity], address: str, strict: bool = True) -> Identity:
