@@ -7,7 +7,7 @@ nothing else until it is on (require_two_factor below).
 from __future__ import annotations
 
 import segno
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -16,6 +16,7 @@ from core.mail.errors import AuthenticationFailed
 from core.models import WebSession
 from core.services.access import app_passwords, signin, twofactor
 from core.services.errors import InvalidInput, NotFound, Refused
+from core.services.mail import scheduled
 
 from .auth.current import NOT_KICKED, VAULT_KEY, client_ip, end_mail_sessions, imap_settings
 from .auth.limits import guess_limit
@@ -101,6 +102,8 @@ def security_confirm():
     # takes a credential of its own, the others (which hold the password) end.
     signin.seal_web_credential(db.session, db.session.get(WebSession, current_user.id), session[VAULT_KEY])
     ended = signin.end_sessions(db.session, address, keep=current_user.id)
+    if not scheduled.with_own_credentials(db.session, current_app.config, address):
+        flash(scheduled.NO_OWN_CREDENTIALS, "error")
     db.session.commit()
     if not end_mail_sessions(address):
         flash(NOT_KICKED, "error")

@@ -49,7 +49,9 @@ class AppPassword(Timestamped, Base):
     row per lookup, so the query picks it from the password typed, %w); the whole
     password's SHA-256 is the hash Dovecot checks. A row with web_session_id is the
     internal credential of one web session of a person with two-factor sign-in: not
-    listed, accepted only from the web app's address, gone with its session.
+    listed, accepted only from the web app's address, gone with its session. A row with
+    scheduled_id is the same for one scheduled message (the worker sends it from the
+    app's address), removed with it (core/services/mail/scheduled.py).
     """
 
     __tablename__ = "app_passwords"
@@ -62,5 +64,6 @@ class AppPassword(Timestamped, Base):
     password_hash: Mapped[str] = mapped_column(String(100))
     web_session_id: Mapped[str | None] = mapped_column(
         String(64), ForeignKey(f"{PRIVATE}.web_sessions.id", ondelete="CASCADE"), unique=True)
+    scheduled_id: Mapped[int | None] = mapped_column(Integer, unique=True)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_ip: Mapped[str | None] = mapped_column(String(64))

@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(100), nullable=False),
         sa.Column("web_session_id", sa.String(64),
                   sa.ForeignKey(f"{PRIVATE}.web_sessions.id", ondelete="CASCADE"), unique=True),
+        sa.Column("scheduled_id", sa.Integer, unique=True),
         sa.Column("last_used_at", sa.DateTime(timezone=True)),
         sa.Column("last_used_ip", sa.String(64)),
         _created(),

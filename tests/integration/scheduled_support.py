@@ -27,9 +27,10 @@ def local_in(seconds: float, zone: str = ZONE) -> str:
     return at.replace(tzinfo=None).isoformat(timespec="seconds")
 
 
-def schedule(app, sender: str, to: str, seconds: float, **values):
-    """Compose and Send later, SECONDS from now; (signed-in client, subject, response)."""
-    client = signed_in_client(app, sender)
+def schedule(app, sender: str, to: str, seconds: float, client=None, **values):
+    """Compose and Send later, SECONDS from now, with CLIENT (by default a new one
+    signed in as SENDER); (signed-in client, subject, response)."""
+    client = client or signed_in_client(app, sender)
     _, fields = open_form(client)
     subject = values.pop("subject", f"later {uuid.uuid4().hex}")
     response = post(client, "/compose/send", fields, **{"from": sender}, to=to, subject=subject,

@@ -9,7 +9,10 @@ from email import policy
 
 import pytest
 
+from sqlalchemy import func, select
+
 from app import create_app
+from core.models import AppPassword
 from core.models.base import utcnow
 from tests.helpers import signed_in_client, wait_for_subject
 from tests.integration.scheduled_support import ZONE, local_in, pair, rows_of, schedule  # noqa: F401
@@ -166,3 +169,29 @@ def test_a_password_change_goes_with_the_waiting_messages(app, mail_stack, stack
         assert sent.search(["SUBJECT", subject])
     finally:
         sent.logout()
+
+
+def test_with_two_factor_sign_in_messages_go_after_signing_out(app, mail_stack, stack_db, pair):
+    """Dovecot refuses a two-factor person's main password for SMTP, and their web
+    session's credential ends with the session: each message gets a credential of its own,
+    also one scheduled before two-factor sign-in was turned on."""
+    from core.services.access import app_passwords
+    from tests.integration.test_two_factor_web import enrol, password_step
+    from tests.integration.test_two_factor_web import post as web_post
+
+    sender, rcpt = pair
+    client = app.test_client()
+    assert password_step(client, sender).status_code == 302
+    _, before, _ = schedule(app, sender, rcpt, 20, client=client)  # holds the main password
+    enrol(client)
+    _, after, _ = schedule(app, sender, rcpt, 8, client=client)
+    with stack_db.transaction() as session:
+        assert app_passwords.listed(session, sender) == []  # internal: not on the page
+    assert web_post(client, "/logout", {}, token_from="/settings/security").status_code == 302
+    for subject in (after, before):
+        assert wait_for_subject(mail_stack, rcpt, subject, timeout=40)
+        assert wait_for_subject(mail_stack, sender, subject, folder="Sent", timeout=10)
+    assert rows_of(stack_db, sender) == []
+    with stack_db.transaction() as session:  # each credential went with its message
+        assert session.scalar(select(func.count()).select_from(AppPassword)
+                              .where(AppPassword.address == sender)) == 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from core.models import AppPassword
@@ -25,6 +25,7 @@ SELECTOR_LENGTH = 4  # Dovecot's query selects the row by substr(%w, 1, 4)
 SCHEME = "{SHA256.HEX}"
 MAX_NAME = 100
 WEB_SESSION_NAME = "web session"
+SCHEDULED_NAME = "scheduled message"
 
 
 def generate() -> str:
@@ -38,13 +39,15 @@ def dovecot_hash(password: str) -> str:
     return SCHEME + hashlib.sha256(password.encode("ascii")).hexdigest()
 
 
-def _add(db: Session, address: str, name: str, web_session_id: str | None = None) -> str:
+def _add(db: Session, address: str, name: str, web_session_id: str | None = None,
+         scheduled_id: int | None = None) -> str:
     taken = set(db.scalars(select(AppPassword.selector).where(AppPassword.address == address)))
     password = generate()
     while password[:SELECTOR_LENGTH] in taken:  # the selector must pick one row
         password = generate()
     db.add(AppPassword(address=address, name=name, selector=password[:SELECTOR_LENGTH],
-                       password_hash=dovecot_hash(password), web_session_id=web_session_id))
+                       password_hash=dovecot_hash(password), web_session_id=web_session_id,
+                       scheduled_id=scheduled_id))
     db.flush()
     return password
 
@@ -65,10 +68,27 @@ def issue_web_credential(db: Session, address: str, session_id: str) -> str:
     return _add(db, address, WEB_SESSION_NAME, session_id)
 
 
+def issue_scheduled_credential(db: Session, address: str, scheduled_id: int) -> str:
+    """The internal credential scheduled message SCHEDULED_ID is sent with, in the
+    caller's transaction (for a person whose main password Dovecot refuses)."""
+    return _add(db, address, SCHEDULED_NAME, scheduled_id=scheduled_id)
+
+
+def drop_scheduled_credential(db: Session, scheduled_id: int) -> None:
+    """Remove scheduled message SCHEDULED_ID's credential, if it has one."""
+    db.execute(delete(AppPassword).where(AppPassword.scheduled_id == scheduled_id))
+
+
+def _internal(row: AppPassword) -> bool:
+    return row.web_session_id is not None or row.scheduled_id is not None
+
+
 def listed(db: Session, address: str) -> list[AppPassword]:
-    """ADDRESS's app passwords, newest first (not the web sessions' credentials)."""
+    """ADDRESS's app passwords, newest first (not the internal credentials of web
+    sessions and scheduled messages)."""
     return list(db.scalars(select(AppPassword).where(
-        AppPassword.address == address, AppPassword.web_session_id.is_(None))
+        AppPassword.address == address, AppPassword.web_session_id.is_(None),
+        AppPassword.scheduled_id.is_(None))
         .order_by(AppPassword.created_at.desc(), AppPassword.id.desc())))
 
 
@@ -76,7 +96,7 @@ def revoke(db: Session, address: str, password_id: int) -> str:
     """Delete ADDRESS's app password PASSWORD_ID; return its name. Logins with it are
     refused from the next one on (Dovecot has no auth cache here)."""
     row = db.get(AppPassword, password_id)
-    if row is None or row.address != address or row.web_session_id is not None:
+    if row is None or row.address != address or _internal(row):
         raise NotFound("There is no such app password.")
     db.delete(row)
     db.commit()

@@ -2,7 +2,9 @@
 
 Scheduling stores the message as composed and its envelope with the person's mail
 password, sealed by the privileged helper (core/models/scheduled.py); the form's draft
-leaves Drafts. The worker (stack/worker/sender.py) sends each when its time comes, as
+leaves Drafts. A person with two-factor sign-in, whose main password Dovecot refuses for
+SMTP, gets instead an internal app password of the message's own, accepted only from
+the app's address and removed with the message, so it still goes after they sign out. The worker (stack/worker/sender.py) sends each when its time comes, as
 the person, through the same submission port as Send, then files the copy in Sent.
 Edit, Cancel and Undo put the message back into Drafts before its row goes, so nothing
 is lost at any step; a message the worker has taken can no longer be called back.
@@ -28,6 +30,7 @@ from core.mail.errors import (
 )
 from core.models.base import utcnow
 from core.models.scheduled import FAILED, QUEUED, SENDING, ScheduledMessage
+from core.services.access import app_passwords, twofactor
 from core.services.errors import InvalidInput, NotFound
 from core.services.server import mailstore
 
@@ -42,6 +45,8 @@ INTERRUPTED = ("The worker stopped while sending this message, so it may have go
                "Look in Sent: if it is not there, edit it and send it again.")
 NOT_RESEALED = ("Your scheduled messages could not be given the new password: edit each one "
                 "in Scheduled and send it again.")
+NO_OWN_CREDENTIALS = ("Your scheduled messages could not be given a sign-in that works with "
+                      "two-factor sign-in: edit each one in Scheduled and send it again.")
 SIGN_IN_REFUSED = ("The mail server refused the sign-in kept with this message (was your "
                    "password changed?). Edit it and send it again.")
 
@@ -82,16 +87,18 @@ def schedule(db: Session, client: IMAPClient, draft: Draft, workspace: Workspace
     and its draft leaves Drafts. UNDO marks a plain Send waiting out its seconds of Undo."""
     message, recipients = compose.outgoing_message(draft, workspace, identity, for_draft=True)
     compose.claim(workspace)
-    try:
-        sealed = _seal(cfg, *login)
-    except MailError as exc:
-        workspace.update_state(sending=0)
-        raise compose.SendFailed(f"The message could not be scheduled: {exc}", None) from exc
     row = ScheduledMessage(
         address=login[0], sender=identity.address, recipients="\n".join(recipients),
-        subject=draft.subject, source=to_bytes(message), sealed_credential=sealed,
+        subject=draft.subject, source=to_bytes(message), sealed_credential=b"",
         send_at=send_at, time_zone=zone_name or "UTC", undo=undo)
     db.add(row)
+    try:
+        db.flush()  # the row's id, for a credential of its own
+        row.sealed_credential = _seal(cfg, row.address, _send_password(db, row, login[1]))
+    except MailError as exc:
+        db.rollback()
+        workspace.update_state(sending=0)
+        raise compose.SendFailed(f"The message could not be scheduled: {exc}", None) from exc
     db.commit()
     with workspace.lock():
         old = workspace.state().get("draft_uid") or draft.draft_uid
@@ -137,6 +144,8 @@ def unschedule(db: Session, client: IMAPClient, address: str, message_id: int) -
     uid = actions.append(client, drafts, row.source, compose.DRAFT_FLAGS)
     gone = db.execute(delete(ScheduledMessage).where(ScheduledMessage.id == row.id,
                                                      ScheduledMessage.state != SENDING))
+    if gone.rowcount == 1:
+        app_passwords.drop_scheduled_credential(db, message_id)
     db.commit()
     if gone.rowcount != 1:
         compose.drop_draft(client, uid)
@@ -147,8 +156,10 @@ def unschedule(db: Session, client: IMAPClient, address: str, message_id: int) -
 def reseal(db: Session, cfg: dict, address: str, password: str) -> bool:
     """Keep ADDRESS's new PASSWORD with their waiting messages (after a password change),
     so they still go; one refused for the old password is queued again. False when the
-    helper could not seal it (those messages will then fail, listed, for the person)."""
-    if not count(db, address):
+    helper could not seal it (those messages will then fail, listed, for the person).
+    With two-factor sign-in on, each message has a credential of its own, which a new
+    password leaves as it is."""
+    if not count(db, address) or twofactor.is_on(db, address):
         return True
     try:
         sealed = _seal(cfg, address, password)
@@ -161,6 +172,32 @@ def reseal(db: Session, cfg: dict, address: str, password: str) -> bool:
                .values(state=QUEUED, error=None))
     db.commit()
     return True
+
+
+def with_own_credentials(db: Session, cfg: dict, address: str) -> bool:
+    """ADDRESS just turned two-factor sign-in on: their waiting messages, which hold the
+    main password Dovecot now refuses for SMTP, each get a credential of their own.
+    False when the helper could not seal them (they will fail, listed, for the person)."""
+    rows = list(db.scalars(select(ScheduledMessage).where(
+        ScheduledMessage.address == address, ScheduledMessage.state != SENDING)))
+    try:
+        for row in rows:
+            app_passwords.drop_scheduled_credential(db, row.id)
+            row.sealed_credential = _seal(cfg, address, _send_password(db, row, ""))
+            if row.error == SIGN_IN_REFUSED:
+                row.state, row.error = QUEUED, None
+    except MailError as exc:
+        log.error("the scheduled messages of %s keep the main password: %s", address, exc)
+        return False
+    return True
+
+
+def _send_password(db: Session, row: ScheduledMessage, password: str) -> str:
+    """What ROW is sent with: PASSWORD, or a credential of its own when its person has
+    two-factor sign-in (in the caller's transaction)."""
+    if twofactor.is_on(db, row.address):
+        return app_passwords.issue_scheduled_credential(db, row.address, row.id)
+    return password
 
 
 def _seal(cfg: dict, address: str, password: str) -> bytes:
@@ -226,6 +263,7 @@ def deliver(db: Session, row: ScheduledMessage, password: str, cfg: dict) -> boo
         _keep(db, row, FAILED, compose.failure_text(exc))
         return False
     _after_sending(row, message, password, cfg)
+    app_passwords.drop_scheduled_credential(db, row.id)
     db.delete(row)
     log.info("scheduled message %s of %s sent", row.id, row.address)
     return True
