@@ -27,11 +27,19 @@ MIN_LEARNS = 200
 SKIPPED = "skipped"  # an outcome: the mover may not train
 
 
-def may_train(db: Session, address: str) -> bool:
-    """Whether ADDRESS's moves train: everyone's, unless a spamtrainers group exists."""
+def may_train(db: Session, address: str, directory: dict[str, list[str]] | None = None) -> bool:
+    """Whether ADDRESS's moves train: everyone's, unless a spamtrainers group exists.
+
+    DIRECTORY: the directory's groups by address (stack/directory_groups.py); its
+    `spamtrainers` counts as Mailroom's: members of either train, and either existing
+    limits training to members.
+    """
+    directory = directory or {}
+    if TRAINERS_GROUP in directory.get(address.lower(), ()):
+        return True
     group_id = db.scalar(select(Group.id).where(Group.name == TRAINERS_GROUP))
     if group_id is None:
-        return True
+        return not any(TRAINERS_GROUP in names for names in directory.values())
     members = db.scalar(
         select(func.count()).select_from(group_members)
         .join(Mailbox, Mailbox.id == group_members.c.mailbox_id)
