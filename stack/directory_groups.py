@@ -19,7 +19,9 @@ from .layout import Layout
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 30.0
-MAIL_GROUP = "mail"  # learnd reads it as the mail uid; Dovecot's auth reads it as root
+# Read by Dovecot's auth (as dovecot) and learnd (as the mail uid): world-readable, it
+# holds addresses and group names only, nothing the service account could not list.
+MODE = 0o644
 
 
 def groups_file(layout: Layout) -> Path:
@@ -49,7 +51,7 @@ def refresh(cfg: dict, layout: Layout) -> bool:
     except DirectoryUnavailable as exc:
         log.warning("directory groups not refreshed: %s", exc)
         return False
-    write_file(groups_file(layout), render({p.user.address: p.groups for p in tree.people}), 0o640, MAIL_GROUP)
+    write_file(groups_file(layout), render({p.user.address: p.groups for p in tree.people}), MODE)
     return True
 
 
@@ -70,7 +72,7 @@ def read(path: Path) -> dict[str, list[str]]:
 def ensure(cfg: dict, layout: Layout) -> None:
     """At `stack up`: refresh the file, or leave an empty one, so Dovecot's userdb has it."""
     if not refresh(cfg, layout) and not groups_file(layout).exists():
-        write_file(groups_file(layout), "", 0o640, MAIL_GROUP)
+        write_file(groups_file(layout), "", MODE)
 
 
 def start(layout: Layout, settings: Callable[[], dict]) -> Callable[[], None]:
