@@ -3,9 +3,10 @@
 Dovecot's LDAP userdb sees only the user's own entry, and groupOfNames keeps members on
 the group, so it cannot return the user's groups itself. The privileged worker reads
 the directory every REFRESH_SECONDS and writes a passwd-file of `acl_groups` (and
-nothing else); Dovecot's last userdb adds it to a directory user the LDAP userdb found
-(stack/templates/dovecot/directory/ldap.conf), and learnd reads it to decide whether a
-directory user trains Rspamd. Membership changes count within that period.
+nothing else); learnd reads it to decide whether a directory user trains Rspamd, and it
+is meant as Dovecot's last userdb for group-owned shared mailboxes (not wired yet: a
+passwd-file userdb after the LDAP one with result_success = continue-ok and
+skip = notfound added nothing here). Membership changes count within that period.
 """
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def read(path: Path) -> dict[str, list[str]]:
 
 
 def ensure(cfg: dict, layout: Layout) -> None:
-    """At `stack up`: refresh the file, or leave an empty one, so Dovecot's userdb has it."""
+    """At `stack up`: refresh the file, or leave an empty one."""
     if not refresh(cfg, layout) and not groups_file(layout).exists():
         write_file(groups_file(layout), "", MODE)
 

@@ -4,13 +4,11 @@ One read takes every user (address, extra addresses, disabled or not, id) and ev
 group with its members' addresses. Groups count as Mailroom's groups of the same name:
 a member of the directory's `spamtrainers` trains Rspamd, and a member of a directory
 group NAME gets the rights of a shared mailbox owned by the group NAME (Dovecot's
-acl_groups, from stack/directory_groups.py). The app keeps a read for CACHE_SECONDS.
+acl_groups, once stack/directory_groups.py's file is wired into Dovecot).
 """
 from __future__ import annotations
 
 import re
-import threading
-import time
 from dataclasses import dataclass
 
 from ldap3.core.exceptions import LDAPException
@@ -18,7 +16,6 @@ from ldap3.core.exceptions import LDAPException
 from .client import SIMPLE_ALIAS, DirectoryUser, _all, _first, _search, _user, connect
 from .presets import schema_from_config
 
-CACHE_SECONDS = 30.0
 GROUP_NAME_ATTR = "cn"  # groupOfNames and AD groups alike
 # The names a Mailroom group may have (core/services/directory/groups.NAME): they go
 # into Dovecot's comma-separated acl_groups, so anything else is left out.
@@ -79,20 +76,3 @@ def read_tree(cfg: dict) -> Tree:
     people = [Person(u, tuple(sorted(n for n, m in members.items() if u.address in m)))
               for u in sorted(users.values(), key=lambda u: u.address) if u.address]
     return Tree(people, members)
-
-
-_cache: dict[str, tuple[float, Tree]] = {}
-_lock = threading.Lock()
-
-
-def cached_tree(cfg: dict) -> Tree:
-    """read_tree, reused for CACHE_SECONDS (membership changes show within that time)."""
-    key = f"{cfg.get('LDAP_URL')}|{cfg.get('LDAP_USER_BASE')}|{cfg.get('LDAP_GROUP_BASE')}"
-    with _lock:
-        held = _cache.get(key)
-        if held and time.monotonic() - held[0] < CACHE_SECONDS:
-            return held[1]
-    tree = read_tree(cfg)
-    with _lock:
-        _cache[key] = (time.monotonic(), tree)
-    return tree
