@@ -3,18 +3,17 @@
 Dovecot's LDAP userdb sees only the user's own entry, and groupOfNames keeps members on
 the group, so it cannot return the user's groups itself. The privileged worker reads
 the directory every REFRESH_SECONDS and writes a passwd-file of `acl_groups` (and
-nothing else); learnd reads it to decide whether a directory user trains Rspamd, and it
-is meant as Dovecot's last userdb for group-owned shared mailboxes (not wired yet: a
-passwd-file userdb after the LDAP one with result_success = continue-ok and
-skip = notfound added nothing here). Membership changes count within that period.
+nothing else); learnd reads it to decide whether a directory user trains Rspamd, and the
+web app to tell the person so. Membership changes count within that period. (Directory
+groups owning shared mailboxes need these groups in Dovecot's userdb: not built, README.)
 """
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import Callable
 
+from .background import repeat
 from .files import write_file
 from .layout import Layout
 
@@ -80,21 +79,10 @@ def start(layout: Layout, settings: Callable[[], dict]) -> Callable[[], None]:
     """Refresh every REFRESH_SECONDS in a thread while the provider is LDAP; a stop function."""
     from .ldap_maps import enabled
 
-    stopping = threading.Event()
 
-    def loop() -> None:
-        while not stopping.wait(REFRESH_SECONDS):
-            cfg = settings()
-            if enabled(cfg):
-                try:
-                    refresh(cfg, layout)
-                except Exception:  # noqa: BLE001 - a bad entry must not stop later refreshes
-                    log.exception("refreshing directory groups failed; it goes on")
+    def step() -> None:
+        cfg = settings()
+        if enabled(cfg):
+            refresh(cfg, layout)
 
-    thread = threading.Thread(target=loop, name="directory-groups", daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        stopping.set()
-        thread.join(timeout=10)
-    return stop
+    return repeat("directory-groups", REFRESH_SECONDS, step, log, join_timeout=10)

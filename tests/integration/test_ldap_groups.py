@@ -34,3 +34,17 @@ def test_only_the_directorys_spamtrainers_train(ldap_stack):
         wait_until(lambda: outcomes(ldap_stack, user), f"the worker to handle {user}'s move")
     assert outcomes(ldap_stack, ADA) == [learning.SKIPPED]  # staff only
     assert outcomes(ldap_stack, GRACE) == ["learned"]
+
+
+def test_settings_tell_each_directory_user_whether_they_train(ldap_stack):
+    from app import create_app
+    from tests.helpers import post_login
+
+    app = create_app({**ldap_stack, "ENV": "testing"})
+    pages = {}
+    for user in (ADA, GRACE):
+        client = app.test_client()
+        assert post_login(client, user, seed_password(ldap_stack)).status_code == 302
+        pages[user] = client.get("/settings/spam").get_data(as_text=True)
+    assert "only move the messages" in pages[ADA]
+    assert "only move the messages" not in pages[GRACE]
