@@ -19,7 +19,8 @@ def spam_page():
     result = learning.status(current_app.config)
     return render_template(
         "portal/spam.html", status=result,
-        trainer=learning.trainer_status(db.session, current_user.address),
+        trainer=learning.trainer_status(db.session, current_user.address,
+                                       learning.directory_groups(current_app.config)),
         mine=learning.recent_for(result.queue, current_user.address),
     )
 

@@ -10,6 +10,7 @@ import grp
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -51,3 +52,25 @@ def drop_privileges(uid: int, gid: int) -> None:
     os.setgroups([grp.getgrnam(DATABASE_GROUP).gr_gid])
     os.setgid(gid)
     os.setuid(uid)
+
+
+def repeat(name: str, seconds: float, step: Callable[[], None], log: logging.Logger,
+           join_timeout: float = 30) -> Callable[[], None]:
+    """Run STEP every SECONDS in a daemon thread NAME until the returned stop function is
+    called; an exception is logged and the next round comes as usual."""
+    stopping = threading.Event()
+
+    def loop() -> None:
+        while not stopping.wait(seconds):
+            try:
+                step()
+            except Exception:  # noqa: BLE001 - one bad round must not end the thread
+                log.exception("%s failed; it goes on", name)
+
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        stopping.set()
+        thread.join(timeout=join_timeout)
+    return stop

@@ -9,6 +9,7 @@ from __future__ import annotations
 from core.config import ldap_bind_password, ldap_url
 from core.ldapdir.presets import SchemaError, schema_from_config
 
+from . import directory_groups
 from .errors import StackError
 from .layout import Layout
 
@@ -29,6 +30,7 @@ def template_values(cfg: dict, layout: Layout) -> dict:
     """The LDAP values of the templates; main.cf's additions are '' without LDAP."""
     values = {"directory_conf": layout.dovecot_etc / "directory-ldap.conf",
               "ldap_conf": layout.dovecot_etc / "dovecot-ldap.conf.ext",
+              "directory_groups": directory_groups.groups_file(layout),  # learnd.conf
               "ldap_mailbox_maps": "", "ldap_alias_maps": "", "ldap_sender_maps": ""}
     if not enabled(cfg):
         return values

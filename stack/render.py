@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import filter as disclaimer_filter
-from . import (antivirus, attachments, dkim, dovecot_settings, ldap_maps, learnd, pgsql,
+from . import (antivirus, attachments, directory_groups, dkim, dovecot_settings, ldap_maps, learnd, pgsql,
                postfix_settings, quota_clone, secretfiles, spam, worker)
 from .files import TEMPLATES, write_file
 from .layout import APP_ADDRESS, APP_NETWORKS, Layout, SystemLayout
@@ -218,9 +218,12 @@ def render_all(cfg: dict, layout: Layout, rspamd_password: str) -> None:
     for out, text in rendered(cfg, layout, rspamd_password):
         if write_file(out.target, text, out.mode, out.group):
             log.info("rendered %s", out.target)
-    if not ldap_maps.enabled(cfg):
+    if ldap_maps.enabled(cfg):
+        directory_groups.ensure(cfg, layout)
+    else:
         for out in directory_outputs(layout):
             out.target.unlink(missing_ok=True)
+        directory_groups.groups_file(layout).unlink(missing_ok=True)
     spam.after_render(layout, rspamd_password)  # rule maps, training queue, Sieve binaries
     dkim.after_render(layout)  # the domains Rspamd signs for
 

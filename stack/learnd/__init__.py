@@ -3,7 +3,8 @@
 Dovecot's IMAPSieve scripts pipe every message moved into or out of Junk to a small
 program that writes it into the spool (core.mail.learnspool) and exits, so a move never
 waits for Rspamd. This worker takes the spool in order, checks that the person may
-train (the `spamtrainers` group, read from the app's database at learn time), and posts
+train (the `spamtrainers` group, read from the app's database and the directory's
+groups file at learn time), and posts
 the message to Rspamd's controller. While Rspamd is down it keeps everything and retries
 with a growing pause; "already learned" counts as done.
 
@@ -50,6 +51,7 @@ class LearnConfig:
     password_file: Path
     pidfile: Path
     user: str
+    directory_groups: Path  # absent unless MAILROOM_ACCOUNT_PROVIDER=ldap
 
 
 def read_config(path: Path) -> LearnConfig:
@@ -60,5 +62,5 @@ def read_config(path: Path) -> LearnConfig:
         spool=Path(section["spool"]), database_url=section["database_url"],
         controller_host=host, controller_port=int(port),
         password_file=Path(section["password_file"]), pidfile=Path(section["pidfile"]),
-        user=section["user"],
+        user=section["user"], directory_groups=Path(section["directory_groups"]),
     )

@@ -22,6 +22,7 @@ from core.mail.errors import MailError, ServiceUnavailable
 from core.mail.learnspool import BadEntry, Spool
 from core.services.spam.learning import SKIPPED, may_train
 
+from .. import directory_groups
 from ..background import detach, drop_privileges, log_to_stderr
 from . import LearnConfig, read_config
 
@@ -36,8 +37,9 @@ class Worker:
     """Drains the spool into Rspamd, oldest first, keeping whatever could not be sent."""
 
     def __init__(self, spool: Spool, settings: rspamd.RspamdSettings, database: Database,
-                 owner: int) -> None:
+                 owner: int, directory_groups: Path) -> None:
         self.spool, self.settings, self.database, self.owner = spool, settings, database, owner
+        self.directory_groups = directory_groups
         self.state = spool.read_state()
         self.stopping = threading.Event()
 
@@ -84,7 +86,7 @@ class Worker:
 
     def _may_train(self, user: str) -> bool:
         with self.database.transaction() as session:
-            return may_train(session, user)
+            return may_train(session, user, directory_groups.read(self.directory_groups))
 
     def failed(self, exc: Exception) -> None:
         """Remember the error and pause before the next attempt (doubling, up to a limit)."""
@@ -125,7 +127,7 @@ def main(argv: list[str]) -> int:
     drop_privileges(user.pw_uid, user.pw_gid)
     database = Database()
     database.configure(config.database_url, private=False)  # it reads groups, never a secret
-    worker = Worker(Spool(config.spool), settings, database, user.pw_uid)
+    worker = Worker(Spool(config.spool), settings, database, user.pw_uid, config.directory_groups)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.stopping.set())
     log.info("taking learn requests from %s to Rspamd at %s:%s", config.spool,

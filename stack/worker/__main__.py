@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .. import perms
+from .. import directory_groups, perms
 from ..background import detach, log_to_stderr
 from . import sender
 from .acls import AclCheck
@@ -179,6 +179,7 @@ def main(args: list[str]) -> int:
     check_acls = AclCheck(database, lambda: helper.cfg)
     logins, stop_policy = start_policy(cfg, layout, database)
     stop_sender = sender.start(database, lambda: helper.cfg)
+    stop_groups = directory_groups.start(layout, lambda: helper.cfg)
 
     def reconfigure() -> None:
         changed = read_settings(settings)
@@ -189,6 +190,7 @@ def main(args: list[str]) -> int:
         serve(database, layout.mail, reconfigure,
               lambda: housekeeping(database, layout.data_dir, settings, check_acls))
     finally:
+        stop_groups()
         stop_sender()
         stop_policy()
         stop_helper()

@@ -10,8 +10,9 @@ The sending itself is core/services/mail/scheduled.py.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Callable
+
+from ..background import repeat
 
 log = logging.getLogger("mailroom.worker.sender")
 POLL = 1.0  # seconds between looks at the schedule
@@ -66,21 +67,11 @@ def start(database, settings: Callable[[], dict]) -> Callable[[], None]:
         left = scheduled.mark_interrupted(session)
     if left:
         log.warning("%d scheduled message(s) were being sent when the worker stopped", left)
-    stopping = threading.Event()
 
-    def loop() -> None:
-        while not stopping.wait(POLL):
-            try:
-                send_due(database, settings())
-            except SQLAlchemyError as exc:
-                log.warning("database unavailable: %s", exc)
-            except Exception:  # noqa: BLE001 - one bad message must not stop the sending
-                log.exception("the scheduled sender failed; it goes on")
+    def step() -> None:
+        try:
+            send_due(database, settings())
+        except SQLAlchemyError as exc:
+            log.warning("database unavailable: %s", exc)
 
-    thread = threading.Thread(target=loop, name="scheduled-sender", daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        stopping.set()
-        thread.join(timeout=30)
-    return stop
+    return repeat("scheduled-sender", POLL, step, log)

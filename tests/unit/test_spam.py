@@ -113,14 +113,22 @@ def test_spamtrainers_group_limits_who_trains(session):
     lookup.add_mailbox(session, "anna@example.test", "a-long-password-1")
     lookup.add_mailbox(session, "bert@example.test", "a-long-password-1")
     assert learning.may_train(session, "anna@example.test")
-    assert learning.trainer_status(session, "anna@example.test").group_exists is False
+    assert learning.trainer_status(session, "anna@example.test", {}).group_exists is False
     group = Group(name=learning.TRAINERS_GROUP)
     group.members.append(session.query(Mailbox).filter_by(address="anna@example.test").one())
     session.add(group)
     session.flush()
     assert learning.may_train(session, "Anna@example.test")
     assert not learning.may_train(session, "bert@example.test")
-    assert "only move the messages" in learning.trainer_status(session, "bert@example.test").reason
+    assert "only move the messages" in learning.trainer_status(session, "bert@example.test", {}).reason
+
+
+def test_the_directorys_spamtrainers_count_like_mailrooms(session):
+    directory = {"grace@example.test": ["spamtrainers", "staff"], "ada@example.test": ["staff"]}
+    grace = learning.trainer_status(session, "grace@example.test", directory)
+    ada = learning.trainer_status(session, "ada@example.test", directory)
+    assert grace.group_exists and grace.trains
+    assert ada.group_exists and not ada.trains  # the directory's group alone limits training
 
 
 def test_the_pipe_program_queues_stdin_for_the_worker(queue, tmp_path):

@@ -16,6 +16,7 @@ from core.mail.errors import ServiceUnavailable, SpamFilterError
 from core.mail.learnspool import Spool
 from core.models import Group, Mailbox, group_members
 from core.services.directory.groups import SPAMTRAINERS
+from stack import directory_groups as stack_groups
 from stack.daemons import running
 from stack.layout import Layout
 from stack.learnd import spool_dir
@@ -27,11 +28,19 @@ MIN_LEARNS = 200
 SKIPPED = "skipped"  # an outcome: the mover may not train
 
 
-def may_train(db: Session, address: str) -> bool:
-    """Whether ADDRESS's moves train: everyone's, unless a spamtrainers group exists."""
+def may_train(db: Session, address: str, directory: dict[str, list[str]] | None = None) -> bool:
+    """Whether ADDRESS's moves train: everyone's, unless a spamtrainers group exists.
+
+    DIRECTORY: the directory's groups by address (stack/directory_groups.py); its
+    `spamtrainers` counts as Mailroom's: members of either train, and either existing
+    limits training to members.
+    """
+    directory = directory or {}
+    if TRAINERS_GROUP in directory.get(address.lower(), ()):
+        return True
     group_id = db.scalar(select(Group.id).where(Group.name == TRAINERS_GROUP))
     if group_id is None:
-        return True
+        return not any(TRAINERS_GROUP in names for names in directory.values())
     members = db.scalar(
         select(func.count()).select_from(group_members)
         .join(Mailbox, Mailbox.id == group_members.c.mailbox_id)
@@ -58,10 +67,17 @@ class TrainerStatus:
                 "into and out of Junk only move the messages.")
 
 
-def trainer_status(db: Session, address: str) -> TrainerStatus:
-    """TrainerStatus for ADDRESS."""
-    exists = db.scalar(select(Group.id).where(Group.name == TRAINERS_GROUP)) is not None
-    return TrainerStatus(may_train(db, address), exists)
+def directory_groups(cfg: dict) -> dict[str, list[str]]:
+    """The directory's groups by address, as the worker last wrote them ({} without a
+    directory; stack/directory_groups.py)."""
+    return stack_groups.read(stack_groups.groups_file(Layout.from_config(cfg)))
+
+
+def trainer_status(db: Session, address: str, directory: dict[str, list[str]]) -> TrainerStatus:
+    """TrainerStatus for ADDRESS; DIRECTORY as for may_train."""
+    exists = (db.scalar(select(Group.id).where(Group.name == TRAINERS_GROUP)) is not None
+              or any(TRAINERS_GROUP in names for names in directory.values()))
+    return TrainerStatus(may_train(db, address, directory), exists)
 
 
 @dataclass(frozen=True)
@@ -205,5 +221,5 @@ class Training:
 
 def training_for(db: Session, cfg: dict, address: str) -> Training:
     """The Training helper for ADDRESS's webmail clicks."""
-    return Training(address, trainer_status(db, address), spool(cfg))
+    return Training(address, trainer_status(db, address, directory_groups(cfg)), spool(cfg))
 
