@@ -246,6 +246,11 @@ def ldap_bind_password(cfg: dict) -> str:
         str(Path(cfg["DATA_DIR"]) / "secrets" / LOCAL_LDAP_SECRET))
 
 
+def uses_ldap(cfg: dict) -> bool:
+    """Whether directory users come from LDAP (MAILROOM_ACCOUNT_PROVIDER=ldap)."""
+    return cfg.get("ACCOUNT_PROVIDER") == "ldap"
+
+
 def ldap_url(cfg: dict) -> str:
     """The directory's URL: MAILROOM_LDAP_URL, or the local slapd's."""
     if local_ldap(cfg):

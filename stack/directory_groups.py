@@ -13,6 +13,8 @@ import logging
 from pathlib import Path
 from typing import Callable
 
+from core.config import uses_ldap
+
 from .background import repeat
 from .files import write_file
 from .layout import Layout
@@ -77,12 +79,10 @@ def ensure(cfg: dict, layout: Layout) -> None:
 
 def start(layout: Layout, settings: Callable[[], dict]) -> Callable[[], None]:
     """Refresh every REFRESH_SECONDS in a thread while the provider is LDAP; a stop function."""
-    from .ldap_maps import enabled
-
 
     def step() -> None:
         cfg = settings()
-        if enabled(cfg):
+        if uses_ldap(cfg):
             refresh(cfg, layout)
 
     return repeat("directory-groups", REFRESH_SECONDS, step, log, join_timeout=10)

@@ -6,7 +6,7 @@ provider is ldap, and main.cf lists the LDAP tables after the database's own.
 """
 from __future__ import annotations
 
-from core.config import ldap_bind_password, ldap_url
+from core.config import ldap_bind_password, ldap_url, uses_ldap
 from core.ldapdir.presets import SchemaError, schema_from_config
 
 from . import directory_groups
@@ -14,11 +14,6 @@ from .errors import StackError
 from .layout import Layout
 
 POSTFIX_TABLES = ("users", "aliases", "senders")
-
-
-def enabled(cfg: dict) -> bool:
-    """Whether directory users come from LDAP."""
-    return cfg.get("ACCOUNT_PROVIDER") == "ldap"
 
 
 def table(layout: Layout, name: str) -> str:
@@ -32,7 +27,7 @@ def template_values(cfg: dict, layout: Layout) -> dict:
               "ldap_conf": layout.dovecot_etc / "dovecot-ldap.conf.ext",
               "directory_groups": directory_groups.groups_file(layout),  # learnd.conf
               "ldap_mailbox_maps": "", "ldap_alias_maps": "", "ldap_sender_maps": ""}
-    if not enabled(cfg):
+    if not uses_ldap(cfg):
         return values
     try:
         schema = schema_from_config(cfg)

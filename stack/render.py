@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.config import uses_ldap
+
 from . import filter as disclaimer_filter
 from . import (antivirus, attachments, directory_groups, dkim, dovecot_settings, ldap_maps, learnd, pgsql,
                postfix_settings, quota_clone, secretfiles, spam, worker)
@@ -200,7 +202,7 @@ def rendered(cfg: dict, layout: Layout, rspamd_password: str, daemon: str | None
     replace template values (a scratch copy's own paths)."""
     values = {**template_values(cfg, layout, rspamd_password), **(overrides or {})}
     return [(out, render_text(template_text(out, values["sql_driver"]), values, out.syntax))
-            for out in outputs(layout, ldap_maps.enabled(cfg)) if daemon in (None, out.daemon)]
+            for out in outputs(layout, uses_ldap(cfg)) if daemon in (None, out.daemon)]
 
 
 def template_text(out: Output, driver: str) -> str:
@@ -218,7 +220,7 @@ def render_all(cfg: dict, layout: Layout, rspamd_password: str) -> None:
     for out, text in rendered(cfg, layout, rspamd_password):
         if write_file(out.target, text, out.mode, out.group):
             log.info("rendered %s", out.target)
-    if ldap_maps.enabled(cfg):
+    if uses_ldap(cfg):
         directory_groups.ensure(cfg, layout)
     else:
         for out in directory_outputs(layout):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.config import load_config
+from core.config import load_config, uses_ldap
 from core.ldapdir.presets import ACTIVE_DIRECTORY, OPENLDAP, SchemaError, schema_from_config
 from stack import ldap_maps, render
 from stack.errors import StackError
@@ -71,7 +71,7 @@ def test_without_ldap_no_lookup_is_rendered_or_listed():
     cfg = load_config({"DATA_DIR": "/tmp/mailroom-unit-ldap"}, environ={})
     values = ldap_maps.template_values(cfg, Layout.from_config(cfg))
     assert (values["ldap_mailbox_maps"], values["ldap_alias_maps"], values["ldap_sender_maps"]) == ("", "", "")
-    names = [out.template for out in render.outputs(Layout.from_config(cfg), ldap_maps.enabled(cfg))]
+    names = [out.template for out in render.outputs(Layout.from_config(cfg), uses_ldap(cfg))]
     assert not [name for name in names if "ldap" in name or "directory" in name]
 
 
