@@ -17,7 +17,7 @@ import threading
 from collections import Counter
 from typing import Iterator
 
-from flask import Response, current_app, request
+from flask import Response, current_app, request, url_for
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -69,7 +69,7 @@ def stream_cap(cfg) -> int:
 @login_required
 def events():
     """The INBOX's unread count and its new mail as they happen (text/event-stream)."""
-    if not identities.preferences(db.session, current_user.address).notifications:
+    if current_user.reader or not identities.preferences(db.session, current_user.address).notifications:
         return "", 204  # EventSource gives up on a 204: notifications are off
     cfg, login = current_app.config, current_user.login
     if not slots.take(login, int(cfg["NOTIFY_STREAMS_PER_PERSON"]), stream_cap(cfg)):
@@ -135,3 +135,14 @@ class Stream:
 
 def _message(kind: str, data: dict) -> str:
     return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
+
+
+@bp.app_context_processor
+def _stream_url() -> dict:
+    def notify_events_url() -> str:
+        """The new-mail stream's URL for this page, or '' when notifications are off."""
+        if not current_user.is_authenticated or current_user.reader:
+            return ""  # a server admin reading someone's mailbox is not told about their mail
+        on = identities.preferences(db.session, current_user.address).notifications
+        return url_for("webmail.events") if on else ""
+    return {"notify_events_url": notify_events_url}
