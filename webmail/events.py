@@ -1,10 +1,11 @@
 """New-mail notifications: a Server-Sent Events stream per open tab (issue 20 item 4).
 
-waitress serves with a fixed pool of THREADS threads, and a streamed response holds
-its thread until it ends. So streams are bounded three ways: each ends after
-NOTIFY_STREAM_SECONDS (the browser opens the next one, as EventSource does), a person
-has at most NOTIFY_STREAMS_PER_PERSON at once, and the process at most NOTIFY_STREAMS
-(default a quarter of THREADS); a stream over a cap is told to come back in a minute.
+waitress serves with a fixed pool of threads, and a streamed response holds its thread
+until it ends. So `python app.py` gives waitress NOTIFY_STREAMS threads on top of
+THREADS, and streams are bounded three ways: each ends after NOTIFY_STREAM_SECONDS (the
+browser opens the next one, as EventSource does), a person has at most
+NOTIFY_STREAMS_PER_PERSON at once, and the process at most NOTIFY_STREAMS; a stream
+over a cap is told to come back in a minute. Pages thus always keep THREADS threads.
 A quiet stream writes a comment every NOTIFY_HEARTBEAT_SECONDS, which is how waitress
 learns that the tab has gone (a write to a closed socket ends the stream). Each stream
 waits on an IMAP connection of its own (IDLE), never a pooled one.
@@ -60,11 +61,6 @@ class Slots:
 slots = Slots()
 
 
-def stream_cap(cfg) -> int:
-    """Streams this process serves at once: NOTIFY_STREAMS, or a quarter of its threads."""
-    return int(cfg["NOTIFY_STREAMS"]) or max(1, int(cfg["THREADS"]) // 4)
-
-
 @bp.route("/mail/events")
 @login_required
 def events():
@@ -72,7 +68,7 @@ def events():
     if current_user.reader or not identities.preferences(db.session, current_user.address).notifications:
         return "", 204  # EventSource gives up on a 204: notifications are off
     cfg, login = current_app.config, current_user.login
-    if not slots.take(login, int(cfg["NOTIFY_STREAMS_PER_PERSON"]), stream_cap(cfg)):
+    if not slots.take(login, int(cfg["NOTIFY_STREAMS_PER_PERSON"]), int(cfg["NOTIFY_STREAMS"])):
         return _event_stream([f"retry: {BUSY_RETRY_MS}\n\n"])
     try:
         client = own_mail_connection()
