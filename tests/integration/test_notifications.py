@@ -39,6 +39,21 @@ def open_stream(live_url: str, client) -> http.client.HTTPResponse:
     return conn.getresponse()
 
 
+def listening(app, live_url: str, address: str):
+    """(ADDRESS's test client, a stream of theirs past its first unread count, that count)."""
+    client = notifications_on(app, address)
+    stream = open_stream(live_url, client)
+    assert stream.status == 200
+    return client, stream, next_event(stream, "unseen")
+
+
+def ends_within(stream, seconds: float) -> None:
+    """Read STREAM to its end, failing when that takes longer than SECONDS."""
+    started = time.monotonic()
+    while stream.readline():
+        assert time.monotonic() - started < seconds, "the stream goes on"
+
+
 def next_event(response, kind: str) -> dict:
     """Read the stream until an event of KIND; its data."""
     while True:
@@ -52,11 +67,10 @@ def test_the_stream_tells_of_mail_delivered_through_postfix(app, live_url, mail_
                                                             domain, monkeypatch):
     monkeypatch.setitem(app.config, "NOTIFY_HEARTBEAT_SECONDS", 2)
     address = new_address(stack_db, domain, "notify", spam_to_junk=False)
-    stream = open_stream(live_url, notifications_on(app, address))
-    assert stream.status == 200
+    _client, stream, unseen = listening(app, live_url, address)
     assert stream.getheader("Content-Type").startswith("text/event-stream")
     assert stream.getheader("Cache-Control") == "no-store"
-    assert next_event(stream, "unseen") == {"inbox": 0}
+    assert unseen == {"inbox": 0}
 
     subject = f"Budget {uuid.uuid4().hex[:8]}"
     deliver_raw(mail_stack, address, (f"From: Anna Rossi <anna@outside.test>\r\nTo: {address}\r\n"
@@ -70,23 +84,22 @@ def test_the_stream_tells_of_mail_delivered_through_postfix(app, live_url, mail_
 
 def test_signing_out_ends_the_stream(app, live_url, stack_db, domain, monkeypatch):
     monkeypatch.setitem(app.config, "NOTIFY_HEARTBEAT_SECONDS", 1)
-    address = new_address(stack_db, domain, "notify")
-    client = notifications_on(app, address)
-    stream = open_stream(live_url, client)
-    next_event(stream, "unseen")
+    client, stream, _ = listening(app, live_url, new_address(stack_db, domain, "notify"))
     page = client.get("/settings/notifications").get_data(as_text=True)
     client.post("/logout", data={"csrf_token": csrf_token(page)})
-    started = time.monotonic()
-    while stream.readline():
-        assert time.monotonic() - started < 10, "the stream outlived its session"
+    ends_within(stream, 10)
+
+
+def test_a_stream_ends_at_its_time_limit(app, live_url, stack_db, domain, monkeypatch):
+    monkeypatch.setitem(app.config, "NOTIFY_HEARTBEAT_SECONDS", 1)
+    monkeypatch.setitem(app.config, "NOTIFY_STREAM_SECONDS", 3)
+    _client, stream, _ = listening(app, live_url, new_address(stack_db, domain, "notify"))
+    ends_within(stream, 10)  # and the browser opens the next one
 
 
 def test_a_person_over_the_cap_is_told_to_come_back_later(app, live_url, stack_db, domain, monkeypatch):
     monkeypatch.setitem(app.config, "NOTIFY_STREAMS_PER_PERSON", 1)
-    address = new_address(stack_db, domain, "notify")
-    client = notifications_on(app, address)
-    first = open_stream(live_url, client)
-    next_event(first, "unseen")
+    client, first, _ = listening(app, live_url, new_address(stack_db, domain, "notify"))
     second = open_stream(live_url, client)
     assert second.status == 200 and second.read() == b"retry: 60000\n\n"  # ends at once
     first.close()
