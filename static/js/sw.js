@@ -16,6 +16,12 @@ const SHELL = [
 ];
 
 self.addEventListener("install", (event) => {
+  // Whatever is not a GET goes straight to the network, past this worker: a form's
+  // POST, and compose's sendBeacon as the page is left, which Chromium loses when
+  // it is routed through a worker's fetch event during unload.
+  if (event.addRoutes) {
+    event.addRoutes({ condition: { not: { requestMethod: "GET" } }, source: "network" });
+  }
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
 });
 
@@ -32,7 +38,7 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) { return; }
   if (request.mode === "navigate") {
     // Pages come from the network only; offline, the offline page stands in.
-    event.respondWith(fetch(request).catch(() => caches.match(OFFLINE)));
+    if (!self.navigator.onLine) { event.respondWith(caches.match(OFFLINE)); }
     return;
   }
   if (SHELL.includes(url.pathname)) {
