@@ -12,8 +12,6 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
-import pytest
-
 from app import SECURITY_HEADERS
 from tests.helpers import csrf_token, deliver_raw, new_address, signed_in_client
 
