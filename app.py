@@ -151,7 +151,10 @@ def main() -> None:
     host, port = app.config["HOST"], app.config["PORT"]
     log.info("Mailroom serving on http://%s:%s/", host, port)
     # waitress buffers a body before the app sees it: cap it at what the app accepts.
-    serve(app, host=host, port=port, threads=app.config["THREADS"], ident="Mailroom",
+    # New-mail streams hold a thread each for minutes: they get threads of their own
+    # (webmail/events.py caps them at NOTIFY_STREAMS), so pages keep THREADS.
+    threads = int(app.config["THREADS"]) + int(app.config["NOTIFY_STREAMS"])
+    serve(app, host=host, port=port, threads=threads, ident="Mailroom",
           max_request_body_size=app.config["MAX_CONTENT_LENGTH"])
 
 

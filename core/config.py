@@ -94,6 +94,12 @@ DEFAULTS: dict[str, object] = {
     "UPLOAD_QUOTA_MB": 100,  # attachments one person may have waiting in open messages
     "UNDO_SEND_SECONDS": 10,  # Send waits this long for Undo, then the worker sends; 0: at once
     "PAGE_SIZE": 50,  # messages per page of the list
+    # New-mail streams (webmail/events.py) each hold a waitress thread and an IMAP connection;
+    # waitress gets NOTIFY_STREAMS threads on top of THREADS, so pages keep THREADS of their own.
+    "NOTIFY_STREAM_SECONDS": 300,  # a stream ends after this; the browser opens the next one
+    "NOTIFY_HEARTBEAT_SECONDS": 15,  # a quiet stream writes a comment this often
+    "NOTIFY_STREAMS": 16,  # streams per process at once (beyond it: retried a minute later)
+    "NOTIFY_STREAMS_PER_PERSON": 2,
     "CACHE_MB": 64,  # all in-memory caches of one web process together (core/cache.py)
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_MAX_HOURS": 12,  # a session ends this long after sign-in, however active

@@ -1,6 +1,6 @@
 """Blueprint "webmail": reading and writing mail."""
-from . import (actions, compose, conversations, delivery, format, listops, read,  # noqa: F401
-               receipts, scheduled, transfer, views)  # (routes register on bp)
+from . import (actions, app_shell, compose, conversations, delivery, events, format, listops,  # noqa: F401
+               read, receipts, scheduled, transfer, views)  # (routes register on bp)
 from .blueprint import bp
 
 __all__ = ["bp"]

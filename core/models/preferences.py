@@ -45,7 +45,8 @@ class IdentitySettings(Timestamped, Base):
 
 
 class MailPreferences(Base):
-    """A person's webmail choices: the default identity, where the signature goes, the list view."""
+    """A person's webmail choices: the default identity, where the signature goes, the list view,
+    new-mail notifications."""
 
     __tablename__ = "mail_preferences"
 
@@ -53,6 +54,7 @@ class MailPreferences(Base):
     default_sender: Mapped[str] = mapped_column(String(320), default="")
     signature_above_quote: Mapped[bool] = mapped_column(Boolean, default=False)
     conversations: Mapped[bool] = mapped_column(Boolean, default=False)  # else one row per message
+    notifications: Mapped[bool] = mapped_column(Boolean, default=False)  # new-mail notifications
 
 
 class ReceiptRefusal(SenderChoice, Base):

@@ -82,12 +82,18 @@ def mail_connection(folder: str | None = None) -> Iterator[Any]:
     Connections are pooled per address, not per browser: signing in again (or from a
     second device) reuses them instead of piling up against Dovecot's per-user limit.
     """
-    def opener():
-        return imap.login(imap_settings(), current_user.login, password(), client_ip())
-
     # Keyed by the login: a master-user session never shares the person's own connections.
-    with imap_pool.connection(current_user.login, opener, folder) as client:
+    with imap_pool.connection(current_user.login, own_mail_connection, folder) as client:
         yield client
+
+
+def own_mail_connection() -> Any:
+    """A new logged-in IMAP connection outside the pool; the caller closes it.
+
+    For a caller that holds it for minutes (the new-mail stream): a pooled connection
+    must come back within one request.
+    """
+    return imap.login(imap_settings(), current_user.login, password(), client_ip())
 
 
 def end_mail_sessions(address: str) -> bool:

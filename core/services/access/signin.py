@@ -207,3 +207,10 @@ def purge_expired(db: Session, idle: timedelta, max_age: timedelta) -> int:
                                                      WebSession.created_at < now - max_age)))
     db.commit()
     return result.rowcount or 0
+
+
+def session_exists(db: Session, session_id: str) -> bool:
+    """True while web session SESSION_ID has not been signed out (reads, never touches it)."""
+    found = db.scalar(select(WebSession.id).where(WebSession.id == session_id)) is not None
+    db.rollback()  # end the read: a long-lived caller must not hold a transaction open
+    return found

@@ -126,7 +126,8 @@ def _overridden(db: Session, address: str) -> dict[str, str]:
 def preferences(db: Session, address: str) -> MailPreferences:
     """The person's compose preferences (defaults when never saved; not added to the session)."""
     return db.get(MailPreferences, address) or MailPreferences(
-        address=address, default_sender="", signature_above_quote=False, conversations=False)
+        address=address, default_sender="", signature_above_quote=False, conversations=False,
+        notifications=False)
 
 
 def identities(db: Session, address: str) -> list[Identity]:
@@ -193,12 +194,17 @@ def save_list_view(db: Session, address: str, conversations: bool) -> None:
     _preferences_row(db, address).conversations = conversations
 
 
+def save_notifications(db: Session, address: str, on: bool) -> None:
+    """Tell ADDRESS about new INBOX mail while the webmail is open (or not)."""
+    _preferences_row(db, address).notifications = on
+
+
 def _preferences_row(db: Session, address: str) -> MailPreferences:
     """ADDRESS's stored preferences, added to the session first when there are none."""
     row = db.get(MailPreferences, address)
     if row is None:
         row = MailPreferences(address=address, default_sender="", signature_above_quote=False,
-                              conversations=False)
+                              conversations=False, notifications=False)
         db.add(row)
     return row
 
