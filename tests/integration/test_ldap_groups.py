@@ -5,11 +5,12 @@ from __future__ import annotations
 import imaplib
 import random
 
-
 from core.services.spam import learning
 from stack import directory_groups
 from stack.layout import Layout
+from tests.conftest import free_ports
 from tests.integration.ldap_support import DOMAIN, ldap_stack, seed_password  # noqa: F401
+from tests.integration.process_support import served_app, signed_in_opener
 from tests.integration.spam_support import SPAM_WORDS, append, generated, move_all, outcomes, wait_until
 
 ADA, GRACE = f"ada@{DOMAIN}", f"grace@{DOMAIN}"
@@ -37,14 +38,14 @@ def test_only_the_directorys_spamtrainers_train(ldap_stack):
 
 
 def test_settings_tell_each_directory_user_whether_they_train(ldap_stack):
-    from app import create_app
-    from tests.helpers import post_login
-
-    app = create_app({**ldap_stack, "ENV": "testing"})
+    # A served app of its own: create_app in this process would repoint the suite's
+    # database at the directory stack's for the tests after this one.
+    port = free_ports(1)[0]
     pages = {}
-    for user in (ADA, GRACE):
-        client = app.test_client()
-        assert post_login(client, user, seed_password(ldap_stack)).status_code == 302
-        pages[user] = client.get("/settings/spam").get_data(as_text=True)
+    with served_app(ldap_stack, port):
+        base = f"http://127.0.0.1:{port}"
+        for user in (ADA, GRACE):
+            opener = signed_in_opener(base, user, seed_password(ldap_stack))
+            pages[user] = opener.open(base + "/settings/spam").read().decode()
     assert "only move the messages" in pages[ADA]
     assert "only move the messages" not in pages[GRACE]
