@@ -38,15 +38,25 @@ def may_train(db: Session, address: str, directory: dict[str, list[str]] | None 
     directory = directory or {}
     if TRAINERS_GROUP in directory.get(address.lower(), ()):
         return True
-    group_id = db.scalar(select(Group.id).where(Group.name == TRAINERS_GROUP))
-    if group_id is None:
-        return not any(TRAINERS_GROUP in names for names in directory.values())
+    group_id, limited = _trainers_group(db, directory)
+    if not limited:
+        return True
+    if group_id is None:  # only the directory's group exists, and ADDRESS is not in it
+        return False
     members = db.scalar(
         select(func.count()).select_from(group_members)
         .join(Mailbox, Mailbox.id == group_members.c.mailbox_id)
         .where(group_members.c.group_id == group_id, Mailbox.address == address.lower())
     )
     return bool(members)
+
+
+def _trainers_group(db: Session, directory: dict[str, list[str]]) -> tuple[int | None, bool]:
+    """Mailroom's spamtrainers group id (None without one), and whether training is
+    limited to members: that group or the directory's exists."""
+    group_id = db.scalar(select(Group.id).where(Group.name == TRAINERS_GROUP))
+    limited = group_id is not None or any(TRAINERS_GROUP in names for names in directory.values())
+    return group_id, limited
 
 
 @dataclass(frozen=True)
@@ -75,9 +85,7 @@ def directory_groups(cfg: dict) -> dict[str, list[str]]:
 
 def trainer_status(db: Session, address: str, directory: dict[str, list[str]]) -> TrainerStatus:
     """TrainerStatus for ADDRESS; DIRECTORY as for may_train."""
-    exists = (db.scalar(select(Group.id).where(Group.name == TRAINERS_GROUP)) is not None
-              or any(TRAINERS_GROUP in names for names in directory.values()))
-    return TrainerStatus(may_train(db, address, directory), exists)
+    return TrainerStatus(may_train(db, address, directory), _trainers_group(db, directory)[1])
 
 
 @dataclass(frozen=True)
