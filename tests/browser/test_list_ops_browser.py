@@ -116,6 +116,8 @@ def test_download_as_eml_and_import_by_button_and_drop(page, live_url, mail_stac
     page.get_by_label("Import .eml files into Inbox").set_input_files([str(old), str(photo)])
     page.get_by_text("“old.eml” imported into INBOX").wait_for()
     page.get_by_text("“photo.png” is not an e-mail message (it is image/png)").wait_for()
+    # the reloaded page shows its text before its script has put the drop handler on the list
+    page.wait_for_function("document.getElementById('import-form').classList.contains('auto')")
     dropped = path.read_text().replace(subject, "imported by drop")
     page.evaluate("""(text) => {
         const files = new DataTransfer();
