@@ -1,4 +1,5 @@
-"""New-mail notifications: a Server-Sent Events stream per open tab (issue 20 item 4).
+"""New-mail notifications: a Server-Sent Events stream per open tab (issue 20 item 4), for the
+INBOX and the folders the person chose in Settings → Notifications.
 
 waitress serves with a fixed pool of threads, and a streamed response holds its thread
 until it ends. So `python app.py` gives waitress NOTIFY_STREAMS threads on top of
@@ -64,7 +65,8 @@ slots = Slots()
 @bp.route("/mail/events")
 @login_required
 def events():
-    """The INBOX's unread count and its new mail as they happen (text/event-stream)."""
+    """The INBOX's unread count and new mail in it and the chosen folders as they happen
+    (text/event-stream)."""
     if current_user.reader or not identities.preferences(db.session, current_user.address).notifications:
         return "", 204  # EventSource gives up on a 204: notifications are off
     cfg, login = current_app.config, current_user.login
@@ -76,7 +78,9 @@ def events():
         slots.give_back(login)
         raise
     app = current_app._get_current_object()
-    return _event_stream(Stream(app, current_user.id, login, client, app.create_url_adapter(request)))
+    chosen = tuple(identities.notification_folders(db.session, current_user.address))
+    return _event_stream(Stream(app, current_user.id, login, client, app.create_url_adapter(request),
+                                chosen))
 
 
 def _event_stream(body) -> Response:
@@ -88,17 +92,18 @@ def _event_stream(body) -> Response:
 class Stream:
     """The body of one stream: iterated by waitress, closed by it whatever happens."""
 
-    def __init__(self, app, session_id: str, login: str, client, urls) -> None:
+    def __init__(self, app, session_id: str, login: str, client, urls, folders: tuple[str, ...]) -> None:
         self.app, self.session_id, self.login = app, session_id, login
         self.client, self.urls = client, urls  # URLS: this request's URL adapter
+        self.folders = folders  # besides the INBOX
         self._closed = False
 
     def __iter__(self) -> Iterator[str]:
         cfg = self.app.config
         yield f"retry: {RETRY_MS}\n\n"
         try:
-            for event in watch.inbox_events(self.client, float(cfg["NOTIFY_STREAM_SECONDS"]),
-                                             float(cfg["NOTIFY_HEARTBEAT_SECONDS"])):
+            for event in watch.mail_events(self.client, float(cfg["NOTIFY_STREAM_SECONDS"]),
+                                           float(cfg["NOTIFY_HEARTBEAT_SECONDS"]), self.folders):
                 if not self._signed_in():
                     return
                 yield self._format(event)
@@ -115,10 +120,10 @@ class Stream:
             return _message("unseen", {"inbox": event.count})
         if isinstance(event, watch.Arrived):
             name, address = event.sender
-            return _message("mail", {"uid": event.uid, "from": name or address,
+            return _message("mail", {"uid": event.uid, "folder": event.folder, "from": name or address,
                                      "subject": event.subject,
                                      "url": self.urls.build("webmail.message",
-                                                            {"uid": event.uid, "folder": "INBOX"})})
+                                                            {"uid": event.uid, "folder": event.folder})})
         return ": still here\n\n"
 
     def close(self) -> None:

@@ -8,7 +8,8 @@ from .groups import Group, group_members
 from .jobs import AdminJob
 from .links import PasswordLink
 from .mailboxes import Credential, Mailbox
-from .preferences import IdentitySettings, MailPreferences, ReceiptRefusal, TrustedSender
+from .preferences import (IdentitySettings, MailPreferences, NotificationFolder, ReceiptRefusal,
+                          TrustedSender)
 from .sessions import WebSession
 from .scheduled import ScheduledMessage
 from .server import ServerSettings
@@ -21,7 +22,8 @@ __all__ = [
     "Group", "InvalidName", "Mailbox", "RELAY", "SERVER_ADMIN", "Setting", "SharedMailbox",
     "TO_EXTERNAL", "TO_MAILBOX", "TO_SHARED", "TrustedSender", "WebSession", "group_members",
     "normalize_address", "normalize_domain", "shared_mailbox_owners",
-    "AdminJob", "AuditEntry", "PasswordLink", "IdentitySettings", "MailPreferences", "ReceiptRefusal",
+    "AdminJob", "AuditEntry", "PasswordLink", "IdentitySettings", "MailPreferences", "NotificationFolder",
+    "ReceiptRefusal",
     "ALLOW_FROM", "ALLOW_TO", "BLOCK_FROM", "RULE_KINDS", "SpamRule", "ServerSettings", "AppPassword",
     "RecoveryCode", "TwoFactor", "ScheduledMessage",
 ]

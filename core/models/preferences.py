@@ -57,6 +57,17 @@ class MailPreferences(Base):
     notifications: Mapped[bool] = mapped_column(Boolean, default=False)  # new-mail notifications
 
 
+class NotificationFolder(Base):
+    """A folder besides the INBOX whose new mail a person is told about."""
+
+    __tablename__ = "notification_folders"
+    __table_args__ = (UniqueConstraint("address", "folder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(Address, index=True)
+    folder: Mapped[str] = mapped_column(String(500))
+
+
 class ReceiptRefusal(SenderChoice, Base):
     """A sender whose read-receipt requests someone chose never to be asked about."""
 

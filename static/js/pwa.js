@@ -55,8 +55,9 @@
   }
   async function notify(mail) {
     if (!("Notification" in window) || Notification.permission !== "granted") { return; }
-    const heading = `New mail from ${mail.from}`;
-    const options = { body: mail.subject || "(no subject)", tag: `mail-${mail.uid}`,
+    const where = mail.folder === "INBOX" ? "" : ` in ${mail.folder}`;
+    const heading = `New mail${where} from ${mail.from}`;
+    const options = { body: mail.subject || "(no subject)", tag: `mail-${mail.folder}-${mail.uid}`,
       icon: "/static/img/app-icon-192.png", data: { url: mail.url } };
     // Phones show notifications only through the service worker (which opens the message).
     const registration = "serviceWorker" in navigator ? await navigator.serviceWorker.getRegistration() : undefined;

@@ -13,17 +13,17 @@ import uuid
 from urllib.parse import urlsplit
 
 from app import SECURITY_HEADERS
-from tests.helpers import csrf_token, deliver_raw, new_address, signed_in_client
+from tests.helpers import csrf_token, deliver_raw, imap_login, new_address, signed_in_client
 
 STRICT_CSP = SECURITY_HEADERS["Content-Security-Policy"]
 
 
-def notifications_on(app, address: str):
-    """A test client of ADDRESS, who turned notifications on in Settings."""
+def notifications_on(app, address: str, folders: tuple[str, ...] = ()):
+    """A test client of ADDRESS, who turned notifications on in Settings (with FOLDERS)."""
     client = signed_in_client(app, address)
     page = client.get("/settings/notifications").get_data(as_text=True)
     answer = client.post("/settings/notifications",
-                         data={"notifications": "on", "csrf_token": csrf_token(page)})
+                         data={"notifications": "on", "folders": list(folders), "csrf_token": csrf_token(page)})
     assert answer.status_code == 302
     return client
 
@@ -37,9 +37,9 @@ def open_stream(live_url: str, client) -> http.client.HTTPResponse:
     return conn.getresponse()
 
 
-def listening(app, live_url: str, address: str):
+def listening(app, live_url: str, address: str, folders: tuple[str, ...] = ()):
     """(ADDRESS's test client, a stream of theirs past its first unread count, that count)."""
-    client = notifications_on(app, address)
+    client = notifications_on(app, address, folders)
     stream = open_stream(live_url, client)
     assert stream.status == 200
     return client, stream, next_event(stream, "unseen")
@@ -78,6 +78,43 @@ def test_the_stream_tells_of_mail_delivered_through_postfix(app, live_url, mail_
     assert re.fullmatch(rf"/mail/{mail['uid']}\?folder=INBOX", mail["url"])
     assert next_event(stream, "unseen") == {"inbox": 1}
     stream.close()
+
+
+def test_new_mail_in_a_chosen_folder_is_told_and_others_are_not(app, live_url, mail_stack, stack_db,
+                                                                 domain, monkeypatch):
+    monkeypatch.setitem(app.config, "NOTIFY_HEARTBEAT_SECONDS", 1)
+    address = new_address(stack_db, domain, "notify", spam_to_junk=False)
+    with imap_login(mail_stack, address) as imap:
+        imap.create_folder("Lists")
+        imap.create_folder("Quiet")
+    client, stream, _ = listening(app, live_url, address, ("Lists", "Gone"))
+    page = client.get("/settings/notifications").get_data(as_text=True)
+    assert re.search(r'name="folders" value="Lists"\s+checked', page)
+    assert re.search(r'name="folders" value="Quiet"\s+>', page)
+
+    def filed(folder: str, subject: str) -> None:
+        with imap_login(mail_stack, address) as imap:  # as a Sieve rule or another client files it
+            imap.append(folder, (f"From: Lena Hart <lena@outside.test>\r\nTo: {address}\r\n"
+                                 f"Subject: {subject}\r\n\r\nHi.\r\n").encode())
+
+    filed("Quiet", "not this one")
+    filed("Lists", "Digest of the week")
+    mail = next_event(stream, "mail")
+    assert (mail["folder"], mail["from"], mail["subject"]) == ("Lists", "Lena Hart", "Digest of the week")
+    assert re.fullmatch(rf"/mail/{mail['uid']}\?folder=Lists", mail["url"])
+    deliver_raw(mail_stack, address, (f"From: anna@outside.test\r\nTo: {address}\r\n"
+                                      "Subject: Back in the Inbox\r\n\r\nHi.\r\n").encode())
+    assert next_event(stream, "mail")["folder"] == "INBOX"  # IDLE is on the INBOX again
+    stream.close()
+
+
+def test_too_many_folders_are_refused_and_the_choice_kept(app, stack_db, domain):
+    client = signed_in_client(app, new_address(stack_db, domain, "notify"))
+    page = client.get("/settings/notifications").get_data(as_text=True)
+    answer = client.post("/settings/notifications", data={
+        "notifications": "on", "folders": [f"F{i}" for i in range(21)], "csrf_token": csrf_token(page)})
+    assert answer.status_code == 422
+    assert "Choose at most 20 folders besides the Inbox." in answer.get_data(as_text=True)
 
 
 def test_signing_out_ends_the_stream(app, live_url, stack_db, domain, monkeypatch):

@@ -10,20 +10,22 @@ that has no alias of its own with that name.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core.mail.compose import InvalidRecipients, format_recipients, parse_recipients
 from core.models import (
     TO_MAILBOX, TO_SHARED, Alias, AliasDestination, Domain, IdentitySettings, Mailbox,
-    MailPreferences, SharedMailbox, group_members, shared_mailbox_owners,
+    MailPreferences, NotificationFolder, SharedMailbox, group_members, shared_mailbox_owners,
 )
 from core.services.personal.validation import InvalidField, one_line, plain_text
 
 SIGNATURE_LIMIT = 4000
 NAME_LIMIT = 200
 MAX_BCC = 5
+MAX_NOTIFY_FOLDERS = 20  # besides the INBOX; the stream looks at each every heartbeat
 
 
 @dataclass(frozen=True)
@@ -194,9 +196,23 @@ def save_list_view(db: Session, address: str, conversations: bool) -> None:
     _preferences_row(db, address).conversations = conversations
 
 
-def save_notifications(db: Session, address: str, on: bool) -> None:
-    """Tell ADDRESS about new INBOX mail while the webmail is open (or not)."""
+def notification_folders(db: Session, address: str) -> list[str]:
+    """The folders besides the INBOX whose new mail ADDRESS is told about."""
+    return list(db.scalars(select(NotificationFolder.folder).where(
+        NotificationFolder.address == address).order_by(NotificationFolder.folder)))
+
+
+def save_notifications(db: Session, address: str, on: bool, folders: Iterable[str] = ()) -> None:
+    """Tell ADDRESS about new mail in the INBOX and FOLDERS while the webmail is open (or not).
+
+    InvalidField for more than MAX_NOTIFY_FOLDERS folders: each is looked at every heartbeat.
+    """
+    chosen = sorted({f for f in folders if f and f.upper() != "INBOX"})
+    if len(chosen) > MAX_NOTIFY_FOLDERS:
+        raise InvalidField("folders", f"Choose at most {MAX_NOTIFY_FOLDERS} folders besides the Inbox.")
     _preferences_row(db, address).notifications = on
+    db.execute(delete(NotificationFolder).where(NotificationFolder.address == address))
+    db.add_all(NotificationFolder(address=address, folder=f) for f in chosen)
 
 
 def _preferences_row(db: Session, address: str) -> MailPreferences:
