@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from itertools import islice
 
 from ldap3 import Connection
-from ldap3.core.exceptions import LDAPException
+from ldap3.core.exceptions import LDAPException, LDAPInvalidFilterError, LDAPInvalidValueError
 from ldap3.utils.conv import escape_filter_chars
 
 from core.services.paging import Page, page_of_list
@@ -86,8 +86,13 @@ class _Reader:
             raise DirectoryUnavailable(f"searching the directory failed: {exc}") from exc
 
     def search(self, base: str, query: str, attributes: list[str]) -> list[dict]:
-        """At most LIMIT + 1 entries (one more tells that there were more)."""
-        return list(islice(_search(self.conn, base, query, attributes), LIMIT + 1))
+        """At most LIMIT + 1 entries (one more tells that there were more); none when a
+        value in QUERY does not fit its attribute's syntax (ldap3 checks it against the
+        directory's schema: an id that is no UUID matches nobody)."""
+        try:
+            return list(islice(_search(self.conn, base, query, attributes), LIMIT + 1))
+        except (LDAPInvalidValueError, LDAPInvalidFilterError):
+            return []
 
     def users(self, extra: str) -> tuple[list[tuple[str, DirectoryUser]], bool]:
         """(dn, user) of the users matching EXTRA too, by address; whether LIMIT cut them."""
