@@ -4,6 +4,7 @@ and obeyed by Dovecot, orphaned mail folders kept as archive or erased, and a ne
 person given a removed person's address starting afresh."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import urllib.error
@@ -12,9 +13,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import select
 
-from core.config import LOCAL_LDAP_SUFFIX
+from core import shared
+from core.config import LOCAL_LDAP_SUFFIX, ldap_bind_password
 from core.db import Database
 from core.ldapdir.people import read_tree
 from core.models import AuditEntry, DirectorySettings
@@ -231,6 +234,19 @@ def test_orphaned_mail_is_erased_after_a_confirmation_page(ldap_stack, database,
                                                           AuditEntry.target == address))
     record(ldap_stack)  # the next pass: nothing left to list
     assert address not in page(server, base + "/admin/directory/orphans")
+
+
+def test_the_dashboards_directory_check_is_kept_30_s_where_every_web_process_sees_it(ldap_stack, site):
+    base, server = site
+    store = redis.Redis.from_url(shared.store_url(ldap_stack), decode_responses=True,
+                                 **shared.store_options(ldap_stack))
+    for key in store.scan_iter(shared.PREFIX + "directory-check:*"):
+        store.delete(key)
+    assert "<dt>Directory users</dt>" in page(server, base + "/admin/")
+    kept = list(store.scan_iter(shared.PREFIX + "directory-check:*"))
+    assert len(kept) == 1 and 0 < store.ttl(kept[0]) <= 30
+    assert json.loads(store.get(kept[0]))["problem"] == ""
+    assert ldap_bind_password(ldap_stack) not in kept[0] + store.get(kept[0])
 
 
 def test_without_a_directory_the_pages_are_absent(ldap_stack, database):

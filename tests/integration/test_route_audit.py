@@ -170,7 +170,7 @@ ROUTES = {
     "admin.server_attachments": Route(SERVER_ADMIN, "/admin/server/attachments"),
     "admin.server_attachments_save": Route(SERVER_ADMIN, "/admin/server/attachments"),
     # The Directory pages answer 404 without MAILROOM_ACCOUNT_PROVIDER=ldap (this stack),
-    # after the role check; test_ldap_admin.py audits them against a directory.
+    # after the role check; test_ldap_admin.py checks their scoping against a directory.
     "admin.directory_user_list": Route(ANY_ADMIN, "/admin/directory/users"),
     "admin.directory_user_edit": Route(ANY_ADMIN, "/admin/directory/users/no-such-id"),
     "admin.directory_group_list": Route(ANY_ADMIN, "/admin/directory/groups"),
