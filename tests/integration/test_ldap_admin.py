@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import urllib.error
 import urllib.parse
 import uuid
@@ -28,7 +27,8 @@ from tests.conftest import free_ports
 from tests.helpers import (PASSWORD, csrf_token, imap_login, new_domain_admin, new_server_admin,
                            wait_for_subject)
 from tests.integration.admin_support import send_inbound, wait_until
-from tests.integration.ldap_support import DOMAIN, admin, entry_uuid, ldap_stack, seed_password  # noqa: F401
+from tests.integration.ldap_support import (DOMAIN, admin, doveadm_quota_kb, entry_uuid, ldap_stack,  # noqa: F401
+                                            seed_password)
 from tests.integration.portal_support import userdb
 from tests.integration.process_support import served_app, signed_in_opener
 
@@ -86,13 +86,6 @@ def status_of(opener, url: str) -> int:
         return opener.open(url).status
     except urllib.error.HTTPError as exc:
         return exc.code
-
-
-def doveadm_quota_kb(cfg: dict, address: str) -> str:
-    """The STORAGE limit (KiB) Dovecot applies to ADDRESS."""
-    out = subprocess.run(["doveadm", "-c", str(Layout.from_config(cfg).dovecot_conf), "quota", "get", "-u", address],
-                         capture_output=True, text=True, check=True).stdout
-    return re.search(r"STORAGE\s+\d+\s+(\S+)", out).group(1)
 
 
 def test_directory_pages_show_users_and_groups_scoped_to_the_admins_domains(ldap_stack, database, site):
