@@ -83,7 +83,7 @@ def ensure(cfg: dict, layout: Layout) -> None:
 def start(layout: Layout, settings: Callable[[], dict],
           after_read: Callable[[Tree], None] = lambda tree: None) -> Callable[[], None]:
     """Refresh every REFRESH_SECONDS in a thread while the provider is LDAP, handing each
-    tree read to AFTER_READ (stack/directory_people.py records it); a stop function."""
+    tree read to AFTER_READ (stack/worker/directory_people.py records it); a stop function."""
 
     def step() -> None:
         cfg = settings()

@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from .. import directory_groups, directory_people, perms
+from .. import directory_groups, perms
 from ..background import detach, log_to_stderr
-from . import sender
+from . import directory_people, sender
 from .acls import AclCheck
 
 POLL_SECONDS = 1.0

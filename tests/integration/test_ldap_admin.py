@@ -21,7 +21,7 @@ from core.db import Database
 from core.ldapdir.people import read_tree
 from core.models import AuditEntry, DirectorySettings
 from core.services.directory import archives, lookup
-from stack import directory_people
+from stack.worker import directory_people
 from stack.layout import Layout
 from tests.conftest import free_ports
 from tests.helpers import (PASSWORD, csrf_token, imap_login, new_domain_admin, new_server_admin,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core.ldapdir.people import Tree
 
-from .layout import Layout
+from ..layout import Layout
 
 log = logging.getLogger(__name__)
 
