@@ -76,7 +76,7 @@ class _Reader:
         try:
             self.conn = connect(self.cfg)
         except LDAPException as exc:
-            raise DirectoryUnavailable(f"the directory cannot be reached: {exc}") from exc
+            raise DirectoryUnavailable(f"the directory cannot be read: {exc}") from exc
         return self
 
     def __exit__(self, kind, exc, trace) -> None:

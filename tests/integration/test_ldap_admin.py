@@ -159,6 +159,9 @@ def test_a_directory_user_made_domain_admin_administers_their_domain(ldap_stack,
     assert status_of(ada, base + "/admin/") == 200
     listed = page(ada, base + "/admin/directory/users")
     assert GRACE in listed and "Administers" not in page(ada, f"{base}/admin/directory/users/{ada_id}")
+    grace_url = f"{base}/admin/directory/users/{entry_uuid(ldap_stack, 'grace')}"
+    post(ada, grace_url, {"quota": "", "junk_days": "", "domain_admin": "on"})  # not hers to give
+    assert "Domain admin: no" in page(ada, grace_url)
 
 
 def record(cfg: dict) -> None:
@@ -242,11 +245,21 @@ def test_the_dashboards_directory_check_is_kept_30_s_where_every_web_process_see
     assert ldap_bind_password(ldap_stack) not in kept[0] + store.get(kept[0])
 
 
-def test_without_a_directory_the_pages_are_absent(ldap_stack, database):
+@pytest.mark.parametrize(("settings", "status", "said"), [
+    ({"ACCOUNT_PROVIDER": "database"}, 404, ""),
+    ({"LDAP_BIND_PASSWORD": "wrong-password-for-the-test"}, 503, "The user directory cannot be read"),
+])
+def test_without_a_directory_the_pages_are_absent_and_with_a_broken_one_say_so(ldap_stack, database,
+                                                                               settings, status, said):
     admin_address = new_server_admin(database, DOMAIN)
     port = free_ports(1)[0]
-    with served_app(ldap_stack, port, ACCOUNT_PROVIDER="database"):
+    with served_app(ldap_stack, port, **settings):
         base = f"http://127.0.0.1:{port}"
         opener = signed_in_opener(base, admin_address, PASSWORD)
-        assert ">Directory</a>" not in page(opener, base + "/admin/")
-        assert status_of(opener, base + "/admin/directory/users") == 404
+        assert (">Directory</a>" in page(opener, base + "/admin/")) == (status != 404)
+        try:
+            opener.open(base + "/admin/directory/users")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == status and said in exc.read().decode()
+        else:
+            raise AssertionError("the page answered")
