@@ -92,4 +92,6 @@ def start(layout: Layout, settings: Callable[[], dict],
             if tree is not None:
                 after_read(tree)
 
-    return repeat("directory-groups", REFRESH_SECONDS, step, log, join_timeout=10)
+    # At once too: the people's record (and so the orphaned folders) is current from the
+    # worker's start, not half a minute later.
+    return repeat("directory-groups", REFRESH_SECONDS, step, log, join_timeout=10, at_once=True)

@@ -19,7 +19,7 @@ from core import shared
 from core.config import LOCAL_LDAP_SUFFIX, ldap_bind_password
 from core.db import Database
 from core.ldapdir.people import read_tree
-from core.models import AuditEntry, DirectorySettings
+from core.models import AuditEntry, DirectoryPerson, DirectorySettings
 from core.services.directory import archives, lookup
 from stack.worker import directory_people
 from stack.layout import Layout
@@ -149,12 +149,18 @@ def post_refused(opener, url: str, fields: dict) -> str:
     raise AssertionError("the form was accepted")
 
 
-def test_a_directory_user_made_domain_admin_administers_their_domain(ldap_stack, site):
+def worker_saw(database: Database, address: str) -> bool:
+    with database.transaction() as session:
+        return bool(session.scalar(select(DirectoryPerson.present).where(DirectoryPerson.address == address)))
+
+
+def test_a_directory_user_made_domain_admin_administers_their_domain(ldap_stack, database, site):
     base, server = site
     ada_id = entry_uuid(ldap_stack, "ada")
     ada = signed_in_opener(base, ADA, seed_password(ldap_stack))
     assert status_of(ada, base + "/admin/") == 403
-    record(ldap_stack)
+    # The worker's own record (stack/worker/directory_people.py, after each 30 s read).
+    assert wait_until(lambda: worker_saw(database, ADA), timeout=40), "the worker recorded nobody"
     post(server, f"{base}/admin/directory/users/{ada_id}", {"quota": "", "junk_days": "", "domain_admin": "on"})
     assert status_of(ada, base + "/admin/") == 200
     listed = page(ada, base + "/admin/directory/users")
