@@ -55,17 +55,23 @@ def drop_privileges(uid: int, gid: int) -> None:
 
 
 def repeat(name: str, seconds: float, step: Callable[[], None], log: logging.Logger,
-           join_timeout: float = 30) -> Callable[[], None]:
-    """Run STEP every SECONDS in a daemon thread NAME until the returned stop function is
-    called; an exception is logged and the next round comes as usual."""
+           join_timeout: float = 30, at_once: bool = False) -> Callable[[], None]:
+    """Run STEP every SECONDS (the first time at once with AT_ONCE) in a daemon thread NAME
+    until the returned stop function is called; an exception is logged and the next round
+    comes as usual."""
     stopping = threading.Event()
 
+    def round_() -> None:
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - one bad round must not end the thread
+            log.exception("%s failed; it goes on", name)
+
     def loop() -> None:
+        if at_once:
+            round_()
         while not stopping.wait(seconds):
-            try:
-                step()
-            except Exception:  # noqa: BLE001 - one bad round must not end the thread
-                log.exception("%s failed; it goes on", name)
+            round_()
 
     thread = threading.Thread(target=loop, name=name, daemon=True)
     thread.start()

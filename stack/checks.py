@@ -67,6 +67,7 @@ def dovecot_candidate(cfg: dict, layout: Layout, rspamd_password: str) -> None:
     moved = {"conf_d": scratch / "conf.d", "sql_conf": scratch / "dovecot-sql.conf.ext",
              "passdb_conf": scratch / "dovecot-passdb.conf.ext",
              "directory_conf": scratch / "directory-ldap.conf", "ldap_conf": scratch / "dovecot-ldap.conf.ext",
+             "directory_sql_conf": scratch / "dovecot-directory-sql.conf.ext",
              "apppass_conf": scratch / "dovecot-apppass.conf.ext"}
     try:
         for out, text in rendered(cfg, layout, rspamd_password, daemon="dovecot", overrides=moved):

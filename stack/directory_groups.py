@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from core.config import uses_ldap
 
 from .background import repeat
 from .files import write_file
 from .layout import Layout
+
+if TYPE_CHECKING:
+    from core.ldapdir.people import Tree
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 30.0
@@ -43,18 +46,18 @@ def render(groups_by_address: dict[str, tuple[str, ...]]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def refresh(cfg: dict, layout: Layout) -> bool:
-    """Read the directory and rewrite the file if it changed; False when it cannot be read
-    (the last file stays: a directory that is down changes nobody's rights)."""
+def refresh(cfg: dict, layout: Layout) -> Tree | None:
+    """Read the directory and rewrite the file if it changed; the tree read, None when it
+    cannot be read (the last file stays: a directory that is down changes nobody's rights)."""
     from core.ldapdir.people import DirectoryUnavailable, read_tree
 
     try:
         tree = read_tree(cfg)
     except DirectoryUnavailable as exc:
         log.warning("directory groups not refreshed: %s", exc)
-        return False
+        return None
     write_file(groups_file(layout), render({p.user.address: p.groups for p in tree.people}), MODE)
-    return True
+    return tree
 
 
 def read(path: Path) -> dict[str, list[str]]:
@@ -73,16 +76,22 @@ def read(path: Path) -> dict[str, list[str]]:
 
 def ensure(cfg: dict, layout: Layout) -> None:
     """At `stack up`: refresh the file, or leave an empty one."""
-    if not refresh(cfg, layout) and not groups_file(layout).exists():
+    if refresh(cfg, layout) is None and not groups_file(layout).exists():
         write_file(groups_file(layout), "", MODE)
 
 
-def start(layout: Layout, settings: Callable[[], dict]) -> Callable[[], None]:
-    """Refresh every REFRESH_SECONDS in a thread while the provider is LDAP; a stop function."""
+def start(layout: Layout, settings: Callable[[], dict],
+          after_read: Callable[[Tree], None] = lambda tree: None) -> Callable[[], None]:
+    """Refresh every REFRESH_SECONDS in a thread while the provider is LDAP, handing each
+    tree read to AFTER_READ (stack/worker/directory_people.py records it); a stop function."""
 
     def step() -> None:
         cfg = settings()
         if uses_ldap(cfg):
-            refresh(cfg, layout)
+            tree = refresh(cfg, layout)
+            if tree is not None:
+                after_read(tree)
 
-    return repeat("directory-groups", REFRESH_SECONDS, step, log, join_timeout=10)
+    # At once too: the people's record (and so the orphaned folders) is current from the
+    # worker's start, not half a minute later.
+    return repeat("directory-groups", REFRESH_SECONDS, step, log, join_timeout=10, at_once=True)

@@ -28,7 +28,8 @@ POSTFIX_COLUMNS = {
     "alias_destinations": ("alias_id", "kind", "mailbox_id", "shared_mailbox_id", "address"),
 }
 # What the userdb and the deny passdb (dovecot-sql.conf.ext) read, and the hashes.
-DOVECOT_TABLES = ("domains", "mailboxes", "shared_mailboxes", "settings", "groups", "group_members")
+DOVECOT_TABLES = ("domains", "mailboxes", "shared_mailboxes", "settings", "groups", "group_members",
+                  "directory_settings")
 DOVECOT_PRIVATE_TABLES = ("credentials", "master_credentials", "two_factor", "app_passwords")
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 SECRET_FILES = {POSTFIX_ROLE: "postgres_postfix_password", DOVECOT_ROLE: "postgres_dovecot_password"}

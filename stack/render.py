@@ -108,6 +108,8 @@ def directory_outputs(layout: Layout) -> list[Output]:
         Output("dovecot/directory/ldap.conf", values["directory_conf"], "dovecot", "dovecot"),
         Output("dovecot/directory/dovecot-ldap.conf.ext", values["ldap_conf"], "line", "dovecot",
                0o640, "dovecot"),
+        Output("dovecot/directory/dovecot-directory-sql.conf.ext", values["directory_sql_conf"], "bare",
+               "dovecot", 0o640, "dovecot"),
         *(Output(f"postfix/ldap/{name}.cf", layout.postfix_etc / "maps" / f"ldap_{name}.cf", "line",
                  "postfix", 0o640, "postfix", header="postfix/ldap/connect.cf")
           for name in ldap_maps.POSTFIX_TABLES),

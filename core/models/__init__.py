@@ -3,6 +3,7 @@ from .admin import DOMAIN_ADMIN, SERVER_ADMIN, AdminRole, Setting
 from .aliases import TO_EXTERNAL, TO_MAILBOX, TO_SHARED, Alias, AliasDestination
 from .audit import AuditEntry
 from .base import Base, InvalidName, normalize_address, normalize_domain
+from .directory import DirectoryPerson, DirectorySettings
 from .domains import DELIVER, RELAY, Domain
 from .groups import Group, group_members
 from .jobs import AdminJob
@@ -25,5 +26,5 @@ __all__ = [
     "AdminJob", "AuditEntry", "PasswordLink", "IdentitySettings", "MailPreferences", "NotificationFolder",
     "ReceiptRefusal",
     "ALLOW_FROM", "ALLOW_TO", "BLOCK_FROM", "RULE_KINDS", "SpamRule", "ServerSettings", "AppPassword",
-    "RecoveryCode", "TwoFactor", "ScheduledMessage",
+    "RecoveryCode", "TwoFactor", "ScheduledMessage", "DirectoryPerson", "DirectorySettings",
 ]

@@ -9,11 +9,13 @@ from typing import Any, Iterator
 from flask import current_app, request, session
 from flask_login import UserMixin, current_user
 
+from core.config import uses_ldap
 from core.extensions import db, imap_pool, login_manager
 from core.mail import imap
 from core.mail.errors import MailError
 from core.models.server import master_login
 from core.services.access import roles, signin
+from core.services.directory import directory_users
 from core.services.server import mailstore
 
 log = logging.getLogger(__name__)
@@ -40,8 +42,13 @@ class User(UserMixin):
 
     @cached_property
     def roles(self) -> roles.Roles:
-        """This person's admin roles, read once per request."""
-        return roles.roles_of(db.session, self.address)
+        """This person's admin roles, read once per request (a directory user's by their
+        stable id: core/services/directory/directory_users.py)."""
+        held = roles.roles_of(db.session, self.address)
+        if not uses_ldap(current_app.config):
+            return held
+        extra = directory_users.admin_domains(db.session, current_app.config, self.address)
+        return roles.Roles(held.server, held.domains | extra) if extra else held
 
 
 @login_manager.user_loader

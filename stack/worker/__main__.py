@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .. import directory_groups, perms
 from ..background import detach, log_to_stderr
-from . import sender
+from . import directory_people, sender
 from .acls import AclCheck
 
 POLL_SECONDS = 1.0
@@ -179,7 +179,8 @@ def main(args: list[str]) -> int:
     check_acls = AclCheck(database, lambda: helper.cfg)
     logins, stop_policy = start_policy(cfg, layout, database)
     stop_sender = sender.start(database, lambda: helper.cfg)
-    stop_groups = directory_groups.start(layout, lambda: helper.cfg)
+    stop_groups = directory_groups.start(layout, lambda: helper.cfg,
+                                         lambda tree: directory_people.record(database, layout, tree))
 
     def reconfigure() -> None:
         changed = read_settings(settings)

@@ -1,7 +1,9 @@
 """A stack whose users also come from its own seeded slapd (MAILROOM_LDAP_URL=local)."""
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -70,3 +72,10 @@ def entry_uuid(cfg: dict, uid: str) -> str:
     with admin(cfg) as conn:
         conn.search(f"ou=people,{LOCAL_LDAP_SUFFIX}", f"(uid={uid})", attributes=["entryUUID"])
         return str(conn.entries[0].entryUUID)
+
+
+def doveadm_quota_kb(cfg: dict, address: str) -> str:
+    """The STORAGE limit (KiB) Dovecot applies to ADDRESS (`doveadm quota get`)."""
+    out = subprocess.run(["doveadm", "-c", str(Layout.from_config(cfg).dovecot_conf), "quota", "get", "-u", address],
+                         capture_output=True, text=True, check=True).stdout
+    return re.search(r"STORAGE\s+\d+\s+(\S+)", out).group(1)

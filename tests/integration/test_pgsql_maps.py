@@ -20,7 +20,8 @@ from tests.integration.pg_support import (new_database, pg_cluster, role_url,  #
 
 PASSWORDS = {pgsql.POSTFIX_ROLE: "postfix-role-pw-0123456789", pgsql.DOVECOT_ROLE: "dovecot-role-pw-0123456789"}
 PASSWORD = "correct horse battery staple 7"
-DOVECOT_SQL = {f"dovecot/dovecot-{name}.conf.ext" for name in ("sql", "passdb", "master", "apppass")}
+DOVECOT_SQL = {f"dovecot/dovecot-{name}.conf.ext" for name in ("sql", "passdb", "master", "apppass")} | {
+    "dovecot/directory/dovecot-directory-sql.conf.ext"}  # directory users' own settings (LDAP)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +46,8 @@ def directory(pg_cluster):
     etc = folder / "postfix"
     (etc / "maps").mkdir(parents=True)
     (etc / "main.cf").write_text("")
-    for out in render.outputs(layout):
-        if out.header or out.template in DOVECOT_SQL:
+    for out in render.outputs(layout, directory=True):
+        if (out.header and not out.template.startswith("postfix/ldap/")) or out.template in DOVECOT_SQL:
             target = etc / "maps" / Path(out.template).name
             target.write_text(render_text(render.template_text(out, "pgsql"), values, out.syntax))
     yield {"etc": etc, "dbname": dbname, "cluster": pg_cluster, "values": values, "superuser": superuser}
@@ -162,6 +163,29 @@ def test_dovecot_queries_answer_for_its_role(directory):
     user = as_role(directory, pgsql.DOVECOT_ROLE, query("dovecot-sql.conf.ext", "user_query"))
     assert user[0][0] == "/srv/mail/pg.test/ann"
     assert as_role(directory, pgsql.DOVECOT_ROLE, query("dovecot-sql.conf.ext", "password_query")) == []
+
+
+def test_directory_users_settings_answer_by_stable_id_for_dovecots_role(directory):
+    """The userdb after the LDAP one (issue 19): a row for any id the LDAP userdb found,
+    with that id's own quota; none without an id."""
+    line = next(l for l in (directory["etc"] / "maps" / "dovecot-directory-sql.conf.ext").read_text().splitlines()
+                if l.startswith("user_query = "))
+
+    def settings_of(directory_id: str) -> list:
+        sql = line.split(" = ", 1)[1].replace("%{userdb:mailroom_directory_id}", directory_id)
+        return [tuple(row) for row in as_role(directory, pgsql.DOVECOT_ROLE, sql)]
+
+    assert settings_of("") == []
+    engine = create_engine(directory["superuser"])
+    with engine.begin() as connection:
+        days = float(connection.exec_driver_sql(
+            "SELECT value FROM settings WHERE key = 'junk_retention_days'").scalar() or 0)
+        # The default quota (no rule) and the server's Junk retention.
+        assert settings_of("0b6c2f8e-id") == [(None, f"{round(days * 86400)}s" if days else None)]
+        connection.exec_driver_sql("INSERT INTO directory_settings (directory_id, quota_mb, junk_days, domain_admin) "
+                                   "VALUES ('0b6c2f8e-id', 77, 2, false)")
+    engine.dispose()
+    assert settings_of("0b6c2f8e-id") == [("*:storage=77M", f"{2 * 86400}s")]
 
 
 def test_dovecot_signs_in_and_finds_the_user_in_postgresql(dovecot):

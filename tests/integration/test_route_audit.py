@@ -169,13 +169,24 @@ ROUTES = {
     "admin.server_smarthost_clear": Route(SERVER_ADMIN, "/admin/server/smarthost/clear"),
     "admin.server_attachments": Route(SERVER_ADMIN, "/admin/server/attachments"),
     "admin.server_attachments_save": Route(SERVER_ADMIN, "/admin/server/attachments"),
+    # The Directory pages answer 404 without MAILROOM_ACCOUNT_PROVIDER=ldap (this stack),
+    # after the role check; test_ldap_admin.py checks their scoping against a directory.
+    "admin.directory_user_list": Route(ANY_ADMIN, "/admin/directory/users"),
+    "admin.directory_user_edit": Route(ANY_ADMIN, "/admin/directory/users/no-such-id"),
+    "admin.directory_group_list": Route(ANY_ADMIN, "/admin/directory/groups"),
+    "admin.directory_orphan_list": Route(SERVER_ADMIN, "/admin/directory/orphans"),
+    "admin.directory_orphan_erase": Route(SERVER_ADMIN, "/admin/directory/orphans/no-such-id/erase"),
+    "admin.directory_orphan_keep": Route(SERVER_ADMIN, "/admin/directory/orphans/no-such-id/keep"),
 }
 # Answers that still mean "reached": no message 1 in a new Inbox, no such token.
 REACHED_MISSING = {"webmail.message", "webmail.conversation", "webmail.body", "webmail.attachment",
                    "webmail.attachments_zip", "webmail.source", "webmail.delivery",
                    "webmail.eml", "webmail.print_view",
                    "welcome.set_password",
-                   "admin.server_queue_message"}  # no such message in the queue
+                   "admin.server_queue_message",  # no such message in the queue
+                   "admin.directory_user_list", "admin.directory_user_edit", "admin.directory_group_list",
+                   "admin.directory_orphan_list", "admin.directory_orphan_erase",
+                   "admin.directory_orphan_keep"}  # no directory here
 # POSTs that change nothing and come from programs that hold no token: Outlook's
 # autodiscover query (its answers are checked in test_autoconfig.py).
 QUERIES = {"autoconfig.outlook"}

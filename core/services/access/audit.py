@@ -12,7 +12,7 @@ from core.models import AuditEntry
 
 from .roles import Roles
 
-KINDS = ("domain", "mailbox", "group", "alias", "shared", "role", "spam", "server")
+KINDS = ("domain", "mailbox", "group", "alias", "shared", "role", "spam", "server", "directory")
 ACTIONS = ("create", "update", "delete", "erase", "repair", "flush", "login")
 PAGE_SIZE = 50
 

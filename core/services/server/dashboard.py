@@ -10,12 +10,16 @@ request), which records it there too; if the helper does not answer, the page sa
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from core import shared
 from core.mail import clamd
 from core.mail.errors import ServiceUnavailable
 from core.models import Alias, Domain, Mailbox, SharedMailbox
@@ -28,6 +32,8 @@ from stack.layout import Layout
 from . import mailstore, queue
 
 log = logging.getLogger(__name__)
+DIRECTORY_CHECK_KEY = "directory-check"
+DIRECTORY_CHECK_SECONDS = 30
 QUOTA_BATCH = 1000  # mailboxes per request to the privileged helper
 LIGHT_COLUMNS = (Mailbox.address, Domain.name.label("domain"), Mailbox.display_name,
                  Mailbox.enabled, Mailbox.quota_mb)
@@ -163,12 +169,43 @@ def scanner_down(db: Session, cfg: dict) -> str | None:
 
 def directory_status(cfg: dict):
     """The LDAP directory's check (core.ldapdir.client.DirectoryReport: counts, or the
-    problem: unreachable, bind refused, a filter that matches nobody); None without LDAP."""
+    problem: unreachable, bind refused, a filter that matches nobody); None without LDAP.
+
+    Kept DIRECTORY_CHECK_SECONDS in the store every web process shares: a check counts
+    every user and waits up to 5 s for a directory that does not answer, which no
+    dashboard load should pay each time."""
     if cfg.get("ACCOUNT_PROVIDER") != "ldap":
         return None
-    from core.ldapdir.client import check
+    from core.ldapdir.client import DirectoryReport, check
 
+    key = _directory_check_key(cfg)
+    kept = _kept_report(shared.store().get(key))
+    if kept is not None:
+        return DirectoryReport(**kept)
     report = check(cfg, samples=0)
     if report.problem:
         log.warning("dashboard: %s", report.problem)
+    fields = {"url": report.url, "schema": report.schema, "problem": report.problem,
+              "users": report.users, "disabled": report.disabled, "groups": report.groups}
+    shared.store().put(key, json.dumps(fields), DIRECTORY_CHECK_SECONDS)
     return report
+
+
+def _directory_check_key(cfg: dict) -> str:
+    """The store's key of a check with these settings (changed settings are checked anew).
+    The bind password is among them: keyed with the secret key, so that the key gives
+    nobody who reads the store a hash to guess it from."""
+    settings = json.dumps({k: str(v) for k, v in cfg.items() if k.startswith("LDAP_")}, sort_keys=True)
+    digest = hmac.new(str(cfg.get("SECRET_KEY") or "").encode(), settings.encode(), hashlib.sha256)
+    return DIRECTORY_CHECK_KEY + ":" + digest.hexdigest()[:32]
+
+
+def _kept_report(text: str | None) -> dict | None:
+    """The fields of a kept check; None when there is none (or the store, down, said
+    something else: core/shared.py answers a random mark then)."""
+    try:
+        kept = json.loads(text) if text else None
+    except ValueError:
+        return None
+    wanted = {"url", "schema", "problem", "users", "disabled", "groups"}
+    return kept if isinstance(kept, dict) and set(kept) == wanted else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.models import AdminJob, Mailbox, SharedMailbox
+from core.models import AdminJob, DirectoryPerson, Mailbox, SharedMailbox
 from core.models.base import utcnow
 from core.models.jobs import ARCHIVE_MAIL, DONE, ERASE_MAIL, FAILED, QUEUED, RUNNING
 from core.services.access import audit
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 
 
 ARCHIVE = ".archive"  # under MAIL_ROOT; no domain name starts with a dot
+DIRECTORY = "directory"  # MAIL_ROOT/directory/<id>: directory users' folders (stack/ldap_maps.py)
+# One path component that is neither "." nor "..", nor hidden.
+SAFE_NAME = re.compile(r"^[^./\x00][^/\x00]*$")
 
 
 def queue_mail_job(db: Session, actor: str, address: str, domain: str, home: Path,
@@ -83,6 +87,12 @@ def _mail_directory(db: Session, job: AdminJob, mail_root: Path) -> Path:
     if path.is_symlink() or root not in resolved.parents \
             or len(resolved.relative_to(root).parts) != 2 or resolved.parts[-2] == ARCHIVE:
         raise ValueError(f"{path} is not a mail directory under {root}")
+    if resolved.parts[-2] == DIRECTORY:
+        # A directory user's folder, named by their stable id: theirs again if the
+        # directory has them back (a new person with the address has a folder of their own).
+        if db.scalar(select(DirectoryPerson.present).where(DirectoryPerson.directory_id == path.name)):
+            raise ValueError(f"{path.name} is in the directory again; its mail directory was left alone")
+        return path
     # New mailboxes wait for this job (pending_for); belt and braces.
     if db.scalar(select(Mailbox.id).where(Mailbox.address == job.target)) or db.scalar(
             select(SharedMailbox.id).where(SharedMailbox.address == job.target)):
@@ -102,9 +112,14 @@ def archive(path: Path, job: AdminJob, mail_root: Path) -> None:
     if not path.exists():
         log.info("%s had no mail directory to archive (job %s)", job.target, job.id)
         return
-    domain_dir = archive_root(mail_root) / path.parent.name
+    # Named by the address (a directory user's folder is named by their id), so that
+    # `mailbox archives` lists it under the address and `mailbox restore` finds it.
+    local, _, domain = job.target.rpartition("@")
+    if not local or not SAFE_NAME.match(local) or not SAFE_NAME.match(domain):
+        local, domain = path.name, path.parent.name
+    domain_dir = archive_root(mail_root) / domain
     domain_dir.mkdir(mode=0o700, exist_ok=True)
-    target = domain_dir / f"{path.name}-{time.strftime('%Y%m%dT%H%M%S')}-{job.id}"
+    target = domain_dir / f"{local}-{time.strftime('%Y%m%dT%H%M%S')}-{job.id}"
     os.rename(path, target)
     job.path = str(target)
     log.info("archived %s (%s) to %s for job %s", path, job.target, target, job.id)

@@ -1,0 +1,41 @@
+"""Directory users (MAILROOM_ACCOUNT_PROVIDER=ldap): what Mailroom keeps about them.
+
+Keyed by the directory's stable id (entryUUID, or MAILROOM_LDAP_ID_ATTR), never by the
+address: a renamed person keeps their settings, and a new person given a removed
+person's address inherits nothing.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+
+class DirectorySettings(Base):
+    """Mailroom's own settings of one directory user; Dovecot's userdb reads quota and
+    Junk retention by the id its LDAP userdb found (dovecot-directory-sql.conf.ext)."""
+
+    __tablename__ = "directory_settings"
+
+    directory_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    quota_mb: Mapped[int | None] = mapped_column(Integer)
+    junk_days: Mapped[int | None] = mapped_column(Integer)
+    # Administers the domain of their address.
+    domain_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class DirectoryPerson(Base):
+    """The worker's record of one id: the address it last had, when, whether the last
+    read of the directory found it, and the size of its mail folder once it is orphaned
+    (FOLDER_BYTES is None while the person is present or has no folder)."""
+
+    __tablename__ = "directory_people"
+
+    directory_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), default="", index=True)
+    last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    present: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    folder_bytes: Mapped[int | None] = mapped_column(BigInteger)

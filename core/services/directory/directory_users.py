@@ -1,0 +1,166 @@
+"""Directory users (MAILROOM_ACCOUNT_PROVIDER=ldap): Mailroom's own settings for them,
+the worker's record of who the directory had, and their orphaned mail folders.
+
+Settings are keyed by the stable id (core/models/directory.py). Dovecot reads quota and
+Junk retention by that id (stack/templates/dovecot/directory); the domain-admin role
+counts for whoever holds the id now, checked against the live directory.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from core.ldapdir import listing
+from core.ldapdir.client import DirectoryUser
+from core.ldapdir.people import DirectoryUnavailable
+from core.models import AdminJob, DirectoryPerson, DirectorySettings
+from core.models.base import utcnow
+from core.models.jobs import QUEUED, RUNNING
+from core.services.access import audit
+from core.services.errors import InvalidInput, NotFound
+from core.services.server import jobs, mailstore
+
+log = logging.getLogger(__name__)
+
+
+def folder_of(cfg: dict, directory_id: str) -> Path:
+    """The mail folder Dovecot's LDAP userdb gives the id (dovecot-ldap.conf.ext)."""
+    return mailstore.mail_root(cfg) / jobs.DIRECTORY / directory_id
+
+
+def settings_of(db: Session, ids: list[str]) -> dict[str, DirectorySettings]:
+    """The stored settings of IDS (ids without any are missing)."""
+    if not ids:
+        return {}
+    rows = db.scalars(select(DirectorySettings).where(DirectorySettings.directory_id.in_(ids)))
+    return {row.directory_id: row for row in rows}
+
+
+def save_settings(db: Session, actor: str, user: DirectoryUser, quota_mb: int | None,
+                  junk_days: int | None, domain_admin: bool | None) -> DirectorySettings:
+    """Store USER's quota, Junk retention and (DOMAIN_ADMIN not None) domain-admin role."""
+    row = db.get(DirectorySettings, user.id)
+    if row is None:
+        row = DirectorySettings(directory_id=user.id, quota_mb=None, junk_days=None, domain_admin=False)
+        db.add(row)
+    before = {"quota_mb": row.quota_mb, "junk_days": row.junk_days, "domain_admin": row.domain_admin}
+    row.quota_mb, row.junk_days = quota_mb, junk_days
+    if domain_admin is not None:
+        row.domain_admin = domain_admin
+    db.flush()
+    after = {"quota_mb": row.quota_mb, "junk_days": row.junk_days, "domain_admin": row.domain_admin}
+    audit.record(db, actor, "update", "directory", user.address, domain=user.address.rpartition("@")[2],
+                 before={**before, "id": user.id}, after={**after, "id": user.id})
+    return row
+
+
+def admin_candidate(db: Session, address: str) -> str | None:
+    """The id the worker last saw at ADDRESS if it holds the domain-admin role, else None.
+
+    The record may be up to a poll old: the caller confirms the id with the directory
+    (a new person given a removed admin's address must not inherit the role)."""
+    return db.scalar(select(DirectoryPerson.directory_id)
+                     .join(DirectorySettings, DirectorySettings.directory_id == DirectoryPerson.directory_id)
+                     .where(DirectoryPerson.address == address, DirectoryPerson.present,
+                            DirectorySettings.domain_admin))
+
+
+def record_read(db: Session, seen: dict[str, str], folders: set[str], size_of: Callable[[str], int],
+                now: datetime | None = None) -> None:
+    """Record a complete read of the directory: SEEN maps each id to its address; FOLDERS
+    are the ids that have a mail folder. A folder whose id the directory no longer has is
+    orphaned: its size is measured once (SIZE_OF). Rows of ids that are neither in the
+    directory nor on disk are dropped. An empty read changes nothing (a filter that
+    matches nobody must not orphan everyone)."""
+    if not seen:
+        return
+    now = now or utcnow()
+    rows = {row.directory_id: row for row in db.scalars(select(DirectoryPerson))}
+    for directory_id, address in seen.items():
+        row = rows.get(directory_id)
+        if row is None:
+            row = rows[directory_id] = DirectoryPerson(directory_id=directory_id)
+            db.add(row)
+        row.address, row.last_seen, row.present, row.folder_bytes = address, now, True, None
+    for directory_id in folders - set(seen):
+        row = rows.get(directory_id)
+        if row is None:  # a folder from before the worker kept a record: address unknown
+            row = rows[directory_id] = DirectoryPerson(directory_id=directory_id, address="")
+            db.add(row)
+        row.present = False
+        if row.folder_bytes is None:
+            row.folder_bytes = size_of(directory_id)
+    gone = [i for i, row in rows.items() if i not in seen and i not in folders]
+    if gone:
+        db.execute(delete(DirectoryPerson).where(DirectoryPerson.directory_id.in_(gone)))
+    db.flush()
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A mail folder whose person the directory no longer has."""
+
+    directory_id: str
+    address: str  # the last known address, '' when never recorded
+    last_seen: datetime | None
+    size: int
+    pending: str  # "erase" or "archive" while such a job is queued, else ''
+
+
+def orphans(db: Session, cfg: dict) -> list[Orphan]:
+    """Every orphaned folder the worker found, by last known address."""
+    rows = db.scalars(select(DirectoryPerson).where(~DirectoryPerson.present,
+                                                    DirectoryPerson.folder_bytes.is_not(None)))
+    pending = {job.path: job.kind for job in db.scalars(
+        select(AdminJob).where(AdminJob.state.in_((QUEUED, RUNNING))))}
+    found = [Orphan(row.directory_id, row.address, row.last_seen, row.folder_bytes or 0,
+                    _pending_kind(pending.get(str(folder_of(cfg, row.directory_id)), "")))
+             for row in rows]
+    return sorted(found, key=lambda o: (o.address or "~", o.directory_id))
+
+
+def _pending_kind(kind: str) -> str:
+    return {"erase_mail": "erase", "archive_mail": "archive"}.get(kind, "")
+
+
+def get_orphan(db: Session, cfg: dict, directory_id: str) -> Orphan:
+    """The orphaned folder of DIRECTORY_ID; NotFound if there is none."""
+    found = next((o for o in orphans(db, cfg) if o.directory_id == directory_id), None)
+    if found is None:
+        raise NotFound(f"No orphaned mail folder has the id {directory_id!r}.")
+    return found
+
+
+def dispose(db: Session, cfg: dict, actor: str, orphan: Orphan, erase: bool) -> AdminJob:
+    """Queue erasing ORPHAN's folder, or moving it to the archive of deleted mailboxes
+    under its last known address (`mailbox archives`, `mailbox restore`); audited."""
+    if orphan.pending:
+        raise InvalidInput(f"The folder of {orphan.address or orphan.directory_id} is being "
+                           f"{'erased' if orphan.pending == 'erase' else 'archived'} already.")
+    if not erase and not orphan.address:
+        raise InvalidInput("This folder's address was never recorded, so there is no name to "
+                           "archive it under: it can only be erased.")
+    target = orphan.address or orphan.directory_id
+    return jobs.queue_mail_job(db, actor, target, orphan.address.rpartition("@")[2] or None,
+                               folder_of(cfg, orphan.directory_id), erase)
+
+
+def admin_domains(db: Session, cfg: dict, address: str) -> frozenset[str]:
+    """The domain ADDRESS administers as a directory user: its own domain when the id that
+    holds ADDRESS in the directory now has the domain-admin role; none while the
+    directory cannot say (no rights are granted on a stale record)."""
+    candidate = admin_candidate(db, address)
+    if candidate is None:
+        return frozenset()
+    try:
+        current = listing.address_id(cfg, address)
+    except DirectoryUnavailable as exc:
+        log.warning("directory admin role of %s not checked: %s", address, exc)
+        return frozenset()
+    return frozenset({address.rpartition("@")[2]}) if current == candidate else frozenset()

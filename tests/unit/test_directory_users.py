@@ -1,0 +1,42 @@
+"""The worker's record of directory users and their orphaned folders (issue 19), on a
+migrated SQLite database: what a read records, what it orphans, and what it never does."""
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from core.models import DirectoryPerson
+from core.services.directory import directory_users
+
+CFG = {"STACK_DIR": "/srv/stack", "DATA_DIR": "/srv"}
+
+
+def rows(session) -> dict[str, tuple]:
+    return {r.directory_id: (r.address, r.present, r.folder_bytes) for r in session.scalars(select(DirectoryPerson))}
+
+
+def test_a_read_records_people_orphans_their_folders_and_forgets_what_is_gone(session):
+    measured = []
+
+    def size_of(directory_id: str) -> int:
+        measured.append(directory_id)
+        return 4096
+
+    directory_users.record_read(session, {"id-a": "ann@example.test", "id-b": "bob@example.test"},
+                                {"id-a", "id-b", "id-old"}, size_of)
+    assert rows(session) == {"id-a": ("ann@example.test", True, None), "id-b": ("bob@example.test", True, None),
+                             "id-old": ("", False, 4096)}  # a folder from before any record
+    directory_users.record_read(session, {"id-a": "ann@example.test", "id-new": "bob@example.test"},
+                                {"id-a", "id-b", "id-old"}, size_of)
+    assert rows(session)["id-b"] == ("bob@example.test", False, 4096)  # orphaned: last address kept
+    assert rows(session)["id-new"] == ("bob@example.test", True, None)  # the address's new holder
+    assert measured == ["id-old", "id-b"]  # each orphan measured once
+    directory_users.record_read(session, {"id-a": "ann@example.test"}, {"id-a"}, size_of)
+    assert set(rows(session)) == {"id-a"}  # folders gone (erased, archived): nothing to list
+
+
+def test_a_read_that_found_nobody_orphans_nobody(session):
+    when = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    directory_users.record_read(session, {"id-a": "ann@example.test"}, {"id-a"}, lambda i: 1, when)
+    directory_users.record_read(session, {}, {"id-a"}, lambda i: 1)  # a filter that matches nobody
+    assert rows(session) == {"id-a": ("ann@example.test", True, None)}
+    assert directory_users.orphans(session, CFG) == []
