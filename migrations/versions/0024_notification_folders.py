@@ -1,14 +1,14 @@
 """Folders besides the INBOX whose new mail a person is told about.
 
 Revision ID: 0024
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
