@@ -1,4 +1,5 @@
 """The data model, one module per concern; import models from here."""
+from .api_tokens import ApiToken
 from .admin import DOMAIN_ADMIN, SERVER_ADMIN, AdminRole, Setting
 from .aliases import TO_EXTERNAL, TO_MAILBOX, TO_SHARED, Alias, AliasDestination
 from .audit import AuditEntry
@@ -23,5 +24,5 @@ __all__ = [
     "normalize_address", "normalize_domain", "shared_mailbox_owners",
     "AdminJob", "AuditEntry", "PasswordLink", "IdentitySettings", "MailPreferences", "ReceiptRefusal",
     "ALLOW_FROM", "ALLOW_TO", "BLOCK_FROM", "RULE_KINDS", "SpamRule", "ServerSettings", "AppPassword",
-    "RecoveryCode", "TwoFactor", "ScheduledMessage",
+    "RecoveryCode", "TwoFactor", "ScheduledMessage", "ApiToken",
 ]
