@@ -1,0 +1,156 @@
+"""API: the token owner's own settings (vacation, forwarding, Junk, filters), through the
+services the portal's pages use (portal/personal.py, portal/filters.py).
+
+ManageSieve is reached with the token's own credential (core/services/access/api_tokens.py),
+never the person's password, which the API never sees.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Iterator
+
+from flask import current_app, jsonify, request
+from flask_login import current_user
+
+from core.extensions import db
+from core.mail import sieve
+from core.mail.sieve_rules import Vacation
+from core.services.personal import filters, forwarding, junk, vacation
+from portal.wording import rule_text
+
+from .answers import flag, payload, saved, strings, text
+from .directory import BOOLEAN, STRING
+from .registry import operation
+
+WHO = "the token's owner, for their own mailbox"
+VACATION_FIELDS = {"enabled": BOOLEAN, "subject": STRING, "message": STRING,
+                   "days": {"type": "integer", "description": "one reply per sender per this many days"},
+                   "start": {"type": "string", "format": "date"},
+                   "end": {"type": "string", "format": "date"},
+                   "addresses": {"type": "array", "items": STRING,
+                                 "description": "your addresses it answers for ([] for all)"},
+                   "confirm": {"type": "boolean",
+                               "description": "replace hand edits or switch off another script"}}
+
+
+@contextmanager
+def sieve_store() -> Iterator[sieve.SieveStore]:
+    """A ManageSieve session as the token's owner, with the token's credential."""
+    settings = sieve.SieveSettings.from_config(current_app.config)
+    with sieve.session(settings, current_user.address, current_user.mail_password()) as store:
+        yield store
+
+
+def vacation_json(reply: Vacation) -> dict:
+    """A vacation reply as the API shows it."""
+    return {"enabled": reply.enabled, "subject": reply.subject, "message": reply.message,
+            "days": reply.days, "addresses": reply.addresses,
+            "start": reply.start.isoformat() if reply.start else "",
+            "end": reply.end.isoformat() if reply.end else ""}
+
+
+@operation("GET", "/personal/vacation", "personal", "Your vacation reply", who=WHO)
+def vacation_get():
+    with sieve_store() as store:
+        state = filters.load(store)
+    return jsonify({**vacation_json(vacation.current(state)), "hand_edited": state.ruleset is None,
+                    "allowed_addresses": vacation.own_addresses(db.session, current_user.address)})
+
+
+@operation("PUT", "/personal/vacation", "personal",
+           "Set your vacation reply (Pigeonhole's vacation, in your filter script)",
+           body=VACATION_FIELDS, required=("enabled", "subject"), who=WHO)
+def vacation_set():
+    body = payload()
+    form = {"enabled": flag(body, "enabled", False), "addresses": strings(body, "addresses"),
+            **{name: text(body, name) for name in ("subject", "message", "days", "start", "end")}}
+    reply = vacation.check(form, vacation.own_addresses(db.session, current_user.address))
+    with sieve_store() as store:
+        vacation.save(store, filters.load(store), reply, confirmed=flag(body, "confirm", False))
+    return jsonify(vacation_json(reply))
+
+
+def forwarding_json(found: forwarding.Forwarding) -> dict:
+    """Forwarding as the API shows it ('' when off)."""
+    return {"target": found.target or "", "keep_copy": found.keep_copy}
+
+
+@operation("GET", "/personal/forwarding", "personal", "Where all your mail is forwarded", who=WHO)
+def forwarding_get():
+    return jsonify(forwarding_json(forwarding.get_forwarding(db.session, current_user.address)))
+
+
+@operation("PUT", "/personal/forwarding", "personal", "Forward all your mail ('' stops it)",
+           body={"target": STRING, "keep_copy": BOOLEAN}, required=("target",), who=WHO)
+def forwarding_set():
+    body = payload()
+    target, keep = text(body, "target").strip(), flag(body, "keep_copy", True)
+    return saved(lambda: forwarding.set_forwarding(db.session, current_user.address, target or None,
+                                                   keep), forwarding_json)
+
+
+def junk_json(found: junk.JunkSettings) -> dict:
+    """Spam handling: days None follows the server's default, 0 keeps Junk."""
+    return {"spam_to_junk": found.spam_to_junk, "days": found.days, "server_days": found.server_days}
+
+
+@operation("GET", "/personal/junk", "personal", "Your spam handling and Junk retention", who=WHO)
+def junk_get():
+    return jsonify(junk_json(junk.get_junk(db.session, current_user.address)))
+
+
+@operation("PUT", "/personal/junk", "personal",
+           "Move spam to Junk or not; days Junk keeps mail (null: the server's default, 0: keep)",
+           body={"spam_to_junk": BOOLEAN, "days": {"type": ["integer", "string", "null"]}},
+           required=("spam_to_junk",), who=WHO)
+def junk_set():
+    body = payload()
+    days = None if body.get("days") is None else text(body, "days")
+    spam_to_junk = flag(body, "spam_to_junk", True)
+    return saved(lambda: junk.set_junk(db.session, current_user.address, spam_to_junk, days),
+                 junk_json)
+
+
+def _filters_json(state: filters.Filters) -> dict:
+    rules = state.ruleset.rules if state.ruleset is not None else []
+    return {"scripts": state.listing.names, "active": state.listing.active or "",
+            "hand_edited": state.ruleset is None and state.exists, "problem": state.problem,
+            "rules": [{"index": i, "text": rule_text(rule), **asdict(rule)}
+                      for i, rule in enumerate(rules)]}
+
+
+@operation("GET", "/personal/filters", "personal",
+           "Your filter rules (as the rule builder shows them) and your Sieve scripts", who=WHO)
+def filters_get():
+    with sieve_store() as store:
+        return jsonify(_filters_json(filters.load(store)))
+
+
+@operation("PATCH", "/personal/filters/rules/<int:index>", "personal",
+           "Switch rule INDEX on or off; name must still be its name", body={"name": STRING,
+           "enabled": BOOLEAN}, required=("name", "enabled"), who=WHO)
+def filter_rule_switch(index: int):
+    body = payload()
+    with sieve_store() as store:
+        filters.set_enabled(store, filters.load(store), index, text(body, "name"),
+                            flag(body, "enabled", True))
+        return jsonify(_filters_json(filters.load(store)))
+
+
+@operation("DELETE", "/personal/filters/rules/<int:index>", "personal",
+           "Delete rule INDEX; ?name= must still be its name", query=("name",), who=WHO)
+def filter_rule_delete(index: int):
+    with sieve_store() as store:
+        filters.delete_rule(store, filters.load(store), index, request.args.get("name", ""))
+    return "", 204
+
+
+@operation("PUT", "/personal/filters/scripts/<script>", "personal",
+           "Store a Sieve script (the server checks it first), and make it active",
+           body={"text": STRING, "activate": BOOLEAN}, required=("text",), who=WHO)
+def filter_script_put(script: str):
+    body = payload()
+    with sieve_store() as store:
+        filters.save_raw(store, script, text(body, "text"), flag(body, "activate", False))
+        return jsonify(_filters_json(filters.load(store)))
