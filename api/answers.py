@@ -75,6 +75,14 @@ def strings(body: dict, name: str) -> list[str]:
     return value
 
 
+def objects(body: dict, name: str) -> list[dict]:
+    """BODY[NAME] as a list of JSON objects (400 otherwise)."""
+    value = body.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        abort(400, description=f"{name} must be a list of objects.")
+    return value
+
+
 def page_arg() -> int:
     """The `?page=` asked for (1 for anything else)."""
     return page_number(request.args.get("page", ""))

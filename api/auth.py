@@ -15,7 +15,7 @@ from flask import abort, current_app, g, request
 from flask_login import UserMixin
 
 from core.extensions import db, limiter
-from core.services.access import api_tokens, roles
+from core.services.access import api_tokens, roles, twofactor
 from core.models import ApiToken
 from portal.auth.limits import client_key
 
@@ -71,6 +71,9 @@ def authenticate():
     except api_tokens.TokenRefused:
         g.api_token_refused = True
         abort(401, description="The token is not valid: it may be mistyped, revoked or expired.")
+    if twofactor.required(db.session, token.address):  # as the pages: nothing until it is on
+        abort(403, description="Your organisation requires two-factor sign-in: set it up under "
+                               "Settings → Two-factor sign-in, then the token works again.")
     g._login_user = ApiUser(token, secret)  # flask-login's current_user for this request
     return None
 

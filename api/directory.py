@@ -69,13 +69,21 @@ def domain_get(domain: Domain):
     return jsonify(domain_json(domain))
 
 
-@operation("PATCH", "/domains/<name>", "admin", "Change delivery, relay, always-Bcc or catch-all",
-           body=DOMAIN_FIELDS, who=DOMAIN_ADMIN)
+@operation("PATCH", "/domains/<name>", "admin",
+           "Change delivery, relay, always-Bcc, catch-all or whether two-factor sign-in is required",
+           body={**DOMAIN_FIELDS, "require_two_factor": BOOLEAN}, who=DOMAIN_ADMIN)
 @owns("domain")
 def domain_update(domain: Domain):
     body, now = payload(), domain_json(domain)
     fields = {name: text(body, name, now[name]) for name in DOMAIN_FIELDS}
-    return saved(lambda: domains.update_domain(db.session, actor(), domain, **fields), domain_json)
+    required = flag(body, "require_two_factor", now["require_two_factor"])
+
+    def update():
+        domains.update_domain(db.session, actor(), domain, **fields)
+        if required != now["require_two_factor"]:
+            domains.require_two_factor(db.session, actor(), domain, required)
+        return domain
+    return saved(update, domain_json)
 
 
 @operation("DELETE", "/domains/<name>", "admin",

@@ -14,12 +14,12 @@ from flask import current_app, jsonify, request
 from flask_login import current_user
 
 from core.extensions import db
-from core.mail import sieve
-from core.mail.sieve_rules import Vacation
+from core.mail import folders, imap, sieve
+from core.mail.sieve_rules import Action, Condition, Rule, Vacation
 from core.services.personal import filters, forwarding, junk, vacation
 from portal.wording import rule_text
 
-from .answers import flag, payload, saved, strings, text
+from .answers import flag, objects, payload, saved, strings, text
 from .directory import BOOLEAN, STRING
 from .registry import operation
 
@@ -125,6 +125,63 @@ def _filters_json(state: filters.Filters) -> dict:
 def filters_get():
     with sieve_store() as store:
         return jsonify(_filters_json(filters.load(store)))
+
+
+RULE_FIELDS = {
+    "name": STRING, "match": {"type": "string", "enum": ["all", "any"]}, "enabled": BOOLEAN,
+    "conditions": {"type": "array", "items": {"type": "object", "properties": {
+        "field": STRING, "op": STRING, "value": STRING, "header": STRING}}},
+    "actions": {"type": "array", "items": {"type": "object", "properties": {
+        "kind": STRING, "value": STRING, "keep": BOOLEAN}}},
+    "confirm": VACATION_FIELDS["confirm"]}
+
+
+def _rule(body: dict) -> Rule:
+    """The rule in BODY, as the builder's form gives it (checked by the service)."""
+    conditions = [Condition(text(c, "field"), text(c, "op"), text(c, "value"), text(c, "header"))
+                  for c in objects(body, "conditions")]
+    actions = [Action(text(a, "kind"), text(a, "value"), flag(a, "keep", False))
+               for a in objects(body, "actions")]
+    return Rule(text(body, "name"), conditions, actions, text(body, "match", "all"),
+                flag(body, "enabled", True))
+
+
+def _own_folders(rule: Rule) -> list[str]:
+    """The owner's own folders a rule may move or copy to, over IMAP with the token's
+    credential (not asked when the rule files nothing)."""
+    if not any(action.kind in ("move", "copy") for action in rule.actions):
+        return []
+    client = imap.login(imap.ImapSettings.from_config(current_app.config), current_user.address,
+                        current_user.mail_password(), request.remote_addr)
+    try:
+        tree = folders.list_folders(client, counts=False)
+    finally:
+        imap.close(client)
+    return [f.name for f in tree if f.selectable and not f.shared]
+
+
+def _put_rule(index: int | None, original: str = ""):
+    body = payload()
+    rule = _rule(body)
+    checked = filters.check_rule(rule, _own_folders(rule), current_user.address)
+    with sieve_store() as store:
+        filters.put_rule(store, filters.load(store), checked, index, original,
+                         confirmed=flag(body, "confirm", False))
+        return jsonify(_filters_json(filters.load(store)))
+
+
+@operation("POST", "/personal/filters/rules", "personal",
+           "Add a rule at the end (the rule builder's fields; the same checks)",
+           body=RULE_FIELDS, required=("name", "conditions", "actions"), who=WHO)
+def filter_rule_add():
+    return _put_rule(None)
+
+
+@operation("PUT", "/personal/filters/rules/<int:index>", "personal",
+           "Replace rule INDEX; ?name= must still be its name", body=RULE_FIELDS,
+           required=("name", "conditions", "actions"), query=("name",), who=WHO)
+def filter_rule_replace(index: int):
+    return _put_rule(index, request.args.get("name", ""))
 
 
 @operation("PATCH", "/personal/filters/rules/<int:index>", "personal",

@@ -17,7 +17,7 @@ def _page(status: int = 200, **values):
     return render_template(
         "portal/api_tokens.html", tokens=api_tokens.listed(db.session, current_user.address),
         scopes=api_tokens.SCOPES, admin_scopes=api_tokens.ADMIN_SCOPES,
-        is_admin=current_user.roles.is_admin, **values), status
+        is_admin=current_user.roles.is_admin, state=api_tokens.state, **values), status
 
 
 @bp.route("/api-tokens")

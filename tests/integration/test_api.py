@@ -14,9 +14,10 @@ from core.models import DOMAIN_ADMIN, AdminRole, ApiToken
 from core.models.base import utcnow
 from core.services.access import api_tokens
 from core.services.directory import lookup
-from tests.helpers import csrf_token, new_address, new_domain_admin, signed_in_client
+from tests.helpers import (csrf_token, message, new_address, new_domain_admin, signed_in_client,
+                           wait_for_subject)
 from tests.integration.admin_support import AdminClient, unique
-from tests.integration.portal_support import managesieve
+from tests.integration.portal_support import create_folders, lmtp_deliver, managesieve
 from tests.integration.test_admin_access import make_realm
 from tests.integration.test_stack import postmap
 
@@ -76,6 +77,26 @@ def test_portal_token_sets_vacation_in_sieve_and_revoking_it_locks_it_out(app, m
     browser.post(f"/settings/api-tokens/{token_id}/revoke", data={"csrf_token": csrf_token(listed)})
     gone = call(app, token, "GET", "/personal/vacation")
     assert gone.status_code == 401 and gone.json["error"].startswith("The token is not valid")
+
+
+def test_rule_added_through_the_api_files_mail_and_is_checked_as_in_the_builder(app, mail_stack,
+                                                                             stack_db, domain):
+    address = new_address(stack_db, domain, "apirules")
+    create_folders(mail_stack, address, "Bills")
+    token = make_token(stack_db, address, "personal")
+    word = unique("invoice")
+    rule = {"name": "Bills", "conditions": [{"field": "subject", "op": "contains", "value": word}],
+            "actions": [{"kind": "move", "value": "Nope"}]}
+    refused = call(app, token, "POST", "/personal/filters/rules", rule)
+    assert refused.json == {"error": "There is no folder 'Nope'.", "field": "act-0-folder"}
+    rule["actions"][0]["value"] = "Bills"
+    added = call(app, token, "POST", "/personal/filters/rules", rule)
+    assert added.status_code == 200, added.json
+    assert added.json["rules"][0]["text"] == f"When the subject contains “{word}”, move it to Bills."
+    lmtp_deliver(mail_stack, address, message("a@outside.test", address, f"Your {word}").as_bytes())
+    wait_for_subject(mail_stack, address, word, folder="Bills")
+    off = call(app, token, "PATCH", "/personal/filters/rules/0", {"name": "Bills", "enabled": False})
+    assert off.json["rules"][0]["enabled"] is False
 
 
 def test_alias_made_through_the_api_is_resolved_by_postfix(app, mail_stack, stack_db, domain):
@@ -141,6 +162,12 @@ def test_expired_and_guessed_tokens_are_refused_and_guessing_is_limited(app, sta
         s.execute(update(ApiToken).where(ApiToken.address == address)
                   .values(expires_at=utcnow() - timedelta(seconds=1)))
     assert call(app, token, "GET", "/personal/junk").status_code == 401
+    realm = make_realm(stack_db)  # a domain that starts requiring two-factor sign-in
+    owner = make_token(stack_db, realm.mailbox, "personal:read")
+    with stack_db.transaction() as s:
+        lookup.get_domain(s, realm.domain).require_two_factor = True
+    required = call(app, owner, "GET", "/personal/junk")
+    assert required.status_code == 403 and "two-factor" in required.json["error"]
     fresh, guesser = make_token(stack_db, address, "personal:read"), "127.0.0.81"
     limit = int(app.config["LOGIN_LIMIT_IP"].split()[0])
     answers = [call(app, f"mrt_{unique('guess')}", "GET", "/personal/junk", ip=guesser).status_code

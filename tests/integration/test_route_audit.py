@@ -216,6 +216,8 @@ ROUTES = {
     "api.junk_get": Route(SIGNED_IN, "/api/v1/personal/junk"),
     "api.junk_set": Route(SIGNED_IN, "/api/v1/personal/junk"),
     "api.filters_get": Route(SIGNED_IN, "/api/v1/personal/filters"),
+    "api.filter_rule_add": Route(SIGNED_IN, "/api/v1/personal/filters/rules"),
+    "api.filter_rule_replace": Route(SIGNED_IN, "/api/v1/personal/filters/rules/0"),
     "api.filter_rule_switch": Route(SIGNED_IN, "/api/v1/personal/filters/rules/0"),
     "api.filter_rule_delete": Route(SIGNED_IN, "/api/v1/personal/filters/rules/0"),
     "api.filter_script_put": Route(SIGNED_IN, "/api/v1/personal/filters/scripts/audit"),

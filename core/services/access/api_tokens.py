@@ -125,6 +125,20 @@ def listed(db: Session, address: str) -> list[ApiToken]:
                            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
 
 
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were stored as UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def state(row: ApiToken) -> str:
+    """'revoked', 'expired' or 'active'."""
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at is not None and _aware(row.expires_at) <= utcnow():
+        return "expired"
+    return "active"
+
+
 def revoke(db: Session, address: str, token_id: int) -> str:
     """Revoke (and commit) ADDRESS's token TOKEN_ID; return its name. Its next request
     gets 401, and its mail credential is deleted."""
@@ -138,19 +152,12 @@ def revoke(db: Session, address: str, token_id: int) -> str:
     return row.name
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def authenticate(db: Session, secret: str, client_ip: str) -> ApiToken:
     """The token whose secret is SECRET, its use recorded (committed); TokenRefused
     when it is unknown, revoked, expired, or its mailbox is gone or disabled."""
     row = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
-    if row is None or row.revoked_at is not None:
-        raise TokenRefused("unknown or revoked")
-    if row.expires_at is not None and _aware(row.expires_at) <= utcnow():
-        raise TokenRefused("expired")
+    if row is None or state(row) != "active":
+        raise TokenRefused("unknown, revoked or expired")
     if not db.scalar(select(Mailbox.enabled).where(Mailbox.address == row.address)):
         raise TokenRefused("the mailbox is gone or disabled")
     db.execute(update(ApiToken).where(ApiToken.id == row.id)
