@@ -47,8 +47,9 @@ def payload() -> dict:
     return body
 
 
-def text(body: dict, name: str, default: str = "") -> str:
-    """BODY[NAME] as the text a form field would hold (400 for a list or an object)."""
+def text(body: dict, name: str, default: object = "") -> str:
+    """BODY[NAME] (DEFAULT when absent) as the text a form field would hold: true is 'on',
+    null and false are empty; 400 for a list or an object."""
     value = body.get(name, default)
     if value is None:
         return ""

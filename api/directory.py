@@ -159,7 +159,8 @@ def mailbox_update(mailbox: Mailbox):
         return mailbox
 
     answer = saved(update, mailbox_json)
-    if (was_enabled and not mailbox.enabled) or any(kick):  # as the page: open sessions end
+    # As the pages: disabled, a protocol refused or a new password: open sessions end.
+    if (was_enabled and not mailbox.enabled) or any(kick) or "password" in body:
         mailstore.kick(config(), mailbox.address)
     return answer
 

@@ -10,6 +10,7 @@ from .blueprint import bp
 from .registry import OPERATIONS, Operation
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+SUCCESS = {"POST": "201", "DELETE": "204"}  # every other method answers 200
 ANSWERS = {"401": "No token, or one that is mistyped, revoked or expired",
            "403": "The token's scope or its owner's role does not allow this",
            "404": "No such object", "422": "Refused: the message says why, field names the input",
@@ -28,7 +29,7 @@ def _operation(op: Operation) -> dict:
     spec = {"operationId": op.endpoint, "summary": op.summary, "tags": [op.family],
             "description": f"Who: {op.who}. Scope: {scope}" + ("" if op.write else f" or {op.family}") + ".",
             "security": [{"bearer": []}], "parameters": _parameters(op),
-            "responses": {"200" if op.method != "DELETE" else "204": {"description": "Done"},
+            "responses": {SUCCESS.get(op.method, "200"): {"description": "Done"},
                           **{code: {"description": text, "content": {"application/json": {"schema": ERROR}}}
                              for code, text in ANSWERS.items()}}}
     if op.body:

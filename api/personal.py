@@ -160,21 +160,21 @@ def _own_folders(rule: Rule) -> list[str]:
     return [f.name for f in tree if f.selectable and not f.shared]
 
 
-def _put_rule(index: int | None, original: str = ""):
+def _put_rule(index: int | None, original: str = "", status: int = 200):
     body = payload()
     rule = _rule(body)
     checked = filters.check_rule(rule, _own_folders(rule), current_user.address)
     with sieve_store() as store:
         filters.put_rule(store, filters.load(store), checked, index, original,
                          confirmed=flag(body, "confirm", False))
-        return jsonify(_filters_json(filters.load(store)))
+        return jsonify(_filters_json(filters.load(store))), status
 
 
 @operation("POST", "/personal/filters/rules", "personal",
            "Add a rule at the end (the rule builder's fields; the same checks)",
            body=RULE_FIELDS, required=("name", "conditions", "actions"), who=WHO)
 def filter_rule_add():
-    return _put_rule(None)
+    return _put_rule(None, status=201)
 
 
 @operation("PUT", "/personal/filters/rules/<int:index>", "personal",

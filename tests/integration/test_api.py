@@ -91,7 +91,7 @@ def test_rule_added_through_the_api_files_mail_and_is_checked_as_in_the_builder(
     assert refused.json == {"error": "There is no folder 'Nope'.", "field": "act-0-folder"}
     rule["actions"][0]["value"] = "Bills"
     added = call(app, token, "POST", "/personal/filters/rules", rule)
-    assert added.status_code == 200, added.json
+    assert added.status_code == 201, added.json
     assert added.json["rules"][0]["text"] == f"When the subject contains “{word}”, move it to Bills."
     lmtp_deliver(mail_stack, address, message("a@outside.test", address, f"Your {word}").as_bytes())
     wait_for_subject(mail_stack, address, word, folder="Bills")
