@@ -14,8 +14,8 @@ from core.models import DOMAIN_ADMIN, AdminRole, ApiToken
 from core.models.base import utcnow
 from core.services.access import api_tokens
 from core.services.directory import lookup
-from tests.helpers import (csrf_token, message, new_address, new_domain_admin, signed_in_client,
-                           wait_for_subject)
+from tests.helpers import (csrf_token, message, new_address, new_domain_admin, new_server_admin,
+                           signed_in_client, wait_for_subject)
 from tests.integration.admin_support import AdminClient, unique
 from tests.integration.portal_support import create_folders, lmtp_deliver, managesieve
 from tests.integration.test_admin_access import make_realm
@@ -189,3 +189,18 @@ def test_openapi_document_describes_every_api_route(app):
             assert document["paths"][path][method.lower()]["operationId"] == rule.endpoint.split(".")[1]
     page = app.test_client().get("/api/v1/").get_data(as_text=True)
     assert "/api/v1/aliases/{alias_id}" in page and "openapi.json" in page
+
+
+def test_server_settings_refuse_what_the_page_refuses_and_only_for_server_admins(app, stack_db, domain):
+    root = make_token(stack_db, new_server_admin(stack_db, domain), "admin")
+    before = call(app, root, "GET", "/server/settings").json
+    refused = call(app, root, "PATCH", "/server/settings",
+                   {"message_size_mb": 5000, "queue_lifetime_days": "x"})
+    assert refused.status_code == 422
+    assert refused.json["errors"]["message_size_mb"].startswith(
+        "Maximum message size: enter a whole number of MB from 1 to 50")
+    assert set(refused.json["errors"]) == {"message_size_mb", "queue_lifetime_days"}
+    assert call(app, root, "GET", "/server/settings").json == before  # nothing stored
+    realm = make_realm(stack_db)
+    admin = make_token(stack_db, new_domain_admin(stack_db, domain, realm.domain), "admin")
+    assert call(app, admin, "PATCH", "/server/settings", {"helo_name": "x.test"}).status_code == 403
