@@ -14,6 +14,7 @@ from core.services.errors import AlreadyExists, NotFound, ServiceError
 from core.services.paging import Page, page_number
 from core.services.personal.filters import NeedsConfirmation
 from core.services.server.settings import InvalidSettings
+from core.vault import VaultError
 
 from .blueprint import bp
 
@@ -139,8 +140,9 @@ def unavailable(exc: ServiceUnavailable):
 
 
 @bp.errorhandler(AuthenticationFailed)
-def mail_login_refused(exc: AuthenticationFailed):
-    """The token's mail credential is refused (the mailbox lost access)."""
+@bp.errorhandler(VaultError)
+def mail_login_refused(exc: Exception):
+    """The token's mail credential is refused (the mailbox lost access) or cannot be opened."""
     return error("The mail server refused this token's credential: create a new token.", 401)
 
 
