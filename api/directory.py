@@ -14,12 +14,13 @@ from portal.admin.access import (admin_required, domain_filter, domain_of_field,
 from portal.admin.common import actor, config, wanted_domain
 
 from .answers import flag, listing, page_arg, payload, saved, text
-from .registry import operation
+from .registry import operation, schema
 
 ANY_ADMIN, DOMAIN_ADMIN, SERVER_ADMIN = ("any admin (sees only their domains)",
                                          "the admin of the object's domain, or a server admin",
                                          "server admins")
-STRING, BOOLEAN = {"type": "string"}, {"type": "boolean"}
+STRING, BOOLEAN, INTEGER = {"type": "string"}, {"type": "boolean"}, {"type": "integer"}
+NUMBER_OR_NULL = {"type": ["integer", "null"]}
 DOMAIN_FIELDS = {"mode": {"type": "string", "enum": list(domains.MODES)},
                  "relay": {"type": "string", "description": "host:port, for mode relay"},
                  "bcc": {"type": "string", "description": "always send a copy to ('' for none)"},
@@ -38,6 +39,12 @@ DESTINATION_KINDS = {name: kind for kind, name in
                      (("mailbox", "mailboxes"), ("shared", "shared"), ("external", "external"))}
 
 
+DOMAIN = schema("Domain", {"name": STRING, "unicode_name": STRING, "mode": DOMAIN_FIELDS["mode"],
+                          "relay": STRING, "bcc": STRING, "catch_all": STRING, "dkim": BOOLEAN,
+                          "require_two_factor": BOOLEAN})
+schema("DomainListed", {**DOMAIN, "mailboxes": INTEGER, "aliases": INTEGER, "shared": INTEGER})
+
+
 def domain_json(domain: Domain) -> dict:
     """A domain as the API shows it."""
     return {"name": domain.name, "unicode_name": domain.unicode_name, "mode": domain.mode,
@@ -47,7 +54,7 @@ def domain_json(domain: Domain) -> dict:
 
 
 @operation("GET", "/domains", "admin", "The domains you administer, with counts, a page at a time",
-           query=("page",), who=ANY_ADMIN)
+           query=("page",), who=ANY_ADMIN, answer="DomainListed", many="paged")
 @admin_required
 def domain_list():
     found = domains.page_of_domains(db.session, current_user.roles, page_arg())
@@ -56,14 +63,14 @@ def domain_list():
 
 
 @operation("POST", "/domains", "admin", "Add a domain delivered here", body={"name": STRING},
-           required=("name",), who=SERVER_ADMIN)
+           required=("name",), who=SERVER_ADMIN, answer="Domain")
 @server_admin_required
 def domain_create():
     name = text(payload(), "name")
     return saved(lambda: domains.create_domain(db.session, actor(), name), domain_json, 201)
 
 
-@operation("GET", "/domains/<name>", "admin", "One domain", who=DOMAIN_ADMIN)
+@operation("GET", "/domains/<name>", "admin", "One domain", who=DOMAIN_ADMIN, answer="Domain")
 @owns("domain")
 def domain_get(domain: Domain):
     return jsonify(domain_json(domain))
@@ -71,7 +78,7 @@ def domain_get(domain: Domain):
 
 @operation("PATCH", "/domains/<name>", "admin",
            "Change delivery, relay, always-Bcc, catch-all or whether two-factor sign-in is required",
-           body={**DOMAIN_FIELDS, "require_two_factor": BOOLEAN}, who=DOMAIN_ADMIN)
+           body={**DOMAIN_FIELDS, "require_two_factor": BOOLEAN}, who=DOMAIN_ADMIN, answer="Domain")
 @owns("domain")
 def domain_update(domain: Domain):
     body, now = payload(), domain_json(domain)
@@ -95,6 +102,11 @@ def domain_delete(domain: Domain):
                                                mailstore.mail_root(config())))
 
 
+schema("Mailbox", {"address": STRING, "domain": STRING, "display_name": STRING, "enabled": BOOLEAN,
+                   "quota_mb": NUMBER_OR_NULL, "junk_days": NUMBER_OR_NULL, "forward_address": STRING,
+                   "forward_keep_copy": BOOLEAN, "imap": BOOLEAN, "pop3": BOOLEAN})
+
+
 def mailbox_json(mailbox: Mailbox) -> dict:
     """A mailbox as the API shows it (never its password)."""
     return {"address": mailbox.address, "domain": mailbox.domain.name,
@@ -106,7 +118,7 @@ def mailbox_json(mailbox: Mailbox) -> dict:
 
 
 @operation("GET", "/mailboxes", "admin", "Mailboxes of your domains, a page at a time",
-           query=("page", "domain", "q"), who=ANY_ADMIN)
+           query=("page", "domain", "q"), who=ANY_ADMIN, answer="Mailbox", many="paged")
 @domain_filter
 def mailbox_list():
     found = mailboxes.page_of_mailboxes(db.session, current_user.roles, wanted_domain(),
@@ -116,7 +128,8 @@ def mailbox_list():
 
 @operation("POST", "/mailboxes", "admin", "Add a mailbox with a password",
            body={"address": STRING, "password": MAILBOX_FIELDS["password"], "display_name": STRING,
-                 "quota": MAILBOX_FIELDS["quota"]}, required=("address", "password"), who=DOMAIN_ADMIN)
+                 "quota": MAILBOX_FIELDS["quota"]}, required=("address", "password"), who=DOMAIN_ADMIN,
+           answer="Mailbox")
 @domain_of_field("address", payload)
 def mailbox_create():
     body = payload()
@@ -128,7 +141,7 @@ def mailbox_create():
     return saved(create, lambda created: mailbox_json(created.mailbox), 201)
 
 
-@operation("GET", "/mailboxes/<path:address>", "admin", "One mailbox", who=DOMAIN_ADMIN)
+@operation("GET", "/mailboxes/<path:address>", "admin", "One mailbox", who=DOMAIN_ADMIN, answer="Mailbox")
 @owns("mailbox")
 def mailbox_get(mailbox: Mailbox):
     return jsonify(mailbox_json(mailbox))
@@ -136,7 +149,7 @@ def mailbox_get(mailbox: Mailbox):
 
 @operation("PATCH", "/mailboxes/<path:address>", "admin",
            "Change name, access, quota, Junk retention, forwarding, protocols or password",
-           body=MAILBOX_FIELDS, who=DOMAIN_ADMIN)
+           body=MAILBOX_FIELDS, who=DOMAIN_ADMIN, answer="Mailbox")
 @owns("mailbox")
 def mailbox_update(mailbox: Mailbox):
     body, now, was_enabled = payload(), mailbox_json(mailbox), mailbox.enabled
@@ -177,6 +190,9 @@ def mailbox_delete(mailbox: Mailbox):
     return answer
 
 
+schema("Alias", {"id": INTEGER, "address": STRING, **ALIAS_FIELDS})
+
+
 def alias_json(alias: Alias) -> dict:
     """An alias and its destinations by kind."""
     by_kind = {name: [d.target for d in alias.destinations if d.kind == kind]
@@ -197,7 +213,7 @@ def _destinations(body: dict) -> list[tuple[str, str]]:
 
 
 @operation("GET", "/aliases", "admin", "Aliases of your domains (and on every domain: ?domain=*)",
-           query=("page", "domain"), who=ANY_ADMIN)
+           query=("page", "domain"), who=ANY_ADMIN, answer="Alias", many="paged")
 @domain_filter
 def alias_list():
     found = aliases.page_of_aliases(db.session, current_user.roles, wanted_domain(), page_arg())
@@ -205,7 +221,8 @@ def alias_list():
 
 
 @operation("POST", "/aliases", "admin", "Add an alias: local@domain, or local@* on every domain",
-           body={"address": STRING, **ALIAS_FIELDS}, required=("address",), who=DOMAIN_ADMIN)
+           body={"address": STRING, **ALIAS_FIELDS}, required=("address",), who=DOMAIN_ADMIN,
+           answer="Alias")
 @domain_of_field("address", payload)
 def alias_create():
     body = payload()
@@ -214,7 +231,7 @@ def alias_create():
                  alias_json, 201)
 
 
-@operation("GET", "/aliases/<int:alias_id>", "admin", "One alias", who=DOMAIN_ADMIN)
+@operation("GET", "/aliases/<int:alias_id>", "admin", "One alias", who=DOMAIN_ADMIN, answer="Alias")
 @owns("alias")
 def alias_get(alias: Alias):
     return jsonify(alias_json(alias))
@@ -222,7 +239,7 @@ def alias_get(alias: Alias):
 
 @operation("PATCH", "/aliases/<int:alias_id>", "admin",
            "Change an alias's destinations (the kinds given replace those) or local-only flag",
-           body=ALIAS_FIELDS, who=DOMAIN_ADMIN)
+           body=ALIAS_FIELDS, who=DOMAIN_ADMIN, answer="Alias")
 @owns("alias")
 def alias_update(alias: Alias):
     body = {**alias_json(alias), **payload()}

@@ -7,7 +7,7 @@ import re
 from flask import jsonify, render_template, url_for
 
 from .blueprint import bp
-from .registry import OPERATIONS, Operation
+from .registry import OPERATIONS, SCHEMAS, Operation
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 SUCCESS = {"POST": "201", "DELETE": "204"}  # every other method answers 200
@@ -24,12 +24,25 @@ def _parameters(op: Operation) -> list[dict]:
     return path + [{"name": name, "in": "query", "schema": {"type": "string"}} for name in op.query]
 
 
+def _answer(op: Operation) -> dict:
+    """The success answer's description, with its JSON schema when it has one."""
+    done = {"description": "Done"}
+    if not op.answer:
+        return done
+    item = {"$ref": f"#/components/schemas/{op.answer}"}
+    if op.many:
+        paging = {name: {"type": "integer"} for name in ("page", "pages", "per_page", "total")}
+        item = {"type": "object", "properties": {"items": {"type": "array", "items": item},
+                                                 **(paging if op.many == "paged" else {})}}
+    return {**done, "content": {"application/json": {"schema": item}}}
+
+
 def _operation(op: Operation) -> dict:
     scope = op.family if op.write else f"{op.family}:read"
     spec = {"operationId": op.endpoint, "summary": op.summary, "tags": [op.family],
             "description": f"Who: {op.who}. Scope: {scope}" + ("" if op.write else f" or {op.family}") + ".",
             "security": [{"bearer": []}], "parameters": _parameters(op),
-            "responses": {SUCCESS.get(op.method, "200"): {"description": "Done"},
+            "responses": {SUCCESS.get(op.method, "200"): _answer(op),
                           **{code: {"description": text, "content": {"application/json": {"schema": ERROR}}}
                              for code, text in ANSWERS.items()}}}
     if op.body:
@@ -52,7 +65,7 @@ def document() -> dict:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {
+            "schemas": {**SCHEMAS, "Error": {"type": "object", "required": ["error"], "properties": {
                 "error": {"type": "string"}, "field": {"type": ["string", "null"]}}}},
         },
     }

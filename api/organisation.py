@@ -17,9 +17,12 @@ from portal.admin.common import actor, config, wanted_domain
 
 from .answers import flag, payload, saved, strings, text
 from .directory import ANY_ADMIN, BOOLEAN, DOMAIN_ADMIN, SERVER_ADMIN, STRING
-from .registry import operation
+from .registry import operation, schema
 
 NAMES = {"type": "array", "items": STRING}
+
+
+schema("Group", {"name": STRING, "members": NAMES, "owns": NAMES})
 
 
 def group_json(group: Group) -> dict:
@@ -28,28 +31,29 @@ def group_json(group: Group) -> dict:
             "owns": [s.address for s in groups.owned_by(db.session, group)]}
 
 
-@operation("GET", "/groups", "admin", "Every group with its members", who=SERVER_ADMIN)
+@operation("GET", "/groups", "admin", "Every group with its members", who=SERVER_ADMIN,
+           answer="Group", many="all")
 @server_admin_required
 def group_list():
     return jsonify({"items": [group_json(row.group) for row in groups.list_groups(db.session)]})
 
 
 @operation("POST", "/groups", "admin", "Add a group", body={"name": STRING}, required=("name",),
-           who=SERVER_ADMIN)
+           who=SERVER_ADMIN, answer="Group")
 @server_admin_required
 def group_create():
     name = text(payload(), "name")
     return saved(lambda: groups.create_group(db.session, actor(), name), group_json, 201)
 
 
-@operation("GET", "/groups/<name>", "admin", "One group", who=SERVER_ADMIN)
+@operation("GET", "/groups/<name>", "admin", "One group", who=SERVER_ADMIN, answer="Group")
 @owns("group")
 def group_get(group: Group):
     return jsonify(group_json(group))
 
 
 @operation("PATCH", "/groups/<name>", "admin", "Rename a group (its shared mailboxes' rights follow)",
-           body={"name": STRING}, required=("name",), who=SERVER_ADMIN)
+           body={"name": STRING}, required=("name",), who=SERVER_ADMIN, answer="Group")
 @owns("group")
 def group_update(group: Group):
     new_name = text(payload(), "name")
@@ -67,7 +71,7 @@ def group_delete(group: Group):
 
 
 @operation("POST", "/groups/<name>/members", "admin", "Add a member", body={"address": STRING},
-           required=("address",), who=SERVER_ADMIN)
+           required=("address",), who=SERVER_ADMIN, answer="Group")
 @owns("group")
 def group_member_add(group: Group):
     member = groups.add_member(db.session, actor(), group, text(payload(), "address"))
@@ -86,6 +90,9 @@ def group_member_remove(group: Group, member: str):
     return "", 204
 
 
+schema("Shared", {"address": STRING, "domain": STRING, "display_name": STRING, "owners": NAMES})
+
+
 def shared_json(mailbox: SharedMailbox) -> dict:
     """A group-owned shared mailbox."""
     return {"address": mailbox.address, "domain": mailbox.domain.name,
@@ -93,7 +100,7 @@ def shared_json(mailbox: SharedMailbox) -> dict:
 
 
 @operation("GET", "/shared", "admin", "Shared mailboxes of your domains", query=("domain",),
-           who=ANY_ADMIN)
+           who=ANY_ADMIN, answer="Shared", many="all")
 @domain_filter
 def shared_list():
     found = shared.list_shared(db.session, current_user.roles, wanted_domain())
@@ -102,7 +109,7 @@ def shared_list():
 
 @operation("POST", "/shared", "admin", "Add a shared mailbox owned by groups",
            body={"address": STRING, "display_name": STRING, "owners": NAMES},
-           required=("address", "owners"), who=DOMAIN_ADMIN)
+           required=("address", "owners"), who=DOMAIN_ADMIN, answer="Shared")
 @domain_of_field("address", payload)
 def shared_create():
     body = payload()
@@ -113,14 +120,15 @@ def shared_create():
     return jsonify(shared_json(mailbox)), 201
 
 
-@operation("GET", "/shared/<path:address>", "admin", "One shared mailbox", who=DOMAIN_ADMIN)
+@operation("GET", "/shared/<path:address>", "admin", "One shared mailbox", who=DOMAIN_ADMIN,
+           answer="Shared")
 @owns("shared", "mailbox")
 def shared_get(mailbox: SharedMailbox):
     return jsonify(shared_json(mailbox))
 
 
 @operation("PATCH", "/shared/<path:address>", "admin", "Rename it or change its owning groups",
-           body={"display_name": STRING, "owners": NAMES}, who=DOMAIN_ADMIN)
+           body={"display_name": STRING, "owners": NAMES}, who=DOMAIN_ADMIN, answer="Shared")
 @owns("shared", "mailbox")
 def shared_update(mailbox: SharedMailbox):
     body, now = payload(), shared_json(mailbox)
@@ -150,27 +158,32 @@ def shared_delete(mailbox: SharedMailbox):
     return "", 204
 
 
+schema("Disclaimer", {"domain": STRING, "enabled": BOOLEAN, "markdown": STRING, "html": STRING})
+
+
 def disclaimer_json(found: disclaimers.DisclaimerSettings) -> dict:
     """A domain's disclaimer: the Markdown, the HTML it becomes, and whether it is added."""
     return {"domain": found.domain, "enabled": found.enabled, "markdown": found.markdown,
             "html": found.html}
 
 
-@operation("GET", "/disclaimers", "admin", "The disclaimers of your domains", who=ANY_ADMIN)
+@operation("GET", "/disclaimers", "admin", "The disclaimers of your domains", who=ANY_ADMIN,
+           answer="Disclaimer", many="all")
 @admin_required
 def disclaimer_list():
     found = disclaimers.list_disclaimers(db.session, current_user.roles)
     return jsonify({"items": [disclaimer_json(d) for d in found]})
 
 
-@operation("GET", "/disclaimers/<name>", "admin", "One domain's disclaimer", who=DOMAIN_ADMIN)
+@operation("GET", "/disclaimers/<name>", "admin", "One domain's disclaimer", who=DOMAIN_ADMIN,
+           answer="Disclaimer")
 @owns("domain")
 def disclaimer_get(domain: Domain):
     return jsonify(disclaimer_json(disclaimers.get_disclaimer(db.session, domain.name)))
 
 
 @operation("PATCH", "/disclaimers/<name>", "admin", "Change the text (Markdown) or switch it on or off",
-           body={"enabled": BOOLEAN, "markdown": STRING}, who=DOMAIN_ADMIN)
+           body={"enabled": BOOLEAN, "markdown": STRING}, who=DOMAIN_ADMIN, answer="Disclaimer")
 @owns("domain")
 def disclaimer_update(domain: Domain):
     body, now = payload(), disclaimer_json(disclaimers.get_disclaimer(db.session, domain.name))

@@ -20,8 +20,8 @@ from core.services.personal import filters, forwarding, junk, vacation
 from portal.wording import rule_text
 
 from .answers import flag, objects, payload, saved, strings, text
-from .directory import BOOLEAN, STRING
-from .registry import operation
+from .directory import BOOLEAN, INTEGER, NUMBER_OR_NULL, STRING
+from .registry import operation, schema
 
 WHO = "the token's owner, for their own mailbox"
 VACATION_FIELDS = {"enabled": BOOLEAN, "subject": STRING, "message": STRING,
@@ -42,6 +42,10 @@ def sieve_store() -> Iterator[sieve.SieveStore]:
         yield store
 
 
+VACATION = schema("Vacation", {name: VACATION_FIELDS[name] for name in VACATION_FIELDS if name != "confirm"})
+schema("VacationState", {**VACATION, "hand_edited": BOOLEAN, "allowed_addresses": VACATION_FIELDS["addresses"]})
+
+
 def vacation_json(reply: Vacation) -> dict:
     """A vacation reply as the API shows it."""
     return {"enabled": reply.enabled, "subject": reply.subject, "message": reply.message,
@@ -50,7 +54,8 @@ def vacation_json(reply: Vacation) -> dict:
             "end": reply.end.isoformat() if reply.end else ""}
 
 
-@operation("GET", "/personal/vacation", "personal", "Your vacation reply", who=WHO)
+@operation("GET", "/personal/vacation", "personal", "Your vacation reply", who=WHO,
+           answer="VacationState")
 def vacation_get():
     with sieve_store() as store:
         state = filters.load(store)
@@ -60,7 +65,7 @@ def vacation_get():
 
 @operation("PUT", "/personal/vacation", "personal",
            "Set your vacation reply (Pigeonhole's vacation, in your filter script)",
-           body=VACATION_FIELDS, required=("enabled", "subject"), who=WHO)
+           body=VACATION_FIELDS, required=("enabled", "subject"), who=WHO, answer="Vacation")
 def vacation_set():
     body = payload()
     form = {"enabled": flag(body, "enabled", False), "addresses": strings(body, "addresses"),
@@ -71,18 +76,23 @@ def vacation_set():
     return jsonify(vacation_json(reply))
 
 
+schema("Forwarding", {"target": STRING, "keep_copy": BOOLEAN})
+
+
 def forwarding_json(found: forwarding.Forwarding) -> dict:
     """Forwarding as the API shows it ('' when off)."""
     return {"target": found.target or "", "keep_copy": found.keep_copy}
 
 
-@operation("GET", "/personal/forwarding", "personal", "Where all your mail is forwarded", who=WHO)
+@operation("GET", "/personal/forwarding", "personal", "Where all your mail is forwarded", who=WHO,
+           answer="Forwarding")
 def forwarding_get():
     return jsonify(forwarding_json(forwarding.get_forwarding(db.session, current_user.address)))
 
 
 @operation("PUT", "/personal/forwarding", "personal", "Forward all your mail ('' stops it)",
-           body={"target": STRING, "keep_copy": BOOLEAN}, required=("target",), who=WHO)
+           body={"target": STRING, "keep_copy": BOOLEAN}, required=("target",), who=WHO,
+           answer="Forwarding")
 def forwarding_set():
     body = payload()
     target, keep = text(body, "target").strip(), flag(body, "keep_copy", True)
@@ -90,12 +100,16 @@ def forwarding_set():
                                                    keep), forwarding_json)
 
 
+schema("Junk", {"spam_to_junk": BOOLEAN, "days": NUMBER_OR_NULL, "server_days": INTEGER})
+
+
 def junk_json(found: junk.JunkSettings) -> dict:
     """Spam handling: days None follows the server's default, 0 keeps Junk."""
     return {"spam_to_junk": found.spam_to_junk, "days": found.days, "server_days": found.server_days}
 
 
-@operation("GET", "/personal/junk", "personal", "Your spam handling and Junk retention", who=WHO)
+@operation("GET", "/personal/junk", "personal", "Your spam handling and Junk retention", who=WHO,
+           answer="Junk")
 def junk_get():
     return jsonify(junk_json(junk.get_junk(db.session, current_user.address)))
 
@@ -103,13 +117,27 @@ def junk_get():
 @operation("PUT", "/personal/junk", "personal",
            "Move spam to Junk or not; days Junk keeps mail (null: the server's default, 0: keep)",
            body={"spam_to_junk": BOOLEAN, "days": {"type": ["integer", "string", "null"]}},
-           required=("spam_to_junk",), who=WHO)
+           required=("spam_to_junk",), who=WHO, answer="Junk")
 def junk_set():
     body = payload()
     days = None if body.get("days") is None else text(body, "days")
     spam_to_junk = flag(body, "spam_to_junk", True)
     return saved(lambda: junk.set_junk(db.session, current_user.address, spam_to_junk, days),
                  junk_json)
+
+
+RULE_FIELDS = {
+    "name": STRING, "match": {"type": "string", "enum": ["all", "any"]}, "enabled": BOOLEAN,
+    "conditions": {"type": "array", "items": {"type": "object", "properties": {
+        "field": STRING, "op": STRING, "value": STRING, "header": STRING}}},
+    "actions": {"type": "array", "items": {"type": "object", "properties": {
+        "kind": STRING, "value": STRING, "keep": BOOLEAN}}},
+    "confirm": VACATION_FIELDS["confirm"]}
+schema("Filters", {"scripts": {"type": "array", "items": STRING}, "active": STRING,
+                   "hand_edited": BOOLEAN, "problem": STRING,
+                   "rules": {"type": "array", "items": {"type": "object", "properties": {
+                       "index": INTEGER, "text": STRING,
+                       **{name: RULE_FIELDS[name] for name in RULE_FIELDS if name != "confirm"}}}}})
 
 
 def _filters_json(state: filters.Filters) -> dict:
@@ -121,19 +149,11 @@ def _filters_json(state: filters.Filters) -> dict:
 
 
 @operation("GET", "/personal/filters", "personal",
-           "Your filter rules (as the rule builder shows them) and your Sieve scripts", who=WHO)
+           "Your filter rules (as the rule builder shows them) and your Sieve scripts", who=WHO,
+           answer="Filters")
 def filters_get():
     with sieve_store() as store:
         return jsonify(_filters_json(filters.load(store)))
-
-
-RULE_FIELDS = {
-    "name": STRING, "match": {"type": "string", "enum": ["all", "any"]}, "enabled": BOOLEAN,
-    "conditions": {"type": "array", "items": {"type": "object", "properties": {
-        "field": STRING, "op": STRING, "value": STRING, "header": STRING}}},
-    "actions": {"type": "array", "items": {"type": "object", "properties": {
-        "kind": STRING, "value": STRING, "keep": BOOLEAN}}},
-    "confirm": VACATION_FIELDS["confirm"]}
 
 
 def _rule(body: dict) -> Rule:
@@ -172,21 +192,22 @@ def _put_rule(index: int | None, original: str = "", status: int = 200):
 
 @operation("POST", "/personal/filters/rules", "personal",
            "Add a rule at the end (the rule builder's fields; the same checks)",
-           body=RULE_FIELDS, required=("name", "conditions", "actions"), who=WHO)
+           body=RULE_FIELDS, required=("name", "conditions", "actions"), who=WHO, answer="Filters")
 def filter_rule_add():
     return _put_rule(None, status=201)
 
 
 @operation("PUT", "/personal/filters/rules/<int:index>", "personal",
            "Replace rule INDEX; ?name= must still be its name", body=RULE_FIELDS,
-           required=("name", "conditions", "actions"), query=("name",), who=WHO)
+           required=("name", "conditions", "actions"), query=("name",), who=WHO,
+           answer="Filters")
 def filter_rule_replace(index: int):
     return _put_rule(index, request.args.get("name", ""))
 
 
 @operation("PATCH", "/personal/filters/rules/<int:index>", "personal",
            "Switch rule INDEX on or off; name must still be its name", body={"name": STRING,
-           "enabled": BOOLEAN}, required=("name", "enabled"), who=WHO)
+           "enabled": BOOLEAN}, required=("name", "enabled"), who=WHO, answer="Filters")
 def filter_rule_switch(index: int):
     body = payload()
     with sieve_store() as store:
@@ -205,7 +226,8 @@ def filter_rule_delete(index: int):
 
 @operation("PUT", "/personal/filters/scripts/<script>", "personal",
            "Store a Sieve script (the server checks it first), and make it active",
-           body={"text": STRING, "activate": BOOLEAN}, required=("text",), who=WHO)
+           body={"text": STRING, "activate": BOOLEAN}, required=("text",), who=WHO,
+           answer="Filters")
 def filter_script_put(script: str):
     body = payload()
     with sieve_store() as store:

@@ -39,6 +39,12 @@ def call(app, token: str | None, method: str, path: str, body=None, ip: str = "1
                                   environ_base={"REMOTE_ADDR": ip})
 
 
+def conforms(app, name: str, answer: dict) -> bool:
+    """Whether ANSWER has exactly the properties the OpenAPI document's schema NAME lists."""
+    schema = app.test_client().get("/api/v1/openapi.json").json["components"]["schemas"][name]
+    return set(answer) == set(schema["properties"]) == set(schema["required"])
+
+
 def test_portal_token_sets_vacation_in_sieve_and_revoking_it_locks_it_out(app, mail_stack, stack_db,
                                                                            domain):
     address = new_address(stack_db, domain, "apiuser")
@@ -61,7 +67,8 @@ def test_portal_token_sets_vacation_in_sieve_and_revoking_it_locks_it_out(app, m
     with managesieve(mail_stack, address) as store:  # what Pigeonhole will run
         script = read(store.get(store.listing().active))
     assert script.vacation.enabled and script.vacation.subject == subject and script.vacation.days == 3
-    assert call(app, token, "GET", "/personal/vacation").json["subject"] == subject
+    shown = call(app, token, "GET", "/personal/vacation").json
+    assert shown["subject"] == subject and conforms(app, "VacationState", shown)
     # The same check and words as the vacation page.
     empty = call(app, token, "PUT", "/personal/vacation", {"enabled": True, "subject": " "})
     assert (empty.status_code, empty.json) == (422, {"error": "The reply needs a subject.",
@@ -93,6 +100,7 @@ def test_rule_added_through_the_api_files_mail_and_is_checked_as_in_the_builder(
     rule["actions"][0]["value"] = "Bills"
     added = call(app, token, "POST", "/personal/filters/rules", rule)
     assert added.status_code == 201, added.json
+    assert conforms(app, "Filters", added.json)
     assert added.json["rules"][0]["text"] == f"When the subject contains “{word}”, move it to Bills."
     lmtp_deliver(mail_stack, address, message("a@outside.test", address, f"Your {word}").as_bytes())
     wait_for_subject(mail_stack, address, word, folder="Bills")
@@ -106,7 +114,7 @@ def test_alias_made_through_the_api_is_resolved_by_postfix(app, mail_stack, stac
     token = make_token(stack_db, admin, "admin")
     address = f"{unique('team')}@{realm.domain}"
     made = call(app, token, "POST", "/aliases", {"address": address, "mailboxes": [realm.mailbox]})
-    assert made.status_code == 201, made.json
+    assert made.status_code == 201 and conforms(app, "Alias", made.json), made.json
     assert postmap(mail_stack, "aliases", address) == realm.mailbox
     changed = call(app, token, "PATCH", f"/aliases/{made.json['id']}",
                    {"external": ["partner@elsewhere.example"]})
@@ -133,8 +141,10 @@ def test_domain_admin_tokens_reach_their_domains_only_and_lose_them_with_the_rol
     token, reader = make_token(stack_db, admin, "admin"), make_token(stack_db, admin, "admin:read")
     listed = call(app, token, "GET", f"/aliases?domain={mine.domain}").json
     assert [a["address"] for a in listed["items"]] == [f"info@{mine.domain}"] and listed["total"] == 1
-    assert {d["name"] for d in call(app, token, "GET", "/domains").json["items"]} == {mine.domain}
-    assert call(app, token, "GET", f"/mailboxes/{mine.mailbox}").json["address"] == mine.mailbox
+    [listed_domain] = call(app, token, "GET", "/domains").json["items"]
+    assert listed_domain["name"] == mine.domain and conforms(app, "DomainListed", listed_domain)
+    shown = call(app, token, "GET", f"/mailboxes/{mine.mailbox}").json
+    assert shown["address"] == mine.mailbox and conforms(app, "Mailbox", shown)
     # Another domain's objects answer as the pages do; server-wide ones are refused.
     assert call(app, token, "GET", f"/mailboxes/{theirs.mailbox}").status_code == 403
     assert call(app, token, "GET", f"/aliases/{theirs.alias_id}").status_code == 403
@@ -158,7 +168,7 @@ def test_domain_admin_tokens_reach_their_domains_only_and_lose_them_with_the_rol
 def test_expired_and_guessed_tokens_are_refused_and_guessing_is_limited(app, stack_db, domain, mail_stack):
     address = new_address(stack_db, domain, "expiring")
     token = make_token(stack_db, address, "personal:read")
-    assert call(app, token, "GET", "/personal/junk").status_code == 200
+    assert conforms(app, "Junk", call(app, token, "GET", "/personal/junk").json)
     with stack_db.transaction() as s:
         s.execute(update(ApiToken).where(ApiToken.address == address)
                   .values(expires_at=utcnow() - timedelta(seconds=1)))
