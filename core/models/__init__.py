@@ -1,4 +1,5 @@
 """The data model, one module per concern; import models from here."""
+from .api_tokens import ApiToken
 from .admin import DOMAIN_ADMIN, SERVER_ADMIN, AdminRole, Setting
 from .aliases import TO_EXTERNAL, TO_MAILBOX, TO_SHARED, Alias, AliasDestination
 from .audit import AuditEntry
@@ -26,5 +27,5 @@ __all__ = [
     "AdminJob", "AuditEntry", "PasswordLink", "IdentitySettings", "MailPreferences", "NotificationFolder",
     "ReceiptRefusal",
     "ALLOW_FROM", "ALLOW_TO", "BLOCK_FROM", "RULE_KINDS", "SpamRule", "ServerSettings", "AppPassword",
-    "RecoveryCode", "TwoFactor", "ScheduledMessage", "DirectoryPerson", "DirectorySettings",
+    "RecoveryCode", "TwoFactor", "ScheduledMessage", "DirectoryPerson", "DirectorySettings", "ApiToken",
 ]
