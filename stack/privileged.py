@@ -102,15 +102,21 @@ class Helper:
     def _address(self, value: object, kinds: tuple[str, ...]) -> str:
         return self._addresses([value], kinds)[0]
 
-    def _groups(self, values: list, must_exist: bool) -> list[str]:
+    def _groups(self, values: list, must_exist: bool, shared: str = "") -> list[str]:
+        """Group names as the ACLs name them; with MUST_EXIST each one a Mailroom group or
+        (`ldap:NAME`) a directory group that owns the shared mailbox SHARED."""
         from sqlalchemy import select
 
-        from core.models import Group
+        from core.models import Group, SharedDirectoryOwner, SharedMailbox
+        from core.models.shared import DIRECTORY_PREFIX, directory_acl_name
 
-        names = [self._text(v, "group", 64) for v in values]
+        names = [self._text(v, "group", 64 + len(DIRECTORY_PREFIX)) for v in values]
         if must_exist:
             with self.database.transaction() as session:
                 known = set(session.scalars(select(Group.name).where(Group.name.in_(names))))
+                known |= {directory_acl_name(n) for n in session.scalars(
+                    select(SharedDirectoryOwner.group_name).join(SharedMailbox)
+                    .where(SharedMailbox.address == shared))}
             for name in names:
                 if name not in known:
                     raise Refused(f"there is no group {name!r}")
@@ -166,7 +172,7 @@ class Helper:
         People in SUBSCRIBE get its folders in their subscriptions; UNSUBSCRIBE lose them.
         """
         address = self._address(args.get("address"), ("shared",))
-        owners = self._groups(self._list(args.get("owners", []), "owners"), must_exist=True)
+        owners = self._groups(self._list(args.get("owners", []), "owners"), True, address)
         dropped = self._groups(self._list(args.get("dropped", []), "dropped"), must_exist=False)
         subscribe = self._addresses(self._list(args.get("subscribe", []), "subscribe"), ("mailbox",))
         unsubscribe = self._addresses(self._list(args.get("unsubscribe", []), "unsubscribe"),

@@ -26,8 +26,11 @@ def ldap_stack():
 
     base = Path(tempfile.mkdtemp(prefix="mr-ldap-", dir="/tmp"))
     base.chmod(0o755)
+    # The worker re-reads the directory's groups every 2 s (30 s by default), so a test
+    # of a membership change waits seconds.
     overrides = {"DATA_DIR": str(base / "data"), "ENV": "testing", "ACCOUNT_PROVIDER": "ldap",
-                 "LDAP_URL": "local", **dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))}
+                 "LDAP_URL": "local", "LDAP_GROUPS_REFRESH": 2,
+                 **dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))}
     layout = Layout.from_config(load_config(overrides, environ={}))
     copy_hyperscan(HS_CACHE, layout.lib / "rspamd")
     try:
