@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,12 @@ from ldap3 import Connection, Server
 
 from core.config import LOCAL_LDAP_SUFFIX, ldap_url, load_config
 from core.db import Database
+from core.services.access import roles
 from core.services.directory import lookup
 from stack import secretfiles, slapd
 from stack.layout import Layout
 from tests.conftest import HS_CACHE, PORT_KEYS, copy_hyperscan, free_ports
+from tests.helpers import PASSWORD
 
 DOMAIN = slapd.SEED_DOMAIN
 
@@ -73,3 +76,17 @@ def entry_uuid(cfg: dict, uid: str) -> str:
     with admin(cfg) as conn:
         conn.search(f"ou=people,{LOCAL_LDAP_SUFFIX}", f"(uid={uid})", attributes=["entryUUID"])
         return str(conn.entries[0].entryUUID)
+
+
+def new_local_mailbox(cfg: dict, prefix: str) -> str:
+    """A new mailbox in the database (password PASSWORD) beside the directory; a server
+    admin when PREFIX is 'admin'."""
+    address = f"{prefix}-{uuid.uuid4().hex[:6]}@{DOMAIN}"
+    database = Database()
+    database.configure(cfg["DATABASE_URL"])
+    with database.transaction() as session:
+        lookup.add_mailbox(session, address, PASSWORD)
+        if prefix == "admin":
+            roles.grant_server_admin(session, address)
+    database.engine.dispose()
+    return address

@@ -11,20 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from core.db import Database
 from core.mail import smtp
 from core.mail.errors import AuthenticationFailed, SmtpError
-from core.services.access import roles
-from core.services.directory import lookup
 from stack import daemons, slapd
 from stack.layout import Layout
 from stack.status import status
 from tests.conftest import free_ports
-from tests.helpers import PASSWORD, imap_login, message, wait_for_subject
+from tests.helpers import imap_login, message, wait_for_subject
 from tests.integration.admin_support import rcpt, send_inbound, smtp_from, wait_until
 from tests.integration.process_support import ROOT, app_environment, served_app, signed_in_opener
 from tests.integration.ldap_support import (DOMAIN, add_person, admin, entry_uuid, ldap_stack,  # noqa: F401
-                                            seed_password)
+                                            new_local_mailbox, seed_password)
 
 ADA, GRACE, LINUS = (f"{name}@{DOMAIN}" for name in ("ada", "grace", "linus"))
 
@@ -67,20 +64,6 @@ def test_directory_user_submits_as_themselves_and_as_their_alias(ldap_stack):
         assert wait_for_subject(ldap_stack, GRACE, wanted, password=password)
     with pytest.raises(SmtpError, match="not owned by user"):  # not her address
         smtp.send(settings, message(GRACE, ADA, subject()), login=(ADA, password))
-
-
-def new_local_mailbox(cfg: dict, prefix: str) -> str:
-    """A new mailbox in the database (password PASSWORD) beside the directory; a server
-    admin when PREFIX is 'admin'."""
-    address = f"{prefix}-{uuid.uuid4().hex[:6]}@{DOMAIN}"
-    database = Database()
-    database.configure(cfg["DATABASE_URL"])
-    with database.transaction() as session:
-        lookup.add_mailbox(session, address, PASSWORD)
-        if prefix == "admin":
-            roles.grant_server_admin(session, address)
-    database.engine.dispose()
-    return address
 
 
 def test_local_mailboxes_keep_working_beside_the_directory(ldap_stack):

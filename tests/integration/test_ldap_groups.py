@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import imaplib
 import random
+import re
+import subprocess
+from urllib.parse import urlencode
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -18,7 +21,8 @@ from core.services.spam import learning
 from stack import directory_groups
 from stack.layout import Layout
 from tests.conftest import free_ports
-from tests.integration.ldap_support import DOMAIN, admin, ldap_stack, seed_password  # noqa: F401
+from tests.integration.ldap_support import (DOMAIN, admin, ldap_stack,  # noqa: F401
+                                            new_local_mailbox, seed_password)
 from tests.integration.process_support import served_app, signed_in_opener
 from tests.integration.spam_support import SPAM_WORDS, append, generated, move_all, outcomes, wait_until
 
@@ -131,3 +135,23 @@ def uses_desk(cfg: dict, user: str, password: str) -> bool:
         return False
     finally:
         client.logout()
+
+
+def test_the_shared_mailbox_form_offers_the_directorys_groups(ldap_stack):
+    """A server admin picks the directory's spamtrainers as the owner on the form; Dovecot's
+    ACL then names it ldap:spamtrainers (never Mailroom's group of that name)."""
+    port, boss, team = free_ports(1)[0], new_local_mailbox(ldap_stack, "admin"), f"team@{DOMAIN}"
+    with served_app(ldap_stack, port):
+        base = f"http://127.0.0.1:{port}"
+        opener = signed_in_opener(base, boss)
+        form = opener.open(base + "/admin/shared/new").read().decode()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        listed = opener.open(base + "/admin/shared/new", urlencode(
+            {"csrf_token": token, "address": team, "directory_owners": "spamtrainers"}).encode()).read().decode()
+    for name in ("staff", "spamtrainers"):
+        assert f'name="directory_owners" value="{name}"' in form
+    assert f"Created {team}. Members of spamtrainers (directory)" in listed
+    conf = Layout.from_config(ldap_stack).dovecot_conf
+    acl = subprocess.run(["doveadm", "-c", str(conf), "acl", "get", "-u", team, "INBOX"],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    assert "group=ldap:spamtrainers" in acl and "group=spamtrainers" not in acl
