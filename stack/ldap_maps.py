@@ -25,6 +25,7 @@ def template_values(cfg: dict, layout: Layout) -> dict:
     """The LDAP values of the templates; main.cf's additions are '' without LDAP."""
     values = {"directory_conf": layout.dovecot_etc / "directory-ldap.conf",
               "ldap_conf": layout.dovecot_etc / "dovecot-ldap.conf.ext",
+              "ldap_twofactor_conf": layout.dovecot_etc / "dovecot-twofactor.conf.ext",
               "directory_groups": directory_groups.groups_file(layout),  # Dovecot, learnd.conf
               "ldap_mailbox_maps": "", "ldap_alias_maps": "", "ldap_sender_maps": ""}
     if not uses_ldap(cfg):
