@@ -93,5 +93,7 @@ def start(layout: Layout, settings: Callable[[], dict]) -> Callable[[], None]:
         if uses_ldap(cfg):
             refresh(cfg, layout)
 
+    # Dovecot notices a new file by its mtime in whole seconds (and its size): writes at
+    # least a second apart always differ there.
     seconds = max(1.0, float(settings()["LDAP_GROUPS_REFRESH"]))
     return repeat("directory-groups", seconds, step, log, join_timeout=10)
