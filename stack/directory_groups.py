@@ -8,8 +8,10 @@ filter and writes a passwd-file of `userdb_acl_groups` (and nothing else): Dovec
 userdb adds it to a user the LDAP userdb found (templates/dovecot/directory/ldap.conf;
 passwd-file's userdb takes only extra fields named `userdb_*`). Each group is named
 `ldap:NAME` there, as the ACLs of the shared mailboxes it owns name it
-(core/models/shared.py). learnd reads the file to decide whether a directory user trains
-Rspamd, and the web app to tell the person so. Membership changes count within that
+(core/models/shared.py). After each read the worker subscribes members to the shared
+mailboxes their groups own, and unsubscribes who left (privileged.follow_directory_groups).
+learnd reads the file to decide whether a directory user trains Rspamd, and the web app
+to tell the person so. Membership changes count within that
 period; Dovecot re-reads the file when its mtime or size changed.
 """
 from __future__ import annotations
@@ -49,9 +51,10 @@ def render(groups_by_address: dict[str, tuple[str, ...]]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def refresh(cfg: dict, layout: Layout) -> bool:
-    """Read the directory and rewrite the file if it changed; False when it cannot be read
-    (the last file stays: a directory that is down changes nobody's rights)."""
+def refresh(cfg: dict, layout: Layout, after: Callable[[dict[str, list[str]]], None] | None = None) -> bool:
+    """Read the directory and rewrite the file if it changed, then hand AFTER the groups by
+    address; False when it cannot be read (the last file stays: a directory that is down
+    changes nobody's rights)."""
     from core.ldapdir.people import DirectoryUnavailable, read_tree
 
     try:
@@ -59,7 +62,10 @@ def refresh(cfg: dict, layout: Layout) -> bool:
     except DirectoryUnavailable as exc:
         log.warning("directory groups not refreshed: %s", exc)
         return False
-    write_file(groups_file(layout), render({p.user.address: p.groups for p in tree.people}), MODE)
+    groups = {p.user.address: p.groups for p in tree.people}
+    write_file(groups_file(layout), render(groups), MODE)
+    if after:
+        after({address: list(names) for address, names in groups.items() if names})
     return True
 
 
@@ -84,14 +90,15 @@ def ensure(cfg: dict, layout: Layout) -> None:
         write_file(groups_file(layout), "", MODE)
 
 
-def start(layout: Layout, settings: Callable[[], dict]) -> Callable[[], None]:
+def start(layout: Layout, settings: Callable[[], dict],
+          after: Callable[[dict[str, list[str]]], None]) -> Callable[[], None]:
     """Refresh every MAILROOM_LDAP_GROUPS_REFRESH seconds (as set at start) in a thread
-    while the provider is LDAP; a stop function."""
+    while the provider is LDAP, each time handing AFTER the groups; a stop function."""
 
     def step() -> None:
         cfg = settings()
         if uses_ldap(cfg):
-            refresh(cfg, layout)
+            refresh(cfg, layout, after)
 
     # Dovecot notices a new file by its mtime in whole seconds (and its size): writes at
     # least a second apart always differ there.

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import mailqueue, perms, quota_clone, shares
+from .files import write_file
 
 log = logging.getLogger("mailroom.privileged")
 MAX_REQUEST = 4 * 1024 * 1024  # a tested message (2 MB) and script, as JSON
@@ -208,6 +209,35 @@ class Helper:
                         continue
                 repairs += [{"address": address, **repair} for repair in found]
         return repairs
+
+    def follow_directory_groups(self, groups_by_address: dict[str, list[str]]) -> None:
+        """Keep directory users subscribed to the shared mailboxes their directory groups own
+        (called by the worker after each read of the directory, not over the socket).
+
+        What was subscribed is kept in a file, so only changes cost doveadm calls: a member
+        who joined, an owner an admin added, and the reverse.
+        """
+        from sqlalchemy import select
+
+        from core.models import SharedDirectoryOwner, SharedMailbox
+
+        with self.database.transaction() as session:
+            owned: dict[str, set[str]] = {}
+            for group, address in session.execute(select(SharedDirectoryOwner.group_name, SharedMailbox.address)
+                                                  .join(SharedMailbox)):
+                owned.setdefault(group, set()).add(address)
+        wanted = {person: boxes for person, names in groups_by_address.items()
+                  if (boxes := set().union(*(owned.get(n, set()) for n in names)))}
+        state = self.layout.lib / "shared" / "directory-subscriptions.json"
+        try:
+            had = {p: set(b) for p, b in json.loads(state.read_text(encoding="utf-8")).items()}
+        except FileNotFoundError:
+            had = {}
+        if wanted == had:
+            return
+        with self.acl_lock, self._doveadm() as adm:
+            done = shares.follow_members(adm, wanted, had)
+        write_file(state, json.dumps({p: sorted(b) for p, b in sorted(done.items())}), 0o600)
 
     def user_shares(self, args: dict) -> list[dict]:
         """Folders that people shared with SETACL from any IMAP client, with their grants."""

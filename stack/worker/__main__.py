@@ -179,7 +179,7 @@ def main(args: list[str]) -> int:
     check_acls = AclCheck(database, lambda: helper.cfg)
     logins, stop_policy = start_policy(cfg, layout, database)
     stop_sender = sender.start(database, lambda: helper.cfg)
-    stop_groups = directory_groups.start(layout, lambda: helper.cfg)
+    stop_groups = directory_groups.start(layout, lambda: helper.cfg, helper.follow_directory_groups)
 
     def reconfigure() -> None:
         changed = read_settings(settings)

@@ -70,7 +70,7 @@ def test_settings_tell_each_directory_user_whether_they_train(ldap_stack):
 def test_a_directory_group_owns_a_shared_mailbox_with_membership_read_live(ldap_stack):
     """ada in the directory group deskteam reads and writes desk@ over IMAP, grace does
     not; after the group changes in LDAP (grace in, ada out) the next login of each says
-    so, within the worker's refresh (2 s in this stack)."""
+    so, within the worker's refresh (2 s in this stack), and so do their subscriptions."""
     group_dn = f"cn=deskteam,ou=groups,{LOCAL_LDAP_SUFFIX}"
     with admin(ldap_stack) as conn:
         assert conn.add(group_dn, ["groupOfNames"], {"cn": "deskteam", "member": [person_dn("ada")]}), \
@@ -88,6 +88,8 @@ def test_a_directory_group_owns_a_shared_mailbox_with_membership_read_live(ldap_
     password = seed_password(ldap_stack)
     wait_until(lambda: uses_desk(ldap_stack, ADA, password), "ada to open the shared mailbox", 30)
     assert not sees_desk(ldap_stack, GRACE, password)
+    # The worker subscribes members, so the webmail lists it among their folders at once.
+    wait_until(lambda: subscribed(ldap_stack, ADA, password), "ada's subscription to desk@", 30)
 
     with admin(ldap_stack) as conn:
         assert conn.modify(group_dn, {"member": [(MODIFY_ADD, [person_dn("grace")]),
@@ -95,6 +97,8 @@ def test_a_directory_group_owns_a_shared_mailbox_with_membership_read_live(ldap_
     wait_until(lambda: sees_desk(ldap_stack, GRACE, password), "grace to see the shared mailbox", 30)
     assert uses_desk(ldap_stack, GRACE, password)  # and read what ada wrote, and write
     assert not sees_desk(ldap_stack, ADA, password)
+    wait_until(lambda: subscribed(ldap_stack, GRACE, password) and not subscribed(ldap_stack, ADA, password),
+               "grace's subscription to desk@ and the end of ada's", 30)
 
 
 def person_dn(uid: str) -> str:
@@ -117,6 +121,15 @@ def sees_desk(cfg: dict, user: str, password: str) -> bool:
             return True
         except IMAPClientError:
             return listed
+    finally:
+        client.logout()
+
+
+def subscribed(cfg: dict, user: str, password: str) -> bool:
+    """Whether desk@'s INBOX is among USER's subscribed folders."""
+    client = imap(cfg, user, password)
+    try:
+        return f"shared/{DESK}" in {name for _, _, name in client.list_sub_folders()}
     finally:
         client.logout()
 

@@ -149,8 +149,8 @@ def delete_shared(db: Session, actor: str, shared: SharedMailbox, erase_mail: bo
 
 
 def readers(shared: SharedMailbox) -> set[str]:
-    """Addresses of everyone in one of SHARED's owning Mailroom groups (their folders are
-    subscribed for them; a directory group's members find them in their folder list)."""
+    """Addresses of everyone in one of SHARED's owning Mailroom groups (subscribed here; a
+    directory group's members by the worker, after its next read of the directory)."""
     return {m.address for group in shared.owners for m in group.members}
 
 
