@@ -52,7 +52,8 @@ def _posted() -> dict:
     return {"address": request.form.get("address", ""),
             "display_name": request.form.get("display_name", ""),
             "owners": request.form.getlist("owners"),
-            "directory_owners": request.form.getlist("directory_owners")}
+            # Offered only with LDAP; otherwise the directory owners stay as they are.
+            "directory_owners": request.form.getlist("directory_owners") if uses_ldap(config()) else None}
 
 
 @bp.route("/shared/new", methods=["GET", "POST"])

@@ -4,6 +4,7 @@ a directory group owns a shared mailbox through Dovecot's acl_groups."""
 from __future__ import annotations
 
 import imaplib
+import json
 import random
 import re
 import subprocess
@@ -23,7 +24,7 @@ from stack.layout import Layout
 from tests.conftest import free_ports
 from tests.integration.ldap_support import (DOMAIN, admin, ldap_stack,  # noqa: F401
                                             new_local_mailbox, seed_password)
-from tests.integration.process_support import served_app, signed_in_opener
+from tests.integration.process_support import ROOT, app_environment, served_app, signed_in_opener
 from tests.integration.spam_support import SPAM_WORDS, append, generated, move_all, outcomes, wait_until
 
 ADA, GRACE, DESK = f"ada@{DOMAIN}", f"grace@{DOMAIN}", f"desk@{DOMAIN}"
@@ -164,7 +165,18 @@ def test_the_shared_mailbox_form_offers_the_directorys_groups(ldap_stack):
     for name in ("staff", "spamtrainers"):
         assert f'name="directory_owners" value="{name}"' in form
     assert f"Created {team}. Members of spamtrainers (directory)" in listed
-    conf = Layout.from_config(ldap_stack).dovecot_conf
-    acl = subprocess.run(["doveadm", "-c", str(conf), "acl", "get", "-u", team, "INBOX"],
-                         capture_output=True, text=True, timeout=30, check=True).stdout
-    assert "group=ldap:spamtrainers" in acl and "group=spamtrainers" not in acl
+    assert "group=ldap:spamtrainers" in acl_of(ldap_stack, team) and "group=spamtrainers" not in acl_of(ldap_stack, team)
+    # The CLI's --directory-owner replaces the directory owners; the ACL follows.
+    done = subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "--app", "app", "shared", "set", team,
+                           "--directory-owner", "staff", "--json"], cwd=ROOT, env=app_environment(ldap_stack, 0),
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert json.loads(done.stdout)["directory_owners"] == ["staff"], done.stderr
+    acl = acl_of(ldap_stack, team)
+    assert "group=ldap:staff" in acl and "spamtrainers" not in acl
+
+
+def acl_of(cfg: dict, address: str) -> str:
+    """`doveadm acl get` of ADDRESS's INBOX."""
+    conf = Layout.from_config(cfg).dovecot_conf
+    return subprocess.run(["doveadm", "-c", str(conf), "acl", "get", "-u", address, "INBOX"],
+                          capture_output=True, text=True, timeout=30, check=True).stdout

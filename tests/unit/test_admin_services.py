@@ -232,6 +232,8 @@ def test_directory_groups_own_shared_mailboxes_scoped_like_mailroom_groups(db, m
     assert box.acl_owners() == ["desk", "ldap:staff"] and box.display_name == "Team"
     with pytest.raises(InvalidInput, match="cannot be read now"):
         shared.update_shared(db, ME, ALL, box, "Team", [], ["staff", "empty"], ldap)
+    shared.update_shared(db, ME, ALL, box, "Desk", ["desk"])  # not given: they stay
+    assert box.acl_owners() == ["desk", "ldap:staff"]
 
 
 def test_audit_records_before_and_after_and_scopes_by_domain(db):

@@ -71,8 +71,8 @@ def list_shared(db: Session, roles: Roles, domain: str = "") -> list[SharedMailb
 
 
 def create_shared(db: Session, actor: str, roles: Roles, address: str, display_name: str,
-                  owners: list[str], directory_owners: Sequence[str] = (), cfg: dict | None = None
-                  ) -> SharedMailbox:
+                  owners: list[str], directory_owners: Sequence[str] | None = (),
+                  cfg: dict | None = None) -> SharedMailbox:
     """Create a shared mailbox owned by the groups OWNERS and the directory's groups
     DIRECTORY_OWNERS (read with CFG; call after_create once committed)."""
     address = lookup.valid_address(address)
@@ -86,7 +86,7 @@ def create_shared(db: Session, actor: str, roles: Roles, address: str, display_n
         raise AlreadyExists(f"The address {address} is in use already: choose another one.")
     shared = SharedMailbox(domain_id=domain.id, local_part=local, address=address,
                            display_name=display_name.strip())
-    _set_owners(db, cfg, roles, shared, owners, directory_owners)
+    _set_owners(db, cfg, roles, shared, owners, directory_owners or ())
     db.add(shared)
     db.flush()
     audit.record(db, actor, "create", "shared", address, domain=domain.name, after=snapshot(shared))
@@ -102,12 +102,15 @@ class Before:
 
 
 def update_shared(db: Session, actor: str, roles: Roles, shared: SharedMailbox,
-                  display_name: str, owners: list[str], directory_owners: Sequence[str] = (),
+                  display_name: str, owners: list[str], directory_owners: Sequence[str] | None = None,
                   cfg: dict | None = None) -> Before:
-    """Change the name and owners; call after_update with the result once committed."""
+    """Change the name and owners (DIRECTORY_OWNERS None: the directory groups stay); call
+    after_update with the result once committed."""
     before = snapshot(shared)
     former = Before(shared.acl_owners(), readers(shared))
     shared.display_name = display_name.strip()
+    if directory_owners is None:
+        directory_owners = directory_owner_names(shared)
     _set_owners(db, cfg, roles, shared, owners, directory_owners)
     db.flush()
     audit.record(db, actor, "update", "shared", shared.address, domain=shared.domain.name,
