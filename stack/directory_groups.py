@@ -11,8 +11,8 @@ passwd-file's userdb takes only extra fields named `userdb_*`). Each group is na
 (core/models/shared.py). After each read the worker subscribes members to the shared
 mailboxes their groups own, and unsubscribes who left (privileged.follow_directory_groups).
 learnd reads the file to decide whether a directory user trains Rspamd, and the web app
-to tell the person so. Membership changes count within that
-period; Dovecot re-reads the file when its mtime or size changed.
+to tell the person so. Membership changes count within that period; Dovecot re-reads
+the file when its mtime or size changed.
 """
 from __future__ import annotations
 
