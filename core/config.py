@@ -126,6 +126,9 @@ DEFAULTS: dict[str, object] = {
     "LDAP_USER_BASE": "",
     "LDAP_GROUP_BASE": "",
     "LDAP_SCHEMA": "openldap",  # openldap | samba-ad | ad: the preset filters and attributes
+    # Seconds between two reads of the directory's groups for Dovecot (shared mailboxes a
+    # directory group owns) and Junk training: how soon a membership change counts.
+    "LDAP_GROUPS_REFRESH": 30,
     # Overrides of the preset (empty: the preset's); filters are RFC 4515, the alias filter
     # names the address as {address}.
     "LDAP_USER_FILTER": "",

@@ -101,14 +101,18 @@ def outputs(layout: Layout, directory: bool = False) -> list[Output]:
 
 
 def directory_outputs(layout: Layout) -> list[Output]:
-    """Directory users' lookups (stack/ldap_maps.py): Dovecot's LDAP passdb and userdb, and
-    Postfix's ldap: tables; the two settings files hold the directory's service password."""
+    """Directory users' lookups (stack/ldap_maps.py): Dovecot's LDAP passdb and userdb (after
+    the deny passdb of two-factor sign-in), and Postfix's ldap: tables; the settings files
+    hold the directory's service password or the web app's key."""
     values = ldap_maps.template_values({}, layout)
     return [
         Output("dovecot/directory/ldap.conf", values["directory_conf"], "dovecot", "dovecot"),
         Output("dovecot/directory/dovecot-ldap.conf.ext", values["ldap_conf"], "line", "dovecot",
                0o640, "dovecot"),
         Output("dovecot/directory/dovecot-directory-sql.conf.ext", values["directory_sql_conf"], "bare",
+               "dovecot", 0o640, "dovecot"),
+        # It holds the web app's key, as dovecot-passdb.conf.ext does.
+        Output("dovecot/directory/dovecot-twofactor.conf.ext", values["ldap_twofactor_conf"], "bare",
                "dovecot", 0o640, "dovecot"),
         *(Output(f"postfix/ldap/{name}.cf", layout.postfix_etc / "maps" / f"ldap_{name}.cf", "line",
                  "postfix", 0o640, "postfix", header="postfix/ldap/connect.cf")
