@@ -22,7 +22,9 @@ def mailapp_page():
     profile_url = url_for(".mobileconfig", _external=True)
     # The phone's camera opens the URL in Safari, which signs in and offers the profile.
     qr_code = segno.make(profile_url, error="m").svg_data_uri(scale=4, border=2)
+    carddav_server, carddav_book = mailapps.carddav_urls(current_app.config, current_user.address)
     return render_template("portal/mailapps.html", servers=mailapps.servers(current_app.config),
+                           carddav_server=carddav_server, carddav_book=carddav_book,
                            host=current_app.config["MAIL_HOSTNAME"], profile_url=profile_url,
                            qr_code=qr_code, two_factor=twofactor.is_on(db.session, current_user.address))
 
