@@ -13,10 +13,14 @@ import vobject
 
 from tests.helpers import PASSWORD, csrf_token, new_address, signed_in_client
 
+from core.mail.carddav import MKCOL_BODY
+from core.services.access import app_passwords
+
 from .contacts_support import HOME, Dav
+from .test_two_factor import turn_on
 
 # This file's own client addresses (Dovecot's penalty and the worker's limit are per address).
-PHONE, STRANGER = "127.0.0.81", "127.0.0.82"
+PHONE, STRANGER, TWO_FACTOR = "127.0.0.81", "127.0.0.82", "127.0.0.85"
 MARCO = ("BEGIN:VCARD\r\nVERSION:3.0\r\nUID:phone-marco-1\r\nFN:Marco Rossi\r\nN:Rossi;Marco;;;\r\n"
          "EMAIL;TYPE=INTERNET:marco@partner.example\r\nTEL:+39 333 1234567\r\nEND:VCARD\r\n")
 
@@ -65,6 +69,20 @@ def test_the_webmail_and_a_phone_share_one_book_that_nobody_else_reads(app, mail
     # web-app logins are refused.
     assert Dav(mail_stack, address, "not-the-password", STRANGER).report()[0] == 401
     assert Dav(mail_stack, address, "mailroom-web:9999999999:" + "0" * 64, STRANGER).report()[0] == 401
+
+
+def test_with_two_factor_sign_in_a_phone_syncs_with_an_app_password_only(mail_stack, stack_db, domain):
+    address = new_address(stack_db, domain, "booktfa")
+    with stack_db.transaction() as session:
+        phone_password = app_passwords.create(session, address, "Phone")
+    turn_on(stack_db, address)
+    phone = Dav(mail_stack, address, phone_password, TWO_FACTOR)
+    status, _ = phone.request("MKCOL", phone.book, MKCOL_BODY)
+    assert status == 201
+    assert phone.request("PUT", phone.book + "m.vcf", MARCO, Content_Type="text/vcard")[0] == 201
+    assert "Marco Rossi" in phone.report()[1]
+    # The main password is refused here as on IMAP (last: Dovecot then holds this address back).
+    assert Dav(mail_stack, address, PASSWORD, TWO_FACTOR).report()[0] == 401
 
 
 def test_vcard_files_go_in_and_out_whole(app, mail_stack, stack_db, domain):
