@@ -36,7 +36,7 @@ class Auth(auth.BaseAuth):
 
     def get_external_login(self, environ):
         """Remember the client's address for login(); Radicale still reads Basic auth."""
-        self.client.address = environ.get("REMOTE_ADDR", "")
+        self.client.address = client_address(environ)
         return ()
 
     def login(self, login: str, password: str) -> str:
@@ -51,7 +51,7 @@ class Auth(auth.BaseAuth):
     def _dovecot_accepts(self, user: str, password: str) -> bool:
         try:
             with imaplib.IMAP4(self.host, self.port, timeout=TIMEOUT) as imap:
-                address = _ip(getattr(self.client, "address", ""))
+                address = getattr(self.client, "address", "")
                 if address:
                     imap.xatom("ID", f'("name" "Mailroom CardDAV" "x-originating-ip" "{address}")')
                 credentials = b"\0" + user.encode() + b"\0" + password.encode()
@@ -63,6 +63,17 @@ class Auth(auth.BaseAuth):
         except OSError as exc:
             log.error("cannot reach Dovecot at %s:%s to check a login: %s", self.host, self.port, exc)
             return False
+
+
+def client_address(environ) -> str:
+    """The CardDAV client's address: the peer's, or, when the peer is a reverse proxy on
+    this machine, the last address it put in X-Forwarded-For (a local process could name
+    any address to Dovecot in IMAP ID anyway, so believing loopback peers adds nothing)."""
+    peer = _ip(environ.get("REMOTE_ADDR", ""))
+    forwarded = environ.get("HTTP_X_FORWARDED_FOR", "").rpartition(",")[2].strip()
+    if peer and ipaddress.ip_address(peer).is_loopback and _ip(forwarded):
+        return _ip(forwarded)
+    return peer
 
 
 def _ip(text: str) -> str:
