@@ -35,11 +35,12 @@ def _entry(book, name: str) -> service.Entry:
 def contacts():
     """The contacts, searched (?q=) and in a group (?group=), a page at a time."""
     query, group = request.args.get("q", "")[:100], request.args.get("group", "")[:service.MAX_GROUP]
-    found = service.entries(_book())
+    found = service.entries(service.open_book(current_app.config, current_user.address, create=True))
     listed = page_of_list(service.matching(found, query, group), page_number(request.args.get("page", "")),
                           PER_PAGE)
+    members = service.addresses(service.matching(found, "", group)) if group else []
     return render_template("webmail/contacts.html", listed=listed, query=query, group=group,
-                           groups=service.groups(found), total=len(found))
+                           groups=service.groups(found), total=len(found), members=members)
 
 
 def _form_card(uid: str) -> vcard.Card:

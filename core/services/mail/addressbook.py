@@ -31,10 +31,12 @@ class Entry:
     text: str
 
 
-def open_book(cfg: dict, login: str) -> AddressBook:
-    """LOGIN's address book, created on the server if it does not exist yet."""
+def open_book(cfg: dict, login: str, create: bool = False) -> AddressBook:
+    """LOGIN's address book; with CREATE, made on the server if it is not there yet (a
+    phone then finds it before the first contact is saved)."""
     book = AddressBook(CardDavSettings.from_config(cfg), login)
-    book.ensure()
+    if create:
+        book.ensure()
     return book
 
 
@@ -59,6 +61,11 @@ def matching(found: list[Entry], query: str = "", group: str = "") -> list[Entry
             if (not group or group in e.card.groups)
             and (not query or any(query in text.casefold() for text in
                                   (e.card.name, e.card.note, *e.card.emails, *e.card.phones)))]
+
+
+def addresses(found: list[Entry]) -> list[str]:
+    """The first e-mail address of each entry that has one (to write to a group)."""
+    return [e.card.emails[0] for e in found if e.card.emails]
 
 
 def groups(found: list[Entry]) -> list[tuple[str, int]]:
@@ -126,6 +133,7 @@ def save(book: AddressBook, card: vcard.Card, entry: Entry | None = None) -> str
     Refused when ENTRY was changed elsewhere since it was read."""
     if entry is None:
         name = _file_name(card.uid)
+        book.ensure()
         book.put(book.path + name, vcard.serialize(card))
         return name
     try:
@@ -172,6 +180,7 @@ def import_file(book: AddressBook, data: bytes) -> tuple[int, int]:
         raise InvalidInput(f"Nothing was imported: {exc}.") from exc
     if not cards:
         raise InvalidInput("Nothing was imported: the file holds no vCard (BEGIN:VCARD … END:VCARD).")
+    book.ensure()
     known = {e.card.uid: e for e in entries(book)}
     added = replaced = 0
     for card, card_text in cards:
