@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import vobject
 from vobject.base import ParseError, VObjectError
 
-MAX_CARDS = 5000  # cards one import may bring
+MAX_CARDS = 3000  # cards one import may bring (Radicale stores ~50 a second: carddav.PUT_ALL_TIMEOUT)
 
 
 class BadCard(ValueError):

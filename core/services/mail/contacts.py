@@ -39,7 +39,8 @@ class Contact:
         return query in self.name.lower() or query in self.address.lower()
 
 
-# Recent correspondents per person, reused while Sent has not changed.
+# Recent correspondents per person, reused while Sent has not changed; address books
+# (core/services/mail/addressbook.py) share it, reused while their change tag is the same.
 recent_cache = share(0.05)
 # What one Contact costs in memory beyond its two strings (object, dict, list slot).
 CONTACT_OVERHEAD = 200
