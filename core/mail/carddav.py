@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import re
 import socket
 import threading
 import xml.etree.ElementTree as ET
@@ -24,6 +25,7 @@ from .errors import MailError, NotFoundError, ServiceUnavailable
 SERVICE = "address book service (Radicale)"
 BOOK = "contacts"  # the address book the webmail keeps; phones see it under the same name
 DAV, CARD = "DAV:", "urn:ietf:params:xml:ns:carddav"
+CARD_NAME = re.compile(r"[A-Za-z0-9_.~@%-]{1,255}")
 NS = {"d": DAV, "c": CARD, "cs": "http://calendarserver.org/ns/"}
 MKCOL_BODY = (
     '<?xml version="1.0" encoding="utf-8"?>'
@@ -92,9 +94,10 @@ class AddressBook:
         return self.path + quote(name, safe="@") + ".vcf"
 
     def owns(self, href: str) -> bool:
-        """Whether HREF names a card directly inside this book (not elsewhere)."""
+        """Whether HREF names a card directly inside this book (not elsewhere): a file name
+        as the server quotes it (unreserved characters, @ and %XX only)."""
         rest = href.removeprefix(self.path)
-        return href.startswith(self.path) and bool(rest) and "/" not in rest and ".." not in rest
+        return href.startswith(self.path) and bool(CARD_NAME.fullmatch(rest)) and ".." not in rest
 
     def ensure(self) -> None:
         """Create the book unless it exists (PROPFIND, then MKCOL)."""
