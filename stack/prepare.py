@@ -51,7 +51,7 @@ def tree(layout: Layout) -> list[tuple[Path, int, str | None]]:
 
 # Log files, pre-created so a daemon that opens its log after dropping privileges can.
 LOG_OWNERS = {"dovecot": None, "postfix": None, "rspamd": "_rspamd", "redis": "redis",
-              "clamd": "clamav", "carddav": carddav.USER}
+              "clamd": "clamav"}
 
 
 def prepare_tree(layout: Layout) -> None:
