@@ -1,10 +1,13 @@
 """Contacts: the address book (CardDAV, shared with phones), its pages, import and export."""
 from __future__ import annotations
 
+import logging
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from core.mail import vcard
+from core.mail.carddav import CardDavError
 from core.services.errors import InvalidInput, NotFound, Refused
 from core.services.mail import addressbook as service
 from core.services.paging import page_number, page_of_list
@@ -12,6 +15,7 @@ from core.services.paging import page_number, page_of_list
 from .blueprint import bp
 from .transfer import _download
 
+log = logging.getLogger(__name__)
 PER_PAGE = 50
 IMPORT_FIELD = "vcards"
 VCARD_TYPE = "text/vcard; charset=utf-8"
@@ -20,6 +24,14 @@ VCARD_TYPE = "text/vcard; charset=utf-8"
 def _book():
     """This person's address book (ServiceUnavailable, shown as its error page, when down)."""
     return service.open_book(current_app.config, current_user.address)
+
+
+@bp.errorhandler(CardDavError)
+def address_book_refused(error: CardDavError):
+    """The address book server said no (a down server is ServiceUnavailable's page)."""
+    log.warning("CardDAV refused: %s", error)
+    return render_template("errors/error.html", code=502, title="The address book refused",
+                           text=f"The address book server answered: {error}. Try again in a moment."), 502
 
 
 def _entry(book, name: str) -> service.Entry:
