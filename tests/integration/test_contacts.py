@@ -105,10 +105,12 @@ def test_vcard_files_go_in_and_out_whole(app, mail_stack, stack_db, domain):
     marco = next(c for c in cards if c.fn.value == "Marco Rossi")
     assert marco.adr.value.city == "Roma"
 
-    # The same file again updates the cards instead of doubling them.
-    again = web.post("/contacts/import", data={"csrf_token": token, "vcards": (io.BytesIO(export.get_data()), "contacts.vcf")},
+    # The same file again updates the cards instead of doubling them; a new card is added.
+    lena = b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:lena-1\r\nFN:Lena Braun\r\nEND:VCARD\r\n"
+    again = web.post("/contacts/import", data={"csrf_token": token,
+                                               "vcards": (io.BytesIO(export.get_data() + lena), "contacts.vcf")},
                      follow_redirects=True).get_data(as_text=True)
-    assert "Imported 0 new contacts and updated 2." in again and again.count('href="/contacts/card/') == 2
+    assert "Imported 1 new contact and updated 2." in again and again.count('href="/contacts/card/') == 3
 
     # Editing a contact here keeps what only the phone shows (its postal address).
     name = next(n for n in card_names(again) if "marco" in n)

@@ -187,6 +187,31 @@ def add_address(book: AddressBook, name: str, address: str) -> tuple[str, bool]:
 def import_file(book: AddressBook, data: bytes) -> tuple[int, int]:
     """Store every card of a .vcf file: (added, replaced); a card whose UID is in the
     book already replaces it. InvalidInput (nothing stored) when one cannot be read."""
+    cards = _cards_of(data)
+    book.ensure()
+    known = {e.card.uid: e for e in entries(book)}
+    if not known:  # an empty book (the first import from an old phone): one request
+        unique = {card.uid: card_text for card, card_text in reversed(cards)}  # the first wins
+        book.put_all("".join(_crlf_end(text) for text in unique.values()))
+        return len(unique), 0
+    added = replaced = 0
+    for card, card_text in cards:
+        old = known.get(card.uid)
+        if old is None:
+            name = _put_new(book, card.uid, card_text)
+            known[card.uid] = Entry(name, "", card, card_text)
+            added += 1
+        elif old.etag:  # (no ETag: the file has this card twice; the first one counts)
+            try:
+                book.put(book.path + old.name, card_text, old.etag)
+            except carddav.Conflict as exc:
+                raise Refused(f"Stopped after {added + replaced} contacts: {exc}") from exc
+            replaced += 1
+    return added, replaced
+
+
+def _cards_of(data: bytes) -> list[tuple[vcard.Card, str]]:
+    """The cards of an uploaded .vcf file; InvalidInput saying what is wrong with it."""
     if len(data) > MAX_IMPORT_BYTES:
         raise InvalidInput(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
     try:
@@ -199,27 +224,18 @@ def import_file(book: AddressBook, data: bytes) -> tuple[int, int]:
         raise InvalidInput(f"Nothing was imported: {exc}.") from exc
     if not cards:
         raise InvalidInput("Nothing was imported: the file holds no vCard (BEGIN:VCARD … END:VCARD).")
-    book.ensure()
-    known = {e.card.uid: e for e in entries(book)}
-    if not known:  # an empty book (the first import from an old phone): one request
-        unique = {card.uid: card_text for card, card_text in reversed(cards)}
-        book.put_all("".join(_crlf_end(text) for text in unique.values()))
-        return len(unique), 0
-    added = replaced = 0
-    for card, card_text in cards:
-        old = known.get(card.uid)
-        if old is None:
-            name = _file_name(card.uid)
-            book.put(book.path + name, card_text)
-            known[card.uid] = Entry(name, "", card, card_text)
-            added += 1
-        elif old.etag:  # (no ETag: the file has this card twice; the first one counts)
-            try:
-                book.put(book.path + old.name, card_text, old.etag)
-            except carddav.Conflict as exc:
-                raise Refused(f"Stopped after {added + replaced} contacts: {exc}") from exc
-            replaced += 1
-    return added, replaced
+    return cards
+
+
+def _put_new(book: AddressBook, uid: str, text: str) -> str:
+    """Store a card new to the book; its file name (a fresh one if a phone used the UID's)."""
+    name = _file_name(uid)
+    try:
+        book.put(book.path + name, text)
+    except carddav.Conflict:
+        name = vcard.new_uid() + ".vcf"
+        book.put(book.path + name, text)
+    return name
 
 
 def export_all(book: AddressBook) -> str:
