@@ -5,12 +5,19 @@ them; vCard files go in and out whole.
 """
 from __future__ import annotations
 
+import grp
 import io
+import os
+import pwd
 import re
+import stat
 from urllib.parse import unquote
 
 import vobject
 
+from stack import carddav
+from stack.daemons import running
+from stack.layout import Layout
 from tests.helpers import PASSWORD, csrf_token, new_address, signed_in_client
 
 from core.mail.carddav import MKCOL_BODY
@@ -133,3 +140,14 @@ def test_vcard_files_go_in_and_out_whole(app, mail_stack, stack_db, domain):
     deleted = web.post(f"/contacts/card/{name}/delete", data={"csrf_token": token}, follow_redirects=True)
     assert "Marco Rossi Jr was deleted." in deleted.get_data(as_text=True)
     assert web.get(f"/contacts/card/{name}").status_code == 404
+
+
+def test_radicale_runs_as_its_own_user_and_only_it_reads_the_web_key(mail_stack):
+    layout = Layout.from_config(mail_stack)
+    record = running(layout, "carddav")
+    assert record and pwd.getpwuid(os.stat(f"/proc/{record.pid}").st_uid).pw_name == carddav.USER
+    conf = carddav.config_file(layout).stat()
+    assert stat.S_IMODE(conf.st_mode) == 0o640 and conf.st_uid == 0
+    assert grp.getgrgid(conf.st_gid).gr_name == carddav.USER
+    books = carddav.storage(layout).stat()
+    assert stat.S_IMODE(books.st_mode) == 0o700 and pwd.getpwuid(books.st_uid).pw_name == carddav.USER
