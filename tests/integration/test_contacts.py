@@ -15,13 +15,12 @@ from urllib.parse import unquote
 
 import vobject
 
+from core.mail.carddav import MKCOL_BODY
+from core.services.access import app_passwords
 from stack import carddav
 from stack.daemons import running
 from stack.layout import Layout
 from tests.helpers import PASSWORD, csrf_token, new_address, signed_in_client
-
-from core.mail.carddav import MKCOL_BODY
-from core.services.access import app_passwords
 
 from .contacts_support import HOME, Dav
 from .test_two_factor import turn_on
