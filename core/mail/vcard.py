@@ -8,7 +8,7 @@ kept as it was when a card is edited here.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import vobject
 from vobject.base import ParseError, VObjectError
@@ -29,7 +29,7 @@ class Card:
     emails: tuple[str, ...] = ()
     phones: tuple[str, ...] = ()
     note: str = ""
-    groups: tuple[str, ...] = field(default=())
+    groups: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .mailroom_carddav import USER  # noqa: F401 - the user Radicale runs as
+
 # Radicale's process finds the launcher and plugin (mailroom_carddav) here.
 PLUGIN_PATH = Path(__file__).resolve().parent
-USER = "radicale"  # the Debian package's system user
 # Debian's interpreter: python3-radicale is installed for it (not in the app's virtualenv).
 PYTHON = "/usr/bin/python3"
 

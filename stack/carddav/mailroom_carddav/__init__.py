@@ -5,3 +5,5 @@ A top-level package in Radicale's process (PYTHONPATH is stack/carddav, so the h
 virtualenv); the app imports the token module as stack.carddav.mailroom_carddav.token.
 Standard library and Radicale only.
 """
+
+USER = "radicale"  # the Debian package's system user, which Radicale runs as

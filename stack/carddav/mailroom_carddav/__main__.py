@@ -17,9 +17,7 @@ from pathlib import Path
 
 from radicale import config, log as radicale_log, server
 
-from . import auth  # noqa: F401 - imported now, while the checkout is readable
-
-USER = "radicale"  # stack/carddav USER: the Debian package's system user
+from . import USER, auth  # noqa: F401 - auth imported now, while the checkout is readable
 
 log = logging.getLogger("mailroom.carddav")
 
