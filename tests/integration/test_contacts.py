@@ -20,7 +20,7 @@ from core.services.access import app_passwords
 from stack import carddav
 from stack.daemons import running
 from stack.layout import Layout
-from tests.helpers import PASSWORD, csrf_token, new_address, signed_in_client
+from tests.helpers import PASSWORD, csrf_token, imap_login, message, new_address, signed_in_client
 
 from .contacts_support import HOME, Dav
 from .test_two_factor import turn_on
@@ -62,8 +62,15 @@ def test_the_webmail_and_a_phone_share_one_book_that_nobody_else_reads(app, mail
     tennis = web.get("/contacts?group=Tennis").get_data(as_text=True)
     assert "Priya Natarajan" in tennis and "Marco Rossi" not in tennis
     assert re.search(r'href="/compose\?to=priya(@|%40)partner.example">Write to everyone in Tennis<', tennis), tennis
-    suggested = web.get("/compose/contacts?q=marco").get_json()
-    assert suggested[0]["address"] == "marco@partner.example" and suggested[0]["name"] == "Marco Rossi"
+    # Compose suggests the book's contacts first, then recent correspondents (from Sent).
+    imap = imap_login(mail_stack, address)
+    try:
+        imap.append("Sent", message(address, "Marcella Conti <marcella@partner.example>", "Minutes").as_bytes())
+    finally:
+        imap.logout()
+    suggested = web.get("/compose/contacts?q=marc").get_json()
+    assert [s["address"] for s in suggested] == ["marco@partner.example", "marcella@partner.example"]
+    assert suggested[0]["label"] == "Marco Rossi <marco@partner.example>"
 
     other = new_address(stack_db, domain, "other")
     stranger = Dav(mail_stack, other, PASSWORD, STRANGER)
