@@ -89,6 +89,14 @@ ROUTES = {
     "webmail.send": Route(SIGNED_IN, "/compose/send"),
     "webmail.upload": Route(SIGNED_IN, "/compose/upload"),
     "webmail.scheduled": Route(SIGNED_IN, "/scheduled"),
+    "webmail.contacts": Route(SIGNED_IN, "/contacts?q=a"),
+    "webmail.contact_new": Route(SIGNED_IN, "/contacts/new"),
+    "webmail.contact": Route(SIGNED_IN, "/contacts/card/nobody.vcf"),
+    "webmail.contact_delete": Route(SIGNED_IN, "/contacts/card/nobody.vcf/delete"),
+    "webmail.contact_export": Route(SIGNED_IN, "/contacts/card/nobody.vcf/vcard"),
+    "webmail.contacts_export": Route(SIGNED_IN, "/contacts/export"),
+    "webmail.contacts_import": Route(SIGNED_IN, "/contacts/import"),
+    "webmail.contact_add_sender": Route(SIGNED_IN, "/contacts/add-sender"),
     "webmail.edit_scheduled": Route(SIGNED_IN, "/scheduled/1/edit"),
     "webmail.cancel_scheduled": Route(SIGNED_IN, "/scheduled/1/cancel"),
     "portal.index": Route(SIGNED_IN, "/settings/"),
@@ -235,6 +243,7 @@ REACHED_MISSING = {"webmail.message", "webmail.conversation", "webmail.body", "w
                    "webmail.attachments_zip", "webmail.source", "webmail.delivery",
                    "webmail.eml", "webmail.print_view",
                    "welcome.set_password",
+                   "webmail.contact", "webmail.contact_export",  # no such contact in the book
                    "admin.server_queue_message",  # no such message in the queue
                    "admin.directory_user_list", "admin.directory_user_edit", "admin.directory_group_list",
                    "admin.directory_orphan_list", "admin.directory_orphan_erase",
