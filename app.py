@@ -10,10 +10,11 @@ import secrets
 from datetime import timedelta
 
 from flask import Flask, redirect, url_for
+from flask_babel import lazy_gettext
 
 from core import cache, shared
 from core.config import ConfigError, check_secret_key, load_config
-from core.extensions import csrf, db, limiter, login_manager
+from core.extensions import babel, csrf, db, limiter, login_manager
 from portal import https
 
 log = logging.getLogger("mailroom")
@@ -81,12 +82,15 @@ def _require_secret_key(settings: dict) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    from portal.language import select_locale, select_timezone
+
     db.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message = lazy_gettext("Please sign in to continue.")
 
 
 def _register_blueprints(app: Flask) -> None:

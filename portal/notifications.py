@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -18,7 +19,7 @@ def notifications_page():
         on = request.form.get("notifications") == "on"
         identities.save_notifications(db.session, current_user.address, on)
         db.session.commit()
-        flash("New-mail notifications are on." if on else "New-mail notifications are off.", "ok")
+        flash(_("New-mail notifications are on.") if on else _("New-mail notifications are off."), "ok")
         return redirect(url_for(".notifications_page"))
     prefs = identities.preferences(db.session, current_user.address)
     return render_template("portal/notifications.html", on=prefs.notifications)

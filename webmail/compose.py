@@ -5,6 +5,7 @@ import logging
 import time
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -139,7 +140,7 @@ def compose():
         with mail_connection() as client:
             draft = _start(client, workspace, choices)
     except NotFoundError:
-        flash("That message is no longer there.", "error")
+        flash(_("That message is no longer there."), "error")
         return redirect(url_for("webmail.index"))
     return _page(draft, workspace, choices)
 
@@ -179,7 +180,7 @@ def send():
         saved = " It is saved in Drafts, so nothing is lost." if report.draft_uid else ""
         draft.draft_uid = report.draft_uid or draft.draft_uid
         return _page(draft, workspace, choices, error=f"{report}{saved}", status=502)
-    flash(f"Message sent to {', '.join(report.recipients)}.", "info")
+    flash(_('Message sent to %(recipients)s.', recipients=', '.join(report.recipients)), "info")
     if report.warning:
         flash(report.warning, "error")
     return redirect(url_for("webmail.index"))
@@ -269,7 +270,7 @@ def discard():
     workspace = _workspace_or_new(request.form.get("compose_id", ""))
     with mail_connection() as client:
         service.discard(client, _number(request.form.get("draft_uid")), workspace)
-    flash("The message was discarded.", "info")
+    flash(_("The message was discarded."), "info")
     return redirect(url_for("webmail.index"))
 
 

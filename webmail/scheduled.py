@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -49,7 +50,7 @@ def schedule(client, draft, workspace, identity, when: Plan):
     if when.undo:
         session[UNDO_KEY] = {"id": row.id, "at": time.time(), "to": row.envelope()}
         return redirect(url_for("webmail.index"))
-    flash(f"The message will be sent {local_time(row.send_at, row.time_zone)}.", "info")
+    flash(_('The message will be sent %(time_zone)s.', time_zone=local_time(row.send_at, row.time_zone)), "info")
     return redirect(url_for("webmail.scheduled"))
 
 
@@ -92,7 +93,7 @@ def _take_back(message_id: int) -> int | None:
         with mail_connection() as client:
             return service.unschedule(db.session, client, current_user.address, message_id)
     except compose_service.AlreadySent as exc:
-        flash(f"{exc} It can no longer be called back.", "error")
+        flash(_('%(exc)s It can no longer be called back.', exc=exc), "error")
     except NotFound as exc:
         flash(str(exc), "error")
     return None
@@ -113,5 +114,5 @@ def edit_scheduled(message_id: int):
 def cancel_scheduled(message_id: int):
     """Take the message off the schedule; it stays in Drafts."""
     if _take_back(message_id) is not None:
-        flash("The message will not be sent; it is in Drafts.", "info")
+        flash(_("The message will not be sent; it is in Drafts."), "info")
     return redirect(url_for("webmail.scheduled"))

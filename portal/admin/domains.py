@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.extensions import db
@@ -38,7 +39,7 @@ def domain_create():
     domain, error = attempt(lambda: domains.create_domain(db.session, actor(), name))
     if error:
         return render_template("admin/domains.html", listed=_domain_page(), error=error, name=name), 400
-    flash(f"Added {domain.unicode_name}. Mail for it is accepted from now on.", "ok")
+    flash(_('Added %(unicode_name)s. Mail for it is accepted from now on.', unicode_name=domain.unicode_name), "ok")
     return redirect(url_for("admin.domain_edit", name=domain.name))
 
 

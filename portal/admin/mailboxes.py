@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.extensions import db
@@ -60,7 +61,7 @@ def mailbox_create():
         return _new_page(error, 400)
     if created.link_token:
         return _link_page(created.mailbox, created.link_token)
-    flash(f"Created {created.mailbox.address}. It can sign in and receive mail now.", "ok")
+    flash(_('Created %(address)s. It can sign in and receive mail now.', address=created.mailbox.address), "ok")
     return redirect(url_for("admin.mailbox_edit", address=created.mailbox.address))
 
 
@@ -103,13 +104,12 @@ def mailbox_edit(mailbox: Mailbox):
             forward_keep_copy=form["forward_keep_copy"])
 
     was_enabled = mailbox.enabled
-    _, error = attempt(update)
+    _saved, error = attempt(update)
     if error:
         return _edit_page(mailbox, error, form, 400)
     if was_enabled and not mailbox.enabled:
         mailstore.kick(config(), mailbox.address)
-    flash(f"Saved {mailbox.address}. Dovecot and Postfix use it from the next login or "
-          "message on.", "ok")
+    flash(_('Saved %(address)s. Dovecot and Postfix use it from the next login or message on.', address=mailbox.address), "ok")
     return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
 
 
@@ -125,7 +125,7 @@ def mailbox_protocols(mailbox: Mailbox):
     if turned_off:
         mailstore.kick(config(), mailbox.address)
     shown = ", ".join(name for name, on in (("IMAP", imap), ("POP3", pop3)) if on) or "neither IMAP nor POP3"
-    flash(f"Saved {mailbox.address}: {shown} from the next login on.", "ok")
+    flash(_('Saved %(address)s: %(shown)s from the next login on.', address=mailbox.address, shown=shown), "ok")
     return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
 
 
@@ -137,11 +137,11 @@ def mailbox_password(mailbox: Mailbox):
     if password != request.form.get("password_again", ""):
         return _edit_page(mailbox, "The two passwords differ: type the same one twice.",
                           status=400)
-    _, error = attempt(lambda: mailboxes.set_password(db.session, actor(), mailbox, password))
+    _set, error = attempt(lambda: mailboxes.set_password(db.session, actor(), mailbox, password))
     if error:
         return _edit_page(mailbox, error, status=400)
     mailstore.kick(config(), mailbox.address)
-    flash(f"New password set for {mailbox.address}; it works for IMAP and SMTP at once.", "ok")
+    flash(_('New password set for %(address)s; it works for IMAP and SMTP at once.', address=mailbox.address), "ok")
     return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
 
 
@@ -196,8 +196,8 @@ def mailbox_delete(mailbox: Mailbox):
     if error:
         return render_template("admin/mailbox_delete.html", error=error, **page), 400
     mailstore.kick(config(), address)
-    flash(f"Deleted {address}. Its mail is being " + ("erased" if erase else
-          "moved to the archive, where a server admin can restore it") + f" (job {job.id}).", "ok")
+    flash(_('Deleted %(address)s. Its mail is being %(it)s (job %(id)s).', address=address, it="erased" if erase else
+          "moved to the archive, where a server admin can restore it", id=job.id), "ok")
     return redirect(url_for("admin.mailbox_list"))
 
 
@@ -220,5 +220,5 @@ def mailbox_open(mailbox: Mailbox):
         db.session.rollback()
         return _edit_page(mailbox, str(exc), status=400)
     begin_reading(opened)
-    flash(f"You are reading {mailbox.address}'s mailbox.", "ok")
+    flash(_("You are reading %(address)s's mailbox.", address=mailbox.address), "ok")
     return redirect(url_for("webmail.index"))

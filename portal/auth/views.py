@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from core.extensions import db, imap_pool
@@ -121,5 +122,5 @@ def logout():
     uploads.discard_session(current_app.config["DATA_DIR"], current_user.id)
     logout_user()
     session.clear()
-    flash("You have signed out.", "info")
+    flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -10,6 +10,7 @@ Compose there (portal/auth/reading.py).
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from core.mail import imap
@@ -30,7 +31,7 @@ def open_mailbox(db: Session, settings: imap.ImapSettings, address: str, master_
     """A web session on ADDRESS's mailbox through the master login (audited as ACTOR's);
     MasterUserOff unless ENABLED, AuthenticationFailed for a wrong master password."""
     if not enabled:
-        raise MasterUserOff("The master user is off: turn it on under Admin → Server first.")
+        raise MasterUserOff(_l("The master user is off: turn it on under Admin → Server first."))
     if not master_password:
         raise AuthenticationFailed("Type the master password.")
     try:

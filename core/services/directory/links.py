@@ -5,6 +5,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -57,7 +58,7 @@ def redeem(db: Session, token: str, password: str) -> Mailbox:
     try:
         passwords.check_rules(password, mailbox.address)
     except passwords.WeakPassword as exc:
-        raise InvalidInput(f"Password refused: {exc}") from exc
+        raise InvalidInput(_l('Password refused: %(exc)s', exc=exc)) from exc
     mailbox.password_hash = passwords.hash_password(password)
     db.delete(link)
     db.flush()

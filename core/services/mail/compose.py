@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 
+from flask_babel import lazy_gettext as _l
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
@@ -246,16 +247,15 @@ def all_recipients(draft: Draft) -> list[str]:
         except InvalidRecipients as exc:
             bad += exc.bad
     if bad:
-        raise InvalidInput(f"These are not e-mail addresses: {', '.join(bad)}. "
-                           "Correct them and send again.")
+        raise InvalidInput(_l('These are not e-mail addresses: %(bad)s. Correct them and send again.', bad=', '.join(bad)))
     return found
 
 
 def _refuse_if_closed(state: dict) -> None:
     if state.get("discarded"):
-        raise AlreadySent("This message was discarded.")
+        raise AlreadySent(_l("This message was discarded."))
     if state.get("sent"):
-        raise AlreadySent("This message has been sent already.")
+        raise AlreadySent(_l("This message has been sent already."))
 
 
 def claim(workspace: Workspace) -> None:
@@ -265,7 +265,7 @@ def claim(workspace: Workspace) -> None:
         state = workspace.state()
         _refuse_if_closed(state)
         if time.time() - state.get("sending", 0) < SENDING_TIMEOUT:
-            raise AlreadySent("This message is being sent already.")
+            raise AlreadySent(_l("This message is being sent already."))
         workspace.update_state(sending=time.time())
 
 
@@ -277,7 +277,7 @@ def outgoing_message(draft: Draft, workspace: Workspace, identity: Identity, *,
     waits (Send later) and may come back into the form.
     """
     if not all_recipients(draft):
-        raise InvalidInput("Add at least one recipient.")
+        raise InvalidInput(_l("Add at least one recipient."))
     draft.message_id = draft.message_id or new_message_id(identity.address)
     outgoing = with_identity_bcc(draft, identity)
     message = build_message(outgoing, identity.name, files_of(workspace), for_draft=for_draft,

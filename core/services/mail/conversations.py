@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
@@ -113,7 +114,7 @@ def open_conversation(client: IMAPClient, cache: LruCache, owner: str, folder: s
     found, info = threads.threads(client, cache, owner, folder)
     index = found.index_of(uid)
     if index is None:
-        raise NotFoundError("That conversation is not in this folder any more.")
+        raise NotFoundError(_l("That conversation is not in this folder any more."))
     conversation = _conversations(client, owner, folder, info, [found.members(index)])[0]
     unread = [row.uid for name, row in conversation.messages if name == folder and not row.seen]
     if unread:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -127,7 +128,7 @@ def preferences(db: Session, address: str) -> MailPreferences:
     """The person's compose preferences (defaults when never saved; not added to the session)."""
     return db.get(MailPreferences, address) or MailPreferences(
         address=address, default_sender="", signature_above_quote=False, conversations=False,
-        notifications=False)
+        notifications=False, language="")
 
 
 def identities(db: Session, address: str) -> list[Identity]:
@@ -150,19 +151,19 @@ def _addresses(field: str, text: str, label: str, limit: int) -> str:
     try:
         pairs = parse_recipients(text)
     except InvalidRecipients as exc:
-        raise InvalidField(field, f"{label}: not an e-mail address: {', '.join(exc.bad)}.") from exc
+        raise InvalidField(field, _l('%(label)s: not an e-mail address: %(bad)s.', label=label, bad=', '.join(exc.bad))) from exc
     if len(pairs) > limit:
-        raise InvalidField(field, f"{label}: at most {limit} addresses.")
+        raise InvalidField(field, _l('%(label)s: at most %(limit)s addresses.', label=label, limit=limit))
     return format_recipients(pairs)
 
 
 def save_identity(db: Session, address: str, sender: str, form: dict) -> None:
     """Store FORM's display name, Reply-To, Bcc and signature for SENDER (one of ADDRESS's)."""
     if sender not in sendable(db, address):
-        raise InvalidField("form", f"You cannot send as {sender}.")
+        raise InvalidField("form", _l('You cannot send as %(sender)s.', sender=sender))
     name = one_line(form.get("display_name", ""))
     if len(name) > NAME_LIMIT:
-        raise InvalidField("display_name", f"The name is longer than {NAME_LIMIT} characters.")
+        raise InvalidField("display_name", _l('The name is longer than %(name_limit)s characters.', name_limit=NAME_LIMIT))
     values = dict(
         display_name=name,
         reply_to=_addresses("reply_to", form.get("reply_to", ""), "Reply-To", 1),
@@ -184,7 +185,7 @@ def save_preferences(db: Session, address: str, default_sender: str,
                      signature_above_quote: bool) -> None:
     """Store the default identity (one of ADDRESS's) and where a reply's signature goes."""
     if default_sender not in sendable(db, address):
-        raise InvalidField("default_sender", f"You cannot send as {default_sender}.")
+        raise InvalidField("default_sender", _l('You cannot send as %(default_sender)s.', default_sender=default_sender))
     row = _preferences_row(db, address)
     row.default_sender, row.signature_above_quote = default_sender, signature_above_quote
 
@@ -199,12 +200,22 @@ def save_notifications(db: Session, address: str, on: bool) -> None:
     _preferences_row(db, address).notifications = on
 
 
+def save_language(db: Session, address: str, language: str) -> None:
+    """Show ADDRESS the pages in LANGUAGE (a code such as "it"; "" follows the browser)."""
+    _preferences_row(db, address).language = language
+
+
+def language(db: Session, address: str) -> str:
+    """The language ADDRESS chose for the pages and the mail Mailroom writes them, or ""."""
+    return db.scalar(select(MailPreferences.language).where(MailPreferences.address == address)) or ""
+
+
 def _preferences_row(db: Session, address: str) -> MailPreferences:
     """ADDRESS's stored preferences, added to the session first when there are none."""
     row = db.get(MailPreferences, address)
     if row is None:
         row = MailPreferences(address=address, default_sender="", signature_above_quote=False,
-                              conversations=False, notifications=False)
+                              conversations=False, notifications=False, language="")
         db.add(row)
     return row
 
@@ -216,6 +227,5 @@ def pick_identity(choices: list[Identity], address: str, strict: bool = True) ->
         if identity.address == wanted:
             return identity
     if strict:
-        raise InvalidField("from", f"You cannot send as {address or 'nobody'}: "
-                                   "choose one of your addresses.")
+        raise InvalidField("from", _l('You cannot send as %(nobody)s: choose one of your addresses.', nobody=address or 'nobody'))
     return choices[0]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from email.utils import getaddresses
 from typing import Sequence
 
+from flask_babel import lazy_gettext as _l
 import magic
 from imapclient import IMAPClient
 from sqlalchemy import select
@@ -128,7 +129,7 @@ def trust_sender(db: Session, address: str, sender: str) -> None:
     try:
         sender = normalize_address(sender)
     except InvalidName as exc:
-        raise InvalidInput(f"{sender!r} is not an e-mail address.") from exc
+        raise InvalidInput(_l('%(sender)s is not an e-mail address.', sender=f"{sender!r}")) from exc
     if not is_trusted(db, address, sender):
         db.add(TrustedSender(address=address, sender=sender))
         db.commit()
@@ -175,7 +176,7 @@ def part(raw: bytes, part_id: str) -> tuple[bytes, str, str]:
     try:
         return mime.part_payload(raw, part_id)
     except mime.PartNotFound as exc:
-        raise NotFoundError(f"There is no part {part_id} in this message.") from exc
+        raise NotFoundError(_l('There is no part %(part_id)s in this message.', part_id=part_id)) from exc
 
 
 def zip_attachments(raw: bytes, parsed) -> bytes:

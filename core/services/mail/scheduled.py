@@ -18,6 +18,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask_babel import lazy_gettext as _l
 from imapclient import IMAPClient
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -60,15 +61,15 @@ def send_time(local: str, zone_name: str, now: datetime | None = None) -> dateti
     try:
         naive = datetime.fromisoformat(local.strip())
     except ValueError:
-        raise InvalidInput("Choose the date and time to send the message at.") from None
+        raise InvalidInput(_l("Choose the date and time to send the message at.")) from None
     if naive.tzinfo is not None:
-        raise InvalidInput("Choose the date and time to send the message at.")
+        raise InvalidInput(_l("Choose the date and time to send the message at."))
     at = naive.replace(tzinfo=zone).astimezone(timezone.utc)
     now = now or utcnow()
     if at <= now:
-        raise InvalidInput("That time has passed: choose a time in the future.")
+        raise InvalidInput(_l("That time has passed: choose a time in the future."))
     if at > now + LATEST:
-        raise InvalidInput("A message can be scheduled up to a year ahead.")
+        raise InvalidInput(_l("A message can be scheduled up to a year ahead."))
     return at
 
 
@@ -77,7 +78,7 @@ def time_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"Unknown time zone {name[:64]!r}.") from None
+        raise InvalidInput(_l('Unknown time zone %(name)s.', name=f"{name[:64]!r}")) from None
 
 
 def schedule(db: Session, client: IMAPClient, draft: Draft, workspace: Workspace,
@@ -98,7 +99,7 @@ def schedule(db: Session, client: IMAPClient, draft: Draft, workspace: Workspace
     except MailError as exc:
         db.rollback()
         workspace.update_state(sending=0)
-        raise compose.SendFailed(f"The message could not be scheduled: {exc}", None) from exc
+        raise compose.SendFailed(_l('The message could not be scheduled: %(exc)s', exc=exc), None) from exc
     db.commit()
     with workspace.lock():
         old = workspace.state().get("draft_uid") or draft.draft_uid
@@ -127,7 +128,7 @@ def owned(db: Session, address: str, message_id: int) -> ScheduledMessage:
     """ADDRESS's scheduled message MESSAGE_ID; NotFound for anyone else's."""
     row = db.get(ScheduledMessage, message_id)
     if row is None or row.address != address:
-        raise NotFound("That scheduled message is no longer there: it has been sent or taken back.")
+        raise NotFound(_l("That scheduled message is no longer there: it has been sent or taken back."))
     return row
 
 
@@ -139,7 +140,7 @@ def unschedule(db: Session, client: IMAPClient, address: str, message_id: int) -
     """
     row = owned(db, address, message_id)
     if row.state == SENDING:
-        raise compose.AlreadySent("This message is being sent right now.")
+        raise compose.AlreadySent(_l("This message is being sent right now."))
     drafts = compose.special_folder(client, "\\Drafts")
     uid = actions.append(client, drafts, row.source, compose.DRAFT_FLAGS)
     gone = db.execute(delete(ScheduledMessage).where(ScheduledMessage.id == row.id,
@@ -149,7 +150,7 @@ def unschedule(db: Session, client: IMAPClient, address: str, message_id: int) -
     db.commit()
     if gone.rowcount != 1:
         compose.drop_draft(client, uid)
-        raise compose.AlreadySent("This message is being sent right now.")
+        raise compose.AlreadySent(_l("This message is being sent right now."))
     return uid
 
 

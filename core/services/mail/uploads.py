@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+from flask_babel import lazy_gettext as _l
+
 from core.mail.mime import safe_filename
 from core.services.errors import InvalidInput, NotFound
 
@@ -112,7 +114,7 @@ def _prune_forms(session: Path, keep: int) -> None:
 
 def _session_dir(data_dir: str | Path, session_id: str) -> Path:
     if not TOKEN.match(session_id or ""):
-        raise NotFound("This message form has expired; open a new one.")
+        raise NotFound(_l("This message form has expired; open a new one."))
     return Path(data_dir) / "uploads" / session_id
 
 
@@ -136,11 +138,11 @@ class Workspace:
                  issued: bool = True) -> None:
         """The workspace COMPOSE_ID of SESSION_ID; NotFound unless the server issued it."""
         if not TOKEN.match(compose_id or ""):
-            raise NotFound("This message form has expired; open a new one.")
+            raise NotFound(_l("This message form has expired; open a new one."))
         self.compose_id = compose_id
         self.path = _session_dir(data_dir, session_id) / compose_id
         if issued and not self.path.is_dir():
-            raise NotFound("This message form has expired; open a new one.")
+            raise NotFound(_l("This message form has expired; open a new one."))
 
     def _ensure(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -240,11 +242,11 @@ class Workspace:
     def read(self, upload_id: str) -> bytes:
         """The bytes of upload UPLOAD_ID."""
         if not TOKEN.match(upload_id or ""):
-            raise NotFound("There is no such attachment.")
+            raise NotFound(_l("There is no such attachment."))
         try:
             return (self.path / f"{upload_id}.bin").read_bytes()
         except OSError as exc:
-            raise NotFound("There is no such attachment.") from exc
+            raise NotFound(_l("There is no such attachment.")) from exc
 
     def remove(self, upload_id: str) -> bool:
         """Delete one attachment; False when it was not there."""

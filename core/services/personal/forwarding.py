@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -54,16 +55,14 @@ def set_forwarding(db: Session, owner: str, target: str | None, keep_copy: bool)
 def _refuse_loop(db: Session, owner: str, target: str) -> None:
     """InvalidField when mail sent on to TARGET would come back to OWNER."""
     if target == owner:
-        raise InvalidField("target", "Forwarding to your own address would loop.")
+        raise InvalidField("target", _l("Forwarding to your own address would loop."))
     path = [target]
     for _ in range(MAX_HOPS):
         if _alias_reaches(db, path[-1], owner):
-            raise InvalidField("target", f"Forwarding to {target} would loop: "
-                               f"{path[-1]} delivers to you.")
+            raise InvalidField("target", _l('Forwarding to %(target)s would loop: %(path)s delivers to you.', target=target, path=path[-1]))
         following = db.scalar(select(Mailbox.forward_address).where(Mailbox.address == path[-1]))
         if following == owner:
-            raise InvalidField("target", f"Forwarding to {target} would loop: "
-                               f"{path[-1]} forwards its mail to you.")
+            raise InvalidField("target", _l('Forwarding to %(target)s would loop: %(path)s forwards its mail to you.', target=target, path=path[-1]))
         if not following or following in path:
             return
         path.append(following)

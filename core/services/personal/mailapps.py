@@ -5,6 +5,7 @@ and the iPhone profile all take their servers from servers(), so they never disa
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -48,7 +49,7 @@ def served(db: Session, address: str) -> tuple[str, Domain]:
     name = address.rpartition("@")[2]
     domain = db.scalar(select(Domain).where(Domain.name == name, Domain.mode == DELIVER))
     if domain is None:
-        raise NotFound(f"Mail for {name} is not delivered here.")
+        raise NotFound(_l('Mail for %(name)s is not delivered here.', name=name))
     return address, domain
 
 

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from core.mail import privileged
@@ -106,7 +107,7 @@ def checked_id(queue_id: str) -> str:
     """QUEUE_ID when it is a Postfix queue id; InvalidInput otherwise."""
     queue_id = queue_id.strip()
     if not valid_queue_id(queue_id):
-        raise InvalidInput(f"{queue_id[:40]!r} is not a Postfix queue id (such as A9B57263678).")
+        raise InvalidInput(_l('%(queue_id)s is not a Postfix queue id (such as A9B57263678).', queue_id=f"{queue_id[:40]!r}"))
     return queue_id
 
 

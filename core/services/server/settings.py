@@ -19,6 +19,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from core.mail import clamd, privileged
@@ -89,7 +90,7 @@ def parse(texts: dict[str, str]) -> dict[str, object]:
     values, errors = {}, {}
     for name, text in texts.items():
         if name not in PARSERS:
-            raise InvalidInput(f"There is no server setting {name!r}.")
+            raise InvalidInput(_l('There is no server setting %(name)s.', name=f"{name!r}"))
         try:
             values[name] = PARSERS[name](text)
         except InvalidInput as exc:
@@ -137,8 +138,7 @@ def update(db: Session, cfg: dict, texts: dict[str, str], actor: str,
         return Outcome(changed, pending=str(exc))
     except privileged.Refused as exc:
         _undo(db, cfg, row, (stored, kept), before, changed, actor)
-        raise Rejected(f"{' or '.join(reloaded(changed))} refused the new settings, so the "
-                       f"previous ones stay in place. {exc}") from exc
+        raise Rejected(_l('%(changed)s refused the new settings, so the previous ones stay in place. %(exc)s', changed=' or '.join(reloaded(changed)), exc=exc)) from exc
     seconds = time.monotonic() - began
     log.info("server settings %s live after %.2f s (%s)", sorted(changed), seconds, detail)
     return Outcome(changed, str(detail), seconds)

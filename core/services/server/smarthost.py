@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from core.mail import privileged
@@ -138,8 +139,7 @@ def _seal(cfg: dict, values: dict, password: str) -> bytes:
         sealed = mailstore.call(cfg, "seal_smarthost_password", host=values["smarthost_host"],
                                 port=values["smarthost_port"], password=password)
     except ServiceUnavailable as exc:
-        raise ServiceError(f"The password was not stored: it is sealed by the stack's privileged "
-                           f"helper, which is not answering ({exc}).") from exc
+        raise ServiceError(_l("The password was not stored: it is sealed by the stack's privileged helper, which is not answering (%(exc)s).", exc=exc)) from exc
     except privileged.Refused as exc:
         raise InvalidSettings({"smarthost_password": f"Password: {exc}."}) from exc
     return sealed.encode("ascii")

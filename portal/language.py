@@ -1,0 +1,90 @@
+"""The language of the pages: the person's choice, else the browser's, else English.
+
+Signed in, the choice is stored with the person's preferences (Settings → Language) and also
+used for the mail Mailroom writes them; on the sign-in page it is kept in a cookie.
+"""
+from __future__ import annotations
+
+from datetime import tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app, flash, has_request_context, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext, refresh
+from flask_login import current_user, login_required
+
+from core.extensions import db
+from core.services.mail import identities
+
+from .auth.blueprint import bp as auth_bp
+from .blueprint import bp
+from .navigation import local_path
+
+# Each language in its own words: a person who cannot read the current one finds theirs.
+LANGUAGES = {"en": "English", "it": "Italiano", "de": "Deutsch"}
+DEFAULT = "en"
+# English is written British here (house style): dates as "3 March 2026, 09:12".
+LOCALES = {"en": "en_GB", "it": "it", "de": "de"}
+LANG_COOKIE = "lang"
+TZ_COOKIE = "tz"  # set by static/js/app.js from the browser's time zone
+
+
+def chosen_language() -> str:
+    """The language the person chose (stored, or the sign-in page's cookie), or ""."""
+    if current_user.is_authenticated:
+        return identities.language(db.session, current_user.address)
+    chosen = request.cookies.get(LANG_COOKIE, "")
+    return chosen if chosen in LANGUAGES else ""
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector; commands outside a request (the CLI) speak English."""
+    if not has_request_context():
+        return LOCALES[DEFAULT]
+    return LOCALES[chosen_language() or request.accept_languages.best_match(LANGUAGES) or DEFAULT]
+
+
+def select_timezone() -> tzinfo | None:
+    """The browser's time zone, when it has told us (else Flask-Babel's default, UTC)."""
+    if not has_request_context():
+        return None
+    try:
+        return ZoneInfo(request.cookies.get(TZ_COOKIE, "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _language_from_form() -> str:
+    language = request.form.get("language", "")
+    return language if language in LANGUAGES or language == "" else DEFAULT
+
+
+@bp.route("/language", methods=["GET", "POST"])
+@login_required
+def language_page():
+    """Choose the language of the pages and of the mail Mailroom writes (vacation reply text)."""
+    if request.method == "POST":
+        identities.save_language(db.session, current_user.address, _language_from_form())
+        db.session.commit()
+        refresh()  # this request's flash message already in the new language
+        flash(gettext("The language is saved."), "ok")
+        return redirect(url_for(".language_page"))
+    return render_template("portal/language.html", languages=LANGUAGES,
+                           chosen=identities.language(db.session, current_user.address))
+
+
+@auth_bp.route("/language", methods=["POST"])
+def language_cookie():
+    """The sign-in page's language choice, kept in a cookie for a year."""
+    response = redirect(local_path(request.form.get("next"), url_for("auth.login")))
+    language = _language_from_form()
+    if language:
+        response.set_cookie(LANG_COOKIE, language, max_age=365 * 24 * 3600, samesite="Lax",
+                            secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True)
+    else:
+        response.delete_cookie(LANG_COOKIE)
+    return response
+
+
+@bp.app_context_processor
+def _languages():
+    return {"languages": LANGUAGES, "page_language": get_locale().language}
