@@ -130,9 +130,9 @@ def script_op(op: str):
     for message in outcome.errors.values():
         flash(message, "error")
     if outcome.ok:
-        flash({"activate": f"“{name}” is now the active script.",
-               "deactivate": "Filtering is off: all mail goes to the Inbox.",
-               "delete": f"The script “{name}” was deleted."}[op], "ok")
+        flash({"activate": _('“%(name)s” is now the active script.', name=name),
+               "deactivate": _("Filtering is off: all mail goes to the Inbox."),
+               "delete": _('The script “%(name)s” was deleted.', name=name)}[op], "ok")
     return redirect(url_for(".filter_list"))
 
 

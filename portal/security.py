@@ -117,7 +117,7 @@ def _check_password_and_code(errors: dict) -> bool:
     try:
         imap.close(imap.login(imap_settings(), address, request.form.get("password", ""), client_ip()))
     except AuthenticationFailed:
-        errors["form"] = "The password is wrong: nothing was changed."
+        errors["form"] = _("The password is wrong: nothing was changed.")
         return False
     if not twofactor.check_code(db.session, address, request.form.get("code", "")):
         errors["form"] = twofactor.WRONG_CODE

@@ -5,6 +5,7 @@ import time
 
 from flask import current_app, render_template
 from flask_login import current_user, login_required
+from flask_babel import lazy_gettext as _l
 
 from core.extensions import db
 from core.services.spam import learning
@@ -26,11 +27,11 @@ def spam_page():
 
 
 OUTCOMES = {
-    "learned": "Learned",
-    "already learned": "Already learned before (no change)",
-    "already known": "Not needed: the filter already rates it this way",
-    learning.SKIPPED: "Not learned: only the spamtrainers group trains",
-    "refused": "Not learned: too little text to learn from",
+    "learned": _l("Learned"),
+    "already learned": _l("Already learned before (no change)"),
+    "already known": _l("Not needed: the filter already rates it this way"),
+    learning.SKIPPED: _l("Not learned: only the spamtrainers group trains"),
+    "refused": _l("Not learned: too little text to learn from"),
 }
 
 

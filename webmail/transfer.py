@@ -85,7 +85,7 @@ def import_messages():
         for upload in files:
             said.append(_import_one(client, folder, upload, limit))
     if not files:
-        said.append(("Choose one or more .eml files to import.", "error"))
+        said.append((_("Choose one or more .eml files to import."), "error"))
     for text, category in said:
         flash(text, category)
     if request.accept_mimetypes.best == "application/json":

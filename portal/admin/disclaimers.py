@@ -39,7 +39,7 @@ def disclaimer_edit(domain: Domain):
         db.session.rollback()
         return _editor(settings, enabled=enabled, markdown=markdown, error=str(exc)), 400
     db.session.commit()
-    state = "added to" if enabled else "no longer added to"
+    state = _("added to") if enabled else _("no longer added to")
     flash(_('Saved. The disclaimer is %(state)s the next message sent from %(unicode_name)s.', state=state, unicode_name=settings.unicode_name), "ok")
     return redirect(url_for("admin.disclaimer_edit", name=settings.domain))
 

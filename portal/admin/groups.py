@@ -81,4 +81,4 @@ def group_delete(group: Group):
     """Delete a group that owns no shared mailbox."""
     return save(lambda: groups.delete_group(db.session, actor(), group),
                 lambda error: _page(group, error, 400),
-                f"Deleted the group {group.name}.", "admin.group_list")
+                _('Deleted the group %(name)s.', name=group.name), "admin.group_list")

@@ -135,7 +135,7 @@ def mailbox_password(mailbox: Mailbox):
     """Set a new password (the mailbox's web sessions end)."""
     password = request.form.get("password", "")
     if password != request.form.get("password_again", ""):
-        return _edit_page(mailbox, "The two passwords differ: type the same one twice.",
+        return _edit_page(mailbox, _("The two passwords differ: type the same one twice."),
                           status=400)
     _set, error = attempt(lambda: mailboxes.set_password(db.session, actor(), mailbox, password))
     if error:
@@ -151,8 +151,7 @@ def mailbox_two_factor_reset(mailbox: Mailbox):
     """Turn the mailbox's two-factor sign-in off (its owner lost the phone and the codes)."""
     return save(lambda: twofactor.reset(db.session, actor(), mailbox),
                 lambda error: _edit_page(mailbox, error, status=400),
-                f"Two-factor sign-in of {mailbox.address} is off: its owner signs in with the password "
-                "alone and can set it up again.", "admin.mailbox_edit", address=mailbox.address)
+                _('Two-factor sign-in of %(address)s is off: its owner signs in with the password alone and can set it up again.', address=mailbox.address), "admin.mailbox_edit", address=mailbox.address)
 
 
 @bp.route("/mailboxes/<path:address>/link", methods=["POST"])
@@ -173,7 +172,7 @@ def mailbox_server_admin(mailbox: Mailbox):
     grant = checked("server_admin")
     return save(lambda: admin_roles.set_server_admin(db.session, actor(), mailbox, grant),
                 lambda error: _edit_page(mailbox, error, status=400),
-                f"{mailbox.address} is {'now' if grant else 'no longer'} a server admin.",
+                _('%(address)s is %(longer)s a server admin.', address=mailbox.address, longer='now' if grant else 'no longer'),
                 "admin.mailbox_edit", address=mailbox.address)
 
 
@@ -188,7 +187,7 @@ def mailbox_delete(mailbox: Mailbox):
     erase = request.form.get("mail") == "erase"
     if erase and request.form.get("confirm_erase", "").strip().lower() != mailbox.address:
         status = 400 if "confirm_erase" in request.form else 200
-        error = f"Type {mailbox.address} to confirm that its mail is erased." if status == 400 else ""
+        error = _('Type %(address)s to confirm that its mail is erased.', address=mailbox.address) if status == 400 else ""
         return render_template("admin/mailbox_erase.html", error=error, **page), status
     address = mailbox.address
     job, error = attempt(lambda: mailboxes.delete_mailbox(db.session, actor(), mailbox, erase,
@@ -197,7 +196,7 @@ def mailbox_delete(mailbox: Mailbox):
         return render_template("admin/mailbox_delete.html", error=error, **page), 400
     mailstore.kick(config(), address)
     flash(_('Deleted %(address)s. Its mail is being %(it)s (job %(id)s).', address=address, it="erased" if erase else
-          "moved to the archive, where a server admin can restore it", id=job.id), "ok")
+          _("moved to the archive, where a server admin can restore it"), id=job.id), "ok")
     return redirect(url_for("admin.mailbox_list"))
 
 

@@ -32,7 +32,7 @@ def set_password(token: str):
     password = request.form.get("password", "")
     error = None
     if password != request.form.get("password_again", ""):
-        error = "The two passwords differ: type the same one twice."
+        error = _("The two passwords differ: type the same one twice.")
     else:
         try:
             links.redeem(db.session, token, password)

@@ -64,8 +64,7 @@ def server_queue_flush():
     """Attempt to send one message (form field queue_id) or all of them now."""
     queue_id = request.form.get("queue_id") or None
     return _act(lambda: queue.flush(db.session, config(), actor(), queue_id),
-                f"Postfix is attempting to send {queue_id or 'every queued message'} now. A message "
-                f"that still cannot go stays in the queue with its new reason.")
+                _('Postfix is attempting to send %(message)s now. A message that still cannot go stays in the queue with its new reason.', message=queue_id or 'every queued message'))
 
 
 @bp.route("/server/queue/delete", methods=["POST"])
@@ -74,7 +73,7 @@ def server_queue_delete():
     """Delete one queued message (form field queue_id) for good."""
     queue_id = request.form.get("queue_id", "")
     return _act(lambda: queue.delete(db.session, config(), actor(), queue_id),
-                f"Deleted message {queue_id} from the queue.")
+                _('Deleted message %(queue_id)s from the queue.', queue_id=queue_id))
 
 
 @bp.route("/server/queue/delete-all", methods=["GET", "POST"])

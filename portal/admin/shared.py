@@ -87,8 +87,7 @@ def shared_delete(mailbox: SharedMailbox):
     erase = request.form.get("mail") == "erase"
     if erase and request.form.get("confirm_erase", "").strip().lower() != mailbox.address:
         return render_template("admin/shared_delete.html", mailbox=mailbox, home=home,
-                               error=f"Type {mailbox.address} to confirm that its mail is "
-                                     "erased."), 400
+                               error=_('Type %(address)s to confirm that its mail is erased.', address=mailbox.address)), 400
     address = mailbox.address
     shared.revoke_access(config(), mailbox)
     job, error = attempt(lambda: shared.delete_shared(db.session, actor(), mailbox, erase, home))
@@ -97,5 +96,5 @@ def shared_delete(mailbox: SharedMailbox):
         return render_template("admin/shared_delete.html", mailbox=mailbox, home=home,
                                error=error), 400
     flash(_('Deleted %(address)s. Its mail is being %(it)s', address=address, it="erased." if erase else
-          "moved to the archive, where a server admin can restore it."), "ok")
+          _("moved to the archive, where a server admin can restore it.")), "ok")
     return redirect(url_for("admin.shared_list"))

@@ -8,6 +8,7 @@ from typing import Any, Iterator
 
 from flask import current_app, request, session
 from flask_login import UserMixin, current_user
+from flask_babel import lazy_gettext as _l
 
 from core.extensions import db, imap_pool, login_manager
 from core.mail import imap
@@ -21,8 +22,8 @@ VAULT_KEY = "vault"
 # Set while a server admin reads this session's mailbox through the master user
 # (portal/auth/reading.py): the admin's own session to return to.
 READING_KEY = "reading"
-NOT_KICKED = ("Mail programs that were connected could not be disconnected just now: sign "
-              "them out and in again.")
+NOT_KICKED = (_l("Mail programs that were connected could not be disconnected just now: sign "
+              "them out and in again."))
 
 
 class User(UserMixin):

@@ -84,7 +84,7 @@ def login_code():
     if note is None:  # none begun, or begun too long ago: the password first
         session.pop(PENDING_KEY, None)
         return render_template("auth/login.html", next="",
-                               error="Sign in with your password first: the time for the code ran out."
+                               error=_("Sign in with your password first: the time for the code ran out.")
                                ), 401 if request.method == "POST" else 200
     if request.method == "GET":
         return render_template("auth/login_code.html")

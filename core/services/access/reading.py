@@ -33,11 +33,11 @@ def open_mailbox(db: Session, settings: imap.ImapSettings, address: str, master_
     if not enabled:
         raise MasterUserOff(_l("The master user is off: turn it on under Admin → Server first."))
     if not master_password:
-        raise AuthenticationFailed("Type the master password.")
+        raise AuthenticationFailed(_l("Type the master password."))
     try:
         client = imap.login(settings, master_login(address), master_password, client_ip, wait)
     except AuthenticationFailed as exc:
-        raise AuthenticationFailed("Wrong master password.") from exc
+        raise AuthenticationFailed(_l("Wrong master password.")) from exc
     audit.record(db, actor, "login", "mailbox", address, domain=address.rpartition("@")[2],
                  after={"webmail": "opened as the master user", "client": client_ip or ""})
     return start_session(db, address, master_password, client)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from imapclient import IMAPClient
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
+from flask_babel import lazy_gettext as _l
 
 from core import vault
 from core.mail import imap
@@ -23,7 +24,7 @@ from core.models.base import utcnow
 
 from . import app_passwords, twofactor
 
-GENERIC_FAILURE = "Wrong address or password."
+GENERIC_FAILURE = _l("Wrong address or password.")
 # The longest address RFC 5321 allows; a longer unparseable text keys a limit no further.
 MAX_KEY_TEXT = 320
 # Writing last_seen_at on every request would serialise all requests on SQLite.

@@ -29,7 +29,7 @@ WINDOW = 1
 RECOVERY_CODES = 10
 # Recovery codes: two groups of five letters/digits with no look-alikes (0/o, 1/l).
 CODE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
-WRONG_CODE = "That code is not right: type the six digits your app shows now, or a recovery code."
+WRONG_CODE = _l("That code is not right: type the six digits your app shows now, or a recovery code.")
 
 
 def matching_step(secret: str, code: str, at: float) -> int | None:

@@ -267,8 +267,7 @@ def check_destinations_exist(db: Session, alias: Alias) -> None:
                                                 Domain.mode == DELIVER))
         if domain is None or lookup.address_in_use(db, target):
             continue
-        catch_all = (f" For now only the catch-all {domain.catchall_address} would take its "
-                     f"mail: name {domain.catchall_address} if that is what you mean."
+        catch_all = (_l(' For now only the catch-all %(catchall_address)s would take its mail: name %(catchall_address)s if that is what you mean.', catchall_address=domain.catchall_address)
                      if domain.catchall_address else "")
         raise InvalidInput(_l('%(target)s does not exist here: %(domain_name)s is delivered by this server and has no mailbox, shared mailbox or alias %(local)s@. Create it first, or correct the address.%(catch_all)s', target=target, domain_name=domain_name, local=local, catch_all=catch_all))
 
@@ -278,8 +277,8 @@ def check_destinations_exist(db: Session, alias: Alias) -> None:
 # address open to anyone that leads to a local-only alias would open it too. Every
 # path from outside into the local-only aliases has a first step from an open
 # address, so refusing that one step everywhere closes them all.
-LOCAL_ONLY_TEXT = ("{target} accepts mail from the local network only: {what} would let anyone "
-                   "outside reach it. Give {what_short} the destinations of {target} instead.")
+LOCAL_ONLY_TEXT = (_l("{target} accepts mail from the local network only: {what} would let anyone "
+                   "outside reach it. Give {what_short} the destinations of {target} instead."))
 
 
 def local_only_alias(db: Session, address: str) -> Alias | None:
@@ -314,7 +313,7 @@ def _open_ways_to(db: Session, address: str) -> list[str]:
     found = [a.address for a in aliases_pointing_to(db, address) if not a.local_only]
     found += [f"forwarding of {m}" for m in db.scalars(
         select(Mailbox.address).where(Mailbox.forward_address == address))]
-    found += [f"catch-all or copy address of {d}" for d in db.scalars(select(Domain.name).where(
+    found += [_l('catch-all or copy address of %(d)s', d=d) for d in db.scalars(select(Domain.name).where(
         or_(Domain.catchall_address == address, Domain.bcc_address == address)))]
     return found
 

@@ -27,7 +27,7 @@ from . import aliases, lookup
 
 HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 HOSTNAME = re.compile(rf"^{HOST_LABEL}(?:\.{HOST_LABEL})*$")
-MODES = {DELIVER: "Deliver to mailboxes here", RELAY: "Relay to another mail server"}
+MODES = {DELIVER: _l("Deliver to mailboxes here"), RELAY: _l("Relay to another mail server")}
 
 
 def snapshot(domain: Domain) -> dict:
@@ -135,13 +135,13 @@ def update_domain(db: Session, actor: str, domain: Domain, *, mode: str, relay: 
         domain.relay_host, domain.relay_port = parse_relay(relay)
     else:
         domain.relay_host = domain.relay_port = None
-    domain.bcc_address = _optional_address(bcc, "Always send a copy to")
-    domain.catchall_address = _optional_address(catch_all, "Catch-all")
+    domain.bcc_address = _optional_address(bcc, _l("Always send a copy to"))
+    domain.catchall_address = _optional_address(catch_all, _l("Catch-all"))
     db.flush()
     if domain.bcc_address and not reachable(db, domain.bcc_address):
         raise InvalidInput(_l('The copy address %(bcc_address)s does not exist here: create that mailbox first, or use another address.', bcc_address=domain.bcc_address))
-    for target, what in ((domain.bcc_address, "copying all mail to it"),
-                         (domain.catchall_address, "a catch-all to it")):
+    for target, what in ((domain.bcc_address, _l("copying all mail to it")),
+                         (domain.catchall_address, _l("a catch-all to it"))):
         if target and aliases.local_only_alias(db, target):
             raise InvalidInput(aliases.LOCAL_ONLY_TEXT.format(target=target, what=what,
                                                               what_short="this domain"))

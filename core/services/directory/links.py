@@ -15,7 +15,7 @@ from core.services.access import audit, signin
 from core.services.errors import InvalidInput, NotFound
 
 VALID_FOR = timedelta(days=7)
-EXPIRED = "This link has expired or has been used already. Ask your administrator for a new one."
+EXPIRED = _l("This link has expired or has been used already. Ask your administrator for a new one.")
 
 
 def _digest(token: str) -> str:

@@ -109,7 +109,7 @@ def _owners(db: Session, roles: Roles, names: list[str]):
     allowed = {g.id for g in groups.usable_by(db, roles)}
     for group in chosen:
         if group.id not in allowed:
-            why = "has members outside your domains" if group.members else "is empty"
+            why = _l("has members outside your domains") if group.members else _l("is empty")
             raise InvalidInput(_l('The group %(name)s %(why)s: ask a server admin to make it an owner.', name=group.name, why=why))
     return chosen
 

@@ -229,13 +229,12 @@ def _newest_with_id(client: IMAPClient, folder: str, message_id: str) -> int | N
 def failure_text(exc: MailError) -> str:
     """Why the mail server did not take a message, in words for the person who sent it."""
     if isinstance(exc, AuthenticationFailed):
-        return ("The mail server refused your sign-in for sending. Sign out and in again; "
-                "if that does not help, ask your administrator.")
+        return (_l("The mail server refused your sign-in for sending. Sign out and in again; "
+                "if that does not help, ask your administrator."))
     if isinstance(exc, ServiceUnavailable):
         detail = f" ({exc.detail})" if exc.detail else ""
-        return (f"The {exc.service} does not answer right now{detail}, so nothing was sent. "
-                "Try again in a moment.")
-    return f"The mail server did not accept the message: {exc}"
+        return (_l('The %(service)s does not answer right now%(detail)s, so nothing was sent. Try again in a moment.', service=exc.service, detail=detail))
+    return _l('The mail server did not accept the message: %(exc)s', exc=exc)
 
 
 def all_recipients(draft: Draft) -> list[str]:
@@ -300,7 +299,7 @@ def send(client: IMAPClient, draft: Draft, workspace: Workspace, identity: Ident
     except PartiallyRefused as exc:
         # Sent to the others already: filing it as sent avoids a duplicate on retry.
         recipients = [r for r in recipients if r not in exc.refused]
-        warning = f"Not delivered to {', '.join(exc.refused)}: {exc}"
+        warning = _l('Not delivered to %(refused)s: %(exc)s', refused=', '.join(exc.refused), exc=exc)
     except (SmtpError, AuthenticationFailed, ServiceUnavailable) as exc:
         log.warning("send refused for %s: %s", identity.address, exc)
         workspace.update_state(sending=0)
@@ -339,7 +338,7 @@ def file_sent_copy(client: IMAPClient, message) -> str:
         actions.append(client, special_folder(client, "\\Sent"), to_bytes(message), ("\\Seen",))
     except MailError as exc:
         log.error("sent, but the copy for Sent failed: %s", exc)
-        return f"The message was sent, but no copy could be saved in Sent: {exc}"
+        return _l('The message was sent, but no copy could be saved in Sent: %(exc)s', exc=exc)
     return ""
 
 

@@ -98,16 +98,15 @@ def not_offered(db: Session, address: str) -> list[NotOffered]:
         .join(Mailbox, Mailbox.id == group_members.c.mailbox_id)
         .where(Mailbox.address == address).order_by(SharedMailbox.address)))
     for box in shared:
-        found[box.address] = ("a shared mailbox you read through your group; the mail server "
-                              "lets only a mailbox, and the aliases delivering to it, send as an address")
+        found[box.address] = (_l("a shared mailbox you read through your group; the mail server "
+                              "lets only a mailbox, and the aliases delivering to it, send as an address"))
     ids = [box.id for box in shared]
     if ids:
         for alias, dest in _alias_rows(db, (AliasDestination.kind == TO_SHARED)
                                        & AliasDestination.shared_mailbox_id.in_(ids)):
             domain = alias.domain.name if alias.domain else dest.shared_mailbox.domain.name
             found.setdefault(f"{alias.local_part}@{domain}",
-                             f"an alias of the shared mailbox {dest.shared_mailbox.address}, "
-                             "not of your own mailbox")
+                             _l('an alias of the shared mailbox %(address)s, not of your own mailbox', address=dest.shared_mailbox.address))
     found.update(_overridden(db, address))
     offered = set(sendable(db, address))
     return [NotOffered(a, r) for a, r in sorted(found.items()) if a not in offered]
@@ -118,8 +117,7 @@ def _overridden(db: Session, address: str) -> dict[str, str]:
     own_domain = address.rpartition("@")[2]
     bound = _domain_aliases(db)
     return {f"{a.local_part}@{own_domain}":
-            f"{a.local_part}@* delivers to you, but {own_domain} has its own "
-            f"{a.local_part}@ alias, which is the one that counts there"
+            _l('%(local_part)s@* delivers to you, but %(own_domain)s has its own %(local_part)s@ alias, which is the one that counts there', local_part=a.local_part, own_domain=own_domain)
             for a in _own_aliases(db, address)
             if a.domain is None and (a.local_part, own_domain) in bound}
 

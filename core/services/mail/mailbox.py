@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from imapclient import IMAPClient
+from flask_babel import lazy_gettext as _l
 
 from core import shared
 from core.cache import LruCache, share
@@ -189,7 +190,7 @@ def empty_folder(client: IMAPClient, tree: list[folders.Folder], folder: str) ->
     """Delete everything in FOLDER for good: only Trash and Junk may be emptied."""
     allowed = {folders.find_special(tree, "\\Trash"), folders.find_special(tree, "\\Junk")}
     if folder not in allowed:
-        raise ImapError("Only Trash and Junk can be emptied.")
+        raise ImapError(_l("Only Trash and Junk can be emptied."))
     removed = actions.empty(client, folder)
     return f"{folder} emptied: {removed} message{'s' if removed != 1 else ''} deleted."
 

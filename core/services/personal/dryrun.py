@@ -57,7 +57,7 @@ class Report:
         """Everything that would happen, as sentences, e.g. ['Store message in folder: Bills']."""
         lines = []
         for text in [*self.actions, *self.keep]:
-            text = "Keep it in the Inbox" if text.startswith("keep") else text
+            text = _l("Keep it in the Inbox") if text.startswith("keep") else text
             lines.append(text[:1].upper() + text[1:])
         return lines
 

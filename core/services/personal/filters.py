@@ -71,12 +71,9 @@ def consequences(state: Filters, switch: bool = True) -> list[str]:
     """What saving the builder's script would do besides saving, in plain words."""
     notes = []
     if state.ruleset is None and state.exists:
-        notes.append(f"The script “{SCRIPT}” was edited by hand ({state.problem}); saving "
-                     "from the rule builder replaces those edits.")
+        notes.append(_l('The script “%(script)s” was edited by hand (%(problem)s); saving from the rule builder replaces those edits.', script=SCRIPT, problem=state.problem))
     if switch and state.foreign_active:
-        notes.append(f"The active script “{state.foreign_active}” was written by another "
-                     f"program. It will be switched off (not deleted) and “{SCRIPT}” "
-                     "switched on; you can switch back under Scripts.")
+        notes.append(_l('The active script “%(foreign_active)s” was written by another program. It will be switched off (not deleted) and “%(script)s” switched on; you can switch back under Scripts.', foreign_active=state.foreign_active, script=SCRIPT))
     return notes
 
 
@@ -199,12 +196,12 @@ def _action(i: int, action: Action, folders: list[str], own_address: str) -> Act
             raise InvalidField(f"{field}-folder", _l('There is no folder %(value)s.', value=f"{action.value!r}"))
         return Action(action.kind, action.value)
     if action.kind == "forward":
-        target = address(f"{field}-address", action.value, "The forwarding address")
+        target = address(f"{field}-address", action.value, _l("The forwarding address"))
         if target == own_address:
             raise InvalidField(f"{field}-address", _l("Forwarding to your own address would loop."))
         return Action("forward", target, keep=action.keep)
     if action.kind == "reject":
-        return Action("reject", plain_text(f"{field}-text", action.value, "The refusal message",
+        return Action("reject", plain_text(f"{field}-text", action.value, _l("The refusal message"),
                                            VALUE_MAX))
     return Action(action.kind)
 

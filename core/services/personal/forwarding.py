@@ -42,11 +42,11 @@ def set_forwarding(db: Session, owner: str, target: str | None, keep_copy: bool)
         mailbox.forward_address, mailbox.forward_keep_copy = None, True
         db.flush()
         return Forwarding(None, True)
-    normal = address("target", target, "The forwarding address")
+    normal = address("target", target, _l("The forwarding address"))
     _refuse_loop(db, mailbox.address, normal)
     if aliases.local_only_alias(db, normal):
         raise InvalidField("target", aliases.LOCAL_ONLY_TEXT.format(
-            target=normal, what="forwarding to it", what_short="your forwarding"))
+            target=normal, what=_l("forwarding to it"), what_short=_l("your forwarding")))
     mailbox.forward_address, mailbox.forward_keep_copy = normal, keep_copy
     db.flush()
     return Forwarding(normal, keep_copy)

@@ -32,8 +32,7 @@ class NotQueued(NotFound):
     """The message is no longer in the queue."""
 
     def __init__(self, queue_id: str) -> None:
-        super().__init__(f"Message {queue_id} is no longer in the queue: it has been delivered, "
-                         f"returned to its sender or deleted.")
+        super().__init__(_l('Message %(queue_id)s is no longer in the queue: it has been delivered, returned to its sender or deleted.', queue_id=queue_id))
         self.queue_id = queue_id
 
 

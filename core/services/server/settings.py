@@ -150,9 +150,7 @@ def _require_scanner(cfg: dict) -> None:
     try:
         clamd.ping(clamd.ClamdSettings.from_config(cfg))
     except ServiceUnavailable as exc:
-        raise InvalidSettings({"antivirus": f"Antivirus stays off: {exc}. Start it (`flask --app app "
-                                            f"stack up`; on a system install: systemctl start "
-                                            f"clamav-daemon) and try again."}) from exc
+        raise InvalidSettings({"antivirus": _l('Antivirus stays off: %(exc)s. Start it (`flask --app app stack up`; on a system install: systemctl start clamav-daemon) and try again.', exc=exc)}) from exc
 
 
 def reloaded(changed: dict) -> list[str]:

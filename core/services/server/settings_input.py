@@ -27,32 +27,32 @@ def _whole(text: str, label: str, low: int, high: int, unit: str) -> int:
     """A whole number from LOW to HIGH."""
     text = text.strip()
     if not re.fullmatch(r"[0-9]{1,6}", text) or not low <= int(text) <= high:
-        number = f"a whole number of {unit}" if unit else "a whole number"
+        number = _l('a whole number of %(unit)s', unit=unit) if unit else _l("a whole number")
         raise InvalidInput(_l('%(label)s: enter %(number)s from %(low)s to %(high)s.', label=label, number=number, low=low, high=high))
     return int(text)
 
 
 def message_size(text: str) -> int:
     """The largest message in MB (at most what Rspamd scans)."""
-    return _whole(text, "Maximum message size", 1, MAX_MESSAGE_SIZE_MB, "MB")
+    return _whole(text, _l("Maximum message size"), 1, MAX_MESSAGE_SIZE_MB, "MB")
 
 
 def queue_days(text: str) -> int:
     """How many days Postfix keeps retrying a message before it returns it."""
-    return _whole(text, "Queue lifetime", 1, MAX_QUEUE_DAYS, "days")
+    return _whole(text, _l("Queue lifetime"), 1, MAX_QUEUE_DAYS, "days")
 
 
 def bcc_address(text: str) -> str:
     """One mail address, or '' for none."""
     return _optional(text, normalize_address,
-                     "Always-Bcc: “{}” is not one mail address (such as archive@example.com).")
+                     _l("Always-Bcc: “{}” is not one mail address (such as archive@example.com)."))
 
 
 def helo_name(text: str) -> str:
     """A fully qualified host name (RFC 5321 4.1.1.1), or '' for the server's own name."""
     return _optional(text, normalize_domain,
-                     "HELO name: “{}” is not a host name such as mail.example.com "
-                     "(letters, digits, hyphens and at least one dot).")
+                     _l("HELO name: “{}” is not a host name such as mail.example.com "
+                     "(letters, digits, hyphens and at least one dot)."))
 
 
 def _optional(text: str, normalize, problem: str) -> str:
@@ -107,7 +107,7 @@ def smarthost_host(text: str) -> str:
     except ValueError:
         pass
     return _optional(text, normalize_domain,
-                     "Smarthost: “{}” is not a host name or IPv4 address (such as smtp.example.net).")
+                     _l("Smarthost: “{}” is not a host name or IPv4 address (such as smtp.example.net)."))
 
 
 def smarthost_port(text: str) -> int:

@@ -96,11 +96,11 @@ def apply_settings(cfg: dict, settings: FilterSettings) -> None:
     try:
         mailstore.call(cfg, "reload_rspamd")
     except privileged.Refused as exc:
-        raise MailError(f"Rspamd could not be reloaded: {exc}") from exc
+        raise MailError(_l('Rspamd could not be reloaded: %(exc)s', exc=exc)) from exc
     current = rspamd.actions(rspamd.RspamdSettings.from_config(cfg))
     if any(current.get(name) != value for name, value in settings.rspamd_actions().items()):
-        raise MailError("Rspamd still uses other thresholds after its reload; "
-                        "were they changed in Rspamd's own web interface?")
+        raise MailError(_l("Rspamd still uses other thresholds after its reload; "
+                        "were they changed in Rspamd's own web interface?"))
     log.info("Rspamd runs with the new thresholds %.1f s after saving", time.monotonic() - began)
 
 
@@ -156,4 +156,4 @@ def publish_rules(cfg: dict) -> None:
     try:
         mailstore.call(cfg, "publish_spam_rules")
     except privileged.Refused as exc:
-        raise MailError(f"Rspamd's maps could not be written: {exc}") from exc
+        raise MailError(_l("Rspamd's maps could not be written: %(exc)s", exc=exc)) from exc
