@@ -7,7 +7,8 @@ every line's structure, so a new template can be marked mechanically:
     .venv/bin/python -m tests.template_text templates/admin/new_page.html   # list
     .venv/bin/python -m tests.template_text --fix templates/admin/new_page.html
 
-What counts: text between tags, the attributes title, placeholder, aria-label, alt,
+What counts: text between tags (not in <code>, <kbd>, <pre>, <script>, <style> or a
+`{% block ...class %}`), the attributes title, placeholder, aria-label, alt,
 and the value of submit/button inputs, and prose given as a string to a macro or `set` (a label,
 hint or heading: starts with a capital or holds a space, has lower-case letters).
 """
@@ -18,16 +19,19 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-JINJA = re.compile(r"\{%-?\s*trans\b.*?\{%-?\s*endtrans\s*-?%\}|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+JINJA = re.compile(r"\{%-?\s*trans\b.*?\{%-?\s*endtrans\s*-?%\}|\{%-?\s*block\s+\w*class\s*-?%\}.*?\{%-?\s*endblock\s*-?%\}|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 EXPR_MASK, BLOCK_MASK = "\ue000", "\ue001"
 TAG = re.compile(r"<!--.*?-->|<![^>]*>|<(/?)([a-zA-Z][\w-]*)([^>]*)>", re.S)
-RAW_ELEMENTS = ("script", "style")
+# Text that is code, not words: scripts, styles, commands and keys shown as written.
+RAW_ELEMENTS = ("script", "style", "code", "kbd", "pre")
 ATTR = re.compile(r"""(?<![\w-])(title|placeholder|aria-label|alt|value|data-confirm|data-label)=(["'])(.*?)\2""", re.S)
+ATTRIBUTE_TEXT = re.compile(r"""([\w-]+=(["']).*?\2\s*)+""", re.S)
+NAMES = {"Mailroom", "spamtrainers"}  # the product, the training group's name
 WORD = re.compile(r"[A-Za-zÀ-ÿ]{2,}|\b[A-Za-z]\b(?=\s)")
 STRING = re.compile(r"""(["'])((?:\\.|(?!\1).)*)\1""", re.S)
 # Literals that are code, not prose: formats, attribute text, comparisons, keys.
 NOT_PROSE_BEFORE = re.compile(r"(==|!=|\bin|\bis|attrs=|strftime\(|url_for\(|\.get\(|\[)\s*[(\[]?\s*$")
-TRANSLATED = re.compile(r"""\b(_|gettext|ngettext)\(\s*$""")
+TRANSLATED = re.compile(r"""\b(_|gettext|ngettext)\(\s*$|\bngettext\(\s*(["'])(?:(?!\2).)*\2\s*,\s*$""", re.S)
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ def _has_words(source: str, masked: str, start: int, end: int) -> bool:
     text = "".join(c for c, k in zip(source[start:end], masked[start:end]) if k not in (EXPR_MASK, BLOCK_MASK))
     text = re.sub(r"&\w+;|&#\w+;", " ", text)
     # Names and acronyms read the same in every language (Mailroom, IMAP, TXT, KB).
-    words = [w for w in WORD.findall(text) if w != "Mailroom" and not w.isupper()]
+    words = [w for w in WORD.findall(text) if w not in NAMES and not w.isupper()]
     return bool(words)
 
 
@@ -68,7 +72,8 @@ def _pieces(source: str, masked: str, start: int, end: int):
             a += 1
         while b > a and source[b - 1].isspace():
             b -= 1
-        if a < b and _has_words(source, masked, a, b):
+        # Attributes written by a macro between tags (aria-invalid="true") are not words.
+        if a < b and _has_words(source, masked, a, b) and not ATTRIBUTE_TEXT.fullmatch(source[a:b]):
             yield a, b
 
 
