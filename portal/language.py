@@ -88,3 +88,38 @@ def language_cookie():
 @bp.app_context_processor
 def _languages():
     return {"languages": LANGUAGES, "page_language": get_locale().language}
+
+
+def _ui_text() -> dict[str, str]:
+    """The words static/js/*.js shows, in the page's language; "{name}" is filled in by the script."""
+    return {
+        "theme.auto": gettext("Auto"), "theme.light": gettext("Light"), "theme.dark": gettext("Dark"),
+        "theme.label": gettext("Colour theme: {theme}. Change"),
+        "copy.done": gettext("Copied to the clipboard."),
+        "copy.manual": gettext("Selected: press Ctrl+C (⌘C on a Mac) to copy it."),
+        "upload.failed": gettext("The upload failed ({status})."),
+        "upload.interrupted": gettext("The upload was interrupted. Check the connection and try again."),
+        "attachment.not_removed": gettext("The attachment could not be removed."),
+        "draft.saved": gettext("Draft saved at {time}."),
+        "draft.not_saved": gettext("The draft could not be saved."),
+        "draft.no_answer": gettext("The draft could not be saved: the server did not answer."),
+        "draft.discard": gettext("Discard this message and its saved draft?"),
+        "send.wait_uploads": gettext("Wait until the attachments are uploaded, then send."),
+        "send.anyway": gettext("{reminder} Send it anyway?"),
+        "suggestions.for": gettext("Suggestions for {label}"),
+        "preview.unavailable": gettext("The preview is not available right now."),
+        "quote.show": gettext("Show quoted text"), "quote.hide": gettext("Hide quoted text"),
+        "notify.granted": gettext("This browser shows notifications from Mailroom."),
+        "notify.denied": gettext("This browser blocks notifications from Mailroom: allow them in its "
+                                 "settings for this site."),
+        "notify.default": gettext("This browser has not been allowed to show notifications yet."),
+        "notify.unsupported": gettext("This browser cannot show notifications; the unread count still "
+                                      "shows in the title."),
+        "notify.new_mail": gettext("New mail from {sender}"),
+        "notify.no_subject": gettext("(no subject)"),
+    }
+
+
+@bp.app_context_processor
+def _script_text():
+    return {"ui_text": _ui_text}

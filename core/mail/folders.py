@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
@@ -71,7 +72,9 @@ def list_folders(client: IMAPClient, counts: bool = True) -> list[Folder]:
         parts = name.split(delimiter)
         shared = parts[0] == SHARED_PREFIX and len(parts) > 1
         folders.append(Folder(
-            name=name, label="Inbox" if name.upper() == "INBOX" else parts[-1],
+            # The one label Mailroom gives (the others are the server's names): lazy, so a
+            # cached tree reads in each reader's language.
+            name=name, label=_l("Inbox") if name.upper() == "INBOX" else parts[-1],
             delimiter=delimiter, special=_special(flags), messages=status[0],
             unseen=status[1], subscribed=name in subscribed or name.upper() == "INBOX",
             depth=len(parts) - 1, shared=shared, selectable=selectable, state=state,
