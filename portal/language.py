@@ -5,9 +5,7 @@ used for the mail Mailroom writes them; on the sign-in page it is kept in a cook
 """
 from __future__ import annotations
 
-from datetime import tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
+import pytz
 from flask import current_app, flash, has_request_context, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext, refresh
 from flask_login import current_user, login_required
@@ -43,14 +41,14 @@ def select_locale() -> str:
     return LOCALES[chosen_language() or request.accept_languages.best_match(LANGUAGES) or DEFAULT]
 
 
-def select_timezone() -> tzinfo | None:
-    """The browser's time zone, when it has told us (else Flask-Babel's default, UTC)."""
+def select_timezone() -> str | None:
+    """The browser's time zone, when it has told us (else Flask-Babel's default, UTC).
+
+    Flask-Babel converts with pytz, so the name must be one pytz knows."""
     if not has_request_context():
         return None
-    try:
-        return ZoneInfo(request.cookies.get(TZ_COOKIE, "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+    zone = request.cookies.get(TZ_COOKIE, "")
+    return zone if zone in pytz.all_timezones_set else None
 
 
 def _language_from_form() -> str:

@@ -87,3 +87,13 @@ def test_the_compiled_catalogue_is_the_po_file(language):
     assert compiled.getvalue() == committed, (
         f"translations/{language}/LC_MESSAGES/messages.mo is older than its .po: "
         ".venv/bin/pybabel compile -d translations")
+
+
+def test_messages_outside_a_request_stay_english():
+    """The CLI and the stack's daemons raise the same service errors: they read in English."""
+    from core.services.errors import InvalidInput
+    from core.services.spam import spam_filter
+
+    with pytest.raises(InvalidInput) as refused:
+        spam_filter.parse_settings("6", "5", "", "")
+    assert str(refused.value).startswith("The greylist threshold (6) must be below")
