@@ -5,13 +5,13 @@ import logging
 
 from flask import Blueprint, make_response, render_template, request, session
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
 from core.db import is_busy
 from core.extensions import db
+from core.i18n import lazy_gettext as _l
 from core.mail.errors import (AuthenticationFailed, ImapError, LoginDelayed, NotFoundError,
                               ServiceUnavailable)
 from core.services.access import signin, throttle

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytz
 from flask import current_app, flash, has_request_context, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext, refresh
+from flask.json.provider import DefaultJSONProvider
+from flask_babel import LazyString, get_locale, gettext, refresh
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -49,6 +50,15 @@ def select_timezone() -> str | None:
         return None
     zone = request.cookies.get(TZ_COOKIE, "")
     return zone if zone in pytz.all_timezones_set else None
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, writing a translated message as the text it reads as (Flask would write
+    its __html__, the escaped form, for a script to show as "&amp;")."""
+
+    @staticmethod
+    def default(o):
+        return str(o) if isinstance(o, LazyString) else DefaultJSONProvider.default(o)
 
 
 def _language_from_form() -> str:

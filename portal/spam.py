@@ -5,9 +5,9 @@ import time
 
 from flask import current_app, render_template
 from flask_login import current_user, login_required
-from flask_babel import lazy_gettext as _l
 
 from core.extensions import db
+from core.i18n import lazy_gettext as _l
 from core.services.spam import learning
 
 from .blueprint import bp

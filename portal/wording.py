@@ -1,8 +1,8 @@
 """Rules and settings in plain sentences: "When the subject contains “invoice”, move it to Bills."""
 from __future__ import annotations
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
+from core.i18n import lazy_gettext as _l
 from core.mail.sieve_rules import Action, Condition, Rule
 
 FIELD_WORDS = {"from": _l("the sender"), "to": _l("a recipient (To or Cc)"), "subject": _l("the subject"),

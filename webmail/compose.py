@@ -6,10 +6,10 @@ import time
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from core.extensions import db
+from core.i18n import lazy_gettext as _l
 from core.mail.compose import REPLY_MODES, Draft, new_message_id, one_line, valid_message_id
 from core.mail import reminder as reminder_words
 from core.mail.errors import NotFoundError

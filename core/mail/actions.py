@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from core.i18n import lazy_gettext as _l
 from . import imap
 from .errors import NotFoundError
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Sequence
 
-from flask_babel import lazy_gettext as _l
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from core.cache import LruCache, share
+from core.i18n import lazy_gettext as _l
 
 from . import envelope as env
 from . import imap, receipts

@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask_babel import lazy_gettext as _l
+from core.i18n import lazy_gettext as _l
 
 FIELDS = {"from": "FROM", "to": "TO", "cc": "CC", "subject": "SUBJECT", "body": "BODY"}
 IS_WORDS = {"unread": ["UNSEEN"], "read": ["SEEN"], "flagged": ["FLAGGED"],

@@ -14,9 +14,9 @@ import hashlib
 import re
 
 from flask import Response, abort, jsonify, request, url_for
-from flask_babel import lazy_gettext as _l
 
 from core.extensions import csrf
+from core.i18n import lazy_gettext as _l
 from core.mail import rspamd
 
 from .blueprint import bp

@@ -8,9 +8,9 @@ from typing import Any, Iterator
 
 from flask import current_app, request, session
 from flask_login import UserMixin, current_user
-from flask_babel import lazy_gettext as _l
 
 from core.extensions import db, imap_pool, login_manager
+from core.i18n import lazy_gettext as _l
 from core.mail import imap
 from core.mail.errors import MailError
 from core.models.server import master_login

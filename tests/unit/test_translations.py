@@ -97,3 +97,14 @@ def test_messages_outside_a_request_stay_english():
     with pytest.raises(InvalidInput) as refused:
         spam_filter.parse_settings("6", "5", "", "")
     assert str(refused.value).startswith("The greylist threshold (6) must be below")
+
+
+def test_a_translated_message_is_escaped_in_a_page():
+    """Names people choose (a folder, a file) go into messages: they must stay text."""
+    from jinja2 import Environment
+
+    from core.i18n import lazy_gettext
+
+    message = lazy_gettext("There is no folder %(value)s.", value="<img src=x onerror=alert(1)>")
+    page = Environment(autoescape=True).from_string("<p>{{ message }}</p>").render(message=message)
+    assert page == "<p>There is no folder &lt;img src=x onerror=alert(1)&gt;.</p>"

@@ -1,10 +1,10 @@
 """Admin roles: server admins, and domain admins of particular domains."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.models import DOMAIN_ADMIN, SERVER_ADMIN, AdminRole, Domain, Mailbox
 from core.services.directory import lookup
 from core.services.errors import AlreadyExists, InvalidInput, NotFound

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.models import AppPassword
 from core.models.base import utcnow
 from core.services.errors import InvalidInput, NotFound

@@ -10,9 +10,9 @@ Compose there (portal/auth/reading.py).
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail import imap
 from core.mail.errors import AuthenticationFailed
 from core.models.server import master_login

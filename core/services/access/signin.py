@@ -14,9 +14,9 @@ from datetime import datetime, timedelta, timezone
 from imapclient import IMAPClient
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
-from flask_babel import lazy_gettext as _l
 
 from core import vault
+from core.i18n import lazy_gettext as _l
 from core.mail import imap
 from core.mail.errors import AuthenticationFailed, MailError
 from core.models import AppPassword, InvalidName, WebSession, normalize_address

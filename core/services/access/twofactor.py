@@ -11,11 +11,11 @@ import hmac
 import secrets
 import time
 
-from flask_babel import lazy_gettext as _l
 import pyotp
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.models import Domain, Mailbox, RecoveryCode, TwoFactor
 from core.models.base import utcnow
 from core.services.errors import InvalidInput, Refused

@@ -6,10 +6,10 @@ then the domain's catch-all. The loop check below follows the same order.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
+from core.i18n import lazy_gettext as _l
 from core.models import (
     DELIVER, TO_EXTERNAL, TO_MAILBOX, TO_SHARED, Alias, AliasDestination, Domain, InvalidName,
     Mailbox, SharedMailbox, normalize_address,

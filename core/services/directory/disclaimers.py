@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail.disclaimer import MAX_MARKDOWN, Disclaimer, html_to_text, render, render_html
 from core.models import Domain, InvalidName, normalize_domain
 from core.services.access import audit

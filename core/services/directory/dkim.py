@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail.errors import MailError
 from core.models import Domain
 from core.services.access import audit

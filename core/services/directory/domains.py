@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.models import (
     DELIVER, RELAY, Alias, Domain, Mailbox, SharedMailbox, WebSession,
 )

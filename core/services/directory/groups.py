@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from core.i18n import lazy_gettext as _l
 from core.models import Group, Mailbox, SharedMailbox
 from core.services.access import audit
 from core.services.access.roles import Roles

@@ -5,11 +5,11 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core import passwords
+from core.i18n import lazy_gettext as _l
 from core.models import Mailbox, PasswordLink
 from core.services.access import audit, signin
 from core.services.errors import InvalidInput, NotFound

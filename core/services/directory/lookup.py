@@ -1,11 +1,11 @@
 """Domains and mailboxes: the directory Postfix and Dovecot read live (aliases: aliases.py)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import passwords
+from core.i18n import lazy_gettext as _l
 from core.models import (
     DELIVER, AdminJob, Alias, Domain, InvalidName, Mailbox, SharedMailbox, normalize_address,
     normalize_domain,

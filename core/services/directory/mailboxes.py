@@ -11,11 +11,11 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, delete, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from core import passwords
+from core.i18n import lazy_gettext as _l
 from core.models import AdminJob, AppPassword, Domain, Group, Mailbox, RecoveryCode, TwoFactor, WebSession
 from core.services.access import audit
 from core.services.access.roles import Roles

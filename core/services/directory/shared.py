@@ -13,10 +13,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from core.i18n import lazy_gettext as _l
 from core.models import DELIVER, Domain, SharedMailbox
 from core.services.access import audit
 from core.services.access.roles import Roles

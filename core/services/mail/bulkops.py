@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from imapclient import IMAPClient
-from flask_babel import lazy_gettext as _l
 
 from core.cache import LruCache
+from core.i18n import lazy_gettext as _l
 from core.mail import actions, folders, listing, uidset
 from core.mail.errors import ImapError
 from core.mail.search import parse

@@ -7,10 +7,10 @@ import time
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 
-from flask_babel import lazy_gettext as _l
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from core.i18n import lazy_gettext as _l
 from core.mail import actions, folders, listing, smtp
 from core.mail.compose import (
     Draft, FilePart, InvalidRecipients, Original, build_message, format_recipients,

@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from core.cache import LruCache
+from core.i18n import lazy_gettext as _l
 from core.mail import imap, listing, threads
 from core.mail.errors import NotFoundError
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail.compose import InvalidRecipients, format_recipients, parse_recipients
 from core.models import (
     TO_MAILBOX, TO_SHARED, Alias, AliasDestination, Domain, IdentitySettings, Mailbox,

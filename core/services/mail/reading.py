@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from email.utils import getaddresses
 from typing import Sequence
 
-from flask_babel import lazy_gettext as _l
 import magic
 from imapclient import IMAPClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.cache import share
+from core.i18n import lazy_gettext as _l
 from core.mail import actions, listing, mime, provenance, sanitize
 from core.mail.errors import NotFoundError
 from core.models import TrustedSender, normalize_address

@@ -14,8 +14,8 @@ from email.parser import BytesParser
 from imapclient import IMAPClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from flask_babel import lazy_gettext as _l
 
+from core.i18n import lazy_gettext as _l
 from core.mail import actions, listing, smtp
 from core.mail.compose import OUTGOING
 from core.mail.errors import SmtpError

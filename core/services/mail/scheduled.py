@@ -18,11 +18,11 @@ import logging
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask_babel import lazy_gettext as _l
 from imapclient import IMAPClient
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail import actions, imap, smtp
 from core.mail.compose import Draft, read_draft, to_bytes, without_private
 from core.mail.errors import (

@@ -17,8 +17,8 @@ from typing import Iterator
 
 import magic
 from imapclient import IMAPClient
-from flask_babel import lazy_gettext as _l
 
+from core.i18n import lazy_gettext as _l
 from core.mail import actions, envelope, listing, mime
 from core.services.errors import InvalidInput
 

@@ -27,8 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from flask_babel import lazy_gettext as _l
-
+from core.i18n import lazy_gettext as _l
 from core.mail.mime import safe_filename
 from core.services.errors import InvalidInput, NotFound
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from core.i18n import lazy_gettext as _l
 from core.mail import actions, listing
 from core.mail.errors import ImapError, ServiceUnavailable
 from core.mail.sieve import ScriptRejected, SieveStore

@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from flask_babel import lazy_gettext as _l
-
+from core.i18n import lazy_gettext as _l
 from core.mail.sieve import Listing, SieveStore
 from core.mail.sieve_rules import (
     ACTIONS, FIELDS, FLAGS, SIZE_OPS, TEXT_OPS, Action, Condition, NotBuilderScript, Rule,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.models import TO_MAILBOX, Alias, AliasDestination, Domain, Mailbox
 from core.services.directory import aliases
 from core.services.directory.lookup import get_mailbox

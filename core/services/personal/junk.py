@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
-from flask_babel import lazy_gettext as _l
 
+from core.i18n import lazy_gettext as _l
 from core.models import Setting
 from core.services.directory.lookup import get_mailbox
 

@@ -5,10 +5,10 @@ and the iPhone profile all take their servers from servers(), so they never disa
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail.clientconfig import SSL, STARTTLS, Server
 from core.models import DELIVER, Domain
 from core.services.directory.lookup import get_mailbox, valid_address

@@ -6,10 +6,10 @@ person ends; the current one keeps working because its sealed credential is rene
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from core import passwords, vault
+from core.i18n import lazy_gettext as _l
 from core.mail import imap
 from core.mail.errors import AuthenticationFailed
 from core.models import WebSession

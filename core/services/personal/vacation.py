@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail.sieve import SieveStore
 from core.mail.sieve_rules import RuleSet, Vacation
 from core.models import TO_MAILBOX, Alias, AliasDestination, Domain, Mailbox

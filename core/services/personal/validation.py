@@ -4,8 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from flask_babel import lazy_gettext as _l
-
+from core.i18n import lazy_gettext as _l
 from core.models import InvalidName, normalize_address
 from core.services.errors import InvalidInput
 

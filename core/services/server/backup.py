@@ -22,10 +22,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from flask_babel import lazy_gettext as _l
-
 from core.config import private_database
 from core.db import PRIVATE, attach
+from core.i18n import lazy_gettext as _l
 from core.models import Alias, Domain, Mailbox
 from core.services.errors import InvalidInput, ServiceError
 from stack.dkim import keys_dir

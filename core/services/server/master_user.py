@@ -6,9 +6,9 @@ The switch itself is a server setting (`master_user`, core/services/server/setti
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.models.server import MASTER_NAME, MasterCredential
 from core.passwords import WeakPassword, check_rules, hash_password
 from core.services.access import audit

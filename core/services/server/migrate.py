@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, MetaData, Table, func, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -22,6 +21,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from core.config import ENV_FILE, local_postgres_url
 from core.db import (PRIVATE, VERSION_TABLE, alembic_config, cannot_connect, code_revisions, make_engine,
                      schema_revision, shown)
+from core.i18n import lazy_gettext as _l
 from core.services.errors import InvalidInput, ServiceError
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail import privileged
 from core.mail.errors import MailError
 from core.services.access import audit

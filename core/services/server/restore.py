@@ -19,10 +19,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from flask_babel import lazy_gettext as _l
-
 from core.config import PRIVATE_DATABASE_MODE
 from core.db import code_revisions, upgrade
+from core.i18n import lazy_gettext as _l
 from core.services.errors import AlreadyExists, InvalidInput, Refused, ServiceError
 from core.services.server.backup import (
     DATABASE_MEMBER, DKIM, FORMAT, KIND, MANIFEST, PRIVATE_MEMBER, SECRETS, layout_for)

@@ -19,9 +19,9 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail import clamd, privileged
 from core.mail.errors import MailError, ServiceUnavailable
 from core.models.server import ROW_ID, ServerSettings, sealed_secret, server_settings, store_secret

@@ -9,8 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from flask_babel import lazy_gettext as _l
-
+from core.i18n import lazy_gettext as _l
 from core.models import InvalidName, normalize_address, normalize_domain
 from core.models.server import MAX_MESSAGE_SIZE_MB, MAX_QUEUE_DAYS, SMARTHOST_TLS
 from core.services.errors import InvalidInput

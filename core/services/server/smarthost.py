@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail import privileged
 from core.mail.errors import ServiceUnavailable
 from core.models.server import DEFAULT_SMARTHOST_PORT, SMARTHOST_PASSWORD, sealed_secret

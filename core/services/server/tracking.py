@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.services.errors import InvalidInput, NotFound
 from core.services.mail import compose
 

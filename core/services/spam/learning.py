@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from flask_babel import lazy_gettext as _l
 
+from core.i18n import lazy_gettext as _l
 from core.mail import rspamd
 from core.mail.errors import ServiceUnavailable, SpamFilterError
 from core.mail.learnspool import Spool

@@ -15,10 +15,10 @@ import math
 import time
 from dataclasses import asdict
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail import privileged, rspamd
 from core.mail.errors import MailError
 from core.models import (
