@@ -1,9 +1,10 @@
 """Settings: the spam filter as one person sees it (Bayes readiness, whether they train)."""
 from __future__ import annotations
 
-import time
+from datetime import datetime, timezone
 
 from flask import current_app, render_template
+from flask_babel import format_datetime
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -43,5 +44,5 @@ def spam_outcome(outcome: str) -> str:
 
 @bp.app_template_filter("spam_time")
 def spam_time(stamp: float | None) -> str:
-    """A time of the queue worker's report, in the server's local time."""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "—"
+    """A time of the queue worker's report, in the reader's language and time zone."""
+    return format_datetime(datetime.fromtimestamp(stamp, timezone.utc), "medium") if stamp else "—"

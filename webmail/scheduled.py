@@ -5,7 +5,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from babel.dates import format_date
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -61,7 +63,11 @@ def local_time(at: datetime, zone_name: str) -> str:
     except InvalidInput:
         zone, zone_name = service.time_zone("UTC"), "UTC"
     here = at.astimezone(zone)
-    return f"on {here:%a} {here.day} {here:%b %Y at %H:%M} ({zone_name})"
+    locale = get_locale()
+    return _("on %(weekday)s %(day)s %(month)s %(year)s at %(time)s (%(zone)s)",
+             weekday=format_date(here, "EEE", locale=locale), day=here.day,
+             month=format_date(here, "MMM", locale=locale), year=here.year, time=f"{here:%H:%M}",
+             zone=zone_name)
 
 
 @bp.app_context_processor
