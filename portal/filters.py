@@ -156,7 +156,8 @@ def raw_edit():
 
     outcome = attempt(work, script_field="text")
     if outcome.ok:
-        flash(_("The script “%(name)s” was checked by the server, saved and switched on.", name=name) if activate
+        flash(_("The script “%(name)s” was checked by the server, saved and switched on.",
+                name=name) if activate
               else _("The script “%(name)s” was checked by the server and saved.", name=name), "ok")
         return redirect(url_for(".filter_list"))
     return render_template("portal/raw.html", name=name, text=text, errors=outcome.errors,

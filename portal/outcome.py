@@ -36,10 +36,12 @@ def attempt(work: Callable[[], None], script_field: str = "form") -> Outcome:
         return Outcome({exc.field: str(exc)}, status=422)
     except ScriptRejected as exc:
         where = _('Line %(line)s: ', line=exc.line) if exc.line else ""
-        return Outcome({script_field: _('The server refused the script. %(where)s%(message)s', where=where, message=exc.message)},
+        return Outcome({script_field: _('The server refused the script. %(where)s%(message)s',
+                                        where=where, message=exc.message)},
                        status=422)
     except ServiceUnavailable as exc:
-        return Outcome({"form": _('The %(service)s does not answer, so nothing was saved. What you typed is still here: try again in a moment.', service=exc.service)},
+        return Outcome({"form": _('The %(service)s does not answer, so nothing was saved. What you '
+                                  'typed is still here: try again in a moment.', service=exc.service)},
                        status=503)
     except AuthenticationFailed:
         return Outcome({"form": _("The mail server no longer accepts your session's password. "

@@ -87,7 +87,8 @@ def forwarding_page():
     outcome = _commit(lambda: forwarding.set_forwarding(db.session, current_user.address,
                                                         target or None, keep))
     if outcome.ok:
-        flash(_('All mail is now forwarded to %(target)s.', target=target.strip()) if target.strip() else _("Forwarding is off."), "ok")
+        flash(_('All mail is now forwarded to %(target)s.',
+                target=target.strip()) if target.strip() else _("Forwarding is off."), "ok")
         return redirect(url_for(".forwarding_page"))
     return render_template("portal/forwarding.html", target=target, keep=keep,
                            active=False, errors=outcome.errors), outcome.status

@@ -31,7 +31,8 @@ def _sieve_summary() -> dict:
 def not_managed(error: NotFound):
     """A person with no mailbox row (Mailroom fronting a server it does not manage)."""
     return render_template("errors/error.html", code=404, title=_("Not managed here"),
-                           text=_('%(error)s These settings are kept by your mail provider.', error=error)), 404
+                           text=_('%(error)s These settings are kept by your mail provider.',
+                                  error=error)), 404
 
 
 @bp.route("/")

@@ -30,7 +30,8 @@ def size_text(value: str) -> str:
 
 def condition_text(cond: Condition) -> str:
     """One condition, e.g. 'the subject contains “invoice”'."""
-    subject = _("the header %(name)s", name=cond.header) if cond.field == "header" else FIELD_WORDS[cond.field]
+    subject = _("the header %(name)s",
+                name=cond.header) if cond.field == "header" else FIELD_WORDS[cond.field]
     value = size_text(cond.value) if cond.field == "size" else f"“{cond.value}”"
     return f"{subject} {OP_WORDS[cond.op]} {value}"
 

@@ -165,7 +165,8 @@ def send():
         identity = service.pick_identity(choices, draft.sender)
         if _remind(workspace, draft):
             return _page(draft, workspace, choices, status=422, reminder=True,
-                         error=_('%(question)s Attach it, or press Send again to send the message as it is.', question=reminder_words.QUESTION))
+                         error=_('%(question)s Attach it, or press Send again to send the message '
+                                 'as it is.', question=reminder_words.QUESTION))
         when = scheduling.plan(request.form)
         with mail_connection() as client:
             report = _send_or_fail(client, draft, workspace, identity, when)

@@ -52,7 +52,8 @@ def schedule(client, draft, workspace, identity, when: Plan):
     if when.undo:
         session[UNDO_KEY] = {"id": row.id, "at": time.time(), "to": row.envelope()}
         return redirect(url_for("webmail.index"))
-    flash(_('The message will be sent %(time_zone)s.', time_zone=local_time(row.send_at, row.time_zone)), "info")
+    flash(_('The message will be sent %(time_zone)s.',
+            time_zone=local_time(row.send_at, row.time_zone)), "info")
     return redirect(url_for("webmail.scheduled"))
 
 

@@ -59,7 +59,8 @@ def _date(value: str, word: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise QueryError(_l('%(word)s: needs a date like 2026-03-31, not %(value)s', word=word, value=f"{value!r}")) from exc
+        raise QueryError(_l('%(word)s: needs a date like 2026-03-31, not %(value)s',
+                            word=word, value=f"{value!r}")) from exc
 
 
 def parse(text: str) -> Query:

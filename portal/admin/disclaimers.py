@@ -40,7 +40,8 @@ def disclaimer_edit(domain: Domain):
         return _editor(settings, enabled=enabled, markdown=markdown, error=str(exc)), 400
     db.session.commit()
     state = _("added to") if enabled else _("no longer added to")
-    flash(_('Saved. The disclaimer is %(state)s the next message sent from %(unicode_name)s.', state=state, unicode_name=settings.unicode_name), "ok")
+    flash(_('Saved. The disclaimer is %(state)s the next message sent from %(unicode_name)s.',
+            state=state, unicode_name=settings.unicode_name), "ok")
     return redirect(url_for("admin.disclaimer_edit", name=settings.domain))
 
 

@@ -39,7 +39,8 @@ def domain_create():
     domain, error = attempt(lambda: domains.create_domain(db.session, actor(), name))
     if error:
         return render_template("admin/domains.html", listed=_domain_page(), error=error, name=name), 400
-    flash(_('Added %(unicode_name)s. Mail for it is accepted from now on.', unicode_name=domain.unicode_name), "ok")
+    flash(_('Added %(unicode_name)s. Mail for it is accepted from now on.',
+            unicode_name=domain.unicode_name), "ok")
     return redirect(url_for("admin.domain_edit", name=domain.name))
 
 
@@ -68,7 +69,8 @@ def domain_edit(domain: Domain):
     form = {key: request.form.get(key, "") for key in ("mode", "relay", "bcc", "catch_all")}
     return save(lambda: domains.update_domain(db.session, actor(), domain, **form),
                 lambda error: edit_page(domain, error, form, 400),
-                _('Saved. Postfix uses the new settings of %(unicode_name)s from the next message on.', unicode_name=domain.unicode_name), "admin.domain_edit", name=domain.name)
+                _('Saved. Postfix uses the new settings of %(unicode_name)s from the next message '
+                  'on.', unicode_name=domain.unicode_name), "admin.domain_edit", name=domain.name)
 
 
 @bp.route("/domains/<name>/two-factor", methods=["POST"])
@@ -78,8 +80,10 @@ def domain_two_factor(domain: Domain):
     required = checked("require_two_factor")
     return save(lambda: domains.require_two_factor(db.session, actor(), domain, required),
                 lambda error: edit_page(domain, error, status=400),
-                _('Saved. People of %(unicode_name)s without two-factor sign-in are sent to set it up at their next click.', unicode_name=domain.unicode_name) if required else
-                _('Saved. Two-factor sign-in is up to each person of %(unicode_name)s.', unicode_name=domain.unicode_name),
+                _('Saved. People of %(unicode_name)s without two-factor sign-in are sent to set it '
+                  'up at their next click.', unicode_name=domain.unicode_name) if required else
+                _('Saved. Two-factor sign-in is up to each person of %(unicode_name)s.',
+                  unicode_name=domain.unicode_name),
                 "admin.domain_edit", name=domain.name)
 
 
@@ -121,9 +125,11 @@ def domain_delete(domain: Domain):
     if request.form.get("confirm_name", "").strip().lower() not in (domain.name, domain.unicode_name):
         return render_template(
             "admin/domain_delete.html", domain=domain, contents=found,
-            error=_('Type the domain name %(unicode_name)s to confirm the deletion.', unicode_name=domain.unicode_name)), 400
+            error=_('Type the domain name %(unicode_name)s to confirm the deletion.',
+                    unicode_name=domain.unicode_name)), 400
     return save(lambda: domains.delete_domain(db.session, actor(), domain,
                                               mailstore.mail_root(config())),
                 lambda error: (render_template("admin/domain_delete.html", domain=domain,
                                                contents=found, error=error), 400),
-                _('Deleted %(unicode_name)s from the directory. Its stored mail is still on disk.', unicode_name=domain.unicode_name), "admin.domain_list")
+                _('Deleted %(unicode_name)s from the directory. Its stored mail is still on disk.',
+                  unicode_name=domain.unicode_name), "admin.domain_list")

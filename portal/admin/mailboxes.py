@@ -61,7 +61,8 @@ def mailbox_create():
         return _new_page(error, 400)
     if created.link_token:
         return _link_page(created.mailbox, created.link_token)
-    flash(_('Created %(address)s. It can sign in and receive mail now.', address=created.mailbox.address), "ok")
+    flash(_('Created %(address)s. It can sign in and receive mail now.',
+            address=created.mailbox.address), "ok")
     return redirect(url_for("admin.mailbox_edit", address=created.mailbox.address))
 
 
@@ -109,7 +110,8 @@ def mailbox_edit(mailbox: Mailbox):
         return _edit_page(mailbox, error, form, 400)
     if was_enabled and not mailbox.enabled:
         mailstore.kick(config(), mailbox.address)
-    flash(_('Saved %(address)s. Dovecot and Postfix use it from the next login or message on.', address=mailbox.address), "ok")
+    flash(_('Saved %(address)s. Dovecot and Postfix use it from the next login or message on.',
+            address=mailbox.address), "ok")
     return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
 
 
@@ -125,7 +127,8 @@ def mailbox_protocols(mailbox: Mailbox):
     if turned_off:
         mailstore.kick(config(), mailbox.address)
     shown = ", ".join(name for name, on in (("IMAP", imap), ("POP3", pop3)) if on) or "neither IMAP nor POP3"
-    flash(_('Saved %(address)s: %(shown)s from the next login on.', address=mailbox.address, shown=shown), "ok")
+    flash(_('Saved %(address)s: %(shown)s from the next login on.',
+            address=mailbox.address, shown=shown), "ok")
     return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
 
 
@@ -141,7 +144,8 @@ def mailbox_password(mailbox: Mailbox):
     if error:
         return _edit_page(mailbox, error, status=400)
     mailstore.kick(config(), mailbox.address)
-    flash(_('New password set for %(address)s; it works for IMAP and SMTP at once.', address=mailbox.address), "ok")
+    flash(_('New password set for %(address)s; it works for IMAP and SMTP at once.',
+            address=mailbox.address), "ok")
     return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
 
 
@@ -151,7 +155,9 @@ def mailbox_two_factor_reset(mailbox: Mailbox):
     """Turn the mailbox's two-factor sign-in off (its owner lost the phone and the codes)."""
     return save(lambda: twofactor.reset(db.session, actor(), mailbox),
                 lambda error: _edit_page(mailbox, error, status=400),
-                _('Two-factor sign-in of %(address)s is off: its owner signs in with the password alone and can set it up again.', address=mailbox.address), "admin.mailbox_edit", address=mailbox.address)
+                _('Two-factor sign-in of %(address)s is off: its owner signs in with the password '
+                  'alone and can set it up again.',
+                  address=mailbox.address), "admin.mailbox_edit", address=mailbox.address)
 
 
 @bp.route("/mailboxes/<path:address>/link", methods=["POST"])
@@ -172,7 +178,8 @@ def mailbox_server_admin(mailbox: Mailbox):
     grant = checked("server_admin")
     return save(lambda: admin_roles.set_server_admin(db.session, actor(), mailbox, grant),
                 lambda error: _edit_page(mailbox, error, status=400),
-                _('%(address)s is %(longer)s a server admin.', address=mailbox.address, longer='now' if grant else 'no longer'),
+                _('%(address)s is %(longer)s a server admin.',
+                  address=mailbox.address, longer='now' if grant else 'no longer'),
                 "admin.mailbox_edit", address=mailbox.address)
 
 
@@ -187,7 +194,8 @@ def mailbox_delete(mailbox: Mailbox):
     erase = request.form.get("mail") == "erase"
     if erase and request.form.get("confirm_erase", "").strip().lower() != mailbox.address:
         status = 400 if "confirm_erase" in request.form else 200
-        error = _('Type %(address)s to confirm that its mail is erased.', address=mailbox.address) if status == 400 else ""
+        error = _('Type %(address)s to confirm that its mail is erased.',
+                  address=mailbox.address) if status == 400 else ""
         return render_template("admin/mailbox_erase.html", error=error, **page), status
     address = mailbox.address
     job, error = attempt(lambda: mailboxes.delete_mailbox(db.session, actor(), mailbox, erase,
@@ -195,7 +203,8 @@ def mailbox_delete(mailbox: Mailbox):
     if error:
         return render_template("admin/mailbox_delete.html", error=error, **page), 400
     mailstore.kick(config(), address)
-    flash(_('Deleted %(address)s. Its mail is being %(it)s (job %(id)s).', address=address, it="erased" if erase else
+    flash(_('Deleted %(address)s. Its mail is being %(it)s (job %(id)s).',
+            address=address, it="erased" if erase else
           _("moved to the archive, where a server admin can restore it"), id=job.id), "ok")
     return redirect(url_for("admin.mailbox_list"))
 

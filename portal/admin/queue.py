@@ -64,7 +64,8 @@ def server_queue_flush():
     """Attempt to send one message (form field queue_id) or all of them now."""
     queue_id = request.form.get("queue_id") or None
     return _act(lambda: queue.flush(db.session, config(), actor(), queue_id),
-                _('Postfix is attempting to send %(message)s now. A message that still cannot go stays in the queue with its new reason.', message=queue_id or 'every queued message'))
+                _('Postfix is attempting to send %(message)s now. A message that still cannot go '
+                  'stays in the queue with its new reason.', message=queue_id or 'every queued message'))
 
 
 @bp.route("/server/queue/delete", methods=["POST"])

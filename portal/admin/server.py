@@ -114,7 +114,9 @@ def flash_outcome(outcome: settings.Outcome) -> None:
     if not outcome.changed:
         flash(_("Nothing changed."), "ok")
     elif outcome.pending:
-        flash(_('Saved, but not live yet: %(pending)s. Starting the stack applies it.', pending=outcome.pending), "error")
+        flash(_('Saved, but not live yet: %(pending)s. Starting the stack applies it.',
+                pending=outcome.pending), "error")
     else:
         daemons = " and ".join(settings.reloaded(outcome.changed))
-        flash(_('Saved — %(daemons)s reloaded in %(seconds)s s; the next message or sign-in obeys it.', daemons=daemons, seconds=f"{outcome.seconds:.1f}"), "ok")
+        flash(_('Saved — %(daemons)s reloaded in %(seconds)s s; the next message or sign-in obeys '
+                'it.', daemons=daemons, seconds=f"{outcome.seconds:.1f}"), "ok")

@@ -57,7 +57,8 @@ def shared_create():
     if error:
         return _form_page(None, error, 400, form)
     shared.after_create(config(), mailbox)
-    flash(_('Created %(address)s. Members of %(mailbox)s find it under “Shared” in their folder list.', address=mailbox.address, mailbox=', '.join(shared.owner_names(mailbox))), "ok")
+    flash(_('Created %(address)s. Members of %(mailbox)s find it under “Shared” in their folder '
+            'list.', address=mailbox.address, mailbox=', '.join(shared.owner_names(mailbox))), "ok")
     return redirect(url_for("admin.shared_list"))
 
 
@@ -87,7 +88,8 @@ def shared_delete(mailbox: SharedMailbox):
     erase = request.form.get("mail") == "erase"
     if erase and request.form.get("confirm_erase", "").strip().lower() != mailbox.address:
         return render_template("admin/shared_delete.html", mailbox=mailbox, home=home,
-                               error=_('Type %(address)s to confirm that its mail is erased.', address=mailbox.address)), 400
+                               error=_('Type %(address)s to confirm that its mail is erased.',
+                                       address=mailbox.address)), 400
     address = mailbox.address
     shared.revoke_access(config(), mailbox)
     job, error = attempt(lambda: shared.delete_shared(db.session, actor(), mailbox, erase, home))

@@ -57,7 +57,8 @@ def create(db: Session, address: str, name: str) -> str:
     """Make an app password named NAME for ADDRESS; return it (it is not stored)."""
     name = " ".join(name.split())
     if not name or len(name) > MAX_NAME:
-        raise InvalidInput(_l('Give the app password a name of 1 to %(max_name)s characters, such as the device or program that will use it.', max_name=MAX_NAME))
+        raise InvalidInput(_l('Give the app password a name of 1 to %(max_name)s characters, such '
+                              'as the device or program that will use it.', max_name=MAX_NAME))
     password = _add(db, address, name)
     db.commit()
     return password

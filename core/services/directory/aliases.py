@@ -37,11 +37,13 @@ def parse_address(db: Session, text: str) -> tuple[str, Domain | None]:
     """(local part, domain) of `local@domain`, or (local part, None) for `local@*`."""
     local, sep, domain_name = (text or "").strip().rpartition("@")
     if not sep or not local:
-        raise InvalidInput(_l('“%(text)s” is not an alias address: write local@domain, or local@* for every domain.', text=text))
+        raise InvalidInput(_l('“%(text)s” is not an alias address: write local@domain, or local@* '
+                              'for every domain.', text=text))
     try:
         local = normalize_address(f"{local}@example.test").partition("@")[0]
     except InvalidName as exc:
-        raise InvalidInput(_l('“%(local)s” cannot be the part before the @ of an address.', local=local)) from exc
+        raise InvalidInput(_l('“%(local)s” cannot be the part before the @ of an address.',
+                              local=local)) from exc
     if domain_name.strip() == EVERY_DOMAIN:
         return local, None
     return local, lookup.get_domain(db, domain_name)
@@ -153,7 +155,8 @@ def _check_free(db: Session, local: str, domain: Domain | None) -> None:
     taken = db.scalar(select(Mailbox.id).where(Mailbox.address == address)) or db.scalar(
         select(SharedMailbox.id).where(SharedMailbox.address == address))
     if taken:
-        raise AlreadyExists(_l('%(address)s is a mailbox already: choose another alias address.', address=address))
+        raise AlreadyExists(_l('%(address)s is a mailbox already: choose another alias address.',
+                               address=address))
 
 
 def _set_destinations(db: Session, alias: Alias, items: list) -> None:
@@ -170,7 +173,8 @@ def _set_destinations(db: Session, alias: Alias, items: list) -> None:
         try:
             target = normalize_address(text)
         except InvalidName as exc:
-            raise InvalidInput(_l('Destination “%(text)s” is not an e-mail address.', text=text.strip())) from exc
+            raise InvalidInput(_l('Destination “%(text)s” is not an e-mail address.',
+                                  text=text.strip())) from exc
         seen.setdefault(target, kind)
     if not seen:
         raise InvalidInput(_l("An alias needs at least one destination: a mailbox, a shared "
@@ -186,13 +190,15 @@ def destination_for(db: Session, target: str, kind: str | None = None) -> AliasD
         if mailbox:
             return AliasDestination(kind=TO_MAILBOX, mailbox=mailbox)
         if kind:
-            raise InvalidInput(_l('%(target)s is not a mailbox here: list it under external addresses, or create the mailbox first.', target=target))
+            raise InvalidInput(_l('%(target)s is not a mailbox here: list it under external '
+                                  'addresses, or create the mailbox first.', target=target))
     if kind in (None, TO_SHARED):
         shared = db.scalar(select(SharedMailbox).where(SharedMailbox.address == target))
         if shared:
             return AliasDestination(kind=TO_SHARED, shared_mailbox=shared)
         if kind:
-            raise InvalidInput(_l('%(target)s is not a shared mailbox here: create it first, or list it under another kind.', target=target))
+            raise InvalidInput(_l('%(target)s is not a shared mailbox here: create it first, or '
+                                  'list it under another kind.', target=target))
     return AliasDestination(kind=TO_EXTERNAL, address=target)
 
 
@@ -252,7 +258,9 @@ def check_loops(db: Session, alias: Alias) -> None:
     for start in starts:
         cycle = find_cycle(db, start)
         if cycle:
-            raise InvalidInput(_l('These destinations make a loop: %(cycle)s. Remove the destination that leads back, or change the alias it goes through.', cycle=" → ".join(cycle)))
+            raise InvalidInput(_l('These destinations make a loop: %(cycle)s. Remove the '
+                                  'destination that leads back, or change the alias it goes '
+                                  'through.', cycle=" → ".join(cycle)))
 
 
 def check_destinations_exist(db: Session, alias: Alias) -> None:
@@ -267,9 +275,14 @@ def check_destinations_exist(db: Session, alias: Alias) -> None:
                                                 Domain.mode == DELIVER))
         if domain is None or lookup.address_in_use(db, target):
             continue
-        catch_all = (_l(' For now only the catch-all %(catchall_address)s would take its mail: name %(catchall_address)s if that is what you mean.', catchall_address=domain.catchall_address)
+        catch_all = (_l(' For now only the catch-all %(catchall_address)s would take its mail: '
+                        'name %(catchall_address)s if that is what you mean.',
+                        catchall_address=domain.catchall_address)
                      if domain.catchall_address else "")
-        raise InvalidInput(_l('%(target)s does not exist here: %(domain_name)s is delivered by this server and has no mailbox, shared mailbox or alias %(local)s@. Create it first, or correct the address.%(catch_all)s', target=target, domain_name=domain_name, local=local, catch_all=catch_all))
+        raise InvalidInput(_l('%(target)s does not exist here: %(domain_name)s is delivered by '
+                              'this server and has no mailbox, shared mailbox or alias %(local)s@. '
+                              'Create it first, or correct the address.%(catch_all)s',
+                              target=target, domain_name=domain_name, local=local, catch_all=catch_all))
 
 
 # "Local network only" (Postfix's check_recipient_access) applies to the address the
@@ -299,7 +312,9 @@ def check_local_only(db: Session, alias: Alias) -> None:
     openings = sorted({opening for address in _addresses_of(db, alias)
                        for opening in _open_ways_to(db, address)})
     if openings:
-        raise InvalidInput(_l('%(address)s cannot be for the local network only while these lead to it from anywhere: %(openings)s. Change them first.', address=alias.address, openings=', '.join(openings)))
+        raise InvalidInput(_l('%(address)s cannot be for the local network only while these lead '
+                              'to it from anywhere: %(openings)s. Change them first.',
+                              address=alias.address, openings=', '.join(openings)))
 
 
 def _addresses_of(db: Session, alias: Alias) -> list[str]:

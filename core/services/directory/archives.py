@@ -49,13 +49,16 @@ def restore_archive(db: Session, cfg: dict, address: str, name: str) -> Path:
     """Move archive NAME back as ADDRESS's mail; the mailbox must exist and hold no mail yet."""
     address = lookup.valid_address(address)
     if not lookup.address_in_use(db, address):
-        raise NotFound(_l('There is no mailbox %(address)s: create it first, then restore its mail.', address=address))
+        raise NotFound(_l('There is no mailbox %(address)s: create it first, then restore its mail.',
+                          address=address))
     home = mailstore.mail_home(cfg, address)
     if home.exists() and any(home.iterdir()):
-        raise AlreadyExists(_l('%(address)s has mail already (%(home)s): restore into a mailbox that has not been used yet.', address=address, home=home))
+        raise AlreadyExists(_l('%(address)s has mail already (%(home)s): restore into a mailbox '
+                               'that has not been used yet.', address=address, home=home))
     chosen = next((a for a in archives(cfg) if a.name == name and a.address == address), None)
     if chosen is None:
-        raise InvalidInput(_l('There is no archive %(name)s of %(address)s (see `mailbox archives`).', name=f"{name!r}", address=address))
+        raise InvalidInput(_l('There is no archive %(name)s of %(address)s (see `mailbox '
+                              'archives`).', name=f"{name!r}", address=address))
     if home.exists():
         home.rmdir()
     os.rename(chosen.path, home)

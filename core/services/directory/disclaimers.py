@@ -60,7 +60,8 @@ def _clean_source(markdown: str) -> str:
     source = (markdown or "").replace("\r\n", "\n").replace("\r", "\n")
     if len(source) > MAX_MARKDOWN:
         raise InvalidInput(
-            _l('The disclaimer is %(source)s characters long; shorten it to %(max_markdown)s or fewer.', source=f"{len(source):,}", max_markdown=f"{MAX_MARKDOWN:,}"))
+            _l('The disclaimer is %(source)s characters long; shorten it to %(max_markdown)s or '
+               'fewer.', source=f"{len(source):,}", max_markdown=f"{MAX_MARKDOWN:,}"))
     return source
 
 

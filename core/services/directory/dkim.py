@@ -105,7 +105,8 @@ def set_signing(db: Session, cfg: dict, actor: str, domain: Domain, enabled: boo
     try:
         key = _key(cfg, domain, "ensure" if enabled else "read")
     except MailError as exc:
-        raise Refused(_l('The DKIM key of %(unicode_name)s could not be prepared: %(exc)s', unicode_name=domain.unicode_name, exc=exc)) from exc
+        raise Refused(_l('The DKIM key of %(unicode_name)s could not be prepared: %(exc)s',
+                         unicode_name=domain.unicode_name, exc=exc)) from exc
     has_key = key["public_key"] is not None
     before = _snapshot(domain, has_key and not key["created"])
     domain.dkim_enabled = enabled
@@ -138,13 +139,15 @@ def _undo(db: Session, cfg: dict, actor: str, domain: Domain, changed: dict) -> 
 def remove_key(db: Session, cfg: dict, actor: str, domain: Domain) -> DkimRecord:
     """Delete DOMAIN's key (signing must be off); its DNS record then signs nothing."""
     if domain.dkim_enabled:
-        raise Refused(_l('DKIM signing is on for %(unicode_name)s: turn it off before removing its key.', unicode_name=domain.unicode_name))
+        raise Refused(_l('DKIM signing is on for %(unicode_name)s: turn it off before removing its '
+                         'key.', unicode_name=domain.unicode_name))
     try:
         if _key(cfg, domain, "read")["public_key"] is None:
             raise Refused(_l('%(unicode_name)s has no DKIM key.', unicode_name=domain.unicode_name))
         after = _key(cfg, domain, "remove")
     except MailError as exc:
-        raise Refused(_l('The DKIM key of %(unicode_name)s could not be removed: %(exc)s', unicode_name=domain.unicode_name, exc=exc)) from exc
+        raise Refused(_l('The DKIM key of %(unicode_name)s could not be removed: %(exc)s',
+                         unicode_name=domain.unicode_name, exc=exc)) from exc
     audit.record(db, actor, "update", "domain", domain.name, domain=domain.name,
                  before=_snapshot(domain, True),
                  after=_snapshot(domain, after["public_key"] is not None))

@@ -108,9 +108,11 @@ def parse_relay(text: str) -> tuple[str, int]:
     except ValueError:
         port = 0
     if not 0 < port < 65536:
-        raise InvalidInput(_l('“%(text)s”: the relay port must be a number from 1 to 65535, as in mail.example.org:25.', text=text))
+        raise InvalidInput(_l('“%(text)s”: the relay port must be a number from 1 to 65535, as in '
+                              'mail.example.org:25.', text=text))
     if not _is_host(host):
-        raise InvalidInput(_l('“%(text)s”: write the relay as a host name or IPv4 address with an optional port, as in mail.example.org:25.', text=text))
+        raise InvalidInput(_l('“%(text)s”: write the relay as a host name or IPv4 address with an '
+                              'optional port, as in mail.example.org:25.', text=text))
     return host, port
 
 
@@ -139,7 +141,8 @@ def update_domain(db: Session, actor: str, domain: Domain, *, mode: str, relay: 
     domain.catchall_address = _optional_address(catch_all, _l("Catch-all"))
     db.flush()
     if domain.bcc_address and not reachable(db, domain.bcc_address):
-        raise InvalidInput(_l('The copy address %(bcc_address)s does not exist here: create that mailbox first, or use another address.', bcc_address=domain.bcc_address))
+        raise InvalidInput(_l('The copy address %(bcc_address)s does not exist here: create that '
+                              'mailbox first, or use another address.', bcc_address=domain.bcc_address))
     for target, what in ((domain.bcc_address, _l("copying all mail to it")),
                          (domain.catchall_address, _l("a catch-all to it"))):
         if target and aliases.local_only_alias(db, target):
@@ -178,12 +181,15 @@ def _check_catch_all(db: Session, domain: Domain) -> None:
         return
     if target.endswith("@" + domain.name) and not lookup.address_is_mailbox(db, target) \
             and not aliases.aliases_named(db, target):
-        raise InvalidInput(_l('The catch-all %(target)s does not exist here: create that mailbox first, or choose an existing one.', target=target))
+        raise InvalidInput(_l('The catch-all %(target)s does not exist here: create that mailbox '
+                              'first, or choose an existing one.', target=target))
     cycle = aliases.find_cycle(db, target)
     if cycle:
-        raise InvalidInput(_l('The catch-all would loop: %(cycle)s. Point it at an existing mailbox.', cycle=" → ".join(cycle)))
+        raise InvalidInput(_l('The catch-all would loop: %(cycle)s. Point it at an existing '
+                              'mailbox.', cycle=" → ".join(cycle)))
     if not reachable(db, target):
-        raise InvalidInput(_l('The catch-all %(target)s does not exist here: create that mailbox first, or choose an existing one.', target=target))
+        raise InvalidInput(_l('The catch-all %(target)s does not exist here: create that mailbox '
+                              'first, or choose an existing one.', target=target))
 
 
 def reachable(db: Session, address: str) -> bool:

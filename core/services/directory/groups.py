@@ -30,7 +30,9 @@ def valid_name(text: str) -> str:
     """TEXT as a group name (lower case); InvalidInput saying what is allowed otherwise."""
     name = (text or "").strip().lower()
     if not NAME.match(name):
-        raise InvalidInput(_l('“%(text)s” cannot be a group name: use up to 64 letters a–z, digits, dots, hyphens or underscores, starting with a letter or digit.', text=text.strip()))
+        raise InvalidInput(_l('“%(text)s” cannot be a group name: use up to 64 letters a–z, '
+                              'digits, dots, hyphens or underscores, starting with a letter or '
+                              'digit.', text=text.strip()))
     return name
 
 
@@ -100,7 +102,8 @@ def rename_group(db: Session, actor: str, group: Group, new_name: str) -> str:
     if new_name == old:
         return old
     if db.scalar(select(Group.id).where(Group.name == new_name)):
-        raise AlreadyExists(_l('The group %(new_name)s exists already: choose another name.', new_name=new_name))
+        raise AlreadyExists(_l('The group %(new_name)s exists already: choose another name.',
+                               new_name=new_name))
     before = snapshot(group)
     group.name = new_name
     db.flush()
@@ -113,7 +116,8 @@ def delete_group(db: Session, actor: str, group: Group) -> None:
     owns = owned_by(db, group)
     if owns:
         raise InvalidInput(
-            _l('The group %(name)s owns %(owns)s: give those shared mailboxes another owner, or delete them, first.', name=group.name, owns=', '.join(s.address for s in owns)))
+            _l('The group %(name)s owns %(owns)s: give those shared mailboxes another owner, or '
+               'delete them, first.', name=group.name, owns=', '.join(s.address for s in owns)))
     audit.record(db, actor, "delete", "group", group.name, before=snapshot(group))
     db.delete(group)
     db.flush()
@@ -123,7 +127,8 @@ def add_member(db: Session, actor: str, group: Group, address: str) -> Mailbox:
     """Add the mailbox at ADDRESS to GROUP."""
     mailbox = lookup.get_mailbox(db, address)
     if mailbox in group.members:
-        raise AlreadyExists(_l('%(address)s is in %(name)s already.', address=mailbox.address, name=group.name))
+        raise AlreadyExists(_l('%(address)s is in %(name)s already.',
+                               address=mailbox.address, name=group.name))
     before = snapshot(group)
     group.members.append(mailbox)
     db.flush()

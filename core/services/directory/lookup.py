@@ -30,7 +30,8 @@ def valid_domain_name(name: str) -> str:
     try:
         return normalize_domain(name)
     except InvalidName as exc:
-        raise InvalidInput(_l('%(exc)s: write a name such as example.org (letters in any language are fine).', exc=exc)) from exc
+        raise InvalidInput(_l('%(exc)s: write a name such as example.org (letters in any language '
+                              'are fine).', exc=exc)) from exc
 
 
 def get_domain(db: Session, name: str) -> Domain:
@@ -71,7 +72,9 @@ def refuse_while_archiving(db: Session, address: str) -> None:
     """A deleted ADDRESS's mail must be archived or erased before the address is given again."""
     pending = select(AdminJob.id).where(AdminJob.target == address, AdminJob.state != DONE)
     if db.scalar(pending.limit(1)) is not None:
-        raise AlreadyExists(_l("The mail of the previous owner of %(address)s is still being moved to the archive (or failed to be: see the dashboard's jobs); try again in a moment.", address=address))
+        raise AlreadyExists(_l("The mail of the previous owner of %(address)s is still being moved "
+                               "to the archive (or failed to be: see the dashboard's jobs); try "
+                               "again in a moment.", address=address))
 
 
 def add_mailbox(db: Session, address: str, password: str, display_name: str = "") -> Mailbox:

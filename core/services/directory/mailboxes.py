@@ -50,7 +50,8 @@ def parse_size_mb(text: str) -> int | None:
         return None
     match = SIZE.match(text)
     if not match:
-        raise InvalidInput(_l('“%(text)s” is not a size: write a number of megabytes, or add G, as in 500M or 2G.', text=text))
+        raise InvalidInput(_l('“%(text)s” is not a size: write a number of megabytes, or add G, as '
+                              'in 500M or 2G.', text=text))
     megabytes = int(float(match.group(1)) * UNIT_MB[match.group(2).lower()])
     if not 1 <= megabytes <= MAX_QUOTA_MB:
         raise InvalidInput(_l('“%(text)s”: a quota must be between 1 MB and 16 TB.', text=text))
@@ -66,7 +67,8 @@ def parse_days(text: str) -> int | None:
     except ValueError:
         days = -1
     if not 0 <= days <= MAX_JUNK_DAYS:
-        raise InvalidInput(_l('“%(text)s”: Junk retention is a whole number of days from 0 (keep) to %(max_junk_days)s.', text=text, max_junk_days=MAX_JUNK_DAYS))
+        raise InvalidInput(_l('“%(text)s”: Junk retention is a whole number of days from 0 (keep) '
+                              'to %(max_junk_days)s.', text=text, max_junk_days=MAX_JUNK_DAYS))
     return days
 
 

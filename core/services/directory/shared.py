@@ -66,10 +66,12 @@ def create_shared(db: Session, actor: str, roles: Roles, address: str, display_n
     local, _, domain_name = address.partition("@")
     domain = lookup.get_domain(db, domain_name)
     if domain.mode != DELIVER:
-        raise InvalidInput(_l('%(name)s relays its mail elsewhere: a shared mailbox needs a domain delivered here.', name=domain.name))
+        raise InvalidInput(_l('%(name)s relays its mail elsewhere: a shared mailbox needs a domain '
+                              'delivered here.', name=domain.name))
     lookup.refuse_while_archiving(db, address)
     if lookup.address_in_use(db, address):
-        raise AlreadyExists(_l('The address %(address)s is in use already: choose another one.', address=address))
+        raise AlreadyExists(_l('The address %(address)s is in use already: choose another one.',
+                               address=address))
     shared = SharedMailbox(domain_id=domain.id, local_part=local, address=address,
                            display_name=display_name.strip())
     shared.owners = _owners(db, roles, owners)
@@ -110,7 +112,8 @@ def _owners(db: Session, roles: Roles, names: list[str]):
     for group in chosen:
         if group.id not in allowed:
             why = _l("has members outside your domains") if group.members else _l("is empty")
-            raise InvalidInput(_l('The group %(name)s %(why)s: ask a server admin to make it an owner.', name=group.name, why=why))
+            raise InvalidInput(_l('The group %(name)s %(why)s: ask a server admin to make it an '
+                                  'owner.', name=group.name, why=why))
     return chosen
 
 

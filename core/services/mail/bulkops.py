@@ -121,7 +121,8 @@ def apply(client: IMAPClient, tree: list[folders.Folder], folder: str, sets: lis
         return Outcome(_l("The messages are already there."))
     folders.check_name(destination)
     undo = _move(client, sets, folder, destination)
-    done = _l('%(count)s moved to %(destination)s.', count=plural(undo.count if undo else count), destination=destination)
+    done = _l('%(count)s moved to %(destination)s.',
+              count=plural(undo.count if undo else count), destination=destination)
     if training and (action == "spam" or (action == "notspam" and folder == junk)):
         done += " " + training.after_move(action)
     return Outcome(done, undo)

@@ -233,7 +233,8 @@ def failure_text(exc: MailError) -> str:
                 "if that does not help, ask your administrator."))
     if isinstance(exc, ServiceUnavailable):
         detail = f" ({exc.detail})" if exc.detail else ""
-        return (_l('The %(service)s does not answer right now%(detail)s, so nothing was sent. Try again in a moment.', service=exc.service, detail=detail))
+        return (_l('The %(service)s does not answer right now%(detail)s, so nothing was sent. Try '
+                   'again in a moment.', service=exc.service, detail=detail))
     return _l('The mail server did not accept the message: %(exc)s', exc=exc)
 
 
@@ -246,7 +247,8 @@ def all_recipients(draft: Draft) -> list[str]:
         except InvalidRecipients as exc:
             bad += exc.bad
     if bad:
-        raise InvalidInput(_l('These are not e-mail addresses: %(bad)s. Correct them and send again.', bad=', '.join(bad)))
+        raise InvalidInput(_l('These are not e-mail addresses: %(bad)s. Correct them and send '
+                              'again.', bad=', '.join(bad)))
     return found
 
 

@@ -106,7 +106,8 @@ def not_offered(db: Session, address: str) -> list[NotOffered]:
                                        & AliasDestination.shared_mailbox_id.in_(ids)):
             domain = alias.domain.name if alias.domain else dest.shared_mailbox.domain.name
             found.setdefault(f"{alias.local_part}@{domain}",
-                             _l('an alias of the shared mailbox %(address)s, not of your own mailbox', address=dest.shared_mailbox.address))
+                             _l('an alias of the shared mailbox %(address)s, not of your own '
+                                'mailbox', address=dest.shared_mailbox.address))
     found.update(_overridden(db, address))
     offered = set(sendable(db, address))
     return [NotOffered(a, r) for a, r in sorted(found.items()) if a not in offered]
@@ -117,7 +118,8 @@ def _overridden(db: Session, address: str) -> dict[str, str]:
     own_domain = address.rpartition("@")[2]
     bound = _domain_aliases(db)
     return {f"{a.local_part}@{own_domain}":
-            _l('%(local_part)s@* delivers to you, but %(own_domain)s has its own %(local_part)s@ alias, which is the one that counts there', local_part=a.local_part, own_domain=own_domain)
+            _l('%(local_part)s@* delivers to you, but %(own_domain)s has its own %(local_part)s@ '
+               'alias, which is the one that counts there', local_part=a.local_part, own_domain=own_domain)
             for a in _own_aliases(db, address)
             if a.domain is None and (a.local_part, own_domain) in bound}
 
@@ -149,7 +151,8 @@ def _addresses(field: str, text: str, label: str, limit: int) -> str:
     try:
         pairs = parse_recipients(text)
     except InvalidRecipients as exc:
-        raise InvalidField(field, _l('%(label)s: not an e-mail address: %(bad)s.', label=label, bad=', '.join(exc.bad))) from exc
+        raise InvalidField(field, _l('%(label)s: not an e-mail address: %(bad)s.',
+                                     label=label, bad=', '.join(exc.bad))) from exc
     if len(pairs) > limit:
         raise InvalidField(field, _l('%(label)s: at most %(limit)s addresses.', label=label, limit=limit))
     return format_recipients(pairs)
@@ -161,7 +164,8 @@ def save_identity(db: Session, address: str, sender: str, form: dict) -> None:
         raise InvalidField("form", _l('You cannot send as %(sender)s.', sender=sender))
     name = one_line(form.get("display_name", ""))
     if len(name) > NAME_LIMIT:
-        raise InvalidField("display_name", _l('The name is longer than %(name_limit)s characters.', name_limit=NAME_LIMIT))
+        raise InvalidField("display_name", _l('The name is longer than %(name_limit)s characters.',
+                                              name_limit=NAME_LIMIT))
     values = dict(
         display_name=name,
         reply_to=_addresses("reply_to", form.get("reply_to", ""), "Reply-To", 1),
@@ -183,7 +187,8 @@ def save_preferences(db: Session, address: str, default_sender: str,
                      signature_above_quote: bool) -> None:
     """Store the default identity (one of ADDRESS's) and where a reply's signature goes."""
     if default_sender not in sendable(db, address):
-        raise InvalidField("default_sender", _l('You cannot send as %(default_sender)s.', default_sender=default_sender))
+        raise InvalidField("default_sender", _l('You cannot send as %(default_sender)s.',
+                                                default_sender=default_sender))
     row = _preferences_row(db, address)
     row.default_sender, row.signature_above_quote = default_sender, signature_above_quote
 
@@ -225,5 +230,6 @@ def pick_identity(choices: list[Identity], address: str, strict: bool = True) ->
         if identity.address == wanted:
             return identity
     if strict:
-        raise InvalidField("from", _l('You cannot send as %(nobody)s: choose one of your addresses.', nobody=address or 'nobody'))
+        raise InvalidField("from", _l('You cannot send as %(nobody)s: choose one of your addresses.',
+                                      nobody=address or 'nobody'))
     return choices[0]

@@ -74,7 +74,9 @@ def attachment_budget(limit_mb: int) -> int:
 def too_large_text(limit_mb: int) -> str:
     """The sentence shown when attachments do not fit."""
     budget = attachment_budget(limit_mb) / MIB
-    return (_l('The attachments would make the message larger than %(limit_mb)s MB, the most the mail server accepts. Attachments grow by about a third when sent, so together they can be at most %(budget)s MB.', limit_mb=limit_mb, budget=f"{budget:.1f}"))
+    return (_l('The attachments would make the message larger than %(limit_mb)s MB, the most the '
+               'mail server accepts. Attachments grow by about a third when sent, so together they '
+               'can be at most %(budget)s MB.', limit_mb=limit_mb, budget=f"{budget:.1f}"))
 
 
 def clean_filename(name: str) -> str:
@@ -124,7 +126,9 @@ def person_bytes(data_dir: str | Path, session_ids: list[str]) -> int:
 def check_person(data_dir: str | Path, session_ids: list[str], length: int, quota_mb: int) -> None:
     """TooLarge when LENGTH more bytes would take a person's waiting uploads over QUOTA_MB."""
     if person_bytes(data_dir, session_ids) + length > quota_mb * MIB:
-        raise TooLarge(_l('Your attachments waiting in unsent messages would take up more than %(quota_mb)s MB: send or discard some of those messages first.', quota_mb=quota_mb))
+        raise TooLarge(_l('Your attachments waiting in unsent messages would take up more than '
+                          '%(quota_mb)s MB: send or discard some of those messages first.',
+                          quota_mb=quota_mb))
 
 
 class Workspace:

@@ -69,7 +69,9 @@ def message_bytes(text: str) -> bytes:
         raise InvalidField("message", _l("Paste a message (its headers, a blank line, then its text)."))
     raw = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8") + b"\r\n"
     if len(raw) > MAX_MESSAGE:
-        raise InvalidField("message", _l('The message is %(raw)s bytes; the tester takes up to %(max_message)s bytes.', raw=f"{len(raw):,}", max_message=f"{MAX_MESSAGE:,}"))
+        raise InvalidField("message", _l('The message is %(raw)s bytes; the tester takes up to '
+                                         '%(max_message)s bytes.',
+                                         raw=f"{len(raw):,}", max_message=f"{MAX_MESSAGE:,}"))
     return raw
 
 

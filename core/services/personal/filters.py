@@ -70,9 +70,12 @@ def consequences(state: Filters, switch: bool = True) -> list[str]:
     """What saving the builder's script would do besides saving, in plain words."""
     notes = []
     if state.ruleset is None and state.exists:
-        notes.append(_l('The script “%(script)s” was edited by hand (%(problem)s); saving from the rule builder replaces those edits.', script=SCRIPT, problem=state.problem))
+        notes.append(_l('The script “%(script)s” was edited by hand (%(problem)s); saving from the '
+                        'rule builder replaces those edits.', script=SCRIPT, problem=state.problem))
     if switch and state.foreign_active:
-        notes.append(_l('The active script “%(foreign_active)s” was written by another program. It will be switched off (not deleted) and “%(script)s” switched on; you can switch back under Scripts.', foreign_active=state.foreign_active, script=SCRIPT))
+        notes.append(_l('The active script “%(foreign_active)s” was written by another program. It '
+                        'will be switched off (not deleted) and “%(script)s” switched on; you can '
+                        'switch back under Scripts.', foreign_active=state.foreign_active, script=SCRIPT))
     return notes
 
 
@@ -155,7 +158,8 @@ def check_rule(rule: Rule, folders: list[str], own_address: str) -> Rule:
         raise InvalidField("conditions" if not rule.conditions else "actions",
                            _l("A rule needs at least one condition and one action."))
     if len(rule.conditions) > MAX_ROWS or len(rule.actions) > MAX_ROWS:
-        raise InvalidInput(_l('A rule can have at most %(max_rows)s conditions and %(max_rows)s actions.', max_rows=MAX_ROWS))
+        raise InvalidInput(_l('A rule can have at most %(max_rows)s conditions and %(max_rows)s '
+                              'actions.', max_rows=MAX_ROWS))
     conditions = [_condition(i, c) for i, c in enumerate(rule.conditions)]
     actions = [_action(i, a, folders, own_address) for i, a in enumerate(rule.actions)]
     _check_combination(actions)
@@ -182,7 +186,8 @@ def _condition(i: int, cond: Condition) -> Condition:
                                "dashes, without a colon, e.g. List-Id."))
     value = one_line(cond.value) if cond.field != "body" else cond.value.strip()
     if not value or len(value) > VALUE_MAX or "\n" in value:
-        raise InvalidField(f"{field}-value", _l('Type the text to look for (one line, at most %(value_max)s characters).', value_max=VALUE_MAX))
+        raise InvalidField(f"{field}-value", _l('Type the text to look for (one line, at most '
+                                                '%(value_max)s characters).', value_max=VALUE_MAX))
     return Condition(cond.field, cond.op, value, header)
 
 
@@ -192,7 +197,8 @@ def _action(i: int, action: Action, folders: list[str], own_address: str) -> Act
         raise InvalidField(f"{field}-kind", _l("Choose what to do with the message."))
     if action.kind in ("move", "copy"):
         if action.value not in folders:
-            raise InvalidField(f"{field}-folder", _l('There is no folder %(value)s.', value=f"{action.value!r}"))
+            raise InvalidField(f"{field}-folder", _l('There is no folder %(value)s.',
+                                                     value=f"{action.value!r}"))
         return Action(action.kind, action.value)
     if action.kind == "forward":
         target = address(f"{field}-address", action.value, _l("The forwarding address"))

@@ -59,10 +59,12 @@ def _refuse_loop(db: Session, owner: str, target: str) -> None:
     path = [target]
     for _ in range(MAX_HOPS):
         if _alias_reaches(db, path[-1], owner):
-            raise InvalidField("target", _l('Forwarding to %(target)s would loop: %(path)s delivers to you.', target=target, path=path[-1]))
+            raise InvalidField("target", _l('Forwarding to %(target)s would loop: %(path)s '
+                                            'delivers to you.', target=target, path=path[-1]))
         following = db.scalar(select(Mailbox.forward_address).where(Mailbox.address == path[-1]))
         if following == owner:
-            raise InvalidField("target", _l('Forwarding to %(target)s would loop: %(path)s forwards its mail to you.', target=target, path=path[-1]))
+            raise InvalidField("target", _l('Forwarding to %(target)s would loop: %(path)s '
+                                            'forwards its mail to you.', target=target, path=path[-1]))
         if not following or following in path:
             return
         path.append(following)

@@ -54,7 +54,9 @@ def check(form: dict, allowed: list[str]) -> Vacation:
     if not subject:
         raise InvalidField("subject", _l("The reply needs a subject."))
     if len(subject) > SUBJECT_LIMIT:
-        raise InvalidField("subject", _l('The subject is %(subject)s characters; the limit is %(subject_limit)s.', subject=len(subject), subject_limit=SUBJECT_LIMIT))
+        raise InvalidField("subject", _l('The subject is %(subject)s characters; the limit is '
+                                         '%(subject_limit)s.',
+                                         subject=len(subject), subject_limit=SUBJECT_LIMIT))
     message = plain_text("message", form.get("message", ""), _l("The reply message"), MESSAGE_LIMIT,
                          required=enabled)
     days = whole_number("days", form.get("days", ""), "The interval", 1, MAX_DAYS)

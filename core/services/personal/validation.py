@@ -38,7 +38,8 @@ def plain_text(field: str, text: str, label: str, limit: int, required: bool = T
         raise InvalidField(field, _l('%(label)s contains control characters.', label=label))
     size = len(text.encode("utf-8"))
     if size > limit:
-        raise InvalidField(field, _l('%(label)s is %(size)s bytes long; the limit is %(limit)s bytes.', label=label, size=f"{size:,}", limit=f"{limit:,}"))
+        raise InvalidField(field, _l('%(label)s is %(size)s bytes long; the limit is %(limit)s '
+                                     'bytes.', label=label, size=f"{size:,}", limit=f"{limit:,}"))
     return text
 
 
@@ -60,5 +61,6 @@ def whole_number(field: str, text, label: str, low: int, high: int) -> int:
     except ValueError as exc:
         raise InvalidField(field, _l('%(label)s must be a whole number.', label=label)) from exc
     if not low <= number <= high:
-        raise InvalidField(field, _l('%(label)s must be between %(low)s and %(high)s.', label=label, low=low, high=high))
+        raise InvalidField(field, _l('%(label)s must be between %(low)s and %(high)s.',
+                                     label=label, low=low, high=high))
     return number

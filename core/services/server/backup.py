@@ -109,7 +109,8 @@ def snapshot_database(database: Path, copy: Path, private_copy: Path) -> None:
             finally:
                 target.close()
     except sqlite3.Error as exc:
-        raise ServiceError(_l('The database %(database)s could not be copied: %(exc)s', database=database, exc=exc)) from exc
+        raise ServiceError(_l('The database %(database)s could not be copied: %(exc)s',
+                              database=database, exc=exc)) from exc
     finally:
         source.close()
 

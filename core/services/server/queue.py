@@ -32,7 +32,8 @@ class NotQueued(NotFound):
     """The message is no longer in the queue."""
 
     def __init__(self, queue_id: str) -> None:
-        super().__init__(_l('Message %(queue_id)s is no longer in the queue: it has been delivered, returned to its sender or deleted.', queue_id=queue_id))
+        super().__init__(_l('Message %(queue_id)s is no longer in the queue: it has been '
+                            'delivered, returned to its sender or deleted.', queue_id=queue_id))
         self.queue_id = queue_id
 
 
@@ -106,7 +107,8 @@ def checked_id(queue_id: str) -> str:
     """QUEUE_ID when it is a Postfix queue id; InvalidInput otherwise."""
     queue_id = queue_id.strip()
     if not valid_queue_id(queue_id):
-        raise InvalidInput(_l('%(queue_id)s is not a Postfix queue id (such as A9B57263678).', queue_id=f"{queue_id[:40]!r}"))
+        raise InvalidInput(_l('%(queue_id)s is not a Postfix queue id (such as A9B57263678).',
+                              queue_id=f"{queue_id[:40]!r}"))
     return queue_id
 
 

@@ -138,7 +138,8 @@ def update(db: Session, cfg: dict, texts: dict[str, str], actor: str,
         return Outcome(changed, pending=str(exc))
     except privileged.Refused as exc:
         _undo(db, cfg, row, (stored, kept), before, changed, actor)
-        raise Rejected(_l('%(changed)s refused the new settings, so the previous ones stay in place. %(exc)s', changed=' or '.join(reloaded(changed)), exc=exc)) from exc
+        raise Rejected(_l('%(changed)s refused the new settings, so the previous ones stay in '
+                          'place. %(exc)s', changed=' or '.join(reloaded(changed)), exc=exc)) from exc
     seconds = time.monotonic() - began
     log.info("server settings %s live after %.2f s (%s)", sorted(changed), seconds, detail)
     return Outcome(changed, str(detail), seconds)
@@ -150,7 +151,10 @@ def _require_scanner(cfg: dict) -> None:
     try:
         clamd.ping(clamd.ClamdSettings.from_config(cfg))
     except ServiceUnavailable as exc:
-        raise InvalidSettings({"antivirus": _l('Antivirus stays off: %(exc)s. Start it (`flask --app app stack up`; on a system install: systemctl start clamav-daemon) and try again.', exc=exc)}) from exc
+        raise InvalidSettings({"antivirus": _l('Antivirus stays off: %(exc)s. Start it (`flask '
+                                               '--app app stack up`; on a system install: '
+                                               'systemctl start clamav-daemon) and try again.',
+                                               exc=exc)}) from exc
 
 
 def reloaded(changed: dict) -> list[str]:

@@ -60,7 +60,8 @@ def split_destination(text: str) -> tuple[str, str]:
     """('host', 'port') of `HOST:PORT` (the command line's form), e.g. ('smtp.example.net', '587')."""
     host, sep, port = text.strip().rpartition(":")
     if not sep:
-        raise InvalidSettings({"smarthost_port": _l('“%(text)s”: write the smarthost as HOST:PORT, as in smtp.example.net:587.', text=text)})
+        raise InvalidSettings({"smarthost_port": _l('“%(text)s”: write the smarthost as HOST:PORT, '
+                                                    'as in smtp.example.net:587.', text=text)})
     return host, port
 
 
@@ -138,7 +139,8 @@ def _seal(cfg: dict, values: dict, password: str) -> bytes:
         sealed = mailstore.call(cfg, "seal_smarthost_password", host=values["smarthost_host"],
                                 port=values["smarthost_port"], password=password)
     except ServiceUnavailable as exc:
-        raise ServiceError(_l("The password was not stored: it is sealed by the stack's privileged helper, which is not answering (%(exc)s).", exc=exc)) from exc
+        raise ServiceError(_l("The password was not stored: it is sealed by the stack's privileged "
+                              "helper, which is not answering (%(exc)s).", exc=exc)) from exc
     except privileged.Refused as exc:
         raise InvalidSettings({"smarthost_password": f"Password: {exc}."}) from exc
     return sealed.encode("ascii")

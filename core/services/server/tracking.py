@@ -68,7 +68,8 @@ def parse_since(text: str) -> datetime | None:
     try:
         since = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidInput(_l('%(text)s is not a date and time such as 2026-12-04T09:30.', text=f"{text!r}")) from exc
+        raise InvalidInput(_l('%(text)s is not a date and time such as 2026-12-04T09:30.',
+                              text=f"{text!r}")) from exc
     return since.astimezone().replace(tzinfo=None) if since.tzinfo else since
 
 

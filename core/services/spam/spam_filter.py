@@ -43,10 +43,13 @@ def parse_settings(greylist: str, spam: str, reject: str, subject_prefix: str) -
     chosen = [(name, value) for name, value in values.items() if value is not None]
     for (low_name, low), (high_name, high) in zip(chosen, chosen[1:]):
         if low >= high:
-            raise InvalidInput(_l('The %(low_name)s threshold (%(low)s) must be below the %(high_name)s threshold (%(high)s).', low_name=low_name, low=f"{low:g}", high_name=high_name, high=f"{high:g}"))
+            raise InvalidInput(_l('The %(low_name)s threshold (%(low)s) must be below the '
+                                  '%(high_name)s threshold (%(high)s).',
+                                  low_name=low_name, low=f"{low:g}", high_name=high_name, high=f"{high:g}"))
     prefix = subject_prefix.strip()
     if len(prefix) > MAX_PREFIX:
-        raise InvalidInput(_l('The subject prefix can be at most %(max_prefix)s characters long.', max_prefix=MAX_PREFIX))
+        raise InvalidInput(_l('The subject prefix can be at most %(max_prefix)s characters long.',
+                              max_prefix=MAX_PREFIX))
     if any(ch in prefix for ch in "%\\") or any(ord(ch) < 32 or ord(ch) == 127 for ch in prefix):
         raise InvalidInput(_l('The subject prefix cannot contain %, \\ or control characters.'))
     return FilterSettings(values["greylist"], values["spam"], values["reject"], prefix)
@@ -69,9 +72,11 @@ def _threshold(label: str, text: str) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        raise InvalidInput(_l('%(label)s: enter a score such as 6 or 7.5, or leave it empty to turn this action off.', label=label)) from None
+        raise InvalidInput(_l('%(label)s: enter a score such as 6 or 7.5, or leave it empty to '
+                              'turn this action off.', label=label)) from None
     if not math.isfinite(value) or not 0 < value <= MAX_THRESHOLD:
-        raise InvalidInput(_l('%(label)s: the score must be above 0 and at most %(max_threshold)s.', label=label, max_threshold=f"{MAX_THRESHOLD:g}"))
+        raise InvalidInput(_l('%(label)s: the score must be above 0 and at most %(max_threshold)s.',
+                              label=label, max_threshold=f"{MAX_THRESHOLD:g}"))
     return round(value, 2)
 
 
@@ -129,7 +134,8 @@ def add_rule(db: Session, kind: str, text: str, actor: str = "") -> SpamRule:
         raise InvalidInput(_l("Choose Block From, Allow From or Allow To."))
     value = rule_value(text)
     if db.scalar(select(SpamRule.id).where(SpamRule.kind == kind, SpamRule.value == value)):
-        raise InvalidInput(_l('%(value)s is on the %(kind)s list already.', value=value, kind=RULE_LABELS[kind]))
+        raise InvalidInput(_l('%(value)s is on the %(kind)s list already.',
+                              value=value, kind=RULE_LABELS[kind]))
     rule = SpamRule(kind=kind, value=value)
     db.add(rule)
     db.flush()
