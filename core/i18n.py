@@ -23,3 +23,9 @@ class LazyText(LazyString):
 def lazy_gettext(string: str, **variables) -> LazyText:
     """STRING (a msgid with %(name)s placeholders) translated and filled in when shown."""
     return LazyText(gettext, string, **variables)
+
+
+def N_(string: str) -> str:
+    """STRING unchanged, marked for translation: a text stored as written (English, e.g. by the
+    worker) and translated where it is shown, by looking the stored text up."""
+    return string

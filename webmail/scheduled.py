@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from babel.dates import format_date
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
+from flask_babel import gettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -55,6 +56,12 @@ def schedule(client, draft, workspace, identity, when: Plan):
     flash(_('The message will be sent %(time_zone)s.',
             time_zone=local_time(row.send_at, row.time_zone)), "info")
     return redirect(url_for("webmail.scheduled"))
+
+
+@bp.app_template_filter("stored_text")
+def stored_text(text: str) -> str:
+    """A note the worker stored in English (core.i18n.N_), in the reader's language."""
+    return gettext(text)
 
 
 def local_time(at: datetime, zone_name: str) -> str:

@@ -16,7 +16,7 @@ from tests.template_text import find_unmarked, mark
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ("it", "de")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
-            "lazy_ngettext": (1, 2)}
+            "lazy_ngettext": (1, 2), "N_": None}
 
 
 def catalogue(language: str):

@@ -22,6 +22,7 @@ from imapclient import IMAPClient
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from core.i18n import N_
 from core.i18n import lazy_gettext as _l
 from core.mail import actions, imap, smtp
 from core.mail.compose import Draft, read_draft, to_bytes, without_private
@@ -42,14 +43,16 @@ from .uploads import Workspace
 log = logging.getLogger(__name__)
 LATEST = timedelta(days=366)  # how far ahead a message may be scheduled
 RETRY = timedelta(minutes=1)  # the pause after the mail server did not answer
-INTERRUPTED = ("The worker stopped while sending this message, so it may have gone out. "
-               "Look in Sent: if it is not there, edit it and send it again.")
-NOT_RESEALED = ("Your scheduled messages could not be given the new password: edit each one "
-                "in Scheduled and send it again.")
-NO_OWN_CREDENTIALS = ("Your scheduled messages could not be given a sign-in that works with "
-                      "two-factor sign-in: edit each one in Scheduled and send it again.")
-SIGN_IN_REFUSED = ("The mail server refused the sign-in kept with this message (was your "
-                   "password changed?). Edit it and send it again.")
+# Stored with a message by the worker, in English, and translated where shown (N_); the two
+# the pages say at once read in the person's language (_l).
+INTERRUPTED = N_("The worker stopped while sending this message, so it may have gone out. "
+                 "Look in Sent: if it is not there, edit it and send it again.")
+NOT_RESEALED = _l("Your scheduled messages could not be given the new password: edit each one "
+                  "in Scheduled and send it again.")
+NO_OWN_CREDENTIALS = _l("Your scheduled messages could not be given a sign-in that works with "
+                        "two-factor sign-in: edit each one in Scheduled and send it again.")
+SIGN_IN_REFUSED = N_("The mail server refused the sign-in kept with this message (was your "
+                     "password changed?). Edit it and send it again.")
 
 
 def send_time(local: str, zone_name: str, now: datetime | None = None) -> datetime:
@@ -277,7 +280,7 @@ def give_up(db: Session, row: ScheduledMessage, reason: str) -> None:
 
 def _keep(db: Session, row: ScheduledMessage, state: str, error: str,
           send_at: datetime | None = None) -> None:
-    row.state, row.error, row.attempts = state, error, row.attempts + 1
+    row.state, row.error, row.attempts = state, str(error), row.attempts + 1  # English: no reader here
     if send_at is not None:
         row.send_at = send_at
     log.warning("scheduled message %s of %s: %s", row.id, row.address, error)
