@@ -167,7 +167,7 @@ def check_name(name: str) -> str:
     CR LF inside a quoted string would end the command early.
     """
     if not name or len(name) > 500 or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise ImapError("A folder name must be 1 to 500 characters, without control characters.")
+        raise ImapError(_l("A folder name must be 1 to 500 characters, without control characters."))
     return name
 
 
