@@ -13,7 +13,8 @@ from flask import Flask, redirect, url_for
 
 from core import cache, shared
 from core.config import ConfigError, check_secret_key, load_config
-from core.extensions import csrf, db, limiter, login_manager
+from core.extensions import babel, csrf, db, limiter, login_manager
+from core.i18n import lazy_gettext
 from portal import https
 
 log = logging.getLogger("mailroom")
@@ -81,12 +82,16 @@ def _require_secret_key(settings: dict) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    from portal.language import JSONProvider, select_locale, select_timezone
+
     db.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.json = JSONProvider(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message = lazy_gettext("Please sign in to continue.")
 
 
 def _register_blueprints(app: Flask) -> None:

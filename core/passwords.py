@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import bcrypt
 
+from core.i18n import lazy_gettext as _l
+
 # Dovecot 2.3 verifies bcrypt hashes ($2b$) under the BLF-CRYPT scheme name.
 SCHEME = "{BLF-CRYPT}"
 ROUNDS = 11
@@ -11,9 +13,9 @@ MIN_LENGTH = 10
 MAX_BYTES = 72  # bcrypt reads no further (and bcrypt 5 refuses longer input)
 
 RULES = (
-    f"At least {MIN_LENGTH} characters.",
-    "Not the same as your e-mail address or its local part.",
-    f"At most {MAX_BYTES} bytes (about {MAX_BYTES} letters without accents).",
+    _l("At least %(min_length)s characters.", min_length=MIN_LENGTH),
+    _l("Not the same as your e-mail address or its local part."),
+    _l("At most %(max_bytes)s bytes (about %(max_bytes)s letters without accents).", max_bytes=MAX_BYTES),
 )
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, make_response, render_template, request, session
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
 from core.db import is_busy
 from core.extensions import db
+from core.i18n import lazy_gettext as _l
 from core.mail.errors import (AuthenticationFailed, ImapError, LoginDelayed, NotFoundError,
                               ServiceUnavailable)
 from core.services.access import signin, throttle
@@ -22,12 +24,24 @@ API_PREFIX = api_bp.url_prefix + "/"
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: ("Bad request", "The request could not be understood."),
-    403: ("Not allowed", "You do not have permission to open this page."),
-    404: ("Not found", "There is nothing at this address."),
-    405: ("Not allowed", "This page cannot be used that way."),
-    413: ("Too large", "What you sent is larger than the server accepts."),
-    500: ("Something went wrong", "The error has been logged. Please try again."),
+    400: (_l("Bad request"), _l("The request could not be understood.")),
+    403: (_l("Not allowed"), _l("You do not have permission to open this page.")),
+    404: (_l("Not found"), _l("There is nothing at this address.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    413: (_l("Too large"), _l("What you sent is larger than the server accepts.")),
+    500: (_l("Something went wrong"), _l("The error has been logged. Please try again.")),
+}
+
+# The stores name the daemon that did not answer in English (core/mail/*.py SERVICE, for logs
+# and the CLI); the page names it in the reader's language.
+SERVICE_NAMES = {
+    "IMAP server (Dovecot)": _l("IMAP server (Dovecot)"),
+    "ManageSieve server (Dovecot)": _l("ManageSieve server (Dovecot)"),
+    "mail server (Dovecot)": _l("mail server (Dovecot)"),
+    "SMTP server (Postfix)": _l("SMTP server (Postfix)"),
+    "Rspamd (spam filter)": _l("Rspamd (spam filter)"),
+    "The virus scanner (clamd)": _l("virus scanner (clamd)"),
+    "the privileged helper (the stack's worker)": _l("privileged helper (the stack's worker)"),
 }
 
 
@@ -52,9 +66,9 @@ def http_error(error):
 def csrf_error(error):
     """A form without a valid token: say so and offer a fresh form."""
     return render_template(
-        "errors/error.html", code=400, title="Form expired",
-        text="The form was missing its security token or it has expired. "
-             "Go back, reload the page and try again.",
+        "errors/error.html", code=400, title=_("Form expired"),
+        text=_("The form was missing its security token or it has expired. "
+               "Go back, reload the page and try again."),
     ), 400
 
 
@@ -67,10 +81,10 @@ def too_many(error):
     if request.endpoint == "auth.login":
         return render_template(
             "auth/login.html", address=request.form.get("address", ""),
-            error="Too many sign-in attempts. Wait a minute, then try again.",
+            error=_("Too many sign-in attempts. Wait a minute, then try again."),
         ), 429
-    return render_template("errors/error.html", code=429, title="Slow down",
-                           text="Too many requests. Wait a minute, then try again."), 429
+    return render_template("errors/error.html", code=429, title=_("Slow down"),
+                           text=_("Too many requests. Wait a minute, then try again.")), 429
 
 
 @bp.app_errorhandler(throttle.ServerBusy)
@@ -78,7 +92,7 @@ def busy(error):
     """As many sign-ins as allowed are under way: come back in a moment."""
     response = make_response(render_template(
         "auth/login.html", address=request.form.get("address", ""),
-        error="Many people are signing in right now. Try again in a moment."), 503)
+        error=_("Many people are signing in right now. Try again in a moment.")), 503)
     response.headers["Retry-After"] = "2"
     return response
 
@@ -88,9 +102,9 @@ def service_unavailable(error: ServiceUnavailable):
     """A daemon is down: name it and offer a retry."""
     log.warning("%s", error)
     return render_template(
-        "errors/error.html", code=503, title="Mail server unreachable",
-        text=f"The {error.service} does not answer right now. "
-             "Your data is safe; try again in a moment.",
+        "errors/error.html", code=503, title=_("Mail server unreachable"),
+        text=_("The %(service)s does not answer right now. Your data is safe; try again in a moment.",
+               service=SERVICE_NAMES.get(error.service, error.service)),
         retry=request.url if request.method == "GET" else request.referrer,
     ), 503
 
@@ -98,7 +112,7 @@ def service_unavailable(error: ServiceUnavailable):
 @bp.app_errorhandler(NotFoundError)
 def mail_not_found(error: NotFoundError):
     """An unknown folder or message: a 404 page with a way back."""
-    return render_template("errors/error.html", code=404, title="Not found",
+    return render_template("errors/error.html", code=404, title=_("Not found"),
                            text=str(error)), 404
 
 
@@ -106,8 +120,8 @@ def mail_not_found(error: NotFoundError):
 def mail_refused(error: ImapError):
     """The mail server said no to what was asked: say what it answered."""
     log.info("IMAP refused: %s", error)
-    return render_template("errors/error.html", code=422, title="The mail server refused",
-                           text=f"The mail server answered: {error}"), 422
+    return render_template("errors/error.html", code=422, title=_("The mail server refused"),
+                           text=_("The mail server answered: %(answer)s", answer=error)), 422
 
 
 @bp.app_errorhandler(VaultError)
@@ -119,9 +133,9 @@ def signed_out(error):
         signin.sign_out(db.session, current_user.id)
     logout_user()
     session.clear()
-    return render_template("errors/error.html", code=401, title="Please sign in again",
-                           text="Your session can no longer reach your mail: its password may "
-                                "have changed.", signin=True), 401
+    return render_template("errors/error.html", code=401, title=_("Please sign in again"),
+                           text=_("Your session can no longer reach your mail: its password may "
+                                  "have changed."), signin=True), 401
 
 
 @bp.app_errorhandler(OperationalError)
@@ -132,9 +146,9 @@ def database_busy(error: OperationalError):
         raise error
     log.warning("database busy: %s", error.orig)
     return render_template(
-        "errors/error.html", code=503, title="Database busy",
-        text="The database is busy with another change and could not take yours in time, "
-             "so nothing was saved. Go back and try again in a moment.",
+        "errors/error.html", code=503, title=_("Database busy"),
+        text=_("The database is busy with another change and could not take yours in time, "
+               "so nothing was saved. Go back and try again in a moment."),
         retry=request.url if request.method == "GET" else request.referrer,
     ), 503, {"Retry-After": "5"}
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.mail.errors import ServiceUnavailable
@@ -62,7 +63,7 @@ def rule_edit(index: int | None = None):
             with sieve_store() as store:
                 state = filters.load(store)
             if state.ruleset is None or not 0 <= index < len(state.ruleset.rules):
-                flash("That rule is not there any more.", "error")
+                flash(_("That rule is not there any more."), "error")
                 return redirect(url_for(".filter_list"))
             rule = state.ruleset.rules[index]
             original = rule.name
@@ -72,7 +73,7 @@ def rule_edit(index: int | None = None):
         return _builder(rule, index, request.form.get("original", ""))
     outcome = attempt(lambda: _save_rule(rule, index))
     if outcome.ok:
-        flash(f"Rule “{rule.name.strip()}” saved; it applies to the next message.", "ok")
+        flash(_('Rule “%(name)s” saved; it applies to the next message.', name=rule.name.strip()), "ok")
         return redirect(url_for(".filter_list"))
     return _builder(rule, index, request.form.get("original", ""), outcome)
 
@@ -129,9 +130,9 @@ def script_op(op: str):
     for message in outcome.errors.values():
         flash(message, "error")
     if outcome.ok:
-        flash({"activate": f"“{name}” is now the active script.",
-               "deactivate": "Filtering is off: all mail goes to the Inbox.",
-               "delete": f"The script “{name}” was deleted."}[op], "ok")
+        flash({"activate": _('“%(name)s” is now the active script.', name=name),
+               "deactivate": _("Filtering is off: all mail goes to the Inbox."),
+               "delete": _('The script “%(name)s” was deleted.', name=name)}[op], "ok")
     return redirect(url_for(".filter_list"))
 
 
@@ -155,8 +156,9 @@ def raw_edit():
 
     outcome = attempt(work, script_field="text")
     if outcome.ok:
-        flash(f"The script “{name}” was checked by the server and saved"
-              + (" and is active." if activate else "."), "ok")
+        flash(_("The script “%(name)s” was checked by the server, saved and switched on.",
+                name=name) if activate
+              else _("The script “%(name)s” was checked by the server and saved.", name=name), "ok")
         return redirect(url_for(".filter_list"))
     return render_template("portal/raw.html", name=name, text=text, errors=outcome.errors,
                            activate=activate), outcome.status

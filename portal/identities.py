@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -41,7 +42,7 @@ def identity_save():
     outcome = _commit(lambda: identities.save_identity(db.session, current_user.address, sender,
                                                        request.form.to_dict()))
     if outcome.ok:
-        flash(f"Saved the identity {sender}; new messages use it.", "ok")
+        flash(_('Saved the identity %(sender)s; new messages use it.', sender=sender), "ok")
         return redirect(url_for(".identities_page", identity=sender))
     return _page(sender, request.form.to_dict(), outcome.errors, outcome.status)
 
@@ -55,6 +56,6 @@ def identity_preferences():
     outcome = _commit(lambda: identities.save_preferences(db.session, current_user.address,
                                                           default, above))
     if outcome.ok:
-        flash("Saved: new messages start from the default identity.", "ok")
+        flash(_("Saved: new messages start from the default identity."), "ok")
         return redirect(url_for(".identities_page"))
     return _page("", errors=outcome.errors, status=outcome.status)

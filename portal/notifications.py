@@ -3,6 +3,7 @@ besides the INBOX."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -39,7 +40,7 @@ def notifications_page():
             errors[exc.field] = str(exc)
         else:
             db.session.commit()
-            flash("New-mail notifications are on." if on else "New-mail notifications are off.", "ok")
+            flash(_("New-mail notifications are on.") if on else _("New-mail notifications are off."), "ok")
             return redirect(url_for(".notifications_page"))
     prefs = identities.preferences(db.session, address)
     on = prefs.notifications if request.method == "GET" else request.form.get("notifications") == "on"

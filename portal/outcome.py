@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable
+from flask_babel import gettext as _
 
 from core.mail.errors import AuthenticationFailed, MailError, ServiceUnavailable
 from core.mail.sieve import ScriptRejected
@@ -34,16 +35,17 @@ def attempt(work: Callable[[], None], script_field: str = "form") -> Outcome:
     except InvalidField as exc:
         return Outcome({exc.field: str(exc)}, status=422)
     except ScriptRejected as exc:
-        where = f"Line {exc.line}: " if exc.line else ""
-        return Outcome({script_field: f"The server refused the script. {where}{exc.message}"},
+        where = _('Line %(line)s: ', line=exc.line) if exc.line else ""
+        return Outcome({script_field: _('The server refused the script. %(where)s%(message)s',
+                                        where=where, message=exc.message)},
                        status=422)
     except ServiceUnavailable as exc:
-        return Outcome({"form": f"The {exc.service} does not answer, so nothing was saved. "
-                                "What you typed is still here: try again in a moment."},
+        return Outcome({"form": _('The %(service)s does not answer, so nothing was saved. What you '
+                                  'typed is still here: try again in a moment.', service=exc.service)},
                        status=503)
     except AuthenticationFailed:
-        return Outcome({"form": "The mail server no longer accepts your session's password. "
-                                "Sign out and in again."}, status=401)
+        return Outcome({"form": _("The mail server no longer accepts your session's password. "
+                                "Sign out and in again.")}, status=401)
     except (ServiceError, MailError) as exc:
         return Outcome({"form": str(exc)}, status=422)
     return Outcome()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _, ngettext
 
 from core.extensions import db
 from core.passwords import RULES
@@ -49,9 +50,10 @@ def password_page():
     kicked = end_mail_sessions(current_user.address)
     if not scheduled.reseal(db.session, current_app.config, current_user.address, form["new"]):
         flash(scheduled.NOT_RESEALED, "error")
-    flash("Your password was changed. Use the new one in your mail programs too"
-          + (f"; {len(ended)} other sign-in{'s' if len(ended) != 1 else ''} ended." if ended
-             else "."), "ok")
+    flash(ngettext("Your password was changed. Use the new one in your mail programs too; %(num)s other "
+                   "sign-in ended.", "Your password was changed. Use the new one in your mail programs too; "
+                   "%(num)s other sign-ins ended.", len(ended)) if ended
+          else _("Your password was changed. Use the new one in your mail programs too."), "ok")
     if not kicked:
         flash(NOT_KICKED, "error")
     return redirect(url_for(".password_page"))

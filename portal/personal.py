@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -57,7 +58,7 @@ def vacation_page():
     # ManageSieve is only reached inside work(): if it is down, the form comes back filled in.
     outcome = attempt(work)
     if outcome.ok:
-        flash("Vacation reply switched on." if checked[0].enabled else "Vacation reply is off.", "ok")
+        flash(_("Vacation reply switched on.") if checked[0].enabled else _("Vacation reply is off."), "ok")
         return redirect(url_for(".vacation_page"))
     return _vacation_page(form, allowed, outcome)
 
@@ -86,8 +87,8 @@ def forwarding_page():
     outcome = _commit(lambda: forwarding.set_forwarding(db.session, current_user.address,
                                                         target or None, keep))
     if outcome.ok:
-        flash(f"All mail is now forwarded to {target.strip()}." if target.strip()
-              else "Forwarding is off.", "ok")
+        flash(_('All mail is now forwarded to %(target)s.',
+                target=target.strip()) if target.strip() else _("Forwarding is off."), "ok")
         return redirect(url_for(".forwarding_page"))
     return render_template("portal/forwarding.html", target=target, keep=keep,
                            active=False, errors=outcome.errors), outcome.status
@@ -108,7 +109,7 @@ def junk_page():
     spam_to_junk = "spam_to_junk" in request.form
     outcome = _commit(lambda: junk.set_junk(db.session, current_user.address, spam_to_junk, value))
     if outcome.ok:
-        flash("Spam handling saved; it applies to the next message.", "ok")
+        flash(_("Spam handling saved; it applies to the next message."), "ok")
         return redirect(url_for(".junk_page"))
     return render_template("portal/junk.html", current=current, mode=mode, days=days,
                            spam_to_junk=spam_to_junk, errors=outcome.errors), outcome.status

@@ -6,6 +6,7 @@ nothing else until it is on (require_two_factor below).
 """
 from __future__ import annotations
 
+from flask_babel import gettext as _
 import segno
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
@@ -35,7 +36,7 @@ def require_two_factor():
             or request.endpoint in BEFORE_ENROLMENT):
         return None
     if twofactor.required(db.session, current_user.address):
-        flash("Your organisation requires two-factor sign-in: set it up to go on.", "info")
+        flash(_("Your organisation requires two-factor sign-in: set it up to go on."), "info")
         return redirect(url_for("portal.security_page"))
     return None
 
@@ -116,7 +117,7 @@ def _check_password_and_code(errors: dict) -> bool:
     try:
         imap.close(imap.login(imap_settings(), address, request.form.get("password", ""), client_ip()))
     except AuthenticationFailed:
-        errors["form"] = "The password is wrong: nothing was changed."
+        errors["form"] = _("The password is wrong: nothing was changed.")
         return False
     if not twofactor.check_code(db.session, address, request.form.get("code", "")):
         errors["form"] = twofactor.WRONG_CODE
@@ -130,15 +131,15 @@ def _check_password_and_code(errors: dict) -> bool:
 def security_disable():
     """Turn two-factor sign-in off: the password and a code first."""
     if twofactor.domain_requires(db.session, current_user.address):
-        flash("Your organisation requires two-factor sign-in: it stays on.", "error")
+        flash(_("Your organisation requires two-factor sign-in: it stays on."), "error")
         return redirect(url_for(".security_page"))
     errors: dict = {}
     if not _check_password_and_code(errors):
         return page(401, errors=errors)
     twofactor.turn_off(db.session, current_user.address)
     db.session.commit()
-    flash("Two-factor sign-in is off. Mail programs can use your password again; "
-          "your app passwords keep working until you revoke them.", "ok")
+    flash(_("Two-factor sign-in is off. Mail programs can use your password again; "
+          "your app passwords keep working until you revoke them."), "ok")
     return redirect(url_for(".security_page"))
 
 
@@ -179,7 +180,7 @@ def app_password_revoke(password_id: int):
     except NotFound as exc:
         flash(str(exc), "error")
         return redirect(url_for(".security_page"))
-    flash(f"The app password “{name}” is revoked.", "ok")
+    flash(_('The app password “%(name)s” is revoked.', name=name), "ok")
     if not end_mail_sessions(current_user.address):
         flash(NOT_KICKED, "error")
     return redirect(url_for(".security_page"))

@@ -1,12 +1,14 @@
 """Settings: the spam filter as one person sees it (Bayes readiness, whether they train)."""
 from __future__ import annotations
 
-import time
+from datetime import datetime, timezone
 
 from flask import current_app, render_template
+from flask_babel import format_datetime
 from flask_login import current_user, login_required
 
 from core.extensions import db
+from core.i18n import lazy_gettext as _l
 from core.services.spam import learning
 
 from .blueprint import bp
@@ -26,11 +28,11 @@ def spam_page():
 
 
 OUTCOMES = {
-    "learned": "Learned",
-    "already learned": "Already learned before (no change)",
-    "already known": "Not needed: the filter already rates it this way",
-    learning.SKIPPED: "Not learned: only the spamtrainers group trains",
-    "refused": "Not learned: too little text to learn from",
+    "learned": _l("Learned"),
+    "already learned": _l("Already learned before (no change)"),
+    "already known": _l("Not needed: the filter already rates it this way"),
+    learning.SKIPPED: _l("Not learned: only the spamtrainers group trains"),
+    "refused": _l("Not learned: too little text to learn from"),
 }
 
 
@@ -42,5 +44,5 @@ def spam_outcome(outcome: str) -> str:
 
 @bp.app_template_filter("spam_time")
 def spam_time(stamp: float | None) -> str:
-    """A time of the queue worker's report, in the server's local time."""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "—"
+    """A time of the queue worker's report, in the reader's language and time zone."""
+    return format_datetime(datetime.fromtimestamp(stamp, timezone.utc), "medium") if stamp else "—"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import render_template
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
 
 from core.extensions import db
 from core.mail.errors import ServiceUnavailable
@@ -29,8 +30,9 @@ def _sieve_summary() -> dict:
 @bp.errorhandler(NotFound)
 def not_managed(error: NotFound):
     """A person with no mailbox row (Mailroom fronting a server it does not manage)."""
-    return render_template("errors/error.html", code=404, title="Not managed here",
-                           text=f"{error} These settings are kept by your mail provider."), 404
+    return render_template("errors/error.html", code=404, title=_("Not managed here"),
+                           text=_('%(error)s These settings are kept by your mail provider.',
+                                  error=error)), 404
 
 
 @bp.route("/")

@@ -1,22 +1,24 @@
 """Rules and settings in plain sentences: "When the subject contains “invoice”, move it to Bills."""
 from __future__ import annotations
+from flask_babel import gettext as _
 
+from core.i18n import lazy_gettext as _l
 from core.mail.sieve_rules import Action, Condition, Rule
 
-FIELD_WORDS = {"from": "the sender", "to": "a recipient (To or Cc)", "subject": "the subject",
-               "header": "the header", "body": "the text", "size": "the size"}
-FIELD_CHOICES = [("from", "the sender (From)"), ("to", "a recipient (To or Cc)"),
-                 ("subject", "the subject"), ("header", "the header …"),
-                 ("body", "the text (body)"), ("size", "the size")]
-OP_WORDS = {"contains": "contains", "notcontains": "does not contain", "is": "is",
-            "matches": "matches", "over": "is over", "under": "is under"}
-TEXT_OP_CHOICES = [("contains", "contains"), ("notcontains", "does not contain"),
-                   ("is", "is"), ("matches", "matches (* and ?)")]
-SIZE_OP_CHOICES = [("over", "is over"), ("under", "is under")]
-ACTION_CHOICES = [("move", "move it to"), ("copy", "copy it to"), ("forward", "forward it to"),
-                  ("read", "mark it as read"), ("flag", "flag it"), ("delete", "delete it"),
-                  ("reject", "refuse it with a message"),
-                  ("stop", "stop: skip the rules below")]
+FIELD_WORDS = {"from": _l("the sender"), "to": _l("a recipient (To or Cc)"), "subject": _l("the subject"),
+               "header": _l("the header"), "body": _l("the text"), "size": _l("the size")}
+FIELD_CHOICES = [("from", _l("the sender (From)")), ("to", _l("a recipient (To or Cc)")),
+                 ("subject", _l("the subject")), ("header", _l("the header …")),
+                 ("body", _l("the text (body)")), ("size", _l("the size"))]
+OP_WORDS = {"contains": _l("contains"), "notcontains": _l("does not contain"), "is": _l("is"),
+            "matches": _l("matches"), "over": _l("is over"), "under": _l("is under")}
+TEXT_OP_CHOICES = [("contains", _l("contains")), ("notcontains", _l("does not contain")),
+                   ("is", _l("is")), ("matches", _l("matches (* and ?)"))]
+SIZE_OP_CHOICES = [("over", _l("is over")), ("under", _l("is under"))]
+ACTION_CHOICES = [("move", _l("move it to")), ("copy", _l("copy it to")), ("forward", _l("forward it to")),
+                  ("read", _l("mark it as read")), ("flag", _l("flag it")), ("delete", _l("delete it")),
+                  ("reject", _l("refuse it with a message")),
+                  ("stop", _l("stop: skip the rules below"))]
 UNITS = {"K": "KB", "M": "MB", "G": "GB", "": "bytes"}
 
 
@@ -28,28 +30,33 @@ def size_text(value: str) -> str:
 
 def condition_text(cond: Condition) -> str:
     """One condition, e.g. 'the subject contains “invoice”'."""
-    subject = f"the header {cond.header}" if cond.field == "header" else FIELD_WORDS[cond.field]
+    subject = _("the header %(name)s",
+                name=cond.header) if cond.field == "header" else FIELD_WORDS[cond.field]
     value = size_text(cond.value) if cond.field == "size" else f"“{cond.value}”"
     return f"{subject} {OP_WORDS[cond.op]} {value}"
 
 
 def action_text(action: Action) -> str:
     """One action, e.g. 'move it to Bills' or 'forward it to a@b.test and keep a copy'."""
-    if action.kind in ("move", "copy"):
-        return f"{action.kind} it to {action.value}"
+    if action.kind == "move":
+        return _("move it to %(folder)s", folder=action.value)
+    if action.kind == "copy":
+        return _("copy it to %(folder)s", folder=action.value)
     if action.kind == "forward":
-        return f"forward it to {action.value}" + (" and keep a copy" if action.keep else "")
+        if action.keep:
+            return _("forward it to %(address)s and keep a copy", address=action.value)
+        return _("forward it to %(address)s", address=action.value)
     if action.kind == "reject":
-        return f"refuse it with “{action.value}”"
+        return _('refuse it with “%(value)s”', value=action.value)
     if action.kind == "stop":
-        return "skip the rules below"
+        return _("skip the rules below")
     return dict(ACTION_CHOICES)[action.kind]
 
 
 def rule_text(rule: Rule) -> str:
     """The whole rule as one sentence."""
-    joiner = " and " if rule.match == "all" else " or "
+    joiner = _(" and ") if rule.match == "all" else _(" or ")
     conditions = joiner.join(condition_text(c) for c in rule.conditions)
-    actions = [action_text(a) for a in rule.actions]
-    done = ", ".join(actions[:-1]) + (" and " if len(actions) > 1 else "") + actions[-1]
-    return f"When {conditions}, {done}."
+    actions = [str(action_text(a)) for a in rule.actions]
+    done = ", ".join(actions[:-1]) + (_(" and ") if len(actions) > 1 else "") + actions[-1]
+    return _("When %(conditions)s, %(actions)s.", conditions=conditions, actions=done)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.mail.errors import ImapError
@@ -69,6 +70,6 @@ def _change_folder(client) -> None:
     try:
         mailbox.change_folder(client, action, name, new_name)
     except (ImapError, ValueError) as exc:
-        flash(f"Could not {action} “{name}”: {exc}", "error")
+        flash(_('Could not %(action)s “%(name)s”: %(exc)s', action=action, name=name, exc=exc), "error")
         return
-    flash(f"Folder “{new_name or name}”: {action} done.", "info")
+    flash(_('Folder “%(name)s”: %(action)s done.', name=new_name or name, action=action), "info")

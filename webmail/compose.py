@@ -5,9 +5,11 @@ import logging
 import time
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.extensions import db
+from core.i18n import lazy_gettext as _l
 from core.mail.compose import REPLY_MODES, Draft, new_message_id, one_line, valid_message_id
 from core.mail import reminder as reminder_words
 from core.mail.errors import MailError, NotFoundError
@@ -22,8 +24,8 @@ from . import scheduled as scheduling
 from .blueprint import bp
 
 log = logging.getLogger(__name__)
-EXPIRED = "This message form has expired; open a new one."
-TITLES = {"reply": "Reply", "all": "Reply to all", "forward": "Forward",
+EXPIRED = _l("This message form has expired; open a new one.")
+TITLES = {"reply": _l("Reply"), "all": _l("Reply to all"), "forward": _l("Forward"),
           "forward-attachment": "Forward"}
 
 
@@ -139,7 +141,7 @@ def compose():
         with mail_connection() as client:
             draft = _start(client, workspace, choices)
     except NotFoundError:
-        flash("That message is no longer there.", "error")
+        flash(_("That message is no longer there."), "error")
         return redirect(url_for("webmail.index"))
     return _page(draft, workspace, choices)
 
@@ -163,8 +165,8 @@ def send():
         identity = service.pick_identity(choices, draft.sender)
         if _remind(workspace, draft):
             return _page(draft, workspace, choices, status=422, reminder=True,
-                         error=f"{reminder_words.QUESTION} Attach it, or press Send again to send "
-                               "the message as it is.")
+                         error=_('%(question)s Attach it, or press Send again to send the message '
+                                 'as it is.', question=reminder_words.QUESTION))
         when = scheduling.plan(request.form)
         with mail_connection() as client:
             report = _send_or_fail(client, draft, workspace, identity, when)
@@ -176,10 +178,10 @@ def send():
     if not isinstance(report, (service.SendReport, service.SendFailed)):
         return report  # scheduled: the redirect that says so
     if isinstance(report, service.SendFailed):
-        saved = " It is saved in Drafts, so nothing is lost." if report.draft_uid else ""
+        saved = _(" It is saved in Drafts, so nothing is lost.") if report.draft_uid else ""
         draft.draft_uid = report.draft_uid or draft.draft_uid
         return _page(draft, workspace, choices, error=f"{report}{saved}", status=502)
-    flash(f"Message sent to {', '.join(report.recipients)}.", "info")
+    flash(_('Message sent to %(recipients)s.', recipients=', '.join(report.recipients)), "info")
     if report.warning:
         flash(report.warning, "error")
     return redirect(url_for("webmail.index"))
@@ -269,7 +271,7 @@ def discard():
     workspace = _workspace_or_new(request.form.get("compose_id", ""))
     with mail_connection() as client:
         service.discard(client, _number(request.form.get("draft_uid")), workspace)
-    flash("The message was discarded.", "info")
+    flash(_("The message was discarded."), "info")
     return redirect(url_for("webmail.index"))
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -69,5 +70,5 @@ def list_view():
         abort(400)
     identities.save_list_view(db.session, current_user.address, VIEWS[view])
     db.session.commit()
-    flash(f"The list now shows {view}.", "info")
+    flash(_('The list now shows %(view)s.', view=view), "info")
     return redirect(back(url_for("webmail.index")))

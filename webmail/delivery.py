@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, render_template
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
 
 from core.extensions import db
 from core.mail import mime
@@ -28,6 +29,6 @@ def delivery(uid: int):
     except NotFound as exc:
         missing, status = str(exc), 404
     except MailError as exc:
-        missing, status = f"The mail log cannot be read now: {exc}", 503
+        missing, status = _('The mail log cannot be read now: %(exc)s', exc=exc), 503
     return render_template("webmail/delivery.html", uid=uid, folder=folder, parsed=parsed,
                            messages=found, missing=missing), status

@@ -5,6 +5,7 @@ import secrets
 import time
 
 from flask import current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -62,7 +63,7 @@ def run_bulk(client, chosen: bulkops.Selection, action: str) -> None:
         outcome = bulkops.apply(client, tree, chosen.folder, sets, action, chosen.total,
                                 request.form.get("target", ""), training_for("spam", "notspam"))
     except (ImapError, QueryError) as exc:
-        flash(f"That did not work: {exc}", "error")
+        flash(_('That did not work: %(exc)s', exc=exc), "error")
         return
     flash(outcome.text, "info")
     if outcome.undo:
@@ -94,7 +95,7 @@ def read_all():
         try:
             flash(bulkops.mark_all_read(client, folder, _int("upto"), _int("uidvalidity")), "info")
         except (ImapError, NotFoundError) as exc:
-            flash(f"That did not work: {exc}", "error")
+            flash(_('That did not work: %(exc)s', exc=exc), "error")
     return redirect(back(url_for("webmail.index", folder=folder)))
 
 
@@ -105,7 +106,7 @@ def undo():
     pending = session.get(UNDO_KEY) or {}
     fresh = time.time() - pending.get("at", 0) <= UNDO_ACCEPTED_SECONDS
     if not pending or pending.get("id") != request.form.get("undo") or not fresh:
-        flash("That can no longer be undone.", "error")
+        flash(_("That can no longer be undone."), "error")
         return redirect(back(url_for("webmail.index")))
     session.pop(UNDO_KEY, None)
     done = bulkops.Undo(pending["folder"], pending["uidvalidity"], pending["uids"],
@@ -116,5 +117,5 @@ def undo():
             tree = mailbox.folder_tree(client, counts=False)
             flash(bulkops.undo(client, tree, done, training), "info")
         except (ImapError, NotFoundError) as exc:
-            flash(f"Could not undo: {exc}", "error")
+            flash(_('Could not undo: %(exc)s', exc=exc), "error")
     return redirect(back(url_for("webmail.index", folder=done.back_to)))

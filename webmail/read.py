@@ -5,6 +5,7 @@ import secrets
 
 from flask import (Response, abort, current_app, flash, redirect, render_template, request,
                    url_for)
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -125,6 +126,6 @@ def trust():
         reading.trust_sender(db.session, current_user.address, sender)
     except InvalidInput:
         abort(400)
-    flash(f"Remote content from {sender} will always be shown.", "info")
+    flash(_('Remote content from %(sender)s will always be shown.', sender=sender), "info")
     options = list_options()
     return redirect(url_for("webmail.message", uid=uid, folder=options.folder))

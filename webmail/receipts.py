@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -29,12 +30,12 @@ def receipt():
                 target = receipts.send_receipt(client, db.session, current_app.config,
                                                (current_user.address, password()),
                                                options.folder, uid)
-                flash(f"Read receipt sent to {target}.", "info")
+                flash(_('Read receipt sent to %(target)s.', target=target), "info")
             except MailError as exc:
-                flash(f"The read receipt could not be sent: {exc}", "error")
+                flash(_('The read receipt could not be sent: %(exc)s', exc=exc), "error")
         else:
             receipts.decline(client, db.session, current_user.address, options.folder, uid,
                              never=answer == "never")
-            flash("No read receipt was sent." + (" You will not be asked again for this sender."
-                                                 if answer == "never" else ""), "info")
+            flash(_("No read receipt was sent. You will not be asked again for this sender.")
+                  if answer == "never" else _("No read receipt was sent."), "info")
     return redirect(options.url("webmail.message", uid=uid))

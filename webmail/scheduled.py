@@ -5,7 +5,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from babel.dates import format_date
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -49,8 +53,15 @@ def schedule(client, draft, workspace, identity, when: Plan):
     if when.undo:
         session[UNDO_KEY] = {"id": row.id, "at": time.time(), "to": row.envelope()}
         return redirect(url_for("webmail.index"))
-    flash(f"The message will be sent {local_time(row.send_at, row.time_zone)}.", "info")
+    flash(_('The message will be sent %(time_zone)s.',
+            time_zone=local_time(row.send_at, row.time_zone)), "info")
     return redirect(url_for("webmail.scheduled"))
+
+
+@bp.app_template_filter("stored_text")
+def stored_text(text: str) -> str:
+    """A note the worker stored in English (core.i18n.N_), in the reader's language."""
+    return gettext(text)
 
 
 def local_time(at: datetime, zone_name: str) -> str:
@@ -60,7 +71,11 @@ def local_time(at: datetime, zone_name: str) -> str:
     except InvalidInput:
         zone, zone_name = service.time_zone("UTC"), "UTC"
     here = at.astimezone(zone)
-    return f"on {here:%a} {here.day} {here:%b %Y at %H:%M} ({zone_name})"
+    locale = get_locale()
+    return _("on %(weekday)s %(day)s %(month)s %(year)s at %(time)s (%(zone)s)",
+             weekday=format_date(here, "EEE", locale=locale), day=here.day,
+             month=format_date(here, "MMM", locale=locale), year=here.year, time=f"{here:%H:%M}",
+             zone=zone_name)
 
 
 @bp.app_context_processor
@@ -92,7 +107,7 @@ def _take_back(message_id: int) -> int | None:
         with mail_connection() as client:
             return service.unschedule(db.session, client, current_user.address, message_id)
     except compose_service.AlreadySent as exc:
-        flash(f"{exc} It can no longer be called back.", "error")
+        flash(_('%(exc)s It can no longer be called back.', exc=exc), "error")
     except NotFound as exc:
         flash(str(exc), "error")
     return None
@@ -113,5 +128,5 @@ def edit_scheduled(message_id: int):
 def cancel_scheduled(message_id: int):
     """Take the message off the schedule; it stays in Drafts."""
     if _take_back(message_id) is not None:
-        flash("The message will not be sent; it is in Drafts.", "info")
+        flash(_("The message will not be sent; it is in Drafts."), "info")
     return redirect(url_for("webmail.scheduled"))

@@ -5,6 +5,7 @@ import secrets
 
 from flask import (Response, current_app, flash, jsonify, redirect, render_template, request,
                    stream_with_context, url_for)
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from core.extensions import db
@@ -52,10 +53,10 @@ def export_zip():
         with mail_connection(chosen.folder) as client:
             sets = bulkops.uid_sets(client, sort_cache, owner(), chosen)
     except (ImapError, QueryError) as exc:
-        flash(f"That did not work: {exc}", "error")
+        flash(_('That did not work: %(exc)s', exc=exc), "error")
         return redirect(back)
     if not sets:
-        flash("No messages were selected.", "info")
+        flash(_("No messages were selected."), "info")
         return redirect(back)
 
     def generate():
@@ -84,7 +85,7 @@ def import_messages():
         for upload in files:
             said.append(_import_one(client, folder, upload, limit))
     if not files:
-        said.append(("Choose one or more .eml files to import.", "error"))
+        said.append((_("Choose one or more .eml files to import."), "error"))
     for text, category in said:
         flash(text, category)
     if request.accept_mimetypes.best == "application/json":

@@ -7,6 +7,7 @@ from datetime import datetime
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from core.i18n import lazy_gettext as _l
 from . import imap
 from .errors import NotFoundError
 
@@ -111,7 +112,7 @@ def raw_message(client: IMAPClient, uid: int) -> bytes:
     """The whole message UID of the selected folder as bytes (BODY.PEEK: stays unread)."""
     data = _run(client.fetch, [uid], [b"BODY.PEEK[]"])
     if uid not in data:
-        raise NotFoundError(f"There is no message {uid} in this folder.")
+        raise NotFoundError(_l('There is no message %(uid)s in this folder.', uid=uid))
     return data[uid][b"BODY[]"]
 
 
@@ -119,5 +120,5 @@ def message_flags(client: IMAPClient, uid: int) -> frozenset[str]:
     """The flags of message UID of the selected folder."""
     data = _run(client.get_flags, [uid])
     if uid not in data:
-        raise NotFoundError(f"There is no message {uid} in this folder.")
+        raise NotFoundError(_l('There is no message %(uid)s in this folder.', uid=uid))
     return frozenset(f.decode() if isinstance(f, bytes) else str(f) for f in data[uid])

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from core.i18n import lazy_gettext as _l
 from . import imap
 from .errors import ImapError
 
@@ -71,7 +72,9 @@ def list_folders(client: IMAPClient, counts: bool = True) -> list[Folder]:
         parts = name.split(delimiter)
         shared = parts[0] == SHARED_PREFIX and len(parts) > 1
         folders.append(Folder(
-            name=name, label="Inbox" if name.upper() == "INBOX" else parts[-1],
+            # The one label Mailroom gives (the others are the server's names): lazy, so a
+            # cached tree reads in each reader's language.
+            name=name, label=_l("Inbox") if name.upper() == "INBOX" else parts[-1],
             delimiter=delimiter, special=_special(flags), messages=status[0],
             unseen=status[1], subscribed=name in subscribed or name.upper() == "INBOX",
             depth=len(parts) - 1, shared=shared, selectable=selectable, state=state,
@@ -164,7 +167,7 @@ def check_name(name: str) -> str:
     CR LF inside a quoted string would end the command early.
     """
     if not name or len(name) > 500 or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise ImapError("A folder name must be 1 to 500 characters, without control characters.")
+        raise ImapError(_l("A folder name must be 1 to 500 characters, without control characters."))
     return name
 
 

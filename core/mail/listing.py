@@ -17,6 +17,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from core.cache import LruCache, share
+from core.i18n import lazy_gettext as _l
 
 from . import envelope as env
 from . import imap, receipts
@@ -103,7 +104,7 @@ def state(client: IMAPClient, folder: str) -> dict:
     except IMAPClientAbortError as exc:
         raise ServiceUnavailable(imap.SERVICE, str(exc)) from exc
     except IMAPClientError as exc:
-        raise NotFoundError(f"There is no folder {folder!r}.") from exc
+        raise NotFoundError(_l('There is no folder %(folder)s.', folder=f"{folder!r}")) from exc
     return {b"EXISTS": status[b"MESSAGES"], **status}
 
 
@@ -126,14 +127,14 @@ def select(client: IMAPClient, folder: str, readonly: bool = False) -> dict:
     except IMAPClientAbortError as exc:
         raise ServiceUnavailable(imap.SERVICE, str(exc)) from exc
     except IMAPClientError as exc:
-        raise NotFoundError(f"There is no folder {folder!r}.") from exc
+        raise NotFoundError(_l('There is no folder %(folder)s.', folder=f"{folder!r}")) from exc
 
 
 def _check(folder: str) -> None:
     try:
         check_name(folder)
     except ImapError as exc:
-        raise NotFoundError(f"There is no folder {folder!r}.") from exc
+        raise NotFoundError(_l('There is no folder %(folder)s.', folder=f"{folder!r}")) from exc
 
 
 def sorted_uids(client: IMAPClient, cache: LruCache, owner: str, folder: str,

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import re
 
+from core.i18n import lazy_gettext as _l
+
 from .signature import without_signature
 
 # English, Italian and German (the languages people write here), as whole words.
 MENTION = re.compile(r"\b(?:attach(?:ed|es|ing|ments?)?|allegat[oiae]|anh[aä]nge?|angeh[aä]ngt)\b",
                      re.IGNORECASE)
 FORWARD_MARK = "---------- Forwarded message ----------"
-QUESTION = "You mention an attachment, but nothing is attached."
+QUESTION = _l("You mention an attachment, but nothing is attached.")
 
 
 def own_text(body: str) -> str:

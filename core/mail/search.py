@@ -12,6 +12,8 @@ import shlex
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from core.i18n import lazy_gettext as _l
+
 FIELDS = {"from": "FROM", "to": "TO", "cc": "CC", "subject": "SUBJECT", "body": "BODY"}
 IS_WORDS = {"unread": ["UNSEEN"], "read": ["SEEN"], "flagged": ["FLAGGED"],
             "unflagged": ["UNFLAGGED"], "answered": ["ANSWERED"]}
@@ -57,7 +59,8 @@ def _date(value: str, word: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise QueryError(f"{word}: needs a date like 2026-03-31, not {value!r}") from exc
+        raise QueryError(_l('%(word)s: needs a date like 2026-03-31, not %(value)s',
+                            word=word, value=f"{value!r}")) from exc
 
 
 def parse(text: str) -> Query:

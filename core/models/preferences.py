@@ -46,7 +46,7 @@ class IdentitySettings(Timestamped, Base):
 
 class MailPreferences(Base):
     """A person's webmail choices: the default identity, where the signature goes, the list view,
-    new-mail notifications."""
+    new-mail notifications, the language of the pages."""
 
     __tablename__ = "mail_preferences"
 
@@ -55,6 +55,7 @@ class MailPreferences(Base):
     signature_above_quote: Mapped[bool] = mapped_column(Boolean, default=False)
     conversations: Mapped[bool] = mapped_column(Boolean, default=False)  # else one row per message
     notifications: Mapped[bool] = mapped_column(Boolean, default=False)  # new-mail notifications
+    language: Mapped[str] = mapped_column(String(8), default="")  # "" follows the browser
 
 
 class NotificationFolder(Base):

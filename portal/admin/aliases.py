@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.extensions import db
@@ -75,7 +76,8 @@ def alias_create():
         db.session, actor(), form["address"], _destinations(), form["local_only"]))
     if error:
         return _form_page(None, error, 400, form)
-    flash(f"Created {alias.address}. Postfix delivers mail to it from the next message on.", "ok")
+    flash(_('Created %(address)s. Postfix delivers mail to it from the next message on.',
+            address=alias.address), "ok")
     # Its domain's aliases: the whole list is paged, and the new one may be far into it.
     return redirect(url_for("admin.alias_list", domain=alias.domain.name if alias.domain else "*"))
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.extensions import db
@@ -38,9 +39,9 @@ def disclaimer_edit(domain: Domain):
         db.session.rollback()
         return _editor(settings, enabled=enabled, markdown=markdown, error=str(exc)), 400
     db.session.commit()
-    state = "added to" if enabled else "no longer added to"
-    flash(f"Saved. The disclaimer is {state} the next message sent from "
-          f"{settings.unicode_name}.", "ok")
+    state = _("added to") if enabled else _("no longer added to")
+    flash(_('Saved. The disclaimer is %(state)s the next message sent from %(unicode_name)s.',
+            state=state, unicode_name=settings.unicode_name), "ok")
     return redirect(url_for("admin.disclaimer_edit", name=settings.domain))
 
 

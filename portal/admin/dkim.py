@@ -7,6 +7,7 @@ Rspamd, which every domain's mail goes through, and a removed key cannot come ba
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_babel import gettext as _
 
 from core.extensions import db
 from core.models import Domain
@@ -24,11 +25,11 @@ from .domains import edit_page
 def domain_dkim(domain: Domain):
     """Turn DKIM signing of the domain's submitted mail on or off."""
     enabled = checked("sign")
-    done = (f"Mail sent from {domain.unicode_name} is signed with DKIM from the next message "
-            "on. Publish the DNS record below, if you have not yet."
+    done = (_('Mail sent from %(unicode_name)s is signed with DKIM from the next message on. '
+              'Publish the DNS record below, if you have not yet.', unicode_name=domain.unicode_name)
             if enabled else
-            f"Mail from {domain.unicode_name} is no longer signed. The key is kept, so the "
-            "published record stays valid if you turn signing on again.")
+            _('Mail from %(unicode_name)s is no longer signed. The key is kept, so the published '
+              'record stays valid if you turn signing on again.', unicode_name=domain.unicode_name))
     return save(lambda: dkim.set_signing(db.session, config(), actor(), domain, enabled),
                 lambda error: edit_page(domain, error, status=400), done,
                 "admin.domain_edit", name=domain.name)
@@ -44,6 +45,6 @@ def domain_dkim_remove(domain: Domain):
     return save(lambda: dkim.remove_key(db.session, config(), actor(), domain),
                 lambda error: (render_template("admin/dkim_remove.html", domain=domain,
                                                error=error), 400),
-                f"Removed the DKIM key of {domain.unicode_name}. Its DNS record can be deleted; "
-                "signing again creates a new key with a new record.",
+                _('Removed the DKIM key of %(unicode_name)s. Its DNS record can be deleted; '
+                  'signing again creates a new key with a new record.', unicode_name=domain.unicode_name),
                 "admin.domain_edit", name=domain.name)

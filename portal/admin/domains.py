@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.extensions import db
@@ -38,7 +39,8 @@ def domain_create():
     domain, error = attempt(lambda: domains.create_domain(db.session, actor(), name))
     if error:
         return render_template("admin/domains.html", listed=_domain_page(), error=error, name=name), 400
-    flash(f"Added {domain.unicode_name}. Mail for it is accepted from now on.", "ok")
+    flash(_('Added %(unicode_name)s. Mail for it is accepted from now on.',
+            unicode_name=domain.unicode_name), "ok")
     return redirect(url_for("admin.domain_edit", name=domain.name))
 
 
@@ -67,8 +69,8 @@ def domain_edit(domain: Domain):
     form = {key: request.form.get(key, "") for key in ("mode", "relay", "bcc", "catch_all")}
     return save(lambda: domains.update_domain(db.session, actor(), domain, **form),
                 lambda error: edit_page(domain, error, form, 400),
-                f"Saved. Postfix uses the new settings of {domain.unicode_name} from the next "
-                "message on.", "admin.domain_edit", name=domain.name)
+                _('Saved. Postfix uses the new settings of %(unicode_name)s from the next message '
+                  'on.', unicode_name=domain.unicode_name), "admin.domain_edit", name=domain.name)
 
 
 @bp.route("/domains/<name>/two-factor", methods=["POST"])
@@ -78,9 +80,10 @@ def domain_two_factor(domain: Domain):
     required = checked("require_two_factor")
     return save(lambda: domains.require_two_factor(db.session, actor(), domain, required),
                 lambda error: edit_page(domain, error, status=400),
-                f"Saved. People of {domain.unicode_name} without two-factor sign-in are sent to set it "
-                "up at their next click." if required else
-                f"Saved. Two-factor sign-in is up to each person of {domain.unicode_name}.",
+                _('Saved. People of %(unicode_name)s without two-factor sign-in are sent to set it '
+                  'up at their next click.', unicode_name=domain.unicode_name) if required else
+                _('Saved. Two-factor sign-in is up to each person of %(unicode_name)s.',
+                  unicode_name=domain.unicode_name),
                 "admin.domain_edit", name=domain.name)
 
 
@@ -99,7 +102,7 @@ def domain_admin_add(domain: Domain):
 def domain_admin_remove(domain: Domain):
     """Take this domain away from one of its domain admins."""
     return _change_admins(domain, admin_roles.remove_domain_admin,
-                          "{address} no longer administers {domain}.")
+                          _("{address} no longer administers {domain}."))
 
 
 def _change_admins(domain: Domain, step, done: str):
@@ -122,10 +125,11 @@ def domain_delete(domain: Domain):
     if request.form.get("confirm_name", "").strip().lower() not in (domain.name, domain.unicode_name):
         return render_template(
             "admin/domain_delete.html", domain=domain, contents=found,
-            error=f"Type the domain name {domain.unicode_name} to confirm the deletion."), 400
+            error=_('Type the domain name %(unicode_name)s to confirm the deletion.',
+                    unicode_name=domain.unicode_name)), 400
     return save(lambda: domains.delete_domain(db.session, actor(), domain,
                                               mailstore.mail_root(config())),
                 lambda error: (render_template("admin/domain_delete.html", domain=domain,
                                                contents=found, error=error), 400),
-                f"Deleted {domain.unicode_name} from the directory. Its stored mail is still "
-                "on disk.", "admin.domain_list")
+                _('Deleted %(unicode_name)s from the directory. Its stored mail is still on disk.',
+                  unicode_name=domain.unicode_name), "admin.domain_list")

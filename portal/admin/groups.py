@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from core.extensions import db
 from core.models import Group
@@ -23,7 +24,7 @@ def group_list():
     if error:
         return render_template("admin/groups.html", rows=groups.list_groups(db.session),
                                error=error, name=name), 400
-    flash(f"Created the group {group.name}. Add its members below.", "ok")
+    flash(_('Created the group %(name)s. Add its members below.', name=group.name), "ok")
     return redirect(url_for("admin.group_edit", name=group.name))
 
 
@@ -44,7 +45,7 @@ def group_edit(group: Group):
     if error:
         return _page(group, error, 400, new_name=new_name)
     shared.after_rename(config(), db.session, group, old)
-    flash(f"Saved the group {group.name}.", "ok")
+    flash(_('Saved the group %(name)s.', name=group.name), "ok")
     return redirect(url_for("admin.group_edit", name=group.name))
 
 
@@ -57,7 +58,7 @@ def group_member_add(group: Group):
     if error:
         return _page(group, error, 400, member=address)
     shared.after_membership(config(), db.session, group, member.address)
-    flash(f"Added {member.address} to {group.name}.", "ok")
+    flash(_('Added %(address)s to %(name)s.', address=member.address, name=group.name), "ok")
     return redirect(url_for("admin.group_edit", name=group.name))
 
 
@@ -66,11 +67,11 @@ def group_member_add(group: Group):
 def group_member_remove(group: Group):
     """Take a mailbox out of the group."""
     address = request.form.get("address", "")
-    _, error = attempt(lambda: groups.remove_member(db.session, actor(), group, address))
+    _removed, error = attempt(lambda: groups.remove_member(db.session, actor(), group, address))
     if error:
         return _page(group, error, 400)
     shared.after_membership(config(), db.session, group, address.strip().lower())
-    flash(f"Removed {address.strip()} from {group.name}.", "ok")
+    flash(_('Removed %(address)s from %(name)s.', address=address.strip(), name=group.name), "ok")
     return redirect(url_for("admin.group_edit", name=group.name))
 
 
@@ -80,4 +81,4 @@ def group_delete(group: Group):
     """Delete a group that owns no shared mailbox."""
     return save(lambda: groups.delete_group(db.session, actor(), group),
                 lambda error: _page(group, error, 400),
-                f"Deleted the group {group.name}.", "admin.group_list")
+                _('Deleted the group %(name)s.', name=group.name), "admin.group_list")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.extensions import db
@@ -60,7 +61,8 @@ def mailbox_create():
         return _new_page(error, 400)
     if created.link_token:
         return _link_page(created.mailbox, created.link_token)
-    flash(f"Created {created.mailbox.address}. It can sign in and receive mail now.", "ok")
+    flash(_('Created %(address)s. It can sign in and receive mail now.',
+            address=created.mailbox.address), "ok")
     return redirect(url_for("admin.mailbox_edit", address=created.mailbox.address))
 
 
@@ -103,13 +105,13 @@ def mailbox_edit(mailbox: Mailbox):
             forward_keep_copy=form["forward_keep_copy"])
 
     was_enabled = mailbox.enabled
-    _, error = attempt(update)
+    _saved, error = attempt(update)
     if error:
         return _edit_page(mailbox, error, form, 400)
     if was_enabled and not mailbox.enabled:
         mailstore.kick(config(), mailbox.address)
-    flash(f"Saved {mailbox.address}. Dovecot and Postfix use it from the next login or "
-          "message on.", "ok")
+    flash(_('Saved %(address)s. Dovecot and Postfix use it from the next login or message on.',
+            address=mailbox.address), "ok")
     return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
 
 
@@ -125,7 +127,8 @@ def mailbox_protocols(mailbox: Mailbox):
     if turned_off:
         mailstore.kick(config(), mailbox.address)
     shown = ", ".join(name for name, on in (("IMAP", imap), ("POP3", pop3)) if on) or "neither IMAP nor POP3"
-    flash(f"Saved {mailbox.address}: {shown} from the next login on.", "ok")
+    flash(_('Saved %(address)s: %(shown)s from the next login on.',
+            address=mailbox.address, shown=shown), "ok")
     return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
 
 
@@ -135,13 +138,14 @@ def mailbox_password(mailbox: Mailbox):
     """Set a new password (the mailbox's web sessions end)."""
     password = request.form.get("password", "")
     if password != request.form.get("password_again", ""):
-        return _edit_page(mailbox, "The two passwords differ: type the same one twice.",
+        return _edit_page(mailbox, _("The two passwords differ: type the same one twice."),
                           status=400)
-    _, error = attempt(lambda: mailboxes.set_password(db.session, actor(), mailbox, password))
+    _set, error = attempt(lambda: mailboxes.set_password(db.session, actor(), mailbox, password))
     if error:
         return _edit_page(mailbox, error, status=400)
     mailstore.kick(config(), mailbox.address)
-    flash(f"New password set for {mailbox.address}; it works for IMAP and SMTP at once.", "ok")
+    flash(_('New password set for %(address)s; it works for IMAP and SMTP at once.',
+            address=mailbox.address), "ok")
     return redirect(url_for("admin.mailbox_edit", address=mailbox.address))
 
 
@@ -151,8 +155,9 @@ def mailbox_two_factor_reset(mailbox: Mailbox):
     """Turn the mailbox's two-factor sign-in off (its owner lost the phone and the codes)."""
     return save(lambda: twofactor.reset(db.session, actor(), mailbox),
                 lambda error: _edit_page(mailbox, error, status=400),
-                f"Two-factor sign-in of {mailbox.address} is off: its owner signs in with the password "
-                "alone and can set it up again.", "admin.mailbox_edit", address=mailbox.address)
+                _('Two-factor sign-in of %(address)s is off: its owner signs in with the password '
+                  'alone and can set it up again.',
+                  address=mailbox.address), "admin.mailbox_edit", address=mailbox.address)
 
 
 @bp.route("/mailboxes/<path:address>/link", methods=["POST"])
@@ -173,7 +178,8 @@ def mailbox_server_admin(mailbox: Mailbox):
     grant = checked("server_admin")
     return save(lambda: admin_roles.set_server_admin(db.session, actor(), mailbox, grant),
                 lambda error: _edit_page(mailbox, error, status=400),
-                f"{mailbox.address} is {'now' if grant else 'no longer'} a server admin.",
+                _('%(address)s is %(longer)s a server admin.',
+                  address=mailbox.address, longer='now' if grant else 'no longer'),
                 "admin.mailbox_edit", address=mailbox.address)
 
 
@@ -188,7 +194,8 @@ def mailbox_delete(mailbox: Mailbox):
     erase = request.form.get("mail") == "erase"
     if erase and request.form.get("confirm_erase", "").strip().lower() != mailbox.address:
         status = 400 if "confirm_erase" in request.form else 200
-        error = f"Type {mailbox.address} to confirm that its mail is erased." if status == 400 else ""
+        error = _('Type %(address)s to confirm that its mail is erased.',
+                  address=mailbox.address) if status == 400 else ""
         return render_template("admin/mailbox_erase.html", error=error, **page), status
     address = mailbox.address
     job, error = attempt(lambda: mailboxes.delete_mailbox(db.session, actor(), mailbox, erase,
@@ -196,8 +203,9 @@ def mailbox_delete(mailbox: Mailbox):
     if error:
         return render_template("admin/mailbox_delete.html", error=error, **page), 400
     mailstore.kick(config(), address)
-    flash(f"Deleted {address}. Its mail is being " + ("erased" if erase else
-          "moved to the archive, where a server admin can restore it") + f" (job {job.id}).", "ok")
+    flash(_('Deleted %(address)s. Its mail is being %(it)s (job %(id)s).',
+            address=address, it="erased" if erase else
+          _("moved to the archive, where a server admin can restore it"), id=job.id), "ok")
     return redirect(url_for("admin.mailbox_list"))
 
 
@@ -220,5 +228,5 @@ def mailbox_open(mailbox: Mailbox):
         db.session.rollback()
         return _edit_page(mailbox, str(exc), status=400)
     begin_reading(opened)
-    flash(f"You are reading {mailbox.address}'s mailbox.", "ok")
+    flash(_("You are reading %(address)s's mailbox.", address=mailbox.address), "ok")
     return redirect(url_for("webmail.index"))

@@ -6,6 +6,7 @@ URL (256 random bits, stored only as a hash, valid once and for a week) is the k
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from core import passwords
 from core.extensions import db, limiter
@@ -31,7 +32,7 @@ def set_password(token: str):
     password = request.form.get("password", "")
     error = None
     if password != request.form.get("password_again", ""):
-        error = "The two passwords differ: type the same one twice."
+        error = _("The two passwords differ: type the same one twice.")
     else:
         try:
             links.redeem(db.session, token, password)
@@ -45,5 +46,5 @@ def set_password(token: str):
     # A reset link is how an account is taken back: sessions opened before must end.
     if not end_mail_sessions(mailbox.address):
         flash(NOT_KICKED, "error")
-    flash("Your password is set. Sign in with it now.", "ok")
+    flash(_("Your password is set. Sign in with it now."), "ok")
     return redirect(url_for("auth.login"))

@@ -3,6 +3,7 @@ attempt to send, delete one or all."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from core.extensions import db
 from core.services.errors import InvalidInput, NotFound, ServiceError
@@ -63,8 +64,8 @@ def server_queue_flush():
     """Attempt to send one message (form field queue_id) or all of them now."""
     queue_id = request.form.get("queue_id") or None
     return _act(lambda: queue.flush(db.session, config(), actor(), queue_id),
-                f"Postfix is attempting to send {queue_id or 'every queued message'} now. A message "
-                f"that still cannot go stays in the queue with its new reason.")
+                _('Postfix is attempting to send %(message)s now. A message that still cannot go '
+                  'stays in the queue with its new reason.', message=queue_id or 'every queued message'))
 
 
 @bp.route("/server/queue/delete", methods=["POST"])
@@ -73,7 +74,7 @@ def server_queue_delete():
     """Delete one queued message (form field queue_id) for good."""
     queue_id = request.form.get("queue_id", "")
     return _act(lambda: queue.delete(db.session, config(), actor(), queue_id),
-                f"Deleted message {queue_id} from the queue.")
+                _('Deleted message %(queue_id)s from the queue.', queue_id=queue_id))
 
 
 @bp.route("/server/queue/delete-all", methods=["GET", "POST"])
@@ -84,7 +85,7 @@ def server_queue_delete_all():
         return render_template("admin/queue_delete_all.html", counts=queue.counts(config()) or {})
     expected = request.form.get("expected", "")
     if not expected.isdigit():  # the confirmation names the count it was given for
-        flash("Confirm how many messages to delete first.", "error")
+        flash(_("Confirm how many messages to delete first."), "error")
         return redirect(url_for("admin.server_queue_delete_all"))
     try:
         deleted = queue.delete_all(db.session, config(), actor(), int(expected))
@@ -92,5 +93,5 @@ def server_queue_delete_all():
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("admin.server_queue"))
-    flash(f"Deleted {deleted} message(s) from the queue.", "ok")
+    flash(_('Deleted %(deleted)s message(s) from the queue.', deleted=deleted), "ok")
     return redirect(url_for("admin.server_queue"))

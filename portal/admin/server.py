@@ -8,6 +8,7 @@ marks "Server") and extends admin/_server_layout.html.
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from core.extensions import db
 from core.services.errors import ServiceError
@@ -111,10 +112,11 @@ def save_form(page, texts: dict[str, str], save, endpoint: str):
 def flash_outcome(outcome: settings.Outcome) -> None:
     """Say whether a saved change is live (the Server section's pages all do)."""
     if not outcome.changed:
-        flash("Nothing changed.", "ok")
+        flash(_("Nothing changed."), "ok")
     elif outcome.pending:
-        flash(f"Saved, but not live yet: {outcome.pending}. Starting the stack applies it.", "error")
+        flash(_('Saved, but not live yet: %(pending)s. Starting the stack applies it.',
+                pending=outcome.pending), "error")
     else:
         daemons = " and ".join(settings.reloaded(outcome.changed))
-        flash(f"Saved — {daemons} reloaded in {outcome.seconds:.1f} s; the next message or "
-              "sign-in obeys it.", "ok")
+        flash(_('Saved — %(daemons)s reloaded in %(seconds)s s; the next message or sign-in obeys '
+                'it.', daemons=daemons, seconds=f"{outcome.seconds:.1f}"), "ok")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.extensions import db
@@ -69,8 +70,8 @@ def shared_create():
     if error:
         return _form_page(None, error, 400, form)
     shared.after_create(config(), mailbox)
-    flash(f"Created {mailbox.address}. Members of {', '.join(shared.owner_labels(mailbox))} "
-          "find it under “Shared” in their folder list.", "ok")
+    flash(_('Created %(address)s. Members of %(mailbox)s find it under “Shared” in their folder '
+            'list.', address=mailbox.address, mailbox=', '.join(shared.owner_labels(mailbox))), "ok")
     return redirect(url_for("admin.shared_list"))
 
 
@@ -87,7 +88,7 @@ def shared_edit(mailbox: SharedMailbox):
     if error:
         return _form_page(mailbox, error, 400, form)
     shared.after_update(config(), mailbox, former)
-    flash(f"Saved {mailbox.address}.", "ok")
+    flash(_('Saved %(address)s.', address=mailbox.address), "ok")
     return redirect(url_for("admin.shared_list"))
 
 
@@ -101,8 +102,8 @@ def shared_delete(mailbox: SharedMailbox):
     erase = request.form.get("mail") == "erase"
     if erase and request.form.get("confirm_erase", "").strip().lower() != mailbox.address:
         return render_template("admin/shared_delete.html", mailbox=mailbox, home=home,
-                               error=f"Type {mailbox.address} to confirm that its mail is "
-                                     "erased."), 400
+                               error=_('Type %(address)s to confirm that its mail is erased.',
+                                       address=mailbox.address)), 400
     address = mailbox.address
     shared.revoke_access(config(), mailbox)
     job, error = attempt(lambda: shared.delete_shared(db.session, actor(), mailbox, erase, home))
@@ -110,6 +111,6 @@ def shared_delete(mailbox: SharedMailbox):
         shared.after_create(config(), mailbox)
         return render_template("admin/shared_delete.html", mailbox=mailbox, home=home,
                                error=error), 400
-    flash(f"Deleted {address}. Its mail is being " + ("erased." if erase else
-          "moved to the archive, where a server admin can restore it."), "ok")
+    flash(_('Deleted %(address)s. Its mail is being %(it)s', address=address, it="erased." if erase else
+          _("moved to the archive, where a server admin can restore it.")), "ok")
     return redirect(url_for("admin.shared_list"))

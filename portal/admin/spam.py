@@ -3,6 +3,7 @@ the three thresholds and the Block From / Allow From / Allow To rules."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.extensions import db
@@ -62,9 +63,9 @@ def spam_thresholds():
     try:
         spam_filter.apply_settings(config(), settings)
     except MailError as exc:
-        flash(f"Saved, but Rspamd does not use the new thresholds yet: {exc}", "error")
+        flash(_('Saved, but Rspamd does not use the new thresholds yet: %(exc)s', exc=exc), "error")
     else:
-        flash("Saved. Rspamd uses the new thresholds for the next message.", "ok")
+        flash(_("Saved. Rspamd uses the new thresholds for the next message."), "ok")
     return redirect(url_for("admin.spam_index"))
 
 
@@ -97,6 +98,6 @@ def _publish(done: str) -> None:
     try:
         spam_filter.publish_rules(config())
     except MailError as exc:
-        flash(f"{done} It is saved, but not in use yet: {exc}", "error")
+        flash(_('%(done)s It is saved, but not in use yet: %(exc)s', done=done, exc=exc), "error")
         return
-    flash(f"{done} It applies to the next message.", "ok")
+    flash(_('%(done)s It applies to the next message.', done=done), "ok")

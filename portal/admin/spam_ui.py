@@ -16,6 +16,7 @@ import re
 from flask import Response, abort, jsonify, request, url_for
 
 from core.extensions import csrf
+from core.i18n import lazy_gettext as _l
 from core.mail import rspamd
 
 from .blueprint import bp
@@ -32,7 +33,7 @@ INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
 PASSED_HEADERS = ("Content-Type", "Cache-Control", "Last-Modified", "ETag")
 # The thresholds live in Mailroom's database and are rendered into Rspamd's config;
 # Rspamd's own editor would override them behind the admin page's back.
-MANAGED_HERE = {"saveactions": "Set the thresholds on Mailroom's Spam filter page (Admin, Spam filter)."}
+MANAGED_HERE = {"saveactions": _l("Set the thresholds on Mailroom's Spam filter page (Admin, Spam filter).")}
 
 
 @bp.route("/rspamd/", defaults={"path": ""}, methods=["GET", "POST"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import render_template, request
+from flask_babel import gettext as _
 
 from core.mail.errors import MailError
 from core.services.errors import ServiceError
@@ -31,6 +32,6 @@ def server_tracking():
     except ServiceError as exc:
         invalid, status = str(exc), 400
     except MailError as exc:
-        error, status = f"The mail log cannot be read now: {exc}", 503
+        error, status = _('The mail log cannot be read now: %(exc)s', exc=exc), 503
     return render_template("admin/tracking.html", query=query, since=since_text, messages=messages,
                            error=error, invalid=invalid, limit=tracking.LIMIT), status

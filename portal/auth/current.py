@@ -11,6 +11,7 @@ from flask_login import UserMixin, current_user
 
 from core.config import uses_ldap
 from core.extensions import db, imap_pool, login_manager
+from core.i18n import lazy_gettext as _l
 from core.mail import imap
 from core.mail.errors import MailError
 from core.models.server import master_login
@@ -23,8 +24,8 @@ VAULT_KEY = "vault"
 # Set while a server admin reads this session's mailbox through the master user
 # (portal/auth/reading.py): the admin's own session to return to.
 READING_KEY = "reading"
-NOT_KICKED = ("Mail programs that were connected could not be disconnected just now: sign "
-              "them out and in again.")
+NOT_KICKED = (_l("Mail programs that were connected could not be disconnected just now: sign "
+              "them out and in again."))
 
 
 class User(UserMixin):

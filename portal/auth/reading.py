@@ -13,6 +13,7 @@ read receipts are hidden and refused), nor opens the person's settings or admin 
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from core.extensions import db, imap_pool
@@ -91,8 +92,8 @@ def return_to_admin():
     if admin is None:
         logout_user()
         session.clear()
-        flash("Your own session ended meanwhile: sign in again.", "info")
+        flash(_("Your own session ended meanwhile: sign in again."), "info")
         return redirect(url_for("auth.login"))
     _switch(admin.id, note["key"], admin.address, None)
-    flash(f"You left {address}'s mailbox.", "ok")
+    flash(_("You left %(address)s's mailbox.", address=address), "ok")
     return redirect(url_for("admin.mailbox_edit", address=address))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from core.extensions import db, imap_pool
@@ -83,7 +84,7 @@ def login_code():
     if note is None:  # none begun, or begun too long ago: the password first
         session.pop(PENDING_KEY, None)
         return render_template("auth/login.html", next="",
-                               error="Sign in with your password first: the time for the code ran out."
+                               error=_("Sign in with your password first: the time for the code ran out.")
                                ), 401 if request.method == "POST" else 200
     if request.method == "GET":
         return render_template("auth/login_code.html")
@@ -121,5 +122,5 @@ def logout():
     uploads.discard_session(current_app.config["DATA_DIR"], current_user.id)
     logout_user()
     session.clear()
-    flash("You have signed out.", "info")
+    flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -28,11 +28,11 @@ document.addEventListener("DOMContentLoaded", () => {
     button.addEventListener("click", async () => {
       try {
         await navigator.clipboard.writeText(source.textContent);
-        status.textContent = "Copied to the clipboard.";
+        status.textContent = window.mailroomText("copy.done");
       } catch {
         // No clipboard here (a plain-HTTP address, or refused): select it for the keyboard.
         window.getSelection().selectAllChildren(source);
-        status.textContent = "Selected: press Ctrl+C (⌘C on a Mac) to copy it.";
+        status.textContent = window.mailroomText("copy.manual");
       }
     });
   }

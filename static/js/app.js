@@ -1,6 +1,18 @@
 // Mailroom's page behaviour. No inline scripts: the Content-Security-Policy forbids them.
 "use strict";
 
+// The words scripts show, in the page's language: base.html renders them into the
+// non-executable block #ui-text; "{name}" in them is replaced by VALUES.name.
+let uiText = null;
+function text(key, values = {}) {
+  if (uiText === null) {
+    const block = document.getElementById("ui-text");
+    uiText = block ? JSON.parse(block.textContent) : {};
+  }
+  return (uiText[key] || key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
+}
+window.mailroomText = text;
+
 // Remember the browser's time zone so dates read "Today 09:12" in local time.
 (() => {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -15,12 +27,11 @@ function setupThemeToggle() {
   const button = document.getElementById("theme-toggle");
   if (!button) { return; }
   const order = ["auto", "light", "dark"];
-  const names = { auto: "Auto", light: "Light", dark: "Dark" };
   button.addEventListener("click", () => {
     const next = order[(order.indexOf(button.dataset.theme) + 1) % order.length];
     button.dataset.theme = next;
-    button.textContent = names[next];
-    button.setAttribute("aria-label", `Colour theme: ${next}. Change`);
+    button.textContent = text(`theme.${next}`);
+    button.setAttribute("aria-label", text("theme.label", { theme: text(`theme.${next}`) }));
     document.documentElement.dataset.theme = next;
     document.cookie = `theme=${next}; path=/; max-age=31536000; samesite=lax`;
   });

@@ -85,11 +85,11 @@
         let data = {};
         try { data = JSON.parse(xhr.responseText); } catch (err) { data = {}; }
         if (xhr.status === 200) attached(item, data);
-        else failed(item, file.name, data.error || `The upload failed (${xhr.status}).`);
+        else failed(item, file.name, data.error || window.mailroomText("upload.failed", { status: xhr.status }));
         resolve();
       });
       xhr.addEventListener("error", () => {
-        failed(item, file.name, "The upload was interrupted. Check the connection and try again.");
+        failed(item, file.name, window.mailroomText("upload.interrupted"));
         resolve();
       });
       xhr.send(file);
@@ -138,7 +138,7 @@
       const response = await fetch(form.dataset.removeUrl, {
         method: "POST", body, headers: { Accept: "application/json" }, credentials: "same-origin",
       });
-      if (!response.ok) { say("The attachment could not be removed."); return; }
+      if (!response.ok) { say(window.mailroomText("attachment.not_removed")); return; }
     }
     item.remove();
     updateClip();
@@ -182,12 +182,12 @@
         el.draft_uid.value = data.draft_uid || "";
         if (data.message_id) el.message_id.value = data.message_id;
         lastSaved = taken;
-        say(`Draft saved at ${data.saved_at}.`);
+        say(window.mailroomText("draft.saved", { time: data.saved_at }));
       } else {
-        say(data.error || "The draft could not be saved.");
+        say(data.error || window.mailroomText("draft.not_saved"));
       }
     } catch (err) {
-      say("The draft could not be saved: the server did not answer.");
+      say(window.mailroomText("draft.no_answer"));
     } finally {
       state.saving = false;
     }
@@ -216,7 +216,7 @@
       return;
     }
     if (by && by.id === "c-discard") {
-      if (!window.confirm("Discard this message and its saved draft?")) {
+      if (!window.confirm(window.mailroomText("draft.discard"))) {
         event.preventDefault();
         event.stopPropagation();
         return;
@@ -227,7 +227,7 @@
     if (state.uploading || state.queue.length) {
       event.preventDefault();
       event.stopPropagation();
-      say("Wait until the attachments are uploaded, then send.");
+      say(window.mailroomText("send.wait_uploads"));
       return;
     }
     if (!remindedOnce()) {
@@ -259,7 +259,7 @@
     if (el.attachment_check.value === "asked") return true;
     el.attachment_check.value = "asked"; // the server need not ask again
     if (list.querySelector(".att.is-done") || !MENTION.test(ownText(el.body.value))) return true;
-    return window.confirm(`${form.dataset.reminder} Send it anyway?`);
+    return window.confirm(window.mailroomText("send.anyway", { reminder: form.dataset.reminder }));
   }
 
   // ---- signatures: the chosen identity's signature below "-- ", swapped without
@@ -328,7 +328,7 @@
     box.id = `${input.id}-suggestions`;
     box.className = "suggestions";
     box.setAttribute("role", "listbox");
-    box.setAttribute("aria-label", `Suggestions for ${input.labels[0].textContent}`);
+    box.setAttribute("aria-label", window.mailroomText("suggestions.for", { label: input.labels[0].textContent }));
     box.hidden = true;
     const combo = document.createElement("div"); // the list is placed under the field
     combo.className = "combo";

@@ -24,13 +24,13 @@ document.addEventListener("DOMContentLoaded", () => {
       const answer = await response.json();
       if (ticket !== latest) { return; }  // a newer keystroke's answer will follow
       if (!response.ok) {
-        status.textContent = answer.error || "The preview is not available right now.";
+        status.textContent = answer.error || window.mailroomText("preview.unavailable");
         return;
       }
       preview.innerHTML = answer.html;  // sanitised on the server (core/mail/disclaimer.py)
       status.textContent = "";
     } catch (error) {
-      if (ticket === latest) { status.textContent = "The preview is not available right now."; }
+      if (ticket === latest) { status.textContent = window.mailroomText("preview.unavailable"); }
     }
   };
 

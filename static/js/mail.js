@@ -83,13 +83,13 @@
     const button = document.createElement("button");
     button.type = "button";
     button.className = "unfold";
-    button.textContent = "Show quoted text";
+    button.textContent = window.mailroomText("quote.show");
     button.setAttribute("aria-expanded", "false");
     quote.hidden = true;
     button.addEventListener("click", () => {
       quote.hidden = !quote.hidden;
       button.setAttribute("aria-expanded", String(!quote.hidden));
-      button.textContent = quote.hidden ? "Show quoted text" : "Hide quoted text";
+      button.textContent = window.mailroomText(quote.hidden ? "quote.show" : "quote.hide");
     });
     quote.before(button);
   }

@@ -33,10 +33,10 @@
     if (!state) { return; }
     const permission = "Notification" in window ? Notification.permission : "unsupported";
     state.textContent = {
-      granted: "This browser shows notifications from Mailroom.",
-      denied: "This browser blocks notifications from Mailroom: allow them in its settings for this site.",
-      default: "This browser has not been allowed to show notifications yet.",
-      unsupported: "This browser cannot show notifications; the unread count still shows in the title.",
+      granted: window.mailroomText("notify.granted"),
+      denied: window.mailroomText("notify.denied"),
+      default: window.mailroomText("notify.default"),
+      unsupported: window.mailroomText("notify.unsupported"),
     }[permission];
     if (allow) { allow.hidden = permission !== "default"; }
   }
@@ -55,9 +55,10 @@
   }
   async function notify(mail) {
     if (!("Notification" in window) || Notification.permission !== "granted") { return; }
-    const where = mail.folder === "INBOX" ? "" : ` in ${mail.folder}`;
-    const heading = `New mail${where} from ${mail.from}`;
-    const options = { body: mail.subject || "(no subject)", tag: `mail-${mail.folder}-${mail.uid}`,
+    const heading = mail.folder === "INBOX"
+      ? window.mailroomText("notify.new_mail", { sender: mail.from })
+      : window.mailroomText("notify.new_mail_in", { sender: mail.from, folder: mail.folder });
+    const options = { body: mail.subject || window.mailroomText("notify.no_subject"), tag: `mail-${mail.folder}-${mail.uid}`,
       icon: "/static/img/app-icon-192.png", data: { url: mail.url } };
     // Phones show notifications only through the service worker (which opens the message).
     const registration = "serviceWorker" in navigator ? await navigator.serviceWorker.getRegistration() : undefined;

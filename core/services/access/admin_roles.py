@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.models import DOMAIN_ADMIN, SERVER_ADMIN, AdminRole, Domain, Mailbox
 from core.services.directory import lookup
 from core.services.errors import AlreadyExists, InvalidInput, NotFound
@@ -28,8 +29,8 @@ def set_server_admin(db: Session, actor: str, mailbox: Mailbox, grant: bool) -> 
         count = db.scalar(select(func.count()).select_from(AdminRole)
                           .where(AdminRole.role == SERVER_ADMIN)) or 0
         if count <= 1:
-            raise InvalidInput(f"{mailbox.address} is the only server admin: make someone "
-                               "else a server admin first.")
+            raise InvalidInput(_l('%(address)s is the only server admin: make someone else a '
+                                  'server admin first.', address=mailbox.address))
         db.delete(db.scalar(select(AdminRole).where(
             AdminRole.mailbox_id == mailbox.id, AdminRole.role == SERVER_ADMIN)))
     db.flush()
@@ -49,7 +50,8 @@ def add_domain_admin(db: Session, actor: str, domain: Domain, address: str) -> N
     """Let the mailbox at ADDRESS administer DOMAIN."""
     mailbox = lookup.get_mailbox(db, address)
     if mailbox.address in admins_of(db, domain):
-        raise AlreadyExists(f"{mailbox.address} administers {domain.name} already.")
+        raise AlreadyExists(_l('%(address)s administers %(name)s already.',
+                               address=mailbox.address, name=domain.name))
     db.add(AdminRole(mailbox_id=mailbox.id, role=DOMAIN_ADMIN, domain_id=domain.id))
     db.flush()
     audit.record(db, actor, "create", "role", mailbox.address, domain=domain.name,
@@ -63,7 +65,8 @@ def remove_domain_admin(db: Session, actor: str, domain: Domain, address: str) -
         AdminRole.mailbox_id == mailbox.id, AdminRole.role == DOMAIN_ADMIN,
         AdminRole.domain_id == domain.id))
     if role is None:
-        raise NotFound(f"{mailbox.address} does not administer {domain.name}.")
+        raise NotFound(_l('%(address)s does not administer %(name)s.',
+                          address=mailbox.address, name=domain.name))
     db.delete(role)
     db.flush()
     audit.record(db, actor, "delete", "role", mailbox.address, domain=domain.name,

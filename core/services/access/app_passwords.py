@@ -13,6 +13,7 @@ import secrets
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.models import AppPassword
 from core.models.base import utcnow
 from core.services.errors import InvalidInput, NotFound
@@ -57,8 +58,8 @@ def create(db: Session, address: str, name: str) -> str:
     """Make an app password named NAME for ADDRESS; return it (it is not stored)."""
     name = " ".join(name.split())
     if not name or len(name) > MAX_NAME:
-        raise InvalidInput(f"Give the app password a name of 1 to {MAX_NAME} characters, "
-                           "such as the device or program that will use it.")
+        raise InvalidInput(_l('Give the app password a name of 1 to %(max_name)s characters, such '
+                              'as the device or program that will use it.', max_name=MAX_NAME))
     password = _add(db, address, name)
     db.commit()
     return password
@@ -110,7 +111,7 @@ def revoke(db: Session, address: str, password_id: int) -> str:
     refused from the next one on (Dovecot has no auth cache here)."""
     row = db.get(AppPassword, password_id)
     if row is None or row.address != address or _internal(row):
-        raise NotFound("There is no such app password.")
+        raise NotFound(_l("There is no such app password."))
     db.delete(row)
     db.commit()
     return row.name

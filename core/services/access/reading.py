@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail import imap
 from core.mail.errors import AuthenticationFailed
 from core.models.server import master_login
@@ -30,13 +31,13 @@ def open_mailbox(db: Session, settings: imap.ImapSettings, address: str, master_
     """A web session on ADDRESS's mailbox through the master login (audited as ACTOR's);
     MasterUserOff unless ENABLED, AuthenticationFailed for a wrong master password."""
     if not enabled:
-        raise MasterUserOff("The master user is off: turn it on under Admin → Server first.")
+        raise MasterUserOff(_l("The master user is off: turn it on under Admin → Server first."))
     if not master_password:
-        raise AuthenticationFailed("Type the master password.")
+        raise AuthenticationFailed(_l("Type the master password."))
     try:
         client = imap.login(settings, master_login(address), master_password, client_ip, wait)
     except AuthenticationFailed as exc:
-        raise AuthenticationFailed("Wrong master password.") from exc
+        raise AuthenticationFailed(_l("Wrong master password.")) from exc
     audit.record(db, actor, "login", "mailbox", address, domain=address.rpartition("@")[2],
                  after={"webmail": "opened as the master user", "client": client_ip or ""})
     return start_session(db, address, master_password, client)

@@ -16,6 +16,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from core import vault
+from core.i18n import lazy_gettext as _l
 from core.mail import imap
 from core.mail.errors import AuthenticationFailed, MailError
 from core.models import AppPassword, InvalidName, WebSession, normalize_address
@@ -23,7 +24,7 @@ from core.models.base import utcnow
 
 from . import app_passwords, twofactor
 
-GENERIC_FAILURE = "Wrong address or password."
+GENERIC_FAILURE = _l("Wrong address or password.")
 # The longest address RFC 5321 allows; a longer unparseable text keys a limit no further.
 MAX_KEY_TEXT = 320
 # Writing last_seen_at on every request would serialise all requests on SQLite.

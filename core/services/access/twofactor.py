@@ -15,6 +15,7 @@ import pyotp
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.models import Domain, Mailbox, RecoveryCode, TwoFactor
 from core.models.base import utcnow
 from core.services.errors import InvalidInput, Refused
@@ -28,7 +29,7 @@ WINDOW = 1
 RECOVERY_CODES = 10
 # Recovery codes: two groups of five letters/digits with no look-alikes (0/o, 1/l).
 CODE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
-WRONG_CODE = "That code is not right: type the six digits your app shows now, or a recovery code."
+WRONG_CODE = _l("That code is not right: type the six digits your app shows now, or a recovery code.")
 
 
 def matching_step(secret: str, code: str, at: float) -> int | None:
@@ -90,7 +91,7 @@ def begin(db: Session, address: str) -> TwoFactor:
     """A new secret for ADDRESS to scan (replacing one never confirmed); Refused when on."""
     row = settings_of(db, address)
     if row is not None and row.confirmed_at is not None:
-        raise Refused("Two-factor sign-in is on already.")
+        raise Refused(_l("Two-factor sign-in is on already."))
     if row is None:
         row = TwoFactor(address=address)
         db.add(row)
@@ -108,7 +109,7 @@ def confirm(db: Session, address: str, code: str) -> list[str]:
     """Turn two-factor sign-in on with a first CODE; return the recovery codes (shown once)."""
     row = settings_of(db, address)
     if row is None or row.confirmed_at is not None:
-        raise Refused("Start the set-up again: scan a new QR code.")
+        raise Refused(_l("Start the set-up again: scan a new QR code."))
     step = matching_step(row.secret, code, time.time())
     if step is None:
         raise InvalidInput(WRONG_CODE)
@@ -149,7 +150,7 @@ def recovery_codes_left(db: Session, address: str) -> int:
 def renew_recovery_codes(db: Session, address: str) -> list[str]:
     """New recovery codes for ADDRESS (the old ones stop working); shown once."""
     if not is_on(db, address):
-        raise Refused("Two-factor sign-in is off.")
+        raise Refused(_l("Two-factor sign-in is off."))
     codes = _replace_recovery_codes(db, address)
     db.commit()
     return codes
@@ -166,7 +167,7 @@ def reset(db: Session, actor: str, mailbox: Mailbox) -> None:
     """Turn MAILBOX's two-factor sign-in off for its owner who lost the phone and the
     recovery codes (an admin of its domain); audited, in the caller's transaction."""
     if not is_on(db, mailbox.address):
-        raise Refused(f"{mailbox.address} does not use two-factor sign-in.")
+        raise Refused(_l('%(address)s does not use two-factor sign-in.', address=mailbox.address))
     turn_off(db, mailbox.address)
     audit.record(db, actor, "update", "mailbox", mailbox.address, domain=mailbox.domain.name,
                  before={"two_factor": True}, after={"two_factor": False})

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
+from core.i18n import lazy_gettext as _l
 from core.models import (
     DELIVER, TO_EXTERNAL, TO_MAILBOX, TO_SHARED, Alias, AliasDestination, Domain, InvalidName,
     Mailbox, SharedMailbox, normalize_address,
@@ -36,12 +37,13 @@ def parse_address(db: Session, text: str) -> tuple[str, Domain | None]:
     """(local part, domain) of `local@domain`, or (local part, None) for `local@*`."""
     local, sep, domain_name = (text or "").strip().rpartition("@")
     if not sep or not local:
-        raise InvalidInput(f"“{text}” is not an alias address: write local@domain, "
-                           "or local@* for every domain.")
+        raise InvalidInput(_l('“%(text)s” is not an alias address: write local@domain, or local@* '
+                              'for every domain.', text=text))
     try:
         local = normalize_address(f"{local}@example.test").partition("@")[0]
     except InvalidName as exc:
-        raise InvalidInput(f"“{local}” cannot be the part before the @ of an address.") from exc
+        raise InvalidInput(_l('“%(local)s” cannot be the part before the @ of an address.',
+                              local=local)) from exc
     if domain_name.strip() == EVERY_DOMAIN:
         return local, None
     return local, lookup.get_domain(db, domain_name)
@@ -51,7 +53,7 @@ def get_alias(db: Session, alias_id: int) -> Alias:
     """The alias with ALIAS_ID; NotFound otherwise."""
     alias = db.get(Alias, alias_id)
     if alias is None:
-        raise NotFound("There is no such alias.")
+        raise NotFound(_l("There is no such alias."))
     return alias
 
 
@@ -62,7 +64,7 @@ def find_alias(db: Session, text: str) -> Alias:
         Alias.local_part == local,
         Alias.domain_id == domain.id if domain else Alias.domain_id.is_(None)))
     if alias is None:
-        raise NotFound(f"There is no alias {text.strip()}.")
+        raise NotFound(_l('There is no alias %(text)s.', text=text.strip()))
     return alias
 
 
@@ -146,14 +148,15 @@ def _check_free(db: Session, local: str, domain: Domain | None) -> None:
     same = Alias.domain_id == domain.id if domain else Alias.domain_id.is_(None)
     if db.scalar(select(Alias.id).where(Alias.local_part == local, same)):
         shown = f"{local}@{domain.name if domain else EVERY_DOMAIN}"
-        raise AlreadyExists(f"The alias {shown} exists already: edit it instead.")
+        raise AlreadyExists(_l('The alias %(shown)s exists already: edit it instead.', shown=shown))
     if domain is None:
         return
     address = f"{local}@{domain.name}"
     taken = db.scalar(select(Mailbox.id).where(Mailbox.address == address)) or db.scalar(
         select(SharedMailbox.id).where(SharedMailbox.address == address))
     if taken:
-        raise AlreadyExists(f"{address} is a mailbox already: choose another alias address.")
+        raise AlreadyExists(_l('%(address)s is a mailbox already: choose another alias address.',
+                               address=address))
 
 
 def _set_destinations(db: Session, alias: Alias, items: list) -> None:
@@ -170,11 +173,12 @@ def _set_destinations(db: Session, alias: Alias, items: list) -> None:
         try:
             target = normalize_address(text)
         except InvalidName as exc:
-            raise InvalidInput(f"Destination “{text.strip()}” is not an e-mail address.") from exc
+            raise InvalidInput(_l('Destination “%(text)s” is not an e-mail address.',
+                                  text=text.strip())) from exc
         seen.setdefault(target, kind)
     if not seen:
-        raise InvalidInput("An alias needs at least one destination: a mailbox, a shared "
-                           "mailbox or an external address.")
+        raise InvalidInput(_l("An alias needs at least one destination: a mailbox, a shared "
+                           "mailbox or an external address."))
     for target, kind in seen.items():
         alias.destinations.append(destination_for(db, target, kind))
 
@@ -186,15 +190,15 @@ def destination_for(db: Session, target: str, kind: str | None = None) -> AliasD
         if mailbox:
             return AliasDestination(kind=TO_MAILBOX, mailbox=mailbox)
         if kind:
-            raise InvalidInput(f"{target} is not a mailbox here: list it under external "
-                               "addresses, or create the mailbox first.")
+            raise InvalidInput(_l('%(target)s is not a mailbox here: list it under external '
+                                  'addresses, or create the mailbox first.', target=target))
     if kind in (None, TO_SHARED):
         shared = db.scalar(select(SharedMailbox).where(SharedMailbox.address == target))
         if shared:
             return AliasDestination(kind=TO_SHARED, shared_mailbox=shared)
         if kind:
-            raise InvalidInput(f"{target} is not a shared mailbox here: create it first, or "
-                               "list it under another kind.")
+            raise InvalidInput(_l('%(target)s is not a shared mailbox here: create it first, or '
+                                  'list it under another kind.', target=target))
     return AliasDestination(kind=TO_EXTERNAL, address=target)
 
 
@@ -254,9 +258,9 @@ def check_loops(db: Session, alias: Alias) -> None:
     for start in starts:
         cycle = find_cycle(db, start)
         if cycle:
-            raise InvalidInput("These destinations make a loop: " + " → ".join(cycle)
-                               + ". Remove the destination that leads back, or change "
-                               "the alias it goes through.")
+            raise InvalidInput(_l('These destinations make a loop: %(cycle)s. Remove the '
+                                  'destination that leads back, or change the alias it goes '
+                                  'through.', cycle=" → ".join(cycle)))
 
 
 def check_destinations_exist(db: Session, alias: Alias) -> None:
@@ -271,12 +275,14 @@ def check_destinations_exist(db: Session, alias: Alias) -> None:
                                                 Domain.mode == DELIVER))
         if domain is None or lookup.address_in_use(db, target):
             continue
-        catch_all = (f" For now only the catch-all {domain.catchall_address} would take its "
-                     f"mail: name {domain.catchall_address} if that is what you mean."
+        catch_all = (_l(' For now only the catch-all %(catchall_address)s would take its mail: '
+                        'name %(catchall_address)s if that is what you mean.',
+                        catchall_address=domain.catchall_address)
                      if domain.catchall_address else "")
-        raise InvalidInput(f"{target} does not exist here: {domain_name} is delivered by this "
-                           f"server and has no mailbox, shared mailbox or alias {local}@. "
-                           f"Create it first, or correct the address.{catch_all}")
+        raise InvalidInput(_l('%(target)s does not exist here: %(domain_name)s is delivered by '
+                              'this server and has no mailbox, shared mailbox or alias %(local)s@. '
+                              'Create it first, or correct the address.%(catch_all)s',
+                              target=target, domain_name=domain_name, local=local, catch_all=catch_all))
 
 
 # "Local network only" (Postfix's check_recipient_access) applies to the address the
@@ -284,8 +290,8 @@ def check_destinations_exist(db: Session, alias: Alias) -> None:
 # address open to anyone that leads to a local-only alias would open it too. Every
 # path from outside into the local-only aliases has a first step from an open
 # address, so refusing that one step everywhere closes them all.
-LOCAL_ONLY_TEXT = ("{target} accepts mail from the local network only: {what} would let anyone "
-                   "outside reach it. Give {what_short} the destinations of {target} instead.")
+LOCAL_ONLY_TEXT = (_l("{target} accepts mail from the local network only: {what} would let anyone "
+                   "outside reach it. Give {what_short} the destinations of {target} instead."))
 
 
 def local_only_alias(db: Session, address: str) -> Alias | None:
@@ -306,9 +312,9 @@ def check_local_only(db: Session, alias: Alias) -> None:
     openings = sorted({opening for address in _addresses_of(db, alias)
                        for opening in _open_ways_to(db, address)})
     if openings:
-        raise InvalidInput(f"{alias.address} cannot be for the local network only while "
-                           f"these lead to it from anywhere: {', '.join(openings)}. "
-                           "Change them first.")
+        raise InvalidInput(_l('%(address)s cannot be for the local network only while these lead '
+                              'to it from anywhere: %(openings)s. Change them first.',
+                              address=alias.address, openings=', '.join(openings)))
 
 
 def _addresses_of(db: Session, alias: Alias) -> list[str]:
@@ -322,7 +328,7 @@ def _open_ways_to(db: Session, address: str) -> list[str]:
     found = [a.address for a in aliases_pointing_to(db, address) if not a.local_only]
     found += [f"forwarding of {m}" for m in db.scalars(
         select(Mailbox.address).where(Mailbox.forward_address == address))]
-    found += [f"catch-all or copy address of {d}" for d in db.scalars(select(Domain.name).where(
+    found += [_l('catch-all or copy address of %(d)s', d=d) for d in db.scalars(select(Domain.name).where(
         or_(Domain.catchall_address == address, Domain.bcc_address == address)))]
     return found
 

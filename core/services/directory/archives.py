@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.services.errors import AlreadyExists, InvalidInput, NotFound
 from core.services.server import jobs, mailstore
 
@@ -48,14 +49,16 @@ def restore_archive(db: Session, cfg: dict, address: str, name: str) -> Path:
     """Move archive NAME back as ADDRESS's mail; the mailbox must exist and hold no mail yet."""
     address = lookup.valid_address(address)
     if not lookup.address_in_use(db, address):
-        raise NotFound(f"There is no mailbox {address}: create it first, then restore its mail.")
+        raise NotFound(_l('There is no mailbox %(address)s: create it first, then restore its mail.',
+                          address=address))
     home = mailstore.mail_home(cfg, address)
     if home.exists() and any(home.iterdir()):
-        raise AlreadyExists(f"{address} has mail already ({home}): restore into a mailbox "
-                            "that has not been used yet.")
+        raise AlreadyExists(_l('%(address)s has mail already (%(home)s): restore into a mailbox '
+                               'that has not been used yet.', address=address, home=home))
     chosen = next((a for a in archives(cfg) if a.name == name and a.address == address), None)
     if chosen is None:
-        raise InvalidInput(f"There is no archive {name!r} of {address} (see `mailbox archives`).")
+        raise InvalidInput(_l('There is no archive %(name)s of %(address)s (see `mailbox '
+                              'archives`).', name=f"{name!r}", address=address))
     if home.exists():
         home.rmdir()
     os.rename(chosen.path, home)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail.disclaimer import MAX_MARKDOWN, Disclaimer, html_to_text, render, render_html
 from core.models import Domain, InvalidName, normalize_domain
 from core.services.access import audit
@@ -59,8 +60,8 @@ def _clean_source(markdown: str) -> str:
     source = (markdown or "").replace("\r\n", "\n").replace("\r", "\n")
     if len(source) > MAX_MARKDOWN:
         raise InvalidInput(
-            f"The disclaimer is {len(source):,} characters long; shorten it to "
-            f"{MAX_MARKDOWN:,} or fewer.")
+            _l('The disclaimer is %(source)s characters long; shorten it to %(max_markdown)s or '
+               'fewer.', source=f"{len(source):,}", max_markdown=f"{MAX_MARKDOWN:,}"))
     return source
 
 
@@ -69,8 +70,8 @@ def set_disclaimer(db: Session, domain_name: str, enabled: bool, markdown: str, 
     """Store DOMAIN_NAME's disclaimer and whether mail sent from it carries it (audited)."""
     source = _clean_source(markdown)
     if enabled and not html_to_text(render_html(source)):
-        raise InvalidInput("Write the disclaimer text before switching it on "
-                           "(it is empty once unsafe markup is removed).")
+        raise InvalidInput(_l("Write the disclaimer text before switching it on "
+                           "(it is empty once unsafe markup is removed)."))
     domain = get_domain(db, domain_name)
     before = _audited(domain)
     domain.disclaimer_enabled = enabled

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail.errors import MailError
 from core.models import Domain
 from core.services.access import audit
@@ -91,7 +92,7 @@ def _reload_rspamd(cfg: dict) -> None:
     try:
         mailstore.call(cfg, "reload_rspamd")
     except MailError as exc:
-        raise Refused(f"Rspamd did not take the change: {exc}") from exc
+        raise Refused(_l('Rspamd did not take the change: %(exc)s', exc=exc)) from exc
 
 
 def set_signing(db: Session, cfg: dict, actor: str, domain: Domain, enabled: bool) -> DkimRecord:
@@ -104,7 +105,8 @@ def set_signing(db: Session, cfg: dict, actor: str, domain: Domain, enabled: boo
     try:
         key = _key(cfg, domain, "ensure" if enabled else "read")
     except MailError as exc:
-        raise Refused(f"The DKIM key of {domain.unicode_name} could not be prepared: {exc}") from exc
+        raise Refused(_l('The DKIM key of %(unicode_name)s could not be prepared: %(exc)s',
+                         unicode_name=domain.unicode_name, exc=exc)) from exc
     has_key = key["public_key"] is not None
     before = _snapshot(domain, has_key and not key["created"])
     domain.dkim_enabled = enabled
@@ -137,14 +139,15 @@ def _undo(db: Session, cfg: dict, actor: str, domain: Domain, changed: dict) -> 
 def remove_key(db: Session, cfg: dict, actor: str, domain: Domain) -> DkimRecord:
     """Delete DOMAIN's key (signing must be off); its DNS record then signs nothing."""
     if domain.dkim_enabled:
-        raise Refused(f"DKIM signing is on for {domain.unicode_name}: turn it off before "
-                      "removing its key.")
+        raise Refused(_l('DKIM signing is on for %(unicode_name)s: turn it off before removing its '
+                         'key.', unicode_name=domain.unicode_name))
     try:
         if _key(cfg, domain, "read")["public_key"] is None:
-            raise Refused(f"{domain.unicode_name} has no DKIM key.")
+            raise Refused(_l('%(unicode_name)s has no DKIM key.', unicode_name=domain.unicode_name))
         after = _key(cfg, domain, "remove")
     except MailError as exc:
-        raise Refused(f"The DKIM key of {domain.unicode_name} could not be removed: {exc}") from exc
+        raise Refused(_l('The DKIM key of %(unicode_name)s could not be removed: %(exc)s',
+                         unicode_name=domain.unicode_name, exc=exc)) from exc
     audit.record(db, actor, "update", "domain", domain.name, domain=domain.name,
                  before=_snapshot(domain, True),
                  after=_snapshot(domain, after["public_key"] is not None))

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.models import (
     DELIVER, RELAY, Alias, Domain, Mailbox, SharedMailbox, WebSession,
 )
@@ -26,7 +27,7 @@ from . import aliases, lookup
 
 HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 HOSTNAME = re.compile(rf"^{HOST_LABEL}(?:\.{HOST_LABEL})*$")
-MODES = {DELIVER: "Deliver to mailboxes here", RELAY: "Relay to another mail server"}
+MODES = {DELIVER: _l("Deliver to mailboxes here"), RELAY: _l("Relay to another mail server")}
 
 
 def snapshot(domain: Domain) -> dict:
@@ -107,11 +108,11 @@ def parse_relay(text: str) -> tuple[str, int]:
     except ValueError:
         port = 0
     if not 0 < port < 65536:
-        raise InvalidInput(f"“{text}”: the relay port must be a number from 1 to 65535, "
-                           "as in mail.example.org:25.")
+        raise InvalidInput(_l('“%(text)s”: the relay port must be a number from 1 to 65535, as in '
+                              'mail.example.org:25.', text=text))
     if not _is_host(host):
-        raise InvalidInput(f"“{text}”: write the relay as a host name or IPv4 address with "
-                           "an optional port, as in mail.example.org:25.")
+        raise InvalidInput(_l('“%(text)s”: write the relay as a host name or IPv4 address with an '
+                              'optional port, as in mail.example.org:25.', text=text))
     return host, port
 
 
@@ -127,23 +128,23 @@ def update_domain(db: Session, actor: str, domain: Domain, *, mode: str, relay: 
     """Set DOMAIN's delivery mode, relay host, always-Bcc address and catch-all."""
     before = snapshot(domain)
     if mode not in MODES:
-        raise InvalidInput("Choose local delivery or relay.")
+        raise InvalidInput(_l("Choose local delivery or relay."))
     domain.mode = mode
     if mode == RELAY:
         if not relay.strip():
-            raise InvalidInput("A relay domain needs the host that takes its mail, "
-                               "as in mail.example.org:25.")
+            raise InvalidInput(_l("A relay domain needs the host that takes its mail, "
+                               "as in mail.example.org:25."))
         domain.relay_host, domain.relay_port = parse_relay(relay)
     else:
         domain.relay_host = domain.relay_port = None
-    domain.bcc_address = _optional_address(bcc, "Always send a copy to")
-    domain.catchall_address = _optional_address(catch_all, "Catch-all")
+    domain.bcc_address = _optional_address(bcc, _l("Always send a copy to"))
+    domain.catchall_address = _optional_address(catch_all, _l("Catch-all"))
     db.flush()
     if domain.bcc_address and not reachable(db, domain.bcc_address):
-        raise InvalidInput(f"The copy address {domain.bcc_address} does not exist here: "
-                           "create that mailbox first, or use another address.")
-    for target, what in ((domain.bcc_address, "copying all mail to it"),
-                         (domain.catchall_address, "a catch-all to it")):
+        raise InvalidInput(_l('The copy address %(bcc_address)s does not exist here: create that '
+                              'mailbox first, or use another address.', bcc_address=domain.bcc_address))
+    for target, what in ((domain.bcc_address, _l("copying all mail to it")),
+                         (domain.catchall_address, _l("a catch-all to it"))):
         if target and aliases.local_only_alias(db, target):
             raise InvalidInput(aliases.LOCAL_ONLY_TEXT.format(target=target, what=what,
                                                               what_short="this domain"))
@@ -180,15 +181,15 @@ def _check_catch_all(db: Session, domain: Domain) -> None:
         return
     if target.endswith("@" + domain.name) and not lookup.address_is_mailbox(db, target) \
             and not aliases.aliases_named(db, target):
-        raise InvalidInput(f"The catch-all {target} does not exist here: create that mailbox "
-                           "first, or choose an existing one.")
+        raise InvalidInput(_l('The catch-all %(target)s does not exist here: create that mailbox '
+                              'first, or choose an existing one.', target=target))
     cycle = aliases.find_cycle(db, target)
     if cycle:
-        raise InvalidInput("The catch-all would loop: " + " → ".join(cycle)
-                           + ". Point it at an existing mailbox.")
+        raise InvalidInput(_l('The catch-all would loop: %(cycle)s. Point it at an existing '
+                              'mailbox.', cycle=" → ".join(cycle)))
     if not reachable(db, target):
-        raise InvalidInput(f"The catch-all {target} does not exist here: create that mailbox "
-                           "first, or choose an existing one.")
+        raise InvalidInput(_l('The catch-all %(target)s does not exist here: create that mailbox '
+                              'first, or choose an existing one.', target=target))
 
 
 def reachable(db: Session, address: str) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from core.i18n import lazy_gettext as _l
 from core.models import Group, Mailbox, SharedMailbox
 from core.services.access import audit
 from core.services.access.roles import Roles
@@ -29,9 +30,9 @@ def valid_name(text: str) -> str:
     """TEXT as a group name (lower case); InvalidInput saying what is allowed otherwise."""
     name = (text or "").strip().lower()
     if not NAME.match(name):
-        raise InvalidInput(f"“{text.strip()}” cannot be a group name: use up to 64 letters "
-                           "a–z, digits, dots, hyphens or underscores, starting with a "
-                           "letter or digit.")
+        raise InvalidInput(_l('“%(text)s” cannot be a group name: use up to 64 letters a–z, '
+                              'digits, dots, hyphens or underscores, starting with a letter or '
+                              'digit.', text=text.strip()))
     return name
 
 
@@ -52,7 +53,7 @@ def get_group(db: Session, name: str) -> Group:
     """The group called NAME; NotFound otherwise."""
     group = db.scalar(select(Group).where(Group.name == (name or "").strip().lower()))
     if group is None:
-        raise NotFound(f"There is no group {name}.")
+        raise NotFound(_l('There is no group %(name)s.', name=name))
     return group
 
 
@@ -86,7 +87,7 @@ def create_group(db: Session, actor: str, name: str) -> Group:
     """Create an empty group."""
     name = valid_name(name)
     if db.scalar(select(Group.id).where(Group.name == name)):
-        raise AlreadyExists(f"The group {name} exists already: choose another name.")
+        raise AlreadyExists(_l('The group %(name)s exists already: choose another name.', name=name))
     group = Group(name=name)
     db.add(group)
     db.flush()
@@ -101,7 +102,8 @@ def rename_group(db: Session, actor: str, group: Group, new_name: str) -> str:
     if new_name == old:
         return old
     if db.scalar(select(Group.id).where(Group.name == new_name)):
-        raise AlreadyExists(f"The group {new_name} exists already: choose another name.")
+        raise AlreadyExists(_l('The group %(new_name)s exists already: choose another name.',
+                               new_name=new_name))
     before = snapshot(group)
     group.name = new_name
     db.flush()
@@ -114,8 +116,8 @@ def delete_group(db: Session, actor: str, group: Group) -> None:
     owns = owned_by(db, group)
     if owns:
         raise InvalidInput(
-            f"The group {group.name} owns {', '.join(s.address for s in owns)}: give "
-            "those shared mailboxes another owner, or delete them, first.")
+            _l('The group %(name)s owns %(owns)s: give those shared mailboxes another owner, or '
+               'delete them, first.', name=group.name, owns=', '.join(s.address for s in owns)))
     audit.record(db, actor, "delete", "group", group.name, before=snapshot(group))
     db.delete(group)
     db.flush()
@@ -125,7 +127,8 @@ def add_member(db: Session, actor: str, group: Group, address: str) -> Mailbox:
     """Add the mailbox at ADDRESS to GROUP."""
     mailbox = lookup.get_mailbox(db, address)
     if mailbox in group.members:
-        raise AlreadyExists(f"{mailbox.address} is in {group.name} already.")
+        raise AlreadyExists(_l('%(address)s is in %(name)s already.',
+                               address=mailbox.address, name=group.name))
     before = snapshot(group)
     group.members.append(mailbox)
     db.flush()
@@ -137,7 +140,7 @@ def remove_member(db: Session, actor: str, group: Group, address: str) -> None:
     """Take the mailbox at ADDRESS out of GROUP."""
     mailbox = lookup.get_mailbox(db, address)
     if mailbox not in group.members:
-        raise NotFound(f"{mailbox.address} is not in {group.name}.")
+        raise NotFound(_l('%(address)s is not in %(name)s.', address=mailbox.address, name=group.name))
     before = snapshot(group)
     group.members.remove(mailbox)
     db.flush()
@@ -150,5 +153,5 @@ def names_of(db: Session, names: list[str]) -> list[Group]:
         Group.name.in_([n.strip().lower() for n in names])))}
     missing = [n for n in names if n.strip().lower() not in found]
     if missing:
-        raise NotFound(f"There is no group {missing[0]}: create it first.")
+        raise NotFound(_l('There is no group %(missing)s: create it first.', missing=missing[0]))
     return [found[n.strip().lower()] for n in names]

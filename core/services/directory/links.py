@@ -9,12 +9,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core import passwords
+from core.i18n import lazy_gettext as _l
 from core.models import Mailbox, PasswordLink
 from core.services.access import audit, signin
 from core.services.errors import InvalidInput, NotFound
 
 VALID_FOR = timedelta(days=7)
-EXPIRED = "This link has expired or has been used already. Ask your administrator for a new one."
+EXPIRED = _l("This link has expired or has been used already. Ask your administrator for a new one.")
 
 
 def _digest(token: str) -> str:
@@ -57,7 +58,7 @@ def redeem(db: Session, token: str, password: str) -> Mailbox:
     try:
         passwords.check_rules(password, mailbox.address)
     except passwords.WeakPassword as exc:
-        raise InvalidInput(f"Password refused: {exc}") from exc
+        raise InvalidInput(_l('Password refused: %(exc)s', exc=exc)) from exc
     mailbox.password_hash = passwords.hash_password(password)
     db.delete(link)
     db.flush()

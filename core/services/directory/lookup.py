@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import passwords
+from core.i18n import lazy_gettext as _l
 from core.models import (
     DELIVER, AdminJob, Alias, Domain, InvalidName, Mailbox, SharedMailbox, normalize_address,
     normalize_domain,
@@ -29,8 +30,8 @@ def valid_domain_name(name: str) -> str:
     try:
         return normalize_domain(name)
     except InvalidName as exc:
-        raise InvalidInput(f"{exc}: write a name such as example.org (letters in any "
-                           "language are fine).") from exc
+        raise InvalidInput(_l('%(exc)s: write a name such as example.org (letters in any language '
+                              'are fine).', exc=exc)) from exc
 
 
 def get_domain(db: Session, name: str) -> Domain:
@@ -38,7 +39,7 @@ def get_domain(db: Session, name: str) -> Domain:
     ascii_name = valid_domain_name(name)
     domain = db.scalar(select(Domain).where(Domain.name == ascii_name))
     if domain is None:
-        raise NotFound(f"There is no domain {name}.")
+        raise NotFound(_l('There is no domain %(name)s.', name=name))
     return domain
 
 
@@ -46,7 +47,7 @@ def add_domain(db: Session, name: str) -> Domain:
     """Create a domain that delivers to local mailboxes."""
     ascii_name = valid_domain_name(name)
     if db.scalar(select(Domain.id).where(Domain.name == ascii_name)):
-        raise AlreadyExists(f"The domain {ascii_name} exists already.")
+        raise AlreadyExists(_l('The domain %(ascii_name)s exists already.', ascii_name=ascii_name))
     domain = Domain(name=ascii_name, mode=DELIVER)
     db.add(domain)
     db.flush()
@@ -71,9 +72,9 @@ def refuse_while_archiving(db: Session, address: str) -> None:
     """A deleted ADDRESS's mail must be archived or erased before the address is given again."""
     pending = select(AdminJob.id).where(AdminJob.target == address, AdminJob.state != DONE)
     if db.scalar(pending.limit(1)) is not None:
-        raise AlreadyExists(f"The mail of the previous owner of {address} is still being moved "
-                            "to the archive (or failed to be: see the dashboard's jobs); "
-                            "try again in a moment.")
+        raise AlreadyExists(_l("The mail of the previous owner of %(address)s is still being moved "
+                               "to the archive (or failed to be: see the dashboard's jobs); try "
+                               "again in a moment.", address=address))
 
 
 def add_mailbox(db: Session, address: str, password: str, display_name: str = "") -> Mailbox:
@@ -82,12 +83,12 @@ def add_mailbox(db: Session, address: str, password: str, display_name: str = ""
     local, _, domain_name = address.partition("@")
     domain = get_domain(db, domain_name)
     if address_in_use(db, address):
-        raise AlreadyExists(f"The address {address} is in use already.")
+        raise AlreadyExists(_l('The address %(address)s is in use already.', address=address))
     refuse_while_archiving(db, address)
     try:
         passwords.check_rules(password, address)
     except passwords.WeakPassword as exc:
-        raise InvalidInput(f"Password refused: {exc}") from exc
+        raise InvalidInput(_l('Password refused: %(exc)s', exc=exc)) from exc
     mailbox = Mailbox(
         domain_id=domain.id, local_part=local, address=address,
         password_hash=passwords.hash_password(password), display_name=display_name,
@@ -101,7 +102,7 @@ def get_mailbox(db: Session, address: str) -> Mailbox:
     """The mailbox at ADDRESS; NotFound otherwise."""
     mailbox = db.scalar(select(Mailbox).where(Mailbox.address == valid_address(address)))
     if mailbox is None:
-        raise NotFound(f"There is no mailbox {address}.")
+        raise NotFound(_l('There is no mailbox %(address)s.', address=address))
     return mailbox
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Select, String, delete, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from core import passwords
+from core.i18n import lazy_gettext as _l
 from core.models import (AdminJob, ApiToken, AppPassword, Domain, Group, Mailbox, RecoveryCode,
                          TwoFactor, WebSession)
 from core.services.access import audit
@@ -50,11 +51,11 @@ def parse_size_mb(text: str) -> int | None:
         return None
     match = SIZE.match(text)
     if not match:
-        raise InvalidInput(f"“{text}” is not a size: write a number of megabytes, "
-                           "or add G, as in 500M or 2G.")
+        raise InvalidInput(_l('“%(text)s” is not a size: write a number of megabytes, or add G, as '
+                              'in 500M or 2G.', text=text))
     megabytes = int(float(match.group(1)) * UNIT_MB[match.group(2).lower()])
     if not 1 <= megabytes <= MAX_QUOTA_MB:
-        raise InvalidInput(f"“{text}”: a quota must be between 1 MB and 16 TB.")
+        raise InvalidInput(_l('“%(text)s”: a quota must be between 1 MB and 16 TB.', text=text))
     return megabytes
 
 
@@ -67,8 +68,8 @@ def parse_days(text: str) -> int | None:
     except ValueError:
         days = -1
     if not 0 <= days <= MAX_JUNK_DAYS:
-        raise InvalidInput(f"“{text}”: Junk retention is a whole number of days from 0 "
-                           f"(keep) to {MAX_JUNK_DAYS}.")
+        raise InvalidInput(_l('“%(text)s”: Junk retention is a whole number of days from 0 (keep) '
+                              'to %(max_junk_days)s.', text=text, max_junk_days=MAX_JUNK_DAYS))
     return days
 
 
@@ -159,9 +160,9 @@ def set_protocols(db: Session, actor: str, mailbox: Mailbox, *, imap: bool | Non
     """
     before = snapshot(mailbox)
     if imap is False and mailbox.imap_enabled and actor == mailbox.address:
-        raise InvalidInput("You are signed in with this mailbox: turning its IMAP off would "
+        raise InvalidInput(_l("You are signed in with this mailbox: turning its IMAP off would "
                            "sign you out of Mailroom for good. Ask another admin, or use "
-                           "`flask --app app mailbox set ADDRESS --no-imap`.")
+                           "`flask --app app mailbox set ADDRESS --no-imap`."))
     turned_off = (imap is False and mailbox.imap_enabled) or (pop3 is False and mailbox.pop3_enabled)
     if imap is False and mailbox.imap_enabled:
         db.execute(delete(WebSession).where(WebSession.address == mailbox.address))
@@ -180,7 +181,7 @@ def set_password(db: Session, actor: str, mailbox: Mailbox, password: str) -> No
     try:
         passwords.check_rules(password, mailbox.address)
     except passwords.WeakPassword as exc:
-        raise InvalidInput(f"Password refused: {exc}") from exc
+        raise InvalidInput(_l('Password refused: %(exc)s', exc=exc)) from exc
     mailbox.password_hash = passwords.hash_password(password)
     db.execute(delete(WebSession).where(WebSession.address == mailbox.address))
     db.flush()

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from core.i18n import lazy_gettext as _l
 from core.models import DELIVER, Domain, SharedDirectoryOwner, SharedMailbox
 from core.services.access import audit
 from core.services.access.roles import Roles
@@ -55,7 +56,7 @@ def get_shared(db: Session, address: str) -> SharedMailbox:
     shared = db.scalar(select(SharedMailbox).where(
         SharedMailbox.address == lookup.valid_address(address)))
     if shared is None:
-        raise NotFound(f"There is no shared mailbox {address}.")
+        raise NotFound(_l('There is no shared mailbox %(address)s.', address=address))
     return shared
 
 
@@ -79,11 +80,12 @@ def create_shared(db: Session, actor: str, roles: Roles, address: str, display_n
     local, _, domain_name = address.partition("@")
     domain = lookup.get_domain(db, domain_name)
     if domain.mode != DELIVER:
-        raise InvalidInput(f"{domain.name} relays its mail elsewhere: a shared mailbox needs "
-                           "a domain delivered here.")
+        raise InvalidInput(_l('%(name)s relays its mail elsewhere: a shared mailbox needs a domain '
+                              'delivered here.', name=domain.name))
     lookup.refuse_while_archiving(db, address)
     if lookup.address_in_use(db, address):
-        raise AlreadyExists(f"The address {address} is in use already: choose another one.")
+        raise AlreadyExists(_l('The address %(address)s is in use already: choose another one.',
+                               address=address))
     shared = SharedMailbox(domain_id=domain.id, local_part=local, address=address,
                            display_name=display_name.strip())
     _set_owners(db, cfg, roles, shared, owners, directory_owners or ())
@@ -132,15 +134,15 @@ def _set_owners(db: Session, cfg: dict | None, roles: Roles, shared: SharedMailb
 def _owners(db: Session, roles: Roles, names: list[str], allow_none: bool):
     names = [n for n in dict.fromkeys(n.strip().lower() for n in names) if n]
     if not names and not allow_none:
-        raise InvalidInput("A shared mailbox needs at least one owning group: its members "
-                           "are the people who can read it.")
+        raise InvalidInput(_l("A shared mailbox needs at least one owning group: its members "
+                           "are the people who can read it."))
     chosen = groups.names_of(db, names)
     allowed = {g.id for g in groups.usable_by(db, roles)}
     for group in chosen:
         if group.id not in allowed:
-            why = "has members outside your domains" if group.members else "is empty"
-            raise InvalidInput(f"The group {group.name} {why}: ask a server admin to make "
-                               "it an owner.")
+            why = _l("has members outside your domains") if group.members else _l("is empty")
+            raise InvalidInput(_l('The group %(name)s %(why)s: ask a server admin to make it an '
+                                  'owner.', name=group.name, why=why))
     return chosen
 
 

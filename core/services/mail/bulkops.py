@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from imapclient import IMAPClient
 
 from core.cache import LruCache
+from core.i18n import lazy_gettext as _l
 from core.mail import actions, folders, listing, uidset
 from core.mail.errors import ImapError
 from core.mail.search import parse
@@ -24,7 +25,7 @@ FLAG_CHANGES = {"read": ("seen", True), "unread": ("seen", False),
                 "flag": ("flagged", True), "unflag": ("flagged", False)}
 # An undo travels in the signed session cookie: a longer set is not offered.
 MAX_UNDO_CHARS = 1000
-CHANGED = "The folder changed since the list was shown (another program replaced it); nothing was done."
+CHANGED = _l("The folder changed since the list was shown (another program replaced it); nothing was done.")
 
 
 @dataclass(frozen=True)
@@ -103,24 +104,25 @@ def apply(client: IMAPClient, tree: list[folders.Folder], folder: str, sets: lis
     if action not in ACTIONS:
         raise ImapError(f"Unknown action {action!r}.")
     if not sets:
-        return Outcome("No messages were selected.")
+        return Outcome(_l("No messages were selected."))
     if action in FLAG_CHANGES:
         for chunk in sets:
             actions.set_flag(client, chunk, *FLAG_CHANGES[action])
-        return Outcome(f"{plural(count)} marked as {action}.")
+        return Outcome(_l('%(count)s marked as %(action)s.', count=plural(count), action=action))
     trash = folders.find_special(tree, "\\Trash")
     if action == "delete" and folder == trash:
         for chunk in sets:
             actions.expunge(client, chunk)
-        return Outcome(f"{plural(count)} deleted for good.")
+        return Outcome(_l('%(count)s deleted for good.', count=plural(count)))
     junk = folders.find_special(tree, "\\Junk")
     destination = {"delete": trash, "spam": junk, "notspam": "INBOX",
                    "archive": folders.find_special(tree, "\\Archive")}.get(action, target)
     if not destination or destination == folder:
-        return Outcome("The messages are already there.")
+        return Outcome(_l("The messages are already there."))
     folders.check_name(destination)
     undo = _move(client, sets, folder, destination)
-    done = f"{plural(undo.count if undo else count)} moved to {destination}."
+    done = _l('%(count)s moved to %(destination)s.',
+              count=plural(undo.count if undo else count), destination=destination)
     if training and (action == "spam" or (action == "notspam" and folder == junk)):
         done += " " + training.after_move(action)
     return Outcome(done, undo)
@@ -153,7 +155,7 @@ def undo(client: IMAPClient, tree: list[folders.Folder], done: Undo,
         raise ImapError(CHANGED)
     for chunk in sets:
         actions.move(client, chunk, done.back_to)
-    text = f"Undone: {plural(done.count)} back in {done.back_to}."
+    text = _l('Undone: %(count)s back in %(back_to)s.', count=plural(done.count), back_to=done.back_to)
     junk = folders.find_special(tree, "\\Junk")
     trash = folders.find_special(tree, "\\Trash")
     # The server trains on every move into Junk and out of it (but into Trash): putting a
@@ -171,4 +173,4 @@ def mark_all_read(client: IMAPClient, folder: str, upto: int, uidvalidity: int) 
                                                        uidvalidity=uidvalidity))
     for chunk in sets:
         actions.set_flag(client, chunk, "seen", True)
-    return f"Every message in {folder} is marked as read."
+    return _l('Every message in %(folder)s is marked as read.', folder=folder)

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from core.i18n import lazy_gettext as _l
 from core.mail import actions, folders, listing, smtp
 from core.mail.compose import (
     Draft, FilePart, InvalidRecipients, Original, build_message, format_recipients,
@@ -228,13 +229,13 @@ def _newest_with_id(client: IMAPClient, folder: str, message_id: str) -> int | N
 def failure_text(exc: MailError) -> str:
     """Why the mail server did not take a message, in words for the person who sent it."""
     if isinstance(exc, AuthenticationFailed):
-        return ("The mail server refused your sign-in for sending. Sign out and in again; "
-                "if that does not help, ask your administrator.")
+        return (_l("The mail server refused your sign-in for sending. Sign out and in again; "
+                "if that does not help, ask your administrator."))
     if isinstance(exc, ServiceUnavailable):
         detail = f" ({exc.detail})" if exc.detail else ""
-        return (f"The {exc.service} does not answer right now{detail}, so nothing was sent. "
-                "Try again in a moment.")
-    return f"The mail server did not accept the message: {exc}"
+        return (_l('The %(service)s does not answer right now%(detail)s, so nothing was sent. Try '
+                   'again in a moment.', service=exc.service, detail=detail))
+    return _l('The mail server did not accept the message: %(exc)s', exc=exc)
 
 
 def all_recipients(draft: Draft) -> list[str]:
@@ -246,16 +247,16 @@ def all_recipients(draft: Draft) -> list[str]:
         except InvalidRecipients as exc:
             bad += exc.bad
     if bad:
-        raise InvalidInput(f"These are not e-mail addresses: {', '.join(bad)}. "
-                           "Correct them and send again.")
+        raise InvalidInput(_l('These are not e-mail addresses: %(bad)s. Correct them and send '
+                              'again.', bad=', '.join(bad)))
     return found
 
 
 def _refuse_if_closed(state: dict) -> None:
     if state.get("discarded"):
-        raise AlreadySent("This message was discarded.")
+        raise AlreadySent(_l("This message was discarded."))
     if state.get("sent"):
-        raise AlreadySent("This message has been sent already.")
+        raise AlreadySent(_l("This message has been sent already."))
 
 
 def claim(workspace: Workspace) -> None:
@@ -265,7 +266,7 @@ def claim(workspace: Workspace) -> None:
         state = workspace.state()
         _refuse_if_closed(state)
         if time.time() - state.get("sending", 0) < SENDING_TIMEOUT:
-            raise AlreadySent("This message is being sent already.")
+            raise AlreadySent(_l("This message is being sent already."))
         workspace.update_state(sending=time.time())
 
 
@@ -277,7 +278,7 @@ def outgoing_message(draft: Draft, workspace: Workspace, identity: Identity, *,
     waits (Send later) and may come back into the form.
     """
     if not all_recipients(draft):
-        raise InvalidInput("Add at least one recipient.")
+        raise InvalidInput(_l("Add at least one recipient."))
     draft.message_id = draft.message_id or new_message_id(identity.address)
     outgoing = with_identity_bcc(draft, identity)
     message = build_message(outgoing, identity.name, files_of(workspace), for_draft=for_draft,
@@ -300,7 +301,7 @@ def send(client: IMAPClient, draft: Draft, workspace: Workspace, identity: Ident
     except PartiallyRefused as exc:
         # Sent to the others already: filing it as sent avoids a duplicate on retry.
         recipients = [r for r in recipients if r not in exc.refused]
-        warning = f"Not delivered to {', '.join(exc.refused)}: {exc}"
+        warning = _l('Not delivered to %(refused)s: %(exc)s', refused=', '.join(exc.refused), exc=exc)
     except (SmtpError, AuthenticationFailed, ServiceUnavailable) as exc:
         log.warning("send refused for %s: %s", identity.address, exc)
         workspace.update_state(sending=0)
@@ -339,7 +340,7 @@ def file_sent_copy(client: IMAPClient, message) -> str:
         actions.append(client, special_folder(client, "\\Sent"), to_bytes(message), ("\\Seen",))
     except MailError as exc:
         log.error("sent, but the copy for Sent failed: %s", exc)
-        return f"The message was sent, but no copy could be saved in Sent: {exc}"
+        return _l('The message was sent, but no copy could be saved in Sent: %(exc)s', exc=exc)
     return ""
 
 

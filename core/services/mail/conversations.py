@@ -17,6 +17,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from core.cache import LruCache
+from core.i18n import lazy_gettext as _l
 from core.mail import imap, listing, threads
 from core.mail.errors import NotFoundError
 
@@ -113,7 +114,7 @@ def open_conversation(client: IMAPClient, cache: LruCache, owner: str, folder: s
     found, info = threads.threads(client, cache, owner, folder)
     index = found.index_of(uid)
     if index is None:
-        raise NotFoundError("That conversation is not in this folder any more.")
+        raise NotFoundError(_l("That conversation is not in this folder any more."))
     conversation = _conversations(client, owner, folder, info, [found.members(index)])[0]
     unread = [row.uid for name, row in conversation.messages if name == folder and not row.seen]
     if unread:

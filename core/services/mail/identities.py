@@ -15,6 +15,7 @@ from typing import Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail.compose import InvalidRecipients, format_recipients, parse_recipients
 from core.models import (
     TO_MAILBOX, TO_SHARED, Alias, AliasDestination, Domain, IdentitySettings, Mailbox,
@@ -99,16 +100,16 @@ def not_offered(db: Session, address: str) -> list[NotOffered]:
         .join(Mailbox, Mailbox.id == group_members.c.mailbox_id)
         .where(Mailbox.address == address).order_by(SharedMailbox.address)))
     for box in shared:
-        found[box.address] = ("a shared mailbox you read through your group; the mail server "
-                              "lets only a mailbox, and the aliases delivering to it, send as an address")
+        found[box.address] = (_l("a shared mailbox you read through your group; the mail server "
+                              "lets only a mailbox, and the aliases delivering to it, send as an address"))
     ids = [box.id for box in shared]
     if ids:
         for alias, dest in _alias_rows(db, (AliasDestination.kind == TO_SHARED)
                                        & AliasDestination.shared_mailbox_id.in_(ids)):
             domain = alias.domain.name if alias.domain else dest.shared_mailbox.domain.name
             found.setdefault(f"{alias.local_part}@{domain}",
-                             f"an alias of the shared mailbox {dest.shared_mailbox.address}, "
-                             "not of your own mailbox")
+                             _l('an alias of the shared mailbox %(address)s, not of your own '
+                                'mailbox', address=dest.shared_mailbox.address))
     found.update(_overridden(db, address))
     offered = set(sendable(db, address))
     return [NotOffered(a, r) for a, r in sorted(found.items()) if a not in offered]
@@ -119,8 +120,8 @@ def _overridden(db: Session, address: str) -> dict[str, str]:
     own_domain = address.rpartition("@")[2]
     bound = _domain_aliases(db)
     return {f"{a.local_part}@{own_domain}":
-            f"{a.local_part}@* delivers to you, but {own_domain} has its own "
-            f"{a.local_part}@ alias, which is the one that counts there"
+            _l('%(local_part)s@* delivers to you, but %(own_domain)s has its own %(local_part)s@ '
+               'alias, which is the one that counts there', local_part=a.local_part, own_domain=own_domain)
             for a in _own_aliases(db, address)
             if a.domain is None and (a.local_part, own_domain) in bound}
 
@@ -129,7 +130,7 @@ def preferences(db: Session, address: str) -> MailPreferences:
     """The person's compose preferences (defaults when never saved; not added to the session)."""
     return db.get(MailPreferences, address) or MailPreferences(
         address=address, default_sender="", signature_above_quote=False, conversations=False,
-        notifications=False)
+        notifications=False, language="")
 
 
 def identities(db: Session, address: str) -> list[Identity]:
@@ -152,19 +153,21 @@ def _addresses(field: str, text: str, label: str, limit: int) -> str:
     try:
         pairs = parse_recipients(text)
     except InvalidRecipients as exc:
-        raise InvalidField(field, f"{label}: not an e-mail address: {', '.join(exc.bad)}.") from exc
+        raise InvalidField(field, _l('%(label)s: not an e-mail address: %(bad)s.',
+                                     label=label, bad=', '.join(exc.bad))) from exc
     if len(pairs) > limit:
-        raise InvalidField(field, f"{label}: at most {limit} addresses.")
+        raise InvalidField(field, _l('%(label)s: at most %(limit)s addresses.', label=label, limit=limit))
     return format_recipients(pairs)
 
 
 def save_identity(db: Session, address: str, sender: str, form: dict) -> None:
     """Store FORM's display name, Reply-To, Bcc and signature for SENDER (one of ADDRESS's)."""
     if sender not in sendable(db, address):
-        raise InvalidField("form", f"You cannot send as {sender}.")
+        raise InvalidField("form", _l('You cannot send as %(sender)s.', sender=sender))
     name = one_line(form.get("display_name", ""))
     if len(name) > NAME_LIMIT:
-        raise InvalidField("display_name", f"The name is longer than {NAME_LIMIT} characters.")
+        raise InvalidField("display_name", _l('The name is longer than %(name_limit)s characters.',
+                                              name_limit=NAME_LIMIT))
     values = dict(
         display_name=name,
         reply_to=_addresses("reply_to", form.get("reply_to", ""), "Reply-To", 1),
@@ -186,7 +189,8 @@ def save_preferences(db: Session, address: str, default_sender: str,
                      signature_above_quote: bool) -> None:
     """Store the default identity (one of ADDRESS's) and where a reply's signature goes."""
     if default_sender not in sendable(db, address):
-        raise InvalidField("default_sender", f"You cannot send as {default_sender}.")
+        raise InvalidField("default_sender", _l('You cannot send as %(default_sender)s.',
+                                                default_sender=default_sender))
     row = _preferences_row(db, address)
     row.default_sender, row.signature_above_quote = default_sender, signature_above_quote
 
@@ -209,10 +213,21 @@ def save_notifications(db: Session, address: str, on: bool, folders: Iterable[st
     """
     chosen = sorted({f for f in folders if f and f.upper() != "INBOX"})
     if len(chosen) > MAX_NOTIFY_FOLDERS:
-        raise InvalidField("folders", f"Choose at most {MAX_NOTIFY_FOLDERS} folders besides the Inbox.")
+        raise InvalidField("folders", _l("Choose at most %(limit)s folders besides the Inbox.",
+                                         limit=MAX_NOTIFY_FOLDERS))
     _preferences_row(db, address).notifications = on
     db.execute(delete(NotificationFolder).where(NotificationFolder.address == address))
     db.add_all(NotificationFolder(address=address, folder=f) for f in chosen)
+
+
+def save_language(db: Session, address: str, language: str) -> None:
+    """Show ADDRESS the pages in LANGUAGE (a code such as "it"; "" follows the browser)."""
+    _preferences_row(db, address).language = language
+
+
+def language(db: Session, address: str) -> str:
+    """The language ADDRESS chose for the pages and the mail Mailroom writes them, or ""."""
+    return db.scalar(select(MailPreferences.language).where(MailPreferences.address == address)) or ""
 
 
 def _preferences_row(db: Session, address: str) -> MailPreferences:
@@ -220,7 +235,7 @@ def _preferences_row(db: Session, address: str) -> MailPreferences:
     row = db.get(MailPreferences, address)
     if row is None:
         row = MailPreferences(address=address, default_sender="", signature_above_quote=False,
-                              conversations=False, notifications=False)
+                              conversations=False, notifications=False, language="")
         db.add(row)
     return row
 
@@ -232,6 +247,6 @@ def pick_identity(choices: list[Identity], address: str, strict: bool = True) ->
         if identity.address == wanted:
             return identity
     if strict:
-        raise InvalidField("from", f"You cannot send as {address or 'nobody'}: "
-                                   "choose one of your addresses.")
+        raise InvalidField("from", _l('You cannot send as %(nobody)s: choose one of your addresses.',
+                                      nobody=address or 'nobody'))
     return choices[0]

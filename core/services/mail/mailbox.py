@@ -11,6 +11,7 @@ from imapclient import IMAPClient
 
 from core import shared
 from core.cache import LruCache, share
+from core.i18n import lazy_gettext as _l
 from core.mail import actions, folders, imap, listing, uidset
 from core.mail.errors import ImapError
 from core.mail.search import parse
@@ -189,7 +190,7 @@ def empty_folder(client: IMAPClient, tree: list[folders.Folder], folder: str) ->
     """Delete everything in FOLDER for good: only Trash and Junk may be emptied."""
     allowed = {folders.find_special(tree, "\\Trash"), folders.find_special(tree, "\\Junk")}
     if folder not in allowed:
-        raise ImapError("Only Trash and Junk can be emptied.")
+        raise ImapError(_l("Only Trash and Junk can be emptied."))
     removed = actions.empty(client, folder)
     return f"{folder} emptied: {removed} message{'s' if removed != 1 else ''} deleted."
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.cache import share
+from core.i18n import lazy_gettext as _l
 from core.mail import actions, listing, mime, provenance, sanitize
 from core.mail.errors import NotFoundError
 from core.models import TrustedSender, normalize_address
@@ -128,7 +129,7 @@ def trust_sender(db: Session, address: str, sender: str) -> None:
     try:
         sender = normalize_address(sender)
     except InvalidName as exc:
-        raise InvalidInput(f"{sender!r} is not an e-mail address.") from exc
+        raise InvalidInput(_l('%(sender)s is not an e-mail address.', sender=f"{sender!r}")) from exc
     if not is_trusted(db, address, sender):
         db.add(TrustedSender(address=address, sender=sender))
         db.commit()
@@ -175,7 +176,7 @@ def part(raw: bytes, part_id: str) -> tuple[bytes, str, str]:
     try:
         return mime.part_payload(raw, part_id)
     except mime.PartNotFound as exc:
-        raise NotFoundError(f"There is no part {part_id} in this message.") from exc
+        raise NotFoundError(_l('There is no part %(part_id)s in this message.', part_id=part_id)) from exc
 
 
 def zip_attachments(raw: bytes, parsed) -> bytes:

@@ -15,6 +15,7 @@ from imapclient import IMAPClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail import actions, listing, smtp
 from core.mail.compose import OUTGOING
 from core.mail.errors import SmtpError
@@ -70,7 +71,7 @@ def send_receipt(client: IMAPClient, db: Session, cfg: dict, login: tuple[str, s
     original = _headers(actions.raw_message(client, uid))
     target = receipt_address(original)
     if not target:
-        raise SmtpError("This message does not ask for a read receipt.")
+        raise SmtpError(_l("This message does not ask for a read receipt."))
     reader = _reader(db, login[0], original)
     mdn = build_mdn(original, reader.address, reader.name, cfg["MAIL_HOSTNAME"], OUTGOING)
     # RFC 8098 §3: an MDN goes out with the null return path, so nothing answers it.

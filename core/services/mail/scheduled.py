@@ -22,6 +22,8 @@ from imapclient import IMAPClient
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from core.i18n import N_
+from core.i18n import lazy_gettext as _l
 from core.mail import actions, imap, smtp
 from core.mail.compose import Draft, read_draft, to_bytes, without_private
 from core.mail.errors import (
@@ -41,14 +43,16 @@ from .uploads import Workspace
 log = logging.getLogger(__name__)
 LATEST = timedelta(days=366)  # how far ahead a message may be scheduled
 RETRY = timedelta(minutes=1)  # the pause after the mail server did not answer
-INTERRUPTED = ("The worker stopped while sending this message, so it may have gone out. "
-               "Look in Sent: if it is not there, edit it and send it again.")
-NOT_RESEALED = ("Your scheduled messages could not be given the new password: edit each one "
-                "in Scheduled and send it again.")
-NO_OWN_CREDENTIALS = ("Your scheduled messages could not be given a sign-in that works with "
-                      "two-factor sign-in: edit each one in Scheduled and send it again.")
-SIGN_IN_REFUSED = ("The mail server refused the sign-in kept with this message (was your "
-                   "password changed?). Edit it and send it again.")
+# Stored with a message by the worker, in English, and translated where shown (N_); the two
+# the pages say at once read in the person's language (_l).
+INTERRUPTED = N_("The worker stopped while sending this message, so it may have gone out. "
+                 "Look in Sent: if it is not there, edit it and send it again.")
+NOT_RESEALED = _l("Your scheduled messages could not be given the new password: edit each one "
+                  "in Scheduled and send it again.")
+NO_OWN_CREDENTIALS = _l("Your scheduled messages could not be given a sign-in that works with "
+                        "two-factor sign-in: edit each one in Scheduled and send it again.")
+SIGN_IN_REFUSED = N_("The mail server refused the sign-in kept with this message (was your "
+                     "password changed?). Edit it and send it again.")
 
 
 def send_time(local: str, zone_name: str, now: datetime | None = None) -> datetime:
@@ -60,15 +64,15 @@ def send_time(local: str, zone_name: str, now: datetime | None = None) -> dateti
     try:
         naive = datetime.fromisoformat(local.strip())
     except ValueError:
-        raise InvalidInput("Choose the date and time to send the message at.") from None
+        raise InvalidInput(_l("Choose the date and time to send the message at.")) from None
     if naive.tzinfo is not None:
-        raise InvalidInput("Choose the date and time to send the message at.")
+        raise InvalidInput(_l("Choose the date and time to send the message at."))
     at = naive.replace(tzinfo=zone).astimezone(timezone.utc)
     now = now or utcnow()
     if at <= now:
-        raise InvalidInput("That time has passed: choose a time in the future.")
+        raise InvalidInput(_l("That time has passed: choose a time in the future."))
     if at > now + LATEST:
-        raise InvalidInput("A message can be scheduled up to a year ahead.")
+        raise InvalidInput(_l("A message can be scheduled up to a year ahead."))
     return at
 
 
@@ -77,7 +81,7 @@ def time_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"Unknown time zone {name[:64]!r}.") from None
+        raise InvalidInput(_l('Unknown time zone %(name)s.', name=f"{name[:64]!r}")) from None
 
 
 def schedule(db: Session, client: IMAPClient, draft: Draft, workspace: Workspace,
@@ -98,7 +102,7 @@ def schedule(db: Session, client: IMAPClient, draft: Draft, workspace: Workspace
     except MailError as exc:
         db.rollback()
         workspace.update_state(sending=0)
-        raise compose.SendFailed(f"The message could not be scheduled: {exc}", None) from exc
+        raise compose.SendFailed(_l('The message could not be scheduled: %(exc)s', exc=exc), None) from exc
     db.commit()
     with workspace.lock():
         old = workspace.state().get("draft_uid") or draft.draft_uid
@@ -127,7 +131,7 @@ def owned(db: Session, address: str, message_id: int) -> ScheduledMessage:
     """ADDRESS's scheduled message MESSAGE_ID; NotFound for anyone else's."""
     row = db.get(ScheduledMessage, message_id)
     if row is None or row.address != address:
-        raise NotFound("That scheduled message is no longer there: it has been sent or taken back.")
+        raise NotFound(_l("That scheduled message is no longer there: it has been sent or taken back."))
     return row
 
 
@@ -139,7 +143,7 @@ def unschedule(db: Session, client: IMAPClient, address: str, message_id: int) -
     """
     row = owned(db, address, message_id)
     if row.state == SENDING:
-        raise compose.AlreadySent("This message is being sent right now.")
+        raise compose.AlreadySent(_l("This message is being sent right now."))
     drafts = compose.special_folder(client, "\\Drafts")
     uid = actions.append(client, drafts, row.source, compose.DRAFT_FLAGS)
     gone = db.execute(delete(ScheduledMessage).where(ScheduledMessage.id == row.id,
@@ -149,7 +153,7 @@ def unschedule(db: Session, client: IMAPClient, address: str, message_id: int) -
     db.commit()
     if gone.rowcount != 1:
         compose.drop_draft(client, uid)
-        raise compose.AlreadySent("This message is being sent right now.")
+        raise compose.AlreadySent(_l("This message is being sent right now."))
     return uid
 
 
@@ -276,7 +280,7 @@ def give_up(db: Session, row: ScheduledMessage, reason: str) -> None:
 
 def _keep(db: Session, row: ScheduledMessage, state: str, error: str,
           send_at: datetime | None = None) -> None:
-    row.state, row.error, row.attempts = state, error, row.attempts + 1
+    row.state, row.error, row.attempts = state, str(error), row.attempts + 1  # English: no reader here
     if send_at is not None:
         row.send_at = send_at
     log.warning("scheduled message %s of %s: %s", row.id, row.address, error)

@@ -18,6 +18,7 @@ from typing import Iterator
 import magic
 from imapclient import IMAPClient
 
+from core.i18n import lazy_gettext as _l
 from core.mail import actions, envelope, listing, mime
 from core.services.errors import InvalidInput
 
@@ -123,14 +124,15 @@ class _Sink(io.RawIOBase):
 def check_message(data: bytes, filename: str, limit_mb: int) -> bytes:
     """DATA as a message to APPEND (an mbox 'From ' line removed); NotAMessage otherwise."""
     if len(data) > limit_mb * MIB:
-        raise NotAMessage(f"“{filename}” is larger than {limit_mb} MB, the most the mail "
-                          f"server accepts; it was not imported.")
+        raise NotAMessage(_l('“%(filename)s” is larger than %(limit_mb)s MB, the most the mail '
+                             'server accepts; it was not imported.', filename=filename, limit_mb=limit_mb))
     if data.startswith(b"From "):  # an mbox separator line, as some programs save .eml
         data = data.split(b"\n", 1)[1] if b"\n" in data else b""
-    kind = magic.from_buffer(data[:8192], mime=True) if data else "an empty file"
+    kind = magic.from_buffer(data[:8192], mime=True) if data else _l("an empty file")
     if not (kind.startswith("message/") or (kind.startswith("text/") and _looks_like_mail(data))):
-        raise NotAMessage(f"“{filename}” is not an e-mail message (it is {kind}); nothing "
-                          f"was imported from it. Choose .eml files saved by a mail program.")
+        raise NotAMessage(_l('“%(filename)s” is not an e-mail message (it is %(kind)s); nothing '
+                             'was imported from it. Choose .eml files saved by a mail program.',
+                             filename=filename, kind=kind))
     return data
 
 

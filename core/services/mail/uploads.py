@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+from core.i18n import lazy_gettext as _l
 from core.mail.mime import safe_filename
 from core.services.errors import InvalidInput, NotFound
 
@@ -73,9 +74,9 @@ def attachment_budget(limit_mb: int) -> int:
 def too_large_text(limit_mb: int) -> str:
     """The sentence shown when attachments do not fit."""
     budget = attachment_budget(limit_mb) / MIB
-    return (f"The attachments would make the message larger than {limit_mb} MB, the most "
-            f"the mail server accepts. Attachments grow by about a third when sent, so "
-            f"together they can be at most {budget:.1f} MB.")
+    return (_l('The attachments would make the message larger than %(limit_mb)s MB, the most the '
+               'mail server accepts. Attachments grow by about a third when sent, so together they '
+               'can be at most %(budget)s MB.', limit_mb=limit_mb, budget=f"{budget:.1f}"))
 
 
 def clean_filename(name: str) -> str:
@@ -112,7 +113,7 @@ def _prune_forms(session: Path, keep: int) -> None:
 
 def _session_dir(data_dir: str | Path, session_id: str) -> Path:
     if not TOKEN.match(session_id or ""):
-        raise NotFound("This message form has expired; open a new one.")
+        raise NotFound(_l("This message form has expired; open a new one."))
     return Path(data_dir) / "uploads" / session_id
 
 
@@ -125,8 +126,9 @@ def person_bytes(data_dir: str | Path, session_ids: list[str]) -> int:
 def check_person(data_dir: str | Path, session_ids: list[str], length: int, quota_mb: int) -> None:
     """TooLarge when LENGTH more bytes would take a person's waiting uploads over QUOTA_MB."""
     if person_bytes(data_dir, session_ids) + length > quota_mb * MIB:
-        raise TooLarge(f"Your attachments waiting in unsent messages would take up more than "
-                       f"{quota_mb} MB: send or discard some of those messages first.")
+        raise TooLarge(_l('Your attachments waiting in unsent messages would take up more than '
+                          '%(quota_mb)s MB: send or discard some of those messages first.',
+                          quota_mb=quota_mb))
 
 
 class Workspace:
@@ -136,11 +138,11 @@ class Workspace:
                  issued: bool = True) -> None:
         """The workspace COMPOSE_ID of SESSION_ID; NotFound unless the server issued it."""
         if not TOKEN.match(compose_id or ""):
-            raise NotFound("This message form has expired; open a new one.")
+            raise NotFound(_l("This message form has expired; open a new one."))
         self.compose_id = compose_id
         self.path = _session_dir(data_dir, session_id) / compose_id
         if issued and not self.path.is_dir():
-            raise NotFound("This message form has expired; open a new one.")
+            raise NotFound(_l("This message form has expired; open a new one."))
 
     def _ensure(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -240,11 +242,11 @@ class Workspace:
     def read(self, upload_id: str) -> bytes:
         """The bytes of upload UPLOAD_ID."""
         if not TOKEN.match(upload_id or ""):
-            raise NotFound("There is no such attachment.")
+            raise NotFound(_l("There is no such attachment."))
         try:
             return (self.path / f"{upload_id}.bin").read_bytes()
         except OSError as exc:
-            raise NotFound("There is no such attachment.") from exc
+            raise NotFound(_l("There is no such attachment.")) from exc
 
     def remove(self, upload_id: str) -> bool:
         """Delete one attachment; False when it was not there."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from core.i18n import lazy_gettext as _l
 from core.mail import actions, listing
 from core.mail.errors import ImapError, ServiceUnavailable
 from core.mail.sieve import ScriptRejected, SieveStore
@@ -56,7 +57,7 @@ class Report:
         """Everything that would happen, as sentences, e.g. ['Store message in folder: Bills']."""
         lines = []
         for text in [*self.actions, *self.keep]:
-            text = "Keep it in the Inbox" if text.startswith("keep") else text
+            text = _l("Keep it in the Inbox") if text.startswith("keep") else text
             lines.append(text[:1].upper() + text[1:])
         return lines
 
@@ -65,11 +66,12 @@ def message_bytes(text: str) -> bytes:
     """A pasted message as bytes with CRLF line ends; InvalidField when empty or too large."""
     text = (text or "").strip("\r\n")
     if not text.strip():
-        raise InvalidField("message", "Paste a message (its headers, a blank line, then its text).")
+        raise InvalidField("message", _l("Paste a message (its headers, a blank line, then its text)."))
     raw = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8") + b"\r\n"
     if len(raw) > MAX_MESSAGE:
-        raise InvalidField("message", f"The message is {len(raw):,} bytes; the tester takes up "
-                           f"to {MAX_MESSAGE:,} bytes.")
+        raise InvalidField("message", _l('The message is %(raw)s bytes; the tester takes up to '
+                                         '%(max_message)s bytes.',
+                                         raw=f"{len(raw):,}", max_message=f"{MAX_MESSAGE:,}"))
     return raw
 
 
@@ -97,7 +99,7 @@ def run(config: dict, store: SieveStore, address: str, message: bytes,
     scripts = store.listing()
     name = script or scripts.active
     if name and name not in scripts.names:
-        raise InvalidInput(f"There is no script {name!r}.")
+        raise InvalidInput(_l('There is no script %(name)s.', name=f"{name!r}"))
     text = store.get(name) if name else ""
     # sieve-test runs as the mail user: the privileged helper starts it (latin-1 carries
     # the message's bytes through JSON unchanged).
@@ -108,7 +110,7 @@ def run(config: dict, store: SieveStore, address: str, message: bytes,
             raise ScriptRejected(answer["failed"], answer["line"])
         if answer["unavailable"]:
             raise ServiceUnavailable("Dovecot user database (for sieve-test)", answer["failed"])
-        raise TesterUnavailable(f"The tester could not run: {answer['failed']}")
+        raise TesterUnavailable(_l('The tester could not run: %(failed)s', failed=answer['failed']))
     return _report(name, text, DryRun.from_json(answer["run"]))
 
 

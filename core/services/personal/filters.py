@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from core.i18n import lazy_gettext as _l
 from core.mail.sieve import Listing, SieveStore
 from core.mail.sieve_rules import (
     ACTIONS, FIELDS, FLAGS, SIZE_OPS, TEXT_OPS, Action, Condition, NotBuilderScript, Rule,
@@ -69,12 +70,12 @@ def consequences(state: Filters, switch: bool = True) -> list[str]:
     """What saving the builder's script would do besides saving, in plain words."""
     notes = []
     if state.ruleset is None and state.exists:
-        notes.append(f"The script “{SCRIPT}” was edited by hand ({state.problem}); saving "
-                     "from the rule builder replaces those edits.")
+        notes.append(_l('The script “%(script)s” was edited by hand (%(problem)s); saving from the '
+                        'rule builder replaces those edits.', script=SCRIPT, problem=state.problem))
     if switch and state.foreign_active:
-        notes.append(f"The active script “{state.foreign_active}” was written by another "
-                     f"program. It will be switched off (not deleted) and “{SCRIPT}” "
-                     "switched on; you can switch back under Scripts.")
+        notes.append(_l('The active script “%(foreign_active)s” was written by another program. It '
+                        'will be switched off (not deleted) and “%(script)s” switched on; you can '
+                        'switch back under Scripts.', foreign_active=state.foreign_active, script=SCRIPT))
     return notes
 
 
@@ -91,15 +92,15 @@ def save(store: SieveStore, state: Filters, ruleset: RuleSet, confirmed: bool = 
 
 def _rules(state: Filters) -> RuleSet:
     if state.ruleset is None:
-        raise InvalidInput("The filter script was edited by hand: change it in the text editor, "
-                           "or save a rule from the builder to replace it.")
+        raise InvalidInput(_l("The filter script was edited by hand: change it in the text editor, "
+                           "or save a rule from the builder to replace it."))
     return state.ruleset
 
 
 def _at(ruleset: RuleSet, index: int, name: str) -> Rule:
     """Rule INDEX, if it is still the one called NAME (another tab may have changed them)."""
     if not 0 <= index < len(ruleset.rules) or ruleset.rules[index].name != name:
-        raise InvalidInput("The rules changed in the meantime. Look at the list again and retry.")
+        raise InvalidInput(_l("The rules changed in the meantime. Look at the list again and retry."))
     return ruleset.rules[index]
 
 
@@ -150,14 +151,15 @@ def check_rule(rule: Rule, folders: list[str], own_address: str) -> Rule:
     """RULE cleaned and checked; InvalidField names the first field that is wrong."""
     name = one_line(rule.name)[:NAME_MAX]
     if not name:
-        raise InvalidField("name", "Give the rule a name.")
+        raise InvalidField("name", _l("Give the rule a name."))
     if rule.match not in ("all", "any"):
-        raise InvalidField("match", "Choose whether all or any of the conditions must hold.")
+        raise InvalidField("match", _l("Choose whether all or any of the conditions must hold."))
     if not rule.conditions or not rule.actions:
         raise InvalidField("conditions" if not rule.conditions else "actions",
-                           "A rule needs at least one condition and one action.")
+                           _l("A rule needs at least one condition and one action."))
     if len(rule.conditions) > MAX_ROWS or len(rule.actions) > MAX_ROWS:
-        raise InvalidInput(f"A rule can have at most {MAX_ROWS} conditions and {MAX_ROWS} actions.")
+        raise InvalidInput(_l('A rule can have at most %(max_rows)s conditions and %(max_rows)s '
+                              'actions.', max_rows=MAX_ROWS))
     conditions = [_condition(i, c) for i, c in enumerate(rule.conditions)]
     actions = [_action(i, a, folders, own_address) for i, a in enumerate(rule.actions)]
     _check_combination(actions)
@@ -167,43 +169,44 @@ def check_rule(rule: Rule, folders: list[str], own_address: str) -> Rule:
 def _condition(i: int, cond: Condition) -> Condition:
     field = f"cond-{i}"
     if cond.field not in FIELDS:
-        raise InvalidField(f"{field}-field", "Choose what the condition looks at.")
+        raise InvalidField(f"{field}-field", _l("Choose what the condition looks at."))
     if (cond.op in SIZE_OPS) != (cond.field == "size") or cond.op not in (*SIZE_OPS, *TEXT_OPS):
-        raise InvalidField(f"{field}-op", "A size is compared with “is over” or “is under”; "
-                           "text with “contains”, “does not contain”, “is” or “matches”.")
+        raise InvalidField(f"{field}-op", _l("A size is compared with “is over” or “is under”; "
+                           "text with “contains”, “does not contain”, “is” or “matches”."))
     if cond.field == "size":
         value = cond.value.strip().upper()
         if not SIZE.match(value):
-            raise InvalidField(f"{field}-value", "A size is a whole number, e.g. 500 KB or 2 MB.")
+            raise InvalidField(f"{field}-value", _l("A size is a whole number, e.g. 500 KB or 2 MB."))
         return Condition("size", cond.op, value)
     header = ""
     if cond.field == "header":
         header = cond.header.strip()
         if not HEADER_NAME.match(header):
-            raise InvalidField(f"{field}-header", "A header name has letters, digits and "
-                               "dashes, without a colon, e.g. List-Id.")
+            raise InvalidField(f"{field}-header", _l("A header name has letters, digits and "
+                               "dashes, without a colon, e.g. List-Id."))
     value = one_line(cond.value) if cond.field != "body" else cond.value.strip()
     if not value or len(value) > VALUE_MAX or "\n" in value:
-        raise InvalidField(f"{field}-value", f"Type the text to look for (one line, at most "
-                           f"{VALUE_MAX} characters).")
+        raise InvalidField(f"{field}-value", _l('Type the text to look for (one line, at most '
+                                                '%(value_max)s characters).', value_max=VALUE_MAX))
     return Condition(cond.field, cond.op, value, header)
 
 
 def _action(i: int, action: Action, folders: list[str], own_address: str) -> Action:
     field = f"act-{i}"
     if action.kind not in ACTIONS:
-        raise InvalidField(f"{field}-kind", "Choose what to do with the message.")
+        raise InvalidField(f"{field}-kind", _l("Choose what to do with the message."))
     if action.kind in ("move", "copy"):
         if action.value not in folders:
-            raise InvalidField(f"{field}-folder", f"There is no folder {action.value!r}.")
+            raise InvalidField(f"{field}-folder", _l('There is no folder %(value)s.',
+                                                     value=f"{action.value!r}"))
         return Action(action.kind, action.value)
     if action.kind == "forward":
-        target = address(f"{field}-address", action.value, "The forwarding address")
+        target = address(f"{field}-address", action.value, _l("The forwarding address"))
         if target == own_address:
-            raise InvalidField(f"{field}-address", "Forwarding to your own address would loop.")
+            raise InvalidField(f"{field}-address", _l("Forwarding to your own address would loop."))
         return Action("forward", target, keep=action.keep)
     if action.kind == "reject":
-        return Action("reject", plain_text(f"{field}-text", action.value, "The refusal message",
+        return Action("reject", plain_text(f"{field}-text", action.value, _l("The refusal message"),
                                            VALUE_MAX))
     return Action(action.kind)
 
@@ -212,10 +215,10 @@ def _check_combination(actions: list[Action]) -> None:
     kinds = {a.kind for a in actions}
     ending = kinds & {"delete", "reject"}
     if ending and (kinds & set(DELIVERING) or len(ending) > 1):
-        raise InvalidField("actions", "Delete and reject end the message's way: they cannot be "
-                           "combined with each other, with moving, copying or forwarding.")
+        raise InvalidField("actions", _l("Delete and reject end the message's way: they cannot be "
+                           "combined with each other, with moving, copying or forwarding."))
     if ending and kinds & set(FLAGS):
-        raise InvalidField("actions", "A deleted or refused message cannot be marked.")
+        raise InvalidField("actions", _l("A deleted or refused message cannot be marked."))
 
 
 # --- scripts and the raw editor ---------------------------------------------------
@@ -224,7 +227,7 @@ def check_script_name(name: str) -> str:
     """NAME if it can name a script (no slashes or control characters, at most 64)."""
     name = (name or "").strip()
     if not SCRIPT_NAME.match(name):
-        raise InvalidField("name", "A script name has 1 to 64 characters, without slashes.")
+        raise InvalidField("name", _l("A script name has 1 to 64 characters, without slashes."))
     return name
 
 
@@ -239,7 +242,7 @@ def save_raw(store: SieveStore, name: str, text: str, activate: bool) -> None:
 def activate(store: SieveStore, name: str) -> None:
     """Make script NAME the active one (only one script runs at a time)."""
     if name not in store.listing().names:
-        raise InvalidInput(f"There is no script {name!r}.")
+        raise InvalidInput(_l('There is no script %(name)s.', name=f"{name!r}"))
     store.activate(name)
 
 
@@ -252,7 +255,7 @@ def delete_script(store: SieveStore, name: str) -> None:
     """Delete script NAME; the active one must be switched off first."""
     listing = store.listing()
     if name == listing.active:
-        raise InvalidInput("The active script cannot be deleted; switch it off first.")
+        raise InvalidInput(_l("The active script cannot be deleted; switch it off first."))
     if name not in listing.names:
-        raise InvalidInput(f"There is no script {name!r}.")
+        raise InvalidInput(_l('There is no script %(name)s.', name=f"{name!r}"))
     store.delete(name)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.models import TO_MAILBOX, Alias, AliasDestination, Domain, Mailbox
 from core.services.directory import aliases
 from core.services.directory.lookup import get_mailbox
@@ -41,11 +42,11 @@ def set_forwarding(db: Session, owner: str, target: str | None, keep_copy: bool)
         mailbox.forward_address, mailbox.forward_keep_copy = None, True
         db.flush()
         return Forwarding(None, True)
-    normal = address("target", target, "The forwarding address")
+    normal = address("target", target, _l("The forwarding address"))
     _refuse_loop(db, mailbox.address, normal)
     if aliases.local_only_alias(db, normal):
         raise InvalidField("target", aliases.LOCAL_ONLY_TEXT.format(
-            target=normal, what="forwarding to it", what_short="your forwarding"))
+            target=normal, what=_l("forwarding to it"), what_short=_l("your forwarding")))
     mailbox.forward_address, mailbox.forward_keep_copy = normal, keep_copy
     db.flush()
     return Forwarding(normal, keep_copy)
@@ -54,16 +55,16 @@ def set_forwarding(db: Session, owner: str, target: str | None, keep_copy: bool)
 def _refuse_loop(db: Session, owner: str, target: str) -> None:
     """InvalidField when mail sent on to TARGET would come back to OWNER."""
     if target == owner:
-        raise InvalidField("target", "Forwarding to your own address would loop.")
+        raise InvalidField("target", _l("Forwarding to your own address would loop."))
     path = [target]
     for _ in range(MAX_HOPS):
         if _alias_reaches(db, path[-1], owner):
-            raise InvalidField("target", f"Forwarding to {target} would loop: "
-                               f"{path[-1]} delivers to you.")
+            raise InvalidField("target", _l('Forwarding to %(target)s would loop: %(path)s '
+                                            'delivers to you.', target=target, path=path[-1]))
         following = db.scalar(select(Mailbox.forward_address).where(Mailbox.address == path[-1]))
         if following == owner:
-            raise InvalidField("target", f"Forwarding to {target} would loop: "
-                               f"{path[-1]} forwards its mail to you.")
+            raise InvalidField("target", _l('Forwarding to %(target)s would loop: %(path)s '
+                                            'forwards its mail to you.', target=target, path=path[-1]))
         if not following or following in path:
             return
         path.append(following)

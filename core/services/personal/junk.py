@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.models import Setting
 from core.services.directory.lookup import get_mailbox
 
@@ -46,7 +47,7 @@ def server_days(db: Session) -> int:
 
 def set_server_days(db: Session, days: int) -> int:
     """Set the server's default Junk retention (admin); applies at the next login or delivery."""
-    days = whole_number("server_days", days, "The number of days", 0, MAX_DAYS)
+    days = whole_number("server_days", days, _l("The number of days"), 0, MAX_DAYS)
     row = db.get(Setting, SETTING)
     if row is None:
         db.add(Setting(key=SETTING, value=json.dumps(days)))
@@ -67,6 +68,6 @@ def set_junk(db: Session, owner: str, spam_to_junk: bool, days: str | int | None
     mailbox = get_mailbox(db, owner)
     mailbox.spam_to_junk = spam_to_junk
     blank = days is None or (isinstance(days, str) and not days.strip())
-    mailbox.junk_days = None if blank else whole_number("days", days, "The number of days", 0, MAX_DAYS)
+    mailbox.junk_days = None if blank else whole_number("days", days, _l("The number of days"), 0, MAX_DAYS)
     db.flush()
     return JunkSettings(mailbox.spam_to_junk, mailbox.junk_days, server_days(db))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from urllib.parse import quote
 
+from core.i18n import lazy_gettext as _l
 from core.mail.carddav import BOOK
 from core.mail.clientconfig import SSL, STARTTLS, Server
 from core.models import DELIVER, Domain
@@ -59,7 +60,7 @@ def served(db: Session, address: str) -> tuple[str, Domain]:
     name = address.rpartition("@")[2]
     domain = db.scalar(select(Domain).where(Domain.name == name, Domain.mode == DELIVER))
     if domain is None:
-        raise NotFound(f"Mail for {name} is not delivered here.")
+        raise NotFound(_l('Mail for %(name)s is not delivered here.', name=name))
     return address, domain
 
 

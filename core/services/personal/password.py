@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from core import passwords, vault
+from core.i18n import lazy_gettext as _l
 from core.mail import imap
 from core.mail.errors import AuthenticationFailed
 from core.models import WebSession
@@ -23,19 +24,19 @@ def change_password(db: Session, settings: imap.ImapSettings, owner: str, curren
                     client_ip: str | None = None) -> list[str]:
     """Replace OWNER's password; returns the ids of the web sessions that were ended."""
     if not current:
-        raise InvalidField("current", "Type your current password.")
+        raise InvalidField("current", _l("Type your current password."))
     if new != repeat:
-        raise InvalidField("repeat", "The two new passwords are not the same.")
+        raise InvalidField("repeat", _l("The two new passwords are not the same."))
     if new == current:
-        raise InvalidField("new", "The new password is the same as the current one.")
+        raise InvalidField("new", _l("The new password is the same as the current one."))
     try:
         passwords.check_rules(new, owner)
     except passwords.WeakPassword as exc:
-        raise InvalidField("new", f"Password refused: {exc}") from exc
+        raise InvalidField("new", _l('Password refused: %(exc)s', exc=exc)) from exc
     try:
         imap.close(imap.login(settings, owner, current, client_ip))
     except AuthenticationFailed as exc:
-        raise InvalidField("current", "The current password is wrong.") from exc
+        raise InvalidField("current", _l("The current password is wrong.")) from exc
     mailbox = get_mailbox(db, owner)
     mailbox.password_hash = passwords.hash_password(new)
     web_session = db.get(WebSession, session_id)

@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail.sieve import SieveStore
 from core.mail.sieve_rules import RuleSet, Vacation
 from core.models import TO_MAILBOX, Alias, AliasDestination, Domain, Mailbox
@@ -22,14 +23,14 @@ MESSAGE_LIMIT = 8 * 1024  # bytes of reply text; a reply is a note, not a newsle
 SUBJECT_LIMIT = 200
 # Pigeonhole caps the interval at sieve_vacation_max_period (90 days by default).
 MAX_DAYS = 90
-DEFAULT = Vacation(enabled=False, subject="Out of office", message="", days=7)
+DEFAULT = Vacation(enabled=False, subject=_l("Out of office"), message="", days=7)
 
 
 def current(state: filters.Filters) -> Vacation:
     """The vacation reply in the builder's script, or an empty one switched off."""
     if state.ruleset and state.ruleset.vacation:
         return state.ruleset.vacation
-    return replace(DEFAULT)
+    return replace(DEFAULT, subject=str(DEFAULT.subject))  # in the person's language
 
 
 def own_addresses(db: Session, address: str) -> list[str]:
@@ -51,20 +52,21 @@ def check(form: dict, allowed: list[str]) -> Vacation:
     enabled = bool(form.get("enabled"))
     subject = one_line(form.get("subject", ""))
     if not subject:
-        raise InvalidField("subject", "The reply needs a subject.")
+        raise InvalidField("subject", _l("The reply needs a subject."))
     if len(subject) > SUBJECT_LIMIT:
-        raise InvalidField("subject", f"The subject is {len(subject)} characters; the limit is "
-                           f"{SUBJECT_LIMIT}.")
-    message = plain_text("message", form.get("message", ""), "The reply message", MESSAGE_LIMIT,
+        raise InvalidField("subject", _l('The subject is %(subject)s characters; the limit is '
+                                         '%(subject_limit)s.',
+                                         subject=len(subject), subject_limit=SUBJECT_LIMIT))
+    message = plain_text("message", form.get("message", ""), _l("The reply message"), MESSAGE_LIMIT,
                          required=enabled)
     days = whole_number("days", form.get("days", ""), "The interval", 1, MAX_DAYS)
     start, end = _day("start", form.get("start")), _day("end", form.get("end"))
     if start and end and end < start:
-        raise InvalidField("end", "The last day comes before the first day.")
+        raise InvalidField("end", _l("The last day comes before the first day."))
     chosen = [a for a in form.get("addresses", []) if a]
     unknown = [a for a in chosen if a not in allowed]
     if unknown:
-        raise InvalidField("addresses", f"{unknown[0]} is not one of your addresses.")
+        raise InvalidField("addresses", _l('%(unknown)s is not one of your addresses.', unknown=unknown[0]))
     return Vacation(enabled, subject, message, days, chosen, start, end)
 
 
@@ -75,7 +77,7 @@ def _day(field: str, text: str | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidField(field, "Write the day as YYYY-MM-DD.") from exc
+        raise InvalidField(field, _l("Write the day as YYYY-MM-DD.")) from exc
 
 
 def save(store: SieveStore, state: filters.Filters, vacation: Vacation,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from core.i18n import lazy_gettext as _l
 from core.models import InvalidName, normalize_address
 from core.services.errors import InvalidInput
 
@@ -32,12 +33,13 @@ def plain_text(field: str, text: str, label: str, limit: int, required: bool = T
     """Multi-line TEXT (line breaks kept, other control characters refused) up to LIMIT bytes."""
     text = (text or "").replace("\r\n", "\n").strip()
     if required and not text:
-        raise InvalidField(field, f"{label} is empty.")
+        raise InvalidField(field, _l('%(label)s is empty.', label=label))
     if CONTROL.search(text):
-        raise InvalidField(field, f"{label} contains control characters.")
+        raise InvalidField(field, _l('%(label)s contains control characters.', label=label))
     size = len(text.encode("utf-8"))
     if size > limit:
-        raise InvalidField(field, f"{label} is {size:,} bytes long; the limit is {limit:,} bytes.")
+        raise InvalidField(field, _l('%(label)s is %(size)s bytes long; the limit is %(limit)s '
+                                     'bytes.', label=label, size=f"{size:,}", limit=f"{limit:,}"))
     return text
 
 
@@ -45,11 +47,11 @@ def address(field: str, text: str, label: str = "The address") -> str:
     """TEXT as a normalised e-mail address, or InvalidField saying it is not one."""
     text = (text or "").strip()
     if not text:
-        raise InvalidField(field, f"{label} is empty.")
+        raise InvalidField(field, _l('%(label)s is empty.', label=label))
     try:
         return normalize_address(text)
     except InvalidName as exc:
-        raise InvalidField(field, f"{text!r} is not an e-mail address.") from exc
+        raise InvalidField(field, _l('%(text)s is not an e-mail address.', text=f"{text!r}")) from exc
 
 
 def whole_number(field: str, text, label: str, low: int, high: int) -> int:
@@ -57,7 +59,8 @@ def whole_number(field: str, text, label: str, low: int, high: int) -> int:
     try:
         number = int(str(text).strip())
     except ValueError as exc:
-        raise InvalidField(field, f"{label} must be a whole number.") from exc
+        raise InvalidField(field, _l('%(label)s must be a whole number.', label=label)) from exc
     if not low <= number <= high:
-        raise InvalidField(field, f"{label} must be between {low} and {high}.")
+        raise InvalidField(field, _l('%(label)s must be between %(low)s and %(high)s.',
+                                     label=label, low=low, high=high))
     return number

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from core.config import private_database
 from core.db import PRIVATE, attach
+from core.i18n import lazy_gettext as _l
 from core.models import Alias, Domain, Mailbox
 from core.services.errors import InvalidInput, ServiceError
 from stack.dkim import keys_dir
@@ -57,8 +58,8 @@ def layout_for(cfg: dict) -> Layout:
     """The stack's layout for CFG; a PostgreSQL URL is told which tool backs it up."""
     if not str(cfg["DATABASE_URL"]).startswith("sqlite:///"):
         raise InvalidInput(
-            "Mailroom's backup covers an SQLite database (MAILROOM_DATABASE_URL is not one): "
-            "back up PostgreSQL with its own tool, pg_dump (and restore with pg_restore)."
+            _l("Mailroom's backup covers an SQLite database (MAILROOM_DATABASE_URL is not one): "
+            "back up PostgreSQL with its own tool, pg_dump (and restore with pg_restore).")
         )
     try:
         return Layout.from_config(cfg)
@@ -71,7 +72,7 @@ def create_backup(cfg: dict, target: Path) -> Written:
     began = time.monotonic()
     layout = layout_for(cfg)
     if not layout.database.is_file():
-        raise ServiceError(f"There is no database at {layout.database} to back up.")
+        raise ServiceError(_l('There is no database at %(database)s to back up.', database=layout.database))
     with tempfile.TemporaryDirectory(prefix="mailroom-backup-") as scratch:
         snapshot, private = Path(scratch) / "mailroom.db", Path(scratch) / "private.db"
         snapshot_database(layout.database, snapshot, private)
@@ -108,7 +109,8 @@ def snapshot_database(database: Path, copy: Path, private_copy: Path) -> None:
             finally:
                 target.close()
     except sqlite3.Error as exc:
-        raise ServiceError(f"The database {database} could not be copied: {exc}") from exc
+        raise ServiceError(_l('The database %(database)s could not be copied: %(exc)s',
+                              database=database, exc=exc)) from exc
     finally:
         source.close()
 
@@ -122,7 +124,7 @@ def make_manifest(snapshot: Path) -> dict:
             f"SELECT count(*) FROM {model.__tablename__}").fetchone()[0]  # noqa: S608 - our names
             for name, model in COUNTED.items()}
     except sqlite3.Error as exc:
-        raise ServiceError(f"The database is not a Mailroom database: {exc}") from exc
+        raise ServiceError(_l('The database is not a Mailroom database: %(exc)s', exc=exc)) from exc
     finally:
         connection.close()
     return {"kind": KIND, "format": FORMAT, "revision": revision[0] if revision else None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.models.server import MASTER_NAME, MasterCredential
 from core.passwords import WeakPassword, check_rules, hash_password
 from core.services.access import audit
@@ -26,11 +27,11 @@ def set_password(db: Session, password: str, actor: str) -> bool:
     """Store PASSWORD's hash as the master password (audited, never the password);
     True when one was replaced. An empty or weak password changes nothing."""
     if not password:
-        raise InvalidInput("The master password is empty: nothing changed.")
+        raise InvalidInput(_l("The master password is empty: nothing changed."))
     try:
         check_rules(password)
     except WeakPassword as exc:
-        raise InvalidInput(f"Master password: {exc} Nothing changed.") from None
+        raise InvalidInput(_l('Master password: %(exc)s Nothing changed.', exc=exc)) from None
     row = db.get(MasterCredential, MASTER_NAME)
     replaced = row is not None
     if row is None:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from core.config import ENV_FILE, local_postgres_url
 from core.db import (PRIVATE, VERSION_TABLE, alembic_config, cannot_connect, code_revisions, make_engine,
                      schema_revision, shown)
+from core.i18n import lazy_gettext as _l
 from core.services.errors import InvalidInput, ServiceError
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,9 @@ def target_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise Refused(f"{url!r} is not a database URL; write postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME") from None
+        raise Refused(_l('%(url)s is not a database URL; write postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME', url=f"{url!r}")) from None
     if parsed.drivername != "postgresql+psycopg" or not parsed.database:
-        raise Refused(f"{shown(url)} is not a PostgreSQL URL: write postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME")
+        raise Refused(_l('%(url)s is not a PostgreSQL URL: write postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME', url=shown(url)))
     return url
 
 
@@ -62,13 +63,13 @@ def local_target(cfg: dict) -> str:
     from stack.layout import Layout
 
     if os.geteuid() != 0:
-        raise Refused("The local PostgreSQL is started as root, as `flask --app app stack up` is.")
+        raise Refused(_l("The local PostgreSQL is started as root, as `flask --app app stack up` is."))
     local = {**cfg, "DATABASE": "postgresql"}
     try:
         layout = Layout.from_config(cfg)
         postgres.ensure_local(local, layout, secretfiles.local_postgres_password(layout))
     except StackError as exc:
-        raise Refused(f"The local PostgreSQL could not be started: {exc}") from None
+        raise Refused(_l('The local PostgreSQL could not be started: %(exc)s', exc=exc)) from None
     return local_postgres_url(local)
 
 
@@ -76,9 +77,9 @@ def migrate_to(source: str, target: str) -> Migrated:
     """Copy the database at SOURCE (sqlite:///...) into the empty PostgreSQL at TARGET."""
     began = time.monotonic()
     if not source.startswith("sqlite:///"):
-        raise InvalidInput(f"MAILROOM_DATABASE_URL is {shown(source)}: only an SQLite database is migrated.")
+        raise InvalidInput(_l('MAILROOM_DATABASE_URL is %(source)s: only an SQLite database is migrated.', source=shown(source)))
     if not Path(source.removeprefix("sqlite:///")).is_file():  # opening it would create it
-        raise Refused(f"There is no SQLite database at {source.removeprefix('sqlite:///')} to copy.")
+        raise Refused(_l('There is no SQLite database at %(sqlite)s to copy.', sqlite=source.removeprefix('sqlite:///')))
     target_engine = make_engine(target_url(target))
     source_engine = make_engine(source)
     try:
@@ -106,11 +107,9 @@ def _check_source(src: Connection, known: list[str]) -> str:
     """The source's schema revision, which must be KNOWN's newest (this code's)."""
     revision = schema_revision(src)
     if revision not in known:
-        raise Refused(f"The SQLite database has schema {revision!r}, which this version of Mailroom "
-                      "does not know (newer code wrote it): migrate it with that version.")
+        raise Refused(_l('The SQLite database has schema %(revision)s, which this version of Mailroom does not know (newer code wrote it): migrate it with that version.', revision=f"{revision!r}"))
     if revision != known[-1]:
-        raise Refused(f"The SQLite database has schema {revision}, older than this code's "
-                      f"{known[-1]}: run `flask --app app db upgrade` first.")
+        raise Refused(_l("The SQLite database has schema %(revision)s, older than this code's %(known)s: run `flask --app app db upgrade` first.", revision=revision, known=known[-1]))
     return revision
 
 
@@ -118,15 +117,13 @@ def _check_target(dst: Connection, url: str, known: list[str]) -> None:
     """Refuse a target with a schema revision of newer code, or with any table at all."""
     revision = schema_revision(dst)
     if revision is not None and revision not in known:
-        raise Refused(f"{shown(url)} has schema {revision!r}, newer than this version of Mailroom "
-                      "knows: nothing was copied.")
+        raise Refused(_l('%(url)s has schema %(revision)s, newer than this version of Mailroom knows: nothing was copied.', url=shown(url), revision=f"{revision!r}"))
     inspector = inspect(dst)
     tables = [f"{schema}.{name}" if schema else name
               for schema in SCHEMAS if schema is None or schema in inspector.get_schema_names()
               for name in inspector.get_table_names(schema=schema)]
     if tables:
-        raise Refused(f"{shown(url)} is not empty (tables: {', '.join(sorted(tables)[:5])}"
-                      f"{', ...' if len(tables) > 5 else ''}): migrate into a new, empty database.")
+        raise Refused(_l('%(url)s is not empty (tables: %(tables)s%(value)s): migrate into a new, empty database.', url=shown(url), tables=', '.join(sorted(tables)[:5]), value=', ...' if len(tables) > 5 else ''))
     dst.rollback()  # the inspection's implicit transaction; the copy begins its own
 
 
@@ -171,8 +168,7 @@ def _copy_table(src: Connection, dst: Connection, table: Table) -> int:
     source_count = src.execute(select(func.count()).select_from(table)).scalar()
     target_count = dst.execute(select(func.count()).select_from(table)).scalar()
     if source_count != target_count:
-        raise ServiceError(f"{table.fullname}: {source_count} rows in SQLite, {target_count} copied; "
-                           "nothing was kept (the transaction was rolled back).")
+        raise ServiceError(_l('%(fullname)s: %(source_count)s rows in SQLite, %(target_count)s copied; nothing was kept (the transaction was rolled back).', fullname=table.fullname, source_count=source_count, target_count=target_count))
     return target_count
 
 

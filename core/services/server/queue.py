@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail import privileged
 from core.mail.errors import MailError
 from core.services.access import audit
@@ -31,8 +32,8 @@ class NotQueued(NotFound):
     """The message is no longer in the queue."""
 
     def __init__(self, queue_id: str) -> None:
-        super().__init__(f"Message {queue_id} is no longer in the queue: it has been delivered, "
-                         f"returned to its sender or deleted.")
+        super().__init__(_l('Message %(queue_id)s is no longer in the queue: it has been '
+                            'delivered, returned to its sender or deleted.', queue_id=queue_id))
         self.queue_id = queue_id
 
 
@@ -106,7 +107,8 @@ def checked_id(queue_id: str) -> str:
     """QUEUE_ID when it is a Postfix queue id; InvalidInput otherwise."""
     queue_id = queue_id.strip()
     if not valid_queue_id(queue_id):
-        raise InvalidInput(f"{queue_id[:40]!r} is not a Postfix queue id (such as A9B57263678).")
+        raise InvalidInput(_l('%(queue_id)s is not a Postfix queue id (such as A9B57263678).',
+                              queue_id=f"{queue_id[:40]!r}"))
     return queue_id
 
 

@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from core.config import PRIVATE_DATABASE_MODE
 from core.db import code_revisions, upgrade
+from core.i18n import lazy_gettext as _l
 from core.services.errors import AlreadyExists, InvalidInput, Refused, ServiceError
 from core.services.server.backup import (
     DATABASE_MEMBER, DKIM, FORMAT, KIND, MANIFEST, PRIVATE_MEMBER, SECRETS, layout_for)
@@ -62,8 +63,8 @@ def restore_backup(cfg: dict, source: Path, replace: bool = False) -> Restored:
         manifest = read_manifest(archive, source, str(cfg["DATABASE_URL"]))
         if layout.database.exists() and not replace:
             raise AlreadyExists(
-                f"A database exists at {layout.database}: restoring replaces it and the "
-                "secrets. Confirm with --yes (take a backup of it first if in doubt).")
+                _l('A database exists at %(database)s: restoring replaces it and the secrets. '
+                   'Confirm with --yes (take a backup of it first if in doubt).', database=layout.database))
         done = Restored(manifest, manifest["revision"])
         _restore_database(archive, members, layout)
         done.secrets = _restore_secrets(archive, members, layout)
@@ -80,8 +81,8 @@ def _refuse_while_running(layout: Layout) -> None:
     """The daemons read the database and the secrets live: they must be stopped first."""
     up = [name for name in DAEMONS if running(layout, name)]
     if up:
-        raise Refused(f"The mail stack is running ({', '.join(up)}): stop it with "
-                      "`flask --app app stack down` before restoring, then start it again.")
+        raise Refused(_l('The mail stack is running (%(up)s): stop it with `flask --app app stack '
+                         'down` before restoring, then start it again.', up=', '.join(up)))
 
 
 def _open(source: Path) -> tarfile.TarFile:
@@ -89,7 +90,8 @@ def _open(source: Path) -> tarfile.TarFile:
     try:
         return tarfile.open(source, mode="r:gz")
     except (OSError, tarfile.TarError, EOFError) as exc:
-        raise InvalidInput(f"{source} is not a Mailroom backup (not a readable tar.gz: {exc}).") \
+        raise InvalidInput(_l('%(source)s is not a Mailroom backup (not a readable tar.gz: '
+                              '%(exc)s).', source=source, exc=exc)) \
             from exc
 
 
@@ -115,11 +117,12 @@ def checked_members(archive: tarfile.TarFile, source: Path) -> dict[str, tarfile
         unsafe = (path.is_absolute() or ".." in path.parts or not path.parts
                   or not (member.isfile() or member.isdir()))
         if unsafe or not _allowed(path, member):
-            raise InvalidInput(f"{source} is not a Mailroom backup it is safe to restore: "
-                               f"member {member.name!r} is not allowed.")
+            raise InvalidInput(_l('%(source)s is not a Mailroom backup it is safe to restore: '
+                                  'member %(name)s is not allowed.', source=source, name=f"{member.name!r}"))
         members[str(path)] = member
     if MANIFEST not in members or DATABASE_MEMBER not in members:
-        raise InvalidInput(f"{source} is not a Mailroom backup (no {MANIFEST} or database).")
+        raise InvalidInput(_l('%(source)s is not a Mailroom backup (no %(manifest)s or database).',
+                              source=source, manifest=MANIFEST))
     return members
 
 
@@ -128,17 +131,20 @@ def read_manifest(archive: tarfile.TarFile, source: Path, url: str) -> dict:
     try:
         manifest = json.loads(archive.extractfile(MANIFEST).read())
     except (ValueError, tarfile.TarError, OSError) as exc:
-        raise InvalidInput(f"{source} is not a Mailroom backup (unreadable manifest).") from exc
+        raise InvalidInput(_l('%(source)s is not a Mailroom backup (unreadable manifest).',
+                              source=source)) from exc
     if not isinstance(manifest, dict) or manifest.get("kind") != KIND:
-        raise InvalidInput(f"{source} is not a Mailroom backup.")
+        raise InvalidInput(_l('%(source)s is not a Mailroom backup.', source=source))
     if manifest.get("format") != FORMAT:
-        raise InvalidInput(f"{source} has backup format {manifest.get('format')!r}; "
-                           f"this version of Mailroom reads format {FORMAT}.")
+        raise InvalidInput(_l('%(source)s has backup format %(get)s; this version of Mailroom '
+                              'reads format %(format)s.',
+                              source=source, get=f"{manifest.get('format')!r}", format=FORMAT))
     known = code_revisions(url)
     if manifest.get("revision") not in known:
-        raise Refused(f"{source} holds database schema {manifest.get('revision')!r}, which this "
-                      f"version of Mailroom does not know (it knows up to {known[-1]}): "
-                      "restore it with the newer version that wrote it.")
+        raise Refused(_l('%(source)s holds database schema %(revision)s, which this version of '
+                         'Mailroom does not know (it knows up to %(known)s): restore it with the '
+                         'newer version that wrote it.',
+                         source=source, revision=f"{manifest.get('revision')!r}", known=known[-1]))
     return manifest
 
 
@@ -225,7 +231,8 @@ def _refuse_links(root: Path, target: Path) -> None:
     expected = Path(os.path.realpath(root)).joinpath(*target.relative_to(root).parts[:-1])
     if target.is_symlink() or (
             target != root and os.path.realpath(target.parent) != str(expected)):
-        raise Refused(f"{target.parent} leads elsewhere through a link: nothing is written there.")
+        raise Refused(_l('%(parent)s leads elsewhere through a link: nothing is written there.',
+                         parent=target.parent))
 
 
 def _owner(member: tarfile.TarInfo) -> tuple[int, int]:

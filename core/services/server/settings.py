@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail import clamd, privileged
 from core.mail.errors import MailError, ServiceUnavailable
 from core.models.server import ROW_ID, ServerSettings, sealed_secret, server_settings, store_secret
@@ -89,7 +90,7 @@ def parse(texts: dict[str, str]) -> dict[str, object]:
     values, errors = {}, {}
     for name, text in texts.items():
         if name not in PARSERS:
-            raise InvalidInput(f"There is no server setting {name!r}.")
+            raise InvalidInput(_l('There is no server setting %(name)s.', name=f"{name!r}"))
         try:
             values[name] = PARSERS[name](text)
         except InvalidInput as exc:
@@ -137,8 +138,8 @@ def update(db: Session, cfg: dict, texts: dict[str, str], actor: str,
         return Outcome(changed, pending=str(exc))
     except privileged.Refused as exc:
         _undo(db, cfg, row, (stored, kept), before, changed, actor)
-        raise Rejected(f"{' or '.join(reloaded(changed))} refused the new settings, so the "
-                       f"previous ones stay in place. {exc}") from exc
+        raise Rejected(_l('%(changed)s refused the new settings, so the previous ones stay in '
+                          'place. %(exc)s', changed=' or '.join(reloaded(changed)), exc=exc)) from exc
     seconds = time.monotonic() - began
     log.info("server settings %s live after %.2f s (%s)", sorted(changed), seconds, detail)
     return Outcome(changed, str(detail), seconds)
@@ -150,9 +151,10 @@ def _require_scanner(cfg: dict) -> None:
     try:
         clamd.ping(clamd.ClamdSettings.from_config(cfg))
     except ServiceUnavailable as exc:
-        raise InvalidSettings({"antivirus": f"Antivirus stays off: {exc}. Start it (`flask --app app "
-                                            f"stack up`; on a system install: systemctl start "
-                                            f"clamav-daemon) and try again."}) from exc
+        raise InvalidSettings({"antivirus": _l('Antivirus stays off: %(exc)s. Start it (`flask '
+                                               '--app app stack up`; on a system install: '
+                                               'systemctl start clamav-daemon) and try again.',
+                                               exc=exc)}) from exc
 
 
 def reloaded(changed: dict) -> list[str]:

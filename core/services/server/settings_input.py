@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from core.i18n import lazy_gettext as _l
 from core.models import InvalidName, normalize_address, normalize_domain
 from core.models.server import MAX_MESSAGE_SIZE_MB, MAX_QUEUE_DAYS, SMARTHOST_TLS
 from core.services.errors import InvalidInput
@@ -25,32 +26,32 @@ def _whole(text: str, label: str, low: int, high: int, unit: str) -> int:
     """A whole number from LOW to HIGH."""
     text = text.strip()
     if not re.fullmatch(r"[0-9]{1,6}", text) or not low <= int(text) <= high:
-        number = f"a whole number of {unit}" if unit else "a whole number"
-        raise InvalidInput(f"{label}: enter {number} from {low} to {high}.")
+        number = _l('a whole number of %(unit)s', unit=unit) if unit else _l("a whole number")
+        raise InvalidInput(_l('%(label)s: enter %(number)s from %(low)s to %(high)s.', label=label, number=number, low=low, high=high))
     return int(text)
 
 
 def message_size(text: str) -> int:
     """The largest message in MB (at most what Rspamd scans)."""
-    return _whole(text, "Maximum message size", 1, MAX_MESSAGE_SIZE_MB, "MB")
+    return _whole(text, _l("Maximum message size"), 1, MAX_MESSAGE_SIZE_MB, "MB")
 
 
 def queue_days(text: str) -> int:
     """How many days Postfix keeps retrying a message before it returns it."""
-    return _whole(text, "Queue lifetime", 1, MAX_QUEUE_DAYS, "days")
+    return _whole(text, _l("Queue lifetime"), 1, MAX_QUEUE_DAYS, "days")
 
 
 def bcc_address(text: str) -> str:
     """One mail address, or '' for none."""
     return _optional(text, normalize_address,
-                     "Always-Bcc: “{}” is not one mail address (such as archive@example.com).")
+                     _l("Always-Bcc: “{}” is not one mail address (such as archive@example.com)."))
 
 
 def helo_name(text: str) -> str:
     """A fully qualified host name (RFC 5321 4.1.1.1), or '' for the server's own name."""
     return _optional(text, normalize_domain,
-                     "HELO name: “{}” is not a host name such as mail.example.com "
-                     "(letters, digits, hyphens and at least one dot).")
+                     _l("HELO name: “{}” is not a host name such as mail.example.com "
+                     "(letters, digits, hyphens and at least one dot)."))
 
 
 def _optional(text: str, normalize, problem: str) -> str:
@@ -68,7 +69,7 @@ def networks(text: str) -> str:
     """IPv4 addresses or networks separated by commas, blanks or lines; stored one a line."""
     items = [item for item in re.split(r"[\s,]+", text) if item]
     if len(items) > MAX_NETWORKS:
-        raise InvalidInput(f"Relay addresses: at most {MAX_NETWORKS} entries.")
+        raise InvalidInput(_l('Relay addresses: at most %(max_networks)s entries.', max_networks=MAX_NETWORKS))
     return "\n".join(dict.fromkeys(_network(item) for item in items))
 
 
@@ -77,17 +78,13 @@ def _network(item: str) -> str:
     try:
         net = ipaddress.ip_network(item, strict=False)
     except ValueError:
-        raise InvalidInput(f"Relay addresses: “{item}” is not an IPv4 address or network "
-                           "(such as 192.168.1.20 or 192.168.1.0/24).") from None
+        raise InvalidInput(_l('Relay addresses: “%(item)s” is not an IPv4 address or network (such as 192.168.1.20 or 192.168.1.0/24).', item=item)) from None
     if net.version != 4:
-        raise InvalidInput(f"Relay addresses: “{item}” is IPv6; this server's Postfix takes "
-                           "mail over IPv4 only.")
+        raise InvalidInput(_l("Relay addresses: “%(item)s” is IPv6; this server's Postfix takes mail over IPv4 only.", item=item))
     if str(net.network_address) != item.split("/")[0] and net.prefixlen != 32:
-        raise InvalidInput(f"Relay addresses: “{item}” is not the start of its network; "
-                           f"did you mean {net}?")
+        raise InvalidInput(_l('Relay addresses: “%(item)s” is not the start of its network; did you mean %(net)s?', item=item, net=net))
     if net.prefixlen < WIDEST_PREFIX:
-        raise InvalidInput(f"Relay addresses: “{item}” is wider than /{WIDEST_PREFIX} and would "
-                           "make this server an open relay.")
+        raise InvalidInput(_l('Relay addresses: “%(item)s” is wider than /%(widest_prefix)s and would make this server an open relay.', item=item, widest_prefix=WIDEST_PREFIX))
     return str(net.network_address) if net.prefixlen == 32 else str(net)
 
 
@@ -96,7 +93,7 @@ def switch(text: str) -> bool:
     try:
         return SWITCHES[text.strip().lower()]
     except KeyError:
-        raise InvalidInput(f"“{text}” is neither on nor off.") from None
+        raise InvalidInput(_l('“%(text)s” is neither on nor off.', text=text)) from None
 
 
 def smarthost_host(text: str) -> str:
@@ -105,11 +102,11 @@ def smarthost_host(text: str) -> str:
     try:
         if ipaddress.ip_address(text).version == 4:
             return text
-        raise InvalidInput(f"Smarthost: “{text}” is IPv6; this server's Postfix sends over IPv4 only.")
+        raise InvalidInput(_l("Smarthost: “%(text)s” is IPv6; this server's Postfix sends over IPv4 only.", text=text))
     except ValueError:
         pass
     return _optional(text, normalize_domain,
-                     "Smarthost: “{}” is not a host name or IPv4 address (such as smtp.example.net).")
+                     _l("Smarthost: “{}” is not a host name or IPv4 address (such as smtp.example.net)."))
 
 
 def smarthost_port(text: str) -> int:
@@ -121,7 +118,7 @@ def smarthost_tls(text: str) -> str:
     """none, starttls or ssl (TLS from the first byte)."""
     text = text.strip().lower()
     if text not in SMARTHOST_TLS:
-        raise InvalidInput("TLS: choose none, STARTTLS or implicit TLS (starttls or ssl).")
+        raise InvalidInput(_l("TLS: choose none, STARTTLS or implicit TLS (starttls or ssl)."))
     return text
 
 
@@ -130,7 +127,7 @@ def smarthost_username(text: str) -> str:
     `user:password` in a lookup table: no blanks, no colon."""
     text = text.strip()
     if len(text) > 255 or re.search(r"[\s:\x00-\x1f\x7f]", text):
-        raise InvalidInput("User name: at most 255 characters, without blanks or colons.")
+        raise InvalidInput(_l("User name: at most 255 characters, without blanks or colons."))
     return text
 
 
@@ -140,9 +137,7 @@ def attachment_types(text: str) -> str:
     names = [name for name in re.split(r"[\s,]+", text.strip().lower()) if name]
     unknown = [name for name in names if name not in DETECTORS]
     if unknown:
-        raise InvalidInput(f"Blocked file types: {', '.join(f'“{name}”' for name in unknown)} "
-                           f"{'is not a type' if len(unknown) == 1 else 'are not types'} the "
-                           f"detector names; choose from {', '.join(sorted(DETECTORS))}.")
+        raise InvalidInput(_l('Blocked file types: %(unknown)s %(types)s the detector names; choose from %(detectors)s.', unknown=', '.join(f'“{name}”' for name in unknown), types='is not a type' if len(unknown) == 1 else 'are not types', detectors=', '.join(sorted(DETECTORS))))
     return ",".join(dict.fromkeys(names))
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail import privileged
 from core.mail.errors import ServiceUnavailable
 from core.models.server import DEFAULT_SMARTHOST_PORT, SMARTHOST_PASSWORD, sealed_secret
@@ -27,7 +28,7 @@ from . import settings
 from .settings import InvalidSettings, Outcome
 
 MAX_PASSWORD = 255
-TLS_LABELS = {"none": "None (the password crosses the network in clear)",
+TLS_LABELS = {"none": _l("None (the password crosses the network in clear)"),
               "starttls": "STARTTLS (usually port 587)", "ssl": "Implicit TLS (usually port 465)"}
 
 
@@ -59,8 +60,8 @@ def split_destination(text: str) -> tuple[str, str]:
     """('host', 'port') of `HOST:PORT` (the command line's form), e.g. ('smtp.example.net', '587')."""
     host, sep, port = text.strip().rpartition(":")
     if not sep:
-        raise InvalidSettings({"smarthost_port": f"“{text}”: write the smarthost as HOST:PORT, "
-                                                 "as in smtp.example.net:587."})
+        raise InvalidSettings({"smarthost_port": _l('“%(text)s”: write the smarthost as HOST:PORT, '
+                                                    'as in smtp.example.net:587.', text=text)})
     return host, port
 
 
@@ -99,31 +100,31 @@ def _problems(cfg: dict, now: Smarthost, values: dict, password: str | None) -> 
     host, port, user = values["smarthost_host"], values["smarthost_port"], values["smarthost_username"]
     errors = {}
     if not host:
-        errors["smarthost_host"] = "Smarthost: enter the host that takes this server's outgoing mail."
+        errors["smarthost_host"] = _l("Smarthost: enter the host that takes this server's outgoing mail.")
     elif host in (cfg["LISTEN_ADDRESS"], cfg["MAIL_HOSTNAME"]) and port in _own_ports(cfg):
-        errors["smarthost_host"] = "Smarthost: that is this server itself; mail would loop."
+        errors["smarthost_host"] = _l("Smarthost: that is this server itself; mail would loop.")
     if password is not None:
         problem = password_problem(password)
         if problem:
             errors["smarthost_password"] = problem
         elif not user:
-            errors["smarthost_username"] = "User name: enter the user name this password belongs to."
+            errors["smarthost_username"] = _l("User name: enter the user name this password belongs to.")
     elif user and not now.password_set:
-        errors["smarthost_password"] = "Password: enter the password for this user name."
+        errors["smarthost_password"] = _l("Password: enter the password for this user name.")
     elif user and (host, port) != (now.host, now.port):
-        errors["smarthost_password"] = ("Password: the password is only ever sent to the host and port "
-                                        "it was given for; enter it again for this one.")
+        errors["smarthost_password"] = (_l("Password: the password is only ever sent to the host and port "
+                                        "it was given for; enter it again for this one."))
     return errors
 
 
 def password_problem(password: str) -> str:
     """Why PASSWORD cannot be kept, or ''."""
     if not password:
-        return "Password: enter the password."
+        return _l("Password: enter the password.")
     if len(password) > MAX_PASSWORD:
         return f"Password: at most {MAX_PASSWORD} characters."
     if password != password.strip() or any(ord(c) < 32 or ord(c) == 127 for c in password):
-        return "Password: no control characters, and no blanks at its start or end."
+        return _l("Password: no control characters, and no blanks at its start or end.")
     return ""
 
 
@@ -138,8 +139,8 @@ def _seal(cfg: dict, values: dict, password: str) -> bytes:
         sealed = mailstore.call(cfg, "seal_smarthost_password", host=values["smarthost_host"],
                                 port=values["smarthost_port"], password=password)
     except ServiceUnavailable as exc:
-        raise ServiceError(f"The password was not stored: it is sealed by the stack's privileged "
-                           f"helper, which is not answering ({exc}).") from exc
+        raise ServiceError(_l("The password was not stored: it is sealed by the stack's privileged "
+                              "helper, which is not answering (%(exc)s).", exc=exc)) from exc
     except privileged.Refused as exc:
         raise InvalidSettings({"smarthost_password": f"Password: {exc}."}) from exc
     return sealed.encode("ascii")

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.services.errors import InvalidInput, NotFound
 from core.services.mail import compose
 
@@ -67,7 +68,8 @@ def parse_since(text: str) -> datetime | None:
     try:
         since = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidInput(f"{text!r} is not a date and time such as 2026-12-04T09:30.") from exc
+        raise InvalidInput(_l('%(text)s is not a date and time such as 2026-12-04T09:30.',
+                              text=f"{text!r}")) from exc
     return since.astimezone().replace(tzinfo=None) if since.tzinfo else since
 
 
@@ -77,7 +79,7 @@ def track(cfg: dict, query: str, since: datetime | None = None,
     one), newest first; with SENDERS only those sent from one of these addresses."""
     query = (query or "").strip()
     if len(query) > MAX_QUERY or any(ord(c) < 32 for c in query):
-        raise InvalidInput("Search for a queue id, a Message-ID or an address.")
+        raise InvalidInput(_l("Search for a queue id, a Message-ID or an address."))
     args = {"query": query, "since": since.isoformat() if since else "", "limit": limit}
     if senders is not None:
         args["senders"] = senders
@@ -93,13 +95,13 @@ def delivery_details(db: Session, cfg: dict, address: str, message_id: str) -> l
     people's messages out."""
     message_id = (message_id or "").strip().strip("<>")
     if not message_id:
-        raise NotFound("This message has no Message-ID to look for in the mail log.")
+        raise NotFound(_l("This message has no Message-ID to look for in the mail log."))
     senders = [identity.address for identity in compose.identities(db, address)]
     found = [m for m in track(cfg, message_id, senders=senders)
              if m.message_id.lower() == message_id.lower()]
     if not found:
-        raise NotFound("The mail log has no record of this message being sent by you "
-                       "(it may be older than the logs the server keeps).")
+        raise NotFound(_l("The mail log has no record of this message being sent by you "
+                       "(it may be older than the logs the server keeps)."))
     return found
 
 

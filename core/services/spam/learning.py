@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail import rspamd
 from core.mail.errors import ServiceUnavailable, SpamFilterError
 from core.mail.learnspool import Spool
@@ -70,11 +71,11 @@ class TrainerStatus:
     def reason(self) -> str:
         """A sentence for the settings page."""
         if not self.group_exists:
-            return "Everyone on this server trains the spam filter (there is no spamtrainers group)."
+            return _l("Everyone on this server trains the spam filter (there is no spamtrainers group).")
         if self.trains:
-            return "You are in the spamtrainers group, so your moves train the spam filter."
-        return ("Only members of the spamtrainers group train the spam filter; your moves "
-                "into and out of Junk only move the messages.")
+            return _l("You are in the spamtrainers group, so your moves train the spam filter.")
+        return (_l("Only members of the spamtrainers group train the spam filter; your moves "
+                "into and out of Junk only move the messages."))
 
 
 def directory_groups(cfg: dict) -> dict[str, list[str]]:
@@ -169,7 +170,7 @@ def readiness(cfg: dict) -> Readiness:
         spam, ham = rspamd.bayes_counts(settings)
         return Readiness(spam, ham)
     except ServiceUnavailable as exc:
-        return Readiness(None, None, error=f"{exc.service} does not answer")
+        return Readiness(None, None, error=_l('%(service)s does not answer', service=exc.service))
     except SpamFilterError as exc:
         redis_error = str(exc)
     try:
@@ -220,11 +221,11 @@ class Training:
         """
         kind = "spam" if action == "spam" else "ham"
         if not self.trainer.trains:
-            return "This did not train the spam filter: only members of the spamtrainers group do."
+            return _l("This did not train the spam filter: only members of the spamtrainers group do.")
         if self.queue.read_state().failures:
-            return ("The spam filter cannot be reached right now; the move waits in the "
-                    "training queue and teaches it as soon as it is back.")
-        return f"The move is queued to teach the spam filter what {kind} looks like."
+            return (_l("The spam filter cannot be reached right now; the move waits in the "
+                    "training queue and teaches it as soon as it is back."))
+        return _l('The move is queued to teach the spam filter what %(kind)s looks like.', kind=kind)
 
 
 def training_for(db: Session, cfg: dict, address: str) -> Training:

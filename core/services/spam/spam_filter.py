@@ -18,6 +18,7 @@ from dataclasses import asdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.mail import privileged, rspamd
 from core.mail.errors import MailError
 from core.models import (
@@ -42,13 +43,15 @@ def parse_settings(greylist: str, spam: str, reject: str, subject_prefix: str) -
     chosen = [(name, value) for name, value in values.items() if value is not None]
     for (low_name, low), (high_name, high) in zip(chosen, chosen[1:]):
         if low >= high:
-            raise InvalidInput(f"The {low_name} threshold ({low:g}) must be below the "
-                               f"{high_name} threshold ({high:g}).")
+            raise InvalidInput(_l('The %(low_name)s threshold (%(low)s) must be below the '
+                                  '%(high_name)s threshold (%(high)s).',
+                                  low_name=low_name, low=f"{low:g}", high_name=high_name, high=f"{high:g}"))
     prefix = subject_prefix.strip()
     if len(prefix) > MAX_PREFIX:
-        raise InvalidInput(f"The subject prefix can be at most {MAX_PREFIX} characters long.")
+        raise InvalidInput(_l('The subject prefix can be at most %(max_prefix)s characters long.',
+                              max_prefix=MAX_PREFIX))
     if any(ch in prefix for ch in "%\\") or any(ord(ch) < 32 or ord(ch) == 127 for ch in prefix):
-        raise InvalidInput("The subject prefix cannot contain %, \\ or control characters.")
+        raise InvalidInput(_l('The subject prefix cannot contain %, \\ or control characters.'))
     return FilterSettings(values["greylist"], values["spam"], values["reject"], prefix)
 
 
@@ -69,10 +72,11 @@ def _threshold(label: str, text: str) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        raise InvalidInput(f"{label}: enter a score such as 6 or 7.5, or leave it empty "
-                           "to turn this action off.") from None
+        raise InvalidInput(_l('%(label)s: enter a score such as 6 or 7.5, or leave it empty to '
+                              'turn this action off.', label=label)) from None
     if not math.isfinite(value) or not 0 < value <= MAX_THRESHOLD:
-        raise InvalidInput(f"{label}: the score must be above 0 and at most {MAX_THRESHOLD:g}.")
+        raise InvalidInput(_l('%(label)s: the score must be above 0 and at most %(max_threshold)s.',
+                              label=label, max_threshold=f"{MAX_THRESHOLD:g}"))
     return round(value, 2)
 
 
@@ -97,11 +101,11 @@ def apply_settings(cfg: dict, settings: FilterSettings) -> None:
     try:
         mailstore.call(cfg, "reload_rspamd")
     except privileged.Refused as exc:
-        raise MailError(f"Rspamd could not be reloaded: {exc}") from exc
+        raise MailError(_l('Rspamd could not be reloaded: %(exc)s', exc=exc)) from exc
     current = rspamd.actions(rspamd.RspamdSettings.from_config(cfg))
     if any(current.get(name) != value for name, value in settings.rspamd_actions().items()):
-        raise MailError("Rspamd still uses other thresholds after its reload; "
-                        "were they changed in Rspamd's own web interface?")
+        raise MailError(_l("Rspamd still uses other thresholds after its reload; "
+                        "were they changed in Rspamd's own web interface?"))
     log.info("Rspamd runs with the new thresholds %.1f s after saving", time.monotonic() - began)
 
 
@@ -113,7 +117,7 @@ def rule_value(text: str) -> str:
             return normalize_address(text)
         return normalize_domain(text.lstrip("@"))
     except InvalidName:
-        raise InvalidInput(f"“{text}” is neither a mail address nor a domain name.") from None
+        raise InvalidInput(_l('“%(text)s” is neither a mail address nor a domain name.', text=text)) from None
 
 
 def list_rules(db: Session) -> dict[str, list[SpamRule]]:
@@ -127,10 +131,11 @@ def list_rules(db: Session) -> dict[str, list[SpamRule]]:
 def add_rule(db: Session, kind: str, text: str, actor: str = "") -> SpamRule:
     """Add an address or domain to the KIND list."""
     if kind not in RULE_KINDS:
-        raise InvalidInput("Choose Block From, Allow From or Allow To.")
+        raise InvalidInput(_l("Choose Block From, Allow From or Allow To."))
     value = rule_value(text)
     if db.scalar(select(SpamRule.id).where(SpamRule.kind == kind, SpamRule.value == value)):
-        raise InvalidInput(f"{value} is on the {RULE_LABELS[kind]} list already.")
+        raise InvalidInput(_l('%(value)s is on the %(kind)s list already.',
+                              value=value, kind=RULE_LABELS[kind]))
     rule = SpamRule(kind=kind, value=value)
     db.add(rule)
     db.flush()
@@ -143,7 +148,7 @@ def remove_rule(db: Session, rule_id: int, actor: str = "") -> SpamRule:
     """Remove one rule; NotFound if it is gone."""
     rule = db.get(SpamRule, rule_id)
     if rule is None:
-        raise NotFound("That rule does not exist (any more).")
+        raise NotFound(_l("That rule does not exist (any more)."))
     db.delete(rule)
     db.flush()
     if actor:
@@ -157,4 +162,4 @@ def publish_rules(cfg: dict) -> None:
     try:
         mailstore.call(cfg, "publish_spam_rules")
     except privileged.Refused as exc:
-        raise MailError(f"Rspamd's maps could not be written: {exc}") from exc
+        raise MailError(_l("Rspamd's maps could not be written: %(exc)s", exc=exc)) from exc

@@ -1,0 +1,22 @@
+"""A person's language choice: stored, used for the pages, the messages services raise and
+the text Mailroom writes for them (the vacation reply's default subject)."""
+from tests.integration.portal_support import post, signed_in_person
+
+
+def test_the_chosen_language_beats_the_browser_and_reaches_service_messages(app, stack_db, domain):
+    address, client = signed_in_person(app, stack_db, domain, "sprache")
+    italian = {"Accept-Language": "it"}
+    assert '<html lang="it"' in client.get("/mail", headers=italian).get_data(as_text=True)
+
+    saved = post(client, "/settings/language", {"language": "de"})
+    assert saved.status_code == 302
+    page = client.get("/settings/vacation", headers=italian).get_data(as_text=True)
+    assert '<html lang="de"' in page and "Die Sprache ist gespeichert." in page
+    assert 'value="Abwesend"' in page  # the default subject of a new vacation reply
+
+    # A service's refusal (raised lazily) reads in the person's language.
+    refused = post(client, "/settings/forwarding", {"target": address, "keep": "on"})
+    assert "Eine Weiterleitung an deine eigene Adresse wäre eine Schleife." in refused.get_data(as_text=True)
+
+    post(client, "/settings/language", {"language": ""})  # back to the browser's
+    assert "Posta in arrivo" in client.get("/mail", headers=italian).get_data(as_text=True)

@@ -1,0 +1,110 @@
+"""Every word a person reads is marked for translation and translated into Italian and German.
+
+The messages are extracted from the sources afresh (babel.cfg), so a new page or message
+fails here until it is marked and translated; the failure names the file, line and text.
+"""
+import io
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from tests.template_text import find_unmarked, mark
+
+ROOT = Path(__file__).resolve().parents[2]
+LANGUAGES = ("it", "de")
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+            "lazy_ngettext": (1, 2), "N_": None}
+
+
+def catalogue(language: str):
+    with open(ROOT / "translations" / language / "LC_MESSAGES" / "messages.po", "rb") as po:
+        return read_po(po, locale=language)
+
+
+@pytest.fixture(scope="module")
+def source_messages() -> dict:
+    """msgid -> 'file:line' of its first use, extracted as `pybabel extract -F babel.cfg` does."""
+    with open(ROOT / "babel.cfg") as cfg:
+        from babel.messages.frontend import parse_mapping_cfg
+        method_map, options_map = parse_mapping_cfg(cfg)
+    found = {}
+    for filename, line, message, _comments, _context in extract_from_dir(
+            ROOT, method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True):
+        found.setdefault(message, f"{filename}:{line}")
+    return found
+
+
+def test_every_template_text_is_marked_for_translation():
+    unmarked = [f"{path.relative_to(ROOT)}:{u.line}: {u.kind} {u.text!r}"
+                for path in sorted((ROOT / "templates").rglob("*.html"))
+                for u in find_unmarked(path.read_text())]
+    assert not unmarked, ("Not marked for translation (wrap in {{ _('…') }} or {% trans %}; "
+                          "`python -m tests.template_text --fix FILE` does it):\n" + "\n".join(unmarked))
+
+
+def test_the_marker_finds_and_wraps_unmarked_words():
+    page = ('<h1 title="Your inbox">Hello {{ name }}</h1>\n<p class="x">{{ _("Done") }}</p>\n'
+            '<button>Save\n  now</button>{{ field("a", "Display name") }}<code>flask run</code>')
+    assert [(u.line, u.kind, u.text) for u in find_unmarked(page)] == [
+        (1, "attribute", "Your inbox"), (1, "text", "Hello {{ name }}"),
+        (3, "text", "Save\n  now"), (4, "literal", '"Display name"')]
+    marked = mark(page)
+    assert find_unmarked(marked) == []
+    assert "{{ _('Hello %(name)s', name=name) }}" in marked
+    assert "{% trans trimmed %}Save\n  now{% endtrans %}" in marked
+    assert 'field("a", _("Display name"))' in marked
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_is_translated(language, source_messages):
+    translated = catalogue(language)
+    untranslated = []
+    for msgid, where in sorted(source_messages.items(), key=lambda item: item[1]):
+        entry = translated.get(msgid)
+        strings = entry.string if entry else ""
+        strings = strings if isinstance(strings, tuple) else (strings,)
+        if entry is None or entry.fuzzy or not all(strings):
+            untranslated.append(f"{where}: {msgid!r}")
+    assert not untranslated, (f"No {language} translation (translations/{language}/LC_MESSAGES/"
+                              "messages.po):\n" + "\n".join(untranslated))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_translations_keep_every_placeholder(language):
+    problems = [f"{message.id!r}: {error}" for message, errors in catalogue(language).check()
+                for error in errors]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_compiled_catalogue_is_the_po_file(language):
+    compiled = io.BytesIO()
+    write_mo(compiled, catalogue(language))
+    committed = (ROOT / "translations" / language / "LC_MESSAGES" / "messages.mo").read_bytes()
+    assert compiled.getvalue() == committed, (
+        f"translations/{language}/LC_MESSAGES/messages.mo is older than its .po: "
+        ".venv/bin/pybabel compile -d translations")
+
+
+def test_messages_outside_a_request_stay_english():
+    """The CLI and the stack's daemons raise the same service errors: they read in English."""
+    from core.services.errors import InvalidInput
+    from core.services.spam import spam_filter
+
+    with pytest.raises(InvalidInput) as refused:
+        spam_filter.parse_settings("6", "5", "", "")
+    assert str(refused.value).startswith("The greylist threshold (6) must be below")
+
+
+def test_a_translated_message_is_escaped_in_a_page():
+    """Names people choose (a folder, a file) go into messages: they must stay text."""
+    from jinja2 import Environment
+
+    from core.i18n import lazy_gettext
+
+    message = lazy_gettext("There is no folder %(value)s.", value="<img src=x onerror=alert(1)>")
+    page = Environment(autoescape=True).from_string("<p>{{ message }}</p>").render(message=message)
+    assert page == "<p>There is no folder &lt;img src=x onerror=alert(1)&gt;.</p>"
