@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -51,5 +52,5 @@ def api_token_revoke(token_id: int):
     except NotFound as exc:
         flash(str(exc), "error")
     else:
-        flash(f"The token “{name}” is revoked.", "ok")
+        flash(_("The token “%(name)s” is revoked.", name=name), "ok")
     return redirect(url_for(".api_tokens_page"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from core.mail import vcard
@@ -30,8 +32,9 @@ def _book():
 def address_book_refused(error: CardDavError):
     """The address book server said no (a down server is ServiceUnavailable's page)."""
     log.warning("CardDAV refused: %s", error)
-    return render_template("errors/error.html", code=502, title="The address book refused",
-                           text=f"The address book server answered: {error}. Try again in a moment."), 502
+    return render_template("errors/error.html", code=502, title=_("The address book refused"),
+                           text=_("The address book server answered: %(answer)s. Try again in a moment.",
+                                  answer=str(error))), 502
 
 
 def _entry(book, name: str) -> service.Entry:
@@ -78,7 +81,7 @@ def contact_new():
         name = service.save(_book(), card)
     except InvalidInput as exc:
         return _form_page(None, None, str(exc), 400)
-    flash(f"{card.title} was added to your contacts.", "info")
+    flash(_("%(name)s was added to your contacts.", name=card.title), "info")
     return redirect(url_for("webmail.contact", name=name))
 
 
@@ -95,7 +98,7 @@ def contact(name: str):
         service.save(book, card, entry)
     except (InvalidInput, Refused) as exc:
         return _form_page(entry.card, entry, str(exc), 400 if isinstance(exc, InvalidInput) else 409)
-    flash(f"{card.title} was saved.", "info")
+    flash(_("%(name)s was saved.", name=card.title), "info")
     return redirect(url_for("webmail.contact", name=name))
 
 
@@ -106,7 +109,7 @@ def contact_delete(name: str):
     book = _book()
     entry = _entry(book, name)
     service.delete(book, entry)
-    flash(f"{entry.card.title} was deleted.", "info")
+    flash(_("%(name)s was deleted.", name=entry.card.title), "info")
     return redirect(url_for("webmail.contacts"))
 
 
@@ -132,15 +135,17 @@ def contacts_import():
     """Add the contacts of an uploaded .vcf file (one or many cards)."""
     upload = request.files.get(IMPORT_FIELD)
     if upload is None or not upload.filename:
-        flash("Choose a .vcf file to import.", "error")
+        flash(_("Choose a .vcf file to import."), "error")
         return redirect(url_for("webmail.contacts"))
     try:
         added, replaced = service.import_file(_book(), upload.read(service.MAX_IMPORT_BYTES + 1))
     except (InvalidInput, Refused) as exc:
         flash(str(exc), "error")
         return redirect(url_for("webmail.contacts"))
-    flash(f"Imported {added} new contact{'s' * (added != 1)}"
-          + (f" and updated {replaced}" if replaced else "") + ".", "info")
+    flash(ngettext("Imported %(num)s new contact and updated %(replaced)s.",
+                   "Imported %(num)s new contacts and updated %(replaced)s.", added, replaced=replaced)
+          if replaced else ngettext("Imported %(num)s new contact.", "Imported %(num)s new contacts.", added),
+          "info")
     return redirect(url_for("webmail.contacts"))
 
 
@@ -154,5 +159,6 @@ def contact_add_sender():
         flash(str(exc), "error")
         return redirect(url_for("webmail.contacts"))
     address = request.form.get("address", "")
-    flash(f"{address} was added to your contacts." if added else f"{address} is in your contacts already.", "info")
+    flash(_("%(name)s was added to your contacts.", name=address) if added
+          else _("%(address)s is in your contacts already.", address=address), "info")
     return redirect(url_for("webmail.contact", name=name))

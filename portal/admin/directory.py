@@ -3,6 +3,7 @@ directory user, and orphaned mail folders (issue 19; MAILROOM_ACCOUNT_PROVIDER=l
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.config import uses_ldap
@@ -66,7 +67,8 @@ def directory_user_edit(person: listing.Listed):
     _, error = attempt(update)
     if error:
         return _user_page(person, error, form, 400)
-    flash(f"Saved {person.user.address}. Dovecot uses it from their next login or message on.", "ok")
+    flash(_("Saved %(address)s. Dovecot uses it from their next login or message on.",
+            address=person.user.address), "ok")
     return redirect(url_for("admin.directory_user_edit", directory_id=person.user.id))
 
 
@@ -122,6 +124,7 @@ def _dispose(orphan: directory_users.Orphan, erase: bool):
         return render_template("admin/directory_orphans.html", error=error,
                                orphans=directory_users.orphans(db.session, config())), 400
     name = orphan.address or orphan.directory_id
-    flash(f"The mail of {name} is being " + ("erased" if erase else
-          f"moved to the archive (job {job.id}); `mailbox archives` lists it") + ".", "ok")
+    flash(_("The mail of %(name)s is being erased.", name=name) if erase else
+          _("The mail of %(name)s is being moved to the archive (job %(job)s); `mailbox archives` lists it.",
+            name=name, job=job.id), "ok")
     return redirect(url_for("admin.directory_orphan_list"))

@@ -71,7 +71,7 @@ def shared_create():
         return _form_page(None, error, 400, form)
     shared.after_create(config(), mailbox)
     flash(_('Created %(address)s. Members of %(mailbox)s find it under “Shared” in their folder '
-            'list.', address=mailbox.address, mailbox=', '.join(shared.owner_labels(mailbox))), "ok")
+            'list.', address=mailbox.address, mailbox=', '.join(map(str, shared.owner_labels(mailbox)))), "ok")
     return redirect(url_for("admin.shared_list"))
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import vault
+from core.i18n import lazy_gettext as _l
 from core.models import ApiToken, Mailbox
 from core.models.base import utcnow
 from core.services.errors import InvalidInput, NotFound
@@ -31,10 +32,10 @@ MAX_NAME = 100
 MAX_DAYS = 3650
 # Each scope, what it allows, in the order the form lists them.
 SCOPES = {
-    "personal:read": "read your own settings (filters, vacation, forwarding, Junk)",
-    "personal": "read and change your own settings",
-    "admin:read": "read what you administer (domains, mailboxes, aliases, …)",
-    "admin": "read and change what you administer",
+    "personal:read": _l("read your own settings (filters, vacation, forwarding, Junk)"),
+    "personal": _l("read and change your own settings"),
+    "admin:read": _l("read what you administer (domains, mailboxes, aliases, …)"),
+    "admin": _l("read and change what you administer"),
 }
 ADMIN_SCOPES = frozenset({"admin", "admin:read"})
 PERSONAL_SCOPES = frozenset({"personal", "personal:read"})
@@ -77,19 +78,20 @@ def check_scopes(chosen: list[str], may_administer: bool) -> str:
     picked = [scope for scope in SCOPES if scope in set(chosen)]
     unknown = sorted(set(chosen) - set(SCOPES))
     if unknown:
-        raise InvalidInput(f"There is no scope {unknown[0]!r}: choose from {', '.join(SCOPES)}.")
+        raise InvalidInput(_l("There is no scope %(scope)s: choose from %(scopes)s.",
+                                scope=repr(unknown[0]), scopes=", ".join(SCOPES)))
     if not picked:
-        raise InvalidInput("Choose at least one scope: what the token may do.")
+        raise InvalidInput(_l("Choose at least one scope: what the token may do."))
     if ADMIN_SCOPES & set(picked) and not may_administer:
-        raise InvalidInput("Only admins can give a token an admin scope.")
+        raise InvalidInput(_l("Only admins can give a token an admin scope."))
     return " ".join(picked)
 
 
 def _check_name(name: str) -> str:
     name = " ".join((name or "").split())
     if not name or len(name) > MAX_NAME:
-        raise InvalidInput(f"Give the token a name of 1 to {MAX_NAME} characters, such as the "
-                           "program or script that will use it.")
+        raise InvalidInput(_l("Give the token a name of 1 to %(max)s characters, such as the "
+                              "program or script that will use it.", max=MAX_NAME))
     return name
 
 
@@ -98,8 +100,8 @@ def _expiry(days: str) -> datetime | None:
     if not text:
         return None
     if not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
-        raise InvalidInput(f"Give the days the token lasts as a whole number from 1 to {MAX_DAYS}, "
-                           "or leave it empty for a token that does not expire.")
+        raise InvalidInput(_l("Give the days the token lasts as a whole number from 1 to %(max)s, "
+                              "or leave it empty for a token that does not expire.", max=MAX_DAYS))
     return utcnow() + timedelta(days=int(text))
 
 
@@ -144,7 +146,7 @@ def revoke(db: Session, address: str, token_id: int) -> str:
     gets 401, and its mail credential is deleted."""
     row = db.get(ApiToken, token_id)
     if row is None or row.address != address or row.revoked_at is not None:
-        raise NotFound("There is no such token.")
+        raise NotFound(_l("There is no such token."))
     row.revoked_at = utcnow()
     row.sealed_credential = None
     app_passwords.drop_api_credential(db, row.id)
@@ -170,5 +172,5 @@ def mail_credential(row: ApiToken, secret: str) -> str:
     """The token's own mail password (for ManageSieve); NotFound for a token without a
     personal scope."""
     if row.sealed_credential is None:
-        raise NotFound("This token has no personal scope.")
+        raise NotFound(_l("This token has no personal scope."))
     return vault.unseal(_seal_key(secret), row.sealed_credential)

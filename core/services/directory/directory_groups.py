@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.config import uses_ldap
+from core.i18n import lazy_gettext as _l
 from core.ldapdir.people import DirectoryUnavailable, read_tree
 from core.services.access.roles import Roles
 from core.services.errors import InvalidInput
@@ -69,20 +70,22 @@ def chosen(cfg: dict, roles: Roles, names: list[str], current: list[str]) -> lis
     if not added:
         return names
     if not uses_ldap(cfg):
-        raise InvalidInput("Mailroom reads no directory (MAILROOM_ACCOUNT_PROVIDER is not ldap): "
-                           "choose Mailroom groups.")
+        raise InvalidInput(_l("Mailroom reads no directory (MAILROOM_ACCOUNT_PROVIDER is not ldap): "
+                              "choose Mailroom groups."))
     try:
         found = read_groups(cfg)
     except DirectoryUnavailable as exc:
-        raise InvalidInput(f"The directory cannot be read now ({exc}): try again once it "
-                           "answers.") from exc
+        raise InvalidInput(_l("The directory cannot be read now (%(problem)s): try again once it "
+                              "answers.", problem=str(exc))) from exc
     usable = {g.name for g in usable_by(found, roles)}
     known = {g.name: g for g in found}
     for name in added:
         if name not in known:
-            raise InvalidInput(f"The directory has no group {name}.")
+            raise InvalidInput(_l("The directory has no group %(name)s.", name=name))
         if name not in usable:
-            why = "has members outside your domains" if known[name].members else "is empty"
-            raise InvalidInput(f"The directory group {name} {why}: ask a server admin to make "
-                               "it an owner.")
+            raise InvalidInput(
+                _l("The directory group %(name)s has members outside your domains: ask a server "
+                   "admin to make it an owner.", name=name) if known[name].members else
+                _l("The directory group %(name)s is empty: ask a server admin to make it an owner.",
+                   name=name))
     return names

@@ -16,6 +16,7 @@ from typing import Callable
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from core.i18n import lazy_gettext as _l
 from core.ldapdir import listing
 from core.ldapdir.client import DirectoryUser
 from core.ldapdir.people import DirectoryUnavailable
@@ -133,7 +134,7 @@ def get_orphan(db: Session, cfg: dict, directory_id: str) -> Orphan:
     """The orphaned folder of DIRECTORY_ID; NotFound if there is none."""
     found = next((o for o in orphans(db, cfg) if o.directory_id == directory_id), None)
     if found is None:
-        raise NotFound(f"No orphaned mail folder has the id {directory_id!r}.")
+        raise NotFound(_l("No orphaned mail folder has the id %(id)s.", id=repr(directory_id)))
     return found
 
 
@@ -141,11 +142,13 @@ def dispose(db: Session, cfg: dict, actor: str, orphan: Orphan, erase: bool) -> 
     """Queue erasing ORPHAN's folder, or moving it to the archive of deleted mailboxes
     under its last known address (`mailbox archives`, `mailbox restore`); audited."""
     if orphan.pending:
-        raise InvalidInput(f"The folder of {orphan.address or orphan.directory_id} is being "
-                           f"{'erased' if orphan.pending == 'erase' else 'archived'} already.")
+        name = orphan.address or orphan.directory_id
+        raise InvalidInput(_l("The folder of %(name)s is being erased already.", name=name)
+                           if orphan.pending == "erase" else
+                           _l("The folder of %(name)s is being archived already.", name=name))
     if not erase and not orphan.address:
-        raise InvalidInput("This folder's address was never recorded, so there is no name to "
-                           "archive it under: it can only be erased.")
+        raise InvalidInput(_l("This folder's address was never recorded, so there is no name to "
+                              "archive it under: it can only be erased."))
     target = orphan.address or orphan.directory_id
     return jobs.queue_mail_job(db, actor, target, orphan.address.rpartition("@")[2] or None,
                                folder_of(cfg, orphan.directory_id), erase)

@@ -48,7 +48,7 @@ def directory_owner_names(shared: SharedMailbox) -> list[str]:
 
 def owner_labels(shared: SharedMailbox) -> list[str]:
     """Every owner as a person reads it, e.g. ['sales', 'staff (directory)']."""
-    return owner_names(shared) + [f"{n} (directory)" for n in directory_owner_names(shared)]
+    return owner_names(shared) + [_l("%(group)s (directory)", group=n) for n in directory_owner_names(shared)]
 
 
 def get_shared(db: Session, address: str) -> SharedMailbox:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core.i18n import lazy_gettext as _l
 from core.mail import carddav, vcard
 from core.mail.carddav import AddressBook, CardDavSettings
 from core.mail.errors import NotFoundError
@@ -100,12 +101,12 @@ def get(book: AddressBook, name: str) -> Entry:
     """The contact in file NAME; NotFound when there is none."""
     href = book.path + name
     if not book.owns(href):
-        raise NotFound("That contact does not exist.")
+        raise NotFound(_l("That contact does not exist."))
     try:
         stored = book.get(href)
         return Entry(name, stored.etag, vcard.parse(stored.text), stored.text)
     except (NotFoundError, vcard.BadCard) as exc:
-        raise NotFound("That contact does not exist (any more).") from exc
+        raise NotFound(_l("That contact does not exist (any more).")) from exc
 
 
 def card_from_form(uid: str, name: str, emails: str, phones: str, note: str, group_text: str) -> vcard.Card:
@@ -113,23 +114,24 @@ def card_from_form(uid: str, name: str, emails: str, phones: str, note: str, gro
     separated by commas); InvalidInput saying what to fix."""
     name = " ".join(name.split())
     if len(name) > MAX_NAME:
-        raise InvalidInput(f"The name is longer than {MAX_NAME} characters.")
+        raise InvalidInput(_l("The name is longer than %(max)s characters.", max=MAX_NAME))
     addresses = tuple(dict.fromkeys(_address(line) for line in _lines(emails)))
     numbers = tuple(dict.fromkeys(_phone(line) for line in _lines(phones)))
     if not name and not addresses:
-        raise InvalidInput("Give the contact a name or an e-mail address.")
+        raise InvalidInput(_l("Give the contact a name or an e-mail address."))
     if len(note) > MAX_NOTE:
-        raise InvalidInput(f"The note is longer than {MAX_NOTE} characters.")
+        raise InvalidInput(_l("The note is longer than %(max)s characters.", max=MAX_NOTE))
     names = tuple(dict.fromkeys(" ".join(g.split()) for g in group_text.split(",") if g.strip()))
     if any(len(g) > MAX_GROUP for g in names) or len(names) > MAX_ITEMS:
-        raise InvalidInput(f"Give at most {MAX_ITEMS} groups of up to {MAX_GROUP} characters each.")
+        raise InvalidInput(_l("Give at most %(max)s groups of up to %(length)s characters each.",
+                                max=MAX_ITEMS, length=MAX_GROUP))
     return vcard.Card(uid, name, addresses, numbers, note.strip().replace("\r\n", "\n"), names)
 
 
 def _lines(text: str) -> list[str]:
     lines = [line.strip() for line in re.split(r"[\n,;]", text) if line.strip()]
     if len(lines) > MAX_ITEMS:
-        raise InvalidInput(f"Give at most {MAX_ITEMS} e-mail addresses and {MAX_ITEMS} phone numbers.")
+        raise InvalidInput(_l("Give at most %(max)s e-mail addresses and %(max)s phone numbers.", max=MAX_ITEMS))
     return lines
 
 
@@ -137,12 +139,14 @@ def _address(text: str) -> str:
     try:
         return valid_address(text)
     except InvalidInput as exc:
-        raise InvalidInput(f"“{text[:100]}” is not an e-mail address: {exc}") from exc
+        raise InvalidInput(_l("“%(text)s” is not an e-mail address: %(problem)s", text=text[:100],
+                                problem=str(exc))) from exc
 
 
 def _phone(text: str) -> str:
     if not PHONE.match(text):
-        raise InvalidInput(f"“{text[:100]}” is not a phone number: use digits, spaces and + ( ) - . / only.")
+        raise InvalidInput(_l("“%(text)s” is not a phone number: use digits, spaces and + ( ) - . / only.",
+                              text=text[:100]))
     return text
 
 
@@ -205,7 +209,8 @@ def import_file(book: AddressBook, data: bytes) -> tuple[int, int]:
             try:
                 book.put(book.path + old.name, card_text, old.etag)
             except carddav.Conflict as exc:
-                raise Refused(f"Stopped after {added + replaced} contacts: {exc}") from exc
+                raise Refused(_l("Stopped after %(count)s contacts: %(problem)s", count=added + replaced,
+                                 problem=str(exc))) from exc
             replaced += 1
     return added, replaced
 
@@ -213,7 +218,7 @@ def import_file(book: AddressBook, data: bytes) -> tuple[int, int]:
 def _cards_of(data: bytes) -> list[tuple[vcard.Card, str]]:
     """The cards of an uploaded .vcf file; InvalidInput saying what is wrong with it."""
     if len(data) > MAX_IMPORT_BYTES:
-        raise InvalidInput(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
+        raise InvalidInput(_l("The file is larger than %(size)s MB.", size=MAX_IMPORT_BYTES // (1024 * 1024)))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -221,9 +226,9 @@ def _cards_of(data: bytes) -> list[tuple[vcard.Card, str]]:
     try:
         cards = vcard.split_file(text)
     except vcard.BadCard as exc:
-        raise InvalidInput(f"Nothing was imported: {exc}.") from exc
+        raise InvalidInput(_l("Nothing was imported: %(problem)s.", problem=str(exc))) from exc
     if not cards:
-        raise InvalidInput("Nothing was imported: the file holds no vCard (BEGIN:VCARD … END:VCARD).")
+        raise InvalidInput(_l("Nothing was imported: the file holds no vCard (BEGIN:VCARD … END:VCARD)."))
     return cards
 
 
