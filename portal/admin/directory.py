@@ -64,7 +64,7 @@ def directory_user_edit(person: listing.Listed):
                                              mailboxes.parse_size_mb(form["quota"]),
                                              mailboxes.parse_days(form["junk_days"]), grant)
 
-    _, error = attempt(update)
+    error = attempt(update)[1]
     if error:
         return _user_page(person, error, form, 400)
     flash(_("Saved %(address)s. Dovecot uses it from their next login or message on.",
