@@ -6,6 +6,7 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from core.extensions import db
+from core.i18n import N_
 from core.models import Alias, Domain, Mailbox
 from core.services.directory import aliases, domains, mailboxes
 from core.services.server import mailstore
@@ -16,9 +17,10 @@ from portal.admin.common import actor, config, wanted_domain
 from .answers import flag, listing, page_arg, payload, saved, text
 from .registry import operation, schema
 
-ANY_ADMIN, DOMAIN_ADMIN, SERVER_ADMIN = ("any admin (sees only their domains)",
-                                         "the admin of the object's domain, or a server admin",
-                                         "server admins")
+# The OpenAPI document stays English; the docs page translates these (N_).
+ANY_ADMIN, DOMAIN_ADMIN, SERVER_ADMIN = (N_("any admin (sees only their domains)"),
+                                         N_("the admin of the object's domain, or a server admin"),
+                                         N_("server admins"))
 STRING, BOOLEAN, INTEGER = {"type": "string"}, {"type": "boolean"}, {"type": "integer"}
 NUMBER_OR_NULL = {"type": ["integer", "null"]}
 DOMAIN_FIELDS = {"mode": {"type": "string", "enum": list(domains.MODES)},
@@ -53,7 +55,7 @@ def domain_json(domain: Domain) -> dict:
             "require_two_factor": domain.require_two_factor}
 
 
-@operation("GET", "/domains", "admin", "The domains you administer, with counts, a page at a time",
+@operation("GET", "/domains", "admin", N_("The domains you administer, with counts, a page at a time"),
            query=("page",), who=ANY_ADMIN, answer="DomainListed", many="paged")
 @admin_required
 def domain_list():
@@ -62,7 +64,7 @@ def domain_list():
                                                "aliases": row.aliases, "shared": row.shared}))
 
 
-@operation("POST", "/domains", "admin", "Add a domain delivered here", body={"name": STRING},
+@operation("POST", "/domains", "admin", N_("Add a domain delivered here"), body={"name": STRING},
            required=("name",), who=SERVER_ADMIN, answer="Domain")
 @server_admin_required
 def domain_create():
@@ -70,14 +72,14 @@ def domain_create():
     return saved(lambda: domains.create_domain(db.session, actor(), name), domain_json, 201)
 
 
-@operation("GET", "/domains/<name>", "admin", "One domain", who=DOMAIN_ADMIN, answer="Domain")
+@operation("GET", "/domains/<name>", "admin", N_("One domain"), who=DOMAIN_ADMIN, answer="Domain")
 @owns("domain")
 def domain_get(domain: Domain):
     return jsonify(domain_json(domain))
 
 
 @operation("PATCH", "/domains/<name>", "admin",
-           "Change delivery, relay, always-Bcc, catch-all or whether two-factor sign-in is required",
+           N_("Change delivery, relay, always-Bcc, catch-all or whether two-factor sign-in is required"),
            body={**DOMAIN_FIELDS, "require_two_factor": BOOLEAN}, who=DOMAIN_ADMIN, answer="Domain")
 @owns("domain")
 def domain_update(domain: Domain):
@@ -94,7 +96,7 @@ def domain_update(domain: Domain):
 
 
 @operation("DELETE", "/domains/<name>", "admin",
-           "Remove a domain from the directory (its stored mail stays on disk)", who=SERVER_ADMIN)
+           N_("Remove a domain from the directory (its stored mail stays on disk)"), who=SERVER_ADMIN)
 @server_admin_required
 @owns("domain")
 def domain_delete(domain: Domain):
@@ -117,7 +119,7 @@ def mailbox_json(mailbox: Mailbox) -> dict:
             "imap": mailbox.imap_enabled, "pop3": mailbox.pop3_enabled}
 
 
-@operation("GET", "/mailboxes", "admin", "Mailboxes of your domains, a page at a time",
+@operation("GET", "/mailboxes", "admin", N_("Mailboxes of your domains, a page at a time"),
            query=("page", "domain", "q"), who=ANY_ADMIN, answer="Mailbox", many="paged")
 @domain_filter
 def mailbox_list():
@@ -126,7 +128,7 @@ def mailbox_list():
     return jsonify(listing(found, mailbox_json))
 
 
-@operation("POST", "/mailboxes", "admin", "Add a mailbox with a password",
+@operation("POST", "/mailboxes", "admin", N_("Add a mailbox with a password"),
            body={"address": STRING, "password": MAILBOX_FIELDS["password"], "display_name": STRING,
                  "quota": MAILBOX_FIELDS["quota"]}, required=("address", "password"), who=DOMAIN_ADMIN,
            answer="Mailbox")
@@ -141,14 +143,14 @@ def mailbox_create():
     return saved(create, lambda created: mailbox_json(created.mailbox), 201)
 
 
-@operation("GET", "/mailboxes/<path:address>", "admin", "One mailbox", who=DOMAIN_ADMIN, answer="Mailbox")
+@operation("GET", "/mailboxes/<path:address>", "admin", N_("One mailbox"), who=DOMAIN_ADMIN, answer="Mailbox")
 @owns("mailbox")
 def mailbox_get(mailbox: Mailbox):
     return jsonify(mailbox_json(mailbox))
 
 
 @operation("PATCH", "/mailboxes/<path:address>", "admin",
-           "Change name, access, quota, Junk retention, forwarding, protocols or password",
+           N_("Change name, access, quota, Junk retention, forwarding, protocols or password"),
            body=MAILBOX_FIELDS, who=DOMAIN_ADMIN, answer="Mailbox")
 @owns("mailbox")
 def mailbox_update(mailbox: Mailbox):
@@ -179,7 +181,7 @@ def mailbox_update(mailbox: Mailbox):
 
 
 @operation("DELETE", "/mailboxes/<path:address>", "admin",
-           "Remove a mailbox; its mail moves to the archive, or is erased with ?erase_mail=yes",
+           N_("Remove a mailbox; its mail moves to the archive, or is erased with ?erase_mail=yes"),
            query=("erase_mail",), who=DOMAIN_ADMIN)
 @owns("mailbox")
 def mailbox_delete(mailbox: Mailbox):
@@ -212,7 +214,7 @@ def _destinations(body: dict) -> list[tuple[str, str]]:
     return found
 
 
-@operation("GET", "/aliases", "admin", "Aliases of your domains (and on every domain: ?domain=*)",
+@operation("GET", "/aliases", "admin", N_("Aliases of your domains (and on every domain: ?domain=*)"),
            query=("page", "domain"), who=ANY_ADMIN, answer="Alias", many="paged")
 @domain_filter
 def alias_list():
@@ -220,7 +222,7 @@ def alias_list():
     return jsonify(listing(found, alias_json))
 
 
-@operation("POST", "/aliases", "admin", "Add an alias: local@domain, or local@* on every domain",
+@operation("POST", "/aliases", "admin", N_("Add an alias: local@domain, or local@* on every domain"),
            body={"address": STRING, **ALIAS_FIELDS}, required=("address",), who=DOMAIN_ADMIN,
            answer="Alias")
 @domain_of_field("address", payload)
@@ -231,14 +233,14 @@ def alias_create():
                  alias_json, 201)
 
 
-@operation("GET", "/aliases/<int:alias_id>", "admin", "One alias", who=DOMAIN_ADMIN, answer="Alias")
+@operation("GET", "/aliases/<int:alias_id>", "admin", N_("One alias"), who=DOMAIN_ADMIN, answer="Alias")
 @owns("alias")
 def alias_get(alias: Alias):
     return jsonify(alias_json(alias))
 
 
 @operation("PATCH", "/aliases/<int:alias_id>", "admin",
-           "Change an alias's destinations (the kinds given replace those) or local-only flag",
+           N_("Change an alias's destinations (the kinds given replace those) or local-only flag"),
            body=ALIAS_FIELDS, who=DOMAIN_ADMIN, answer="Alias")
 @owns("alias")
 def alias_update(alias: Alias):
@@ -247,7 +249,7 @@ def alias_update(alias: Alias):
                                               flag(body, "local_only", alias.local_only)), alias_json)
 
 
-@operation("DELETE", "/aliases/<int:alias_id>", "admin", "Remove an alias", who=DOMAIN_ADMIN)
+@operation("DELETE", "/aliases/<int:alias_id>", "admin", N_("Remove an alias"), who=DOMAIN_ADMIN)
 @owns("alias")
 def alias_delete(alias: Alias):
     return saved(lambda: aliases.delete_alias(db.session, actor(), alias))

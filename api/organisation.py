@@ -7,6 +7,7 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from core.extensions import db
+from core.i18n import N_
 from core.models import Domain, Group, SharedMailbox
 from core.services.directory import disclaimers, groups, shared
 from core.services.errors import ServiceError
@@ -31,14 +32,14 @@ def group_json(group: Group) -> dict:
             "owns": [s.address for s in groups.owned_by(db.session, group)]}
 
 
-@operation("GET", "/groups", "admin", "Every group with its members", who=SERVER_ADMIN,
+@operation("GET", "/groups", "admin", N_("Every group with its members"), who=SERVER_ADMIN,
            answer="Group", many="all")
 @server_admin_required
 def group_list():
     return jsonify({"items": [group_json(row.group) for row in groups.list_groups(db.session)]})
 
 
-@operation("POST", "/groups", "admin", "Add a group", body={"name": STRING}, required=("name",),
+@operation("POST", "/groups", "admin", N_("Add a group"), body={"name": STRING}, required=("name",),
            who=SERVER_ADMIN, answer="Group")
 @server_admin_required
 def group_create():
@@ -46,13 +47,13 @@ def group_create():
     return saved(lambda: groups.create_group(db.session, actor(), name), group_json, 201)
 
 
-@operation("GET", "/groups/<name>", "admin", "One group", who=SERVER_ADMIN, answer="Group")
+@operation("GET", "/groups/<name>", "admin", N_("One group"), who=SERVER_ADMIN, answer="Group")
 @owns("group")
 def group_get(group: Group):
     return jsonify(group_json(group))
 
 
-@operation("PATCH", "/groups/<name>", "admin", "Rename a group (its shared mailboxes' rights follow)",
+@operation("PATCH", "/groups/<name>", "admin", N_("Rename a group (its shared mailboxes' rights follow)"),
            body={"name": STRING}, required=("name",), who=SERVER_ADMIN, answer="Group")
 @owns("group")
 def group_update(group: Group):
@@ -63,14 +64,14 @@ def group_update(group: Group):
     return jsonify(group_json(group))
 
 
-@operation("DELETE", "/groups/<name>", "admin", "Remove a group that owns no shared mailbox",
+@operation("DELETE", "/groups/<name>", "admin", N_("Remove a group that owns no shared mailbox"),
            who=SERVER_ADMIN)
 @owns("group")
 def group_delete(group: Group):
     return saved(lambda: groups.delete_group(db.session, actor(), group))
 
 
-@operation("POST", "/groups/<name>/members", "admin", "Add a member", body={"address": STRING},
+@operation("POST", "/groups/<name>/members", "admin", N_("Add a member"), body={"address": STRING},
            required=("address",), who=SERVER_ADMIN, answer="Group")
 @owns("group")
 def group_member_add(group: Group):
@@ -80,7 +81,7 @@ def group_member_add(group: Group):
     return jsonify(group_json(group)), 201
 
 
-@operation("DELETE", "/groups/<name>/members/<member>", "admin", "Take a member out",
+@operation("DELETE", "/groups/<name>/members/<member>", "admin", N_("Take a member out"),
            who=SERVER_ADMIN)
 @owns("group")
 def group_member_remove(group: Group, member: str):
@@ -99,7 +100,7 @@ def shared_json(mailbox: SharedMailbox) -> dict:
             "display_name": mailbox.display_name, "owners": shared.owner_names(mailbox)}
 
 
-@operation("GET", "/shared", "admin", "Shared mailboxes of your domains", query=("domain",),
+@operation("GET", "/shared", "admin", N_("Shared mailboxes of your domains"), query=("domain",),
            who=ANY_ADMIN, answer="Shared", many="all")
 @domain_filter
 def shared_list():
@@ -107,7 +108,7 @@ def shared_list():
     return jsonify({"items": [shared_json(m) for m in found]})
 
 
-@operation("POST", "/shared", "admin", "Add a shared mailbox owned by groups",
+@operation("POST", "/shared", "admin", N_("Add a shared mailbox owned by groups"),
            body={"address": STRING, "display_name": STRING, "owners": NAMES},
            required=("address", "owners"), who=DOMAIN_ADMIN, answer="Shared")
 @domain_of_field("address", payload)
@@ -120,14 +121,14 @@ def shared_create():
     return jsonify(shared_json(mailbox)), 201
 
 
-@operation("GET", "/shared/<path:address>", "admin", "One shared mailbox", who=DOMAIN_ADMIN,
+@operation("GET", "/shared/<path:address>", "admin", N_("One shared mailbox"), who=DOMAIN_ADMIN,
            answer="Shared")
 @owns("shared", "mailbox")
 def shared_get(mailbox: SharedMailbox):
     return jsonify(shared_json(mailbox))
 
 
-@operation("PATCH", "/shared/<path:address>", "admin", "Rename it or change its owning groups",
+@operation("PATCH", "/shared/<path:address>", "admin", N_("Rename it or change its owning groups"),
            body={"display_name": STRING, "owners": NAMES}, who=DOMAIN_ADMIN, answer="Shared")
 @owns("shared", "mailbox")
 def shared_update(mailbox: SharedMailbox):
@@ -141,7 +142,7 @@ def shared_update(mailbox: SharedMailbox):
 
 
 @operation("DELETE", "/shared/<path:address>", "admin",
-           "Remove it; its mail moves to the archive, or is erased with ?erase_mail=yes",
+           N_("Remove it; its mail moves to the archive, or is erased with ?erase_mail=yes"),
            query=("erase_mail",), who=DOMAIN_ADMIN)
 @owns("shared", "mailbox")
 def shared_delete(mailbox: SharedMailbox):
@@ -167,7 +168,7 @@ def disclaimer_json(found: disclaimers.DisclaimerSettings) -> dict:
             "html": found.html}
 
 
-@operation("GET", "/disclaimers", "admin", "The disclaimers of your domains", who=ANY_ADMIN,
+@operation("GET", "/disclaimers", "admin", N_("The disclaimers of your domains"), who=ANY_ADMIN,
            answer="Disclaimer", many="all")
 @admin_required
 def disclaimer_list():
@@ -175,14 +176,14 @@ def disclaimer_list():
     return jsonify({"items": [disclaimer_json(d) for d in found]})
 
 
-@operation("GET", "/disclaimers/<name>", "admin", "One domain's disclaimer", who=DOMAIN_ADMIN,
+@operation("GET", "/disclaimers/<name>", "admin", N_("One domain's disclaimer"), who=DOMAIN_ADMIN,
            answer="Disclaimer")
 @owns("domain")
 def disclaimer_get(domain: Domain):
     return jsonify(disclaimer_json(disclaimers.get_disclaimer(db.session, domain.name)))
 
 
-@operation("PATCH", "/disclaimers/<name>", "admin", "Change the text (Markdown) or switch it on or off",
+@operation("PATCH", "/disclaimers/<name>", "admin", N_("Change the text (Markdown) or switch it on or off"),
            body={"enabled": BOOLEAN, "markdown": STRING}, who=DOMAIN_ADMIN, answer="Disclaimer")
 @owns("domain")
 def disclaimer_update(domain: Domain):
@@ -202,14 +203,14 @@ def _setting_text(value) -> str:
     return "" if value is None else str(value)
 
 
-@operation("GET", "/server/settings", "admin", "The mail server's own settings", who=SERVER_ADMIN)
+@operation("GET", "/server/settings", "admin", N_("The mail server's own settings"), who=SERVER_ADMIN)
 @server_admin_required
 def server_settings_get():
     return jsonify(settings.current(db.session, config()).values())
 
 
 @operation("PATCH", "/server/settings", "admin",
-           "Check, store and apply settings (Postfix and Dovecot check and reload)",
+           N_("Check, store and apply settings (Postfix and Dovecot check and reload)"),
            body={"message_size_mb": {"type": "integer"}, "queue_lifetime_days": {"type": "integer"},
                  "always_bcc": STRING, "helo_name": STRING, "relay_networks": NAMES,
                  "relay_trusted_networks": BOOLEAN, "auth_on_port_25": BOOLEAN,

@@ -14,6 +14,7 @@ from flask import current_app, jsonify, request
 from flask_login import current_user
 
 from core.extensions import db
+from core.i18n import N_
 from core.mail import folders, imap, sieve
 from core.mail.sieve_rules import Action, Condition, Rule, Vacation
 from core.services.personal import filters, forwarding, junk, vacation
@@ -23,7 +24,7 @@ from .answers import flag, objects, payload, saved, strings, text
 from .directory import BOOLEAN, INTEGER, NUMBER_OR_NULL, STRING
 from .registry import operation, schema
 
-WHO = "the token's owner, for their own mailbox"
+WHO = N_("the token's owner, for their own mailbox")
 VACATION_FIELDS = {"enabled": BOOLEAN, "subject": STRING, "message": STRING,
                    "days": {"type": "integer", "description": "one reply per sender per this many days"},
                    "start": {"type": "string", "format": "date"},
@@ -54,7 +55,7 @@ def vacation_json(reply: Vacation) -> dict:
             "end": reply.end.isoformat() if reply.end else ""}
 
 
-@operation("GET", "/personal/vacation", "personal", "Your vacation reply", who=WHO,
+@operation("GET", "/personal/vacation", "personal", N_("Your vacation reply"), who=WHO,
            answer="VacationState")
 def vacation_get():
     with sieve_store() as store:
@@ -64,7 +65,7 @@ def vacation_get():
 
 
 @operation("PUT", "/personal/vacation", "personal",
-           "Set your vacation reply (Pigeonhole's vacation, in your filter script)",
+           N_("Set your vacation reply (Pigeonhole's vacation, in your filter script)"),
            body=VACATION_FIELDS, required=("enabled", "subject"), who=WHO, answer="Vacation")
 def vacation_set():
     body = payload()
@@ -84,13 +85,13 @@ def forwarding_json(found: forwarding.Forwarding) -> dict:
     return {"target": found.target or "", "keep_copy": found.keep_copy}
 
 
-@operation("GET", "/personal/forwarding", "personal", "Where all your mail is forwarded", who=WHO,
+@operation("GET", "/personal/forwarding", "personal", N_("Where all your mail is forwarded"), who=WHO,
            answer="Forwarding")
 def forwarding_get():
     return jsonify(forwarding_json(forwarding.get_forwarding(db.session, current_user.address)))
 
 
-@operation("PUT", "/personal/forwarding", "personal", "Forward all your mail ('' stops it)",
+@operation("PUT", "/personal/forwarding", "personal", N_("Forward all your mail ('' stops it)"),
            body={"target": STRING, "keep_copy": BOOLEAN}, required=("target",), who=WHO,
            answer="Forwarding")
 def forwarding_set():
@@ -108,14 +109,14 @@ def junk_json(found: junk.JunkSettings) -> dict:
     return {"spam_to_junk": found.spam_to_junk, "days": found.days, "server_days": found.server_days}
 
 
-@operation("GET", "/personal/junk", "personal", "Your spam handling and Junk retention", who=WHO,
+@operation("GET", "/personal/junk", "personal", N_("Your spam handling and Junk retention"), who=WHO,
            answer="Junk")
 def junk_get():
     return jsonify(junk_json(junk.get_junk(db.session, current_user.address)))
 
 
 @operation("PUT", "/personal/junk", "personal",
-           "Move spam to Junk or not; days Junk keeps mail (null: the server's default, 0: keep)",
+           N_("Move spam to Junk or not; days Junk keeps mail (null: the server's default, 0: keep)"),
            body={"spam_to_junk": BOOLEAN, "days": {"type": ["integer", "string", "null"]}},
            required=("spam_to_junk",), who=WHO, answer="Junk")
 def junk_set():
@@ -149,7 +150,7 @@ def _filters_json(state: filters.Filters) -> dict:
 
 
 @operation("GET", "/personal/filters", "personal",
-           "Your filter rules (as the rule builder shows them) and your Sieve scripts", who=WHO,
+           N_("Your filter rules (as the rule builder shows them) and your Sieve scripts"), who=WHO,
            answer="Filters")
 def filters_get():
     with sieve_store() as store:
@@ -191,14 +192,14 @@ def _put_rule(index: int | None, original: str = "", status: int = 200):
 
 
 @operation("POST", "/personal/filters/rules", "personal",
-           "Add a rule at the end (the rule builder's fields; the same checks)",
+           N_("Add a rule at the end (the rule builder's fields; the same checks)"),
            body=RULE_FIELDS, required=("name", "conditions", "actions"), who=WHO, answer="Filters")
 def filter_rule_add():
     return _put_rule(None, status=201)
 
 
 @operation("PUT", "/personal/filters/rules/<int:index>", "personal",
-           "Replace rule INDEX; ?name= must still be its name", body=RULE_FIELDS,
+           N_("Replace rule INDEX; ?name= must still be its name"), body=RULE_FIELDS,
            required=("name", "conditions", "actions"), query=("name",), who=WHO,
            answer="Filters")
 def filter_rule_replace(index: int):
@@ -206,7 +207,7 @@ def filter_rule_replace(index: int):
 
 
 @operation("PATCH", "/personal/filters/rules/<int:index>", "personal",
-           "Switch rule INDEX on or off; name must still be its name", body={"name": STRING,
+           N_("Switch rule INDEX on or off; name must still be its name"), body={"name": STRING,
            "enabled": BOOLEAN}, required=("name", "enabled"), who=WHO, answer="Filters")
 def filter_rule_switch(index: int):
     body = payload()
@@ -217,7 +218,7 @@ def filter_rule_switch(index: int):
 
 
 @operation("DELETE", "/personal/filters/rules/<int:index>", "personal",
-           "Delete rule INDEX; ?name= must still be its name", query=("name",), who=WHO)
+           N_("Delete rule INDEX; ?name= must still be its name"), query=("name",), who=WHO)
 def filter_rule_delete(index: int):
     with sieve_store() as store:
         filters.delete_rule(store, filters.load(store), index, request.args.get("name", ""))
@@ -225,7 +226,7 @@ def filter_rule_delete(index: int):
 
 
 @operation("PUT", "/personal/filters/scripts/<script>", "personal",
-           "Store a Sieve script (the server checks it first), and make it active",
+           N_("Store a Sieve script (the server checks it first), and make it active"),
            body={"text": STRING, "activate": BOOLEAN}, required=("text",), who=WHO,
            answer="Filters")
 def filter_script_put(script: str):
