@@ -24,7 +24,7 @@ from core.services.directory import archives, lookup
 from stack.worker import directory_people
 from stack.layout import Layout
 from tests.conftest import free_ports
-from tests.helpers import (PASSWORD, csrf_token, imap_login, new_domain_admin, new_server_admin,
+from tests.helpers import (PASSWORD, csrf_token, imap_login, new_address, new_domain_admin, new_server_admin,
                            wait_for_subject)
 from tests.integration.admin_support import send_inbound, wait_until
 from tests.integration.ldap_support import (DOMAIN, admin, doveadm_quota_kb, entry_uuid, ldap_stack,  # noqa: F401
@@ -269,3 +269,77 @@ def test_without_a_directory_the_pages_are_absent_and_with_a_broken_one_say_so(l
             assert exc.code == status and said in exc.read().decode()
         else:
             raise AssertionError("the page answered")
+
+
+def test_a_directory_users_forwarding_set_in_the_portal_is_obeyed_and_shown_to_the_admin(ldap_stack, database, site):
+    base, server = site
+    target = new_address(database, DOMAIN, "fwdtarget", spam_to_junk=False)
+    ada = signed_in_opener(base, ADA, seed_password(ldap_stack))
+    ada_url = f"{base}/admin/directory/users/{entry_uuid(ldap_stack, 'ada')}"
+    # Her Junk page works too: odd test mail may score as spam, and must stay in the INBOX.
+    post(ada, base + "/settings/junk", {"mode": "default"})
+    assert userdb(ldap_stack, ADA)["sieve_env_mailroom_spam_to_junk"] == "no"
+    try:
+        shown = post(ada, base + "/settings/forwarding", {"target": target, "keep": "on"})
+        assert f"forwarded to {target}" in shown
+        kept = f"fwd-kept-{uuid.uuid4().hex[:6]}"
+        send_inbound(ldap_stack, ADA, kept)
+        assert wait_for_subject(ldap_stack, target, kept)
+        assert wait_for_subject(ldap_stack, ADA, kept, password=seed_password(ldap_stack))
+        assert f'value="{target}"' in page(server, ada_url)  # the admin sees it ...
+        post(server, ada_url, {"quota": "", "junk_days": "", "forward_address": target})  # ... and edits it
+        assert userdb(ldap_stack, ADA)["sieve_env_mailroom_forward_keep"] == "no"
+        gone = f"fwd-gone-{uuid.uuid4().hex[:6]}"
+        send_inbound(ldap_stack, ADA, gone)
+        assert wait_for_subject(ldap_stack, target, gone)
+        assert gone not in inbox_subjects(ldap_stack, ADA, seed_password(ldap_stack))
+        looping = post_refused_with(ada, base + "/settings/forwarding", {"target": ADA}, 422)
+        assert "would loop" in looping
+    finally:
+        post(ada, base + "/settings/forwarding", {"stop": "1"})
+        post(ada, base + "/settings/junk", {"mode": "default", "spam_to_junk": "on"})
+    assert "sieve_env_mailroom_forward" not in userdb(ldap_stack, ADA)
+    assert userdb(ldap_stack, ADA)["sieve_env_mailroom_spam_to_junk"] == "yes"
+
+
+def inbox_subjects(cfg: dict, address: str, password: str) -> list[str]:
+    client = imap_login(cfg, address, password)
+    try:
+        client.select_folder("INBOX", readonly=True)
+        uids = client.search(["ALL"])
+        return [(e[b"ENVELOPE"].subject or b"").decode() for e in client.fetch(uids, ["ENVELOPE"]).values()]
+    finally:
+        client.logout()
+
+
+def post_refused_with(opener, url: str, fields: dict, code: int, form_page: str = "") -> str:
+    try:
+        post(opener, url, fields, form_page)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == code
+        return exc.read().decode()
+    raise AssertionError("the form was accepted")
+
+
+PORTAL_PAGES = ("", "filters", "filters/new", "filters/raw", "filters/test", "vacation", "forwarding", "junk",
+                "spam", "storage", "password", "security", "identities", "notifications", "mail-app")
+
+
+def test_every_portal_page_answers_a_directory_user(ldap_stack, site):
+    """Each works for ada, or says plainly why it does not apply: her password and sign-in
+    are the directory's (no form, changes refused)."""
+    base, _ = site
+    ada = signed_in_opener(base, ADA, seed_password(ldap_stack))
+    shown = {}
+    for name in PORTAL_PAGES:
+        try:
+            response = ada.open(f"{base}/settings/{name}")
+        except urllib.error.HTTPError as exc:
+            raise AssertionError(f"/settings/{name} answered {exc.code}: {exc.read().decode()[:400]}") from exc
+        shown[name] = response.read().decode()
+        assert response.status == 200 and "Traceback" not in shown[name], name
+    assert "change it there" in shown["password"] and 'type="password"' not in shown["password"]
+    assert "not offered here" in shown["security"] and 'type="password"' not in shown["security"]
+    refused = post_refused_with(ada, base + "/settings/app-passwords", {"name": "phone"}, 403,
+                                base + "/settings/forwarding")
+    assert "not offered here" in refused

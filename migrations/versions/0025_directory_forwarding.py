@@ -1,0 +1,30 @@
+"""Forwarding and "spam to Junk" of directory users (issue 19), by stable id like their
+quota: Dovecot's directory userdb hands them to the same Sieve before-scripts as a
+database mailbox's.
+
+Revision ID: 0025
+Revises: 0024
+Create Date: 2026-12-06
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0025"
+down_revision = "0024"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("directory_settings", sa.Column("forward_address", sa.String(320), nullable=True))
+    op.add_column("directory_settings", sa.Column("forward_keep_copy", sa.Boolean, nullable=False,
+                                                  server_default=sa.true()))
+    op.add_column("directory_settings", sa.Column("spam_to_junk", sa.Boolean, nullable=False,
+                                                  server_default=sa.true()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("directory_settings") as batch:
+        batch.drop_column("spam_to_junk")
+        batch.drop_column("forward_keep_copy")
+        batch.drop_column("forward_address")
