@@ -31,6 +31,7 @@ from tests.integration.ldap_support import (DOMAIN, admin, doveadm_quota_kb, ent
                                             seed_password)
 from tests.integration.portal_support import userdb
 from tests.integration.process_support import served_app, signed_in_opener
+from tests.integration.secrets_support import world_readable_secrets
 
 OTHER = "other-dir.test"  # a second domain with one directory user
 ADA, GRACE, LINUS = (f"{name}@{DOMAIN}" for name in ("ada", "grace", "linus"))
@@ -343,3 +344,8 @@ def test_every_portal_page_answers_a_directory_user(ldap_stack, site):
     refused = post_refused_with(ada, base + "/settings/app-passwords", {"name": "phone"}, 403,
                                 base + "/settings/forwarding")
     assert "not offered here" in refused
+
+
+def test_no_rendered_config_that_holds_the_directorys_password_is_world_readable(ldap_stack):
+    held = world_readable_secrets(ldap_stack)
+    assert held == {}, held
