@@ -20,12 +20,12 @@ from core.config import LOCAL_LDAP_SUFFIX, ldap_bind_password
 from core.db import Database
 from core.ldapdir.people import read_tree
 from core.models import AuditEntry, DirectoryPerson, DirectorySettings
-from core.services.directory import archives, lookup
+from core.services.directory import archives, disclaimers, lookup
 from stack.worker import directory_people
 from stack.layout import Layout
 from tests.conftest import free_ports
 from tests.helpers import (PASSWORD, csrf_token, imap_login, new_address, new_domain_admin, new_server_admin,
-                           wait_for_subject)
+                           submit, wait_for_subject)
 from tests.integration.admin_support import send_inbound, wait_until
 from tests.integration.ldap_support import (DOMAIN, admin, doveadm_quota_kb, entry_uuid, ldap_stack,  # noqa: F401
                                             seed_password)
@@ -349,3 +349,19 @@ def test_every_portal_page_answers_a_directory_user(ldap_stack, site):
 def test_no_rendered_config_that_holds_the_directorys_password_is_world_readable(ldap_stack):
     held = world_readable_secrets(ldap_stack)
     assert held == {}, held
+
+
+def test_a_directory_user_gets_their_domains_disclaimer_on_outgoing_mail(ldap_stack, database):
+    """Disclaimers are per domain (the filter looks up the sender's domain): a directory
+    user's submitted mail gets theirs like a mailbox's."""
+    token = uuid.uuid4().hex[:10]
+    rcpt = new_address(database, DOMAIN, "disclaimed", spam_to_junk=False)
+    with database.transaction() as session:
+        disclaimers.set_disclaimer(session, DOMAIN, True, f"Sent for example.test, ref {token}", actor="tests")
+    try:
+        subject = f"dir-disclaimer-{token}"
+        submit(ldap_stack, ADA, rcpt, subject, seed_password(ldap_stack))
+        assert f"ref {token}".encode() in wait_for_subject(ldap_stack, rcpt, subject)
+    finally:
+        with database.transaction() as session:
+            disclaimers.set_disclaimer(session, DOMAIN, False, "", actor="tests")
