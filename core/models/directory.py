@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Address, Base
@@ -33,14 +33,16 @@ class DirectorySettings(Base):
 
 
 class DirectoryPerson(Base):
-    """The worker's record of one id: the address it last had, when, whether the last
-    read of the directory found it, and the size of its mail folder once it is orphaned
-    (FOLDER_BYTES is None while the person is present or has no folder)."""
+    """The worker's record of one id: the address it last had (and its extra addresses,
+    separated by spaces), when, whether the last read of the directory found it, and the
+    size of its mail folder once it is orphaned (FOLDER_BYTES is None while the person is
+    present or has no folder)."""
 
     __tablename__ = "directory_people"
 
     directory_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     address: Mapped[str] = mapped_column(String(320), default="", index=True)
+    extra_addresses: Mapped[str] = mapped_column(Text, default="", server_default="")
     last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     present: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     folder_bytes: Mapped[int | None] = mapped_column(BigInteger)

@@ -326,11 +326,13 @@ PORTAL_PAGES = ("", "filters", "filters/new", "filters/raw", "filters/test", "va
                 "spam", "storage", "password", "security", "identities", "notifications", "mail-app")
 
 
-def test_every_portal_page_answers_a_directory_user(ldap_stack, site):
+def test_every_portal_page_answers_a_directory_user(ldap_stack, database, site):
     """Each works for ada, or says plainly why it does not apply: her password and sign-in
-    are the directory's (no form, changes refused)."""
+    are the directory's (no form, changes refused). Her extra address is hers to send as
+    and to answer for (as the worker last read it)."""
     base, _ = site
     ada = signed_in_opener(base, ADA, seed_password(ldap_stack))
+    assert wait_until(lambda: worker_saw(database, ADA), timeout=40), "the worker recorded nobody"
     shown = {}
     for name in PORTAL_PAGES:
         try:
@@ -341,6 +343,7 @@ def test_every_portal_page_answers_a_directory_user(ldap_stack, site):
         assert response.status == 200 and "Traceback" not in shown[name], name
     assert "change it there" in shown["password"] and 'type="password"' not in shown["password"]
     assert "not offered here" in shown["security"] and 'type="password"' not in shown["security"]
+    assert f"countess@{DOMAIN}" in shown["identities"] and f'value="countess@{DOMAIN}"' in shown["vacation"]
     refused = post_refused_with(ada, base + "/settings/app-passwords", {"name": "phone"}, 403,
                                 base + "/settings/forwarding")
     assert "not offered here" in refused

@@ -71,6 +71,16 @@ def is_directory_user(db: Session, cfg: dict, address: str) -> bool:
     return uses_ldap(cfg) and db.scalar(select(Mailbox.id).where(Mailbox.address == address)) is None
 
 
+def extra_addresses(db: Session, address: str) -> list[str]:
+    """The extra addresses the directory gives the user at ADDRESS, as the worker last
+    read them (at most a poll old); none when a database mailbox has ADDRESS (found first)."""
+    if db.scalar(select(Mailbox.id).where(Mailbox.address == address)) is not None:
+        return []
+    found = db.scalar(select(DirectoryPerson.extra_addresses)
+                      .where(DirectoryPerson.address == address, DirectoryPerson.present))
+    return found.split() if found else []
+
+
 def admin_candidate(db: Session, address: str) -> str | None:
     """The id the worker last saw at ADDRESS if it holds the domain-admin role, else None.
 
@@ -83,8 +93,9 @@ def admin_candidate(db: Session, address: str) -> str | None:
 
 
 def record_read(db: Session, seen: dict[str, str], folders: set[str], size_of: Callable[[str], int],
-                now: datetime | None = None) -> None:
-    """Record a complete read of the directory: SEEN maps each id to its address; FOLDERS
+                now: datetime | None = None, extras: dict[str, list[str]] | None = None) -> None:
+    """Record a complete read of the directory: SEEN maps each id to its address (EXTRAS:
+    to its extra addresses); FOLDERS
     are the ids that have a mail folder. A folder whose id the directory no longer has is
     orphaned: its size is measured once (SIZE_OF). Rows of ids that are neither in the
     directory nor on disk are dropped. An empty read changes nothing (a filter that
@@ -99,6 +110,7 @@ def record_read(db: Session, seen: dict[str, str], folders: set[str], size_of: C
             row = rows[directory_id] = DirectoryPerson(directory_id=directory_id)
             db.add(row)
         row.address, row.last_seen, row.present, row.folder_bytes = address, now, True, None
+        row.extra_addresses = " ".join((extras or {}).get(directory_id, ()))
     for directory_id in folders - set(seen):
         row = rows.get(directory_id)
         if row is None:  # a folder from before the worker kept a record: address unknown
