@@ -288,6 +288,7 @@ def test_a_directory_users_forwarding_set_in_the_portal_is_obeyed_and_shown_to_t
         assert wait_for_subject(ldap_stack, target, kept)
         assert wait_for_subject(ldap_stack, ADA, kept, password=seed_password(ldap_stack))
         assert f'value="{target}"' in page(server, ada_url)  # the admin sees it ...
+        assert f"<td>{target}</td>" in page(server, base + "/admin/directory/users?q=ada")
         post(server, ada_url, {"quota": "", "junk_days": "", "forward_address": target})  # ... and edits it
         assert userdb(ldap_stack, ADA)["sieve_env_mailroom_forward_keep"] == "no"
         gone = f"fwd-gone-{uuid.uuid4().hex[:6]}"
