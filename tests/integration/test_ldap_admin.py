@@ -369,3 +369,16 @@ def test_a_directory_user_gets_their_domains_disclaimer_on_outgoing_mail(ldap_st
     finally:
         with database.transaction() as session:
             disclaimers.set_disclaimer(session, DOMAIN, False, "", actor="tests")
+
+
+def test_a_directory_users_forwarding_page_says_when_the_directory_cannot_be_read(ldap_stack):
+    port = free_ports(1)[0]
+    with served_app(ldap_stack, port, LDAP_BIND_PASSWORD="wrong-password-for-the-test"):
+        base = f"http://127.0.0.1:{port}"
+        ada = signed_in_opener(base, ADA, seed_password(ldap_stack))  # Dovecot binds as her
+        try:
+            ada.open(base + "/settings/forwarding")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 503 and "The user directory does not answer" in exc.read().decode()
+        else:
+            raise AssertionError("the page answered")
