@@ -99,34 +99,44 @@ def member_remove(group: str, address: str, as_json: bool) -> None:
 shared_cli = AppGroup("shared", help="Shared mailboxes owned by groups.")
 
 
+DIRECTORY_OWNER = click.option(
+    "--directory-owner", "directory_owners", multiple=True, metavar="GROUP",
+    help="An owning group of the directory (MAILROOM_ACCOUNT_PROVIDER=ldap; repeat for several).")
+
+
 @shared_cli.command("add")
 @click.argument("address")
-@click.option("--owner", "owners", multiple=True, required=True, metavar="GROUP",
+@click.option("--owner", "owners", multiple=True, metavar="GROUP",
               help="An owning group (repeat for several); its members get full rights.")
+@DIRECTORY_OWNER
 @click.option("--name", "display_name", default="", help="Display name.")
 @json_option
-def shared_add(address: str, owners: tuple[str, ...], display_name: str, as_json: bool) -> None:
+def shared_add(address: str, owners: tuple[str, ...], directory_owners: tuple[str, ...],
+               display_name: str, as_json: bool) -> None:
     """Create a shared mailbox and give its owners' members full IMAP rights."""
-    data = change(lambda s: shared.snapshot(
-        shared.create_shared(s, actor(), ALL, address, display_name, list(owners))))
+    data = change(lambda s: shared.snapshot(shared.create_shared(
+        s, actor(), ALL, address, display_name, list(owners), list(directory_owners), current_app.config)))
     change(lambda s: shared.after_create(current_app.config, shared.get_shared(s, data["address"])))
-    emit(as_json, data, f"Added shared mailbox {data['address']} owned by {', '.join(data['owners'])}.")
+    named = data["owners"] + [f"{n} (directory)" for n in data["directory_owners"]]
+    emit(as_json, data, f"Added shared mailbox {data['address']} owned by {', '.join(named)}.")
 
 
 @shared_cli.command("set")
 @click.argument("address")
 @click.option("--owner", "owners", multiple=True, metavar="GROUP",
               help="The owning groups (replace the current ones; repeat for several).")
+@DIRECTORY_OWNER
 @click.option("--name", "display_name", default=None, help="Display name.")
 @json_option
-def shared_set(address: str, owners: tuple[str, ...], display_name: str | None, as_json: bool) -> None:
-    """Change a shared mailbox's name or owners."""
+def shared_set(address: str, owners: tuple[str, ...], directory_owners: tuple[str, ...],
+               display_name: str | None, as_json: bool) -> None:
+    """Change a shared mailbox's name or owners (each kind given replaces the current ones)."""
     def work(session):
         found = shared.get_shared(session, address)
         former = shared.update_shared(
             session, actor(), ALL, found,
             found.display_name if display_name is None else display_name,
-            list(owners) or shared.owner_names(found))
+            list(owners) or shared.owner_names(found), list(directory_owners) or None, current_app.config)
         return shared.snapshot(found), former
 
     data, former = change(work)
@@ -139,7 +149,8 @@ def shared_set(address: str, owners: tuple[str, ...], display_name: str | None, 
 def shared_list(as_json: bool) -> None:
     """List shared mailboxes and their owning groups."""
     rows = change(lambda s: [shared.snapshot(m) for m in shared.list_shared(s, ALL)])
-    emit_rows(as_json, rows, lambda r: f"{r['address']:<40} owners: {', '.join(r['owners'])}",
+    emit_rows(as_json, rows, lambda r: f"{r['address']:<40} owners: "
+              f"{', '.join(r['owners'] + [n + ' (directory)' for n in r['directory_owners']])}",
               "No shared mailboxes.")
 
 

@@ -88,7 +88,11 @@ DEFAULTS: dict[str, object] = {
     "AUTH_POLICY_PORT": 10028,  # the worker's auth policy server, asked by Dovecot before each login
     "POSTGRES_PORT": 15432,  # the local stack's PostgreSQL (MAILROOM_DATABASE=postgresql)
     "CLAMD_PORT": 13310,  # ClamAV's clamd (local stack), asked by Rspamd's antivirus module
-    "CLAMD_SOCKET": "",  # clamd's Unix socket instead (a system install: Debian's clamav-daemon)
+    "CLAMD_SOCKET": "",
+    # The address book server (Radicale, local stack) the webmail and phones keep contacts in.
+    "CARDDAV_HOST": "127.0.0.1",
+    "CARDDAV_PORT": 15232,
+    "CARDDAV_URL": "",  # what mail apps are told (Settings -> Mail apps); default http://HOST:PORT/  # clamd's Unix socket instead (a system install: Debian's clamav-daemon)
     "DEFAULT_QUOTA_MB": 1024,
     "MESSAGE_SIZE_LIMIT_MB": 25,
     "UPLOAD_QUOTA_MB": 100,  # attachments one person may have waiting in open messages
@@ -126,6 +130,9 @@ DEFAULTS: dict[str, object] = {
     "LDAP_USER_BASE": "",
     "LDAP_GROUP_BASE": "",
     "LDAP_SCHEMA": "openldap",  # openldap | samba-ad | ad: the preset filters and attributes
+    # Seconds between two reads of the directory's groups for Dovecot (shared mailboxes a
+    # directory group owns) and Junk training: how soon a membership change counts.
+    "LDAP_GROUPS_REFRESH": 30,
     # Overrides of the preset (empty: the preset's); filters are RFC 4515, the alias filter
     # names the address as {address}.
     "LDAP_USER_FILTER": "",

@@ -1,5 +1,5 @@
 """Blueprint "portal": the self-service settings pages."""
-from . import (filters, identities, mailapps, notifications, password, personal, security,  # noqa: F401
+from . import (api_tokens, filters, identities, mailapps, notifications, password, personal, security,  # noqa: F401
                spam, tester, views)  # (routes register on bp)
 from .blueprint import bp
 

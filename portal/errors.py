@@ -14,8 +14,11 @@ from core.mail.errors import (AuthenticationFailed, ImapError, LoginDelayed, Not
                               ServiceUnavailable)
 from core.services.access import signin, throttle
 from core.vault import VaultError
+from api.answers import http_error as api_error
+from api.blueprint import bp as api_bp
 
 bp = Blueprint("errors", __name__)
+API_PREFIX = api_bp.url_prefix + "/"
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -39,7 +42,9 @@ def _page(code: int, **extra):
 @bp.app_errorhandler(405)
 @bp.app_errorhandler(413)
 def http_error(error):
-    """The standard pages for client errors."""
+    """The standard pages for client errors (JSON under /api/, where no route matched)."""
+    if request.path.startswith(API_PREFIX):
+        return api_error(error)
     return _page(error.code)
 
 

@@ -22,7 +22,10 @@ def mailapp_page():
     profile_url = url_for(".mobileconfig", _external=True)
     # The phone's camera opens the URL in Safari, which signs in and offers the profile.
     qr_code = segno.make(profile_url, error="m").svg_data_uri(scale=4, border=2)
+    carddav_server, carddav_book = mailapps.carddav_urls(current_app.config, current_user.address)
     return render_template("portal/mailapps.html", servers=mailapps.servers(current_app.config),
+                           carddav_server=carddav_server, carddav_book=carddav_book,
+                           carddav_in_profile=bool(current_app.config["CARDDAV_URL"]),
                            host=current_app.config["MAIL_HOSTNAME"], profile_url=profile_url,
                            qr_code=qr_code, two_factor=twofactor.is_on(db.session, current_user.address))
 
@@ -33,6 +36,7 @@ def mobileconfig():
     """The Apple configuration profile of the person's account (no password in it)."""
     servers = mailapps.servers(current_app.config)
     name = mailapps.display_name(db.session, current_user.address)
-    profile = clientconfig.mobileconfig(current_user.address, name, servers)
+    # Only a URL set for phones (MAILROOM_CARDDAV_URL): the default is on loopback.
+    profile = clientconfig.mobileconfig(current_user.address, name, servers, current_app.config["CARDDAV_URL"])
     return send_file(io.BytesIO(profile), mimetype=clientconfig.MOBILECONFIG_TYPE, as_attachment=True,
                      download_name=f"{current_user.address}.mobileconfig", max_age=0)

@@ -22,7 +22,6 @@ from .auth.current import NOT_KICKED, VAULT_KEY, client_ip, end_mail_sessions, i
 from .auth.limits import guess_limit
 from .auth.reading import reading_note
 from .blueprint import bp
-from .directory_account import SIGN_IN, kept_in_directory
 
 # What a person whose domain requires two-factor sign-in may open before turning it on.
 BEFORE_ENROLMENT = frozenset({"static", "favicon", "auth.logout", "portal.security_page",
@@ -35,8 +34,7 @@ def require_two_factor():
     if (not current_user.is_authenticated or reading_note() is not None
             or request.endpoint in BEFORE_ENROLMENT):
         return None
-    # A directory user's sign-in is the directory's to rule (directory_account.py).
-    if twofactor.required(db.session, current_user.address) and not current_user.from_directory:
+    if twofactor.required(db.session, current_user.address):
         flash("Your organisation requires two-factor sign-in: set it up to go on.", "info")
         return redirect(url_for("portal.security_page"))
     return None
@@ -64,7 +62,6 @@ def page(status: int = 200, **values):
 
 @bp.route("/security")
 @login_required
-@kept_in_directory(SIGN_IN)
 def security_page():
     """Whether two-factor sign-in is on, and the app passwords."""
     return page()
@@ -78,7 +75,6 @@ def _enrol_page(row, status: int = 200, error: str = ""):
 
 @bp.route("/security/enrol", methods=["POST"])
 @login_required
-@kept_in_directory(SIGN_IN)
 def security_enrol():
     """A new secret: the QR code and the key to type, and a field for the first code."""
     try:
@@ -91,7 +87,6 @@ def security_enrol():
 
 @bp.route("/security/confirm", methods=["POST"])
 @login_required
-@kept_in_directory(SIGN_IN)
 def security_confirm():
     """Turn it on with the first code; show the recovery codes once."""
     address = current_user.address
@@ -131,7 +126,6 @@ def _check_password_and_code(errors: dict) -> bool:
 
 @bp.route("/security/disable", methods=["POST"])
 @login_required
-@kept_in_directory(SIGN_IN)
 @guess_limit(_own_address, deduct_when=_guessed_wrong)
 def security_disable():
     """Turn two-factor sign-in off: the password and a code first."""
@@ -150,7 +144,6 @@ def security_disable():
 
 @bp.route("/security/recovery-codes", methods=["POST"])
 @login_required
-@kept_in_directory(SIGN_IN)
 @guess_limit(_own_address, deduct_when=_guessed_wrong)
 def security_recovery_codes():
     """New recovery codes (the old ones stop working): the password and a code first."""
@@ -167,7 +160,6 @@ def security_recovery_codes():
 
 @bp.route("/app-passwords", methods=["POST"])
 @login_required
-@kept_in_directory(SIGN_IN)
 def app_password_create():
     """A new app password, shown once on the page."""
     name = request.form.get("name", "")
@@ -180,7 +172,6 @@ def app_password_create():
 
 @bp.route("/app-passwords/<int:password_id>/revoke", methods=["POST"])
 @login_required
-@kept_in_directory(SIGN_IN)
 def app_password_revoke(password_id: int):
     """Revoke an app password: refused from the next login on; open mail sessions end."""
     try:

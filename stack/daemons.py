@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import checks, filter as disclaimer_filter, procs, worker
+from . import carddav, checks, filter as disclaimer_filter, procs, worker
 from . import learnd
 from .errors import StackError
 from .layout import Layout, SystemLayout
@@ -71,6 +71,13 @@ def specs(layout: Layout) -> dict[str, Daemon]:
         "dovecot": Daemon(
             "dovecot", ("dovecot", "-c", str(layout.dovecot_conf)), layout.dovecot_run / "master.pid",
         ),
+        # The address book server (Radicale, stack/carddav); new settings need a restart.
+        "carddav": Daemon(
+            "carddav", (carddav.PYTHON, "-m", "mailroom_carddav", str(carddav.config_file(layout)),
+                        str(carddav.pidfile(layout))),
+            carddav.pidfile(layout), reload_signal=None,
+            env=(("PYTHONPATH", str(carddav.PLUGIN_PATH)),),
+        ),
         # Our own after-queue content filter; it drops root itself once its port is bound.
         "disclaimer": Daemon(
             "disclaimer",
@@ -107,7 +114,9 @@ def _applied(layout: Layout, name: str) -> None:
 # On a system install each daemon is a systemd unit (stack/sysinstall.py).
 SYSTEMD_UNITS = {"worker": "mailroom-worker", "redis": "redis-server", "rspamd": "rspamd",
                  "learnd": "mailroom-learnd", "dovecot": "dovecot", "disclaimer": "mailroom-filter",
-                 "postfix": "postfix", "clamd": "clamav-daemon"}
+                 "postfix": "postfix", "clamd": "clamav-daemon",
+                 # Not written by `stack install --system` yet: the address book runs on the local stack.
+                 "carddav": "mailroom-carddav"}
 
 
 def running(layout: Layout, name: str) -> procs.Record | None:

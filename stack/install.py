@@ -24,6 +24,9 @@ DAEMON_PACKAGES = (
     "libsasl2-modules",
     # ClamAV's scanner for Rspamd's antivirus module (the stack runs its own clamd).
     "clamav-daemon", "clamav-base",
+    # The CardDAV server phones and the webmail keep contacts in (stack/carddav), and the
+    # vCard library it parses them with.
+    "radicale", "python3-radicale", "python3-vobject",
     # Not a daemon: libmagic for the web app's attachment type checks (python-magic).
     "libmagic1",
 )

@@ -31,6 +31,7 @@ SERVICES = {
     "redis": ("REDIS_PORT", "redis"),
     "disclaimer": ("FILTER_PORT", "disclaimer"),
     "clamd": ("CLAMD_PORT", "clamd"),
+    "carddav": ("CARDDAV_PORT", "carddav"),
 }
 # Ports a daemon needs besides those in SERVICES.
 EXTRA_PORTS = {"rspamd": ("RSPAMD_PROXY_PORT", "RSPAMD_NORMAL_PORT"), "postfix": ("REINJECT_PORT",),
@@ -42,7 +43,8 @@ APP_NETWORKS = f"{APP_ADDRESS}/32"
 # Start order: Postfix needs Dovecot's sockets, the Rspamd milter and the disclaimer
 # filter (its content_filter); Rspamd uses Redis and clamd. The job worker holds the database's
 # WAL index open for the daemons that read it (stack/worker.py), so it comes first.
-DAEMONS = ("worker", "redis", "clamd", "rspamd", "learnd", "dovecot", "disclaimer", "postfix")
+# Radicale (carddav) checks logins with Dovecot.
+DAEMONS = ("worker", "redis", "clamd", "rspamd", "learnd", "dovecot", "carddav", "disclaimer", "postfix")
 
 
 def _safe_path(value: str, what: str) -> Path:

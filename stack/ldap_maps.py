@@ -26,7 +26,8 @@ def template_values(cfg: dict, layout: Layout) -> dict:
     values = {"directory_conf": layout.dovecot_etc / "directory-ldap.conf",
               "ldap_conf": layout.dovecot_etc / "dovecot-ldap.conf.ext",
               "directory_sql_conf": layout.dovecot_etc / "dovecot-directory-sql.conf.ext",
-              "directory_groups": directory_groups.groups_file(layout),  # learnd.conf
+              "ldap_twofactor_conf": layout.dovecot_etc / "dovecot-twofactor.conf.ext",
+              "directory_groups": directory_groups.groups_file(layout),  # Dovecot, learnd.conf
               "ldap_mailbox_maps": "", "ldap_alias_maps": "", "ldap_sender_maps": ""}
     if not uses_ldap(cfg):
         return values

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 # Logs whose writer cannot reopen: copied, then truncated. A line written between the
 # copy and the truncation is lost; with O_APPEND writers nothing is ever written at
 # an old offset, so the fresh file never starts with a hole.
-COPY_TRUNCATE = ("learnd", "disclaimer", "worker")
+COPY_TRUNCATE = ("learnd", "disclaimer", "worker", "carddav")
 # Daemons that reopen their log on a signal (Rspamd's master tells its workers).
 REOPEN_SIGNALS = {"rspamd": signal.SIGUSR1, "clamd": signal.SIGHUP}
 # How long a daemon may take to let go of the renamed file before it is compressed.

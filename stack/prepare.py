@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import perms, quota_clone
+from . import carddav, perms, quota_clone
 from .errors import StackError
 from .layout import Layout
 from .sieve import compile_folder, install_before_scripts
@@ -24,6 +24,7 @@ def tree(layout: Layout) -> list[tuple[Path, int, str | None]]:
         (layout.rspamd_etc / "override.d", 0o755, None),
         (layout.redis_etc, 0o755, None),
         (layout.clamav_etc, 0o755, None),
+        (carddav.config_file(layout).parent, 0o755, None),
         (run, 0o755, None),
         (layout.records, 0o755, None),  # our pid records: `status` may run unprivileged
         (layout.dovecot_run, 0o755, None),
@@ -37,6 +38,7 @@ def tree(layout: Layout) -> list[tuple[Path, int, str | None]]:
         (lib / "rspamd", 0o750, "_rspamd"),  # DBDIR: kept between runs (hyperscan cache)
         (lib / "redis", 0o750, "redis"),
         (layout.clamav_db, 0o755, "clamav"),  # root renders the signature; freshclam may add
+        (carddav.storage(layout), 0o700, carddav.USER),  # the address books
         (layout.log, 0o755, None),
         (layout.mail, 0o750, "mail"),
         (layout.sieve, 0o755, None),

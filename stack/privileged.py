@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import mailqueue, perms, quota_clone, shares
+from .files import write_file
 
 log = logging.getLogger("mailroom.privileged")
 MAX_REQUEST = 4 * 1024 * 1024  # a tested message (2 MB) and script, as JSON
@@ -102,15 +103,21 @@ class Helper:
     def _address(self, value: object, kinds: tuple[str, ...]) -> str:
         return self._addresses([value], kinds)[0]
 
-    def _groups(self, values: list, must_exist: bool) -> list[str]:
+    def _groups(self, values: list, must_exist: bool, shared: str = "") -> list[str]:
+        """Group names as the ACLs name them; with MUST_EXIST each one a Mailroom group or
+        (`ldap:NAME`) a directory group that owns the shared mailbox SHARED."""
         from sqlalchemy import select
 
-        from core.models import Group
+        from core.models import Group, SharedDirectoryOwner, SharedMailbox
+        from core.models.shared import DIRECTORY_PREFIX, directory_acl_name
 
-        names = [self._text(v, "group", 64) for v in values]
+        names = [self._text(v, "group", 64 + len(DIRECTORY_PREFIX)) for v in values]
         if must_exist:
             with self.database.transaction() as session:
                 known = set(session.scalars(select(Group.name).where(Group.name.in_(names))))
+                known |= {directory_acl_name(n) for n in session.scalars(
+                    select(SharedDirectoryOwner.group_name).join(SharedMailbox)
+                    .where(SharedMailbox.address == shared))}
             for name in names:
                 if name not in known:
                     raise Refused(f"there is no group {name!r}")
@@ -166,7 +173,7 @@ class Helper:
         People in SUBSCRIBE get its folders in their subscriptions; UNSUBSCRIBE lose them.
         """
         address = self._address(args.get("address"), ("shared",))
-        owners = self._groups(self._list(args.get("owners", []), "owners"), must_exist=True)
+        owners = self._groups(self._list(args.get("owners", []), "owners"), True, address)
         dropped = self._groups(self._list(args.get("dropped", []), "dropped"), must_exist=False)
         subscribe = self._addresses(self._list(args.get("subscribe", []), "subscribe"), ("mailbox",))
         unsubscribe = self._addresses(self._list(args.get("unsubscribe", []), "unsubscribe"),
@@ -202,6 +209,35 @@ class Helper:
                         continue
                 repairs += [{"address": address, **repair} for repair in found]
         return repairs
+
+    def follow_directory_groups(self, groups_by_address: dict[str, list[str]]) -> None:
+        """Keep directory users subscribed to the shared mailboxes their directory groups own
+        (called by the worker after each read of the directory, not over the socket).
+
+        What was subscribed is kept in a file, so only changes cost doveadm calls: a member
+        who joined, an owner an admin added, and the reverse.
+        """
+        from sqlalchemy import select
+
+        from core.models import SharedDirectoryOwner, SharedMailbox
+
+        with self.database.transaction() as session:
+            owned: dict[str, set[str]] = {}
+            for group, address in session.execute(select(SharedDirectoryOwner.group_name, SharedMailbox.address)
+                                                  .join(SharedMailbox)):
+                owned.setdefault(group, set()).add(address)
+        wanted = {person: boxes for person, names in groups_by_address.items()
+                  if (boxes := set().union(*(owned.get(n, set()) for n in names)))}
+        state = self.layout.lib / "shared" / "directory-subscriptions.json"
+        try:
+            had = {p: set(b) for p, b in json.loads(state.read_text(encoding="utf-8")).items()}
+        except FileNotFoundError:
+            had = {}
+        if wanted == had:
+            return
+        with self.acl_lock, self._doveadm() as adm:
+            done = shares.follow_members(adm, wanted, had)
+        write_file(state, json.dumps({p: sorted(b) for p, b in sorted(done.items())}), 0o600)
 
     def user_shares(self, args: dict) -> list[dict]:
         """Folders that people shared with SETACL from any IMAP client, with their grants."""

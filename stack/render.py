@@ -9,7 +9,7 @@ from pathlib import Path
 from core.config import uses_ldap
 
 from . import filter as disclaimer_filter
-from . import (antivirus, attachments, directory_groups, dkim, dovecot_settings, ldap_maps, learnd, pgsql,
+from . import (antivirus, attachments, carddav, directory_groups, dkim, dovecot_settings, ldap_maps, learnd, pgsql,
                postfix_settings, quota_clone, secretfiles, spam, worker)
 from .files import TEMPLATES, write_file
 from .layout import APP_ADDRESS, APP_NETWORKS, Layout, SystemLayout
@@ -101,19 +101,26 @@ def outputs(layout: Layout, directory: bool = False) -> list[Output]:
         files += [  # the stack's own clamd and its one shipped signature (EICAR)
             Output("clamav/clamd.conf", layout.clamav_etc / "clamd.conf", "bare", "clamd"),
             Output("clamav/mailroom-test.ndb", layout.clamav_db / "mailroom-test.ndb", "bare", "clamd"),
+            # The address book server; it holds the web app's key: Radicale's group only.
+            Output("carddav/radicale.conf", carddav.config_file(layout), "bare", "carddav", 0o640,
+                   carddav.USER),
         ]
     return files + (directory_outputs(layout) if directory else [])
 
 
 def directory_outputs(layout: Layout) -> list[Output]:
-    """Directory users' lookups (stack/ldap_maps.py): Dovecot's LDAP passdb and userdb, and
-    Postfix's ldap: tables; the two settings files hold the directory's service password."""
+    """Directory users' lookups (stack/ldap_maps.py): Dovecot's LDAP passdb and userdb (after
+    the deny passdb of two-factor sign-in), and Postfix's ldap: tables; the settings files
+    hold the directory's service password or the web app's key."""
     values = ldap_maps.template_values({}, layout)
     return [
         Output("dovecot/directory/ldap.conf", values["directory_conf"], "dovecot", "dovecot"),
         Output("dovecot/directory/dovecot-ldap.conf.ext", values["ldap_conf"], "line", "dovecot",
                0o640, "dovecot"),
         Output("dovecot/directory/dovecot-directory-sql.conf.ext", values["directory_sql_conf"], "bare",
+               "dovecot", 0o640, "dovecot"),
+        # It holds the web app's key, as dovecot-passdb.conf.ext does.
+        Output("dovecot/directory/dovecot-twofactor.conf.ext", values["ldap_twofactor_conf"], "bare",
                "dovecot", 0o640, "dovecot"),
         *(Output(f"postfix/ldap/{name}.cf", layout.postfix_etc / "maps" / f"ldap_{name}.cf", "line",
                  "postfix", 0o640, "postfix", header="postfix/ldap/connect.cf")
@@ -176,6 +183,7 @@ def _paths(layout: Layout) -> dict:
         "clamd_pidfile": layout.clamd_run / "clamd.pid",
         "clamd_log": layout.log_file("clamd"),
         "clamav_db": layout.clamav_db,
+        "carddav_storage": carddav.storage(layout),
     }
 
 
@@ -186,7 +194,7 @@ def _settings(cfg: dict) -> dict:
     ports = {key: cfg[key.upper()] for key in (
         "imap_port", "imaps_port", "pop3_port", "pop3s_port", "sieve_port", "smtp_port",
         "submission_port", "smtps_port", "redis_port", "filter_port", "reinject_port",
-        "auth_policy_port", "clamd_port",
+        "auth_policy_port", "clamd_port", "carddav_port",
     )}
     return {
         **ports,

@@ -37,11 +37,43 @@ def apply_access(adm: Doveadm, address: str, owners: list[str], dropped: list[st
             adm.run(address, "acl", "set", "--", folder, f"group={name}", *FULL_RIGHTS)
         for name in set(dropped) - set(owners):
             _forget(adm, address, folder, f"group={name}")
-    names = [f"{SHARED_PREFIX}/{address}" + ("" if f == "INBOX" else f"/{f}") for f in folders]
+    names = _shared_names(address, folders)
     for person in subscribe:
         adm.run(person, "mailbox", "subscribe", "--", *names)
     for person in set(unsubscribe) - set(subscribe):
         _unsubscribe(adm, person, names)
+
+
+def _shared_names(address: str, folders: list[str]) -> list[str]:
+    """The names FOLDERS of ADDRESS have in a member's folder list."""
+    return [f"{SHARED_PREFIX}/{address}" + ("" if f == "INBOX" else f"/{f}") for f in folders]
+
+
+def follow_members(adm: Doveadm, wanted: dict[str, set[str]], had: dict[str, set[str]]
+                   ) -> dict[str, set[str]]:
+    """Subscribe each person in WANTED to the shared mailboxes named there that HAD lacks,
+    unsubscribe those HAD has and WANTED no longer; what is subscribed now.
+
+    For directory groups' members, whose membership Mailroom learns from the directory
+    (stack/directory_groups.py). A subscription doveadm cannot make (a person or mailbox
+    gone in the meantime) is logged and tried again next time; one it cannot remove is
+    forgotten all the same.
+    """
+    done: dict[str, set[str]] = {}
+    for person in wanted.keys() | had.keys():
+        now = set(had.get(person, set()))
+        for box in sorted(wanted.get(person, set()) ^ now):
+            verb = "unsubscribe" if box in now else "subscribe"
+            try:
+                adm.run(person, "mailbox", verb, "--", *_shared_names(box, own_folders(adm, box)))
+            except DoveadmError as exc:
+                log.info("could not %s %s to %s: %s", verb, person, box, exc)
+                if verb == "subscribe":
+                    continue
+            now ^= {box}
+        if now:
+            done[person] = now
+    return done
 
 
 def reconcile(adm: Doveadm, address: str, owners: list[str]) -> list[dict]:

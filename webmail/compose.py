@@ -10,10 +10,10 @@ from flask_login import current_user, login_required
 from core.extensions import db
 from core.mail.compose import REPLY_MODES, Draft, new_message_id, one_line, valid_message_id
 from core.mail import reminder as reminder_words
-from core.mail.errors import NotFoundError
+from core.mail.errors import MailError, NotFoundError
 from core.services.access import signin
 from core.services.mail import compose as service
-from core.services.mail import contacts, identities, uploads
+from core.services.mail import addressbook, contacts, identities, uploads
 from core.services.server import settings
 from core.services.errors import InvalidInput, NotFound
 from portal.auth.current import mail_connection, password
@@ -273,11 +273,22 @@ def discard():
     return redirect(url_for("webmail.index"))
 
 
+def _book_suggestions(query: str) -> list[contacts.Contact]:
+    """The address book's matches for QUERY; none while it cannot be read (compose works on)."""
+    if not query.strip():
+        return []
+    try:
+        return addressbook.suggestions(addressbook.open_book(current_app.config, current_user.address), query)
+    except MailError as exc:
+        log.warning("address book left out of the suggestions: %s", exc)
+        return []
+
+
 @bp.route("/compose/contacts")
 @login_required
 def contact_suggestions():
     """Up to eight address suggestions for ?q= (JSON)."""
     query = request.args.get("q", "")
     with mail_connection() as client:
-        found = contacts.suggest(client, db.session, current_user.address, query)
+        found = contacts.suggest(client, db.session, current_user.address, query, book=_book_suggestions(query))
     return jsonify([{"name": c.name, "address": c.address, "label": c.label} for c in found])

@@ -1,10 +1,10 @@
 """The directory's people and groups as the app shows them and the stack grants rights.
 
 One read takes every user (address, extra addresses, disabled or not, id) and every
-group with its members' addresses. Groups count as Mailroom's groups of the same name:
-a member of the directory's `spamtrainers` trains Rspamd, and a member of a directory
-group NAME gets the rights of a shared mailbox owned by the group NAME (Dovecot's
-acl_groups, once stack/directory_groups.py's file is wired into Dovecot).
+group with its members' addresses. A member of the directory's `spamtrainers` trains
+Rspamd like a member of Mailroom's, and a member of a directory group NAME gets the
+rights of the shared mailboxes that directory group owns (Dovecot's acl_groups as
+`ldap:NAME`, from stack/directory_groups.py's file; never those of Mailroom's group NAME).
 """
 from __future__ import annotations
 

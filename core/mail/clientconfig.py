@@ -8,6 +8,7 @@ import plistlib
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
 
 # Thunderbird's socketType words, used throughout: TLS from the first byte (RFC 8314), or
 # a plain connection that STARTTLS upgrades before anyone signs in.
@@ -115,10 +116,11 @@ def _first(servers: list[Server], protocol: str) -> Server:
     return next(server for server in servers if server.protocol == protocol)
 
 
-def mobileconfig(address: str, name: str, servers: list[Server]) -> bytes:
+def mobileconfig(address: str, name: str, servers: list[Server], carddav_url: str = "") -> bytes:
     """An Apple configuration profile with one IMAP account for ADDRESS (no password:
-    the device asks for it while installing). The identifiers are derived from the host
-    and the address, so installing a newer profile replaces the older one."""
+    the device asks for it while installing), and its contacts account when CARDDAV_URL
+    (the address book server as phones reach it) is given. The identifiers are derived
+    from the host and the address, so installing a newer profile replaces the older one."""
     incoming, outgoing = _first(servers, "imap"), _first(servers, "smtp")
     ident = ".".join(reversed(incoming.host.split("."))) + ".mailroom"
     account = {
@@ -144,6 +146,21 @@ def mobileconfig(address: str, name: str, servers: list[Server]) -> bytes:
         "PayloadDisplayName": f"Mail for {address}",
         "PayloadDescription": f"Sets up the mail account {address} on {incoming.host}.",
         "PayloadOrganization": incoming.host, "PayloadRemovalDisallowed": False,
-        "PayloadContent": [account],
+        "PayloadContent": [account] + ([_carddav_account(address, carddav_url, ident)] if carddav_url else []),
     }
     return plistlib.dumps(profile, fmt=plistlib.FMT_XML)
+
+
+def _carddav_account(address: str, url: str, ident: str) -> dict:
+    """The profile's contacts account (com.apple.carddav.account) on the server at URL."""
+    parts = urlsplit(url)
+    secure = parts.scheme == "https"
+    return {
+        "PayloadType": "com.apple.carddav.account", "PayloadVersion": 1,
+        "PayloadIdentifier": f"{ident}.carddav.{address}",
+        "PayloadUUID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"carddav:{address}?url={url}")),
+        "PayloadDisplayName": f"Contacts of {address}", "CardDAVAccountDescription": f"Contacts ({address})",
+        "CardDAVHostName": parts.hostname or "", "CardDAVPort": parts.port or (443 if secure else 80),
+        "CardDAVUseSSL": secure, "CardDAVUsername": address,
+        "CardDAVPrincipalURL": f"{parts.path.rstrip('/')}/{quote(address, safe='@')}/",
+    }

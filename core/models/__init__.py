@@ -1,4 +1,5 @@
 """The data model, one module per concern; import models from here."""
+from .api_tokens import ApiToken
 from .admin import DOMAIN_ADMIN, SERVER_ADMIN, AdminRole, Setting
 from .aliases import TO_EXTERNAL, TO_MAILBOX, TO_SHARED, Alias, AliasDestination
 from .audit import AuditEntry
@@ -16,15 +17,16 @@ from .scheduled import ScheduledMessage
 from .server import ServerSettings
 from .twofactor import AppPassword, RecoveryCode, TwoFactor
 from .spam import ALLOW_FROM, ALLOW_TO, BLOCK_FROM, RULE_KINDS, SpamRule
-from .shared import SharedMailbox, shared_mailbox_owners
+from .shared import SharedDirectoryOwner, SharedMailbox, shared_mailbox_owners
 
 __all__ = [
     "AdminRole", "Alias", "AliasDestination", "Base", "Credential", "DELIVER", "DOMAIN_ADMIN", "Domain",
-    "Group", "InvalidName", "Mailbox", "RELAY", "SERVER_ADMIN", "Setting", "SharedMailbox",
+    "Group", "InvalidName", "Mailbox", "RELAY", "SERVER_ADMIN", "Setting", "SharedDirectoryOwner",
+    "SharedMailbox",
     "TO_EXTERNAL", "TO_MAILBOX", "TO_SHARED", "TrustedSender", "WebSession", "group_members",
     "normalize_address", "normalize_domain", "shared_mailbox_owners",
     "AdminJob", "AuditEntry", "PasswordLink", "IdentitySettings", "MailPreferences", "NotificationFolder",
     "ReceiptRefusal",
     "ALLOW_FROM", "ALLOW_TO", "BLOCK_FROM", "RULE_KINDS", "SpamRule", "ServerSettings", "AppPassword",
-    "RecoveryCode", "TwoFactor", "ScheduledMessage", "DirectoryPerson", "DirectorySettings",
+    "RecoveryCode", "TwoFactor", "ScheduledMessage", "DirectoryPerson", "DirectorySettings", "ApiToken",
 ]

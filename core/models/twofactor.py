@@ -51,7 +51,8 @@ class AppPassword(Timestamped, Base):
     internal credential of one web session of a person with two-factor sign-in: not
     listed, accepted only from the web app's address, gone with its session. A row with
     scheduled_id is the same for one scheduled message (the worker sends it from the
-    app's address), removed with it (core/services/mail/scheduled.py).
+    app's address), removed with it (core/services/mail/scheduled.py). A row with
+    api_token_id is the same for one API token (its personal scopes reach ManageSieve).
     """
 
     __tablename__ = "app_passwords"
@@ -65,5 +66,7 @@ class AppPassword(Timestamped, Base):
     web_session_id: Mapped[str | None] = mapped_column(
         String(64), ForeignKey(f"{PRIVATE}.web_sessions.id", ondelete="CASCADE"), unique=True)
     scheduled_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    # Deleted with its token's revocation (core/services/access/api_tokens.py).
+    api_token_id: Mapped[int | None] = mapped_column(Integer, unique=True)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_ip: Mapped[str | None] = mapped_column(String(64))

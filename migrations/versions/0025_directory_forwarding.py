@@ -4,14 +4,14 @@ database mailbox's. And each id's extra addresses as the worker last read them, 
 the identities and the vacation reply offer.
 
 Revision ID: 0025
-Revises: 0024
+Revises: 0020
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0025"
-down_revision = "0024"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

@@ -101,14 +101,16 @@ def _domain_part(value: str) -> str | None:
         return ""  # not a domain: the service will say what is wrong with it
 
 
-def domain_of_field(field: str):
-    """For a new object: the domain of the address in form FIELD must be the caller's."""
+def domain_of_field(field: str, values=lambda: request.form):
+    """For a new object: the domain of the address in FIELD of the submitted VALUES() (the
+    form; the API passes its JSON body) must be the caller's."""
     def decorator(view):
         @wraps(view)
         @admin_required
         def wrapper(*args, **kwargs):
             if request.method == "POST":
-                domain = _domain_part(request.form.get(field, ""))
+                typed = values().get(field, "")
+                domain = _domain_part(typed if isinstance(typed, str) else "")
                 if domain != "" and not _may_manage(domain):
                     abort(403)
             return view(*args, **kwargs)

@@ -6,7 +6,8 @@ from flask_login import current_user
 
 from core.extensions import db
 from core.models import SharedMailbox
-from core.services.directory import domains, groups, shared
+from core.config import uses_ldap
+from core.services.directory import directory_groups, domains, groups, shared
 from core.services.server import mailstore
 
 from .blueprint import bp
@@ -29,18 +30,30 @@ def shared_list():
 
 def _form_page(mailbox: SharedMailbox | None, error: str = "", status: int = 200, form=None):
     if form is None:
-        form = {"display_name": mailbox.display_name, "owners": shared.owner_names(mailbox)} \
-            if mailbox else {"owners": []}
+        form = {"display_name": mailbox.display_name, "owners": shared.owner_names(mailbox),
+                "directory_owners": shared.directory_owner_names(mailbox)} \
+            if mailbox else {"owners": [], "directory_owners": []}
+    offer = directory_groups.offer(config(), current_user.roles) if uses_ldap(config()) else None
     return render_template(
-        "admin/shared_form.html", mailbox=mailbox, form=form, error=error,
+        "admin/shared_form.html", mailbox=mailbox, form=form, error=error, offer=offer,
+        directory_kept=_directory_kept(mailbox, offer),
         groups=groups.usable_by(db.session, current_user.roles),
         domains=domains.visible_names(db.session, current_user.roles)), status
+
+
+def _directory_kept(mailbox: SharedMailbox | None, offer) -> list[str]:
+    """Directory owners of MAILBOX the offer lacks (out of reach, or gone): still shown,
+    so that saving the form keeps them unless unticked."""
+    offered = {g.name for g in offer.groups} if offer else set()
+    return [n for n in (shared.directory_owner_names(mailbox) if mailbox else []) if n not in offered]
 
 
 def _posted() -> dict:
     return {"address": request.form.get("address", ""),
             "display_name": request.form.get("display_name", ""),
-            "owners": request.form.getlist("owners")}
+            "owners": request.form.getlist("owners"),
+            # Offered only with LDAP; otherwise the directory owners stay as they are.
+            "directory_owners": request.form.getlist("directory_owners") if uses_ldap(config()) else None}
 
 
 @bp.route("/shared/new", methods=["GET", "POST"])
@@ -52,11 +65,11 @@ def shared_create():
     form = _posted()
     mailbox, error = attempt(lambda: shared.create_shared(
         db.session, actor(), current_user.roles, form["address"], form["display_name"],
-        form["owners"]))
+        form["owners"], form["directory_owners"], config()))
     if error:
         return _form_page(None, error, 400, form)
     shared.after_create(config(), mailbox)
-    flash(f"Created {mailbox.address}. Members of {', '.join(shared.owner_names(mailbox))} "
+    flash(f"Created {mailbox.address}. Members of {', '.join(shared.owner_labels(mailbox))} "
           "find it under “Shared” in their folder list.", "ok")
     return redirect(url_for("admin.shared_list"))
 
@@ -69,7 +82,8 @@ def shared_edit(mailbox: SharedMailbox):
         return _form_page(mailbox)
     form = _posted()
     former, error = attempt(lambda: shared.update_shared(
-        db.session, actor(), current_user.roles, mailbox, form["display_name"], form["owners"]))
+        db.session, actor(), current_user.roles, mailbox, form["display_name"], form["owners"],
+        form["directory_owners"], config()))
     if error:
         return _form_page(mailbox, error, 400, form)
     shared.after_update(config(), mailbox, former)

@@ -24,7 +24,11 @@ from .current import READING_KEY, VAULT_KEY, User
 # Webmail endpoints that write or send mail: refused while reading someone's mailbox.
 WRITING = frozenset({"webmail.compose", "webmail.send", "webmail.save_draft", "webmail.upload",
                      "webmail.remove_attachment", "webmail.discard", "webmail.contact_suggestions",
-                     "webmail.receipt", "webmail.edit_scheduled", "webmail.cancel_scheduled"})
+                     "webmail.receipt", "webmail.edit_scheduled", "webmail.cancel_scheduled",
+                     # The address book is the person's, kept in CardDAV, not mail the admin reads.
+                     "webmail.contacts", "webmail.contact", "webmail.contact_new", "webmail.contact_delete",
+                     "webmail.contact_export", "webmail.contacts_export", "webmail.contacts_import",
+                     "webmail.contact_add_sender"})
 # What else such a session may reach besides the webmail's reading.
 ALLOWED = frozenset({"static", "favicon", "auth.return_to_admin", "auth.logout"})
 

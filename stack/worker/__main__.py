@@ -179,8 +179,9 @@ def main(args: list[str]) -> int:
     check_acls = AclCheck(database, lambda: helper.cfg)
     logins, stop_policy = start_policy(cfg, layout, database)
     stop_sender = sender.start(database, lambda: helper.cfg)
-    stop_groups = directory_groups.start(layout, lambda: helper.cfg,
-                                         lambda tree: directory_people.record(database, layout, tree))
+    stop_groups = directory_groups.start(
+        layout, lambda: helper.cfg, lambda tree: directory_people.record(database, layout, tree),
+        lambda tree: helper.follow_directory_groups(directory_groups.groups_by_address(tree)))
 
     def reconfigure() -> None:
         changed = read_settings(settings)

@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,12 @@ from ldap3 import Connection, Server
 
 from core.config import LOCAL_LDAP_SUFFIX, ldap_url, load_config
 from core.db import Database
+from core.services.access import roles
 from core.services.directory import lookup
 from stack import secretfiles, slapd
 from stack.layout import Layout
 from tests.conftest import HS_CACHE, PORT_KEYS, copy_hyperscan, free_ports
+from tests.helpers import PASSWORD
 
 DOMAIN = slapd.SEED_DOMAIN
 
@@ -28,8 +31,11 @@ def ldap_stack():
 
     base = Path(tempfile.mkdtemp(prefix="mr-ldap-", dir="/tmp"))
     base.chmod(0o755)
+    # The worker re-reads the directory's groups every 2 s (30 s by default), so a test
+    # of a membership change waits seconds.
     overrides = {"DATA_DIR": str(base / "data"), "ENV": "testing", "ACCOUNT_PROVIDER": "ldap",
-                 "LDAP_URL": "local", **dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))}
+                 "LDAP_URL": "local", "LDAP_GROUPS_REFRESH": 2,
+                 **dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))}
     layout = Layout.from_config(load_config(overrides, environ={}))
     copy_hyperscan(HS_CACHE, layout.lib / "rspamd")
     try:
@@ -79,3 +85,17 @@ def doveadm_quota_kb(cfg: dict, address: str) -> str:
     out = subprocess.run(["doveadm", "-c", str(Layout.from_config(cfg).dovecot_conf), "quota", "get", "-u", address],
                          capture_output=True, text=True, check=True).stdout
     return re.search(r"STORAGE\s+\d+\s+(\S+)", out).group(1)
+
+
+def new_local_mailbox(cfg: dict, prefix: str) -> str:
+    """A new mailbox in the database (password PASSWORD) beside the directory; a server
+    admin when PREFIX is 'admin'."""
+    address = f"{prefix}-{uuid.uuid4().hex[:6]}@{DOMAIN}"
+    database = Database()
+    database.configure(cfg["DATABASE_URL"])
+    with database.transaction() as session:
+        lookup.add_mailbox(session, address, PASSWORD)
+        if prefix == "admin":
+            roles.grant_server_admin(session, address)
+    database.engine.dispose()
+    return address

@@ -324,13 +324,13 @@ def post_refused_with(opener, url: str, fields: dict, code: int, form_page: str 
 
 
 PORTAL_PAGES = ("", "filters", "filters/new", "filters/raw", "filters/test", "vacation", "forwarding", "junk",
-                "spam", "storage", "password", "security", "identities", "notifications", "mail-app")
+                "spam", "storage", "password", "security", "identities", "notifications", "mail-app", "api-tokens")
 
 
 def test_every_portal_page_answers_a_directory_user(ldap_stack, database, site):
-    """Each works for ada, or says plainly why it does not apply: her password and sign-in
-    are the directory's (no form, changes refused). Her extra address is hers to send as
-    and to answer for (as the worker last read it)."""
+    """Each works for ada, or says plainly why it does not apply: her password is the
+    directory's (no form, a change refused). Her extra address is hers to send as and to
+    answer for (as the worker last read it)."""
     base, _ = site
     ada = signed_in_opener(base, ADA, seed_password(ldap_stack))
     assert wait_until(lambda: worker_saw(database, ADA), timeout=40), "the worker recorded nobody"
@@ -343,11 +343,11 @@ def test_every_portal_page_answers_a_directory_user(ldap_stack, database, site):
         shown[name] = response.read().decode()
         assert response.status == 200 and "Traceback" not in shown[name], name
     assert "change it there" in shown["password"] and 'type="password"' not in shown["password"]
-    assert "not offered here" in shown["security"] and 'type="password"' not in shown["security"]
     assert f"countess@{DOMAIN}" in shown["identities"] and f'value="countess@{DOMAIN}"' in shown["vacation"]
-    refused = post_refused_with(ada, base + "/settings/app-passwords", {"name": "phone"}, 403,
-                                base + "/settings/forwarding")
-    assert "not offered here" in refused
+    fields = {"current": seed_password(ldap_stack), "new": "A-new-directory-pass-9", "repeat": "A-new-directory-pass-9"}
+    refused = post_refused_with(ada, base + "/settings/password", fields, 403, base + "/settings/forwarding")
+    assert "change it there" in refused
+    imap_login(ldap_stack, ADA, seed_password(ldap_stack)).logout()  # still her directory password
 
 
 def test_no_rendered_config_that_holds_the_directorys_password_is_world_readable(ldap_stack):

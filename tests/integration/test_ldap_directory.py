@@ -9,22 +9,23 @@ import subprocess
 import uuid
 from pathlib import Path
 
+import pyotp
 import pytest
 
 from core.db import Database
-from core.mail import smtp
+from core.mail import imap, smtp
 from core.mail.errors import AuthenticationFailed, SmtpError
-from core.services.access import roles
-from core.services.directory import lookup
+from core.services.access import app_passwords, twofactor
 from stack import daemons, slapd
 from stack.layout import Layout
 from stack.status import status
 from tests.conftest import free_ports
-from tests.helpers import PASSWORD, imap_login, message, wait_for_subject
+from tests.helpers import imap_login, message, wait_for_subject
 from tests.integration.admin_support import rcpt, send_inbound, smtp_from, wait_until
 from tests.integration.process_support import ROOT, app_environment, served_app, signed_in_opener
+from tests.integration.test_two_factor import ALL, NONE, every_protocol
 from tests.integration.ldap_support import (DOMAIN, add_person, admin, entry_uuid, ldap_stack,  # noqa: F401
-                                            seed_password)
+                                            new_local_mailbox, seed_password)
 
 ADA, GRACE, LINUS = (f"{name}@{DOMAIN}" for name in ("ada", "grace", "linus"))
 
@@ -67,20 +68,6 @@ def test_directory_user_submits_as_themselves_and_as_their_alias(ldap_stack):
         assert wait_for_subject(ldap_stack, GRACE, wanted, password=password)
     with pytest.raises(SmtpError, match="not owned by user"):  # not her address
         smtp.send(settings, message(GRACE, ADA, subject()), login=(ADA, password))
-
-
-def new_local_mailbox(cfg: dict, prefix: str) -> str:
-    """A new mailbox in the database (password PASSWORD) beside the directory; a server
-    admin when PREFIX is 'admin'."""
-    address = f"{prefix}-{uuid.uuid4().hex[:6]}@{DOMAIN}"
-    database = Database()
-    database.configure(cfg["DATABASE_URL"])
-    with database.transaction() as session:
-        lookup.add_mailbox(session, address, PASSWORD)
-        if prefix == "admin":
-            roles.grant_server_admin(session, address)
-    database.engine.dispose()
-    return address
 
 
 def test_local_mailboxes_keep_working_beside_the_directory(ldap_stack):
@@ -140,6 +127,31 @@ def test_person_removed_from_the_directory_loses_access_and_a_successor_starts_e
         assert client.select_folder("INBOX")[b"EXISTS"] == 0  # not the removed person's mail
         client.logout()
     finally:
+        with admin(ldap_stack) as conn:  # the seeded tree again, for the counts below
+            conn.delete(dn)
+
+
+def test_two_factor_refuses_a_directory_users_own_password_and_takes_app_passwords(ldap_stack):
+    """Once a directory user turns two-factor sign-in on, IMAP, POP3, ManageSieve and SMTP
+    AUTH refuse their directory password and take an app password; the web app, with its
+    key, still checks the directory password before asking the code."""
+    uid, password = f"tfa{uuid.uuid4().hex[:6]}", "first-Pass-123456"
+    address, dn = f"{uid}@{DOMAIN}", add_person(ldap_stack, uid, password)
+    database = Database()
+    database.configure(ldap_stack["DATABASE_URL"])
+    try:
+        with database.transaction() as session:
+            phone = app_passwords.create(session, address, "Phone")
+        assert every_protocol(ldap_stack, address, password) == ALL
+        with database.transaction() as session:
+            secret = twofactor.begin(session, address).secret
+        with database.transaction() as session:
+            twofactor.confirm(session, address, pyotp.TOTP(secret).now())
+        assert every_protocol(ldap_stack, address, phone) == ALL
+        assert every_protocol(ldap_stack, address, password) == NONE
+        imap.close(imap.login(imap.ImapSettings.from_config(ldap_stack), address, password, "192.0.2.7"))
+    finally:
+        database.engine.dispose()
         with admin(ldap_stack) as conn:  # the seeded tree again, for the counts below
             conn.delete(dn)
 

@@ -3,9 +3,11 @@
 ROUTES classifies every endpoint the app registers: who may reach it and a URL that
 reaches it (objects of domain B). A route missing from the table fails
 test_every_route_is_classified until someone decides who may use it. Then:
-(a) every state-changing method refuses a request without a CSRF token;
+(a) every state-changing method refuses a request without a CSRF token (an API route
+    refuses a signed-in browser's cookie without a bearer token: 401);
 (b) every route answers each role (anonymous, a person without a role, the admin of
-    another domain, B's domain admin, a server admin) as its class says;
+    another domain, B's domain admin, a server admin) as its class says; an API route is
+    called with a token of that role holding every scope, so its role alone decides;
 (c) every HTML page carries the security headers, and signing in starts a new session.
 """
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from core.services.access import api_tokens
 from core.services.spam import spam_filter
 from core.models.spam import BLOCK_FROM
 from tests.helpers import (csrf_token, new_address, new_domain_admin, new_server_admin,
@@ -86,6 +89,14 @@ ROUTES = {
     "webmail.send": Route(SIGNED_IN, "/compose/send"),
     "webmail.upload": Route(SIGNED_IN, "/compose/upload"),
     "webmail.scheduled": Route(SIGNED_IN, "/scheduled"),
+    "webmail.contacts": Route(SIGNED_IN, "/contacts?q=a"),
+    "webmail.contact_new": Route(SIGNED_IN, "/contacts/new"),
+    "webmail.contact": Route(SIGNED_IN, "/contacts/card/nobody.vcf"),
+    "webmail.contact_delete": Route(SIGNED_IN, "/contacts/card/nobody.vcf/delete"),
+    "webmail.contact_export": Route(SIGNED_IN, "/contacts/card/nobody.vcf/vcard"),
+    "webmail.contacts_export": Route(SIGNED_IN, "/contacts/export"),
+    "webmail.contacts_import": Route(SIGNED_IN, "/contacts/import"),
+    "webmail.contact_add_sender": Route(SIGNED_IN, "/contacts/add-sender"),
     "webmail.edit_scheduled": Route(SIGNED_IN, "/scheduled/1/edit"),
     "webmail.cancel_scheduled": Route(SIGNED_IN, "/scheduled/1/cancel"),
     "portal.index": Route(SIGNED_IN, "/settings/"),
@@ -111,6 +122,9 @@ ROUTES = {
     "portal.security_recovery_codes": Route(SIGNED_IN, "/settings/security/recovery-codes"),
     "portal.app_password_create": Route(SIGNED_IN, "/settings/app-passwords"),
     "portal.app_password_revoke": Route(SIGNED_IN, "/settings/app-passwords/1/revoke"),
+    "portal.api_tokens_page": Route(SIGNED_IN, "/settings/api-tokens"),
+    "portal.api_token_create": Route(SIGNED_IN, "/settings/api-tokens"),
+    "portal.api_token_revoke": Route(SIGNED_IN, "/settings/api-tokens/1/revoke"),
     "portal.spam_page": Route(SIGNED_IN, "/settings/spam"),
     "portal.storage_page": Route(SIGNED_IN, "/settings/storage"),
     "portal.vacation_page": Route(SIGNED_IN, "/settings/vacation"),
@@ -177,12 +191,59 @@ ROUTES = {
     "admin.directory_orphan_list": Route(SERVER_ADMIN, "/admin/directory/orphans"),
     "admin.directory_orphan_erase": Route(SERVER_ADMIN, "/admin/directory/orphans/no-such-id/erase"),
     "admin.directory_orphan_keep": Route(SERVER_ADMIN, "/admin/directory/orphans/no-such-id/keep"),
+    "api.docs": Route(PUBLIC, "/api/v1/"),
+    "api.openapi": Route(PUBLIC, "/api/v1/openapi.json"),
+    "api.domain_list": Route(ANY_ADMIN, "/api/v1/domains"),
+    "api.domain_create": Route(SERVER_ADMIN, "/api/v1/domains"),
+    "api.domain_get": Route(DOMAIN_ADMIN, "/api/v1/domains/{domain}"),
+    "api.domain_update": Route(DOMAIN_ADMIN, "/api/v1/domains/{domain}"),
+    "api.domain_delete": Route(SERVER_ADMIN, "/api/v1/domains/{domain}"),
+    "api.mailbox_list": Route(ANY_ADMIN, "/api/v1/mailboxes"),
+    "api.mailbox_create": Route(ANY_ADMIN, "/api/v1/mailboxes"),
+    "api.mailbox_get": Route(DOMAIN_ADMIN, "/api/v1/mailboxes/{mailbox}"),
+    "api.mailbox_update": Route(DOMAIN_ADMIN, "/api/v1/mailboxes/{mailbox}"),
+    "api.mailbox_delete": Route(DOMAIN_ADMIN, "/api/v1/mailboxes/{mailbox}"),
+    "api.alias_list": Route(ANY_ADMIN, "/api/v1/aliases"),
+    "api.alias_create": Route(ANY_ADMIN, "/api/v1/aliases"),
+    "api.alias_get": Route(DOMAIN_ADMIN, "/api/v1/aliases/{alias_id}"),
+    "api.alias_update": Route(DOMAIN_ADMIN, "/api/v1/aliases/{alias_id}"),
+    "api.alias_delete": Route(DOMAIN_ADMIN, "/api/v1/aliases/{alias_id}"),
+    "api.group_list": Route(SERVER_ADMIN, "/api/v1/groups"),
+    "api.group_create": Route(SERVER_ADMIN, "/api/v1/groups"),
+    "api.group_get": Route(SERVER_ADMIN, "/api/v1/groups/{group}"),
+    "api.group_update": Route(SERVER_ADMIN, "/api/v1/groups/{group}"),
+    "api.group_delete": Route(SERVER_ADMIN, "/api/v1/groups/{group}"),
+    "api.group_member_add": Route(SERVER_ADMIN, "/api/v1/groups/{group}/members"),
+    "api.group_member_remove": Route(SERVER_ADMIN, "/api/v1/groups/{group}/members/{mailbox}"),
+    "api.shared_list": Route(ANY_ADMIN, "/api/v1/shared"),
+    "api.shared_create": Route(ANY_ADMIN, "/api/v1/shared"),
+    "api.shared_get": Route(DOMAIN_ADMIN, "/api/v1/shared/{shared}"),
+    "api.shared_update": Route(DOMAIN_ADMIN, "/api/v1/shared/{shared}"),
+    "api.shared_delete": Route(DOMAIN_ADMIN, "/api/v1/shared/{shared}"),
+    "api.disclaimer_list": Route(ANY_ADMIN, "/api/v1/disclaimers"),
+    "api.disclaimer_get": Route(DOMAIN_ADMIN, "/api/v1/disclaimers/{domain}"),
+    "api.disclaimer_update": Route(DOMAIN_ADMIN, "/api/v1/disclaimers/{domain}"),
+    "api.server_settings_get": Route(SERVER_ADMIN, "/api/v1/server/settings"),
+    "api.server_settings_update": Route(SERVER_ADMIN, "/api/v1/server/settings"),
+    "api.vacation_get": Route(SIGNED_IN, "/api/v1/personal/vacation"),
+    "api.vacation_set": Route(SIGNED_IN, "/api/v1/personal/vacation"),
+    "api.forwarding_get": Route(SIGNED_IN, "/api/v1/personal/forwarding"),
+    "api.forwarding_set": Route(SIGNED_IN, "/api/v1/personal/forwarding"),
+    "api.junk_get": Route(SIGNED_IN, "/api/v1/personal/junk"),
+    "api.junk_set": Route(SIGNED_IN, "/api/v1/personal/junk"),
+    "api.filters_get": Route(SIGNED_IN, "/api/v1/personal/filters"),
+    "api.filter_rule_add": Route(SIGNED_IN, "/api/v1/personal/filters/rules"),
+    "api.filter_rule_replace": Route(SIGNED_IN, "/api/v1/personal/filters/rules/0"),
+    "api.filter_rule_switch": Route(SIGNED_IN, "/api/v1/personal/filters/rules/0"),
+    "api.filter_rule_delete": Route(SIGNED_IN, "/api/v1/personal/filters/rules/0"),
+    "api.filter_script_put": Route(SIGNED_IN, "/api/v1/personal/filters/scripts/audit"),
 }
 # Answers that still mean "reached": no message 1 in a new Inbox, no such token.
 REACHED_MISSING = {"webmail.message", "webmail.conversation", "webmail.body", "webmail.attachment",
                    "webmail.attachments_zip", "webmail.source", "webmail.delivery",
                    "webmail.eml", "webmail.print_view",
                    "welcome.set_password",
+                   "webmail.contact", "webmail.contact_export",  # no such contact in the book
                    "admin.server_queue_message",  # no such message in the queue
                    "admin.directory_user_list", "admin.directory_user_edit", "admin.directory_group_list",
                    "admin.directory_orphan_list", "admin.directory_orphan_erase",
@@ -199,6 +260,7 @@ class Audit:
     realm: Realm
     rule_id: int
     clients: dict
+    tokens: dict  # role -> an API token of that role's client with every scope
 
     def url(self, endpoint: str) -> str:
         r = self.realm
@@ -218,7 +280,13 @@ def audit(app, stack_db, domain):
         "domain admin": AdminClient(app, new_domain_admin(stack_db, domain, realm.domain)),
         "server admin": AdminClient(app, new_server_admin(stack_db, domain)),
     }
-    yield Audit(realm, rule.id, clients)
+    tokens = {}
+    for role, client in clients.items():
+        if client is not None:  # every scope: the owner's role must be what refuses
+            with stack_db.transaction() as s:  # (create commits: one transaction each)
+                tokens[role] = api_tokens.create(s, client.address, role, list(api_tokens.SCOPES),
+                                                 "", True).secret
+    yield Audit(realm, rule.id, clients, tokens)
     with stack_db.transaction() as s:  # other tests count the Block From rules
         spam_filter.remove_rule(s, rule.id)
 
@@ -239,11 +307,13 @@ def test_state_changes_need_a_csrf_token(app, audit, endpoint):
     changing = methods(app, endpoint) - {"GET"}
     if not changing or endpoint in QUERIES:
         pytest.skip("GET only" if not changing else "a query that changes nothing")
+    # 401: the API takes no cookie session, only a bearer token (never sent by itself).
+    refusals = (401,) if endpoint.startswith("api.") else (400, 403)
     for method in changing:
         response = client.client.open(audit.url(endpoint), method=method, data={"x": "1"},
                                        environ_base={"REMOTE_ADDR": WEB_IP})
         # 403: the Rspamd interface proves origin by X-Requested-With instead of a token.
-        assert response.status_code in (400, 403), (method, endpoint, response.status_code)
+        assert response.status_code in refusals, (method, endpoint, response.status_code)
 
 
 def outcome(response) -> str:
@@ -263,7 +333,9 @@ def test_each_role_gets_what_the_route_class_allows(app, audit, endpoint, role):
     allowed = role in ALLOWED[ROUTES[endpoint].access]
     client = audit.clients[role]
     url = audit.url(endpoint)
-    if "GET" in methods(app, endpoint):
+    if endpoint.startswith("api."):
+        response = _api_call(app, audit.tokens.get(role), url, methods(app, endpoint), allowed)
+    elif "GET" in methods(app, endpoint):
         response = client.get(url) if client else app.test_client().get(url)
     elif allowed:
         pytest.skip("a POST-only route is not run for a role it lets in (it would act)")
@@ -277,6 +349,16 @@ def test_each_role_gets_what_the_route_class_allows(app, audit, endpoint, role):
             assert endpoint in REACHED_MISSING, (endpoint, role)
     else:
         assert seen == ("login" if role == "anonymous" else "denied"), (endpoint, role, response.status_code)
+
+
+def _api_call(app, token: str | None, url: str, allowed_methods: set[str], allowed: bool):
+    """The API route at URL called with TOKEN (None: anonymous, no Authorization header)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    method = "GET" if "GET" in allowed_methods else allowed_methods.pop()
+    if method != "GET" and allowed:
+        pytest.skip("a changing API route is not run for a role it lets in (it would act)")
+    return app.test_client().open(url, method=method, headers=headers, environ_base={"REMOTE_ADDR": WEB_IP},
+                                  **({} if method == "GET" else {"json": {}}))
 
 
 def _post_with_token(app, client, url):

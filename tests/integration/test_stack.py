@@ -199,7 +199,7 @@ def test_every_service_answers(mail_stack):
     services = {s.name: s for s in status(mail_stack)}
     own_database = {"postgresql"} if pgsql.is_postgresql(mail_stack) else set()
     assert set(services) == {"imap", "imaps", "pop3", "pop3s", "managesieve", "smtp", "submission",
-                             "submissions", "rspamd", "redis", "disclaimer", "clamd", "learnd",
+                             "submissions", "rspamd", "redis", "disclaimer", "clamd", "carddav", "learnd",
                              "worker", *own_database}
     assert all(s.answers and s.pid for s in services.values()), services
     assert services["imap"].port == mail_stack["IMAP_PORT"]

@@ -10,7 +10,9 @@ import pytest
 
 from core.models import AdminJob, Alias, AuditEntry, Mailbox, PasswordLink, SharedMailbox
 from core.services.access import admin_roles, audit
-from core.services.directory import aliases, domains, groups, links, lookup, mailboxes, shared
+from core.ldapdir.people import DirectoryUnavailable
+from core.services.directory import aliases, directory_groups, domains, groups, links, lookup, mailboxes, shared
+from core.services.directory.directory_groups import DirectoryGroup
 from core.services.server import jobs
 from core.services.errors import AlreadyExists, InvalidInput, NotFound
 from core.services.access.roles import Roles
@@ -198,6 +200,40 @@ def test_shared_mailbox_needs_an_owner_and_domain_admins_only_their_groups(db):
         shared.create_shared(db, ME, admin_of_example, "team@example.test", "", ["mixed"])
     with pytest.raises(AlreadyExists):
         shared.create_shared(db, ME, ALL, "ann@example.test", "", ["mixed"])
+
+
+def test_directory_groups_own_shared_mailboxes_scoped_like_mailroom_groups(db, monkeypatch):
+    found = [DirectoryGroup("desk", ("ann@example.test",)),
+             DirectoryGroup("staff", ("ann@example.test", "eve@other.test")), DirectoryGroup("empty", ())]
+    monkeypatch.setattr(directory_groups, "read_groups", lambda cfg: found)
+    ldap, admin_of_example = {"ACCOUNT_PROVIDER": "ldap"}, Roles(domains=frozenset({"example.test"}))
+    assert [g.name for g in directory_groups.usable_by(found, admin_of_example)] == ["desk"]
+    assert [g.name for g in directory_groups.usable_by(found, ALL)] == ["desk", "staff", "empty"]
+    with pytest.raises(InvalidInput, match="staff has members outside your domains"):
+        shared.create_shared(db, ME, admin_of_example, "team@example.test", "", [], ["staff"], ldap)
+    with pytest.raises(InvalidInput, match="empty is empty"):
+        shared.create_shared(db, ME, admin_of_example, "team@example.test", "", [], ["empty"], ldap)
+    with pytest.raises(InvalidInput, match="no group ghosts"):
+        shared.create_shared(db, ME, ALL, "team@example.test", "", [], ["ghosts"], ldap)
+    with pytest.raises(InvalidInput, match="reads no directory"):
+        shared.create_shared(db, ME, ALL, "team@example.test", "", [], ["desk"], {})
+    box = shared.create_shared(db, ME, admin_of_example, "team@example.test", "", [], ["Desk"], ldap)
+    assert box.acl_owners() == ["ldap:desk"]
+    # Mailroom's group desk is another owner than the directory's desk.
+    groups.add_member(db, ME, groups.create_group(db, ME, "desk"), "ann@example.test")
+    shared.update_shared(db, ME, ALL, box, "", ["desk"], ["desk", "staff"], ldap)
+    assert box.acl_owners() == ["desk", "ldap:desk", "ldap:staff"]
+
+    def down(cfg):
+        raise DirectoryUnavailable("no answer")
+    monkeypatch.setattr(directory_groups, "read_groups", down)
+    # While the directory is down the owners it has stay editable, new ones wait.
+    shared.update_shared(db, ME, admin_of_example, box, "Team", ["desk"], ["staff"], ldap)
+    assert box.acl_owners() == ["desk", "ldap:staff"] and box.display_name == "Team"
+    with pytest.raises(InvalidInput, match="cannot be read now"):
+        shared.update_shared(db, ME, ALL, box, "Team", [], ["staff", "empty"], ldap)
+    shared.update_shared(db, ME, ALL, box, "Desk", ["desk"])  # not given: they stay
+    assert box.acl_owners() == ["desk", "ldap:staff"]
 
 
 def test_audit_records_before_and_after_and_scopes_by_domain(db):

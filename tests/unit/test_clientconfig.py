@@ -111,6 +111,16 @@ def test_the_same_account_gets_the_same_profile_identifiers():
     assert first["PayloadContent"][0]["PayloadUUID"] != first["PayloadUUID"]
 
 
+def test_the_profile_adds_the_contacts_account_when_phones_have_a_carddav_url():
+    assert len(plistlib.loads(clientconfig.mobileconfig("ann@example.org", "Ann", SERVERS))["PayloadContent"]) == 1
+    raw = clientconfig.mobileconfig("ann@example.org", "Ann", SERVERS, "https://dav.example.org/carddav/")
+    (_, contacts) = plistlib.loads(raw)["PayloadContent"]
+    assert contacts["PayloadType"] == "com.apple.carddav.account"
+    assert (contacts["CardDAVHostName"], contacts["CardDAVPort"], contacts["CardDAVUseSSL"]) == ("dav.example.org", 443, True)
+    assert contacts["CardDAVPrincipalURL"] == "/carddav/ann@example.org/"
+    assert contacts["CardDAVUsername"] == "ann@example.org" and "CardDAVPassword" not in contacts
+
+
 def test_servers_come_from_the_configured_ports_and_host():
     cfg = {"MAIL_HOSTNAME": HOST, "IMAPS_PORT": 993, "IMAP_PORT": 143, "POP3S_PORT": 0,
            "POP3_PORT": 110, "SMTPS_PORT": 0, "SUBMISSION_PORT": 587, "SIEVE_PORT": 4190}

@@ -26,6 +26,7 @@ SCHEME = "{SHA256.HEX}"
 MAX_NAME = 100
 WEB_SESSION_NAME = "web session"
 SCHEDULED_NAME = "scheduled message"
+API_TOKEN_NAME = "API token"
 
 
 def generate() -> str:
@@ -40,14 +41,14 @@ def dovecot_hash(password: str) -> str:
 
 
 def _add(db: Session, address: str, name: str, web_session_id: str | None = None,
-         scheduled_id: int | None = None) -> str:
+         scheduled_id: int | None = None, api_token_id: int | None = None) -> str:
     taken = set(db.scalars(select(AppPassword.selector).where(AppPassword.address == address)))
     password = generate()
     while password[:SELECTOR_LENGTH] in taken:  # the selector must pick one row
         password = generate()
     db.add(AppPassword(address=address, name=name, selector=password[:SELECTOR_LENGTH],
                        password_hash=dovecot_hash(password), web_session_id=web_session_id,
-                       scheduled_id=scheduled_id))
+                       scheduled_id=scheduled_id, api_token_id=api_token_id))
     db.flush()
     return password
 
@@ -74,21 +75,33 @@ def issue_scheduled_credential(db: Session, address: str, scheduled_id: int) -> 
     return _add(db, address, SCHEDULED_NAME, scheduled_id=scheduled_id)
 
 
+def issue_api_credential(db: Session, address: str, token_id: int) -> str:
+    """The internal credential API token TOKEN_ID reaches ManageSieve with, in the
+    caller's transaction."""
+    return _add(db, address, API_TOKEN_NAME, api_token_id=token_id)
+
+
+def drop_api_credential(db: Session, token_id: int) -> None:
+    """Remove API token TOKEN_ID's credential, if it has one."""
+    db.execute(delete(AppPassword).where(AppPassword.api_token_id == token_id))
+
+
 def drop_scheduled_credential(db: Session, scheduled_id: int) -> None:
     """Remove scheduled message SCHEDULED_ID's credential, if it has one."""
     db.execute(delete(AppPassword).where(AppPassword.scheduled_id == scheduled_id))
 
 
 def _internal(row: AppPassword) -> bool:
-    return row.web_session_id is not None or row.scheduled_id is not None
+    return (row.web_session_id is not None or row.scheduled_id is not None
+            or row.api_token_id is not None)
 
 
 def listed(db: Session, address: str) -> list[AppPassword]:
     """ADDRESS's app passwords, newest first (not the internal credentials of web
-    sessions and scheduled messages)."""
+    sessions, scheduled messages and API tokens)."""
     return list(db.scalars(select(AppPassword).where(
         AppPassword.address == address, AppPassword.web_session_id.is_(None),
-        AppPassword.scheduled_id.is_(None))
+        AppPassword.scheduled_id.is_(None), AppPassword.api_token_id.is_(None))
         .order_by(AppPassword.created_at.desc(), AppPassword.id.desc())))
 
 

@@ -15,7 +15,8 @@ from sqlalchemy import Select, String, delete, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from core import passwords
-from core.models import AdminJob, AppPassword, Domain, Group, Mailbox, RecoveryCode, TwoFactor, WebSession
+from core.models import (AdminJob, ApiToken, AppPassword, Domain, Group, Mailbox, RecoveryCode,
+                         TwoFactor, WebSession)
 from core.services.access import audit
 from core.services.access.roles import Roles
 from core.services.errors import InvalidInput
@@ -213,7 +214,7 @@ def delete_mailbox(db: Session, actor: str, mailbox: Mailbox, erase_mail: bool,
     before = {**snapshot(mailbox), "references": references(db, mailbox.address).__dict__}
     # Its sessions and sign-in secrets go too (kept by address in the private database, no
     # foreign key across the two files): an address made again starts without them.
-    for model in (WebSession, TwoFactor, RecoveryCode, AppPassword):
+    for model in (WebSession, TwoFactor, RecoveryCode, AppPassword, ApiToken):
         db.execute(delete(model).where(model.address == mailbox.address))
     return remove_from_directory(db, actor, "mailbox", mailbox, before, erase_mail, home)
 

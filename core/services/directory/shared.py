@@ -1,8 +1,9 @@
 """Shared mailboxes: owned by groups whose members get full rights through IMAP ACLs.
 
 A shared mailbox is a userdb user nobody logs in as (Postfix delivers to it like to any
-mailbox). Its folders carry vfile ACL entries `group=NAME` with every RFC 4314 right;
-members learn their groups from the userdb's acl_groups, and Dovecot's shared
+mailbox). Its folders carry vfile ACL entries `group=NAME` with every RFC 4314 right
+(`group=ldap:NAME` for a directory group, directory_groups.py); members learn their
+groups from the userdb's acl_groups, and Dovecot's shared
 dictionary lists the mailbox under `shared/ADDRESS/` in their folder list. ACL changes
 go through doveadm once the directory change is committed, because Dovecot reads the
 database from its own processes.
@@ -10,19 +11,20 @@ database from its own processes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from core.models import DELIVER, Domain, SharedMailbox
+from core.models import DELIVER, Domain, SharedDirectoryOwner, SharedMailbox
 from core.services.access import audit
 from core.services.access.roles import Roles
 from core.services.errors import AlreadyExists, InvalidInput, NotFound
 from core.services.server import mailstore
 
-from . import groups, lookup, mailboxes
+from . import directory_groups, groups, lookup, mailboxes
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +32,22 @@ log = logging.getLogger(__name__)
 def snapshot(shared: SharedMailbox) -> dict:
     """What the audit log keeps of a shared mailbox."""
     return {"address": shared.address, "display_name": shared.display_name,
-            "owners": owner_names(shared)}
+            "owners": owner_names(shared), "directory_owners": directory_owner_names(shared)}
 
 
 def owner_names(shared: SharedMailbox) -> list[str]:
-    """The names of the groups owning SHARED."""
+    """The names of the Mailroom groups owning SHARED."""
     return sorted(g.name for g in shared.owners)
+
+
+def directory_owner_names(shared: SharedMailbox) -> list[str]:
+    """The names of the directory groups owning SHARED."""
+    return [o.group_name for o in shared.directory_owners]
+
+
+def owner_labels(shared: SharedMailbox) -> list[str]:
+    """Every owner as a person reads it, e.g. ['sales', 'staff (directory)']."""
+    return owner_names(shared) + [f"{n} (directory)" for n in directory_owner_names(shared)]
 
 
 def get_shared(db: Session, address: str) -> SharedMailbox:
@@ -59,8 +71,10 @@ def list_shared(db: Session, roles: Roles, domain: str = "") -> list[SharedMailb
 
 
 def create_shared(db: Session, actor: str, roles: Roles, address: str, display_name: str,
-                  owners: list[str]) -> SharedMailbox:
-    """Create a shared mailbox owned by the groups OWNERS (call after_create once committed)."""
+                  owners: list[str], directory_owners: Sequence[str] | None = (),
+                  cfg: dict | None = None) -> SharedMailbox:
+    """Create a shared mailbox owned by the groups OWNERS and the directory's groups
+    DIRECTORY_OWNERS (read with CFG; call after_create once committed)."""
     address = lookup.valid_address(address)
     local, _, domain_name = address.partition("@")
     domain = lookup.get_domain(db, domain_name)
@@ -72,7 +86,7 @@ def create_shared(db: Session, actor: str, roles: Roles, address: str, display_n
         raise AlreadyExists(f"The address {address} is in use already: choose another one.")
     shared = SharedMailbox(domain_id=domain.id, local_part=local, address=address,
                            display_name=display_name.strip())
-    shared.owners = _owners(db, roles, owners)
+    _set_owners(db, cfg, roles, shared, owners, directory_owners or ())
     db.add(shared)
     db.flush()
     audit.record(db, actor, "create", "shared", address, domain=domain.name, after=snapshot(shared))
@@ -81,28 +95,43 @@ def create_shared(db: Session, actor: str, roles: Roles, address: str, display_n
 
 @dataclass(frozen=True)
 class Before:
-    """A shared mailbox's owners and readers before a change (to revoke what went)."""
+    """A shared mailbox's owners (ACL names) and readers before a change (to revoke what went)."""
 
     owners: list[str]
     readers: set[str]
 
 
 def update_shared(db: Session, actor: str, roles: Roles, shared: SharedMailbox,
-                  display_name: str, owners: list[str]) -> Before:
-    """Change the name and owners; call after_update with the result once committed."""
+                  display_name: str, owners: list[str], directory_owners: Sequence[str] | None = None,
+                  cfg: dict | None = None) -> Before:
+    """Change the name and owners (DIRECTORY_OWNERS None: the directory groups stay); call
+    after_update with the result once committed."""
     before = snapshot(shared)
-    former = Before(before["owners"], readers(shared))
+    former = Before(shared.acl_owners(), readers(shared))
     shared.display_name = display_name.strip()
-    shared.owners = _owners(db, roles, owners)
+    if directory_owners is None:
+        directory_owners = directory_owner_names(shared)
+    _set_owners(db, cfg, roles, shared, owners, directory_owners)
     db.flush()
     audit.record(db, actor, "update", "shared", shared.address, domain=shared.domain.name,
                  before=before, after=snapshot(shared))
     return former
 
 
-def _owners(db: Session, roles: Roles, names: list[str]):
+def _set_owners(db: Session, cfg: dict | None, roles: Roles, shared: SharedMailbox,
+                names: list[str], directory_names: Sequence[str]) -> None:
+    """Make SHARED owned by the Mailroom groups NAMES and the directory groups DIRECTORY_NAMES."""
+    current = directory_owner_names(shared)
+    directory_names = directory_groups.chosen(cfg or {}, roles, list(directory_names), current)
+    shared.owners = _owners(db, roles, names, allow_none=bool(directory_names))
+    kept = [o for o in shared.directory_owners if o.group_name in directory_names]
+    shared.directory_owners = kept + [SharedDirectoryOwner(group_name=n) for n in directory_names
+                                      if n not in current]
+
+
+def _owners(db: Session, roles: Roles, names: list[str], allow_none: bool):
     names = [n for n in dict.fromkeys(n.strip().lower() for n in names) if n]
-    if not names:
+    if not names and not allow_none:
         raise InvalidInput("A shared mailbox needs at least one owning group: its members "
                            "are the people who can read it.")
     chosen = groups.names_of(db, names)
@@ -123,7 +152,8 @@ def delete_shared(db: Session, actor: str, shared: SharedMailbox, erase_mail: bo
 
 
 def readers(shared: SharedMailbox) -> set[str]:
-    """Addresses of everyone in one of SHARED's owning groups."""
+    """Addresses of everyone in one of SHARED's owning Mailroom groups (subscribed here; a
+    directory group's members by the worker, after its next read of the directory)."""
     return {m.address for group in shared.owners for m in group.members}
 
 
@@ -142,13 +172,13 @@ def apply_access(cfg: dict, address: str, owners: list[str], dropped=(), subscri
 
 def after_create(cfg: dict, shared: SharedMailbox) -> None:
     """Grant the owners' rights and subscribe their members (after the commit)."""
-    apply_access(cfg, shared.address, owner_names(shared), subscribe=readers(shared))
+    apply_access(cfg, shared.address, shared.acl_owners(), subscribe=readers(shared))
 
 
 def after_update(cfg: dict, shared: SharedMailbox, former: Before) -> None:
     """Make the ACLs and subscriptions follow a change of owners (after the commit)."""
     now = readers(shared)
-    apply_access(cfg, shared.address, owner_names(shared), former.owners, subscribe=now,
+    apply_access(cfg, shared.address, shared.acl_owners(), former.owners, subscribe=now,
                  unsubscribe=former.readers - now)
 
 
@@ -156,19 +186,19 @@ def after_membership(cfg: dict, db: Session, group, address: str) -> None:
     """Subscribe or unsubscribe ADDRESS after joining or leaving GROUP (after the commit)."""
     for box in groups.owned_by(db, group):
         inside = address in readers(box)
-        apply_access(cfg, box.address, owner_names(box), subscribe=[address] if inside else [],
+        apply_access(cfg, box.address, box.acl_owners(), subscribe=[address] if inside else [],
                      unsubscribe=[] if inside else [address])
 
 
 def after_rename(cfg: dict, db: Session, group, old_name: str) -> None:
     """Rewrite the ACL entries of GROUP's shared mailboxes under its new name."""
     for box in groups.owned_by(db, group):
-        apply_access(cfg, box.address, owner_names(box), {old_name})
+        apply_access(cfg, box.address, box.acl_owners(), {old_name})
 
 
 def revoke_access(cfg: dict, shared: SharedMailbox) -> None:
     """Take every owner's rights away (before the shared mailbox is deleted)."""
-    apply_access(cfg, shared.address, [], owner_names(shared), unsubscribe=readers(shared))
+    apply_access(cfg, shared.address, [], shared.acl_owners(), unsubscribe=readers(shared))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""Address suggestions for the compose form: people you wrote to, and this server's mailboxes."""
+"""Address suggestions for the compose form: the address book, people you wrote to, and
+this server's mailboxes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -37,7 +39,8 @@ class Contact:
         return query in self.name.lower() or query in self.address.lower()
 
 
-# Recent correspondents per person, reused while Sent has not changed.
+# Recent correspondents per person, reused while Sent has not changed; address books
+# (core/services/mail/addressbook.py) share it, reused while their change tag is the same.
 recent_cache = share(0.05)
 # What one Contact costs in memory beyond its two strings (object, dict, list slot).
 CONTACT_OVERHEAD = 200
@@ -110,12 +113,15 @@ def directory_matches(db: Session, query: str, owner: str,
 
 
 def suggest(client: IMAPClient, db: Session, owner: str, query: str,
-            limit: int = MAX_RESULTS) -> list[Contact]:
-    """Up to LIMIT contacts matching QUERY: recent correspondents first, then the directory."""
+            limit: int = MAX_RESULTS, book: Iterable[Contact] = ()) -> list[Contact]:
+    """Up to LIMIT contacts matching QUERY: the address book's (BOOK, already matched)
+    first, then recent correspondents, then the directory."""
     query = query.strip().lower()[:100]
     if not query:
         return []
     found: dict[str, Contact] = {}
+    for contact in book:
+        found.setdefault(contact.address, contact)
     for contact in recent_correspondents(client, owner):
         if contact.matches(query):
             found.setdefault(contact.address, contact)

@@ -8,6 +8,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from urllib.parse import quote
+
+from core.mail.carddav import BOOK
 from core.mail.clientconfig import SSL, STARTTLS, Server
 from core.models import DELIVER, Domain
 from core.services.directory.lookup import get_mailbox, valid_address
@@ -35,6 +38,14 @@ def servers(cfg: dict) -> list[Server]:
     """
     return [Server(protocol, cfg["MAIL_HOSTNAME"], int(cfg[key]), security)
             for protocol, key, security in PORTS if int(cfg[key])]
+
+
+def carddav_urls(cfg: dict, address: str) -> tuple[str, str]:
+    """The address book server's URL (phones find the book there) and the book's own
+    (Thunderbird asks for it), e.g. ('http://127.0.0.1:15232/', 'http://…/a@x/contacts/')."""
+    server = cfg.get("CARDDAV_URL") or f"http://{cfg['CARDDAV_HOST']}:{cfg['CARDDAV_PORT']}/"
+    server = server if server.endswith("/") else server + "/"
+    return server, f"{server}{quote(address, safe='@')}/{BOOK}/"
 
 
 def served(db: Session, address: str) -> tuple[str, Domain]:
