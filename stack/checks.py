@@ -35,6 +35,14 @@ def dovecot(config_file: Path) -> tuple[str, list[str]]:
     return "Dovecot", ["doveconf", "-c", str(config_file), "-n"]
 
 
+def radicale(config_file: Path) -> tuple[str, list[str]]:
+    """Radicale loading CONFIG_FILE with its plugins (our login check) as the launcher would."""
+    from . import carddav
+
+    return "Radicale", ["env", f"PYTHONPATH={carddav.PLUGIN_PATH}", carddav.PYTHON, "-m",
+                        "mailroom_carddav", "--check", str(config_file)]
+
+
 def run(name: str, argv: list[str]) -> None:
     """Run one checker; StackError with its output if it refuses (Postfix: if it says anything)."""
     done = subprocess.run(argv, capture_output=True, text=True, timeout=CHECK_TIMEOUT,
