@@ -116,11 +116,10 @@ def group_rename():
     """Rename a group on every contact in it (phones see the new name at their next sync)."""
     old, new = request.form.get("group", ""), request.form.get("new_name", "")
     try:
-        changed = service.rename_group(_book(), old, new)
+        new, changed = service.rename_group(_book(), old, new)
     except (InvalidInput, NotFound, Refused) as exc:
         flash(str(exc), "error")
         return redirect(url_for("webmail.contacts", group=old or None))
-    new = service.group_name(new)
     flash(f"The group {old} is now {new} ({changed} contact{'s' * (changed != 1)}).", "info")
     return redirect(url_for("webmail.contacts", group=new))
 

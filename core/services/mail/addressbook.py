@@ -288,10 +288,11 @@ def group_name(text: str) -> str:
     return name
 
 
-def rename_group(book: AddressBook, old: str, new: str) -> int:
-    """Give every contact in group OLD the group NEW instead; how many were changed."""
+def rename_group(book: AddressBook, old: str, new: str) -> tuple[str, int]:
+    """Give every contact in group OLD the group NEW instead; the new name (tidied) and
+    how many contacts were changed."""
     new = group_name(new)
-    return _regroup(book, old, lambda names: tuple(dict.fromkeys(new if g == old else g for g in names)))
+    return new, _regroup(book, old, lambda names: tuple(dict.fromkeys(new if g == old else g for g in names)))
 
 
 def delete_group(book: AddressBook, name: str) -> int:
