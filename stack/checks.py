@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from . import carddav
 from .errors import StackError
 from .layout import Layout
 from .render import rendered
@@ -37,8 +38,6 @@ def dovecot(config_file: Path) -> tuple[str, list[str]]:
 
 def radicale(config_file: Path) -> tuple[str, list[str]]:
     """Radicale loading CONFIG_FILE with its plugins (our login check) as the launcher would."""
-    from . import carddav
-
     return "Radicale", ["env", f"PYTHONPATH={carddav.PLUGIN_PATH}", carddav.PYTHON, "-m",
                         "mailroom_carddav", "--check", str(config_file)]
 

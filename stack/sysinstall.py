@@ -6,10 +6,10 @@ loopback stack. Bad input changes nothing: first the checks (Debian 12; the
 certificate and key exist and belong together; on the real machine, the standard
 ports are free or held by the daemons being configured), then the whole install is
 rendered into a scratch root and read by each daemon's own checker (postfix check,
-doveconf, rspamadm configtest, Radicale's own loading of its configuration and plugins,
-systemd-analyze verify). Only then is it written into
-the target root ("/" on the real machine, or --root DIR), every file it replaces
-backed up first, checked again there, and the services restarted.
+doveconf, rspamadm configtest, Radicale loading its configuration and plugins,
+systemd-analyze verify). Only then is it written into the target root ("/" on the real
+machine, or --root DIR), every file it replaces backed up first, checked again there,
+and the services restarted.
 """
 from __future__ import annotations
 
@@ -59,8 +59,8 @@ def install(cfg: dict, cert: Path, key: Path, target: Path, checkout: Path,
     lines = [f"changed {path}" for path in changed] or ["nothing changed"]
     if backup.is_dir():
         lines.append(f"the files it replaced are in {backup}")
-    lines.append("checked by postfix check, doveconf -n, rspamadm configtest, Radicale and "
-                 "systemd-analyze verify")
+    lines.append("checked by postfix check, doveconf -n, rspamadm configtest, Radicale's own "
+                 "loading and systemd-analyze verify")
     return lines + (restart() if target == Path("/") else [])
 
 

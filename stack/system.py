@@ -35,7 +35,8 @@ def system_config(cfg: dict, prefix: Path, cert: Path, key: Path) -> dict:
     return {**cfg, **SYSTEM_PORTS, "STACK": "system", "LISTEN_ADDRESS": "127.0.0.1",
             "DATA_DIR": str(data), "STACK_DIR": str(data),
             "DATABASE_URL": f"sqlite:///{data / 'db' / 'mailroom.db'}",
-            "IMAP_HOST": "127.0.0.1", "IMAP_TLS": "none", "CARDDAV_HOST": "127.0.0.1", "SIEVE_HOST": "127.0.0.1",
+            "IMAP_HOST": "127.0.0.1", "IMAP_TLS": "none", "SIEVE_HOST": "127.0.0.1",
+            "CARDDAV_HOST": "127.0.0.1",
             "SUBMISSION_HOST": cfg["MAIL_HOSTNAME"], "SUBMISSION_TLS": "starttls",
             "TLS_CA_FILE": "system", "TLS_CERT_FILE": str(cert), "TLS_KEY_FILE": str(key),
             "CLAMD_SOCKET": CLAMD_SOCKET}
