@@ -101,10 +101,10 @@ def outputs(layout: Layout, directory: bool = False) -> list[Output]:
         files += [  # the stack's own clamd and its one shipped signature (EICAR)
             Output("clamav/clamd.conf", layout.clamav_etc / "clamd.conf", "bare", "clamd"),
             Output("clamav/mailroom-test.ndb", layout.clamav_db / "mailroom-test.ndb", "bare", "clamd"),
-            # The address book server; it holds the web app's key: Radicale's group only.
-            Output("carddav/radicale.conf", carddav.config_file(layout), "bare", "carddav", 0o640,
-                   carddav.USER),
         ]
+    # The address book server; it holds the web app's key: Radicale's group only.
+    files.append(Output("carddav/radicale.conf", carddav.config_file(layout), "bare", "carddav", 0o640,
+                        carddav.USER))
     return files + (directory_outputs(layout) if directory else [])
 
 
