@@ -88,7 +88,7 @@ def forwarding_json(found: forwarding.Forwarding) -> dict:
 @operation("GET", "/personal/forwarding", "personal", N_("Where all your mail is forwarded"), who=WHO,
            answer="Forwarding")
 def forwarding_get():
-    return jsonify(forwarding_json(forwarding.get_forwarding(db.session, current_user.address)))
+    return jsonify(forwarding_json(forwarding.get_forwarding(db.session, current_user.address, current_app.config)))
 
 
 @operation("PUT", "/personal/forwarding", "personal", N_("Forward all your mail ('' stops it)"),
@@ -98,7 +98,7 @@ def forwarding_set():
     body = payload()
     target, keep = text(body, "target").strip(), flag(body, "keep_copy", True)
     return saved(lambda: forwarding.set_forwarding(db.session, current_user.address, target or None,
-                                                   keep), forwarding_json)
+                                                   keep, current_app.config), forwarding_json)
 
 
 schema("Junk", {"spam_to_junk": BOOLEAN, "days": NUMBER_OR_NULL, "server_days": INTEGER})
@@ -112,7 +112,7 @@ def junk_json(found: junk.JunkSettings) -> dict:
 @operation("GET", "/personal/junk", "personal", N_("Your spam handling and Junk retention"), who=WHO,
            answer="Junk")
 def junk_get():
-    return jsonify(junk_json(junk.get_junk(db.session, current_user.address)))
+    return jsonify(junk_json(junk.get_junk(db.session, current_user.address, current_app.config)))
 
 
 @operation("PUT", "/personal/junk", "personal",
@@ -123,8 +123,8 @@ def junk_set():
     body = payload()
     days = None if body.get("days") is None else text(body, "days")
     spam_to_junk = flag(body, "spam_to_junk", True)
-    return saved(lambda: junk.set_junk(db.session, current_user.address, spam_to_junk, days),
-                 junk_json)
+    return saved(lambda: junk.set_junk(db.session, current_user.address, spam_to_junk, days,
+                                       current_app.config), junk_json)
 
 
 RULE_FIELDS = {

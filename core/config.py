@@ -88,11 +88,11 @@ DEFAULTS: dict[str, object] = {
     "AUTH_POLICY_PORT": 10028,  # the worker's auth policy server, asked by Dovecot before each login
     "POSTGRES_PORT": 15432,  # the local stack's PostgreSQL (MAILROOM_DATABASE=postgresql)
     "CLAMD_PORT": 13310,  # ClamAV's clamd (local stack), asked by Rspamd's antivirus module
-    "CLAMD_SOCKET": "",
+    "CLAMD_SOCKET": "",  # clamd's Unix socket instead (a system install: Debian's clamav-daemon)
     # The address book server (Radicale, local stack) the webmail and phones keep contacts in.
     "CARDDAV_HOST": "127.0.0.1",
     "CARDDAV_PORT": 15232,
-    "CARDDAV_URL": "",  # what mail apps are told (Settings -> Mail apps); default http://HOST:PORT/  # clamd's Unix socket instead (a system install: Debian's clamav-daemon)
+    "CARDDAV_URL": "",  # what mail apps are told (Settings -> Mail apps); default http://HOST:PORT/
     "DEFAULT_QUOTA_MB": 1024,
     "MESSAGE_SIZE_LIMIT_MB": 25,
     "UPLOAD_QUOTA_MB": 100,  # attachments one person may have waiting in open messages

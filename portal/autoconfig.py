@@ -34,8 +34,10 @@ def _xml(body: bytes) -> Response:
 def thunderbird():
     """Thunderbird's config-v1.1.xml (?emailaddress=), served at both places it looks."""
     _, domain = _served(request.args.get("emailaddress", ""))
+    # The address book only at a URL set for mail programs (MAILROOM_CARDDAV_URL): the
+    # default is on loopback, as for the iPhone profile.
     return _xml(clientconfig.autoconfig(domain.name, domain.unicode_name,
-                                        mailapps.servers(current_app.config)))
+                                        mailapps.servers(current_app.config), current_app.config["CARDDAV_URL"]))
 
 
 @bp.route("/autodiscover/autodiscover.xml", methods=["GET", "POST"])

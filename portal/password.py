@@ -11,6 +11,7 @@ from core.services.mail import scheduled
 from core.services.personal import password
 
 from .blueprint import bp
+from .directory_account import password_kept_in_directory
 from .auth.current import NOT_KICKED, VAULT_KEY, client_ip, end_mail_sessions, imap_settings
 from .auth.limits import guess_limit
 from .outcome import attempt
@@ -27,6 +28,7 @@ def _guessed_wrong(response) -> bool:
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
+@password_kept_in_directory
 @guess_limit(_own_address, deduct_when=_guessed_wrong)
 def password_page():
     """Current password, new password twice; IMAP and SMTP take the new one at once."""

@@ -1,7 +1,7 @@
 """Vacation reply, forwarding, and spam handling: one form each."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -78,14 +78,14 @@ def _commit(work) -> Outcome:
 def forwarding_page():
     """Forward all mail to one address, keeping a copy or not."""
     if request.method == "GET":
-        current = forwarding.get_forwarding(db.session, current_user.address)
+        current = forwarding.get_forwarding(db.session, current_user.address, current_app.config)
         return render_template("portal/forwarding.html", target=current.target or "",
                                keep=current.keep_copy, active=bool(current.target), errors={})
     stop = "stop" in request.form
     target = "" if stop else request.form.get("target", "")
     keep = "keep" in request.form
     outcome = _commit(lambda: forwarding.set_forwarding(db.session, current_user.address,
-                                                        target or None, keep))
+                                                        target or None, keep, current_app.config))
     if outcome.ok:
         flash(_('All mail is now forwarded to %(target)s.',
                 target=target.strip()) if target.strip() else _("Forwarding is off."), "ok")
@@ -98,7 +98,7 @@ def forwarding_page():
 @login_required
 def junk_page():
     """Move spam to Junk, and how many days Junk keeps messages."""
-    current = junk.get_junk(db.session, current_user.address)
+    current = junk.get_junk(db.session, current_user.address, current_app.config)
     if request.method == "GET":
         mode = "default" if current.days is None else "never" if current.days == 0 else "days"
         return render_template("portal/junk.html", current=current, mode=mode,
@@ -107,7 +107,8 @@ def junk_page():
     mode, days = request.form.get("mode", "default"), request.form.get("days", "")
     value = {"default": None, "never": 0}.get(mode, days)
     spam_to_junk = "spam_to_junk" in request.form
-    outcome = _commit(lambda: junk.set_junk(db.session, current_user.address, spam_to_junk, value))
+    outcome = _commit(lambda: junk.set_junk(db.session, current_user.address, spam_to_junk, value,
+                                            current_app.config))
     if outcome.ok:
         flash(_("Spam handling saved; it applies to the next message."), "ok")
         return redirect(url_for(".junk_page"))

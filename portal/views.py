@@ -1,7 +1,7 @@
 """Settings home (a summary of every section) and the storage page."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_login import current_user, login_required
 from flask_babel import gettext as _
 
@@ -43,8 +43,8 @@ def index():
         usage = storage.storage(client)
     return render_template(
         "portal/index.html", usage=usage, roles=current_user.roles, sieve=_sieve_summary(),
-        forward=forwarding.get_forwarding(db.session, current_user.address),
-        spam=junk.get_junk(db.session, current_user.address),
+        forward=forwarding.get_forwarding(db.session, current_user.address, current_app.config),
+        spam=junk.get_junk(db.session, current_user.address, current_app.config),
     )
 
 

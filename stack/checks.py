@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from . import carddav
 from .errors import StackError
 from .layout import Layout
 from .render import rendered
@@ -33,6 +34,12 @@ def rspamd(local_confdir: Path) -> tuple[str, list[str]]:
 def dovecot(config_file: Path) -> tuple[str, list[str]]:
     """`doveconf -n` of CONFIG_FILE: it parses every included file and names what it refuses."""
     return "Dovecot", ["doveconf", "-c", str(config_file), "-n"]
+
+
+def radicale(config_file: Path) -> tuple[str, list[str]]:
+    """Radicale loading CONFIG_FILE with its plugins (our login check) as the launcher would."""
+    return "Radicale", ["env", f"PYTHONPATH={carddav.PLUGIN_PATH}", carddav.PYTHON, "-m",
+                        "mailroom_carddav", "--check", str(config_file)]
 
 
 def run(name: str, argv: list[str]) -> None:

@@ -114,9 +114,7 @@ def _applied(layout: Layout, name: str) -> None:
 # On a system install each daemon is a systemd unit (stack/sysinstall.py).
 SYSTEMD_UNITS = {"worker": "mailroom-worker", "redis": "redis-server", "rspamd": "rspamd",
                  "learnd": "mailroom-learnd", "dovecot": "dovecot", "disclaimer": "mailroom-filter",
-                 "postfix": "postfix", "clamd": "clamav-daemon",
-                 # Not written by `stack install --system` yet: the address book runs on the local stack.
-                 "carddav": "mailroom-carddav"}
+                 "postfix": "postfix", "clamd": "clamav-daemon", "carddav": "mailroom-carddav"}
 
 
 def running(layout: Layout, name: str) -> procs.Record | None:

@@ -55,13 +55,18 @@ def outputs(layout: Layout, directory: bool = False) -> list[Output]:
     dov, pfx, rsp = layout.dovecot_etc, layout.postfix_etc, layout.rspamd_etc
     files = [
         Output("dovecot/dovecot.conf", dov / "dovecot.conf", "dovecot", "dovecot"),
-        Output("dovecot/dovecot-sql.conf.ext", dov / "dovecot-sql.conf.ext", "bare", "dovecot"),
-        # It holds the web app's key (two-factor sign-in): Dovecot's group only.
+        # Each SQL file's `connect` holds Dovecot's PostgreSQL password when the database is
+        # PostgreSQL: Dovecot's group only (its auth processes read them), on SQLite too.
+        Output("dovecot/dovecot-sql.conf.ext", dov / "dovecot-sql.conf.ext", "bare", "dovecot",
+               0o640, "dovecot"),
+        # It also holds the web app's key (two-factor sign-in).
         Output("dovecot/dovecot-passdb.conf.ext", dov / "dovecot-passdb.conf.ext", "bare", "dovecot",
                0o640, "dovecot"),
-        Output("dovecot/dovecot-apppass.conf.ext", dov / "dovecot-apppass.conf.ext", "bare", "dovecot"),
+        Output("dovecot/dovecot-apppass.conf.ext", dov / "dovecot-apppass.conf.ext", "bare", "dovecot",
+               0o640, "dovecot"),
         # The master user's passdb (conf.d/45-master-user.conf).
-        Output("dovecot/dovecot-master.conf.ext", dov / "dovecot-master.conf.ext", "bare", "dovecot"),
+        Output("dovecot/dovecot-master.conf.ext", dov / "dovecot-master.conf.ext", "bare", "dovecot",
+               0o640, "dovecot"),
         # Where quota_clone writes (conf.d/55-quota-clone.conf).
         Output("dovecot/dovecot-dict-quota.conf.ext", dov / "dovecot-dict-quota.conf.ext", "bare", "dovecot"),
         Output("postfix/main.cf", pfx / "main.cf", "postfix", "postfix"),
@@ -96,10 +101,10 @@ def outputs(layout: Layout, directory: bool = False) -> list[Output]:
         files += [  # the stack's own clamd and its one shipped signature (EICAR)
             Output("clamav/clamd.conf", layout.clamav_etc / "clamd.conf", "bare", "clamd"),
             Output("clamav/mailroom-test.ndb", layout.clamav_db / "mailroom-test.ndb", "bare", "clamd"),
-            # The address book server; it holds the web app's key: Radicale's group only.
-            Output("carddav/radicale.conf", carddav.config_file(layout), "bare", "carddav", 0o640,
-                   carddav.USER),
         ]
+    # The address book server; it holds the web app's key: Radicale's group only.
+    files.append(Output("carddav/radicale.conf", carddav.config_file(layout), "bare", "carddav", 0o640,
+                        carddav.USER))
     return files + (directory_outputs(layout) if directory else [])
 
 

@@ -6,9 +6,10 @@ loopback stack. Bad input changes nothing: first the checks (Debian 12; the
 certificate and key exist and belong together; on the real machine, the standard
 ports are free or held by the daemons being configured), then the whole install is
 rendered into a scratch root and read by each daemon's own checker (postfix check,
-doveconf, rspamadm configtest, systemd-analyze verify). Only then is it written into
-the target root ("/" on the real machine, or --root DIR), every file it replaces
-backed up first, checked again there, and the services restarted.
+doveconf, rspamadm configtest, Radicale loading its configuration and plugins,
+systemd-analyze verify). Only then is it written into the target root ("/" on the real
+machine, or --root DIR), every file it replaces backed up first, checked again there,
+and the services restarted.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import checks, deploy, dkim, perms, prepare, secretfiles, spam
+from . import carddav, checks, deploy, dkim, perms, prepare, secretfiles, spam
 from .errors import StackError
 from .files import TEMPLATES, write_file
 from .layout import SystemLayout
@@ -28,10 +29,10 @@ from .render import rendered, render_text
 from .system import SYSTEM_PORTS, system_config
 
 log = logging.getLogger(__name__)
-UNITS = ("mailroom-worker", "mailroom-filter", "mailroom-learnd", "mailroom-web")
+UNITS = ("mailroom-worker", "mailroom-filter", "mailroom-learnd", "mailroom-carddav", "mailroom-web")
 # (Re)started in this order: the database keeper first, the web app last.
 SERVICES = ("mailroom-worker", "redis-server", "rspamd", "mailroom-learnd", "dovecot",
-            "mailroom-filter", "postfix", "mailroom-web")
+            "mailroom-carddav", "mailroom-filter", "postfix", "mailroom-web")
 PUBLIC_PORTS = ("SMTP_PORT", "SUBMISSION_PORT", "SMTPS_PORT", "IMAP_PORT", "IMAPS_PORT",
                 "POP3_PORT", "POP3S_PORT", "SIEVE_PORT")
 # Processes that may hold a standard port: the daemons being configured.
@@ -41,7 +42,7 @@ ENV_KEYS = ("STACK", "TLS_CERT_FILE", "TLS_KEY_FILE", "ENV", "DATA_DIR", "STACK_
             "SIEVE_HOST", "SIEVE_PORT", "SUBMISSION_HOST", "SUBMISSION_PORT", "SUBMISSION_TLS",
             "TLS_CA_FILE", "SMTP_PORT", "RSPAMD_HOST", "RSPAMD_CONTROLLER_PORT", "RSPAMD_NORMAL_PORT",
             "RSPAMD_PROXY_PORT", "REDIS_HOST", "REDIS_PORT", "PROXY_FIX", "HOST", "PORT",
-            "CLAMD_SOCKET")
+            "CLAMD_SOCKET", "CARDDAV_HOST", "CARDDAV_PORT", "CARDDAV_URL")
 
 
 def install(cfg: dict, cert: Path, key: Path, target: Path, checkout: Path,
@@ -58,7 +59,8 @@ def install(cfg: dict, cert: Path, key: Path, target: Path, checkout: Path,
     lines = [f"changed {path}" for path in changed] or ["nothing changed"]
     if backup.is_dir():
         lines.append(f"the files it replaced are in {backup}")
-    lines.append("checked by postfix check, doveconf -n, rspamadm configtest and systemd-analyze verify")
+    lines.append("checked by postfix check, doveconf -n, rspamadm configtest, Radicale's own "
+                 "loading and systemd-analyze verify")
     return lines + (restart() if target == Path("/") else [])
 
 
@@ -159,7 +161,7 @@ def verify(layout: SystemLayout) -> None:
     """Run each daemon's own checker on the configuration under LAYOUT's prefix."""
     found = [checks.postfix(layout.postfix_etc),
              ("Dovecot", ["doveconf", "-c", str(layout.dovecot_conf), "-n"]),
-             checks.rspamd(layout.rspamd_etc)]
+             checks.rspamd(layout.rspamd_etc), checks.radicale(carddav.config_file(layout))]
     if shutil.which("systemd-analyze"):
         units = [str(layout.units / f"{name}.service") for name in UNITS]
         found.append(("systemd", ["systemd-analyze", "verify", "--man=no", *units]))
@@ -186,6 +188,8 @@ def _units(layout: SystemLayout) -> list[tuple[Path, str, int, str | None]]:
         "filter_config": disclaimer_filter.config_file(layout),
         "filter_pidfile": disclaimer_filter.pidfile(layout),
         "env_file": layout.env_file,
+        "carddav_python": carddav.PYTHON, "carddav_path": app / "stack" / "carddav",
+        "carddav_config": carddav.config_file(layout), "carddav_pidfile": carddav.pidfile(layout),
     }
     files = [(layout.units / f"{name}.service",
               render_text((TEMPLATES / "systemd" / f"{name}.service").read_text(encoding="utf-8"),

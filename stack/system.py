@@ -17,6 +17,9 @@ SYSTEM_PORTS = {
     "IMAPS_PORT": 993, "POP3_PORT": 110, "POP3S_PORT": 995, "SIEVE_PORT": 4190,
     "RSPAMD_PROXY_PORT": 11332, "RSPAMD_NORMAL_PORT": 11333, "RSPAMD_CONTROLLER_PORT": 11334,
     "REDIS_PORT": 6379, "FILTER_PORT": 10026, "REINJECT_PORT": 10027, "AUTH_POLICY_PORT": 10028,
+    # The address book on loopback (a reverse proxy publishes it): not Radicale's usual 5232,
+    # which the radicale package's own service takes if it is left enabled.
+    "CARDDAV_PORT": 15232,
 }
 DATA_DIR = Path("/var/lib/mailroom")
 
@@ -33,6 +36,7 @@ def system_config(cfg: dict, prefix: Path, cert: Path, key: Path) -> dict:
             "DATA_DIR": str(data), "STACK_DIR": str(data),
             "DATABASE_URL": f"sqlite:///{data / 'db' / 'mailroom.db'}",
             "IMAP_HOST": "127.0.0.1", "IMAP_TLS": "none", "SIEVE_HOST": "127.0.0.1",
+            "CARDDAV_HOST": "127.0.0.1",
             "SUBMISSION_HOST": cfg["MAIL_HOSTNAME"], "SUBMISSION_TLS": "starttls",
             "TLS_CA_FILE": "system", "TLS_CERT_FILE": str(cert), "TLS_KEY_FILE": str(key),
             "CLAMD_SOCKET": CLAMD_SOCKET}

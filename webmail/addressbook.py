@@ -113,6 +113,35 @@ def contact_delete(name: str):
     return redirect(url_for("webmail.contacts"))
 
 
+@bp.route("/contacts/group/rename", methods=["POST"])
+@login_required
+def group_rename():
+    """Rename a group on every contact in it (phones see the new name at their next sync)."""
+    old, new = request.form.get("group", ""), request.form.get("new_name", "")
+    try:
+        new, changed = service.rename_group(_book(), old, new)
+    except (InvalidInput, NotFound, Refused) as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("webmail.contacts", group=old or None))
+    flash(f"The group {old} is now {new} ({changed} contact{'s' * (changed != 1)}).", "info")
+    return redirect(url_for("webmail.contacts", group=new))
+
+
+@bp.route("/contacts/group/delete", methods=["POST"])
+@login_required
+def group_delete():
+    """Delete a group: every contact in it leaves it, and stays in the book."""
+    group = request.form.get("group", "")
+    try:
+        changed = service.delete_group(_book(), group)
+    except (NotFound, Refused) as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("webmail.contacts", group=group or None))
+    flash(f"The group {group} was deleted; its {changed} contact{'s' * (changed != 1)} stay in your book.",
+          "info")
+    return redirect(url_for("webmail.contacts"))
+
+
 @bp.route("/contacts/card/<name>/vcard")
 @login_required
 def contact_export(name: str):

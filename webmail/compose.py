@@ -275,22 +275,27 @@ def discard():
     return redirect(url_for("webmail.index"))
 
 
-def _book_suggestions(query: str) -> list[contacts.Contact]:
-    """The address book's matches for QUERY; none while it cannot be read (compose works on)."""
+def _book_suggestions(query: str) -> tuple[list[addressbook.GroupSuggestion], list[contacts.Contact]]:
+    """The address book's groups and contacts matching QUERY; none while it cannot be read
+    (compose works on)."""
     if not query.strip():
-        return []
+        return [], []
     try:
         return addressbook.suggestions(addressbook.open_book(current_app.config, current_user.address), query)
     except MailError as exc:
         log.warning("address book left out of the suggestions: %s", exc)
-        return []
+        return [], []
 
 
 @bp.route("/compose/contacts")
 @login_required
 def contact_suggestions():
-    """Up to eight address suggestions for ?q= (JSON)."""
+    """Up to eight suggestions for ?q= (JSON): the book's groups (their label is every
+    member's address), then addresses."""
     query = request.args.get("q", "")
+    groups, book = _book_suggestions(query)
     with mail_connection() as client:
-        found = contacts.suggest(client, db.session, current_user.address, query, book=_book_suggestions(query))
-    return jsonify([{"name": c.name, "address": c.address, "label": c.label} for c in found])
+        found = contacts.suggest(client, db.session, current_user.address, query, book=book)
+    answer = ([{"name": g.title, "address": "", "label": g.label, "group": True} for g in groups]
+              + [{"name": c.name, "address": c.address, "label": c.label} for c in found])
+    return jsonify(answer[:contacts.MAX_RESULTS])

@@ -50,9 +50,10 @@ def _document(root: ET.Element) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def autoconfig(domain: str, display_name: str, servers: list[Server]) -> bytes:
+def autoconfig(domain: str, display_name: str, servers: list[Server], carddav_url: str = "") -> bytes:
     """Thunderbird's config-v1.1.xml for DOMAIN: every IMAP, POP3 and SMTP server in order
-    of preference; the user name is the address the person typed."""
+    of preference; the user name is the address the person typed. With CARDDAV_URL (the
+    address book server as mail programs reach it), the address book too."""
     root = ET.Element("clientConfig", version="1.1")
     provider = ET.SubElement(root, "emailProvider", id=domain)
     _add(provider, "domain", domain)
@@ -66,6 +67,13 @@ def autoconfig(domain: str, display_name: str, servers: list[Server]) -> bytes:
         _add(entry, "socketType", server.security)
         _add(entry, "authentication", "password-cleartext")
         _add(entry, "username", EMAIL_PLACEHOLDER)
+    if carddav_url:
+        # A sibling of emailProvider (Thunderbird 102+ and the autoconfig spec): Thunderbird
+        # finds the person's books from the server URL (current-user-principal).
+        book = ET.SubElement(root, "addressBook", type="carddav")
+        _add(book, "username", EMAIL_PLACEHOLDER)
+        _add(book, "authentication", "http-basic")
+        _add(book, "serverURL", carddav_url)
     return _document(root)
 
 

@@ -2,14 +2,14 @@
 password of a token with personal scopes (app_passwords.api_token_id).
 
 Revision ID: 0021
-Revises: 0024
+Revises: 0020
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0024"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

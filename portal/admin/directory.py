@@ -43,6 +43,8 @@ def _user_page(person: listing.Listed, error: str = "", form=None, status: int =
         "quota": (stored.quota_mb or "") if stored else "",
         "junk_days": "" if stored is None or stored.junk_days is None else stored.junk_days,
         "domain_admin": bool(stored and stored.domain_admin),
+        "forward_address": (stored.forward_address or "") if stored else "",
+        "forward_keep_copy": stored.forward_keep_copy if stored else True,
     }
     return render_template("admin/directory_user.html", person=person, values=values, error=error,
                            default_quota=config()["DEFAULT_QUOTA_MB"]), status
@@ -54,15 +56,16 @@ def directory_user_edit(person: listing.Listed):
     """A directory user's entry (read-only) and Mailroom's own settings for them."""
     if request.method == "GET":
         return _user_page(person)
-    form = {"quota": request.form.get("quota", ""), "junk_days": request.form.get("junk_days", ""),
-            "domain_admin": checked("domain_admin")}
+    form = {key: request.form.get(key, "") for key in ("quota", "junk_days", "forward_address")}
+    form.update(domain_admin=checked("domain_admin"), forward_keep_copy=checked("forward_keep_copy"))
     # The role is a server admin's to give, as for the database's mailboxes.
     grant = form["domain_admin"] if current_user.roles.server else None
 
     def update():
         return directory_users.save_settings(db.session, actor(), person.user,
                                              mailboxes.parse_size_mb(form["quota"]),
-                                             mailboxes.parse_days(form["junk_days"]), grant)
+                                             mailboxes.parse_days(form["junk_days"]), grant,
+                                             (form["forward_address"], form["forward_keep_copy"]))
 
     error = attempt(update)[1]
     if error:

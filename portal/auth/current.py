@@ -52,6 +52,13 @@ class User(UserMixin):
         return roles.Roles(held.server, held.domains | extra) if extra else held
 
 
+    @cached_property
+    def from_directory(self) -> bool:
+        """Whether this person's account comes from the LDAP directory, which then keeps
+        their password and sign-in rules (read once per request)."""
+        return directory_users.is_directory_user(db.session, current_app.config, self.address)
+
+
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """Resume the web session if it is neither idle too long nor too old, and the cookie

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .. import directory_groups, perms
+from .. import carddav, directory_groups, perms
 from ..background import detach, log_to_stderr
 from . import directory_people, sender
 from .acls import AclCheck
@@ -27,7 +27,7 @@ def hold_open(database_path: Path) -> sqlite3.Connection:
     return connection
 
 
-def work(database, mail_root: Path) -> bool:
+def work(database, mail_root: Path, books: Path) -> bool:
     """Run the oldest queued job, if any; True when one ran."""
     from core.models import AdminJob
     from core.services.server import jobs
@@ -38,7 +38,7 @@ def work(database, mail_root: Path) -> bool:
     if job_id is None:
         return False
     with database.transaction() as session:
-        jobs.run(session, session.get(AdminJob, job_id), mail_root)
+        jobs.run(session, session.get(AdminJob, job_id), mail_root, books)
     return True
 
 
@@ -123,8 +123,9 @@ def start_policy(cfg: dict, layout, database) -> tuple:
     return logins, stop
 
 
-def serve(database, mail_root: Path, on_hangup, every_minute) -> None:
-    """Poll for jobs until SIGTERM; on SIGHUP call ON_HANGUP (settings changed).
+def serve(database, mail_root: Path, books: Path, on_hangup, every_minute) -> None:
+    """Poll for jobs until SIGTERM; on SIGHUP call ON_HANGUP (settings changed). MAIL_ROOT
+    and BOOKS hold the mail directories and the address books the jobs archive or erase.
 
     EVERY_MINUTE is called about once a minute, between jobs.
     """
@@ -146,7 +147,7 @@ def serve(database, mail_root: Path, on_hangup, every_minute) -> None:
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + LOG_CHECK_SECONDS
                 every_minute()
-            if work(database, mail_root):
+            if work(database, mail_root, books):
                 continue
         except SQLAlchemyError as exc:
             log.warning("database unavailable: %s", exc)
@@ -189,7 +190,7 @@ def main(args: list[str]) -> int:
         logins.set_limit(changed["LOGIN_LIMIT_IP"])
 
     try:
-        serve(database, layout.mail, reconfigure,
+        serve(database, layout.mail, carddav.storage(layout), reconfigure,
               lambda: housekeeping(database, layout.data_dir, settings, check_acls))
     finally:
         stop_groups()

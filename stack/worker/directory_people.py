@@ -1,7 +1,8 @@
 """The worker's record of the directory's people (MAILROOM_ACCOUNT_PROVIDER=ldap).
 
 After each read of the directory (stack/directory_groups.py, every 30 s) the worker
-records each stable id's address and when it was seen, and finds the mail folders
+records each stable id's address, extra addresses (offered as identities: Postfix's ldap:
+sender-login table lets them send as those) and when it was seen, and finds the mail folders
 (MAIL_ROOT/directory/<id>) whose id the directory no longer has: the admin lists those as
 orphaned, under the last known address, and erases or archives them
 (core/services/directory/directory_users.py). It runs as root: it may measure the folders.
@@ -40,5 +41,7 @@ def record(database, layout: Layout, tree: Tree) -> None:
     root = layout.mail / DIRECTORY
     folders = {p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink()} if root.is_dir() else set()
     seen = {p.user.id: p.user.address for p in tree.people if p.user.id}
+    extras = {p.user.id: list(p.user.aliases) for p in tree.people if p.user.id}
     with database.transaction() as session:
-        record_read(session, seen, folders, lambda directory_id: folder_size(root / directory_id))
+        record_read(session, seen, folders, lambda directory_id: folder_size(root / directory_id),
+                    extras=extras)

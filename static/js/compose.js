@@ -372,7 +372,9 @@
         li.textContent = contact.name ? `${contact.name} ` : "";
         const addr = document.createElement("span");
         addr.className = "addr";
-        addr.textContent = contact.name ? `<${contact.address}>` : contact.address;
+        // A group of the address book: choosing it puts in every member's address.
+        if (contact.group) addr.textContent = "group";
+        else addr.textContent = contact.name ? `<${contact.address}>` : contact.address;
         li.append(addr);
         box.append(li);
       });

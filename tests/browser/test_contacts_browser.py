@@ -1,5 +1,6 @@
-"""On a phone-sized screen, a person adds a message's sender to Contacts and is offered
-that contact when writing a new message; the card is in the CardDAV book a phone syncs."""
+"""On a phone-sized screen, a person adds a message's sender to Contacts, puts them in a
+group and is offered that contact, and the group whole, when writing a new message; the
+card is in the CardDAV book a phone syncs."""
 import re
 import uuid
 
@@ -35,9 +36,16 @@ def test_add_the_sender_to_contacts_then_compose_suggests_it_at_375px(page, live
     status, cards = Dav(mail_stack, address, PASSWORD, PHONE_SOURCE).report()
     assert status == 207 and "FN:Giulia Bianchi" in cards and "giulia@partner.example" in cards
 
+    page.get_by_label("Groups").fill("Lunch club")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("status").filter(has_text="Giulia Bianchi was saved.").wait_for(timeout=30000)
+
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Contacts").click()
     page.get_by_role("heading", name="Contacts").wait_for()
     page.get_by_role("link", name="Giulia Bianchi").wait_for()
+    page.get_by_role("navigation", name="Groups").get_by_role("link", name=re.compile("Lunch club")).click()
+    page.get_by_role("heading", name="Group Lunch club").wait_for(timeout=30000)
+    page.get_by_role("button", name="Rename group").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375  # nothing wider than the phone
 
     page.goto(f"{live_url}/compose")
@@ -46,4 +54,10 @@ def test_add_the_sender_to_contacts_then_compose_suggests_it_at_375px(page, live
     page.keyboard.type("giul")
     page.get_by_role("option", name=re.compile("giulia@partner.example")).wait_for(timeout=30000)
     page.keyboard.press("Enter")
-    assert "giulia@partner.example" in page.get_by_label("To", exact=True).input_value()
+    to = page.get_by_label("To", exact=True)
+    assert "giulia@partner.example" in to.input_value()
+    # A group is offered whole: choosing it puts in its members' addresses.
+    to.fill("")
+    page.keyboard.type("lunch")
+    page.get_by_role("option", name=re.compile(r"Lunch club \(1\)")).click(timeout=30000)
+    assert to.input_value() == "Giulia Bianchi <giulia@partner.example>, "

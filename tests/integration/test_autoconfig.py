@@ -12,6 +12,7 @@ import ssl
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from imapclient import IMAPClient
@@ -21,6 +22,7 @@ from core.services.directory import domains, lookup
 from core.services.directory.lookup import SYSTEM_ACTOR
 from tests.helpers import PASSWORD, csrf_token, message, new_address, signed_in_client
 from tests.integration.admin_support import unique
+from tests.integration.contacts_support import Dav
 
 AUTOCONFIG_PATHS = ("/.well-known/autoconfig/mail/config-v1.1.xml", "/mail/config-v1.1.xml")
 AUTODISCOVER = "/autodiscover/autodiscover.xml"
@@ -31,6 +33,8 @@ REQUEST_SCHEMA = "http://schemas.microsoft.com/exchange/autodiscover/outlook/req
 # Outlook's Encryption words as Thunderbird's socketType.
 SOCKET_TYPE = {"SSL": "SSL", "TLS": "STARTTLS"}
 TIMEOUT = 15
+PRINCIPAL = ('<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop>'
+             '<d:current-user-principal/></d:prop></d:propfind>')
 
 
 @pytest.fixture
@@ -136,6 +140,24 @@ def test_thunderbirds_settings_sign_in_and_send(app, mail_stack, stack_db, domai
                 assert arrived(imap, subjects)
         else:
             assert pop3_count(cfg, host, port, security, username.replace(login, address)) >= len(subjects)
+    assert root.find("addressBook") is None  # the address book server is on loopback only
+
+
+def test_thunderbirds_address_book_setting_finds_the_persons_book(app, mail_stack, stack_db, domain,
+                                                                 monkeypatch):
+    address = new_address(stack_db, domain, "tbook")
+    public = f"http://{mail_stack['CARDDAV_HOST']}:{mail_stack['CARDDAV_PORT']}/"
+    monkeypatch.setitem(app.config, "CARDDAV_URL", public)  # as behind the admin's reverse proxy
+    root = ET.fromstring(app.test_client().get(f"{AUTOCONFIG_PATHS[0]}?emailaddress={address}").data)
+    books = root.findall("addressBook")
+    assert [(b.get("type"), b.findtext("username"), b.findtext("authentication"), b.findtext("serverURL"))
+            for b in books] == [("carddav", "%EMAILADDRESS%", "http-basic", public)]
+    # Thunderbird asks the server URL who signed in, then lists that principal's books.
+    url = urlsplit(books[0].findtext("serverURL"))
+    thunderbird = Dav({"CARDDAV_HOST": url.hostname, "CARDDAV_PORT": url.port},
+                      books[0].findtext("username").replace("%EMAILADDRESS%", address), PASSWORD, "127.0.0.87")
+    status, answer = thunderbird.request("PROPFIND", url.path, PRINCIPAL, Depth="0")
+    assert status == 207 and f"<href>/{address}/</href>" in unquote(answer).replace("D:", ""), answer
 
 
 def test_outlooks_autodiscover_answers_in_its_schema_and_signs_in(app, mail_stack, stack_db, domain,

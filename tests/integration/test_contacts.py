@@ -148,6 +148,43 @@ def test_vcard_files_go_in_and_out_whole(app, mail_stack, stack_db, domain):
     assert web.get(f"/contacts/card/{name}").status_code == 404
 
 
+def test_a_group_is_renamed_and_deleted_on_every_card_and_compose_offers_it_whole(app, mail_stack, stack_db,
+                                                                                  domain):
+    address = new_address(stack_db, domain, "groups")
+    web = signed_in_client(app, address)
+    token = form_token(web, "/contacts")
+    book = (MARCO.replace("END:VCARD", "CATEGORIES:Team\r\nADR:;;Via Roma 1;Roma;;00100;Italy\r\nEND:VCARD")
+            + "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:p1\r\nFN:Priya Natarajan\r\nEMAIL:priya@partner.example\r\n"
+              "CATEGORIES:Tennis,Team\r\nEND:VCARD\r\n"
+            + "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:a1\r\nFN:Anna Weber\r\nTEL:+49 30 1234\r\n"
+              "CATEGORIES:Team\r\nEND:VCARD\r\n")
+    web.post("/contacts/import", data={"csrf_token": token, "vcards": (io.BytesIO(book.encode()), "team.vcf")})
+    # Compose offers the group first; it puts in each member who has an address (not Anna).
+    group, *_ = web.get("/compose/contacts?q=tea").get_json()
+    assert group == {"name": "Team (2)", "address": "", "group": True,
+                     "label": "Marco Rossi <marco@partner.example>, Priya Natarajan <priya@partner.example>"}
+
+    bad = web.post("/contacts/group/rename", data={"csrf_token": token, "group": "Team", "new_name": "A, B"},
+                   follow_redirects=True).get_data(as_text=True)
+    assert "without commas" in bad
+    renamed = web.post("/contacts/group/rename", data={"csrf_token": token, "group": "Team",
+                                                       "new_name": " Core  team "}, follow_redirects=True)
+    assert "The group Team is now Core team (3 contacts)." in renamed.get_data(as_text=True)
+    phone = Dav(mail_stack, address, PASSWORD, PHONE)
+    cards = phone.report()[1]
+    assert cards.count("Core team") == 3 and "CATEGORIES:Team" not in cards and ",Team" not in cards
+    assert "Tennis" in cards and "Via Roma 1" in cards  # other groups and fields kept
+
+    deleted = web.post("/contacts/group/delete", data={"csrf_token": token, "group": "Core team"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "its 3 contacts stay in your book" in deleted and deleted.count('href="/contacts/card/') == 3
+    cards = phone.report()[1]
+    assert "Core team" not in cards and "CATEGORIES:Tennis" in cards
+    gone = web.post("/contacts/group/delete", data={"csrf_token": token, "group": "Core team"},
+                    follow_redirects=True).get_data(as_text=True)
+    assert "There is no group “Core team”." in gone
+
+
 def test_radicale_runs_as_its_own_user_and_only_it_reads_the_web_key(mail_stack):
     layout = Layout.from_config(mail_stack)
     record = running(layout, "carddav")

@@ -20,17 +20,18 @@ from core.config import LOCAL_LDAP_SUFFIX, ldap_bind_password
 from core.db import Database
 from core.ldapdir.people import read_tree
 from core.models import AuditEntry, DirectoryPerson, DirectorySettings
-from core.services.directory import archives, lookup
+from core.services.directory import archives, disclaimers, lookup
 from stack.worker import directory_people
 from stack.layout import Layout
 from tests.conftest import free_ports
-from tests.helpers import (PASSWORD, csrf_token, imap_login, new_domain_admin, new_server_admin,
-                           wait_for_subject)
+from tests.helpers import (PASSWORD, csrf_token, imap_login, new_address, new_domain_admin, new_server_admin,
+                           submit, wait_for_subject)
 from tests.integration.admin_support import send_inbound, wait_until
 from tests.integration.ldap_support import (DOMAIN, admin, doveadm_quota_kb, entry_uuid, ldap_stack,  # noqa: F401
                                             seed_password)
 from tests.integration.portal_support import userdb
 from tests.integration.process_support import served_app, signed_in_opener
+from tests.integration.secrets_support import world_readable_secrets
 
 OTHER = "other-dir.test"  # a second domain with one directory user
 ADA, GRACE, LINUS = (f"{name}@{DOMAIN}" for name in ("ada", "grace", "linus"))
@@ -267,5 +268,117 @@ def test_without_a_directory_the_pages_are_absent_and_with_a_broken_one_say_so(l
             opener.open(base + "/admin/directory/users")
         except urllib.error.HTTPError as exc:
             assert exc.code == status and said in exc.read().decode()
+        else:
+            raise AssertionError("the page answered")
+
+
+def test_a_directory_users_forwarding_set_in_the_portal_is_obeyed_and_shown_to_the_admin(ldap_stack, database, site):
+    base, server = site
+    target = new_address(database, DOMAIN, "fwdtarget", spam_to_junk=False)
+    ada = signed_in_opener(base, ADA, seed_password(ldap_stack))
+    ada_url = f"{base}/admin/directory/users/{entry_uuid(ldap_stack, 'ada')}"
+    # Her Junk page works too: odd test mail may score as spam, and must stay in the INBOX.
+    post(ada, base + "/settings/junk", {"mode": "default"})
+    assert userdb(ldap_stack, ADA)["sieve_env_mailroom_spam_to_junk"] == "no"
+    try:
+        shown = post(ada, base + "/settings/forwarding", {"target": target, "keep": "on"})
+        assert f"forwarded to {target}" in shown
+        kept = f"fwd-kept-{uuid.uuid4().hex[:6]}"
+        send_inbound(ldap_stack, ADA, kept)
+        assert wait_for_subject(ldap_stack, target, kept)
+        assert wait_for_subject(ldap_stack, ADA, kept, password=seed_password(ldap_stack))
+        assert f'value="{target}"' in page(server, ada_url)  # the admin sees it ...
+        assert f"<td>{target}</td>" in page(server, base + "/admin/directory/users?q=ada")
+        post(server, ada_url, {"quota": "", "junk_days": "", "forward_address": target})  # ... and edits it
+        assert userdb(ldap_stack, ADA)["sieve_env_mailroom_forward_keep"] == "no"
+        gone = f"fwd-gone-{uuid.uuid4().hex[:6]}"
+        send_inbound(ldap_stack, ADA, gone)
+        assert wait_for_subject(ldap_stack, target, gone)
+        assert gone not in inbox_subjects(ldap_stack, ADA, seed_password(ldap_stack))
+        looping = post_refused_with(ada, base + "/settings/forwarding", {"target": ADA}, 422)
+        assert "would loop" in looping
+    finally:
+        post(ada, base + "/settings/forwarding", {"stop": "1"})
+        post(ada, base + "/settings/junk", {"mode": "default", "spam_to_junk": "on"})
+    assert "sieve_env_mailroom_forward" not in userdb(ldap_stack, ADA)
+    assert userdb(ldap_stack, ADA)["sieve_env_mailroom_spam_to_junk"] == "yes"
+
+
+def inbox_subjects(cfg: dict, address: str, password: str) -> list[str]:
+    client = imap_login(cfg, address, password)
+    try:
+        client.select_folder("INBOX", readonly=True)
+        uids = client.search(["ALL"])
+        return [(e[b"ENVELOPE"].subject or b"").decode() for e in client.fetch(uids, ["ENVELOPE"]).values()]
+    finally:
+        client.logout()
+
+
+def post_refused_with(opener, url: str, fields: dict, code: int, form_page: str = "") -> str:
+    try:
+        post(opener, url, fields, form_page)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == code
+        return exc.read().decode()
+    raise AssertionError("the form was accepted")
+
+
+PORTAL_PAGES = ("", "filters", "filters/new", "filters/raw", "filters/test", "vacation", "forwarding", "junk",
+                "spam", "storage", "password", "security", "identities", "notifications", "mail-app", "api-tokens")
+
+
+def test_every_portal_page_answers_a_directory_user(ldap_stack, database, site):
+    """Each works for ada, or says plainly why it does not apply: her password is the
+    directory's (no form, a change refused). Her extra address is hers to send as and to
+    answer for (as the worker last read it)."""
+    base, _ = site
+    ada = signed_in_opener(base, ADA, seed_password(ldap_stack))
+    assert wait_until(lambda: worker_saw(database, ADA), timeout=40), "the worker recorded nobody"
+    shown = {}
+    for name in PORTAL_PAGES:
+        try:
+            response = ada.open(f"{base}/settings/{name}")
+        except urllib.error.HTTPError as exc:
+            raise AssertionError(f"/settings/{name} answered {exc.code}: {exc.read().decode()[:400]}") from exc
+        shown[name] = response.read().decode()
+        assert response.status == 200 and "Traceback" not in shown[name], name
+    assert "change it there" in shown["password"] and 'type="password"' not in shown["password"]
+    assert f"countess@{DOMAIN}" in shown["identities"] and f'value="countess@{DOMAIN}"' in shown["vacation"]
+    fields = {"current": seed_password(ldap_stack), "new": "A-new-directory-pass-9", "repeat": "A-new-directory-pass-9"}
+    refused = post_refused_with(ada, base + "/settings/password", fields, 403, base + "/settings/forwarding")
+    assert "change it there" in refused
+    imap_login(ldap_stack, ADA, seed_password(ldap_stack)).logout()  # still her directory password
+
+
+def test_no_rendered_config_that_holds_the_directorys_password_is_world_readable(ldap_stack):
+    held = world_readable_secrets(ldap_stack)
+    assert held == {}, held
+
+
+def test_a_directory_user_gets_their_domains_disclaimer_on_outgoing_mail(ldap_stack, database):
+    """Disclaimers are per domain (the filter looks up the sender's domain): a directory
+    user's submitted mail gets theirs like a mailbox's."""
+    token = uuid.uuid4().hex[:10]
+    rcpt = new_address(database, DOMAIN, "disclaimed", spam_to_junk=False)
+    with database.transaction() as session:
+        disclaimers.set_disclaimer(session, DOMAIN, True, f"Sent for example.test, ref {token}", actor="tests")
+    try:
+        subject = f"dir-disclaimer-{token}"
+        submit(ldap_stack, ADA, rcpt, subject, seed_password(ldap_stack))
+        assert f"ref {token}".encode() in wait_for_subject(ldap_stack, rcpt, subject)
+    finally:
+        with database.transaction() as session:
+            disclaimers.set_disclaimer(session, DOMAIN, False, "", actor="tests")
+
+
+def test_a_directory_users_forwarding_page_says_when_the_directory_cannot_be_read(ldap_stack):
+    port = free_ports(1)[0]
+    with served_app(ldap_stack, port, LDAP_BIND_PASSWORD="wrong-password-for-the-test"):
+        base = f"http://127.0.0.1:{port}"
+        ada = signed_in_opener(base, ADA, seed_password(ldap_stack))  # Dovecot binds as her
+        try:
+            ada.open(base + "/settings/forwarding")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 503 and "The user directory does not answer" in exc.read().decode()
         else:
             raise AssertionError("the page answered")

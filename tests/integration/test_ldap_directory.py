@@ -14,6 +14,7 @@ import pytest
 
 from core.db import Database
 from core.mail import imap, smtp
+from core.mail.carddav import MKCOL_BODY
 from core.mail.errors import AuthenticationFailed, SmtpError
 from core.services.access import app_passwords, twofactor
 from stack import daemons, slapd
@@ -22,7 +23,9 @@ from stack.status import status
 from tests.conftest import free_ports
 from tests.helpers import imap_login, message, wait_for_subject
 from tests.integration.admin_support import rcpt, send_inbound, smtp_from, wait_until
+from tests.integration.contacts_support import Dav
 from tests.integration.process_support import ROOT, app_environment, served_app, signed_in_opener
+from tests.integration.test_contacts import MARCO
 from tests.integration.test_two_factor import ALL, NONE, every_protocol
 from tests.integration.ldap_support import (DOMAIN, add_person, admin, entry_uuid, ldap_stack,  # noqa: F401
                                             new_local_mailbox, seed_password)
@@ -79,10 +82,16 @@ def test_local_mailboxes_keep_working_beside_the_directory(ldap_stack):
 def test_webmail_signs_a_directory_user_in_and_the_dashboard_counts_the_directory(ldap_stack):
     port = free_ports(1)[0]
     admin = new_local_mailbox(ldap_stack, "admin")
+    # Ada's phone syncs her address book with her directory password (Radicale asks Dovecot).
+    phone = Dav(ldap_stack, ADA, seed_password(ldap_stack), "127.0.0.86")
+    assert phone.request("MKCOL", phone.book, MKCOL_BODY)[0] == 201
+    assert phone.request("PUT", phone.book + "marco.vcf", MARCO, Content_Type="text/vcard")[0] == 201
     with served_app(ldap_stack, port):
         base = f"http://127.0.0.1:{port}"
-        signed_in_opener(base, ADA, seed_password(ldap_stack))  # the webmail signs in over IMAP
+        ada = signed_in_opener(base, ADA, seed_password(ldap_stack))  # the webmail signs in over IMAP
+        book = ada.open(base + "/contacts").read().decode()
         page = signed_in_opener(base, admin).open(base + "/admin/").read().decode()
+    assert "Marco Rossi" in book and "marco@partner.example" in book
     assert "<dt>Directory users</dt><dd>3</dd>" in page and "<dt>Disabled in the directory</dt><dd>1</dd>" in page
     assert "The user directory has a problem" not in page
 

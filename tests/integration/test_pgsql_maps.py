@@ -167,7 +167,8 @@ def test_dovecot_queries_answer_for_its_role(directory):
 
 def test_directory_users_settings_answer_by_stable_id_for_dovecots_role(directory):
     """The userdb after the LDAP one (issue 19): a row for any id the LDAP userdb found,
-    with that id's own quota; none without an id."""
+    with that id's own quota, Junk days and forwarding; spam to Junk unless turned off;
+    none without an id."""
     line = next(l for l in (directory["etc"] / "maps" / "dovecot-directory-sql.conf.ext").read_text().splitlines()
                 if l.startswith("user_query = "))
 
@@ -181,11 +182,12 @@ def test_directory_users_settings_answer_by_stable_id_for_dovecots_role(director
         days = float(connection.exec_driver_sql(
             "SELECT value FROM settings WHERE key = 'junk_retention_days'").scalar() or 0)
         # The default quota (no rule) and the server's Junk retention.
-        assert settings_of("0b6c2f8e-id") == [(None, f"{round(days * 86400)}s" if days else None)]
-        connection.exec_driver_sql("INSERT INTO directory_settings (directory_id, quota_mb, junk_days, domain_admin) "
-                                   "VALUES ('0b6c2f8e-id', 77, 2, false)")
+        assert settings_of("0b6c2f8e-id") == [(None, f"{round(days * 86400)}s" if days else None, None, "yes", "yes")]
+        connection.exec_driver_sql("INSERT INTO directory_settings (directory_id, quota_mb, junk_days, domain_admin, "
+                                   "forward_address, forward_keep_copy, spam_to_junk) "
+                                   "VALUES ('0b6c2f8e-id', 77, 2, false, 'far@away.test', false, false)")
     engine.dispose()
-    assert settings_of("0b6c2f8e-id") == [("*:storage=77M", f"{2 * 86400}s")]
+    assert settings_of("0b6c2f8e-id") == [("*:storage=77M", f"{2 * 86400}s", "far@away.test", "no", "no")]
 
 
 def test_dovecot_signs_in_and_finds_the_user_in_postgresql(dovecot):

@@ -98,6 +98,8 @@ ROUTES = {
     "webmail.contacts_export": Route(SIGNED_IN, "/contacts/export"),
     "webmail.contacts_import": Route(SIGNED_IN, "/contacts/import"),
     "webmail.contact_add_sender": Route(SIGNED_IN, "/contacts/add-sender"),
+    "webmail.group_rename": Route(SIGNED_IN, "/contacts/group/rename"),
+    "webmail.group_delete": Route(SIGNED_IN, "/contacts/group/delete"),
     "webmail.edit_scheduled": Route(SIGNED_IN, "/scheduled/1/edit"),
     "webmail.cancel_scheduled": Route(SIGNED_IN, "/scheduled/1/cancel"),
     "portal.index": Route(SIGNED_IN, "/settings/"),

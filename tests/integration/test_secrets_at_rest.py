@@ -17,6 +17,7 @@ import pytest
 
 from core.models import Mailbox, WebSession
 from tests.helpers import imap_login, new_address, post_login, submit, wait_for_subject
+from tests.integration.secrets_support import world_readable_secrets
 
 # Run as the postfix user: every file in the database's folder that it can open, as raw
 # bytes (tables, free pages and the WAL alike), and every table of each one that SQLite
@@ -108,3 +109,7 @@ def rspamd_hash(password: str) -> str:
     done = subprocess.run(["rspamadm", "lua", "-e", script], input=password + "\n",
                           capture_output=True, text=True, timeout=60, check=True)
     return done.stdout.strip().splitlines()[-1]
+
+
+def test_no_rendered_config_that_holds_a_secret_is_world_readable(mail_stack):
+    assert world_readable_secrets(mail_stack) == {}

@@ -20,6 +20,7 @@ from tests.conftest import HS_CACHE, PORT_KEYS, copy_hyperscan, free_ports
 from tests.helpers import PASSWORD, imap_login, wait_for_subject
 from tests.integration.admin_support import send_inbound
 from tests.integration.pg_support import role_url
+from tests.integration.secrets_support import world_readable_secrets
 
 @pytest.fixture(scope="module")
 def pg_stack():
@@ -70,6 +71,12 @@ def test_the_daemons_configs_name_postgresql(people):
     assert "pgsql:" in (etc / "postfix" / "main.cf").read_text()
     assert "driver = pgsql" in (etc / "dovecot" / "dovecot-passdb.conf.ext").read_text()
     assert not (Path(people["DATA_DIR"]) / "db").exists()  # no SQLite file was made
+
+
+def test_no_rendered_config_that_holds_a_database_password_is_world_readable(people):
+    """dovecot-sql.conf.ext and its siblings name PostgreSQL with a password (0640 dovecot)."""
+    held = world_readable_secrets(people)
+    assert held == {}, held
 
 
 def test_postfix_role_cannot_read_password_hashes(pg_stack, people):

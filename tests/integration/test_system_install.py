@@ -5,13 +5,17 @@ tree; bad input is refused before anything is rendered.
 """
 from __future__ import annotations
 
+import grp
+import pwd
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from stack import carddav, checks
 from stack.errors import StackError
 from stack.layout import Layout
 from stack.layout import SystemLayout
@@ -50,13 +54,38 @@ def test_rendered_system_passes_every_daemons_checker(mail_stack, pair, target):
     assert 'log_path = "syslog"' in dovecot and f"ssl_cert = <{pair[0]}" in dovecot
     env = (target / "etc/mailroom/mailroom.env").read_text()
     assert "MAILROOM_IMAP_PORT=143" in env and "MAILROOM_SUBMISSION_HOST=mail.example.org" in env
-    for unit in ("mailroom-worker", "mailroom-web", "mailroom-learnd", "mailroom-filter"):
+    for unit in ("mailroom-worker", "mailroom-web", "mailroom-learnd", "mailroom-filter", "mailroom-carddav"):
         assert (target / f"etc/systemd/system/{unit}.service").is_file()
     assert "User=mailroom" in (target / "etc/systemd/system/mailroom-web.service").read_text()
+    _assert_address_book(target, env)
     assert (target / "var/lib/mailroom/db/mailroom.db").is_file()
     antivirus = (target / "etc/rspamd/local.d/antivirus.conf").read_text()
     clamd = Path("/usr/sbin/clamd").exists()  # ClamAV "if present": absent on this machine
     assert f"enabled = {'true' if clamd else 'false'};" in antivirus and "/run/clamav/clamd.ctl" in antivirus
+
+
+def _assert_address_book(target: Path, env: str) -> None:
+    """Radicale: its unit runs the launcher on the rendered configuration (which holds the
+    web app's key: root:radicale 0640) and the books are radicale's alone; the app finds it."""
+    unit = (target / "etc/systemd/system/mailroom-carddav.service").read_text()
+    conf = target / "etc/mailroom/carddav/radicale.conf"
+    assert f"-m mailroom_carddav {conf} {target}/run/mailroom/carddav.pid" in unit
+    plugin = target / "var/lib/mailroom/app/stack/carddav"
+    assert f"PYTHONPATH={plugin}\n" in unit and (plugin / "mailroom_carddav/auth.py").is_file()
+    text, info = conf.read_text(), conf.stat()
+    assert "hosts = 127.0.0.1:15232" in text and "imap_port = 143" in text
+    assert f"filesystem_folder = {target}/var/lib/mailroom/lib/carddav" in text
+    assert stat.S_IMODE(info.st_mode) == 0o640 and grp.getgrgid(info.st_gid).gr_name == carddav.USER
+    books = (target / "var/lib/mailroom/lib/carddav").stat()
+    assert stat.S_IMODE(books.st_mode) == 0o700 and pwd.getpwuid(books.st_uid).pw_name == carddav.USER
+    assert "MAILROOM_CARDDAV_PORT=15232" in env and "MAILROOM_CARDDAV_HOST=127.0.0.1" in env
+
+
+def test_radicale_refusal_is_shown_in_its_own_words(target):
+    conf = target / "radicale.conf"
+    conf.write_text("[rights]\ntype = no_such_rights\n")
+    with pytest.raises(StackError, match="Radicale refused the configuration(.|\n)*no_such_rights"):
+        checks.run(*checks.radicale(conf))
 
 
 def test_missing_certificate_is_refused_before_anything_is_rendered(mail_stack, pair, target):

@@ -315,6 +315,28 @@ def test_erase_job_removes_only_an_unused_mail_directory(db, tmp_path):
     assert db.query(Mailbox).filter_by(address="ann@example.test").count() == 0
 
 
+def test_the_address_book_goes_with_the_mail_unless_the_address_is_taken_again(db, tmp_path):
+    root, books = tmp_path / "mail", tmp_path / "carddav"
+    root.mkdir()
+    for address in ("gone@example.test", "kept@example.test", "bob@example.test"):
+        (books / "collection-root" / address / "contacts").mkdir(parents=True)
+        (books / "collection-root" / address / "contacts" / "a.vcf").write_text("BEGIN:VCARD")
+    for kind, target in (("erase_mail", "gone@example.test"), ("archive_mail", "kept@example.test"),
+                         ("erase_mail", "bob@example.test")):  # bob's mailbox exists: his own book
+        db.add(AdminJob(kind=kind, target=target, path=str(root / "example.test" / target.split("@")[0]),
+                        requested_by=ME))
+    db.flush()
+    ran = [jobs.claim(db) for _ in range(3)]
+    for job in ran:
+        jobs.run(db, job, root, books)
+    assert [j.state for j in ran] == ["done", "done", "failed"]
+    assert not (books / "collection-root" / "gone@example.test").exists()
+    assert not (books / "collection-root" / "kept@example.test").exists()
+    kept = list((root / jobs.ARCHIVE / "example.test").glob("kept-*.contacts"))
+    assert len(kept) == 1 and (kept[0] / "contacts" / "a.vcf").read_text() == "BEGIN:VCARD"
+    assert (books / "collection-root" / "bob@example.test" / "contacts" / "a.vcf").exists()
+
+
 def test_an_empty_group_belongs_to_the_server_admin_only(db):
     # Issue 12: all() of no members is True, so every domain admin could pick an empty group
     # (which the server admin may later fill with anyone) as owner of their shared mailbox.

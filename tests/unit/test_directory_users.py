@@ -40,3 +40,12 @@ def test_a_read_that_found_nobody_orphans_nobody(session):
     directory_users.record_read(session, {}, {"id-a"}, lambda i: 1)  # a filter that matches nobody
     assert rows(session) == {"id-a": ("ann@example.test", True, None)}
     assert directory_users.orphans(session, CFG) == []
+
+
+def test_extra_addresses_are_those_the_addresss_present_holder_was_last_read_with(session):
+    directory_users.record_read(session, {"id-a": "ann@example.test"}, set(), lambda i: 0,
+                                extras={"id-a": ["anna@example.test", "a.n@example.test"]})
+    assert directory_users.extra_addresses(session, "ann@example.test") == ["anna@example.test", "a.n@example.test"]
+    # A new person given the address, while the old one's folder is orphaned: not theirs.
+    directory_users.record_read(session, {"id-b": "ann@example.test"}, {"id-a"}, lambda i: 0)
+    assert directory_users.extra_addresses(session, "ann@example.test") == []

@@ -105,9 +105,12 @@ def test_a_web_sessions_credential_goes_with_the_session(session):
     assert session.query(AppPassword).filter_by(address="ann@example.test").count() == 1
 
 
-def test_removing_a_mailbox_forgets_its_sign_in_secrets(directory, tmp_path):
-    from core.models import AppPassword, RecoveryCode, TwoFactor
+def test_removing_a_mailbox_forgets_its_secrets_waiting_messages_and_choices(directory, tmp_path):
+    from datetime import datetime, timezone
+
+    from core.models import AppPassword, IdentitySettings, RecoveryCode, ScheduledMessage, TwoFactor
     from core.services.directory import lookup, mailboxes
+    from core.services.mail import identities
 
     address = "bob@example.test"
     with directory.factory() as s:
@@ -115,7 +118,15 @@ def test_removing_a_mailbox_forgets_its_sign_in_secrets(directory, tmp_path):
     with directory.transaction() as s:
         app_passwords.create(s, address, "Phone")
     with directory.transaction() as s:
+        s.add(ScheduledMessage(address=address, sender=address, recipients="ann@example.test\n",
+                               source=b"Subject: later\r\n\r\nx\r\n", sealed_credential=b"x",
+                               send_at=datetime(2030, 1, 1, tzinfo=timezone.utc)))
+        s.add(IdentitySettings(address=address, sender=address, bcc="watcher@example.test"))
+        identities.save_notifications(s, address, True, ["Lists"])
+    with directory.transaction() as s:
         mailboxes.delete_mailbox(s, "tests", lookup.get_mailbox(s, address), False, tmp_path)
     with directory.transaction() as s:
-        for model in (TwoFactor, RecoveryCode, AppPassword):
+        for model in (TwoFactor, RecoveryCode, AppPassword, ScheduledMessage, IdentitySettings):
             assert s.query(model).filter_by(address=address).count() == 0, model
+        assert identities.notification_folders(s, address) == []
+        assert not identities.preferences(s, address).notifications

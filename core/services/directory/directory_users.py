@@ -1,8 +1,8 @@
 """Directory users (MAILROOM_ACCOUNT_PROVIDER=ldap): Mailroom's own settings for them,
 the worker's record of who the directory had, and their orphaned mail folders.
 
-Settings are keyed by the stable id (core/models/directory.py). Dovecot reads quota and
-Junk retention by that id (stack/templates/dovecot/directory); the domain-admin role
+Settings are keyed by the stable id (core/models/directory.py). Dovecot reads quota,
+Junk retention and forwarding by that id (stack/templates/dovecot/directory); the domain-admin role
 counts for whoever holds the id now, checked against the live directory.
 """
 from __future__ import annotations
@@ -16,15 +16,17 @@ from typing import Callable
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from core.config import uses_ldap
 from core.i18n import lazy_gettext as _l
 from core.ldapdir import listing
 from core.ldapdir.client import DirectoryUser
 from core.ldapdir.people import DirectoryUnavailable
-from core.models import AdminJob, DirectoryPerson, DirectorySettings
+from core.models import AdminJob, DirectoryPerson, DirectorySettings, Mailbox
 from core.models.base import utcnow
 from core.models.jobs import QUEUED, RUNNING
 from core.services.access import audit
 from core.services.errors import InvalidInput, NotFound
+from core.services.personal import forwarding, holder
 from core.services.server import jobs, mailstore
 
 log = logging.getLogger(__name__)
@@ -44,21 +46,40 @@ def settings_of(db: Session, ids: list[str]) -> dict[str, DirectorySettings]:
 
 
 def save_settings(db: Session, actor: str, user: DirectoryUser, quota_mb: int | None,
-                  junk_days: int | None, domain_admin: bool | None) -> DirectorySettings:
-    """Store USER's quota, Junk retention and (DOMAIN_ADMIN not None) domain-admin role."""
-    row = db.get(DirectorySettings, user.id)
-    if row is None:
-        row = DirectorySettings(directory_id=user.id, quota_mb=None, junk_days=None, domain_admin=False)
-        db.add(row)
-    before = {"quota_mb": row.quota_mb, "junk_days": row.junk_days, "domain_admin": row.domain_admin}
+                  junk_days: int | None, domain_admin: bool | None,
+                  forward: tuple[str, bool] = ("", True)) -> DirectorySettings:
+    """Store USER's quota, Junk retention, forwarding (FORWARD: the target, '' for none,
+    and whether to keep a copy) and (DOMAIN_ADMIN not None) domain-admin role."""
+    row = holder.directory_row(db, user.id, create=True)
+    before = _audited(row)
     row.quota_mb, row.junk_days = quota_mb, junk_days
     if domain_admin is not None:
         row.domain_admin = domain_admin
-    db.flush()
-    after = {"quota_mb": row.quota_mb, "junk_days": row.junk_days, "domain_admin": row.domain_admin}
+    forwarding.forward_row(db, row, user.address, forward[0] or None, forward[1])
     audit.record(db, actor, "update", "directory", user.address, domain=user.address.rpartition("@")[2],
-                 before={**before, "id": user.id}, after={**after, "id": user.id})
+                 before={**before, "id": user.id}, after={**_audited(row), "id": user.id})
     return row
+
+
+def _audited(row: DirectorySettings) -> dict:
+    return {"quota_mb": row.quota_mb, "junk_days": row.junk_days, "domain_admin": row.domain_admin,
+            "forward_address": row.forward_address, "forward_keep_copy": row.forward_keep_copy}
+
+
+def is_directory_user(db: Session, cfg: dict, address: str) -> bool:
+    """Whether ADDRESS signs in as a directory user: with a directory, an address no
+    mailbox of the database has (Dovecot asks the database's passdbs first)."""
+    return uses_ldap(cfg) and db.scalar(select(Mailbox.id).where(Mailbox.address == address)) is None
+
+
+def extra_addresses(db: Session, address: str) -> list[str]:
+    """The extra addresses the directory gives the user at ADDRESS, as the worker last
+    read them (at most a poll old); none when a database mailbox has ADDRESS (found first)."""
+    if db.scalar(select(Mailbox.id).where(Mailbox.address == address)) is not None:
+        return []
+    found = db.scalar(select(DirectoryPerson.extra_addresses)
+                      .where(DirectoryPerson.address == address, DirectoryPerson.present))
+    return found.split() if found else []
 
 
 def admin_candidate(db: Session, address: str) -> str | None:
@@ -73,8 +94,9 @@ def admin_candidate(db: Session, address: str) -> str | None:
 
 
 def record_read(db: Session, seen: dict[str, str], folders: set[str], size_of: Callable[[str], int],
-                now: datetime | None = None) -> None:
-    """Record a complete read of the directory: SEEN maps each id to its address; FOLDERS
+                now: datetime | None = None, extras: dict[str, list[str]] | None = None) -> None:
+    """Record a complete read of the directory: SEEN maps each id to its address (EXTRAS:
+    to its extra addresses); FOLDERS
     are the ids that have a mail folder. A folder whose id the directory no longer has is
     orphaned: its size is measured once (SIZE_OF). Rows of ids that are neither in the
     directory nor on disk are dropped. An empty read changes nothing (a filter that
@@ -89,6 +111,7 @@ def record_read(db: Session, seen: dict[str, str], folders: set[str], size_of: C
             row = rows[directory_id] = DirectoryPerson(directory_id=directory_id)
             db.add(row)
         row.address, row.last_seen, row.present, row.folder_bytes = address, now, True, None
+        row.extra_addresses = " ".join((extras or {}).get(directory_id, ()))
     for directory_id in folders - set(seen):
         row = rows.get(directory_id)
         if row is None:  # a folder from before the worker kept a record: address unknown

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from core import passwords
 from core.i18n import lazy_gettext as _l
-from core.models import (AdminJob, ApiToken, AppPassword, Domain, Group, Mailbox, RecoveryCode,
-                         TwoFactor, WebSession)
+from core.models import (AdminJob, ApiToken, AppPassword, Domain, Group, IdentitySettings, Mailbox,
+                         MailPreferences, NotificationFolder, ReceiptRefusal, RecoveryCode,
+                         ScheduledMessage, TrustedSender, TwoFactor, WebSession)
 from core.services.access import audit
 from core.services.access.roles import Roles
 from core.services.errors import InvalidInput
@@ -213,9 +214,12 @@ def delete_mailbox(db: Session, actor: str, mailbox: Mailbox, erase_mail: bool,
                    home: Path) -> AdminJob | None:
     """Remove MAILBOX from the directory; its Maildir stays unless ERASE_MAIL queues its erasure."""
     before = {**snapshot(mailbox), "references": references(db, mailbox.address).__dict__}
-    # Its sessions and sign-in secrets go too (kept by address in the private database, no
-    # foreign key across the two files): an address made again starts without them.
-    for model in (WebSession, TwoFactor, RecoveryCode, AppPassword, ApiToken):
+    # Its sessions, sign-in secrets, messages waiting to be sent and webmail choices go too
+    # (kept by address, some in the private database: no foreign key across the two files):
+    # nothing is sent in the name of a removed person, and an address made again starts
+    # without them (no inherited Bcc or signature).
+    for model in (WebSession, TwoFactor, RecoveryCode, AppPassword, ApiToken, ScheduledMessage,
+                  IdentitySettings, MailPreferences, NotificationFolder, TrustedSender, ReceiptRefusal):
         db.execute(delete(model).where(model.address == mailbox.address))
     return remove_from_directory(db, actor, "mailbox", mailbox, before, erase_mail, home)
 

@@ -252,9 +252,70 @@ def _crlf_end(text: str) -> str:
     return text if text.endswith("\n") else text + "\r\n"
 
 
-def suggestions(book: AddressBook, query: str) -> list[Contact]:
-    """One suggestion per address of the contacts matching QUERY, by name."""
+@dataclass(frozen=True)
+class GroupSuggestion:
+    """A group offered in compose, e.g. 'Team (5)', that expands to its members' addresses."""
+
+    name: str
+    members: tuple[Contact, ...]
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} ({len(self.members)})"
+
+    @property
+    def label(self) -> str:
+        """What goes into the field: each member's first address, with their name."""
+        return ", ".join(member.label for member in self.members)
+
+
+def suggestions(book: AddressBook, query: str) -> tuple[list[GroupSuggestion], list[Contact]]:
+    """The groups whose name contains QUERY (those with an address) and one suggestion
+    per address of the contacts matching QUERY, each by name."""
     query = query.strip().casefold()
-    return [Contact(e.card.name, address.lower()) for e in matching(entries(book), query)
-            for address in e.card.emails
-            if query in e.card.name.casefold() or query in address.casefold()]
+    found = entries(book)
+    groups_found = [GroupSuggestion(name, tuple(Contact(e.card.name, e.card.emails[0].lower())
+                                                for e in matching(found, "", name) if e.card.emails))
+                    for name, _ in groups(found) if query in name.casefold()]
+    return ([group for group in groups_found if group.members],
+            [Contact(e.card.name, address.lower()) for e in matching(found, query)
+             for address in e.card.emails
+             if query in e.card.name.casefold() or query in address.casefold()])
+
+
+def group_name(text: str) -> str:
+    """TEXT as a group's name (spaces tidied); InvalidInput saying what to fix."""
+    name = " ".join(text.split())
+    if not name:
+        raise InvalidInput("Give the group a name.")
+    if len(name) > MAX_GROUP or "," in name:
+        raise InvalidInput(f"A group's name is up to {MAX_GROUP} characters, without commas.")
+    return name
+
+
+def rename_group(book: AddressBook, old: str, new: str) -> tuple[str, int]:
+    """Give every contact in group OLD the group NEW instead; the new name (tidied) and
+    how many contacts were changed."""
+    new = group_name(new)
+    return new, _regroup(book, old, lambda names: tuple(dict.fromkeys(new if g == old else g for g in names)))
+
+
+def delete_group(book: AddressBook, name: str) -> int:
+    """Take every contact out of group NAME (the contacts stay); how many were changed."""
+    return _regroup(book, name, lambda names: tuple(g for g in names if g != name))
+
+
+def _regroup(book: AddressBook, group: str, change) -> int:
+    """Store each card of GROUP with its groups changed by CHANGE, each with its ETag (a
+    card changed elsewhere meanwhile stops it, saying how far it got)."""
+    members = matching(entries(book), "", group)
+    if not members:
+        raise NotFound(f"There is no group “{group[:MAX_GROUP]}”.")
+    for done, entry in enumerate(members):
+        card = entry.card
+        try:
+            save(book, vcard.Card(card.uid, card.name, card.emails, card.phones, card.note,
+                                  change(card.groups)), entry)
+        except Refused as exc:
+            raise Refused(f"Stopped after {done} of {len(members)} contacts: {exc}") from exc
+    return len(members)

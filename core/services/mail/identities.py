@@ -5,7 +5,8 @@ same way Postfix's sender-login map decides (stack/templates/postfix/maps/
 sender_login.cf, enforced on submission by reject_authenticated_sender_login_mismatch):
 the person's own mailbox address, and every alias with a destination of kind 'mailbox'
 that is their mailbox; an alias on every domain ('postmaster@*') counts on each domain
-that has no alias of its own with that name.
+that has no alias of its own with that name. A directory user sends as their address and
+the extra addresses the directory gives them (Postfix's ldap: sender-login table).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from core.models import (
     TO_MAILBOX, TO_SHARED, Alias, AliasDestination, Domain, IdentitySettings, Mailbox,
     MailPreferences, NotificationFolder, SharedMailbox, group_members, shared_mailbox_owners,
 )
+from core.services.directory import directory_users
 from core.services.personal.validation import InvalidField, one_line, plain_text
 
 SIGNATURE_LIMIT = 4000
@@ -87,6 +89,7 @@ def sendable(db: Session, address: str) -> list[str]:
         else:
             found.update(f"{alias.local_part}@{d}" for d in domains
                          if (alias.local_part, d) not in bound)
+    found.update(directory_users.extra_addresses(db, address))
     return [address, *sorted(found - {address})]
 
 

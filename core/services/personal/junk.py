@@ -1,6 +1,7 @@
 """Spam handling: "move spam to Junk" and how long Junk keeps messages.
 
-Both are read by Dovecot's userdb (stack/templates/dovecot/dovecot-sql.conf.ext): the
+Both are read by Dovecot's userdb (stack/templates/dovecot/dovecot-sql.conf.ext, and
+dovecot/directory/dovecot-directory-sql.conf.ext for a directory user's by stable id): the
 first switches the before-script 10-mailroom-junk.sieve on, the second becomes the
 Junk folder's `autoexpunge`, so Dovecot itself deletes old Junk, whoever is logged in.
 """
@@ -13,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.i18n import lazy_gettext as _l
 from core.models import Setting
-from core.services.directory.lookup import get_mailbox
-
+from .holder import settings_row
 from .validation import whole_number
 
 # The settings row with the server default (migration 0003 writes 30); 0 keeps Junk forever.
@@ -24,7 +24,7 @@ MAX_DAYS = 3650
 
 @dataclass(frozen=True)
 class JunkSettings:
-    """One mailbox's spam handling, e.g. JunkSettings(True, None, 30) (server default)."""
+    """One person's spam handling, e.g. JunkSettings(True, None, 30) (server default)."""
 
     spam_to_junk: bool
     days: int | None
@@ -57,17 +57,18 @@ def set_server_days(db: Session, days: int) -> int:
     return days
 
 
-def get_junk(db: Session, owner: str) -> JunkSettings:
-    """The spam handling of the mailbox at OWNER."""
-    mailbox = get_mailbox(db, owner)
-    return JunkSettings(mailbox.spam_to_junk, mailbox.junk_days, server_days(db))
+def get_junk(db: Session, owner: str, cfg: dict | None = None) -> JunkSettings:
+    """The spam handling of OWNER (CFG: a directory user's too, by stable id)."""
+    row = settings_row(db, owner, cfg)
+    return JunkSettings(row.spam_to_junk, row.junk_days, server_days(db))
 
 
-def set_junk(db: Session, owner: str, spam_to_junk: bool, days: str | int | None) -> JunkSettings:
+def set_junk(db: Session, owner: str, spam_to_junk: bool, days: str | int | None,
+             cfg: dict | None = None) -> JunkSettings:
     """Set OWNER's spam handling; DAYS None or '' follows the server default."""
-    mailbox = get_mailbox(db, owner)
-    mailbox.spam_to_junk = spam_to_junk
+    row = settings_row(db, owner, cfg, create=True)
+    row.spam_to_junk = spam_to_junk
     blank = days is None or (isinstance(days, str) and not days.strip())
-    mailbox.junk_days = None if blank else whole_number("days", days, _l("The number of days"), 0, MAX_DAYS)
+    row.junk_days = None if blank else whole_number("days", days, _l("The number of days"), 0, MAX_DAYS)
     db.flush()
-    return JunkSettings(mailbox.spam_to_junk, mailbox.junk_days, server_days(db))
+    return JunkSettings(row.spam_to_junk, row.junk_days, server_days(db))

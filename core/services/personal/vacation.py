@@ -15,6 +15,7 @@ from core.i18n import lazy_gettext as _l
 from core.mail.sieve import SieveStore
 from core.mail.sieve_rules import RuleSet, Vacation
 from core.models import TO_MAILBOX, Alias, AliasDestination, Domain, Mailbox
+from core.services.directory import directory_users
 
 from . import filters
 from .validation import InvalidField, one_line, plain_text, whole_number
@@ -34,7 +35,8 @@ def current(state: filters.Filters) -> Vacation:
 
 
 def own_addresses(db: Session, address: str) -> list[str]:
-    """ADDRESS and the aliases that deliver to its mailbox (their replies may answer for them)."""
+    """ADDRESS and the aliases that deliver to its mailbox, or a directory user's extra
+    addresses (their replies may answer for them)."""
     rows = db.execute(
         select(Alias.local_part, Domain.name)
         .join(AliasDestination, AliasDestination.alias_id == Alias.id)
@@ -44,6 +46,7 @@ def own_addresses(db: Session, address: str) -> list[str]:
     ).all()
     own_domain = address.rpartition("@")[2]
     aliases = {f"{local}@{domain or own_domain}" for local, domain in rows}
+    aliases.update(directory_users.extra_addresses(db, address))
     return [address, *sorted(aliases - {address})]
 
 

@@ -4,7 +4,9 @@ A deleted address's Maildir never stays where a new mailbox of the same address 
 find it: it is erased when the admin asked for that, else moved to
 MAIL_ROOT/.archive/DOMAIN/LOCAL-TIME-JOB, a folder only root may enter, from where a
 server admin can restore it (core/services/directory/archives.py); until the job is
-done the address cannot be given again (directory/lookup.py).
+done the address cannot be given again (directory/lookup.py). The address book kept by
+that address (Radicale's BOOKS/collection-root/ADDRESS) goes the same way, beside the
+archived mail as LOCAL-TIME-JOB.contacts, so the next holder of the address never sees it.
 """
 from __future__ import annotations
 
@@ -64,13 +66,15 @@ def claim(db: Session) -> AdminJob | None:
     return job
 
 
-def run(db: Session, job: AdminJob, mail_root: Path) -> None:
-    """Carry out JOB and record how it ended."""
+def run(db: Session, job: AdminJob, mail_root: Path, books: Path | None = None) -> None:
+    """Carry out JOB (and the same for the address's book under BOOKS) and record how it ended."""
     try:
         if job.kind not in (ERASE_MAIL, ARCHIVE_MAIL):
             raise ValueError(f"unknown job kind {job.kind!r}")
         path = _mail_directory(db, job, mail_root)
         (erase if job.kind == ERASE_MAIL else archive)(path, job, mail_root)
+        if books is not None:
+            _address_book(db, job, books, mail_root)
     except (OSError, ValueError) as exc:
         log.warning("job %s (%s %s) failed: %s", job.id, job.kind, job.target, exc)
         job.state, job.error = FAILED, str(exc)
@@ -98,6 +102,29 @@ def _mail_directory(db: Session, job: AdminJob, mail_root: Path) -> Path:
             select(SharedMailbox.id).where(SharedMailbox.address == job.target)):
         raise ValueError(f"{job.target} exists again; its mail directory was left alone")
     return path
+
+
+def _address_book(db: Session, job: AdminJob, books: Path, mail_root: Path) -> None:
+    """Erase the book of JOB's address, or move it beside the archived mail; left alone
+    when the address is someone's again (a mailbox, or a person of the directory)."""
+    book = books / "collection-root" / job.target
+    if not SAFE_NAME.match(job.target) or book.is_symlink() or not book.is_dir():
+        return
+    if db.scalar(select(Mailbox.id).where(Mailbox.address == job.target)) or db.scalar(
+            select(DirectoryPerson.directory_id).where(DirectoryPerson.address == job.target,
+                                                       DirectoryPerson.present)):
+        log.info("the address book of %s belongs to its new holder: left alone (job %s)", job.target, job.id)
+        return
+    if job.kind == ERASE_MAIL:
+        shutil.rmtree(book)
+        log.info("erased the address book of %s for job %s", job.target, job.id)
+        return
+    local, _, domain = job.target.rpartition("@")
+    domain_dir = archive_root(mail_root) / domain
+    domain_dir.mkdir(mode=0o700, exist_ok=True)
+    target = domain_dir / f"{local}-{time.strftime('%Y%m%dT%H%M%S')}-{job.id}.contacts"
+    shutil.move(book, target)  # the books may lie on another file system than the mail
+    log.info("archived the address book of %s to %s for job %s", job.target, target, job.id)
 
 
 def erase(path: Path, job: AdminJob, mail_root: Path) -> None:

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from radicale import config, log as radicale_log, server
+from radicale.app import Application
 
 from . import USER, auth  # noqa: F401 - auth imported now, while the checkout is readable
 
@@ -23,10 +24,13 @@ log = logging.getLogger("mailroom.carddav")
 
 
 def main(argv: list[str]) -> int:
-    """Serve from the rendered configuration ARGV[0]; 0 in the parent once detached."""
+    """Serve from the rendered configuration ARGV[0]; 0 in the parent once detached.
+    `--check CONFIG`: load it and its plugins as serving would, then exit (0: usable)."""
     radicale_log.setup()
+    if len(argv) == 2 and argv[0] == "--check":
+        return check(argv[1])
     if len(argv) != 2:
-        log.error("usage: python -m mailroom_carddav CONFIG PIDFILE")
+        log.error("usage: python -m mailroom_carddav CONFIG PIDFILE | --check CONFIG")
         return 2
     try:
         configuration = config.load([(argv[0], False)])
@@ -42,6 +46,17 @@ def main(argv: list[str]) -> int:
     os.setgid(user.pw_gid)
     os.setuid(user.pw_uid)
     server.serve(configuration)
+    return 0
+
+
+def check(path: str) -> int:
+    """Whether Radicale accepts the configuration PATH and loads its auth, rights and
+    storage plugins (what `stack install --system` asks before writing it)."""
+    try:
+        Application(config.load([(path, False)]))
+    except Exception as exc:  # noqa: BLE001 - Radicale raises plain exceptions of many kinds
+        log.error("Radicale refuses %s: %s", path, exc)
+        return 1
     return 0
 
 

@@ -1,13 +1,13 @@
 """Directory (LDAP/AD) groups as owners of shared mailboxes, by the group's name.
 
-Revision ID: 0020
+Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
+revision = "0022"
 down_revision = "0021"
 branch_labels = None
 depends_on = None

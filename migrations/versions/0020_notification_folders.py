@@ -1,13 +1,13 @@
 """Folders besides the INBOX whose new mail a person is told about.
 
-Revision ID: 0024
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0024"
+revision = "0020"
 down_revision = "0019"
 branch_labels = None
 depends_on = None
