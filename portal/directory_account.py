@@ -10,11 +10,14 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
-PASSWORD_TEXT = ("Your account comes from your organisation's directory, and so does your password: "
-                 "change it there, or ask whoever runs the directory. Mail programs and this site take "
-                 "the new password at their next sign-in.")
+from core.i18n import lazy_gettext as _l
+
+PASSWORD_TEXT = _l("Your account comes from your organisation's directory, and so does your password: "
+                   "change it there, or ask whoever runs the directory. Mail programs and this site take "
+                   "the new password at their next sign-in.")
 
 
 def password_kept_in_directory(view):
@@ -23,7 +26,7 @@ def password_kept_in_directory(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if current_user.is_authenticated and current_user.from_directory:
-            return render_template("portal/directory_managed.html", title="Password", text=PASSWORD_TEXT), \
+            return render_template("portal/directory_managed.html", title=_("Password"), text=PASSWORD_TEXT), \
                 200 if request.method == "GET" else 403
         return view(*args, **kwargs)
     return wrapper

@@ -123,7 +123,8 @@ def group_rename():
     except (InvalidInput, NotFound, Refused) as exc:
         flash(str(exc), "error")
         return redirect(url_for("webmail.contacts", group=old or None))
-    flash(f"The group {old} is now {new} ({changed} contact{'s' * (changed != 1)}).", "info")
+    flash(ngettext("The group %(old)s is now %(new)s (%(num)s contact).",
+                   "The group %(old)s is now %(new)s (%(num)s contacts).", changed, old=old, new=new), "info")
     return redirect(url_for("webmail.contacts", group=new))
 
 
@@ -137,8 +138,9 @@ def group_delete():
     except (NotFound, Refused) as exc:
         flash(str(exc), "error")
         return redirect(url_for("webmail.contacts", group=group or None))
-    flash(f"The group {group} was deleted; its {changed} contact{'s' * (changed != 1)} stay in your book.",
-          "info")
+    flash(ngettext("The group %(group)s was deleted; its %(num)s contact stays in your book.",
+                   "The group %(group)s was deleted; its %(num)s contacts stay in your book.", changed,
+                   group=group), "info")
     return redirect(url_for("webmail.contacts"))
 
 

@@ -178,8 +178,8 @@ def mailbox_server_admin(mailbox: Mailbox):
     grant = checked("server_admin")
     return save(lambda: admin_roles.set_server_admin(db.session, actor(), mailbox, grant),
                 lambda error: _edit_page(mailbox, error, status=400),
-                _('%(address)s is %(longer)s a server admin.',
-                  address=mailbox.address, longer='now' if grant else 'no longer'),
+                (_('%(address)s is now a server admin.', address=mailbox.address) if grant else
+                 _('%(address)s is no longer a server admin.', address=mailbox.address)),
                 "admin.mailbox_edit", address=mailbox.address)
 
 

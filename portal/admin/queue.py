@@ -65,7 +65,9 @@ def server_queue_flush():
     queue_id = request.form.get("queue_id") or None
     return _act(lambda: queue.flush(db.session, config(), actor(), queue_id),
                 _('Postfix is attempting to send %(message)s now. A message that still cannot go '
-                  'stays in the queue with its new reason.', message=queue_id or 'every queued message'))
+                  'stays in the queue with its new reason.', message=queue_id) if queue_id else
+                _('Postfix is attempting to send every queued message now. A message that still cannot '
+                  'go stays in the queue with its new reason.'))
 
 
 @bp.route("/server/queue/delete", methods=["POST"])

@@ -134,6 +134,11 @@
   const params = new URLSearchParams(window.location.search);
   const firstPage = !pane.dataset.conversations && !params.get("q") && (params.get("page") || "1") === "1" &&
     (params.get("sort") || "date") === "date" && (params.get("order") || "desc") === "desc";
+  // A count keeps its number in data-value and shows it with the page language's grouping.
+  function showCount(element, value) {
+    element.dataset.value = String(value);
+    element.textContent = value.toLocaleString(document.documentElement.lang);
+  }
   async function poll() {
     const url = `${pane.dataset.poll}&uidnext=${pane.dataset.uidnext}`;
     try {
@@ -144,7 +149,7 @@
         list.querySelector(".empty-list")?.remove();
         list.insertAdjacentHTML("afterbegin", data.rows);
         const total = document.querySelector('[data-count="messages"]');
-        if (total) { total.textContent = String(Number(total.textContent) + data.new); }
+        if (total) { showCount(total, Number(total.dataset.value) + data.new); }
       }
       pane.dataset.uidnext = data.uidnext;
       for (const [folder, unseen] of Object.entries(data.unseen)) {
@@ -156,7 +161,7 @@
       const current = document.querySelector('.folder[aria-current="page"]');
       const unseenCount = document.querySelector('[data-count="unseen"]');
       if (current && unseenCount && current.dataset.folder in data.unseen) {
-        unseenCount.textContent = String(data.unseen[current.dataset.folder]);
+        showCount(unseenCount, data.unseen[current.dataset.folder]);
       }
     } catch (error) {
       // The network or server is away for a moment; the next poll tries again.

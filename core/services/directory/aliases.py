@@ -314,7 +314,7 @@ def check_local_only(db: Session, alias: Alias) -> None:
     if openings:
         raise InvalidInput(_l('%(address)s cannot be for the local network only while these lead '
                               'to it from anywhere: %(openings)s. Change them first.',
-                              address=alias.address, openings=', '.join(openings)))
+                              address=alias.address, openings=', '.join(map(str, openings))))
 
 
 def _addresses_of(db: Session, alias: Alias) -> list[str]:

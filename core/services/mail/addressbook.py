@@ -287,9 +287,9 @@ def group_name(text: str) -> str:
     """TEXT as a group's name (spaces tidied); InvalidInput saying what to fix."""
     name = " ".join(text.split())
     if not name:
-        raise InvalidInput("Give the group a name.")
+        raise InvalidInput(_l("Give the group a name."))
     if len(name) > MAX_GROUP or "," in name:
-        raise InvalidInput(f"A group's name is up to {MAX_GROUP} characters, without commas.")
+        raise InvalidInput(_l("A group's name is up to %(max)s characters, without commas.", max=MAX_GROUP))
     return name
 
 
@@ -310,12 +310,13 @@ def _regroup(book: AddressBook, group: str, change) -> int:
     card changed elsewhere meanwhile stops it, saying how far it got)."""
     members = matching(entries(book), "", group)
     if not members:
-        raise NotFound(f"There is no group “{group[:MAX_GROUP]}”.")
+        raise NotFound(_l("There is no group “%(name)s”.", name=group[:MAX_GROUP]))
     for done, entry in enumerate(members):
         card = entry.card
         try:
             save(book, vcard.Card(card.uid, card.name, card.emails, card.phones, card.note,
                                   change(card.groups)), entry)
         except Refused as exc:
-            raise Refused(f"Stopped after {done} of {len(members)} contacts: {exc}") from exc
+            raise Refused(_l("Stopped after %(done)s of %(count)s contacts: %(problem)s", done=done,
+                                 count=len(members), problem=str(exc))) from exc
     return len(members)

@@ -312,7 +312,7 @@ def send(client: IMAPClient, draft: Draft, workspace: Workspace, identity: Ident
     with workspace.lock():
         old = workspace.state().get("draft_uid") or draft.draft_uid
         workspace.update_state(sent=True, sending=0)
-    report = SendReport(recipients, " ".join(filter(None, (warning, file_sent_copy(client, message)))))
+    report = SendReport(recipients, " ".join(map(str, filter(None, (warning, file_sent_copy(client, message))))))
     _tidy_up(client, draft, old)
     workspace.clear()
     return report

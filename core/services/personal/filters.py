@@ -84,7 +84,7 @@ def save(store: SieveStore, state: Filters, ruleset: RuleSet, confirmed: bool = 
     """Write RULESET as the builder's script; make it active (SWITCH: even over another's)."""
     notes = consequences(state, switch)
     if notes and not confirmed:
-        raise NeedsConfirmation(" ".join(notes))
+        raise NeedsConfirmation(" ".join(str(note) for note in notes))
     store.put(SCRIPT, write(ruleset))
     if state.listing.active != SCRIPT and (switch or state.listing.active is None):
         store.activate(SCRIPT)

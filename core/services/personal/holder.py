@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import uses_ldap
+from core.i18n import lazy_gettext as _l
 from core.ldapdir import listing
 from core.ldapdir.people import DirectoryUnavailable
 from core.mail.errors import ServiceUnavailable
@@ -49,4 +50,4 @@ def settings_row(db: Session, owner: str, cfg: dict | None = None,
             raise ServiceUnavailable(DIRECTORY, str(exc)) from exc
         if directory_id:
             return directory_row(db, directory_id, create)
-    raise NotFound(f"There is no mailbox {owner}.")
+    raise NotFound(_l("There is no mailbox %(address)s.", address=owner))

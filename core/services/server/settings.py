@@ -52,7 +52,7 @@ class InvalidSettings(InvalidInput):
     """Values that cannot be stored: ERRORS maps each setting (column) to what is wrong."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(" ".join(errors.values()))
+        super().__init__(" ".join(map(str, errors.values())))
         self.errors = errors
 
 

@@ -137,7 +137,11 @@ def attachment_types(text: str) -> str:
     names = [name for name in re.split(r"[\s,]+", text.strip().lower()) if name]
     unknown = [name for name in names if name not in DETECTORS]
     if unknown:
-        raise InvalidInput(_l('Blocked file types: %(unknown)s %(types)s the detector names; choose from %(detectors)s.', unknown=', '.join(f'“{name}”' for name in unknown), types='is not a type' if len(unknown) == 1 else 'are not types', detectors=', '.join(sorted(DETECTORS))))
+        names, detectors = ', '.join(f'“{name}”' for name in unknown), ', '.join(sorted(DETECTORS))
+        raise InvalidInput(_l('Blocked file types: %(names)s is not a type the detector names; choose '
+                              'from %(detectors)s.', names=names, detectors=detectors) if len(unknown) == 1
+                           else _l('Blocked file types: %(names)s are not types the detector names; '
+                                   'choose from %(detectors)s.', names=names, detectors=detectors))
     return ",".join(dict.fromkeys(names))
 
 
