@@ -130,3 +130,20 @@ def test_removing_a_mailbox_forgets_its_secrets_waiting_messages_and_choices(dir
             assert s.query(model).filter_by(address=address).count() == 0, model
         assert identities.notification_folders(s, address) == []
         assert not identities.preferences(s, address).notifications
+
+
+def test_a_name_in_use_is_refused_so_a_form_sent_again_makes_no_second_secret(session):
+    from core.services.access import api_tokens
+    from core.services.errors import InvalidInput
+
+    app_passwords.create(session, "ann@example.test", "Phone")
+    with pytest.raises(InvalidInput, match="already have an app password named “phone”"):
+        app_passwords.create(session, "ann@example.test", " phone ")
+    token = api_tokens.create(session, "ann@example.test", "Backup script", ["personal:read"], "", False)
+    with pytest.raises(InvalidInput, match="already have a token named “Backup script”"):
+        api_tokens.create(session, "ann@example.test", "Backup  script", ["personal:read"], "", False)
+    assert [p.name for p in app_passwords.listed(session, "ann@example.test")] == ["Phone"]
+    app_passwords.revoke(session, "ann@example.test", app_passwords.listed(session, "ann@example.test")[0].id)
+    api_tokens.revoke(session, "ann@example.test", token.token.id)
+    app_passwords.create(session, "ann@example.test", "Phone")  # free again once revoked
+    api_tokens.create(session, "ann@example.test", "Backup script", ["personal:read"], "", False)

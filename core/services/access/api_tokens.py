@@ -107,8 +107,16 @@ def _expiry(days: str) -> datetime | None:
 
 def create(db: Session, address: str, name: str, chosen: list[str], days: str,
            may_administer: bool) -> Created:
-    """Make (and commit) a token for ADDRESS; the secret is returned once."""
-    row = ApiToken(address=address, name=_check_name(name),
+    """Make (and commit) a token for ADDRESS; the secret is returned once.
+
+    Names are unique among the person's tokens that are not revoked: they tell them apart,
+    and a form sent again (a reload of the page that showed the token) makes no second one.
+    """
+    name = _check_name(name)
+    if any(t.name.casefold() == name.casefold() and t.revoked_at is None for t in listed(db, address)):
+        raise InvalidInput(_l("You already have a token named “%(name)s”: choose another name, or "
+                              "revoke that one first.", name=name))
+    row = ApiToken(address=address, name=name,
                    scopes=check_scopes(chosen, may_administer), expires_at=_expiry(days))
     secret = PREFIX + secrets.token_urlsafe(32)
     row.token_hash = token_hash(secret)

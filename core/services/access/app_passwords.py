@@ -55,11 +55,18 @@ def _add(db: Session, address: str, name: str, web_session_id: str | None = None
 
 
 def create(db: Session, address: str, name: str) -> str:
-    """Make an app password named NAME for ADDRESS; return it (it is not stored)."""
+    """Make an app password named NAME for ADDRESS; return it (it is not stored).
+
+    Names are unique among the person's app passwords: they tell them apart in the list,
+    and a form sent again (a reload of the page that showed the password) makes no second one.
+    """
     name = " ".join(name.split())
     if not name or len(name) > MAX_NAME:
         raise InvalidInput(_l('Give the app password a name of 1 to %(max_name)s characters, such '
                               'as the device or program that will use it.', max_name=MAX_NAME))
+    if any(p.name.casefold() == name.casefold() for p in listed(db, address)):
+        raise InvalidInput(_l('You already have an app password named “%(name)s”: choose another '
+                              'name, or revoke that one first.', name=name))
     password = _add(db, address, name)
     db.commit()
     return password
