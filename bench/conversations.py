@@ -7,7 +7,8 @@ for one person, with their answers in Sent, and gives a twin the very same Maild
   first   the first list of the folder ever (for conversations Dovecot builds its
           thread index of the folder then: a one-off);
   restart the first list after the app's caches were emptied, as by a restart (the
-          SORT, and for conversations the THREAD and the search of Sent);
+          SORT, and for conversations the threads read back from Redis, which a
+          restart keeps, and the search of Sent);
   warm    the page again, nothing changed;
   changed the page right after a new message arrived in the folder (a new SORT for
           messages; for conversations the new message joins the cached threads), one new

@@ -250,5 +250,8 @@ class Filler:
         return twin
 
     def warm(self, folder: str) -> None:
-        """Put FOLDER's Date headers (SORT (DATE)) and envelopes (the list) in Dovecot's cache."""
-        self.doveadm("fetch", "date.sent imap.envelope", "mailbox", folder, "all")
+        """Put in Dovecot's cache what delivery puts there (the stack's mail_always_cache_fields):
+        FOLDER's Date headers (SORT (DATE)), envelopes (the list) and the headers THREAD
+        REFERENCES reads (the conversation view)."""
+        self.doveadm("fetch", "date.sent imap.envelope hdr.message-id hdr.in-reply-to hdr.references "
+                     "hdr.subject", "mailbox", folder, "all")

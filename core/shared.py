@@ -5,6 +5,9 @@ Left empty, it is the stack's own Redis (database 1; Rspamd keeps Bayes in 0) on
 stack has given Redis a password, else memory://, so an app without a stack still runs.
 The rate-limit counters (Flask-Limiter) and the marks below live there; web sessions
 and their sealed credentials live in the database, which every process shares anyway.
+Blobs (bytes) are what one process worked out and another may reuse instead of asking
+again (core/mail/threads.py: a folder's conversations); memory:// keeps none, since the
+one process alone has them in its own caches already.
 
 A mark is a short value with a lifetime: a process that cached something compares the
 mark it saw then with the one the store holds now (mailbox.py: the folder tree).
@@ -37,6 +40,12 @@ class Store(Protocol):
     def put(self, key: str, value: str, seconds: int) -> None:
         """Set KEY to VALUE for SECONDS."""
 
+    def get_blob(self, key: str) -> bytes | None:
+        """The bytes of KEY, None when it has none or the store cannot say."""
+
+    def put_blob(self, key: str, value: bytes, seconds: int) -> None:
+        """Set KEY to the bytes VALUE for SECONDS, when the store keeps blobs."""
+
 
 class MemoryStore:
     """The store of one process alone."""
@@ -58,12 +67,20 @@ class MemoryStore:
             self._items = {k: item for k, item in self._items.items() if item[1] > now}
             self._items[key] = (value, now + seconds)
 
+    def get_blob(self, key: str) -> bytes | None:
+        """None: one process alone keeps what a blob would hold in its own caches."""
+        return None
+
+    def put_blob(self, key: str, value: bytes, seconds: int) -> None:
+        """Nothing: no other process could read it."""
+
 
 class RedisStore:
     """The store every process sees, in Redis."""
 
     def __init__(self, url: str, options: dict) -> None:
         self.client = redis.Redis.from_url(url, decode_responses=True, **options)
+        self.blobs = redis.Redis.from_url(url, **options)  # the same server, bytes as bytes
 
     def get(self, key: str) -> str | None:
         """The value of KEY; a fresh random value when Redis cannot say.
@@ -80,6 +97,22 @@ class RedisStore:
         """Set KEY to VALUE for SECONDS; when Redis is down, other processes miss it."""
         try:
             self.client.set(PREFIX + key, value, ex=seconds)
+        except redis.RedisError as exc:
+            log.warning("the shared store did not take %s: %s", key.split(":", 1)[0], exc)
+
+    def get_blob(self, key: str) -> bytes | None:
+        """The bytes of KEY; None when it has none or Redis cannot say (the caller works
+        them out itself, as without a shared store)."""
+        try:
+            return self.blobs.get(PREFIX + key)
+        except redis.RedisError as exc:
+            log.warning("the shared store did not answer: %s", exc)
+            return None
+
+    def put_blob(self, key: str, value: bytes, seconds: int) -> None:
+        """Set KEY to the bytes VALUE for SECONDS; when Redis is down, other processes miss it."""
+        try:
+            self.blobs.set(PREFIX + key, value, ex=seconds)
         except redis.RedisError as exc:
             log.warning("the shared store did not take %s: %s", key.split(":", 1)[0], exc)
 

@@ -38,6 +38,16 @@ def listed(client, options) -> tuple[conversations.ConversationPage, mailbox.Sid
     return page, side, error
 
 
+def arrived(client, options, since_uidnext: int) -> tuple[conversations.ConversationPage, list] | None:
+    """Page 1 of conversations and those of it that hold mail from SINCE_UIDNEXT on (they
+    come first: the latest arrival leads); None when the list shows messages."""
+    found = listed(client, options)
+    if found is None:
+        return None
+    page = found[0]
+    return page, [c for c in page.conversations if c.opens >= since_uidnext]
+
+
 @bp.route("/mail/conversation/<int(min=1, max=4294967295):uid>")
 @login_required
 def conversation(uid: int):

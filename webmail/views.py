@@ -56,11 +56,20 @@ def changes():
     """Cheap polling: has the folder changed since the page was drawn? (JSON)"""
     options = list_options()
     since_uidnext = request.args.get("uidnext", 0, type=int)
+    threaded = None
     with mail_connection(options.folder) as client:
         info, fresh = listing.arrived_since(client, options.folder, since_uidnext)
+        if fresh and request.args.get("conversations"):
+            threaded = conversations.arrived(client, options, since_uidnext)
         tree = mailbox.fresh_sidebar(client, owner()).tree  # the next page shows these counts too
     counts = {f.name: f.unseen for f in tree}
-    rows = render_template("webmail/_rows.html", messages=fresh, options=options,
-                           selected=None, **outgoing(tree)) if fresh else ""
-    return jsonify(uidnext=int(info.get(b"UIDNEXT", 0)),
-                   new=len(fresh), rows=rows, unseen=counts)
+    found = {"uidnext": int(info.get(b"UIDNEXT", 0)), "new": len(fresh), "unseen": counts}
+    if threaded is not None:
+        page, grown = threaded
+        found["rows"] = render_template("webmail/_conversation_rows.html", messages=grown,
+                                        options=options, selected=None, **outgoing(tree))
+        found["conversations"] = {"total": page.total, "messages": page.messages_total}
+    else:
+        found["rows"] = render_template("webmail/_rows.html", messages=fresh, options=options,
+                                        selected=None, **outgoing(tree)) if fresh else ""
+    return jsonify(found)

@@ -7,10 +7,17 @@ would otherwise pay twice). The answer is parsed from its raw line (100k message
 imapclient's generic parser takes ~600 ms for what the wire brings in ~250 ms) and
 cached like the sorted UID lists, under the same validity (UIDVALIDITY, UIDNEXT,
 EXISTS), so page after page of conversations costs no THREAD at all.
+
+A folder's threads also go to the shared store (core.shared), packed as 32-bit
+integers with the state they were made at, so that another app process, or this one
+after a restart, reads them back (100k messages: one GET of ~0.5 MB) instead of
+sending THREAD again; a store that is down or empty only means a THREAD, as before.
 """
 from __future__ import annotations
 
+import hashlib
 import re
+import sys
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -19,6 +26,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 from imapclient.imapclient import _normalise_search_criteria
 
+from core import shared
 from core.cache import LruCache
 
 from . import envelope as env
@@ -34,6 +42,10 @@ REFERENCE_KEY = b"BODY[HEADER.FIELDS (IN-REPLY-TO REFERENCES)]"
 MAX_GROWN = 50
 # How many of the newest threads' shown messages a new answer is looked for among.
 SHOWN_THREADS = 500
+# A folder's threads are shared unless packed they take more than this (~500k messages):
+# one key per person and folder, written anew as the folder changes.
+SHARED_MAX_BYTES = 4 << 20
+SHARED_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -73,20 +85,73 @@ def threads(client: IMAPClient, cache: LruCache, owner: str, folder: str,
 
     When mail only arrived since the cached threads (none left), the few new messages
     join them by their References (grown) instead of a new THREAD of the whole folder.
+    The threads of a whole folder (no CRITERIA) this process lacks are looked for in the
+    shared store first; a search's are this process's own.
     """
     info = listing.state(client, folder)
     key = (owner, folder, "threads", repr(criteria))
     valid_for = listing.sort_state(info, criteria)
     cached = cache.get(key)  # (Threads, the state they were made at)
+    if (cached is None or cached[1] != valid_for) and criteria is None:
+        stored = unpack(shared.store().get_blob(shared_key(owner, folder)))
+        if stored is not None and (cached is None or stored[1] == valid_for):
+            cached = stored
+            if stored[1] == valid_for:
+                _keep(cache, key, *stored)
     if cached is not None and cached[1] == valid_for:
         return cached[0], info
     found = grown(client, owner, folder, cached, info) if cached and criteria is None else None
     if found is None:
         info = listing.select(client, folder)
         found = arrange(groups(_thread_line(client, criteria)))
-    cache.put(key, (found, listing.sort_state(info, criteria)),
-              size=found.uids.itemsize * (len(found.uids) + len(found.starts)))
+    made_at = listing.sort_state(info, criteria)
+    _keep(cache, key, found, made_at)
+    if criteria is None:
+        packed = pack(found, made_at)
+        if len(packed) <= SHARED_MAX_BYTES:
+            shared.store().put_blob(shared_key(owner, folder), packed, SHARED_SECONDS)
     return found, info
+
+
+def _keep(cache: LruCache, key: tuple, found: Threads, made_at: tuple) -> None:
+    cache.put(key, (found, made_at), size=found.uids.itemsize * (len(found.uids) + len(found.starts)))
+
+
+def shared_key(owner: str, folder: str) -> str:
+    """The shared store's key of OWNER's FOLDER's threads (hashed: no address in the key)."""
+    return "threads1:" + hashlib.sha256(repr((owner, folder)).encode()).hexdigest()
+
+
+def pack(found: Threads, made_at: tuple) -> bytes:
+    """FOUND and the state it was made at (UIDVALIDITY, UIDNEXT, EXISTS) as little-endian
+    32-bit integers: those three, len(UIDS), UIDS, STARTS.
+
+    >>> unpack(pack(Threads(array("I", [5, 2, 3]), array("I", [0, 1, 3])), (7, 6, 3, None)))
+    (Threads(uids=array('I', [5, 2, 3]), starts=array('I', [0, 1, 3])), (7, 6, 3, None))
+    """
+    numbers = array("I", [*made_at[:3], len(found.uids)])
+    numbers.extend(found.uids)
+    numbers.extend(found.starts)
+    if sys.byteorder == "big":
+        numbers.byteswap()
+    return numbers.tobytes()
+
+
+def unpack(packed: bytes | None) -> tuple[Threads, tuple] | None:
+    """The threads and state PACKED holds; None for nothing or what does not add up."""
+    if not packed or len(packed) % 4:
+        return None
+    numbers = array("I")
+    numbers.frombytes(packed)
+    if sys.byteorder == "big":
+        numbers.byteswap()
+    if len(numbers) < 5:
+        return None
+    count = numbers[3]
+    uids, starts = numbers[4:4 + count], numbers[4 + count:]
+    if len(uids) != count or not starts or starts[0] != 0 or starts[-1] != count:
+        return None
+    return Threads(uids, starts), (*numbers[:3], None)
 
 
 def grown(client: IMAPClient, owner: str, folder: str, cached: tuple[Threads, tuple],

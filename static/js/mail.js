@@ -129,27 +129,50 @@
   // New mail without reloading: ask the server what arrived since UIDNEXT.
   const pane = document.querySelector(".listpane[data-poll]");
   if (!pane || !list) { return; }
-  // New rows go on top only where the newest come first: page 1 by date, no search, and
-  // one row per message (a new message may belong to a conversation already shown).
+  // New rows go on top only where the newest come first: page 1, no search, by date when
+  // one row per message. As conversations, the server sends the rows of the conversations
+  // the new mail joined or started; each replaces the row it grew from.
   const params = new URLSearchParams(window.location.search);
-  const firstPage = !pane.dataset.conversations && !params.get("q") && (params.get("page") || "1") === "1" &&
-    (params.get("sort") || "date") === "date" && (params.get("order") || "desc") === "desc";
+  const threaded = Boolean(pane.dataset.conversations);
+  const firstPage = !params.get("q") && (params.get("page") || "1") === "1" && (threaded ||
+    ((params.get("sort") || "date") === "date" && (params.get("order") || "desc") === "desc"));
   // A count keeps its number in data-value and shows it with the page language's grouping.
   function showCount(element, value) {
     element.dataset.value = String(value);
     element.textContent = value.toLocaleString(document.documentElement.lang);
   }
+  function addConversations(data) {
+    const holder = document.createElement("template");
+    holder.innerHTML = data.rows;
+    for (const row of holder.content.querySelectorAll(".row")) {
+      const uids = row.querySelector(".rowcheck").value.split(",");
+      for (const old of rows()) {
+        if (!uids.includes(old.dataset.uid)) { continue; }
+        if (old.classList.contains("selected")) { row.classList.add("selected"); }
+        old.remove();
+      }
+    }
+    list.prepend(holder.content);
+    for (const [name, value] of Object.entries(data.conversations)) {
+      const count = document.querySelector(`[data-count="${name === "total" ? "conversations" : "messages"}"]`);
+      if (count) { showCount(count, value); }
+    }
+  }
   async function poll() {
-    const url = `${pane.dataset.poll}&uidnext=${pane.dataset.uidnext}`;
+    const url = `${pane.dataset.poll}&uidnext=${pane.dataset.uidnext}${threaded ? "&conversations=1" : ""}`;
     try {
       const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
       if (!response.ok) { return; }
       const data = await response.json();
-      if (data.new && firstPage) {
+      if (data.new && firstPage && threaded === Boolean(data.conversations)) {
         list.querySelector(".empty-list")?.remove();
-        list.insertAdjacentHTML("afterbegin", data.rows);
-        const total = document.querySelector('[data-count="messages"]');
-        if (total) { showCount(total, Number(total.dataset.value) + data.new); }
+        if (threaded) {
+          addConversations(data);
+        } else {
+          list.insertAdjacentHTML("afterbegin", data.rows);
+          const total = document.querySelector('[data-count="messages"]');
+          if (total) { showCount(total, Number(total.dataset.value) + data.new); }
+        }
       }
       pane.dataset.uidnext = data.uidnext;
       for (const [folder, unseen] of Object.entries(data.unseen)) {

@@ -3,8 +3,8 @@ import uuid
 
 import pytest
 
-from tests.helpers import folder_uids, new_address, sign_in
-from tests.integration.conversation_support import seed
+from tests.helpers import folder_uids, imap_login, new_address, sign_in
+from tests.integration.conversation_support import raw, seed
 
 pytestmark = pytest.mark.browser
 
@@ -50,3 +50,20 @@ def test_switch_open_expand_and_delete_a_conversation(page, live_url, mail_stack
     assert uids["plan1"][1] not in inbox and uids["plan3"][1] not in inbox and len(inbox) == 2
     assert uids["plan2"][1] in folder_uids(mail_stack, address, "Sent")  # my answer stays in Sent
     assert page.locator("#message-list .row").count() == 2
+
+    # New mail while the list is open: an answer grows Dora's row, a new message adds one.
+    client = imap_login(mail_stack, address)
+    client.append("INBOX", raw("Eve <eve@conv.test>", address, f"Re: Alone {tag}", f"<eve.{tag}@conv.test>",
+                               6, f"<alone.{tag}@conv.test>"))
+    client.append("INBOX", raw("Fay <fay@conv.test>", address, f"Hello {tag}", f"<fay.{tag}@conv.test>", 7))
+    client.logout()
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    rows.filter(has_text=f"Hello {tag}").wait_for(timeout=20000)
+    assert rows.count() == 3
+    alone = rows.filter(has_text=f"Alone {tag}")
+    assert alone.count() == 1 and "Dora, Eve" in alone.inner_text()
+    assert alone.get_by_label("2 messages").is_visible()
+    assert [rows.nth(i).get_attribute("data-uid") for i in range(3)] == \
+        [str(uids["alone"][1] + 2), str(uids["alone"][1] + 1), str(uids["lunch2"][1])]
+    assert page.locator('[data-count="conversations"]').inner_text() == "3"
+    assert page.locator('[data-count="messages"]').inner_text() == "4"

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import random
 
+from core import shared
 from core.cache import LruCache
 from core.mail import threads
-from core.services.mail import conversations
+from core.services.mail import conversations, identities
+from tests.conftest import free_ports
 from tests.helpers import (commands_sent, csrf_token, folder_uids, imap_login, new_address,
                            signed_in_client)
 
 from . import spam_support
 from .conversation_support import raw, seed
+from .process_support import served_app, signed_in_opener
 
 
 def _flags(cfg, me, folder, uid):
@@ -55,6 +58,7 @@ def test_new_mail_joins_the_cached_threads_as_threading_anew_would(
         other.append("INBOX", raw("News <news@conv.test>", me, "News t5", "<news.t5@conv.test>", 7))
         other.logout()
         client.noop()  # as the pool does before lending the connection
+        monkeypatch.setattr(shared, "_store", shared.MemoryStore())  # "anew" below: a THREAD
         sent = commands_sent(client, monkeypatch)
         page = conversations.conversation_page(client, cache, me, "INBOX", "Sent")
         assert "THREAD" not in sent and "SORT" not in sent
@@ -71,6 +75,33 @@ def test_new_mail_joins_the_cached_threads_as_threading_anew_would(
         sent.clear()
         assert conversations.conversation_page(client, cache, me, "INBOX", "Sent").total == 3
         assert "THREAD" in sent
+    finally:
+        client.logout()
+
+
+def test_a_second_process_reads_the_threads_the_first_made_and_redis_down_costs_a_thread(
+        mail_stack, stack_db, domain, monkeypatch):
+    me = new_address(stack_db, domain, "sharedthreads", spam_to_junk=False)
+    uids = seed(mail_stack, me, "t6")
+    with stack_db.transaction() as session:
+        identities.save_list_view(session, me, True)
+    port = free_ports(1)[0]
+    with served_app(mail_stack, port):  # the first process threads INBOX for its page
+        listed = signed_in_opener(f"http://127.0.0.1:{port}", me).open(
+            f"http://127.0.0.1:{port}/mail?folder=INBOX").read().decode()
+    assert listed.count('<li class="row conversation') == 3
+    expected = [[uids["alone"][1]], [uids["lunch2"][1]], [uids["plan1"][1], uids["plan3"][1]]]
+    client = imap_login(mail_stack, me)
+    try:
+        monkeypatch.setattr(shared, "_store", shared.open_store(mail_stack))
+        sent = commands_sent(client, monkeypatch)
+        found, _ = threads.threads(client, LruCache(1 << 20), me, "INBOX")
+        assert "THREAD" not in sent and [found.members(i) for i in range(len(found))] == expected
+        # Redis down: the page is threaded here, as without a shared store.
+        closed = f"redis://127.0.0.1:{free_ports(1)[0]}/1"
+        monkeypatch.setattr(shared, "_store", shared.RedisStore(closed, shared.store_options(mail_stack)))
+        page = conversations.conversation_page(client, LruCache(1 << 20), me, "INBOX", "Sent")
+        assert "THREAD" in sent and [c.uids for c in page.conversations] == expected
     finally:
         client.logout()
 

@@ -25,6 +25,16 @@ def test_new_mail_moves_the_threads_it_joined_to_the_front():
     assert [grown.members(i) for i in range(len(grown))] == [[8], [1, 4, 6], [3, 5], [2]]
 
 
+def test_packed_threads_come_back_whole_and_damaged_ones_not_at_all():
+    found = threads.arrange([[4, 1, 9], [2], [7, 3]])
+    packed = threads.pack(found, (77, 10, 6, None))
+    assert len(packed) == 4 * (4 + 6 + 4)  # state and count, UIDs, starts
+    back, state = threads.unpack(packed)
+    assert (back.uids, back.starts, state) == (found.uids, found.starts, (77, 10, 6, None))
+    for damaged in (None, b"", packed[:-1], packed[:-4], packed[:16]):
+        assert threads.unpack(damaged) is None
+
+
 def test_only_plain_message_ids_reach_the_sent_search():
     assert conversations._safe("<abc.1@host.example>")
     for hostile in ('<a"b@x>', "<a b@x>", "<a{5}@x>", "<a)@x>", "<a\r\n@x>", "no-brackets@x", ""):
