@@ -49,3 +49,24 @@ def test_extra_addresses_are_those_the_addresss_present_holder_was_last_read_wit
     # A new person given the address, while the old one's folder is orphaned: not theirs.
     directory_users.record_read(session, {"id-b": "ann@example.test"}, {"id-a"}, lambda i: 0)
     assert directory_users.extra_addresses(session, "ann@example.test") == []
+
+
+def test_what_is_kept_by_an_address_goes_when_its_holder_leaves_or_is_renamed(session):
+    from core.models import AppPassword, TwoFactor
+    from core.services.access import app_passwords
+
+    def kept(address: str) -> int:
+        return sum(session.query(model).filter_by(address=address).count() for model in (AppPassword, TwoFactor))
+
+    directory_users.record_read(session, {"id-a": "ann@example.test", "id-b": "bob@example.test",
+                                          "id-c": "cy@example.test"}, set(), lambda i: 0)
+    for address in ("ann@example.test", "bob@example.test", "cy@example.test"):
+        app_passwords.create(session, address, "Phone")
+        session.add(TwoFactor(address=address, secret="JBSWY3DPEHPK3PXP"))
+    session.flush()
+    # ann leaves and her address goes to someone new; bob is renamed; cy stays.
+    directory_users.record_read(session, {"id-new": "ann@example.test", "id-b": "robert@example.test",
+                                          "id-c": "cy@example.test"}, set(), lambda i: 0)
+    assert kept("ann@example.test") == 0  # her app password would open the newcomer's mail
+    assert kept("bob@example.test") == 0
+    assert kept("cy@example.test") == 2

@@ -29,6 +29,8 @@ from core.services.errors import InvalidInput, NotFound
 from core.services.personal import forwarding, holder
 from core.services.server import jobs, mailstore
 
+from . import mailboxes
+
 log = logging.getLogger(__name__)
 
 
@@ -100,11 +102,20 @@ def record_read(db: Session, seen: dict[str, str], folders: set[str], size_of: C
     are the ids that have a mail folder. A folder whose id the directory no longer has is
     orphaned: its size is measured once (SIZE_OF). Rows of ids that are neither in the
     directory nor on disk are dropped. An empty read changes nothing (a filter that
-    matches nobody must not orphan everyone)."""
+    matches nobody must not orphan everyone).
+
+    An address whose holder left the directory or changed address is forgotten: what
+    Mailroom keeps by it (app passwords, second factor, sessions, tokens, waiting messages,
+    webmail choices) was that person's, and Dovecot would take their app passwords for
+    whoever is given the address next."""
     if not seen:
         return
     now = now or utcnow()
     rows = {row.directory_id: row for row in db.scalars(select(DirectoryPerson))}
+    for directory_id, row in rows.items():
+        if row.present and row.address and seen.get(directory_id) != row.address:
+            mailboxes.forget_address(db, row.address)
+            log.info("%s left the directory or changed address: what was kept by it is deleted", row.address)
     for directory_id, address in seen.items():
         row = rows.get(directory_id)
         if row is None:

@@ -214,14 +214,23 @@ def delete_mailbox(db: Session, actor: str, mailbox: Mailbox, erase_mail: bool,
                    home: Path) -> AdminJob | None:
     """Remove MAILBOX from the directory; its Maildir stays unless ERASE_MAIL queues its erasure."""
     before = {**snapshot(mailbox), "references": references(db, mailbox.address).__dict__}
-    # Its sessions, sign-in secrets, messages waiting to be sent and webmail choices go too
-    # (kept by address, some in the private database: no foreign key across the two files):
-    # nothing is sent in the name of a removed person, and an address made again starts
-    # without them (no inherited Bcc or signature).
-    for model in (WebSession, TwoFactor, RecoveryCode, AppPassword, ApiToken, ScheduledMessage,
-                  IdentitySettings, MailPreferences, NotificationFolder, TrustedSender, ReceiptRefusal):
-        db.execute(delete(model).where(model.address == mailbox.address))
+    forget_address(db, mailbox.address)
     return remove_from_directory(db, actor, "mailbox", mailbox, before, erase_mail, home)
+
+
+# What Mailroom keeps by a person's address (some of it in the private database: no
+# foreign key across the two files): sessions, sign-in secrets, messages waiting to be
+# sent and webmail choices.
+KEPT_BY_ADDRESS = (WebSession, TwoFactor, RecoveryCode, AppPassword, ApiToken, ScheduledMessage,
+                   IdentitySettings, MailPreferences, NotificationFolder, TrustedSender, ReceiptRefusal)
+
+
+def forget_address(db: Session, address: str) -> None:
+    """Delete what is kept by ADDRESS, whose holder is gone: nothing is sent in their name,
+    their app passwords and tokens open nothing, and whoever gets the address next starts
+    without them (no inherited second factor, Bcc or signature)."""
+    for model in KEPT_BY_ADDRESS:
+        db.execute(delete(model).where(model.address == address))
 
 
 def remove_from_directory(db: Session, actor: str, kind: str, row, before: dict,
