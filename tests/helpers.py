@@ -1,6 +1,7 @@
 """Small helpers shared by integration and browser tests (real daemons, no fakes)."""
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import struct
@@ -21,6 +22,15 @@ from core.services.personal import junk
 
 PASSWORD = "integration-pass-1"
 
+
+_clients = itertools.count()
+
+
+def fresh_client() -> str:
+    """A loopback client address not used before: Dovecot's penalty after a failed login
+    (doubling up to 15 s) and the worker's limit are per client address."""
+    n = next(_clients)
+    return f"127.0.{230 + n // 250}.{n % 250 + 1}"
 
 def new_address(db: Database, domain: str, prefix: str = "user", spam_to_junk: bool = True) -> str:
     """Create a mailbox with PASSWORD on DOMAIN through the service layer; return its address.

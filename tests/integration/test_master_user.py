@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from core.models import AuditEntry
 from core.models.server import master_login
-from tests.helpers import csrf_token, new_address, new_server_admin
+from tests.helpers import csrf_token, fresh_client, new_address, new_server_admin
 from tests.integration.admin_support import AdminClient, send_inbound, unique, wait_until
 
 from .server_support import defaults  # noqa: F401  (fixture: settings back to their defaults)
@@ -26,10 +26,9 @@ from .test_dovecot_settings import imap_from, pop3_from, tls
 pytestmark = pytest.mark.directory  # run again on PostgreSQL (stack/test.sh)
 
 MASTER = "a master passphrase for tests"
-# This file's own client addresses: refused logins must not slow the other tests'
-# (Dovecot's auth penalty and the worker's limit are per client address).
+# This file's own client address; each refused login comes from a fresh_client(): Dovecot's
+# auth penalty and the worker's limit are per client address.
 READER = "127.0.0.94"
-REFUSED = "127.0.0.95"
 
 
 @pytest.fixture
@@ -62,7 +61,7 @@ def imap_master(cfg: dict, address: str, password: str = MASTER, source: str = R
 
 def imap_refused(cfg: dict, address: str) -> bool:
     try:
-        imap_master(cfg, address, source=REFUSED).logout()
+        imap_master(cfg, address, source=fresh_client()).logout()
     except imaplib.IMAP4.error:
         return True
     return False
@@ -82,7 +81,7 @@ def pop3_count(cfg: dict, address: str, source: str = READER) -> int:
 
 def submission_refuses(cfg: dict, address: str) -> bool:
     with smtplib.SMTP(cfg["LISTEN_ADDRESS"], cfg["SUBMISSION_PORT"], local_hostname="client.test",
-                      timeout=30, source_address=(REFUSED, 0)) as conn:
+                      timeout=30, source_address=(fresh_client(), 0)) as conn:
         conn.starttls(context=tls())
         conn.ehlo()
         try:
@@ -94,7 +93,8 @@ def submission_refuses(cfg: dict, address: str) -> bool:
 
 def sieve_refuses(cfg: dict, address: str) -> bool:
     """ManageSieve AUTHENTICATE PLAIN as ADDRESS*root (from loopback: no STARTTLS needed)."""
-    with socket.create_connection((cfg["LISTEN_ADDRESS"], cfg["SIEVE_PORT"]), 30) as raw:
+    with socket.create_connection((cfg["LISTEN_ADDRESS"], cfg["SIEVE_PORT"]), 30,
+                                  source_address=(fresh_client(), 0)) as raw:
         reader = raw.makefile("rb")
 
         def answer() -> bytes:
@@ -146,7 +146,7 @@ def test_master_login_opens_the_mailbox_over_imap_and_pop3_only_while_on(cli, ma
     assert submission_refuses(mail_stack, address)
     assert sieve_refuses(mail_stack, address)
     with pytest.raises(imaplib.IMAP4.error):  # the master password only, not the user's
-        imap_master(mail_stack, address, "integration-pass-1", source=REFUSED)
+        imap_master(mail_stack, address, "integration-pass-1", source=fresh_client())
 
     assert wait_until(lambda: {"imap", "pop3"} <= {e["protocol"] for e in master_logins(stack_db, address)})
     for entry in master_logins(stack_db, address):
@@ -156,7 +156,7 @@ def test_master_login_opens_the_mailbox_over_imap_and_pop3_only_while_on(cli, ma
     assert code == 0 and done["changed"] == {"master-user": False}, done
     assert imap_refused(mail_stack, address)
     with pytest.raises(poplib.error_proto):
-        pop3_count(mail_stack, address, source=REFUSED)
+        pop3_count(mail_stack, address, source=fresh_client())
 
 
 # --- Server admins open a mailbox in the webmail -------------------------------------

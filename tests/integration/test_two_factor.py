@@ -7,7 +7,6 @@ taken from the web app's address only.
 """
 from __future__ import annotations
 
-import itertools
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,7 +17,7 @@ from core.mail import imap
 from core.mail.errors import AuthenticationFailed
 from core.models import AppPassword
 from core.services.access import app_passwords, twofactor
-from tests.helpers import PASSWORD, new_address
+from tests.helpers import PASSWORD, fresh_client, new_address
 from tests.integration.admin_support import wait_until
 
 from .server_support import defaults  # noqa: F401  (fixture: settings back to their defaults)
@@ -27,7 +26,6 @@ from .test_master_user import cli, master  # noqa: F401  (fixtures)
 
 # This file's own client address (Dovecot's penalty and the worker's limit are per address).
 PHONE = "127.0.0.71"
-_clients = itertools.count()
 
 
 def turn_on(stack_db, address: str) -> str:
@@ -37,13 +35,6 @@ def turn_on(stack_db, address: str) -> str:
     with stack_db.transaction() as session:
         twofactor.confirm(session, address, pyotp.TOTP(secret).now())
     return secret
-
-
-def fresh_client() -> str:
-    """A loopback client address not used before: Dovecot's penalty after a failed login
-    (doubling up to 15 s) and the worker's limit are per client address."""
-    n = next(_clients)
-    return f"127.0.{230 + n // 250}.{n % 250 + 1}"
 
 
 def every_protocol(cfg: dict, address: str, password: str) -> dict[str, bool]:
