@@ -3,6 +3,7 @@ Dovecot obeying what the API changed, scoping by role and scope, revocation, lim
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import delete, update
 
 from core.mail.sieve_rules import read
-from core.models import DOMAIN_ADMIN, AdminRole, ApiToken
+from core.models import DOMAIN_ADMIN, AdminRole, ApiToken, AuditEntry
 from core.models.base import utcnow
 from core.services.access import api_tokens
 from core.services.directory import lookup
@@ -187,6 +188,40 @@ def test_expired_and_guessed_tokens_are_refused_and_guessing_is_limited(app, sta
     # Past the limit the client is refused even with a good token; other clients are not.
     assert call(app, fresh, "GET", "/personal/junk", ip=GUESSER).status_code == 429
     assert call(app, fresh, "GET", "/personal/junk").status_code == 200
+
+
+def test_admins_list_and_revoke_their_domains_tokens_on_the_page_and_the_cli(app, stack_db, domain):
+    mine, theirs = make_realm(stack_db), make_realm(stack_db)
+    admin = AdminClient(app, new_domain_admin(stack_db, domain, mine.domain))
+    boss = new_server_admin(stack_db, mine.domain)  # lives on the domain, administers more
+    ours, foreign, bosses = (make_token(stack_db, owner, "personal:read")
+                             for owner in (mine.mailbox, theirs.mailbox, boss))
+    with stack_db.transaction() as s:
+        ids = {row.address: row.id for row in s.query(ApiToken).filter(
+            ApiToken.address.in_([mine.mailbox, theirs.mailbox, boss]))}
+    assert call(app, ours, "GET", "/personal/junk").status_code == 200  # a last use to show
+    page = admin.text("/admin/api-tokens")
+    assert mine.mailbox in page and "127.0.0.1" in page
+    assert theirs.mailbox not in page and boss not in page
+    assert admin.post(f"/admin/api-tokens/{ids[theirs.mailbox]}/revoke").status_code == 403
+    assert admin.post(f"/admin/api-tokens/{ids[boss]}/revoke").status_code == 403
+    done = admin.post(f"/admin/api-tokens/{ids[mine.mailbox]}/revoke")
+    assert done.status_code == 302
+    assert call(app, ours, "GET", "/personal/junk").status_code == 401
+    assert call(app, foreign, "GET", "/personal/junk").status_code == 200
+    with stack_db.transaction() as s:
+        [entry] = s.query(AuditEntry).filter_by(kind="api token", action="revoke", domain=mine.domain).all()
+        assert entry.actor == admin.address and entry.target.startswith(mine.mailbox)
+
+    runner = app.test_cli_runner()
+    listed = json.loads(runner.invoke(args=["api-tokens", "list", "--json"]).output)
+    states = {row["owner"]: row["state"] for row in listed if row["id"] in ids.values()}
+    assert states == {mine.mailbox: "revoked", theirs.mailbox: "active", boss: "active"}
+    revoked = runner.invoke(args=["api-tokens", "revoke", str(ids[boss])])
+    assert revoked.exit_code == 0 and boss in revoked.output
+    assert call(app, bosses, "GET", "/personal/junk").status_code == 401
+    again = runner.invoke(args=["api-tokens", "revoke", str(ids[boss])])
+    assert again.exit_code == 1 and "revoked already" in again.output
 
 
 def test_openapi_document_describes_every_api_route(app):

@@ -183,11 +183,17 @@ def revoke(db: Session, address: str, token_id: int) -> str:
     row = db.get(ApiToken, token_id)
     if row is None or row.address != address or row.revoked_at is not None:
         raise NotFound(_l("There is no such token."))
+    end(db, row)
+    db.commit()
+    return row.name
+
+
+def end(db: Session, row: ApiToken) -> None:
+    """Revoke ROW in the caller's transaction: its next request gets 401, and its mail
+    credential is deleted."""
     row.revoked_at = utcnow()
     row.sealed_credential = None
     app_passwords.drop_api_credential(db, row.id)
-    db.commit()
-    return row.name
 
 
 def _owner_may_sign_in(db: Session, cfg: dict | None, row: ApiToken) -> bool:
