@@ -109,6 +109,41 @@ def test_rule_added_through_the_api_files_mail_and_is_checked_as_in_the_builder(
     assert off.json["rules"][0]["enabled"] is False
 
 
+def test_rules_reordered_and_scripts_switched_through_the_api_are_what_managesieve_holds(app, mail_stack,
+                                                                                        stack_db, domain):
+    address = new_address(stack_db, domain, "apiscripts")
+    token = make_token(stack_db, address, "personal")
+    for name, action in (("First", "flag"), ("Second", "read")):
+        rule = {"name": name, "conditions": [{"field": "subject", "op": "contains", "value": unique("w")}],
+                "actions": [{"kind": action}]}
+        assert call(app, token, "POST", "/personal/filters/rules", rule).status_code == 201
+    moved = call(app, token, "POST", "/personal/filters/rules/1/move", {"name": "Second", "direction": "up"})
+    assert moved.status_code == 200 and [r["name"] for r in moved.json["rules"]] == ["Second", "First"]
+    assert call(app, token, "POST", "/personal/filters/rules/1/move",
+                {"name": "Second", "direction": "up"}).json == {  # the builder's check: a stale index
+        "error": "The rules changed in the meantime. Look at the list again and retry.", "field": None}
+    with managesieve(mail_stack, address) as store:
+        builder = store.listing().active
+        assert [r.name for r in read(store.get(builder)).rules] == ["Second", "First"]
+
+    raw = 'require "fileinto";\nif header :contains "subject" "x" { discard; }\n'
+    assert call(app, token, "PUT", "/personal/filters/scripts/hand", {"text": raw}).status_code == 200
+    on = call(app, token, "PUT", "/personal/filters/active", {"script": "hand"})
+    assert on.status_code == 200 and on.json["active"] == "hand"
+    refused = call(app, token, "DELETE", "/personal/filters/scripts/hand")
+    assert (refused.status_code, refused.json["error"]) == (
+        422, "The active script cannot be deleted; switch it off first.")
+    with managesieve(mail_stack, address) as store:
+        assert store.listing().active == "hand"
+    off = call(app, token, "PUT", "/personal/filters/active", {"script": ""})
+    assert off.status_code == 200 and off.json["active"] == ""
+    assert call(app, token, "DELETE", "/personal/filters/scripts/hand").status_code == 204
+    with managesieve(mail_stack, address) as store:
+        assert store.listing().active is None and store.listing().names == [builder]
+    missing = call(app, token, "PUT", "/personal/filters/active", {"script": "hand"})
+    assert (missing.status_code, missing.json["error"]) == (422, "There is no script 'hand'.")
+
+
 def test_alias_made_through_the_api_is_resolved_by_postfix(app, mail_stack, stack_db, domain):
     realm = make_realm(stack_db)
     admin = new_domain_admin(stack_db, domain, realm.domain)

@@ -243,6 +243,9 @@ ROUTES = {
     "api.filter_rule_switch": Route(SIGNED_IN, "/api/v1/personal/filters/rules/0"),
     "api.filter_rule_delete": Route(SIGNED_IN, "/api/v1/personal/filters/rules/0"),
     "api.filter_script_put": Route(SIGNED_IN, "/api/v1/personal/filters/scripts/audit"),
+    "api.filter_script_delete": Route(SIGNED_IN, "/api/v1/personal/filters/scripts/audit"),
+    "api.filter_script_activate": Route(SIGNED_IN, "/api/v1/personal/filters/active"),
+    "api.filter_rule_move": Route(SIGNED_IN, "/api/v1/personal/filters/rules/0/move"),
 }
 # Answers that still mean "reached": no message 1 in a new Inbox, no such token.
 REACHED_MISSING = {"webmail.message", "webmail.conversation", "webmail.body", "webmail.attachment",
