@@ -15,8 +15,8 @@ from core.models import DOMAIN_ADMIN, AdminRole, ApiToken, AuditEntry
 from core.models.base import utcnow
 from core.services.access import api_tokens
 from core.services.directory import lookup
-from tests.helpers import (csrf_token, message, new_address, new_domain_admin, new_server_admin,
-                           signed_in_client, wait_for_subject)
+from tests.helpers import (PASSWORD, csrf_token, imap_login, message, new_address, new_domain_admin,
+                           new_server_admin, signed_in_client, wait_for_subject)
 from tests.integration.admin_support import AdminClient, unique
 from tests.integration.portal_support import create_folders, lmtp_deliver, managesieve
 from tests.integration.test_admin_access import make_realm
@@ -199,6 +199,28 @@ def test_domain_admin_tokens_reach_their_domains_only_and_lose_them_with_the_rol
         s.execute(delete(AdminRole).where(
             AdminRole.mailbox_id == lookup.get_mailbox(s, admin).id, AdminRole.role == DOMAIN_ADMIN))
     assert call(app, token, "GET", f"/domains/{mine.domain}").status_code == 403
+
+
+def test_mailbox_made_with_a_link_through_the_api_lets_its_owner_choose_the_password(app, mail_stack,
+                                                                                      stack_db, domain):
+    realm = make_realm(stack_db)
+    token = make_token(stack_db, new_domain_admin(stack_db, domain, realm.domain), "admin")
+    address = f"{unique('linked')}@{realm.domain}"
+    both = call(app, token, "POST", "/mailboxes", {"address": address, "link": True, "password": PASSWORD})
+    assert (both.status_code, both.json["field"]) == (422, "password")
+    made = call(app, token, "POST", "/mailboxes", {"address": address, "link": True, "display_name": "New"})
+    assert made.status_code == 201 and conforms(app, "MailboxCreated", made.json), made.json
+    assert made.json["address"] == address and made.json["link_valid_days"] == 7
+    path = "/set-password/" + made.json["set_password_link"].rsplit("/set-password/", 1)[1]
+    visitor = app.test_client()
+    form = visitor.get(path).get_data(as_text=True)
+    assert address in form
+    assert visitor.post(path, data={"password": PASSWORD, "password_again": PASSWORD,
+                                    "csrf_token": csrf_token(form)}).status_code == 302
+    imap_login(mail_stack, address).logout()  # Dovecot takes the password its owner chose
+    plain = call(app, token, "POST", "/mailboxes", {"address": f"{unique('pw')}@{realm.domain}",
+                                                    "password": PASSWORD})
+    assert plain.status_code == 201 and plain.json["set_password_link"] == "" and plain.json["link_valid_days"] is None
 
 
 def test_expired_and_guessed_tokens_are_refused_and_guessing_is_limited(app, stack_db, domain, mail_stack):
