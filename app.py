@@ -114,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from core.api_token_cli import api_token_cli
     from core.backup_cli import backup_cli
     from core.cli import commands
     from core.directory_cli import directory_cli
@@ -126,7 +127,7 @@ def _register_cli(app: Flask) -> None:
     from stack.cli import stack_cli
 
     for command in (*commands, dkim_cli, stack_cli, spam_cli, settings_cli, backup_cli, queue_cli,
-                    track_command, smarthost_cli, directory_cli):
+                    track_command, smarthost_cli, directory_cli, api_token_cli):
         app.cli.add_command(command)
 
 

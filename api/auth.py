@@ -16,6 +16,7 @@ from flask_login import UserMixin
 
 from core.extensions import db, limiter
 from core.services.access import api_tokens, roles, twofactor
+from core.services.directory import directory_users
 from core.models import ApiToken
 from portal.auth.limits import client_key
 
@@ -41,7 +42,7 @@ class ApiUser(UserMixin):
         """The owner's admin roles now, or none when the token has no admin scope."""
         if not api_tokens.ADMIN_SCOPES & set(self.token.scopes.split()):
             return roles.Roles()
-        return roles.roles_of(db.session, self.address)
+        return directory_users.roles_of(db.session, current_app.config, self.address)
 
     def mail_password(self) -> str:
         """The token's own credential for ManageSieve."""
@@ -67,7 +68,8 @@ def authenticate():
         abort(401, description="Send a token: Authorization: Bearer <token> "
                                "(Settings → API tokens).")
     try:
-        token = api_tokens.authenticate(db.session, secret, request.remote_addr or "")
+        token = api_tokens.authenticate(db.session, secret, request.remote_addr or "",
+                                        current_app.config)
     except api_tokens.TokenRefused:
         g.api_token_refused = True
         abort(401, description="The token is not valid: it may be mistyped, revoked or expired.")

@@ -8,13 +8,14 @@ from flask_login import current_user
 from core.extensions import db
 from core.i18n import N_
 from core.models import Alias, Domain, Mailbox
-from core.services.directory import aliases, domains, mailboxes
+from core.services.directory import aliases, domains, links, mailboxes
 from core.services.server import mailstore
 from portal.admin.access import (admin_required, domain_filter, domain_of_field, owns,
                                  server_admin_required)
 from portal.admin.common import actor, config, wanted_domain
+from portal.admin.mailboxes import link_url
 
-from .answers import flag, listing, page_arg, payload, saved, text
+from .answers import error, flag, listing, page_arg, payload, saved, text
 from .registry import operation, schema
 
 # The OpenAPI document stays English; the docs page translates these (N_).
@@ -104,7 +105,7 @@ def domain_delete(domain: Domain):
                                                mailstore.mail_root(config())))
 
 
-schema("Mailbox", {"address": STRING, "domain": STRING, "display_name": STRING, "enabled": BOOLEAN,
+MAILBOX = schema("Mailbox", {"address": STRING, "domain": STRING, "display_name": STRING, "enabled": BOOLEAN,
                    "quota_mb": NUMBER_OR_NULL, "junk_days": NUMBER_OR_NULL, "forward_address": STRING,
                    "forward_keep_copy": BOOLEAN, "imap": BOOLEAN, "pop3": BOOLEAN})
 
@@ -128,19 +129,35 @@ def mailbox_list():
     return jsonify(listing(found, mailbox_json))
 
 
-@operation("POST", "/mailboxes", "admin", N_("Add a mailbox with a password"),
-           body={"address": STRING, "password": MAILBOX_FIELDS["password"], "display_name": STRING,
-                 "quota": MAILBOX_FIELDS["quota"]}, required=("address", "password"), who=DOMAIN_ADMIN,
-           answer="Mailbox")
+schema("MailboxCreated", {**MAILBOX, "set_password_link": {
+    "type": "string", "description": "with link: the one-time link its owner sets a password with ('' otherwise)"},
+    "link_valid_days": {"type": ["integer", "null"], "description": "how long the link works"}})
+
+
+@operation("POST", "/mailboxes", "admin",
+           N_("Add a mailbox with a password, or (link: true) with a one-time link for its owner to set one"),
+           body={"address": STRING, "password": MAILBOX_FIELDS["password"], "link": BOOLEAN,
+                 "display_name": STRING, "quota": MAILBOX_FIELDS["quota"]}, required=("address",),
+           who=DOMAIN_ADMIN, answer="MailboxCreated")
 @domain_of_field("address", payload)
 def mailbox_create():
     body = payload()
+    use_link = flag(body, "link", False)
+    if use_link and text(body, "password"):
+        return error("Give either a password or link: true, not both.", 422, "password")
 
     def create():
         quota = mailboxes.parse_size_mb(text(body, "quota"))
-        return mailboxes.create_mailbox(db.session, actor(), text(body, "address"),
-                                        text(body, "display_name"), text(body, "password"), quota)
-    return saved(create, lambda created: mailbox_json(created.mailbox), 201)
+        return mailboxes.create_mailbox(db.session, actor(), text(body, "address"), text(body, "display_name"),
+                                        None if use_link else text(body, "password"), quota)
+    return saved(create, created_json, 201)
+
+
+def created_json(created: mailboxes.Created) -> dict:
+    """A new mailbox, with its set-password link when it was made with one."""
+    link = created.link_token
+    return {**mailbox_json(created.mailbox), "set_password_link": link_url(link) if link else "",
+            "link_valid_days": links.VALID_FOR.days if link else None}
 
 
 @operation("GET", "/mailboxes/<path:address>", "admin", N_("One mailbox"), who=DOMAIN_ADMIN, answer="Mailbox")

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Iterator
 
-from flask import current_app, jsonify, request
+from flask import abort, current_app, jsonify, request
 from flask_login import current_user
 
 from core.extensions import db
@@ -234,3 +234,38 @@ def filter_script_put(script: str):
     with sieve_store() as store:
         filters.save_raw(store, script, text(body, "text"), flag(body, "activate", False))
         return jsonify(_filters_json(filters.load(store)))
+
+
+@operation("POST", "/personal/filters/rules/<int:index>/move", "personal",
+           N_("Move rule INDEX one place up or down (the order rules are tried in); name must still be "
+              "its name"), body={"name": STRING, "direction": {"type": "string", "enum": ["up", "down"]}},
+           required=("name", "direction"), who=WHO, answer="Filters")
+def filter_rule_move(index: int):
+    body = payload()
+    steps = {"up": -1, "down": 1}
+    if text(body, "direction") not in steps:
+        abort(400, description="direction must be up or down.")
+    with sieve_store() as store:
+        filters.move_rule(store, filters.load(store), index, text(body, "name"), steps[text(body, "direction")])
+        return jsonify(_filters_json(filters.load(store)))
+
+
+@operation("PUT", "/personal/filters/active", "personal",
+           N_("Make a script the active one (only one runs); script '' switches filtering off"),
+           body={"script": STRING}, required=("script",), who=WHO, answer="Filters")
+def filter_script_activate():
+    name = text(payload(), "script")
+    with sieve_store() as store:
+        if name:
+            filters.activate(store, name)
+        else:
+            filters.deactivate(store)
+        return jsonify(_filters_json(filters.load(store)))
+
+
+@operation("DELETE", "/personal/filters/scripts/<script>", "personal",
+           N_("Delete a Sieve script that is not the active one"), who=WHO)
+def filter_script_delete(script: str):
+    with sieve_store() as store:
+        filters.delete_script(store, script)
+    return "", 204

@@ -1,7 +1,7 @@
 """Settings → API tokens: create one (shown once) with the scopes it needs, revoke one."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -36,7 +36,7 @@ def api_token_create():
             "chosen": request.form.getlist("scopes")}
     try:
         created = api_tokens.create(db.session, current_user.address, form["name"], form["chosen"],
-                                    form["days"], current_user.roles.is_admin)
+                                    form["days"], current_user.roles.is_admin, current_app.config)
     except InvalidInput as exc:
         db.session.rollback()
         return _page(422, errors={"form": str(exc)}, **form)

@@ -146,11 +146,17 @@ def person(cfg: dict, directory_id: str) -> Listed | None:
         return _with_groups(reader, people[:1])[0] if people else None
 
 
-def address_id(cfg: dict, address: str) -> str | None:
-    """The stable id of the user whose address is ADDRESS now (None: nobody)."""
+def user_at(cfg: dict, address: str) -> DirectoryUser | None:
+    """The user whose address is ADDRESS now, enabled or not (None: nobody)."""
     with _Reader(cfg) as reader:
         people, _ = reader.users(f"({reader.schema.mail_attr}={escape_filter_chars(address)})")
-        return people[0][1].id if people else None
+        return people[0][1] if people else None
+
+
+def address_id(cfg: dict, address: str) -> str | None:
+    """The stable id of the user whose address is ADDRESS now (None: nobody)."""
+    found = user_at(cfg, address)
+    return found.id if found else None
 
 
 def groups(cfg: dict, domains: frozenset[str] | None) -> tuple[list[Group], bool]:

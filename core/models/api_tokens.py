@@ -16,7 +16,9 @@ class ApiToken(Timestamped, Base):
 
     A token with a personal scope carries a mail credential of its own (an internal app
     password, AppPassword.api_token_id) sealed with a key derived from the token: the
-    database alone cannot open it, as with a web session's cookie.
+    database alone cannot open it, as with a web session's cookie. A directory user's
+    token keeps their stable id (DIRECTORY_ID): it works only while the directory gives
+    the address to that person.
     """
 
     __tablename__ = "api_tokens"
@@ -27,6 +29,7 @@ class ApiToken(Timestamped, Base):
     name: Mapped[str] = mapped_column(String(100))
     scopes: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    directory_id: Mapped[str | None] = mapped_column(String(255))
     sealed_credential: Mapped[bytes | None] = mapped_column(LargeBinary)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

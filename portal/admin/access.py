@@ -13,7 +13,7 @@ from flask import abort, request
 from flask_login import current_user, login_required
 
 from core.extensions import db
-from core.services.access import roles
+from core.services.access import api_token_admin, roles
 from core.services.directory import aliases, groups, lookup, shared
 from core.services.directory.aliases import EVERY_DOMAIN
 from core.services.errors import ServiceError
@@ -65,6 +65,8 @@ LOADERS = {
     "alias": ("alias_id", aliases.get_alias, lambda a: a.domain.name if a.domain else None),
     "shared": ("address", shared.get_shared, lambda s: s.domain.name),
     "group": ("name", groups.get_group, lambda g: None),
+    "token": ("token_id", api_token_admin.get,
+              lambda t: api_token_admin.scope(db.session, t, current_user.roles)),
 }
 
 

@@ -66,9 +66,13 @@ def mailbox_create():
     return redirect(url_for("admin.mailbox_edit", address=created.mailbox.address))
 
 
+def link_url(token: str) -> str:
+    """The one-time set-password link of TOKEN, as its owner opens it (the API answers it too)."""
+    return url_for("welcome.set_password", token=token, _external=True)
+
+
 def _link_page(mailbox: Mailbox, token: str):
-    url = url_for("welcome.set_password", token=token, _external=True)
-    return render_template("admin/mailbox_link.html", mailbox=mailbox, url=url,
+    return render_template("admin/mailbox_link.html", mailbox=mailbox, url=link_url(token),
                            days=links.VALID_FOR.days)
 
 

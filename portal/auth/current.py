@@ -9,7 +9,6 @@ from typing import Any, Iterator
 from flask import current_app, request, session
 from flask_login import UserMixin, current_user
 
-from core.config import uses_ldap
 from core.extensions import db, imap_pool, login_manager
 from core.i18n import lazy_gettext as _l
 from core.mail import imap
@@ -45,12 +44,7 @@ class User(UserMixin):
     def roles(self) -> roles.Roles:
         """This person's admin roles, read once per request (a directory user's by their
         stable id: core/services/directory/directory_users.py)."""
-        held = roles.roles_of(db.session, self.address)
-        if not uses_ldap(current_app.config):
-            return held
-        extra = directory_users.admin_domains(db.session, current_app.config, self.address)
-        return roles.Roles(held.server, held.domains | extra) if extra else held
-
+        return directory_users.roles_of(db.session, current_app.config, self.address)
 
     @cached_property
     def from_directory(self) -> bool:

@@ -3,6 +3,7 @@ Dovecot obeying what the API changed, scoping by role and scope, revocation, lim
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import timedelta
 
@@ -10,12 +11,12 @@ import pytest
 from sqlalchemy import delete, update
 
 from core.mail.sieve_rules import read
-from core.models import DOMAIN_ADMIN, AdminRole, ApiToken
+from core.models import DOMAIN_ADMIN, AdminRole, ApiToken, AuditEntry
 from core.models.base import utcnow
 from core.services.access import api_tokens
 from core.services.directory import lookup
-from tests.helpers import (csrf_token, message, new_address, new_domain_admin, new_server_admin,
-                           signed_in_client, wait_for_subject)
+from tests.helpers import (PASSWORD, csrf_token, imap_login, message, new_address, new_domain_admin,
+                           new_server_admin, signed_in_client, wait_for_subject)
 from tests.integration.admin_support import AdminClient, unique
 from tests.integration.portal_support import create_folders, lmtp_deliver, managesieve
 from tests.integration.test_admin_access import make_realm
@@ -108,6 +109,41 @@ def test_rule_added_through_the_api_files_mail_and_is_checked_as_in_the_builder(
     assert off.json["rules"][0]["enabled"] is False
 
 
+def test_rules_reordered_and_scripts_switched_through_the_api_are_what_managesieve_holds(app, mail_stack,
+                                                                                        stack_db, domain):
+    address = new_address(stack_db, domain, "apiscripts")
+    token = make_token(stack_db, address, "personal")
+    for name, action in (("First", "flag"), ("Second", "read")):
+        rule = {"name": name, "conditions": [{"field": "subject", "op": "contains", "value": unique("w")}],
+                "actions": [{"kind": action}]}
+        assert call(app, token, "POST", "/personal/filters/rules", rule).status_code == 201
+    moved = call(app, token, "POST", "/personal/filters/rules/1/move", {"name": "Second", "direction": "up"})
+    assert moved.status_code == 200 and [r["name"] for r in moved.json["rules"]] == ["Second", "First"]
+    assert call(app, token, "POST", "/personal/filters/rules/1/move",
+                {"name": "Second", "direction": "up"}).json == {  # the builder's check: a stale index
+        "error": "The rules changed in the meantime. Look at the list again and retry.", "field": None}
+    with managesieve(mail_stack, address) as store:
+        builder = store.listing().active
+        assert [r.name for r in read(store.get(builder)).rules] == ["Second", "First"]
+
+    raw = 'require "fileinto";\nif header :contains "subject" "x" { discard; }\n'
+    assert call(app, token, "PUT", "/personal/filters/scripts/hand", {"text": raw}).status_code == 200
+    on = call(app, token, "PUT", "/personal/filters/active", {"script": "hand"})
+    assert on.status_code == 200 and on.json["active"] == "hand"
+    refused = call(app, token, "DELETE", "/personal/filters/scripts/hand")
+    assert (refused.status_code, refused.json["error"]) == (
+        422, "The active script cannot be deleted; switch it off first.")
+    with managesieve(mail_stack, address) as store:
+        assert store.listing().active == "hand"
+    off = call(app, token, "PUT", "/personal/filters/active", {"script": ""})
+    assert off.status_code == 200 and off.json["active"] == ""
+    assert call(app, token, "DELETE", "/personal/filters/scripts/hand").status_code == 204
+    with managesieve(mail_stack, address) as store:
+        assert store.listing().active is None and store.listing().names == [builder]
+    missing = call(app, token, "PUT", "/personal/filters/active", {"script": "hand"})
+    assert (missing.status_code, missing.json["error"]) == (422, "There is no script 'hand'.")
+
+
 def test_alias_made_through_the_api_is_resolved_by_postfix(app, mail_stack, stack_db, domain):
     realm = make_realm(stack_db)
     admin = new_domain_admin(stack_db, domain, realm.domain)
@@ -165,6 +201,28 @@ def test_domain_admin_tokens_reach_their_domains_only_and_lose_them_with_the_rol
     assert call(app, token, "GET", f"/domains/{mine.domain}").status_code == 403
 
 
+def test_mailbox_made_with_a_link_through_the_api_lets_its_owner_choose_the_password(app, mail_stack,
+                                                                                      stack_db, domain):
+    realm = make_realm(stack_db)
+    token = make_token(stack_db, new_domain_admin(stack_db, domain, realm.domain), "admin")
+    address = f"{unique('linked')}@{realm.domain}"
+    both = call(app, token, "POST", "/mailboxes", {"address": address, "link": True, "password": PASSWORD})
+    assert (both.status_code, both.json["field"]) == (422, "password")
+    made = call(app, token, "POST", "/mailboxes", {"address": address, "link": True, "display_name": "New"})
+    assert made.status_code == 201 and conforms(app, "MailboxCreated", made.json), made.json
+    assert made.json["address"] == address and made.json["link_valid_days"] == 7
+    path = "/set-password/" + made.json["set_password_link"].rsplit("/set-password/", 1)[1]
+    visitor = app.test_client()
+    form = visitor.get(path).get_data(as_text=True)
+    assert address in form
+    assert visitor.post(path, data={"password": PASSWORD, "password_again": PASSWORD,
+                                    "csrf_token": csrf_token(form)}).status_code == 302
+    imap_login(mail_stack, address).logout()  # Dovecot takes the password its owner chose
+    plain = call(app, token, "POST", "/mailboxes", {"address": f"{unique('pw')}@{realm.domain}",
+                                                    "password": PASSWORD})
+    assert plain.status_code == 201 and plain.json["set_password_link"] == "" and plain.json["link_valid_days"] is None
+
+
 def test_expired_and_guessed_tokens_are_refused_and_guessing_is_limited(app, stack_db, domain, mail_stack):
     address = new_address(stack_db, domain, "expiring")
     token = make_token(stack_db, address, "personal:read")
@@ -187,6 +245,40 @@ def test_expired_and_guessed_tokens_are_refused_and_guessing_is_limited(app, sta
     # Past the limit the client is refused even with a good token; other clients are not.
     assert call(app, fresh, "GET", "/personal/junk", ip=GUESSER).status_code == 429
     assert call(app, fresh, "GET", "/personal/junk").status_code == 200
+
+
+def test_admins_list_and_revoke_their_domains_tokens_on_the_page_and_the_cli(app, stack_db, domain):
+    mine, theirs = make_realm(stack_db), make_realm(stack_db)
+    admin = AdminClient(app, new_domain_admin(stack_db, domain, mine.domain))
+    boss = new_server_admin(stack_db, mine.domain)  # lives on the domain, administers more
+    ours, foreign, bosses = (make_token(stack_db, owner, "personal:read")
+                             for owner in (mine.mailbox, theirs.mailbox, boss))
+    with stack_db.transaction() as s:
+        ids = {row.address: row.id for row in s.query(ApiToken).filter(
+            ApiToken.address.in_([mine.mailbox, theirs.mailbox, boss]))}
+    assert call(app, ours, "GET", "/personal/junk").status_code == 200  # a last use to show
+    page = admin.text("/admin/api-tokens")
+    assert mine.mailbox in page and "127.0.0.1" in page
+    assert theirs.mailbox not in page and boss not in page
+    assert admin.post(f"/admin/api-tokens/{ids[theirs.mailbox]}/revoke").status_code == 403
+    assert admin.post(f"/admin/api-tokens/{ids[boss]}/revoke").status_code == 403
+    done = admin.post(f"/admin/api-tokens/{ids[mine.mailbox]}/revoke")
+    assert done.status_code == 302
+    assert call(app, ours, "GET", "/personal/junk").status_code == 401
+    assert call(app, foreign, "GET", "/personal/junk").status_code == 200
+    with stack_db.transaction() as s:
+        [entry] = s.query(AuditEntry).filter_by(kind="api token", action="revoke", domain=mine.domain).all()
+        assert entry.actor == admin.address and entry.target.startswith(mine.mailbox)
+
+    runner = app.test_cli_runner()
+    listed = json.loads(runner.invoke(args=["api-tokens", "list", "--json"]).output)
+    states = {row["owner"]: row["state"] for row in listed if row["id"] in ids.values()}
+    assert states == {mine.mailbox: "revoked", theirs.mailbox: "active", boss: "active"}
+    revoked = runner.invoke(args=["api-tokens", "revoke", str(ids[boss])])
+    assert revoked.exit_code == 0 and boss in revoked.output
+    assert call(app, bosses, "GET", "/personal/junk").status_code == 401
+    again = runner.invoke(args=["api-tokens", "revoke", str(ids[boss])])
+    assert again.exit_code == 1 and "revoked already" in again.output
 
 
 def test_openapi_document_describes_every_api_route(app):

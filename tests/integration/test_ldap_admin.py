@@ -8,18 +8,22 @@ import json
 import re
 import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 import redis
+from ldap3 import MODIFY_DELETE, MODIFY_REPLACE
 from sqlalchemy import select
 
 from core import shared
 from core.config import LOCAL_LDAP_SUFFIX, ldap_bind_password
 from core.db import Database
 from core.ldapdir.people import read_tree
+from core.mail.sieve_rules import read
 from core.models import AuditEntry, DirectoryPerson, DirectorySettings
+from core.services.access import api_tokens
 from core.services.directory import archives, disclaimers, lookup
 from stack.worker import directory_people
 from stack.layout import Layout
@@ -29,7 +33,7 @@ from tests.helpers import (PASSWORD, csrf_token, imap_login, new_address, new_do
 from tests.integration.admin_support import send_inbound, wait_until
 from tests.integration.ldap_support import (DOMAIN, admin, doveadm_quota_kb, entry_uuid, ldap_stack,  # noqa: F401
                                             seed_password)
-from tests.integration.portal_support import userdb
+from tests.integration.portal_support import managesieve, userdb
 from tests.integration.process_support import served_app, signed_in_opener
 from tests.integration.secrets_support import world_readable_secrets
 
@@ -371,8 +375,11 @@ def test_a_directory_user_gets_their_domains_disclaimer_on_outgoing_mail(ldap_st
             disclaimers.set_disclaimer(session, DOMAIN, False, "", actor="tests")
 
 
-def test_a_directory_users_forwarding_page_says_when_the_directory_cannot_be_read(ldap_stack):
+def test_a_directory_users_forwarding_page_says_when_the_directory_cannot_be_read(ldap_stack, database):
     port = free_ports(1)[0]
+    with database.transaction() as session:
+        token = api_tokens.create(session, ADA, f"t-{uuid.uuid4().hex[:6]}", ["personal:read"], "", False,
+                                  ldap_stack).secret
     with served_app(ldap_stack, port, LDAP_BIND_PASSWORD="wrong-password-for-the-test"):
         base = f"http://127.0.0.1:{port}"
         ada = signed_in_opener(base, ADA, seed_password(ldap_stack))  # Dovecot binds as her
@@ -382,3 +389,52 @@ def test_a_directory_users_forwarding_page_says_when_the_directory_cannot_be_rea
             assert exc.code == 503 and "The user directory does not answer" in exc.read().decode()
         else:
             raise AssertionError("the page answered")
+        status, answer = api(base, token, "GET", "/personal/forwarding")  # the API names it too
+        assert status == 503 and answer["error"].startswith("The user directory does not answer")
+
+
+def api(base: str, token: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    """The status and JSON answer of one request to the served API with TOKEN."""
+    request = urllib.request.Request(f"{base}/api/v1{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def test_a_directory_users_api_token_works_while_the_directory_has_them_enabled(ldap_stack, database, site):
+    base, _ = site
+    ada = signed_in_opener(base, ADA, seed_password(ldap_stack))
+    made = post(ada, base + "/settings/api-tokens", {"name": "Holiday script", "scopes": "personal"})
+    token = re.search(r'aria-label="New API token">(mrt_[A-Za-z0-9_-]+)<', made).group(1)
+    reply = {"enabled": True, "subject": f"away-{uuid.uuid4().hex[:6]}", "message": "Back on Monday.", "days": 2}
+    assert api(base, token, "PUT", "/personal/vacation", reply)[0] == 200
+    with managesieve(ldap_stack, ADA, seed_password(ldap_stack)) as store:  # what Pigeonhole runs
+        held = read(store.get(store.listing().active)).vacation
+    assert held.enabled and held.subject == reply["subject"] and held.days == 2
+    assert api(base, token, "PUT", "/personal/vacation", {**reply, "enabled": False})[0] == 200
+
+    # Another person's token stops at once when the directory disables or removes them,
+    # and does not pass to a new person given the address.
+    address = f"tok{uuid.uuid4().hex[:6]}@{DOMAIN}"
+    dn = add_person(ldap_stack, address)
+    with database.transaction() as session:
+        theirs = api_tokens.create(session, address, "Script", ["personal:read"], "", False, ldap_stack).secret
+    assert api(base, theirs, "GET", "/personal/junk")[0] == 200
+    with admin(ldap_stack) as conn:
+        assert conn.modify(dn, {"pwdAccountLockedTime": [(MODIFY_REPLACE, ["000001010000Z"])]}), conn.result
+    assert api(base, theirs, "GET", "/personal/junk")[0] == 401
+    with admin(ldap_stack) as conn:
+        assert conn.modify(dn, {"pwdAccountLockedTime": [(MODIFY_DELETE, [])]}), conn.result
+    assert api(base, theirs, "GET", "/personal/junk")[0] == 200
+    remove(ldap_stack, dn)
+    assert api(base, theirs, "GET", "/personal/junk")[0] == 401
+    successor = add_person(ldap_stack, address)
+    try:
+        assert api(base, theirs, "GET", "/personal/junk")[0] == 401
+    finally:
+        remove(ldap_stack, successor)

@@ -134,6 +134,8 @@ ROUTES = {
     "portal.vacation_page": Route(SIGNED_IN, "/settings/vacation"),
     "admin.index": Route(ANY_ADMIN, "/admin/"),
     "admin.audit_log": Route(ANY_ADMIN, "/admin/audit"),
+    "admin.api_token_list": Route(ANY_ADMIN, "/admin/api-tokens"),
+    "admin.api_token_revoke": Route(DOMAIN_ADMIN, "/admin/api-tokens/{token_id}/revoke"),
     "admin.domain_list": Route(ANY_ADMIN, "/admin/domains"),
     "admin.mailbox_two_factor_reset": Route(DOMAIN_ADMIN, "/admin/mailboxes/{mailbox}/two-factor"),
     "admin.mailbox_list": Route(ANY_ADMIN, "/admin/mailboxes"),
@@ -241,6 +243,9 @@ ROUTES = {
     "api.filter_rule_switch": Route(SIGNED_IN, "/api/v1/personal/filters/rules/0"),
     "api.filter_rule_delete": Route(SIGNED_IN, "/api/v1/personal/filters/rules/0"),
     "api.filter_script_put": Route(SIGNED_IN, "/api/v1/personal/filters/scripts/audit"),
+    "api.filter_script_delete": Route(SIGNED_IN, "/api/v1/personal/filters/scripts/audit"),
+    "api.filter_script_activate": Route(SIGNED_IN, "/api/v1/personal/filters/active"),
+    "api.filter_rule_move": Route(SIGNED_IN, "/api/v1/personal/filters/rules/0/move"),
 }
 # Answers that still mean "reached": no message 1 in a new Inbox, no such token.
 REACHED_MISSING = {"webmail.message", "webmail.conversation", "webmail.body", "webmail.attachment",
@@ -265,11 +270,14 @@ class Audit:
     rule_id: int
     clients: dict
     tokens: dict  # role -> an API token of that role's client with every scope
+    token_id: int  # a token of the realm's mailbox
+
 
     def url(self, endpoint: str) -> str:
         r = self.realm
         return ROUTES[endpoint].url.format(domain=r.domain, mailbox=r.mailbox, alias_id=r.alias_id,
-                                           shared=r.shared, group=r.group, rule_id=self.rule_id)
+                                           shared=r.shared, group=r.group, rule_id=self.rule_id,
+                                           token_id=self.token_id)
 
 
 @pytest.fixture(scope="module")
@@ -290,7 +298,9 @@ def audit(app, stack_db, domain):
             with stack_db.transaction() as s:  # (create commits: one transaction each)
                 tokens[role] = api_tokens.create(s, client.address, role, list(api_tokens.SCOPES),
                                                  "", True).secret
-    yield Audit(realm, rule.id, clients, tokens)
+    with stack_db.transaction() as s:
+        token_id = api_tokens.create(s, realm.mailbox, "audited", ["personal:read"], "", False).token.id
+    yield Audit(realm, rule.id, clients, tokens, token_id)
     with stack_db.transaction() as s:  # other tests count the Block From rules
         spam_filter.remove_rule(s, rule.id)
 

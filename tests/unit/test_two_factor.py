@@ -134,8 +134,11 @@ def test_removing_a_mailbox_forgets_its_secrets_waiting_messages_and_choices(dir
 
 def test_a_name_in_use_is_refused_so_a_form_sent_again_makes_no_second_secret(session):
     from core.services.access import api_tokens
+    from core.services.directory import lookup
     from core.services.errors import InvalidInput
 
+    lookup.add_domain(session, "example.test")
+    lookup.add_mailbox(session, "ann@example.test", "A-long-enough-pass-1")  # a token needs an owner
     app_passwords.create(session, "ann@example.test", "Phone")
     with pytest.raises(InvalidInput, match="already have an app password named “phone”"):
         app_passwords.create(session, "ann@example.test", " phone ")

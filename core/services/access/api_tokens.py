@@ -3,7 +3,9 @@
 A token's scopes say what it may ask for; what it may reach is decided at each use by
 its owner's rights at that moment (core/services/access/roles.py), so a domain admin
 who is demoted loses the admin scope's reach at once and a disabled or removed mailbox
-makes its tokens useless. A token with a personal scope gets an internal app password
+makes its tokens useless. A directory user's token (issue 19) is checked against the
+live directory at each use: it stops working once the person is removed or disabled
+there, or the address is given to someone else. A token with a personal scope gets an internal app password
 for ManageSieve (filters, vacation), sealed with a key derived from the token itself:
 like a web session's credential, the database alone cannot open it.
 """
@@ -20,10 +22,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import vault
+from core.config import uses_ldap
 from core.i18n import lazy_gettext as _l
+from core.ldapdir import listing
+from core.ldapdir.people import DirectoryUnavailable
+from core.mail.errors import ServiceUnavailable
 from core.models import ApiToken, Mailbox
 from core.models.base import utcnow
 from core.services.errors import InvalidInput, NotFound
+from core.services.personal.holder import DIRECTORY
 
 from . import app_passwords
 
@@ -105,9 +112,30 @@ def _expiry(days: str) -> datetime | None:
     return utcnow() + timedelta(days=int(text))
 
 
+def _directory_user(cfg: dict, address: str):
+    """The directory user at ADDRESS now (None: nobody); ServiceUnavailable while the
+    directory cannot be read."""
+    try:
+        return listing.user_at(cfg, address)
+    except DirectoryUnavailable as exc:
+        raise ServiceUnavailable(DIRECTORY, str(exc)) from exc
+
+
+def _owner_id(db: Session, cfg: dict | None, address: str) -> str | None:
+    """None for the database mailbox at ADDRESS, the stable id of the directory user
+    there (CFG with a directory); NotFound for neither."""
+    if db.scalar(select(Mailbox.id).where(Mailbox.address == address)) is not None:
+        return None
+    person = _directory_user(cfg, address) if cfg is not None and uses_ldap(cfg) else None
+    if person is None:
+        raise NotFound(_l("There is no mailbox %(address)s.", address=address))
+    return person.id
+
+
 def create(db: Session, address: str, name: str, chosen: list[str], days: str,
-           may_administer: bool) -> Created:
-    """Make (and commit) a token for ADDRESS; the secret is returned once.
+           may_administer: bool, cfg: dict | None = None) -> Created:
+    """Make (and commit) a token for ADDRESS (a database mailbox, or with CFG's directory
+    a directory user); the secret is returned once.
 
     Names are unique among the person's tokens that are not revoked: they tell them apart,
     and a form sent again (a reload of the page that showed the token) makes no second one.
@@ -116,7 +144,7 @@ def create(db: Session, address: str, name: str, chosen: list[str], days: str,
     if any(t.name.casefold() == name.casefold() and t.revoked_at is None for t in listed(db, address)):
         raise InvalidInput(_l("You already have a token named “%(name)s”: choose another name, or "
                               "revoke that one first.", name=name))
-    row = ApiToken(address=address, name=name,
+    row = ApiToken(address=address, name=name, directory_id=_owner_id(db, cfg, address),
                    scopes=check_scopes(chosen, may_administer), expires_at=_expiry(days))
     secret = PREFIX + secrets.token_urlsafe(32)
     row.token_hash = token_hash(secret)
@@ -155,20 +183,39 @@ def revoke(db: Session, address: str, token_id: int) -> str:
     row = db.get(ApiToken, token_id)
     if row is None or row.address != address or row.revoked_at is not None:
         raise NotFound(_l("There is no such token."))
-    row.revoked_at = utcnow()
-    row.sealed_credential = None
-    app_passwords.drop_api_credential(db, row.id)
+    end(db, row)
     db.commit()
     return row.name
 
 
-def authenticate(db: Session, secret: str, client_ip: str) -> ApiToken:
+def end(db: Session, row: ApiToken) -> None:
+    """Revoke ROW in the caller's transaction: its next request gets 401, and its mail
+    credential is deleted."""
+    row.revoked_at = utcnow()
+    row.sealed_credential = None
+    app_passwords.drop_api_credential(db, row.id)
+
+
+def _owner_may_sign_in(db: Session, cfg: dict | None, row: ApiToken) -> bool:
+    """Whether the token's owner may sign in now: their mailbox is enabled, or (a
+    directory user's token) the directory gives the address to the same person, enabled."""
+    enabled = db.scalar(select(Mailbox.enabled).where(Mailbox.address == row.address))
+    if row.directory_id is None:
+        return bool(enabled)
+    if enabled is not None or cfg is None or not uses_ldap(cfg):  # a database mailbox took the address
+        return False
+    person = _directory_user(cfg, row.address)
+    return person is not None and person.id == row.directory_id and person.can_sign_in
+
+
+def authenticate(db: Session, secret: str, client_ip: str, cfg: dict | None = None) -> ApiToken:
     """The token whose secret is SECRET, its use recorded (committed); TokenRefused
-    when it is unknown, revoked, expired, or its mailbox is gone or disabled."""
+    when it is unknown, revoked, expired, or its owner may no longer sign in (CFG: the
+    directory that keeps directory users)."""
     row = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
     if row is None or state(row) != "active":
         raise TokenRefused("unknown, revoked or expired")
-    if not db.scalar(select(Mailbox.enabled).where(Mailbox.address == row.address)):
+    if not _owner_may_sign_in(db, cfg, row):
         raise TokenRefused("the mailbox is gone or disabled")
     db.execute(update(ApiToken).where(ApiToken.id == row.id)
                .values(last_used_at=utcnow(), last_used_ip=client_ip[:64]))

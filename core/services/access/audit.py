@@ -12,8 +12,8 @@ from core.models import AuditEntry
 
 from .roles import Roles
 
-KINDS = ("domain", "mailbox", "group", "alias", "shared", "role", "spam", "server", "directory")
-ACTIONS = ("create", "update", "delete", "erase", "repair", "flush", "login")
+KINDS = ("domain", "mailbox", "group", "alias", "shared", "role", "spam", "server", "directory", "api token")
+ACTIONS = ("create", "update", "delete", "erase", "repair", "flush", "login", "revoke")
 PAGE_SIZE = 50
 
 

@@ -24,7 +24,7 @@ from core.ldapdir.people import DirectoryUnavailable
 from core.models import AdminJob, DirectoryPerson, DirectorySettings, Mailbox
 from core.models.base import utcnow
 from core.models.jobs import QUEUED, RUNNING
-from core.services.access import audit
+from core.services.access import audit, roles
 from core.services.errors import InvalidInput, NotFound
 from core.services.personal import forwarding, holder
 from core.services.server import jobs, mailstore
@@ -201,3 +201,13 @@ def admin_domains(db: Session, cfg: dict, address: str) -> frozenset[str]:
         log.warning("directory admin role of %s not checked: %s", address, exc)
         return frozenset()
     return frozenset({address.rpartition("@")[2]}) if current == candidate else frozenset()
+
+
+def roles_of(db: Session, cfg: dict, address: str) -> roles.Roles:
+    """ADDRESS's admin roles: a mailbox's, and with a directory the domain role of the
+    directory user who has ADDRESS now (admin_domains)."""
+    held = roles.roles_of(db, address)
+    if not uses_ldap(cfg):
+        return held
+    extra = admin_domains(db, cfg, address)
+    return roles.Roles(held.server, held.domains | extra) if extra else held
