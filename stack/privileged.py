@@ -231,7 +231,7 @@ class Helper:
         state = self.layout.lib / "shared" / "directory-subscriptions.json"
         try:
             had = {p: set(b) for p, b in json.loads(state.read_text(encoding="utf-8")).items()}
-        except FileNotFoundError:
+        except (FileNotFoundError, ValueError, AttributeError):  # none yet, or damaged: sync all
             had = {}
         if wanted == had:
             return

@@ -85,16 +85,17 @@ def _uidnexts(client: IMAPClient, folders: tuple[str, ...]) -> dict[str, int]:
 def _elsewhere(client: IMAPClient, others: dict[str, int]):
     """Arrived for the new unread mail of the chosen folders since OTHERS' UIDNEXTs
     (updated); whether there was any. The INBOX is selected again afterwards."""
-    told = False
+    told = moved = False
     for folder, uidnext in others.items():
         now_next = _status(client, folder)[0]
         if now_next > uidnext:
+            moved = True
             _call(client.select_folder, folder, readonly=True)
             for event in _arrived(client, folder, uidnext):
                 told = True
                 yield event
             others[folder] = now_next
-    if told:
+    if moved:  # also when that mail was read already: IDLE must watch the INBOX again
         _call(client.select_folder, FOLDER, readonly=True)
     return told
 def _idle(client: IMAPClient, seconds: float) -> bool:

@@ -182,6 +182,9 @@ def test_a_server_admin_reads_a_mailbox_in_the_webmail_and_returns(app, cli, mas
     assert "Compose" not in page and "/compose" not in page
     assert admin.get("/compose").status_code == 403
     assert admin.get("/settings/").status_code == 403
+    assert admin.get("/contacts").status_code == 403  # the address book is theirs, as is every change to it
+    admin.token = csrf_token(page)  # this reading session's
+    assert admin.post("/contacts/group/rename", {"group": "Team", "new_name": "Mine"}).status_code == 403
     assert admin.get("/admin/").status_code == 403
     with stack_db.factory() as session:
         opened = session.scalars(select(AuditEntry).where(AuditEntry.action == "login",

@@ -92,19 +92,22 @@ def test_new_mail_in_a_chosen_folder_is_told_and_others_are_not(app, live_url, m
     assert re.search(r'name="folders" value="Lists"\s+checked', page)
     assert re.search(r'name="folders" value="Quiet"\s+>', page)
 
-    def filed(folder: str, subject: str) -> None:
+    def filed(folder: str, subject: str, flags: tuple = ()) -> None:
         with imap_login(mail_stack, address) as imap:  # as a Sieve rule or another client files it
             imap.append(folder, (f"From: Lena Hart <lena@outside.test>\r\nTo: {address}\r\n"
-                                 f"Subject: {subject}\r\n\r\nHi.\r\n").encode())
+                                 f"Subject: {subject}\r\n\r\nHi.\r\n").encode(), flags)
 
     filed("Quiet", "not this one")
     filed("Lists", "Digest of the week")
     mail = next_event(stream, "mail")
     assert (mail["folder"], mail["from"], mail["subject"]) == ("Lists", "Lena Hart", "Digest of the week")
     assert re.fullmatch(rf"/mail/{mail['uid']}\?folder=Lists", mail["url"])
+    filed("Lists", "read already", (b"\\Seen",))  # nothing to tell, but the folder was looked into
+    time.sleep(2.5)  # two heartbeats: the stream has looked before the next mail comes
     deliver_raw(mail_stack, address, (f"From: anna@outside.test\r\nTo: {address}\r\n"
                                       "Subject: Back in the Inbox\r\n\r\nHi.\r\n").encode())
-    assert next_event(stream, "mail")["folder"] == "INBOX"  # IDLE is on the INBOX again
+    back = next_event(stream, "mail")  # IDLE is on the INBOX again
+    assert (back["folder"], back["subject"]) == ("INBOX", "Back in the Inbox")
     stream.close()
 
 
