@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.models import AdminJob, Alias, AuditEntry, Mailbox, PasswordLink, SharedMailbox
+from core.models import AdminJob, Alias, AuditEntry, Mailbox, PasswordLink, SharedMailbox, TwoFactor
 from core.services.access import admin_roles, audit
 from core.ldapdir.people import DirectoryUnavailable
 from core.services.directory import aliases, directory_groups, domains, groups, links, lookup, mailboxes, shared
@@ -161,9 +161,11 @@ def test_domain_deletion_removes_directory_rows_and_empty_aliases(db):
     shared.create_shared(db, ME, ALL, "desk@other.test", "", ["desk"])
     aliases.create_alias(db, ME, "only-carl@example.test", ["carl@other.test"])
     aliases.create_alias(db, ME, "both@example.test", ["carl@other.test", "ann@example.test"])
+    db.add(TwoFactor(address="carl@other.test", secret="JBSWY3DPEHPK3PXP"))
     found = domains.delete_domain(db, ME, lookup.get_domain(db, "other.test"), Path("/srv/mail"))
     db.expire_all()
     assert found.mailboxes == ["carl@other.test"] and found.shared == ["desk@other.test"]
+    assert count(db, TwoFactor) == 0  # what is kept by address goes, as for one deleted mailbox
     assert [a.address for a in db.query(Alias)] == ["both@example.test"]
     assert count(db, SharedMailbox) == 0 and group in db.query(groups.Group).all()
     entry = db.query(AuditEntry).filter_by(kind="domain", action="delete").one()

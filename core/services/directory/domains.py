@@ -10,12 +10,12 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.i18n import lazy_gettext as _l
 from core.models import (
-    DELIVER, RELAY, Alias, Domain, Mailbox, SharedMailbox, WebSession,
+    DELIVER, RELAY, Alias, Domain, Mailbox, SharedMailbox,
 )
 from core.services.access import audit
 from core.services.access.roles import Roles
@@ -23,7 +23,7 @@ from core.services.errors import InvalidInput
 from core.services.paging import Page, page_of
 from core.services.server import jobs
 
-from . import aliases, lookup
+from . import aliases, lookup, mailboxes
 
 HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 HOSTNAME = re.compile(rf"^{HOST_LABEL}(?:\.{HOST_LABEL})*$")
@@ -234,7 +234,8 @@ def delete_domain(db: Session, actor: str, domain: Domain, mail_root: Path) -> D
     for model in (Alias, SharedMailbox, Mailbox):
         for row in db.scalars(select(model).where(model.domain_id == domain.id)):
             db.delete(row)
-    db.execute(delete(WebSession).where(WebSession.address.in_(found.mailboxes)))
+    for address in (*found.mailboxes, *found.shared):  # as for one deleted mailbox
+        mailboxes.forget_address(db, address)
     db.flush()
     db.delete(domain)
     db.flush()
