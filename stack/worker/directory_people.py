@@ -34,14 +34,19 @@ def folder_size(path: Path) -> int:
 
 
 def record(database, layout: Layout, tree: Tree) -> None:
-    """Record TREE (a complete read) and the orphaned folders in the database."""
+    """Record TREE (a complete read) and the orphaned folders in the database; set aside the
+    address book of each address that someone else holds now."""
     from core.services.directory.directory_users import record_read
-    from core.services.server.jobs import DIRECTORY
+    from core.services.server.jobs import DIRECTORY, archive_book
+
+    from .. import carddav
 
     root = layout.mail / DIRECTORY
     folders = {p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink()} if root.is_dir() else set()
     seen = {p.user.id: p.user.address for p in tree.people if p.user.id}
     extras = {p.user.id: list(p.user.aliases) for p in tree.people if p.user.id}
     with database.transaction() as session:
-        record_read(session, seen, folders, lambda directory_id: folder_size(root / directory_id),
-                    extras=extras)
+        forgotten = record_read(session, seen, folders, lambda directory_id: folder_size(root / directory_id),
+                                extras=extras)
+    for address in forgotten:
+        archive_book(carddav.storage(layout), layout.mail, address, "left")

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import uses_ldap
@@ -96,26 +96,32 @@ def admin_candidate(db: Session, address: str) -> str | None:
 
 
 def record_read(db: Session, seen: dict[str, str], folders: set[str], size_of: Callable[[str], int],
-                now: datetime | None = None, extras: dict[str, list[str]] | None = None) -> None:
+                now: datetime | None = None, extras: dict[str, list[str]] | None = None) -> list[str]:
     """Record a complete read of the directory: SEEN maps each id to its address (EXTRAS:
     to its extra addresses); FOLDERS
     are the ids that have a mail folder. A folder whose id the directory no longer has is
     orphaned: its size is measured once (SIZE_OF). Rows of ids that are neither in the
-    directory nor on disk are dropped. An empty read changes nothing (a filter that
+    directory nor on disk stay, as the last holder of their address, but are not listed. An empty read changes nothing (a filter that
     matches nobody must not orphan everyone).
 
-    An address whose holder left the directory or changed address is forgotten: what
-    Mailroom keeps by it (app passwords, second factor, sessions, tokens, waiting messages,
-    webmail choices) was that person's, and Dovecot would take their app passwords for
-    whoever is given the address next."""
+    An address that another person now holds is forgotten (returned, for the worker to set
+    its address book aside): what Mailroom keeps by it (app passwords, second factor,
+    sessions, tokens, waiting messages, webmail choices) was the previous holder's, and
+    Dovecot would take their app passwords for the newcomer. Mere absence forgets nothing (a
+    person missing from one read cannot sign in meanwhile, and keeps their second factor),
+    nor does the first read ever, nor an address a database mailbox has."""
     if not seen:
-        return
+        return []
     now = now or utcnow()
     rows = {row.directory_id: row for row in db.scalars(select(DirectoryPerson))}
-    for directory_id, row in rows.items():
-        if row.present and row.address and seen.get(directory_id) != row.address:
-            mailboxes.forget_address(db, row.address)
-            log.info("%s left the directory or changed address: what was kept by it is deleted", row.address)
+    # Each address's last holder: the present one, else whoever had it last (rows of people
+    # who left are kept, with their address, for this).
+    held = {row.address: i for present in (False, True) for i, row in rows.items() if row.present == present}
+    newly = {address for directory_id, address in seen.items() if rows and held.get(address) != directory_id}
+    forgotten = sorted(a for a in newly if a and not db.scalar(select(Mailbox.id).where(Mailbox.address == a)))
+    for address in forgotten:
+        mailboxes.forget_address(db, address)
+        log.info("%s has a new holder in the directory: what was kept by it is deleted", address)
     for directory_id, address in seen.items():
         row = rows.get(directory_id)
         if row is None:
@@ -131,10 +137,11 @@ def record_read(db: Session, seen: dict[str, str], folders: set[str], size_of: C
         row.present = False
         if row.folder_bytes is None:
             row.folder_bytes = size_of(directory_id)
-    gone = [i for i, row in rows.items() if i not in seen and i not in folders]
-    if gone:
-        db.execute(delete(DirectoryPerson).where(DirectoryPerson.directory_id.in_(gone)))
+    for directory_id, row in rows.items():
+        if directory_id not in seen and directory_id not in folders:  # no folder (left): nothing to list
+            row.present, row.folder_bytes = False, None
     db.flush()
+    return forgotten
 
 
 @dataclass(frozen=True)

@@ -119,12 +119,22 @@ def _address_book(db: Session, job: AdminJob, books: Path, mail_root: Path) -> N
         shutil.rmtree(book)
         log.info("erased the address book of %s for job %s", job.target, job.id)
         return
-    local, _, domain = job.target.rpartition("@")
+    archive_book(books, mail_root, job.target, str(job.id))
+
+
+def archive_book(books: Path, mail_root: Path, address: str, tag: str) -> Path | None:
+    """Move ADDRESS's address book (if any) to MAIL_ROOT/.archive/DOMAIN/LOCAL-TIME-TAG.contacts,
+    root's alone; where it went."""
+    book = books / "collection-root" / address
+    local, _, domain = address.rpartition("@")
+    if not local or not SAFE_NAME.match(address) or book.is_symlink() or not book.is_dir():
+        return None
     domain_dir = archive_root(mail_root) / domain
     domain_dir.mkdir(mode=0o700, exist_ok=True)
-    target = domain_dir / f"{local}-{time.strftime('%Y%m%dT%H%M%S')}-{job.id}.contacts"
+    target = domain_dir / f"{local}-{time.strftime('%Y%m%dT%H%M%S')}-{tag}.contacts"
     shutil.move(book, target)  # the books may lie on another file system than the mail
-    log.info("archived the address book of %s to %s for job %s", job.target, target, job.id)
+    log.info("archived the address book of %s to %s", address, target)
+    return target
 
 
 def erase(path: Path, job: AdminJob, mail_root: Path) -> None:
