@@ -82,6 +82,10 @@ DEFAULTS: dict[str, object] = {
     # Sent to Dovecot to check the main password of a person with two-factor sign-in (or
     # WEB_AUTH_KEY_FILE; default file DATA_DIR/secrets/web_auth_key, made by `stack up`).
     "WEB_AUTH_KEY": "",
+    # Signs the webmail's short-lived CardDAV logins, checked by Radicale's auth plugin (or
+    # CARDDAV_KEY_FILE; default file DATA_DIR/secrets/carddav_key): a key of its own, so
+    # Radicale never holds the one that lets the web app past two-factor sign-in.
+    "CARDDAV_KEY": "",
     "REDIS_URL": "",  # what app processes share (core/shared.py); default: the stack's Redis, database 1
     "FILTER_PORT": 10026,  # the disclaimer filter (stack/filter), after Postfix's queue
     "REINJECT_PORT": 10027,  # Postfix takes filtered mail back here
@@ -146,7 +150,7 @@ DEFAULTS: dict[str, object] = {
 }
 
 SECRET_KEYS = ("SECRET_KEY", "RSPAMD_PASSWORD", "REDIS_PASSWORD", "LDAP_BIND_PASSWORD",
-               "WEB_AUTH_KEY")
+               "WEB_AUTH_KEY", "CARDDAV_KEY")
 # Written by `stack install --system`: the settings of the installed services, read by
 # the CLI and the units alike (the process environment still wins).
 ENV_FILE = Path("/etc/mailroom/mailroom.env")

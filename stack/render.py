@@ -145,7 +145,8 @@ def template_values(cfg: dict, layout: Layout, rspamd_password: str) -> dict:
             **layout.site_values(cfg), "redis_password": secretfiles.redis_password(cfg, layout),
             "controller_password": secretfiles.rspamd_password_hash(layout, rspamd_password),
             "auth_policy_key": secretfiles.auth_policy_key(cfg, layout), "app_networks": APP_NETWORKS,
-            "web_auth_key": secretfiles.web_auth_key(cfg, layout), "app_address": APP_ADDRESS}
+            "web_auth_key": secretfiles.web_auth_key(cfg, layout), "app_address": APP_ADDRESS,
+            "carddav_key": secretfiles.carddav_key(cfg, layout)}
 
 
 def _paths(layout: Layout) -> dict:

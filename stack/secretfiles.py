@@ -24,7 +24,8 @@ from .layout import Layout
 log = logging.getLogger(__name__)
 # token_urlsafe(48) is 64 characters of [A-Za-z0-9_-].
 SECRET_BYTES = 48
-NAMES = ("secret_key", "rspamd_password", "redis_password", "auth_policy_key", "web_auth_key")
+NAMES = ("secret_key", "rspamd_password", "redis_password", "auth_policy_key", "web_auth_key",
+         "carddav_key")
 RSPAMD_HASH = "rspamd_password.hash"
 SEALING_KEY = "sealing_key"
 
@@ -85,6 +86,12 @@ def web_auth_key(cfg: dict, layout: Layout) -> str:
     """The key the web app sends Dovecot to check a main password of a person with
     two-factor sign-in (stack/templates/dovecot/dovecot-passdb.conf.ext)."""
     return _secret(cfg, layout, "web_auth_key")
+
+
+def carddav_key(cfg: dict, layout: Layout) -> str:
+    """The key the webmail signs its CardDAV logins with, checked by Radicale's auth plugin
+    (stack/carddav/mailroom_carddav/token.py)."""
+    return _secret(cfg, layout, "carddav_key")
 
 
 def _secret(cfg: dict, layout: Layout, name: str) -> str:

@@ -67,7 +67,7 @@ class CardDavSettings:
     @classmethod
     def from_config(cls, cfg: dict) -> "CardDavSettings":
         return cls(str(cfg["CARDDAV_HOST"]), int(cfg["CARDDAV_PORT"]), float(cfg["MAIL_TIMEOUT"]),
-                   str(cfg.get("WEB_AUTH_KEY", "")))
+                   str(cfg.get("CARDDAV_KEY", "")))
 
 
 @dataclass(frozen=True)

@@ -185,10 +185,13 @@ def test_a_group_is_renamed_and_deleted_on_every_card_and_compose_offers_it_whol
     assert "There is no group “Core team”." in gone
 
 
-def test_radicale_runs_as_its_own_user_and_only_it_reads_the_web_key(mail_stack):
+def test_radicale_runs_as_its_own_user_and_only_it_reads_its_key(mail_stack):
     layout = Layout.from_config(mail_stack)
     record = running(layout, "carddav")
     assert record and pwd.getpwuid(os.stat(f"/proc/{record.pid}").st_uid).pw_name == carddav.USER
+    text = carddav.config_file(layout).read_text()
+    # A key of its own: never the one that lets the web app past two-factor sign-in.
+    assert mail_stack["CARDDAV_KEY"] in text and mail_stack["WEB_AUTH_KEY"] not in text
     conf = carddav.config_file(layout).stat()
     assert stat.S_IMODE(conf.st_mode) == 0o640 and conf.st_uid == 0
     assert grp.getgrgid(conf.st_gid).gr_name == carddav.USER
