@@ -194,7 +194,7 @@ def import_file(book: AddressBook, data: bytes) -> tuple[int, int]:
     cards = _cards_of(data)
     book.ensure()
     known = {e.card.uid: e for e in entries(book)}
-    if not known:  # an empty book (the first import from an old phone): one request
+    if not known and _empty(book):  # the first import from an old phone: one request
         unique = {card.uid: card_text for card, card_text in reversed(cards)}  # the first wins
         book.put_all("".join(_crlf_end(text) for text in unique.values()))
         return len(unique), 0
@@ -213,6 +213,13 @@ def import_file(book: AddressBook, data: bytes) -> tuple[int, int]:
                                  problem=str(exc))) from exc
             replaced += 1
     return added, replaced
+
+
+def _empty(book: AddressBook) -> bool:
+    """Whether the book holds no card at all, readable or not, and did not change while we
+    looked: one PUT of the whole book replaces what it holds (a phone may be syncing)."""
+    before = book.ctag()
+    return before is not None and not book.cards() and book.ctag() == before
 
 
 def _cards_of(data: bytes) -> list[tuple[vcard.Card, str]]:
