@@ -64,12 +64,16 @@ def test_what_is_kept_by_an_address_goes_when_someone_else_holds_it(session):
         session.add(TwoFactor(address=address, secret="JBSWY3DPEHPK3PXP"))
     session.flush()
     assert directory_users.record_read(session, people, set(), lambda i: 0) == []  # the first read ever
+    # A newcomer sets up a second factor before the worker's first read of them: theirs.
+    session.add(TwoFactor(address="dee@example.test", secret="JBSWY3DPEHPK3PXP"))
     # ann leaves and her address goes to someone new; bob is renamed; cy is missing from one read.
-    assert directory_users.record_read(session, {"id-new": "ann@example.test", "id-b": "robert@example.test"},
-                                       set(), lambda i: 0) == ["ann@example.test", "robert@example.test"]
+    assert directory_users.record_read(session, {"id-new": "ann@example.test", "id-b": "robert@example.test",
+                                                 "id-d": "dee@example.test"},
+                                       set(), lambda i: 0) == ["ann@example.test", "bob@example.test"]
     assert kept("ann@example.test") == 0  # her app password would open the newcomer's mail
-    assert kept("bob@example.test") == 2 and kept("cy@example.test") == 2  # nobody else has these
-    directory_users.record_read(session, {"id-new": "ann@example.test", "id-b": "robert@example.test",
-                                          "id-c": "cy@example.test", "id-x": "bob@example.test"},
-                                set(), lambda i: 0)
-    assert kept("bob@example.test") == 0 and kept("cy@example.test") == 2
+    assert kept("bob@example.test") == 0  # of no use to robert, and would serve bob@'s next holder
+    assert kept("cy@example.test") == 2 and kept("dee@example.test") == 1
+    assert directory_users.record_read(session, {"id-new": "ann@example.test", "id-b": "robert@example.test",
+                                                 "id-c": "cy@example.test", "id-d": "dee@example.test"},
+                                       set(), lambda i: 0) == []  # cy is back, with all she had
+    assert kept("cy@example.test") == 2

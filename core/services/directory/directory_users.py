@@ -104,12 +104,13 @@ def record_read(db: Session, seen: dict[str, str], folders: set[str], size_of: C
     directory nor on disk stay, as the last holder of their address, but are not listed. An empty read changes nothing (a filter that
     matches nobody must not orphan everyone).
 
-    An address that another person now holds is forgotten (returned, for the worker to set
-    its address book aside): what Mailroom keeps by it (app passwords, second factor,
-    sessions, tokens, waiting messages, webmail choices) was the previous holder's, and
-    Dovecot would take their app passwords for the newcomer. Mere absence forgets nothing (a
-    person missing from one read cannot sign in meanwhile, and keeps their second factor),
-    nor does the first read ever, nor an address a database mailbox has."""
+    An address that another person now holds, or that its holder was renamed from, is
+    forgotten (returned, for the worker to set its address book aside): what Mailroom keeps
+    by it (app passwords, second factor, sessions, tokens, waiting messages, webmail
+    choices) was that person's, and Dovecot would take their app passwords for a newcomer.
+    Mere absence forgets nothing (a person missing from one read cannot sign in meanwhile,
+    and keeps their second factor), nor does a new person's first read (what they set up
+    before it is theirs), the first read ever, or an address a database mailbox has."""
     if not seen:
         return []
     now = now or utcnow()
@@ -117,8 +118,10 @@ def record_read(db: Session, seen: dict[str, str], folders: set[str], size_of: C
     # Each address's last holder: the present one, else whoever had it last (rows of people
     # who left are kept, with their address, for this).
     held = {row.address: i for present in (False, True) for i, row in rows.items() if row.present == present}
-    newly = {address for directory_id, address in seen.items() if rows and held.get(address) != directory_id}
-    forgotten = sorted(a for a in newly if a and not db.scalar(select(Mailbox.id).where(Mailbox.address == a)))
+    taken = {a for i, a in seen.items() if held.get(a) not in (None, i)}
+    renamed = {row.address for i, row in rows.items() if row.present and i in seen and seen[i] != row.address}
+    forgotten = sorted(a for a in taken | renamed
+                       if a and not db.scalar(select(Mailbox.id).where(Mailbox.address == a)))
     for address in forgotten:
         mailboxes.forget_address(db, address)
         log.info("%s has a new holder in the directory: what was kept by it is deleted", address)
