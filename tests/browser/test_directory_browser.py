@@ -34,4 +34,5 @@ def test_admin_filters_directory_users_and_saves_a_quota_on_a_phone(page, ldap_s
         page.get_by_role("button", name="Save settings").click()
         page.get_by_text(f"Saved grace@{DOMAIN}").wait_for(timeout=30000)
         assert page.get_by_label("Quota").input_value() == "150"
+        page.wait_for_load_state("load")  # its styles and script, before this app stops serving
     assert doveadm_quota_kb(ldap_stack, f"grace@{DOMAIN}") == str(150 * 1024)

@@ -65,6 +65,7 @@ def test_undo_goes_after_a_few_seconds(page, live_url, mail_stack, stack_db, dom
     page.get_by_role("toolbar", name="Message actions").get_by_role("button", name="Spam").click()
     undo = page.get_by_role("button", name="Undo")
     undo.wait_for()
+    page.wait_for_load_state("load")  # the bar shows before the script has set its timer
     page.clock.run_for(9000)
     assert undo.is_visible()
     page.clock.run_for(1500)

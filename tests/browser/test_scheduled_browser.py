@@ -12,6 +12,7 @@ import pytest
 from app import create_app
 from tests.faults.support import count
 from tests.helpers import new_address, sign_in, wait_for_subject
+from tests.integration.admin_support import wait_until
 from tests.integration.scheduled_support import rows_of
 
 pytestmark = pytest.mark.browser
@@ -86,7 +87,8 @@ def test_schedule_with_a_time_see_it_in_scheduled_and_cancel(
     open_scheduled(page, width, waiting=1)
     # Within a few seconds: on a loaded machine the page is measured while it still settles
     # (its drawer closing, its styles applied); a page that stays too wide still fails here.
-    page.wait_for_function(f"document.documentElement.scrollWidth <= {width}", timeout=10_000)
+    # (Polled from here: this page's clock is Playwright's, and its CSP refuses eval.)
+    assert wait_until(lambda: page.evaluate("document.documentElement.scrollWidth") <= width, 10)
 
     page.get_by_role("button", name=f"Cancel {subject}").click()
     page.get_by_text("it is in Drafts").wait_for()
