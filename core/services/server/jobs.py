@@ -129,9 +129,7 @@ def archive_book(books: Path, mail_root: Path, address: str, tag: str) -> Path |
     local, _, domain = address.rpartition("@")
     if not local or not SAFE_NAME.match(address) or book.is_symlink() or not book.is_dir():
         return None
-    domain_dir = archive_root(mail_root) / domain
-    domain_dir.mkdir(mode=0o700, exist_ok=True)
-    target = domain_dir / f"{local}-{time.strftime('%Y%m%dT%H%M%S')}-{tag}.contacts"
+    target = _archive_place(mail_root, local, domain, f"{tag}.contacts")
     shutil.move(book, target)  # the books may lie on another file system than the mail
     log.info("archived the address book of %s to %s", address, target)
     return target
@@ -154,12 +152,17 @@ def archive(path: Path, job: AdminJob, mail_root: Path) -> None:
     local, _, domain = job.target.rpartition("@")
     if not local or not SAFE_NAME.match(local) or not SAFE_NAME.match(domain):
         local, domain = path.name, path.parent.name
-    domain_dir = archive_root(mail_root) / domain
-    domain_dir.mkdir(mode=0o700, exist_ok=True)
-    target = domain_dir / f"{local}-{time.strftime('%Y%m%dT%H%M%S')}-{job.id}"
+    target = _archive_place(mail_root, local, domain, str(job.id))
     os.rename(path, target)
     job.path = str(target)
     log.info("archived %s (%s) to %s for job %s", path, job.target, target, job.id)
+
+
+def _archive_place(mail_root: Path, local: str, domain: str, tag: str) -> Path:
+    """MAIL_ROOT/.archive/DOMAIN/LOCAL-TIME-TAG, its domain folder made (root's alone)."""
+    domain_dir = archive_root(mail_root) / domain
+    domain_dir.mkdir(mode=0o700, exist_ok=True)
+    return domain_dir / f"{local}-{time.strftime('%Y%m%dT%H%M%S')}-{tag}"
 
 
 def archive_root(mail_root: Path) -> Path:
