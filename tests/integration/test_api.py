@@ -247,6 +247,31 @@ def test_expired_and_guessed_tokens_are_refused_and_guessing_is_limited(app, sta
     assert call(app, fresh, "GET", "/personal/junk").status_code == 200
 
 
+def test_a_tokens_last_use_is_written_once_a_minute_per_client_address(app, stack_db, domain):
+    address = new_address(stack_db, domain, "polling")
+    token = make_token(stack_db, address, "personal:read")
+
+    def last_use(ago: int | None = None):
+        with stack_db.transaction() as s:
+            if ago is not None:
+                s.execute(update(ApiToken).where(ApiToken.address == address)
+                          .values(last_used_at=utcnow() - timedelta(seconds=ago)))
+            row = s.query(ApiToken).filter_by(address=address).one()
+            return row.last_used_at, row.last_used_ip
+
+    assert call(app, token, "GET", "/personal/junk").status_code == 200
+    assert last_use()[1] == "127.0.0.1"
+    before = last_use(ago=30)[0]
+    call(app, token, "GET", "/personal/junk")
+    assert last_use() == (before, "127.0.0.1")  # 30 s ago: no write
+    call(app, token, "GET", "/personal/junk", ip="127.0.0.142")
+    moved = last_use()
+    assert moved[1] == "127.0.0.142" and moved[0] > before  # another address: written
+    before = last_use(ago=61)[0]
+    call(app, token, "GET", "/personal/junk", ip="127.0.0.142")
+    assert last_use()[0] > before
+
+
 def test_admins_list_and_revoke_their_domains_tokens_on_the_page_and_the_cli(app, stack_db, domain):
     mine, theirs = make_realm(stack_db), make_realm(stack_db)
     admin = AdminClient(app, new_domain_admin(stack_db, domain, mine.domain))

@@ -37,6 +37,10 @@ from . import app_passwords
 PREFIX = "mrt_"  # lets secret scanners and people recognise a Mailroom token
 MAX_NAME = 100
 MAX_DAYS = 3650
+# A token's last use is written when it is older than this or from another address: a
+# client calling every second would otherwise write the database on each request
+# (SQLite: a write lock that delivery's lookups wait behind).
+USE_RECORD_SECONDS = 60
 # Each scope, what it allows, in the order the form lists them.
 SCOPES = {
     "personal:read": _l("read your own settings (filters, vacation, forwarding, Junk)"),
@@ -209,7 +213,8 @@ def _owner_may_sign_in(db: Session, cfg: dict | None, row: ApiToken) -> bool:
 
 
 def authenticate(db: Session, secret: str, client_ip: str, cfg: dict | None = None) -> ApiToken:
-    """The token whose secret is SECRET, its use recorded (committed); TokenRefused
+    """The token whose secret is SECRET, its use recorded (committed, at most once a
+    USE_RECORD_SECONDS from one address); TokenRefused
     when it is unknown, revoked, expired, or its owner may no longer sign in (CFG: the
     directory that keeps directory users)."""
     row = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(secret)))
@@ -217,9 +222,12 @@ def authenticate(db: Session, secret: str, client_ip: str, cfg: dict | None = No
         raise TokenRefused("unknown, revoked or expired")
     if not _owner_may_sign_in(db, cfg, row):
         raise TokenRefused("the mailbox is gone or disabled")
-    db.execute(update(ApiToken).where(ApiToken.id == row.id)
-               .values(last_used_at=utcnow(), last_used_ip=client_ip[:64]))
-    db.commit()
+    now, where = utcnow(), client_ip[:64]
+    if (row.last_used_at is None or row.last_used_ip != where
+            or now - _aware(row.last_used_at) >= timedelta(seconds=USE_RECORD_SECONDS)):
+        db.execute(update(ApiToken).where(ApiToken.id == row.id)
+                   .values(last_used_at=now, last_used_ip=where))
+        db.commit()
     return row
 
 
