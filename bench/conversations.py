@@ -14,7 +14,7 @@ for one person, with their answers in Sent, and gives a twin the very same Maild
           messages; for conversations the new message joins the cached threads), one new
           message per sample, every other one an answer to the newest message there.
 
-Raw IMAP beside it: SELECT + UID SORT, and SELECT + UID THREAD REFERENCES, on one
+Raw IMAP beside it: SELECT + UID SORT, and SELECT + UID THREAD REFS, on one
 connection. Prints medians and conversations ÷ messages against issue 20's target (≤ 2).
 
 Run: python -m bench.conversations [--sizes 1000,10000,100000] [--repeat 10]
@@ -89,9 +89,9 @@ class Raw(RawImap):
     """RawImap with THREAD beside SORT, and new mail on demand."""
 
     def thread(self, folder: str) -> bytes:
-        """SELECT and UID THREAD REFERENCES UTF-8 ALL, the answer left unparsed as the app does."""
+        """SELECT and UID THREAD REFS UTF-8 ALL, the answer left unparsed as the app does."""
         self.client.select_folder(folder)
-        return b"".join(self.client._raw_command_untagged(b"THREAD", [b"REFERENCES", b"UTF-8", b"ALL"]))
+        return b"".join(self.client._raw_command_untagged(b"THREAD", [b"REFS", b"UTF-8", b"ALL"]))
 
     def arrive(self, folder: str, number: int) -> None:
         """APPEND one new message to FOLDER: every other one answers the newest message there."""
@@ -153,7 +153,7 @@ def report(figures: Figures, sizes: list[int], load_before: float) -> str:
     lines = [f"Machine: {os.cpu_count()} CPUs, 1-minute load {load_before:.1f} before, "
              f"{os.getloadavg()[0]:.1f} after.", "",
              "Page 1, medians in ms (first: one sample; restart: 3). raw: SELECT+SORT+FETCH of 50 for messages,",
-             "SELECT+THREAD REFERENCES (unparsed) for conversations, on one IMAP connection.",
+             "SELECT+THREAD REFS (unparsed) for conversations, on one IMAP connection.",
              f"{'size':>6}{'view':>15}" + "".join(f"{c:>10}" for c in (*COLUMNS, "raw"))]
     for size in sizes:
         for view in ("messages", "conversations"):

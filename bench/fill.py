@@ -251,7 +251,7 @@ class Filler:
 
     def warm(self, folder: str) -> None:
         """Put in Dovecot's cache what delivery puts there (the stack's mail_always_cache_fields):
-        FOLDER's Date headers (SORT (DATE)), envelopes (the list) and the headers THREAD
-        REFERENCES reads (the conversation view)."""
+        FOLDER's Date headers (SORT (DATE)), envelopes (the list), the headers THREAD REFS
+        reads (the conversation view) and the subject (SORT (SUBJECT))."""
         self.doveadm("fetch", "date.sent imap.envelope hdr.message-id hdr.in-reply-to hdr.references "
                      "hdr.subject", "mailbox", folder, "all")

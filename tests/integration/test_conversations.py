@@ -56,6 +56,9 @@ def test_new_mail_joins_the_cached_threads_as_threading_anew_would(
         other.append("INBOX", raw("Ben <ben@conv.test>", me, "Re: Plan t5", "<plan4.t5@conv.test>", 6,
                                   "<plan3.t5@conv.test>", "<plan1.t5@conv.test> <plan2.t5@conv.test>"))
         other.append("INBOX", raw("News <news@conv.test>", me, "News t5", "<news.t5@conv.test>", 7))
+        # Same subject as a conversation, naming nothing: a conversation of its own (REFS),
+        # told without a THREAD.
+        other.append("INBOX", raw("Eve <eve@conv.test>", me, "Re: Plan t5", "<eve.t5@conv.test>", 8))
         other.logout()
         client.noop()  # as the pool does before lending the connection
         monkeypatch.setattr(shared, "_store", shared.MemoryStore())  # "anew" below: a THREAD
@@ -65,15 +68,15 @@ def test_new_mail_joins_the_cached_threads_as_threading_anew_would(
         anew, _ = threads.threads(client, LruCache(1 << 20), me, "INBOX")
         grown, _ = threads.threads(client, cache, me, "INBOX")
         assert (grown.uids, grown.starts) == (anew.uids, anew.starts)
-        news, plan = page.conversations[:2]
-        assert news.subject == "News t5" and len(news.messages) == 1
+        eve, news, plan = page.conversations[:3]
+        assert [len(c.messages) for c in (eve, news)] == [1, 1] and news.subject == "News t5"
         assert plan.uids[:2] == [uids["plan1"][1], uids["plan3"][1]] and len(plan.messages) == 4
         # A message gone since: the folder is threaded anew.
         client.select_folder("INBOX")
         client.delete_messages([news.opens])
         client.expunge()
         sent.clear()
-        assert conversations.conversation_page(client, cache, me, "INBOX", "Sent").total == 3
+        assert conversations.conversation_page(client, cache, me, "INBOX", "Sent").total == 4
         assert "THREAD" in sent
     finally:
         client.logout()
