@@ -45,6 +45,16 @@ def test_every_template_text_is_marked_for_translation():
                           "`python -m tests.template_text --fix FILE` does it):\n" + "\n".join(unmarked))
 
 
+def test_no_template_formats_sizes_or_dates_in_english():
+    """Jinja's own filesizeformat and strftime write '1.2 MB' and 'Tue' in every language;
+    the webmail's `bytes`, `number`, `when` and `full_date` filters follow the person's."""
+    english = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+               for path in sorted((ROOT / "templates").rglob("*.html"))
+               for number, line in enumerate(path.read_text().splitlines(), 1)
+               if "filesizeformat" in line or "strftime(" in line]
+    assert not english, "Formats in English only (use | bytes, | number, | when):\n" + "\n".join(english)
+
+
 def test_the_marker_finds_and_wraps_unmarked_words():
     page = ('<h1 title="Your inbox">Hello {{ name }}</h1>\n<p class="x">{{ _("Done") }}</p>\n'
             '<button>Save\n  now</button>{{ field("a", "Display name") }}<code>flask run</code>')
