@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import logging
-import time
+from datetime import datetime, timezone
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import format_time, gettext as _
 from flask_login import current_user, login_required
 
 from core.extensions import db
@@ -227,8 +227,8 @@ def save_draft():
         return _page(draft, workspace, choices, error=str(exc), status=422)
     if _wants_json():
         return jsonify(saved=True, draft_uid=uid, message_id=draft.message_id,
-                       saved_at=time.strftime("%H:%M"))
-    return _page(draft, workspace, choices, notice="Draft saved.")
+                       saved_at=format_time(datetime.now(timezone.utc), "short"))
+    return _page(draft, workspace, choices, notice=_("Draft saved."))
 
 
 @bp.route("/compose/upload", methods=["POST"])

@@ -118,3 +118,32 @@ def test_a_translated_message_is_escaped_in_a_page():
     message = lazy_gettext("There is no folder %(value)s.", value="<img src=x onerror=alert(1)>")
     page = Environment(autoescape=True).from_string("<p>{{ message }}</p>").render(message=message)
     assert page == "<p>There is no folder &lt;img src=x onerror=alert(1)&gt;.</p>"
+
+
+def test_counted_messages_agree_with_the_number_and_group_its_digits():
+    """'1 messaggio spostato', '1.204 messaggi spostati': the whole sentence follows the count,
+    and numbers in messages are written as the language writes them."""
+    from flask import Flask
+    from flask_babel import Babel
+
+    from core.i18n import lazy_ngettext, lazy_number
+    from core.services.mail.bulkops import FLAGGED
+
+    app = Flask(__name__)
+    Babel(app, default_translation_directories=str(ROOT / "translations"),
+          locale_selector=lambda: app.config["LANGUAGE"])
+    moved = lambda n: lazy_ngettext("%(num)s message moved to %(destination)s.",  # noqa: E731
+                                    "%(num)s messages moved to %(destination)s.", n, destination="Junk")
+    said = {}
+    for language in ("en", "it", "de"):
+        app.config["LANGUAGE"] = language
+        with app.test_request_context():
+            said[language] = [str(moved(1)), str(moved(1204)), str(FLAGGED["read"](2)),
+                              str(lazy_number(12345))]
+    assert said["en"] == ["1 message moved to Junk.", "1,204 messages moved to Junk.",
+                          "2 messages marked as read.", "12,345"]
+    assert said["it"] == ["1 messaggio spostato in Junk.", "1.204 messaggi spostati in Junk.",
+                          "2 messaggi contrassegnati come letti.", "12.345"]
+    assert said["de"] == ["1 Nachricht nach Junk verschoben.", "1.204 Nachrichten nach Junk verschoben.",
+                          "2 Nachrichten als gelesen markiert.", "12.345"]
+    assert str(moved(3)) == "3 messages moved to Junk."  # outside a request: English

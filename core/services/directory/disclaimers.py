@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.i18n import lazy_gettext as _l
+from core.i18n import lazy_number
 from core.mail.disclaimer import MAX_MARKDOWN, Disclaimer, html_to_text, render, render_html
 from core.models import Domain, InvalidName, normalize_domain
 from core.services.access import audit
@@ -61,7 +62,7 @@ def _clean_source(markdown: str) -> str:
     if len(source) > MAX_MARKDOWN:
         raise InvalidInput(
             _l('The disclaimer is %(source)s characters long; shorten it to %(max_markdown)s or '
-               'fewer.', source=f"{len(source):,}", max_markdown=f"{MAX_MARKDOWN:,}"))
+               'fewer.', source=lazy_number(len(source)), max_markdown=lazy_number(MAX_MARKDOWN)))
     return source
 
 

@@ -13,6 +13,7 @@ from imapclient import IMAPClient
 
 from core.cache import LruCache
 from core.i18n import lazy_gettext as _l
+from core.i18n import lazy_ngettext
 from core.mail import actions, folders, listing, uidset
 from core.mail.errors import ImapError
 from core.mail.search import parse
@@ -25,6 +26,14 @@ FLAG_CHANGES = {"read": ("seen", True), "unread": ("seen", False),
                 "flag": ("flagged", True), "unflag": ("flagged", False)}
 # An undo travels in the signed session cookie: a longer set is not offered.
 MAX_UNDO_CHARS = 1000
+# What a flag change says, whole sentences so that each language can agree the words with the count.
+FLAGGED = {
+    "read": lambda n: lazy_ngettext("%(num)s message marked as read.", "%(num)s messages marked as read.", n),
+    "unread": lambda n: lazy_ngettext("%(num)s message marked as unread.",
+                                      "%(num)s messages marked as unread.", n),
+    "flag": lambda n: lazy_ngettext("%(num)s message flagged.", "%(num)s messages flagged.", n),
+    "unflag": lambda n: lazy_ngettext("%(num)s message unflagged.", "%(num)s messages unflagged.", n),
+}
 CHANGED = _l("The folder changed since the list was shown (another program replaced it); nothing was done.")
 
 
@@ -71,11 +80,6 @@ class Outcome:
     undo: Undo | None = None
 
 
-def plural(n: int) -> str:
-    """'1 message', '1,204 messages'."""
-    return f"{n:,} message{'' if n == 1 else 's'}"
-
-
 def uid_sets(client: IMAPClient, cache: LruCache, owner: str, selection: Selection) -> list[str]:
     """SELECT the folder and return the selection as UID sets, one per command.
 
@@ -108,12 +112,13 @@ def apply(client: IMAPClient, tree: list[folders.Folder], folder: str, sets: lis
     if action in FLAG_CHANGES:
         for chunk in sets:
             actions.set_flag(client, chunk, *FLAG_CHANGES[action])
-        return Outcome(_l('%(count)s marked as %(action)s.', count=plural(count), action=action))
+        return Outcome(FLAGGED[action](count))
     trash = folders.find_special(tree, "\\Trash")
     if action == "delete" and folder == trash:
         for chunk in sets:
             actions.expunge(client, chunk)
-        return Outcome(_l('%(count)s deleted for good.', count=plural(count)))
+        return Outcome(lazy_ngettext("%(num)s message deleted for good.",
+                                     "%(num)s messages deleted for good.", count))
     junk = folders.find_special(tree, "\\Junk")
     destination = {"delete": trash, "spam": junk, "notspam": "INBOX",
                    "archive": folders.find_special(tree, "\\Archive")}.get(action, target)
@@ -121,8 +126,9 @@ def apply(client: IMAPClient, tree: list[folders.Folder], folder: str, sets: lis
         return Outcome(_l("The messages are already there."))
     folders.check_name(destination)
     undo = _move(client, sets, folder, destination)
-    done = _l('%(count)s moved to %(destination)s.',
-              count=plural(undo.count if undo else count), destination=destination)
+    done = lazy_ngettext("%(num)s message moved to %(destination)s.",
+                         "%(num)s messages moved to %(destination)s.", undo.count if undo else count,
+                         destination=destination)
     if training and (action == "spam" or (action == "notspam" and folder == junk)):
         done += " " + training.after_move(action)
     return Outcome(done, undo)
@@ -155,7 +161,8 @@ def undo(client: IMAPClient, tree: list[folders.Folder], done: Undo,
         raise ImapError(CHANGED)
     for chunk in sets:
         actions.move(client, chunk, done.back_to)
-    text = _l('Undone: %(count)s back in %(back_to)s.', count=plural(done.count), back_to=done.back_to)
+    text = lazy_ngettext("Undone: %(num)s message back in %(back_to)s.",
+                         "Undone: %(num)s messages back in %(back_to)s.", done.count, back_to=done.back_to)
     junk = folders.find_special(tree, "\\Junk")
     trash = folders.find_special(tree, "\\Trash")
     # The server trains on every move into Junk and out of it (but into Trash): putting a

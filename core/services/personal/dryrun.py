@@ -12,6 +12,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from core.i18n import lazy_gettext as _l
+from core.i18n import lazy_number
 from core.mail import actions, listing
 from core.mail.errors import ImapError, ServiceUnavailable
 from core.mail.sieve import ScriptRejected, SieveStore
@@ -71,7 +72,7 @@ def message_bytes(text: str) -> bytes:
     if len(raw) > MAX_MESSAGE:
         raise InvalidField("message", _l('The message is %(raw)s bytes; the tester takes up to '
                                          '%(max_message)s bytes.',
-                                         raw=f"{len(raw):,}", max_message=f"{MAX_MESSAGE:,}"))
+                                         raw=lazy_number(len(raw)), max_message=lazy_number(MAX_MESSAGE)))
     return raw
 
 

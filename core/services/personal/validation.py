@@ -5,6 +5,7 @@ import re
 import unicodedata
 
 from core.i18n import lazy_gettext as _l
+from core.i18n import lazy_number
 from core.models import InvalidName, normalize_address
 from core.services.errors import InvalidInput
 
@@ -39,7 +40,7 @@ def plain_text(field: str, text: str, label: str, limit: int, required: bool = T
     size = len(text.encode("utf-8"))
     if size > limit:
         raise InvalidField(field, _l('%(label)s is %(size)s bytes long; the limit is %(limit)s '
-                                     'bytes.', label=label, size=f"{size:,}", limit=f"{limit:,}"))
+                                     'bytes.', label=label, size=lazy_number(size), limit=lazy_number(limit)))
     return text
 
 
