@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
+from core.i18n import lazy_gettext as _l
 from stack.carddav.mailroom_carddav import token
 
 from .errors import MailError, NotFoundError, ServiceUnavailable
@@ -135,7 +136,7 @@ class AddressBook:
         """The card at HREF; NotFoundError when it is gone."""
         status, reason, body, etag = self._request_etag("GET", href, "")
         if status == 404:
-            raise NotFoundError("That contact does not exist (any more).")
+            raise NotFoundError(_l("That contact does not exist (any more)."))
         if status != 200:
             raise CardDavError(f"reading a contact: {status} {reason}")
         return StoredCard(href, etag, body.decode("utf-8", "replace"))
@@ -146,7 +147,7 @@ class AddressBook:
         headers["If-Match" if etag else "If-None-Match"] = etag or "*"
         status, reason, _ = self._request("PUT", href, text, headers)
         if status == 412:
-            raise Conflict("The contact was changed elsewhere meanwhile; open it again.")
+            raise Conflict(_l("The contact was changed elsewhere meanwhile; open it again."))
         if status not in (200, 201, 204):
             raise CardDavError(f"saving a contact: {status} {reason}")
 

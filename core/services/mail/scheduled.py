@@ -51,6 +51,8 @@ NOT_RESEALED = _l("Your scheduled messages could not be given the new password: 
                   "in Scheduled and send it again.")
 NO_OWN_CREDENTIALS = _l("Your scheduled messages could not be given a sign-in that works with "
                         "two-factor sign-in: edit each one in Scheduled and send it again.")
+NOT_ANSWERED = N_("Not sent yet: the mail server (Postfix) did not answer. It will be tried again "
+                  "in a minute.")
 SIGN_IN_REFUSED = N_("The mail server refused the sign-in kept with this message (was your "
                      "password changed?). Edit it and send it again.")
 
@@ -256,9 +258,8 @@ def deliver(db: Session, row: ScheduledMessage, password: str, cfg: dict) -> boo
                   envelope_from=row.sender, recipients=row.envelope())
     except PartiallyRefused as exc:
         log.warning("scheduled message %s: not delivered to %s: %s", row.id, exc.refused, exc)
-    except ServiceUnavailable as exc:
-        _keep(db, row, QUEUED, f"Not sent yet: the {exc.service} did not answer. "
-                               "It will be tried again in a minute.", utcnow() + RETRY)
+    except ServiceUnavailable:
+        _keep(db, row, QUEUED, NOT_ANSWERED, utcnow() + RETRY)
         return False
     except AuthenticationFailed:
         _keep(db, row, FAILED, SIGN_IN_REFUSED)
