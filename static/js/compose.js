@@ -13,8 +13,13 @@
   const state = { sending: false, discarding: false, saving: false, uploading: false, queue: [] };
 
   const say = (text) => { status.textContent = text; };
-  const sizeText = (n) => n < 1024 ? `${n} B` : n < 1048576 ? `${Math.round(n / 1024)} KB`
-    : `${(n / 1048576).toFixed(1)} MB`;
+  const t = window.mailroomText;
+  // Sizes as the server writes them (webmail/format.py bytes): the page's language, one decimal for MB.
+  const decimal = (n, digits) => n.toLocaleString(document.documentElement.lang || undefined,
+    { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const sizeText = (n) => n < 1024 ? t("size.b", { size: n })
+    : n < 1048576 ? t("size.kb", { size: decimal(Math.round(n / 1024), 0) })
+    : t("size.mb", { size: decimal(n / 1048576, 1) });
 
   // ---- what the form holds, to tell whether it changed since the last save
   function snapshot() {
@@ -56,10 +61,11 @@
     const li = document.createElement("li");
     li.className = "att is-uploading";
     li.innerHTML = '<span class="att-name"></span><span class="att-size"></span>' +
-      '<span class="att-state">Uploading…</span><progress max="100" value="0"></progress>';
+      '<span class="att-state"></span><progress max="100" value="0"></progress>';
+    li.querySelector(".att-state").textContent = t("attachment.uploading");
     li.querySelector(".att-name").textContent = file.name;
     li.querySelector(".att-size").textContent = sizeText(file.size);
-    li.querySelector("progress").setAttribute("aria-label", `Uploading ${file.name}`);
+    li.querySelector("progress").setAttribute("aria-label", t("attachment.uploading_name", { name: file.name }));
     list.append(li);
     return li;
   }
@@ -85,11 +91,11 @@
         let data = {};
         try { data = JSON.parse(xhr.responseText); } catch (err) { data = {}; }
         if (xhr.status === 200) attached(item, data);
-        else failed(item, file.name, data.error || window.mailroomText("upload.failed", { status: xhr.status }));
+        else failed(item, file.name, data.error || t("upload.failed", { status: xhr.status }));
         resolve();
       });
       xhr.addEventListener("error", () => {
-        failed(item, file.name, window.mailroomText("upload.interrupted"));
+        failed(item, file.name, t("upload.interrupted"));
         resolve();
       });
       xhr.send(file);
@@ -100,8 +106,8 @@
     const button = document.createElement("button");
     button.type = "button";
     button.className = "link";
-    button.textContent = "Remove";
-    button.setAttribute("aria-label", `Remove ${name}`);
+    button.textContent = t("attachment.remove");
+    button.setAttribute("aria-label", t("attachment.remove_name", { name }));
     if (id) button.dataset.remove = id; else button.dataset.dismiss = "";
     return button;
   }
@@ -111,7 +117,7 @@
     item.dataset.id = data.id;
     item.dataset.size = data.size;
     item.querySelector(".att-name").textContent = data.filename;
-    item.querySelector(".att-state").textContent = "Attached";
+    item.querySelector(".att-state").textContent = t("attachment.attached");
     item.querySelector("progress").remove();
     item.append(removeButton(data.id, data.filename));
   }
@@ -138,7 +144,7 @@
       const response = await fetch(form.dataset.removeUrl, {
         method: "POST", body, headers: { Accept: "application/json" }, credentials: "same-origin",
       });
-      if (!response.ok) { say(window.mailroomText("attachment.not_removed")); return; }
+      if (!response.ok) { say(t("attachment.not_removed")); return; }
     }
     item.remove();
     updateClip();
@@ -182,12 +188,12 @@
         el.draft_uid.value = data.draft_uid || "";
         if (data.message_id) el.message_id.value = data.message_id;
         lastSaved = taken;
-        say(window.mailroomText("draft.saved", { time: data.saved_at }));
+        say(t("draft.saved", { time: data.saved_at }));
       } else {
-        say(data.error || window.mailroomText("draft.not_saved"));
+        say(data.error || t("draft.not_saved"));
       }
     } catch (err) {
-      say(window.mailroomText("draft.no_answer"));
+      say(t("draft.no_answer"));
     } finally {
       state.saving = false;
     }
@@ -216,7 +222,7 @@
       return;
     }
     if (by && by.id === "c-discard") {
-      if (!window.confirm(window.mailroomText("draft.discard"))) {
+      if (!window.confirm(t("draft.discard"))) {
         event.preventDefault();
         event.stopPropagation();
         return;
@@ -227,7 +233,7 @@
     if (state.uploading || state.queue.length) {
       event.preventDefault();
       event.stopPropagation();
-      say(window.mailroomText("send.wait_uploads"));
+      say(t("send.wait_uploads"));
       return;
     }
     if (!remindedOnce()) {
@@ -236,7 +242,7 @@
       return;
     }
     state.sending = true;
-    say(by && by.id === "c-later" ? "Scheduling…" : "Sending…");
+    say(t(by && by.id === "c-later" ? "send.scheduling" : "send.sending"));
   });
 
   // ---- Send later: the time is read in the browser's own zone (webmail/scheduled.py)
@@ -259,7 +265,7 @@
     if (el.attachment_check.value === "asked") return true;
     el.attachment_check.value = "asked"; // the server need not ask again
     if (list.querySelector(".att.is-done") || !MENTION.test(ownText(el.body.value))) return true;
-    return window.confirm(window.mailroomText("send.anyway", { reminder: form.dataset.reminder }));
+    return window.confirm(t("send.anyway", { reminder: form.dataset.reminder }));
   }
 
   // ---- signatures: the chosen identity's signature below "-- ", swapped without
@@ -328,7 +334,7 @@
     box.id = `${input.id}-suggestions`;
     box.className = "suggestions";
     box.setAttribute("role", "listbox");
-    box.setAttribute("aria-label", window.mailroomText("suggestions.for", { label: input.labels[0].textContent }));
+    box.setAttribute("aria-label", t("suggestions.for", { label: input.labels[0].textContent }));
     box.hidden = true;
     const combo = document.createElement("div"); // the list is placed under the field
     combo.className = "combo";
@@ -373,7 +379,7 @@
         const addr = document.createElement("span");
         addr.className = "addr";
         // A group of the address book: choosing it puts in every member's address.
-        if (contact.group) addr.textContent = "group";
+        if (contact.group) addr.textContent = t("suggestion.group");
         else addr.textContent = contact.name ? `<${contact.address}>` : contact.address;
         li.append(addr);
         box.append(li);

@@ -4,6 +4,7 @@ The messages are extracted from the sources afresh (babel.cfg), so a new page or
 fails here until it is marked and translated; the failure names the file, line and text.
 """
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,18 @@ def test_counted_messages_agree_with_the_number_and_group_its_digits():
     assert said["de"] == ["1 Nachricht nach Junk verschoben.", "1.204 Nachrichten nach Junk verschoben.",
                           "2 Nachrichten als gelesen markiert.", "12.345"]
     assert str(moved(3)) == "3 messages moved to Junk."  # outside a request: English
+
+
+SCRIPT_WORDS = re.compile(r"""(textContent|innerText|title|placeholder)\s*=\s*["'`][A-Za-z]"""
+                          r"""|setAttribute\(\s*["'](aria-label|title|placeholder)["']\s*,\s*["'`][A-Za-z]"""
+                          r"""|\b(say|alert|confirm)\(\s*["'`][A-Za-z]|>[A-Z][a-z]+[^<>]*</""")
+
+
+def test_scripts_take_the_words_they_show_from_the_page():
+    """Words static/js shows come from the page's #ui-text block (portal/language.py), so
+    they are translated like the rest; a literal 'Remove' or 'Sending…' stays English."""
+    literal = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+               for path in sorted((ROOT / "static" / "js").glob("*.js"))
+               for number, line in enumerate(path.read_text().splitlines(), 1)
+               if SCRIPT_WORDS.search(line)]
+    assert not literal, "Words in a script (add them to portal/language.py _ui_text):\n" + "\n".join(literal)
