@@ -123,3 +123,22 @@ def test_phone_width_keeps_fields_stacked_and_send_reachable(page, live_url, mai
     for name in ("Send", "Save draft"):
         box = page.get_by_role("button", name=name).bounding_box()
         assert 0 <= box["y"] and box["y"] + box["height"] <= 700, f"{name} is off screen"
+
+
+def test_uploads_read_in_the_persons_language_on_a_phone(page, live_url, mail_stack, stack_db,
+                                                         domain):
+    """What the script writes while a file goes up (its state, size and Remove button) is in
+    the page's language, sizes with its decimal comma, and fits a phone screen."""
+    sender = new_address(stack_db, domain, "bitalia")
+    sign_in(page, live_url, sender)
+    page.set_extra_http_headers({"Accept-Language": "it"})
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(live_url + "/compose")
+    page.wait_for_load_state()
+    page.get_by_label("Allega file").set_input_files(
+        files=[{"name": "piano.bin", "mimeType": "application/octet-stream",
+                "buffer": bytes(1024 * 1024 * 3 // 2)}])
+    page.get_by_role("button", name="Rimuovi piano.bin").wait_for()
+    item = page.get_by_role("list", name="File allegati").get_by_role("listitem")
+    assert item.inner_text().split() == ["piano.bin", "1,5", "MB", "Allegato", "Rimuovi"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
