@@ -32,19 +32,6 @@ MESSAGES = {
     500: (_l("Something went wrong"), _l("The error has been logged. Please try again.")),
 }
 
-# The stores name the daemon that did not answer in English (core/mail/*.py SERVICE, for logs
-# and the CLI); the page names it in the reader's language.
-SERVICE_NAMES = {
-    "IMAP server (Dovecot)": _l("IMAP server (Dovecot)"),
-    "ManageSieve server (Dovecot)": _l("ManageSieve server (Dovecot)"),
-    "mail server (Dovecot)": _l("mail server (Dovecot)"),
-    "SMTP server (Postfix)": _l("SMTP server (Postfix)"),
-    "Rspamd (spam filter)": _l("Rspamd (spam filter)"),
-    "The virus scanner (clamd)": _l("virus scanner (clamd)"),
-    "the privileged helper (the stack's worker)": _l("privileged helper (the stack's worker)"),
-}
-
-
 def _page(code: int, **extra):
     title, text = MESSAGES.get(code, MESSAGES[500])
     return render_template("errors/error.html", code=code, title=title, text=text, **extra), code
@@ -104,7 +91,7 @@ def service_unavailable(error: ServiceUnavailable):
     return render_template(
         "errors/error.html", code=503, title=_("Mail server unreachable"),
         text=_("The %(service)s does not answer right now. Your data is safe; try again in a moment.",
-               service=SERVICE_NAMES.get(error.service, error.service)),
+               service=error.name),
         retry=request.url if request.method == "GET" else request.referrer,
     ), 503
 

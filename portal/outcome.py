@@ -41,7 +41,7 @@ def attempt(work: Callable[[], None], script_field: str = "form") -> Outcome:
                        status=422)
     except ServiceUnavailable as exc:
         return Outcome({"form": _('The %(service)s does not answer, so nothing was saved. What you '
-                                  'typed is still here: try again in a moment.', service=exc.service)},
+                                  'typed is still here: try again in a moment.', service=exc.name)},
                        status=503)
     except AuthenticationFailed:
         return Outcome({"form": _("The mail server no longer accepts your session's password. "

@@ -21,7 +21,7 @@ def _sieve_summary() -> dict:
         with sieve_store() as store:
             state = filters.load(store)
     except ServiceUnavailable as exc:
-        return {"unavailable": exc.service}
+        return {"unavailable": exc.name}
     rules = state.ruleset.rules if state.ruleset else []
     return {"state": state, "rules": len(rules), "on": sum(r.enabled for r in rules),
             "vacation": vacation.current(state)}

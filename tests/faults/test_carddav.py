@@ -18,6 +18,9 @@ def test_address_book_down_says_so_and_compose_goes_on(app, mail_stack, stack_db
         down = web.get("/contacts")
         assert down.status_code == 503
         assert "address book service (Radicale) does not answer" in down.get_data(as_text=True)
+        # The daemon is named in the reader's language, as the sentence around it is.
+        italian = web.get("/contacts", headers={"Accept-Language": "it"}).get_data(as_text=True)
+        assert "Il servizio rubrica (Radicale) non risponde" in italian
         assert web.get("/compose").status_code == 200
         suggested = web.get("/compose/contacts?q=kept")
         assert suggested.status_code == 200 and suggested.get_json() == []

@@ -163,3 +163,16 @@ def test_scripts_take_the_words_they_show_from_the_page():
                for number, line in enumerate(path.read_text().splitlines(), 1)
                if SCRIPT_WORDS.search(line)]
     assert not literal, "Words in a script (add them to portal/language.py _ui_text):\n" + "\n".join(literal)
+
+
+def test_every_daemon_a_page_may_name_as_down_has_a_translated_name():
+    """Each store's SERVICE (English, for logs) is named in the reader's language on pages:
+    'Il server IMAP (Dovecot) non risponde', not a German sentence around an English name."""
+    from core.mail.errors import SERVICE_NAMES, ServiceUnavailable
+
+    named = {value for path in (ROOT / "core").rglob("*.py")
+             for value in re.findall(r'^[A-Z_]*SERVICE\s*=\s*"([^"]+)"|^DIRECTORY\s*=\s*"([^"]+)"',
+                                     path.read_text(), re.M) for value in value if value}
+    named.discard("directory")  # core/services/server/jobs.py: a folder's name, not a daemon
+    assert named and not named - set(SERVICE_NAMES), named - set(SERVICE_NAMES)
+    assert ServiceUnavailable("SMTP server (Postfix)").name == "SMTP server (Postfix)"

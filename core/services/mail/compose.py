@@ -234,7 +234,7 @@ def failure_text(exc: MailError) -> str:
     if isinstance(exc, ServiceUnavailable):
         detail = f" ({exc.detail})" if exc.detail else ""
         return (_l('The %(service)s does not answer right now%(detail)s, so nothing was sent. Try '
-                   'again in a moment.', service=exc.service, detail=detail))
+                   'again in a moment.', service=exc.name, detail=detail))
     return _l('The mail server did not accept the message: %(exc)s', exc=exc)
 
 

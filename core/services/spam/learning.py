@@ -170,7 +170,7 @@ def readiness(cfg: dict) -> Readiness:
         spam, ham = rspamd.bayes_counts(settings)
         return Readiness(spam, ham)
     except ServiceUnavailable as exc:
-        return Readiness(None, None, error=str(_l('%(service)s does not answer', service=exc.service)))
+        return Readiness(None, None, error=str(_l('%(service)s does not answer', service=exc.name)))
     except SpamFilterError as exc:
         redis_error = str(exc)
     try:
