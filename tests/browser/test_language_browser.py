@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from tests.helpers import PASSWORD, deliver_raw, new_address, wait_for_subject
+from tests.helpers import PASSWORD, deliver_raw, new_address, new_server_admin, sign_in, wait_for_subject
 
 pytestmark = pytest.mark.browser
 
@@ -56,3 +56,21 @@ def test_italian_from_the_browser_then_german_chosen_in_settings(page, live_url,
     page.get_by_role("button", name="Cambia").click()
     page.get_by_role("heading", name="Anmelden").wait_for()
     assert page.get_by_label("E-Mail-Adresse").is_visible()
+
+
+@pytest.mark.parametrize("language, admin", [("it", "Amministrazione"), ("de", "Verwaltung")])
+def test_an_admins_longer_words_fit_a_phone(page, live_url, mail_stack, stack_db, domain, language,
+                                            admin):
+    """Italian and German words are longer than English ones: the main menu wraps rather
+    than pushing its last link off a 375 px screen (and widening every page)."""
+    sign_in(page, live_url, new_server_admin(stack_db, domain, "telefono"))
+    page.set_extra_http_headers({"Accept-Language": language})
+    page.set_viewport_size({"width": 375, "height": 740})
+    for path in ("/mail", "/settings/", "/admin/"):
+        page.goto(live_url + path)
+        page.wait_for_load_state()
+        link = page.get_by_role("navigation", name={"it": "Principale", "de": "Hauptmenü"}[language]) \
+            .get_by_role("link", name=admin)
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (path, box)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
