@@ -110,8 +110,10 @@ def _ui_text() -> dict[str, str]:
         "attachment.not_removed": gettext("The attachment could not be removed."),
         "attachment.uploading": gettext("Uploading…"), "attachment.uploading_name": gettext("Uploading {name}"),
         "attachment.attached": gettext("Attached"), "attachment.remove": gettext("Remove"),
-        "attachment.remove_name": gettext("Remove {name}"),
-        "size.b": gettext("{size} B"), "size.kb": gettext("{size} KB"), "size.mb": gettext("{size} MB"),
+        # The server's own words for these (webmail/format.py, _compose_attachments.html).
+        "attachment.remove_name": gettext("Remove %(filename)s", filename="{name}"),
+        "size.b": gettext("%(size)s B", size="{size}"), "size.kb": gettext("%(size)s KB", size="{size}"),
+        "size.mb": gettext("%(size)s MB", size="{size}"),
         "send.sending": gettext("Sending…"), "send.scheduling": gettext("Scheduling…"),
         "suggestion.group": gettext("group"),
         "draft.saved": gettext("Draft saved at {time}."),

@@ -18,12 +18,13 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
+from core.i18n import N_
 from core.i18n import lazy_gettext as _l
 from stack.carddav.mailroom_carddav import token
 
 from .errors import MailError, NotFoundError, ServiceUnavailable
 
-SERVICE = "address book service (Radicale)"
+SERVICE = N_("address book service (Radicale)")
 BOOK = "contacts"  # the address book the webmail keeps; phones see it under the same name
 DAV, CARD = "DAV:", "urn:ietf:params:xml:ns:carddav"
 CARD_NAME = re.compile(r"[A-Za-z0-9_.~@%-]{1,255}")

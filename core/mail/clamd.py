@@ -10,9 +10,11 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
+from core.i18n import N_
+
 from .errors import ServiceUnavailable
 
-SERVICE = "The virus scanner (clamd)"
+SERVICE = N_("virus scanner (clamd)")
 # The z-prefixed form: the command and its answer end in a NUL byte.
 PING, PONG = b"zPING\0", b"PONG\0"
 

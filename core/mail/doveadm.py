@@ -14,9 +14,11 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from core.i18n import N_
+
 from .errors import MailError, ServiceUnavailable
 
-SERVICE = "mail server (Dovecot)"
+SERVICE = N_("mail server (Dovecot)")
 HANDSHAKE = b"VERSION\tdoveadm-server\t1\t0\n"
 # Dovecot's str_tabescape(): \001 first, so the others stay unambiguous.
 ESCAPES = (("\x01", "\x011"), ("\t", "\x01t"), ("\r", "\x01r"), ("\n", "\x01n"))

@@ -1,23 +1,7 @@
 """The typed errors every mail store raises."""
 from __future__ import annotations
 
-from core.i18n import lazy_gettext as _l
-
-# Each store names the daemon that did not answer in English (its SERVICE, for logs and the
-# CLI); `ServiceUnavailable.name` is that name in the reader's language, for pages.
-SERVICE_NAMES = {
-    "IMAP server (Dovecot)": _l("IMAP server (Dovecot)"),
-    "ManageSieve server (Dovecot)": _l("ManageSieve server (Dovecot)"),
-    "mail server (Dovecot)": _l("mail server (Dovecot)"),
-    "Dovecot user database (for sieve-test)": _l("Dovecot user database (for sieve-test)"),
-    "SMTP server (Postfix)": _l("SMTP server (Postfix)"),
-    "Rspamd (spam filter)": _l("Rspamd (spam filter)"),
-    "Redis (the spam filter's Bayes store)": _l("Redis (the spam filter's Bayes store)"),
-    "The virus scanner (clamd)": _l("virus scanner (clamd)"),
-    "address book service (Radicale)": _l("address book service (Radicale)"),
-    "user directory": _l("user directory"),
-    "the privileged helper (the stack's worker)": _l("privileged helper (the stack's worker)"),
-}
+from flask_babel import gettext
 
 
 class MailError(Exception):
@@ -34,8 +18,9 @@ class ServiceUnavailable(MailError):
 
     @property
     def name(self) -> str:
-        """The daemon's name in the reader's language ('server IMAP (Dovecot)')."""
-        return SERVICE_NAMES.get(self.service, self.service)
+        """The daemon's name in the reader's language ('server IMAP (Dovecot)'): each store's
+        SERVICE is English for logs and the CLI, marked with N_ so that pages can look it up."""
+        return gettext(self.service)
 
 
 class AuthenticationFailed(MailError):

@@ -12,11 +12,13 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 from imapclient.imap_utf7 import decode as decode_utf7
 from imapclient.response_parser import parse_response
 
+from core.i18n import N_
+
 from .tls import client_context
 from .errors import AuthenticationFailed, ImapError, LoginDelayed, ServiceUnavailable
 
 log = logging.getLogger(__name__)
-SERVICE = "IMAP server (Dovecot)"
+SERVICE = N_("IMAP server (Dovecot)")
 # imaplib refuses any line over 1,000,000 bytes, and the UID SORT answer of a folder is
 # one line: 7 bytes a UID, so over ~150,000 messages the list failed with "got more than
 # 1000000 bytes". 64 MB holds a million UIDs many times over and still stops a runaway.

@@ -17,9 +17,11 @@ import json
 import socket
 from pathlib import Path
 
+from core.i18n import N_
+
 from .errors import MailError, ServiceUnavailable
 
-SERVICE = "the privileged helper (the stack's worker)"
+SERVICE = N_("privileged helper (the stack's worker)")
 MAX_ANSWER = 16 * 1024 * 1024
 
 

@@ -16,11 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from core.i18n import N_
+
 from .errors import ServiceUnavailable, SpamFilterError
 
 log = logging.getLogger(__name__)
-SERVICE = "Rspamd (spam filter)"
-REDIS_SERVICE = "Redis (the spam filter's Bayes store)"
+SERVICE = N_("Rspamd (spam filter)")
+REDIS_SERVICE = N_("Redis (the spam filter's Bayes store)")
 SPAM, HAM = "spam", "ham"
 LEARNED, ALREADY, KNOWN, REFUSED = "learned", "already learned", "already known", "refused"
 # Rspamd answers "208 <id> has been already learned as spam, ignore it".

@@ -11,10 +11,12 @@ from typing import Iterator
 
 from sievelib.managesieve import Client, Error as ProtocolError
 
+from core.i18n import N_
+
 from .errors import AuthenticationFailed, ServiceUnavailable, SieveError
 
 log = logging.getLogger(__name__)
-SERVICE = "ManageSieve server (Dovecot)"
+SERVICE = N_("ManageSieve server (Dovecot)")
 # Pigeonhole: 'line 3: error: unknown command 'foo' (...)'.
 LINE = re.compile(r"line (\d+):\s*(?:error:\s*)?", re.IGNORECASE)
 

@@ -7,11 +7,13 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from core.i18n import N_
+
 from .tls import client_context
 from .errors import AuthenticationFailed, PartiallyRefused, ServiceUnavailable, SmtpError
 
 log = logging.getLogger(__name__)
-SERVICE = "SMTP server (Postfix)"
+SERVICE = N_("SMTP server (Postfix)")
 # Without local_hostname smtplib may resolve the machine's name outside loopback.
 HELO_NAME = "localhost"
 

@@ -167,12 +167,22 @@ def test_scripts_take_the_words_they_show_from_the_page():
 
 def test_every_daemon_a_page_may_name_as_down_has_a_translated_name():
     """Each store's SERVICE (English, for logs) is named in the reader's language on pages:
-    'Il server IMAP (Dovecot) non risponde', not a German sentence around an English name."""
-    from core.mail.errors import SERVICE_NAMES, ServiceUnavailable
+    'Il server IMAP (Dovecot) non risponde', not an Italian sentence around an English name.
+    So every name a ServiceUnavailable is raised with is marked N_ (and so translated)."""
+    from flask import Flask
+    from flask_babel import Babel
 
-    named = {value for path in (ROOT / "core").rglob("*.py")
-             for value in re.findall(r'^[A-Z_]*SERVICE\s*=\s*"([^"]+)"|^DIRECTORY\s*=\s*"([^"]+)"',
-                                     path.read_text(), re.M) for value in value if value}
-    named.discard("directory")  # core/services/server/jobs.py: a folder's name, not a daemon
-    assert named and not named - set(SERVICE_NAMES), named - set(SERVICE_NAMES)
-    assert ServiceUnavailable("SMTP server (Postfix)").name == "SMTP server (Postfix)"
+    from core.mail import smtp
+    from core.mail.errors import ServiceUnavailable
+
+    unmarked = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+                for path in sorted((ROOT / "core").rglob("*.py"))
+                for number, line in enumerate(path.read_text().splitlines(), 1)
+                if re.match(r'[A-Z_]*(SERVICE|DIRECTORY)\s*=\s*"', line) and "jobs.py" not in path.name
+                or re.search(r'ServiceUnavailable\(\s*["\']', line)]
+    assert not unmarked, "A daemon's name not marked with N_:\n" + "\n".join(unmarked)
+    app = Flask(__name__)
+    Babel(app, default_translation_directories=str(ROOT / "translations"), locale_selector=lambda: "it")
+    with app.test_request_context():
+        assert ServiceUnavailable(smtp.SERVICE).name == "server SMTP (Postfix)"
+    assert ServiceUnavailable(smtp.SERVICE).name == "SMTP server (Postfix)"  # outside a request

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from core.i18n import N_
 from core.i18n import lazy_gettext as _l
 from core.i18n import lazy_number
 from core.mail import actions, listing
@@ -110,7 +111,7 @@ def run(config: dict, store: SieveStore, address: str, message: bytes,
         if answer["line"]:
             raise ScriptRejected(answer["failed"], answer["line"])
         if answer["unavailable"]:
-            raise ServiceUnavailable("Dovecot user database (for sieve-test)", answer["failed"])
+            raise ServiceUnavailable(N_("Dovecot user database (for sieve-test)"), answer["failed"])
         raise TesterUnavailable(_l('The tester could not run: %(failed)s', failed=answer['failed']))
     return _report(name, text, DryRun.from_json(answer["run"]))
 

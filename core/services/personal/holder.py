@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import uses_ldap
+from core.i18n import N_
 from core.i18n import lazy_gettext as _l
 from core.ldapdir import listing
 from core.ldapdir.people import DirectoryUnavailable
@@ -20,7 +21,7 @@ from core.models import DirectorySettings, Mailbox
 from core.services.directory.lookup import valid_address
 from core.services.errors import NotFound
 
-DIRECTORY = "user directory"
+DIRECTORY = N_("user directory")
 
 
 def directory_row(db: Session, directory_id: str, create: bool) -> DirectorySettings:

@@ -20,6 +20,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core import shared
+from core.i18n import lazy_gettext as _l
 from core.mail import clamd
 from core.mail.errors import ServiceUnavailable
 from core.models import Alias, Domain, Mailbox, SharedMailbox
@@ -156,14 +157,14 @@ def queue_counts(cfg: dict) -> dict[str, int] | None:
 def scanner_down(db: Session, cfg: dict) -> str | None:
     """Why the virus scanner does not answer while antivirus is on (mail then waits), e.g.
     'The virus scanner (clamd) is unreachable: no answer on 127.0.0.1:13310 (Connection
-    refused)'; None when it answers or antivirus is off."""
+    refused)', in the reader's language; None when it answers or antivirus is off."""
     if not server_settings(db, int(cfg["MESSAGE_SIZE_LIMIT_MB"])).antivirus:
         return None
     try:
         clamd.ping(clamd.ClamdSettings.from_config(cfg))
     except ServiceUnavailable as exc:
         log.warning("dashboard: %s", exc)
-        return str(exc)
+        return _l("The %(service)s is unreachable: %(detail)s", service=exc.name, detail=exc.detail)
     return None
 
 
