@@ -21,7 +21,14 @@ from .server_support import postfix_tool, queued
 
 WEB_IP = "127.0.0.90"
 OUTSIDE = "127.0.0.91"  # not in mynetworks: may not relay
-ORDER = ("received", "cleanup", "rspamd", "queued", "filter")
+ORDER = ("received", "cleanup", "queued", "filter")
+
+
+def in_order_with_scan(entry: dict, *after: str) -> bool:
+    """ORDER then AFTER, and Rspamd's scan between the arrival and the filter. Rspamd logs its
+    verdict when it has answered the milter, so on a loaded machine that line can come after
+    Postfix's 'queued' line for the same message (a full run saw it once)."""
+    return in_order(entry, (*ORDER, *after)) and in_order(entry, ("received", "rspamd", "filter"))
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +86,7 @@ def test_submitted_mail_to_a_mailbox_is_tracked_as_delivered_through_the_filter(
     submit(mail_stack, sender, local, unique("tracked"))
     entry = tracked(app, local, "delivered")
 
-    assert in_order(entry, (*ORDER, "delivered", "removed")), stages(entry)
+    assert in_order_with_scan(entry, "delivered", "removed"), stages(entry)
     assert stages(entry)[-1] == "removed" and stages(entry).count("removed") == 2
     assert len(entry["queue_ids"]) == 2  # submitted, then re-injected by the disclaimer filter
     assert entry["sender"] == sender and entry["recipients"] == [{"address": local, "status": "delivered"}]
@@ -103,7 +110,7 @@ def test_mail_for_an_unreachable_relay_is_tracked_as_deferred(app, mail_stack, s
     submit(mail_stack, sender, far, unique("deferred"))
     entry = tracked(app, far, "deferred")
     try:
-        assert in_order(entry, (*ORDER, "deferred")), stages(entry)
+        assert in_order_with_scan(entry, "deferred"), stages(entry)
         # Still waiting in Postfix's queue. (The timeline's last line may be the removal of the
         # copy that went through the disclaimer filter, logged after the deferral under load.)
         assert (queued(mail_stack, far) or {}).get("queue_name") == "deferred"
