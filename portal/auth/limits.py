@@ -2,8 +2,8 @@
 password) and per client, and on sign-ins under way."""
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from flask import current_app, request
 
@@ -45,9 +45,17 @@ def client_key() -> str:
     return "client:" + throttle.client_network(request.remote_addr or "")
 
 
-def sign_in_slot() -> AbstractContextManager:
+@contextmanager
+def sign_in_slot() -> Iterator[float]:
     """Hold a slot for this client's sign-in; AlreadySigningIn when it failed lately and
     has one under way, ServerBusy when MAILROOM_SIGNIN_CONCURRENCY sign-ins are and none
-    ends within MAILROOM_SIGNIN_TIMEOUT seconds."""
-    return SLOTS.slot(client_key(), current_app.config["SIGNIN_CONCURRENCY"],
-                      current_app.config["SIGNIN_TIMEOUT"])
+    ends within MAILROOM_SIGNIN_TIMEOUT seconds.
+
+    Yields the seconds its LOGIN may wait for an answer: MAILROOM_SIGNIN_TIMEOUT from a
+    client that failed lately, whose answers Dovecot holds back on purpose (the thread is
+    soon free again); MAILROOM_MAIL_TIMEOUT from any other, whose LOGIN is slow only when
+    the mail server is (a busy machine is no reason to refuse a right password).
+    """
+    config = current_app.config
+    with SLOTS.slot(client_key(), config["SIGNIN_CONCURRENCY"], config["SIGNIN_TIMEOUT"]) as suspect:
+        yield config["SIGNIN_TIMEOUT"] if suspect else config["MAIL_TIMEOUT"]

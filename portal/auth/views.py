@@ -58,11 +58,10 @@ def login():
     address = request.form.get("address", "")
     try:
         # The limits above decided first; a sign-in that reaches Dovecot holds a thread
-        # for at most SIGNIN_TIMEOUT (errors.py answers the refusals).
-        with sign_in_slot():
+        # for at most the slot's wait (errors.py answers the refusals).
+        with sign_in_slot() as wait:
             result = signin.sign_in(db.session, imap_settings(), address,
-                                    request.form.get("password", ""), client_ip(),
-                                    current_app.config["SIGNIN_TIMEOUT"])
+                                    request.form.get("password", ""), client_ip(), wait)
     except AuthenticationFailed as exc:
         return render_template("auth/login.html", error=str(exc), address=address,
                                next=request.form.get("next", "")), 401
@@ -89,10 +88,9 @@ def login_code():
     if request.method == "GET":
         return render_template("auth/login_code.html")
     try:
-        with sign_in_slot():  # as the password's step: Dovecot may hold back the LOGIN
+        with sign_in_slot() as wait:  # as the password's step: Dovecot may hold back the LOGIN
             result = signin.finish_with_code(db.session, imap_settings(), note["address"],
-                                             request.form.get("code", ""), client_ip(),
-                                             current_app.config["SIGNIN_TIMEOUT"])
+                                             request.form.get("code", ""), client_ip(), wait)
     except AuthenticationFailed as exc:
         return render_template("auth/login_code.html", error=str(exc)), 401
     return _signed_in(result, note.get("next"))

@@ -1,5 +1,6 @@
 """Sign-in, sessions and the first page against the real stack."""
 import http.client
+import socket
 import threading
 import time
 import uuid
@@ -285,3 +286,63 @@ def test_wrong_passwords_from_one_client_hold_one_thread_and_never_delay_another
     # held to one sign-in. From its first answer on, it holds one thread at most.
     first_answer = min(ended for _, ended in threads.spans)
     assert threads.most_held_at_once(longer_than=1.0, began_after=first_answer) <= 1, threads.spans
+
+
+class SlowLogin:
+    """A relay in front of Dovecot's IMAP port that holds every LOGIN back DELAY seconds,
+    as an overloaded mail server would; PORT is where it listens."""
+
+    def __init__(self, target: tuple[str, int], delay: float) -> None:
+        self.target, self.delay = target, delay
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                near, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            far = socket.create_connection(self.target)
+            threading.Thread(target=self._pipe, args=(near, far, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(far, near, False), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if from_client and b" LOGIN " in data.upper():
+                    time.sleep(self.delay)
+                sink.sendall(data)
+        except OSError:  # the other side hung up, or the other pipe closed both
+            pass
+        finally:
+            source.close()
+            sink.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_slow_mail_server_signs_in_a_right_password_and_holds_back_only_a_failed_client(
+        mail_stack, stack_db, domain):
+    # A loaded machine answered LOGIN after more than SIGNIN_TIMEOUT: the sign-in was taken
+    # for one Dovecot holds back after failures, refused with 429 'Too many sign-in
+    # attempts', and every sign-in from that (office) address after it as well.
+    from app import create_app
+
+    relay = SlowLogin((mail_stack["IMAP_HOST"], mail_stack["IMAP_PORT"]), delay=2.5)
+    try:
+        app = create_app({**mail_stack, "ENV": "testing", "IMAP_PORT": relay.port,
+                          "SIGNIN_TIMEOUT": 1})
+        person = new_address(stack_db, domain, "slow")
+        began = time.monotonic()
+        assert post_login(app.test_client(), person, ip="127.0.0.150").status_code == 302
+        assert time.monotonic() - began > 2.5
+        # A client whose sign-in failed is given SIGNIN_TIMEOUT: Dovecot may be holding it back.
+        assert post_login(app.test_client(), person, "wrong", ip="127.0.0.151").status_code in (401, 429)
+        began = time.monotonic()
+        held = post_login(app.test_client(), person, ip="127.0.0.151")
+        assert held.status_code == 429 and time.monotonic() - began < 2.5
+    finally:
+        relay.close()

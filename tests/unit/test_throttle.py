@@ -135,6 +135,20 @@ def test_a_client_that_failed_lately_has_one_sign_in_at_a_time_until_its_penalty
         pass
 
 
+def test_a_slot_says_whether_its_client_failed_lately():
+    # The view waits less for the LOGIN of a client Dovecot may be holding back.
+    clock = Clock()
+    slots = SignInSlots(clock)
+    with slots.slot("client:192.0.2.8", 10) as suspect:
+        assert suspect is False
+    failed_sign_in(slots, "client:192.0.2.8", AuthenticationFailed("wrong"))
+    with slots.slot("client:192.0.2.8", 10) as suspect:
+        assert suspect is True
+    clock.now += SUSPECT_SECONDS
+    with slots.slot("client:192.0.2.8", 10) as suspect:
+        assert suspect is False
+
+
 def test_a_held_back_answer_counts_as_a_failure_and_a_server_fault_does_not():
     slots = SignInSlots()
     failed_sign_in(slots, "client:192.0.2.5", LoginDelayed("no answer"))

@@ -80,9 +80,10 @@ class SignInSlots:
         self._lock = threading.Condition()
 
     @contextmanager
-    def slot(self, client: str, capacity: int, patience: float = 0.0) -> Iterator[None]:
+    def slot(self, client: str, capacity: int, patience: float = 0.0) -> Iterator[bool]:
         """Hold a slot for a sign-in from CLIENT; AlreadySigningIn at once when it failed
         lately and has one under way, ServerBusy when none frees within PATIENCE seconds.
+        Yields whether CLIENT failed lately (Dovecot may be holding its answers back).
         A wrong password or a held-back answer (AuthenticationFailed, LoginDelayed) raised
         inside counts as CLIENT's failure."""
         with self._lock:
@@ -93,8 +94,9 @@ class SignInSlots:
             if self._busy.get(client) and self._failed_lately(client):  # failed while it waited
                 raise AlreadySigningIn(client)
             self._busy[client] = self._busy.get(client, 0) + 1
+            suspect = self._failed_lately(client)
         try:
-            yield
+            yield suspect
         except (AuthenticationFailed, LoginDelayed):
             with self._lock:
                 self._note_failure(client)
