@@ -26,7 +26,7 @@ def test_compose_attach_save_and_send_with_keyboard_and_labels(page, live_url, m
     # The To field has the focus; typing part of a local address offers it.
     to = page.get_by_label("To", exact=True)
     # Chromium applies `autofocus` at a rendering update after the page is parsed.
-    page.wait_for_function("document.activeElement.id === 'c-to'")
+    page.wait_for_function("() => document.activeElement.id === 'c-to'")
     page.keyboard.type(rcpt.split("@")[0][:12])
     page.get_by_role("option", name=rcpt).wait_for()
     page.keyboard.press("Enter")

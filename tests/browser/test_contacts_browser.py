@@ -50,7 +50,7 @@ def test_add_the_sender_to_contacts_then_compose_suggests_it_at_375px(page, live
 
     page.goto(f"{live_url}/compose")
     page.get_by_role("heading", name="New message").wait_for()
-    page.wait_for_function("document.activeElement.id === 'c-to'")
+    page.wait_for_function("() => document.activeElement.id === 'c-to'")
     page.keyboard.type("giul")
     page.get_by_role("option", name=re.compile("giulia@partner.example")).wait_for(timeout=30000)
     page.keyboard.press("Enter")

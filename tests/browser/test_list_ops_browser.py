@@ -92,7 +92,7 @@ def test_print_opens_the_print_view_and_dialog(page, live_url, mail_stack, stack
         page.get_by_role("link", name="Print", exact=True).click()
     printed = opened.value
     printed.get_by_role("heading", name="Minutes to print").wait_for()
-    printed.wait_for_function("document.documentElement.dataset.printed === '1'")
+    printed.wait_for_function("() => document.documentElement.dataset.printed === '1'")
     assert printed.get_by_text("Agreed items").is_visible()
     assert printed.get_by_role("region", name="Attachments").get_by_text("chart.png").is_visible()
     printed.emulate_media(media="print")
@@ -118,7 +118,7 @@ def test_download_as_eml_and_import_by_button_and_drop(page, live_url, mail_stac
     page.get_by_text("“old.eml” imported into INBOX").wait_for()
     page.get_by_text("“photo.png” is not an e-mail message (it is image/png)").wait_for()
     # the reloaded page shows its text before its script has put the drop handler on the list
-    page.wait_for_function("document.getElementById('import-form').classList.contains('auto')")
+    page.wait_for_function("() => document.getElementById('import-form').classList.contains('auto')")
     dropped = path.read_text().replace(subject, "imported by drop")
     page.evaluate("""(text) => {
         const files = new DataTransfer();
