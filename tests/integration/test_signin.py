@@ -339,10 +339,9 @@ def test_a_slow_mail_server_signs_in_a_right_password_and_holds_back_only_a_fail
         began = time.monotonic()
         assert post_login(app.test_client(), person, ip="127.0.0.150").status_code == 302
         assert time.monotonic() - began > 2.5
-        # A client whose sign-in failed is given SIGNIN_TIMEOUT: Dovecot may be holding it back.
+        # A client whose sign-in failed is given SIGNIN_TIMEOUT only (Dovecot may be holding
+        # it back): the same right password, answered after 2.5 s, is refused.
         assert post_login(app.test_client(), person, "wrong", ip="127.0.0.151").status_code in (401, 429)
-        began = time.monotonic()
-        held = post_login(app.test_client(), person, ip="127.0.0.151")
-        assert held.status_code == 429 and time.monotonic() - began < 2.5
+        assert post_login(app.test_client(), person, ip="127.0.0.151").status_code == 429
     finally:
         relay.close()
