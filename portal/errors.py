@@ -32,6 +32,7 @@ MESSAGES = {
     500: (_l("Something went wrong"), _l("The error has been logged. Please try again.")),
 }
 
+
 def _page(code: int, **extra):
     title, text = MESSAGES.get(code, MESSAGES[500])
     return render_template("errors/error.html", code=code, title=title, text=text, **extra), code

@@ -32,6 +32,7 @@ def fresh_client() -> str:
     n = next(_clients)
     return f"127.0.{230 + n // 250}.{n % 250 + 1}"
 
+
 def new_address(db: Database, domain: str, prefix: str = "user", spam_to_junk: bool = True) -> str:
     """Create a mailbox with PASSWORD on DOMAIN through the service layer; return its address.
 

@@ -98,6 +98,8 @@ def _elsewhere(client: IMAPClient, others: dict[str, int]):
     if moved:  # also when that mail was read already: IDLE must watch the INBOX again
         _call(client.select_folder, FOLDER, readonly=True)
     return told
+
+
 def _idle(client: IMAPClient, seconds: float) -> bool:
     """IDLE for up to SECONDS; True when the server reported a change."""
     _call(client.idle)

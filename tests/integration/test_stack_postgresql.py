@@ -22,6 +22,7 @@ from tests.integration.admin_support import send_inbound
 from tests.integration.pg_support import role_url
 from tests.integration.secrets_support import world_readable_secrets
 
+
 @pytest.fixture(scope="module")
 def pg_stack():
     """A stack started with MAILROOM_DATABASE=postgresql: it runs its own PostgreSQL."""

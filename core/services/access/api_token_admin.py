@@ -19,6 +19,7 @@ from core.services.paging import Page, page_of
 from . import api_tokens, audit
 from .roles import Roles, roles_of
 
+
 def _beyond(roles: Roles) -> Select:
     """The addresses holding an admin role that ROLES (a domain admin's) do not cover."""
     return (select(Mailbox.address).join(AdminRole, AdminRole.mailbox_id == Mailbox.id)
