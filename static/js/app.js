@@ -48,9 +48,13 @@ document.addEventListener("DOMContentLoaded", () => {
       event.preventDefault();
       return;
     }
-    // Disable submit buttons once sent, so a double click sends once.
+    // Disable submit buttons once sent, so a double click sends once; one with
+    // data-busy says what is under way (a sign-in can wait seconds for the mail server).
     window.setTimeout(() => {
-      for (const b of form.querySelectorAll("button[type=submit]")) { b.disabled = true; }
+      for (const b of form.querySelectorAll("button[type=submit]")) {
+        b.disabled = true;
+        if (b.dataset.busy) { b.textContent = b.dataset.busy; }
+      }
     }, 0);
   });
 });

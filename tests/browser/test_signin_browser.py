@@ -2,6 +2,7 @@
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.helpers import PASSWORD, new_address, submit, wait_for_subject
 
@@ -46,3 +47,27 @@ def test_phone_width_keeps_everything_reachable(page, live_url, mail_stack, stac
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"page is {width}px wide on a 375px screen"
     assert page.get_by_role("button", name="Sign out").is_visible()
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_button_says_the_sign_in_is_under_way_while_the_server_answers(
+        page, live_url, stack_db, domain, width):
+    # A busy mail server may take seconds to answer LOGIN: the button says so meanwhile.
+    address = new_address(stack_db, domain, "patient")
+    page.set_viewport_size({"width": width, "height": 800})
+    page.set_extra_http_headers({"Accept-Language": "de-DE,de;q=0.9"})
+    page.goto(live_url + "/login")
+    page.get_by_label("E-Mail-Adresse").fill(address)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    # The page as it is while the answer is awaited: Playwright reads nothing while a
+    # navigation is under way, so this first submit stays in the page.
+    form = page.locator("form", has=page.get_by_label("Passwort"))
+    form.evaluate("f => f.addEventListener('submit', event => event.preventDefault(), {once: true})")
+    page.get_by_role("button", name="Anmelden").click()
+
+    busy = page.get_by_role("button", name="Anmeldung läuft …")
+    expect(busy).to_be_disabled()
+    assert busy.bounding_box()["x"] + busy.bounding_box()["width"] <= width
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    form.evaluate("f => f.submit()")  # now sent, as the browser would have
+    page.get_by_role("heading", name="Posteingang").wait_for()
