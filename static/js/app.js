@@ -53,8 +53,20 @@ document.addEventListener("DOMContentLoaded", () => {
     window.setTimeout(() => {
       for (const b of form.querySelectorAll("button[type=submit]")) {
         b.disabled = true;
-        if (b.dataset.busy) { b.textContent = b.dataset.busy; }
+        b.dataset.sent = "";
+        if (b.dataset.busy) { b.dataset.label = b.textContent; b.textContent = b.dataset.busy; }
       }
     }, 0);
   });
+});
+
+// A page the browser brings back from its back-forward cache is as it was left, sent
+// buttons and all: they are made usable again.
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted) { return; }
+  for (const b of document.querySelectorAll("button[data-sent]")) {
+    b.disabled = false;
+    delete b.dataset.sent;
+    if ("label" in b.dataset) { b.textContent = b.dataset.label; delete b.dataset.label; }
+  }
 });

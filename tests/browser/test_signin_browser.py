@@ -69,5 +69,9 @@ def test_the_button_says_the_sign_in_is_under_way_while_the_server_answers(
     expect(busy).to_be_disabled()
     assert busy.bounding_box()["x"] + busy.bounding_box()["width"] <= width
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    # Brought back from the back-forward cache (Playwright's Chromium runs without one,
+    # so the event the browser sends then), the button is usable again.
+    page.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+    expect(page.get_by_role("button", name="Anmelden", exact=True)).to_be_enabled()
     form.evaluate("f => f.submit()")  # now sent, as the browser would have
     page.get_by_role("heading", name="Posteingang").wait_for()
