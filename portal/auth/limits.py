@@ -8,6 +8,8 @@ from typing import Callable, Iterator
 from flask import current_app, request
 
 from core.extensions import limiter
+from core.mail import imap
+from core.mail.errors import LoginDelayed, ServiceUnavailable
 from core.services.access import signin, throttle
 
 # Sign-ins under way in this process (each holds a waitress thread while Dovecot answers).
@@ -54,8 +56,15 @@ def sign_in_slot() -> Iterator[float]:
     Yields the seconds its LOGIN may wait for an answer: MAILROOM_SIGNIN_TIMEOUT from a
     client that failed lately, whose answers Dovecot holds back on purpose (the thread is
     soon free again); MAILROOM_MAIL_TIMEOUT from any other, whose LOGIN is slow only when
-    the mail server is (a busy machine is no reason to refuse a right password).
+    the mail server is (a busy machine is no reason to refuse a right password). Such a
+    LOGIN left unanswered is the server's fault (ServiceUnavailable), not the client's.
     """
     config = current_app.config
     with SLOTS.slot(client_key(), config["SIGNIN_CONCURRENCY"], config["SIGNIN_TIMEOUT"]) as suspect:
-        yield config["SIGNIN_TIMEOUT"] if suspect else config["MAIL_TIMEOUT"]
+        if suspect:
+            yield config["SIGNIN_TIMEOUT"]
+            return
+        try:
+            yield config["MAIL_TIMEOUT"]
+        except LoginDelayed as exc:
+            raise ServiceUnavailable(imap.SERVICE, str(exc)) from exc
