@@ -43,8 +43,9 @@ def _pending_address() -> str:
 
 
 def _failed(response) -> bool:
-    # Only failed attempts count against the limits; a redirect is a success.
-    return response.status_code != 302
+    # Only failed attempts count against the limits: a refused password or code (401) or
+    # one Dovecot held back (429). A server that is busy or down (503) checked no password.
+    return response.status_code in (401, 429)
 
 
 @bp.route("/login", methods=["GET", "POST"])

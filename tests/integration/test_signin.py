@@ -344,12 +344,15 @@ def test_a_slow_mail_server_signs_in_a_right_password_and_holds_back_only_a_fail
         assert post_login(app.test_client(), person, "wrong", ip="127.0.0.151").status_code in (401, 429)
         assert post_login(app.test_client(), person, ip="127.0.0.151").status_code == 429
         # A LOGIN unanswered for all of MAIL_TIMEOUT is the server's fault, said as such,
-        # and not counted against the client: its next sign-in has the long wait again.
+        # and counted neither against the address (one guess a minute here) nor the
+        # client: its next sign-in has the long wait again.
         impatient = create_app({**mail_stack, "ENV": "testing", "IMAP_PORT": relay.port,
-                                "SIGNIN_TIMEOUT": 1, "MAIL_TIMEOUT": 2})
-        unanswered = post_login(impatient.test_client(), person, ip="127.0.0.152")
-        assert unanswered.status_code == 503
-        assert "does not answer right now" in unanswered.get_data(as_text=True)
+                                "SIGNIN_TIMEOUT": 1, "MAIL_TIMEOUT": 2,
+                                "LOGIN_LIMIT_ADDRESS": "1 per minute"})
+        for _ in range(2):
+            unanswered = post_login(impatient.test_client(), person, ip="127.0.0.152")
+            assert unanswered.status_code == 503
+            assert "does not answer right now" in unanswered.get_data(as_text=True)
         assert post_login(app.test_client(), person, ip="127.0.0.152").status_code == 302
     finally:
         relay.close()
