@@ -1,7 +1,7 @@
 """The typed errors every mail store raises."""
 from __future__ import annotations
 
-from flask_babel import gettext
+from core.i18n import LazyText, lazy_gettext
 
 
 class MailError(Exception):
@@ -17,10 +17,10 @@ class ServiceUnavailable(MailError):
         self.detail = detail
 
     @property
-    def name(self) -> str:
+    def name(self) -> LazyText:
         """The daemon's name in the reader's language ('server IMAP (Dovecot)'): each store's
         SERVICE is English for logs and the CLI, marked with N_ so that pages can look it up."""
-        return gettext(self.service)
+        return lazy_gettext(self.service)
 
 
 class AuthenticationFailed(MailError):
